@@ -223,7 +223,7 @@ def breakdown(model, data, spec: dict) -> dict:  # noqa: ANN001
     n_ops = len(mask.allowed[edge])
     D = sum(p.numel() for p in grad_parameters(model, edge, mask)[1])
     return dict(saved_for_backward=saved_max, grad_buffers=2 * n_ops * D * 4, param_grads=D * 4,
-                all_block_outputs=blocks_max, largest_block_f64=largest_block * 8, n_params=D, n_ops=n_ops)
+                all_block_outputs=blocks_max, largest_block_copy=largest_block * 4, n_params=D, n_ops=n_ops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
               f'{parts["saved_for_backward"] / MiB:.1f} MiB, gradient buffers 2 x n_ops x D '
               f'{parts["grad_buffers"] / MiB:.1f} MiB (n_ops={parts["n_ops"]}, D={parts["n_params"]:,}), weight '
               f'grads {parts["param_grads"] / MiB:.1f} MiB; NAS-LID: all block outputs '
-              f'{parts["all_block_outputs"] / MiB:.1f} MiB, largest block as float64 {parts["largest_block_f64"] / MiB:.1f} MiB')
+              f'{parts["all_block_outputs"] / MiB:.1f} MiB, centred float32 copy of the largest block '
+              f'{parts["largest_block_copy"] / MiB:.1f} MiB')
     lid, grad = rows[0], rows[-1]
     key = 'live_bytes' if live else 'peak_bytes'
     if live:

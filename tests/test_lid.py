@@ -92,6 +92,35 @@ def test_float32_duplicates_recognised():
     assert (d[:10, :3] == 0).all()
 
 
+def _feature_like(n: int = 128, d: int = 12, D: int = 4096, seed: int = 0) -> np.ndarray:
+    """float32 cloud like a feature map: d latent factors through a random ReLU layer."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, d))
+    return np.maximum(Z @ rng.standard_normal((d, D)), 0).astype(np.float32)
+
+
+def test_float32_search_agrees_with_float64():
+    X = _feature_like()
+    d = knn_distances(X, 20)
+    radius = np.linalg.norm(X - X.mean(0), axis=1).max()
+    assert d[:, 0].min() > 0.1 * radius  # the float32 search is trusted for this cloud
+    np.testing.assert_allclose(d, knn_distances(X.astype(np.float64), 20), rtol=1e-4)
+    np.testing.assert_allclose(lid_mle(torch.from_numpy(X), k=20).numpy(),
+                               lid_mle(X.astype(np.float64), k=20), rtol=1e-4)
+
+
+def test_float32_near_duplicates_searched_again_in_float64():
+    far = _feature_like(seed=1)
+    near = _feature_like(seed=2)
+    near[1] = near[0] + 1e-4 * np.abs(near[0]).max()  # float32 rounding would blur this pair
+    near[2] = near[0]  # and an exact duplicate
+    both = lid_mle(np.stack([far, near]), k=10)
+    np.testing.assert_array_equal(both[1], lid_mle(near.astype(np.float64), k=10))
+    np.testing.assert_allclose(both[0], lid_mle(far.astype(np.float64), k=10), rtol=1e-4)
+    d = knn_distances(near, 2)
+    assert d[0, 0] == 0 and d[2, 0] == 0 and 0 < d[1, 0] < 1e-2 * d[5, 0]
+
+
 @pytest.mark.parametrize('k', [1, 0, 30, 31])
 def test_bad_k_raises(k):
     X = embedded_cube(n=30, seed=2)
