@@ -53,7 +53,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     from nasviz.experiment import eval_archs, load_bench, load_data, partition_config, settings_for, train_config
     from nasviz.partition.pipeline import compare_methods, summarize
 
-    s = settings_for(a.profile, epochs=a.epochs)
+    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
     data, bench = load_data(s), load_bench(s)
     archs = eval_archs(s, bench)
     base = partition_config(s, 'spos', n_splits=a.levels)
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--methods', nargs='+', default=['spos', 'fewshot', 'random', 'gmnas', 'naslid'])
     q.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     q.add_argument('--epochs', type=int)
+    q.add_argument('--n', type=int, help='number of cells to rank (default: the profile\'s n_eval)')
+    q.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
     q.add_argument('--levels', type=int, default=1)
     q.add_argument('--work-dir')
     q.add_argument('--out')

@@ -48,3 +48,18 @@ def test_tiny_supernet_ranks_microbench(tiny, capsys):
 def test_cli_errors_are_clear(capsys):
     assert main(['evaluate', '--profile', 'huge']) == 2
     assert "unknown profile 'huge'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_partition_compares_methods_on_a_subset(tiny, tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / 'partition.csv'
+    assert main(['partition', '--profile', 'tiny', '--methods', 'spos', 'naslid', '--seeds', '0',
+                 '--epochs', '4', '--n', '30', '--eval-samples', '200', '--out', str(out)]) == 0
+    df = pd.read_csv(out)
+    runs = df[df['kind'] == 'method']
+    assert list(runs['method']) == ['spos', 'naslid']
+    assert (runs['n'] == 30).all() and (runs['epochs'] == 4).all()
+    assert {'params', 'seed-to-seed'} <= set(df.loc[df['kind'] == 'baseline', 'method'])
+    assert 'kendall_tau' in capsys.readouterr().out
