@@ -208,3 +208,21 @@ def test_ranking_with_baselines_scores_ceiling_against_first_seed():
     # the ceiling is seed 1 predicting seed 0, not the mean it is part of
     assert t.loc['seed-to-seed', 'kendall_tau'] == pytest.approx(kendall_tau(s1, s0))
     assert t.loc['seed-to-seed', 'kendall_tau'] < kendall_tau(s1, (s0 + s1) / 2)
+
+
+def test_op_preference_reads_which_ops_each_ranking_rewards() -> None:
+    from nasviz.analysis.ranking import op_preference
+
+    archs = sample_archs(200, rng=3)
+    pred = np.array([a.ops.count('skip_connect') for a in archs], dtype=float)
+    truth = np.array([a.ops.count('nor_conv_3x3') for a in archs], dtype=float)
+    df = op_preference([str(a) for a in archs], pred, truth)
+    assert list(df.index) == ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
+    assert df.loc['skip_connect', 'tau_pred'] == pytest.approx(1.0) and df.loc['nor_conv_3x3', 'tau_truth'] == pytest.approx(1.0)
+    assert df.loc['skip_connect', 'gap'] > 0.9 and df.loc['nor_conv_3x3', 'gap'] < -0.1
+    assert df['mean_count'].sum() == pytest.approx(6.0)
+    assert 'tau_truth' not in op_preference(archs, pred).columns
+    with pytest.raises(ValueError, match='pred has 3 values'):
+        op_preference(archs, pred[:3])
+    with pytest.raises(ValueError, match='arch string'):
+        op_preference(['|bad|'] * 200, pred)

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ['kendall_tau', 'spearman', 'topk_precision', 'regret', 'rank_metrics', 'random_baseline',
-           'ranking_table', 'baseline_scores']
+           'ranking_table', 'baseline_scores', 'baseline_metrics', 'ranking_with_baselines', 'op_preference']
 
 K = int | float
 
@@ -264,3 +264,33 @@ def ranking_with_baselines(scores: dict[str, Any], bench: Any, archs: Iterable[A
     methods = ranking_table(scores, truth, ks=ks)
     methods.insert(0, 'kind', 'method')
     return pd.concat([methods, baseline_metrics(bench, archs, ks=ks, random_state=random_state)])
+
+
+def op_preference(archs: Iterable[Any], pred: Sequence[float] | np.ndarray,
+                  truth: Sequence[float] | np.ndarray | None = None) -> pd.DataFrame:
+    """Which operations a predictor rewards, beside which the ground truth rewards.
+
+    For every NB201 operation, the Kendall tau (tau-b) between how many of a cell's 6 edges
+    carry it and the cell's predicted score (``tau_pred``) and, given ``truth``, its true
+    accuracy (``tau_truth``) and ``gap = tau_pred - tau_truth``. A negative ranking tau usually
+    shows here first: a briefly trained supernet rewards parameter-free ops (skip, pooling)
+    that the fully trained networks of the benchmark punish. Index ``op``; ``mean_count`` is
+    the op's average count per cell. NaN where the count is constant over the cells.
+    """
+    from nasviz.spaces.nb201 import OPS, to_arch
+
+    archs = [to_arch(a) for a in archs]
+    p = _as_vector(pred, 'pred')
+    if len(p) != len(archs):
+        raise ValueError(f'pred has {len(p)} values for {len(archs)} architectures')
+    p, t = _validate(p, p if truth is None else truth)
+    counts = np.array([[a.op_idx.count(i) for i in range(len(OPS))] for a in archs], dtype=np.float64)
+    rows = []
+    for i, op in enumerate(OPS):
+        c = counts[:, i]
+        row = dict(op=op, mean_count=float(c.mean()), tau_pred=_kendall(c, p))
+        if truth is not None:
+            row['tau_truth'] = _kendall(c, t)
+            row['gap'] = row['tau_pred'] - row['tau_truth']
+        rows.append(row)
+    return pd.DataFrame(rows).set_index('op')
