@@ -19,17 +19,19 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(a: argparse.Namespace) -> int:
-    from nasviz.analysis.ranking import ranking_with_baselines
+    from nasviz.analysis.ranking import op_preference, ranking_with_baselines
     from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, settings_for,
                                    trained_supernet)
 
-    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n)
+    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
     data, bench = load_data(s), load_bench(s)
     model, _ = trained_supernet(s, data, seed=a.seed, run_dir=a.run)
     archs = eval_archs(s, bench, seed=a.seed)
     df = evaluate_cached(model, archs, data, s)
     df['truth'] = bench.accuracies(archs)
     print(ranking_with_baselines({'supernet': df['score'].to_numpy()}, bench, archs).to_string())
+    print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
+    print(op_preference(archs, df['score'], df['truth']).round(3).to_string())
     if a.out:
         df.drop(columns='arch').to_csv(a.out, index=False)
         print(f'wrote {a.out}')
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--epochs', type=int)
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--n', type=int, help='number of cells to evaluate')
+    e.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
     e.add_argument('--run', help='checkpoint directory of the training run (default: the cache)')
     e.add_argument('--out', help='CSV of per-cell scores')
     e.set_defaults(func=_cmd_evaluate)

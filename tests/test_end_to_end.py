@@ -42,7 +42,7 @@ def test_tiny_supernet_ranks_microbench(tiny, capsys):
     # the command line reaches the same run from the cache
     assert main(['evaluate', '--profile', 'tiny', '--epochs', '6', '--n', '60']) == 0
     out = capsys.readouterr().out
-    assert 'supernet' in out and 'kendall_tau' in out
+    assert 'supernet' in out and 'kendall_tau' in out and 'tau_truth' in out
 
 
 def test_cli_errors_are_clear(capsys):
