@@ -58,7 +58,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
     data, bench = load_data(s), load_bench(s)
     archs = eval_archs(s, bench)
-    base = partition_config(s, 'spos', n_splits=a.levels)
+    base = partition_config(s, 'spos', n_splits=a.levels, criterion=a.criterion)
     df = compare_methods(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base,
                          train_config(s), work_dir=a.work_dir)
     print(summarize(df).to_string())
@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--n', type=int, help='number of cells to rank (default: the profile\'s n_eval)')
     q.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
     q.add_argument('--levels', type=int, default=1)
+    q.add_argument('--criterion', default='max_within',
+                   help='which edge to split: max_within, min_within, min_between or max_gap')
     q.add_argument('--work-dir')
     q.add_argument('--out')
     q.set_defaults(func=_cmd_partition)

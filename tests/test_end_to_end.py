@@ -56,7 +56,8 @@ def test_cli_partition_compares_methods_on_a_subset(tiny, tmp_path, capsys):
 
     out = tmp_path / 'partition.csv'
     assert main(['partition', '--profile', 'tiny', '--methods', 'spos', 'naslid', '--seeds', '0',
-                 '--epochs', '4', '--n', '30', '--eval-samples', '200', '--out', str(out)]) == 0
+                 '--epochs', '4', '--n', '30', '--eval-samples', '200', '--criterion', 'max_gap',
+                 '--out', str(out)]) == 0
     df = pd.read_csv(out)
     runs = df[df['kind'] == 'method']
     assert list(runs['method']) == ['spos', 'naslid']

@@ -252,3 +252,19 @@ def test_tree_to_networkx():
     assert g.number_of_nodes() == 7 and g.number_of_edges() == 6
     assert g.edges['0', '0.1']['edge'] == 3 and g.edges['0', '0.1']['group'] == 'c1x1,c3x3'
     assert g.nodes['0.1.0']['is_leaf'] and g.nodes['0.1.0']['size'] == 2 * 2 * 5 ** 4
+
+
+def test_max_gap_prefers_clear_groups_over_uniformly_alike_ops():
+    ops = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
+
+    def blocks(within: float, between: float) -> pd.DataFrame:
+        S = np.full((5, 5), between)
+        S[:2, :2] = S[2:, 2:] = within
+        np.fill_diagonal(S, 1.0)
+        return pd.DataFrame(S, index=ops, columns=ops)
+
+    sims = {0: blocks(0.999, 0.995), 1: blocks(0.9, 0.1)}  # 0: saturated cosine, like LID profiles
+    assert choose_edge(sims, criterion='max_within')[0] == 0  # the edge whose ops differ least
+    edge, groups, scores = choose_edge(sims, criterion='max_gap')
+    assert edge == 1 and sorted(map(sorted, groups)) == sorted([sorted(ops[:2]), sorted(ops[2:])])
+    assert scores['chosen'].tolist() == [False, True]
