@@ -82,6 +82,10 @@ def _cmd_report(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # the valid names come from the library, so the CLI cannot drift from it (no torch import)
+    from nasviz.partition.pipeline import PARTITION_METHODS
+    from nasviz.partition.split import CRITERIA
+
     p = argparse.ArgumentParser(prog='nasviz', description=__doc__)
     sub = p.add_subparsers(dest='command', required=True)
 
@@ -112,14 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
     q.add_argument('--profile', default='tiny')
-    q.add_argument('--methods', nargs='+', default=['spos', 'fewshot', 'random', 'gmnas', 'naslid'])
+    q.add_argument('--methods', nargs='+', default=list(PARTITION_METHODS), choices=PARTITION_METHODS)
     q.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     q.add_argument('--epochs', type=int)
     q.add_argument('--n', type=int, help='number of cells to rank (default: the profile\'s n_eval)')
     q.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
     q.add_argument('--levels', type=int, default=1)
-    q.add_argument('--criterion', default='max_within',
-                   help='which edge to split: max_within, min_within, min_between or max_gap')
+    q.add_argument('--criterion', default='max_within', choices=CRITERIA, help='which edge to split')
     q.add_argument('--work-dir')
     q.add_argument('--out')
     q.set_defaults(func=_cmd_partition)

@@ -64,3 +64,11 @@ def test_cli_partition_compares_methods_on_a_subset(tiny, tmp_path, capsys):
     assert (runs['n'] == 30).all() and (runs['epochs'] == 4).all()
     assert {'params', 'seed-to-seed'} <= set(df.loc[df['kind'] == 'baseline', 'method'])
     assert 'kendall_tau' in capsys.readouterr().out
+
+
+def test_cli_partition_rejects_unknown_names(capsys):
+    for args in (['--criterion', 'best'], ['--methods', 'darts']):
+        with pytest.raises(SystemExit) as exc:
+            main(['partition', *args])
+        assert exc.value.code == 2
+        assert 'invalid choice' in capsys.readouterr().err

@@ -283,7 +283,7 @@ def op_preference(archs: Iterable[Any], pred: Sequence[float] | np.ndarray,
     p = _as_vector(pred, 'pred')
     if len(p) != len(archs):
         raise ValueError(f'pred has {len(p)} values for {len(archs)} architectures')
-    p, t = _validate(p, p if truth is None else truth)
+    p, t = _validate(p, p if truth is None else truth)  # NaN and length checks, also for pred alone
     counts = np.array([[a.op_idx.count(i) for i in range(len(OPS))] for a in archs], dtype=np.float64)
     rows = []
     for i, op in enumerate(OPS):
