@@ -227,6 +227,32 @@ class MicroBench:
         c0, c1 = self._seed_col[self.seeds[0]], self._seed_col[self.seeds[1]]
         return kendall_tau(live[c1].to_numpy(), live[c0].to_numpy())
 
+    def halves(self, archs: Iterable[Arch | str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent halves of the ground truth: the mean accuracy over the first half of
+        the seeds and over the second half (seeds ``[0, 1] | [2, 3]`` for four seeds), for
+        ``archs`` (default: the non-degenerate cells). Their agreement is the benchmark's
+        *reliability*: the ceiling any predictor of it can reach. Needs at least 4 seeds so that
+        each half averages at least two runs (with 2-3 seeds use :meth:`seed_to_seed_tau`)."""
+        if len(self.seeds) < 4:
+            raise ValueError(f'split-half reliability needs at least 4 seeds; this MicroBench has {self.seeds}')
+        h = len(self.seeds) // 2
+        first = [self._seed_col[s] for s in self.seeds[:h]]
+        second = [self._seed_col[s] for s in self.seeds[h:2 * h]]
+        if archs is None:
+            rows = np.flatnonzero(~self._df['degenerate'].to_numpy())
+        else:
+            rows = np.array([self._row_of(a) for a in archs], dtype=np.int64)
+        a = np.mean([self._values[c][rows] for c in first], axis=0)
+        b = np.mean([self._values[c][rows] for c in second], axis=0)
+        return a, b
+
+    def reliability(self) -> float:
+        """Kendall tau-b between the two halves of :meth:`halves` over non-degenerate cells."""
+        from nasviz.analysis.ranking import kendall_tau
+
+        a, b = self.halves()
+        return kendall_tau(b, a)
+
     def spread(self) -> dict[str, float]:
         """Quartiles, IQR and range of ``accuracy`` over non-degenerate cells."""
         acc = self._live()['accuracy'].to_numpy(dtype=np.float64)
