@@ -36,3 +36,62 @@ def resolve_device(device: str) -> str:
     if device == 'auto':
         return 'cuda' if torch.cuda.is_available() else 'cpu'
     return device
+
+
+def describe_profile(profile: str) -> dict[str, Any]:
+    """What a run at ``profile`` measures, for report pages: dataset, supernet size and ground
+    truth (what it is, how many cells and seeds), and a ``caveat`` saying how far its numbers
+    carry (set for small-scale profiles, ``None`` otherwise).
+
+    Plain data (JSON-ready). Reading the micro benchmark's header is cheap; a missing file is
+    reported in the dict instead of raised, so a report can always describe its profile.
+    """
+    s = profile_settings(profile)
+    data = s.get('data') or {}
+    if s['dataset'] == 'digits':
+        dataset = dict(name='digits (embedded)',
+                       description="scikit-learn's 8x8 handwritten digits made harder (scaled, rotated, "
+                                   'shifted onto 16x16 with noise), a few hundred training images; '
+                                   'shipped inside the package, no download')
+    else:
+        size = (f"{data['n_train']:,} training / {data.get('n_test', 10000):,} test images"
+                if data.get('n_train') else 'full 50,000 training / 10,000 test images')
+        dataset = dict(name='CIFAR-10', description=f'CIFAR-10, {size}')
+    model = dict(C=s.get('C'), N=s.get('N'), epochs=s.get('epochs'), n_eval=s.get('n_eval'),
+                 description=f"NAS-Bench-201 supernet, C={s.get('C')} channels, N={s.get('N')} cell(s) per "
+                             f"stage, {s.get('epochs')} epochs by default; {s.get('n_eval')} cells ranked")
+    if s['bench'] == 'micro':
+        truth: dict[str, Any] = dict(
+            name='micro benchmark (data/microbench_digits.csv)',
+            description="the project's own micro benchmark: sampled NB201 cells trained standalone "
+                        'on the same digits task, test accuracy (%) averaged over seeds')
+        try:
+            from nasviz.bench.micro import MicroBench
+
+            mb = MicroBench.load()
+            summ = mb.summary
+            truth.update(
+                n_cells=int(summ.get('n_cells') or len(list(mb.archs()))),
+                seeds=list(mb.seeds), n_seeds=len(mb.seeds),
+                seed_to_seed_kendall_tau=summ.get('seed_to_seed_kendall_tau'),
+                accuracy_spread=summ.get('spread'),
+                recipe={k: mb.recipe.get(k) for k in ('C', 'N', 'epochs', 'batch_size', 'lr', 'model')
+                        if k in mb.recipe})
+        except Exception as e:  # noqa: BLE001 - a description must not fail a report
+            truth['error'] = f'{type(e).__name__}: {e}'
+        caveat = ('Small-scale run: a tiny supernet trained for minutes on embedded digits, ranked against '
+                  "the project's own micro benchmark (a few hundred cells, a handful of seeds, a narrow "
+                  'accuracy spread). Rankings here are a weak, noisy signal that shows the method works end '
+                  'to end; the numbers are not comparable with the CIFAR-10 / NAS-Bench-201 numbers of '
+                  'papers. Read the confidence intervals before any difference.')
+    else:
+        truth = dict(name='NAS-Bench-201 table',
+                     description='NAS-Bench-201 CIFAR-10 test accuracy (%) of all 15,625 cells trained '
+                                 'for 200 epochs (official release)',
+                     n_cells=15625, path_setting='NASVIZ_NB201_TABLE')
+        caveat = None
+        if profile != 'paper':
+            caveat = ('Reduced-scale run: a smaller supernet and a CIFAR-10 subset ranked against full '
+                      'NAS-Bench-201 accuracies; expect weaker rankings than published paper-scale numbers.')
+    return dict(profile=profile, dataset=dataset, supernet=model, ground_truth=truth,
+                small_scale=profile != 'paper', caveat=caveat)
