@@ -73,7 +73,7 @@ def _cmd_report(a: argparse.Namespace) -> int:
 
     try:
         res = run_report(notebooks_dir=a.notebooks, out_dir=a.out, profile=a.profile,
-                         notebooks=a.only or None)
+                         notebooks=a.only or None, show_code=a.show_code)
     except ReportError as e:
         print(f'report failed: {e}', file=sys.stderr)
         return 1
@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--out', default='reports')
     r.add_argument('--notebooks', default='notebooks')
     r.add_argument('--only', nargs='*', help='notebook names or number prefixes')
+    r.add_argument('--show-code', action='store_true',
+                   help='keep code cells in the HTML pages (hidden by default)')
     r.set_defaults(func=_cmd_report)
     return p
 

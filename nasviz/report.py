@@ -2,8 +2,28 @@
 
 ``run_report`` executes every ``notebooks/NN_*.ipynb`` in order with the same parameters, writes
 the executed notebook and an HTML export of each into ``out_dir``, plus an ``index.html`` and a
-``report.json`` with the run time, status and parameters of each notebook. The ``nasviz report``
-command is a thin wrapper over it.
+``report.json``. The ``nasviz report`` command is a thin wrapper over it.
+
+The index is the report's summary: for every notebook its headline metrics (with confidence
+intervals) and findings, read from the ``metrics_NN.json`` the notebook writes beside itself;
+the resolved parameters of every notebook; what the profile measures (dataset, ground truth,
+a caveat banner for small-scale runs); and run metadata (package versions, git commit, CPU/GPU,
+threads, wall times). ``report.json`` holds the same facts, with paths relative to the report
+folder.
+
+Metrics file shape (``metrics_NN.json``, written by notebook ``NN_*.ipynb`` into its working
+directory, which is the report folder)::
+
+    {"kendall_tau": {"estimate": 0.13, "low": -0.01, "high": 0.25, "n": 120, "level": 0.95},
+     "params_tau": 0.04,                      # plain numbers are fine too
+     "kendall_tau_by_method": {"SPOS": {"estimate": ...}, "NAS-LID": {...}},   # one level of nesting
+     "findings": ["SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of ..."],
+     "headline": ["kendall_tau", "params_tau"]}   # optional: which keys the index shows, in order
+
+Exported pages are static and offline: plotly.js is written locally (or inlined), require.js,
+MathJax, mermaid and the ipywidgets manager (all CDN scripts) are left out, stored widget state
+(progress bars, the partition explorer) is stripped, and code cells are hidden unless
+``show_code=True``. Each page links back to the index.
 
 Notebooks validate their own parameters with :func:`check_parameters`, so that a bad value
 fails in the first cells with a clear message instead of deep inside a training loop.
@@ -27,7 +47,8 @@ from nasviz.utils import atomic_write_text
 
 __all__ = [
     'PROFILES', 'NotebookRun', 'ReportResult', 'ReportError', 'check_parameters', 'run_report',
-    'find_notebooks',
+    'find_notebooks', 'notebook_defaults', 'run_metadata', 'format_value', 'metric_rows',
+    'metrics_path_for',
 ]
 
 #: Run sizes, smallest first: ``tiny`` for unit tests, ``small`` for smoke runs on a CPU,
@@ -37,7 +58,17 @@ PROFILES: tuple[str, ...] = tuple(_PROFILE_SETTINGS)
 
 NOTEBOOK_GLOB = '[0-9][0-9]_*.ipynb'
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
+WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json'
+WIDGET_STATE_MIME = 'application/vnd.jupyter.widget-state+json'
 PLOTLYJS_FILE = 'plotly.min.js'
+INDEX_FILE = 'index.html'
+JSON_FILE = 'report.json'
+
+#: Packages whose versions every report records.
+VERSION_PACKAGES: tuple[str, ...] = (
+    'nasviz', 'torch', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'umap-learn', 'plotly', 'papermill',
+    'nbconvert', 'ipywidgets',
+)
 
 # Parameters that count things (epochs, n_partitions, num_workers, batch_size, ...): a negative
 # or fractional count is always a typo, and catching it in the parameters cell saves a run.
@@ -90,7 +121,13 @@ def _is_nonneg_int(value: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NotebookRun:
-    """What happened to one notebook. Paths are absolute strings so the record is JSON-ready."""
+    """What happened to one notebook.
+
+    Paths are absolute strings here (for Python callers); :meth:`ReportResult.to_dict` and
+    ``report.json`` give them relative to the report folder. ``parameters`` are the resolved
+    values the notebook ran with: its ``parameters`` cell defaults overridden by the injected
+    ones (``injected``); ``defaults`` are the cell's own values.
+    """
 
     name: str                      # file name, e.g. '01_supernet.ipynb'
     input_path: str
@@ -104,6 +141,11 @@ class NotebookRun:
     exec_count: int | None = None  # the failing cell's "In [N]" in the executed notebook
     ename: str | None = None
     evalue: str | None = None
+    injected: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    metrics_path: str | None = None  # the metrics_NN.json this run wrote, if any
+    metrics: dict[str, Any] | None = None
+    findings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -112,7 +154,7 @@ class NotebookRun:
 
 @dataclass(frozen=True)
 class ReportResult:
-    """All notebooks of one report run, in execution order."""
+    """All notebooks of one report run, in execution order, with run metadata."""
 
     runs: tuple[NotebookRun, ...]
     out_dir: str
@@ -122,6 +164,9 @@ class ReportResult:
     parameters: dict[str, Any]
     started: str
     seconds: float
+    metadata: dict[str, Any] = field(default_factory=dict)      # versions, git, hardware
+    profile_info: dict[str, Any] = field(default_factory=dict)  # profiles.describe_profile
+    show_code: bool = False
 
     @property
     def ok(self) -> bool:
@@ -144,15 +189,38 @@ class ReportResult:
         return '\n'.join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record with every path relative to the report folder (no absolute paths:
+        the folder can be moved, archived or served as is)."""
         d = asdict(self)
         d['ok'] = self.ok
-        return d
+        return _relative_paths(d, Path(self.out_dir))
 
     def to_frame(self):
         """One row per notebook (pandas is imported lazily)."""
         import pandas as pd
 
         return pd.DataFrame([asdict(r) for r in self.runs])
+
+
+def _relative_paths(obj: Any, out: Path) -> Any:
+    """``obj`` with absolute paths made relative to ``out``: a string that is a path becomes a
+    relative one ('.' for ``out`` itself), and ``out``'s prefix is removed inside longer text
+    (error messages)."""
+    import os
+
+    root = str(out)
+    if isinstance(obj, dict):
+        return {k: _relative_paths(v, out) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_relative_paths(v, out) for v in obj]
+    if not isinstance(obj, str) or not obj:
+        return obj
+    if os.path.isabs(obj) and '\n' not in obj and ' ' not in obj.strip():
+        try:
+            return os.path.relpath(obj, root)
+        except ValueError:  # another drive on Windows
+            return obj
+    return obj.replace(root + os.sep, '').replace(root, '.')
 
 
 class ReportError(RuntimeError):
@@ -216,13 +284,14 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
                *,
                keep_going: bool = True,
                plotlyjs: Literal['local', 'inline'] = 'local',
+               show_code: bool = False,
                raise_on_error: bool = True) -> ReportResult:
     """Execute the numbered notebooks with papermill and write an HTML report to ``out_dir``.
 
     Every notebook gets ``{'profile': profile, **parameters}`` injected after its ``parameters``
     cell and runs with ``out_dir`` as working directory (so files the notebooks write, such as
-    metrics, land beside the report and never in the source tree). ``kernel_name`` defaults to
-    ``python3``, the kernel of the interpreter that has ipykernel installed.
+    ``metrics_NN.json``, land beside the report and never in the source tree). ``kernel_name``
+    defaults to ``python3``, the kernel of the interpreter that has ipykernel installed.
 
     Failure policy: by default (``keep_going=True``) a failing notebook is recorded and the
     others still run, because later notebooks are usually independent and one report showing
@@ -233,7 +302,8 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
 
     ``plotlyjs='local'`` writes one ``plotly.min.js`` (from the installed plotly) beside the
     HTML files and links it; ``'inline'`` embeds it in every HTML file (~5 MB each) so a single
-    file can be mailed around. Neither needs network access.
+    file can be mailed around. Neither needs network access. Code cells are hidden in the HTML
+    unless ``show_code=True`` (the executed ``.ipynb`` always keeps them).
     """
     params = {'profile': profile, **dict(parameters or {})}
     # fail before any kernel starts: a bad profile would otherwise surface only after minutes
@@ -253,20 +323,30 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     out.mkdir(parents=True, exist_ok=True)
     if plotlyjs == 'local':
         _write_plotlyjs(out)
+    try:
+        from nasviz.profiles import describe_profile
+
+        profile_info = describe_profile(params['profile'])
+    except Exception as e:  # noqa: BLE001 - the description is a courtesy, never a failure
+        profile_info = {'profile': params['profile'], 'error': f'{type(e).__name__}: {e}'}
 
     started = _dt.datetime.now().astimezone().isoformat(timespec='seconds')
     t_all = time.perf_counter()
     runs: list[NotebookRun] = []
     stop = False
     for path in paths:
+        defaults = notebook_defaults(path)
+        resolved = {**defaults, **params}
         if stop:
-            runs.append(NotebookRun(path.name, str(path.resolve()), None, None, 'skipped', 0.0, params))
+            runs.append(NotebookRun(path.name, str(path.resolve()), None, None, 'skipped', 0.0, resolved,
+                                    injected=dict(params), defaults=defaults))
             continue
         out_nb = out / path.name
         out_html = out / f'{path.stem}.html'
+        metrics_file = metrics_path_for(out, path.name)
         # a stale copy from an earlier run must not pass for this run's output
-        out_nb.unlink(missing_ok=True)
-        out_html.unlink(missing_ok=True)
+        for stale in (out_nb, out_html, metrics_file):
+            stale.unlink(missing_ok=True)
         t0 = time.perf_counter()
         failure: dict[str, Any] = {}
         try:
@@ -279,10 +359,15 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
             failure = {'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
                        'ename': type(e).__name__, 'evalue': str(e)}
         seconds = time.perf_counter() - t0
+        metrics, findings = _read_metrics(metrics_file)
         html_path: Path | None = None
         if out_nb.exists():
             try:
-                _export_html(out_nb, out_html, plotlyjs)
+                _relative_papermill_paths(out_nb, out)
+                page = dict(name=path.name, profile=params['profile'], seconds=seconds,
+                            metrics=metrics_file.name if metrics is not None else None,
+                            caveat=profile_info.get('caveat'), parameters=resolved)
+                _export_html(out_nb, out_html, plotlyjs, show_code=show_code, page=page)
                 html_path = out_html
             except Exception as e:  # a broken export must not hide the notebook's own result
                 if not failure:
@@ -292,20 +377,154 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
             name=path.name, input_path=str(path.resolve()),
             output_path=str(out_nb) if out_nb.exists() else None,
             html_path=str(html_path) if html_path else None,
-            status='failed' if failure else 'ok', seconds=round(seconds, 3), parameters=params,
-            **failure))
+            status='failed' if failure else 'ok', seconds=round(seconds, 3), parameters=resolved,
+            injected=dict(params), defaults=defaults,
+            metrics_path=str(metrics_file) if metrics is not None else None,
+            metrics=metrics, findings=tuple(findings), **failure))
         if failure and not keep_going:
             stop = True
 
     result = ReportResult(
-        runs=tuple(runs), out_dir=str(out), index_path=str(out / 'index.html'),
-        json_path=str(out / 'report.json'), profile=params['profile'], parameters=params,
-        started=started, seconds=round(time.perf_counter() - t_all, 3))
-    _write(result.json_path, json.dumps(result.to_dict(), indent=2, default=repr) + '\n')
+        runs=tuple(runs), out_dir=str(out), index_path=str(out / INDEX_FILE),
+        json_path=str(out / JSON_FILE), profile=params['profile'], parameters=params,
+        started=started, seconds=round(time.perf_counter() - t_all, 3),
+        metadata=run_metadata(notebooks_dir), profile_info=profile_info, show_code=show_code)
+    _write(result.json_path, json.dumps(result.to_dict(), indent=2, default=_json_default) + '\n')
     _write(result.index_path, _index_html(result))
     if not result.ok and raise_on_error:
         raise ReportError(result)
     return result
+
+
+def _json_default(obj: Any) -> Any:
+    import numbers
+
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        return float(obj)
+    return repr(obj)
+
+
+# --------------------------------------------------------------------------------------------
+# parameters, metrics and metadata of a run
+# --------------------------------------------------------------------------------------------
+def notebook_defaults(path: str | Path) -> dict[str, Any]:
+    """Values of the notebook's ``parameters``-tagged cell, as papermill reads them.
+
+    Literals (numbers, strings, lists, ``None``) come back as Python values; an expression that
+    is not a literal is kept as its source text. An unreadable notebook gives ``{}``.
+    """
+    import ast
+
+    try:
+        import nbformat
+        from papermill.translators import papermill_translators
+
+        nb = nbformat.read(str(path), as_version=4)
+        cell = next((c for c in nb.cells if 'parameters' in c.get('metadata', {}).get('tags', [])), None)
+        if cell is None:
+            return {}
+        meta = nb.metadata
+        language = (meta.get('kernelspec', {}).get('language') or meta.get('language_info', {}).get('name')
+                    or 'python')  # as _notebook_language: nasviz notebooks are Python
+        translator = papermill_translators.find_translator(meta.get('kernelspec', {}).get('name', 'python3'),
+                                                           language)
+        found = {p.name: p._asdict() for p in translator.inspect(cell)}
+    except Exception:  # noqa: BLE001 - unreadable notebook, no translator: nothing to report
+        return {}
+    out: dict[str, Any] = {}
+    for name, info in found.items():
+        text = str(info.get('default', ''))
+        try:
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[name] = text
+    return out
+
+
+def metrics_path_for(out_dir: str | Path, notebook_name: str) -> Path:
+    """Where notebook ``NN_name.ipynb`` writes its metrics: ``out_dir/metrics_NN.json``."""
+    return Path(out_dir) / f'metrics_{Path(notebook_name).name[:2]}.json'
+
+
+def _read_metrics(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The metrics dict and its findings sentences; (None, []) when absent or unreadable."""
+    if not path.is_file():
+        return None, []
+    try:
+        metrics = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, ValueError) as e:
+        return {'error': f'unreadable {path.name}: {e}'}, []
+    if not isinstance(metrics, dict):
+        return {'value': metrics}, []
+    findings = metrics.get('findings') or []
+    if isinstance(findings, str):
+        findings = [findings]
+    return metrics, [str(f) for f in findings if str(f).strip()]
+
+
+def _run_quiet(cmd: list[str], cwd: str | Path) -> str | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    import platform
+
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.lower().startswith(('model name', 'hardware', 'cpu model')):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or 'unknown'
+
+
+def run_metadata(repo_dir: str | Path = '.') -> dict[str, Any]:
+    """Where and with what a report ran: package versions, git commit of ``repo_dir``, CPU and
+    GPU model, thread counts. Never raises; unknown facts are ``None`` or ``'unknown'``.
+
+    torch is imported (for its thread count and CUDA device) only here, when a report runs.
+    The kernels inherit this process's environment, so its thread settings apply to them.
+    """
+    import importlib.metadata as md
+    import os
+    import platform
+
+    versions: dict[str, str | None] = {'python': platform.python_version()}
+    for pkg in VERSION_PACKAGES:
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    commit = _run_quiet(['git', 'rev-parse', 'HEAD'], repo_dir) or 'unknown'
+    dirty = None
+    if commit != 'unknown':
+        status = _run_quiet(['git', 'status', '--porcelain', '--untracked-files=no'], repo_dir)
+        dirty = bool(status) if status is not None else None
+    try:
+        cpus_usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus_usable = os.cpu_count()
+    hw: dict[str, Any] = dict(cpu=_cpu_model(), cpu_count=os.cpu_count(), cpus_usable=cpus_usable,
+                              platform=platform.platform(), gpu=None, torch_threads=None,
+                              thread_env={k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
+                                          if k in os.environ})
+    try:
+        import torch
+
+        hw['torch_threads'] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            hw['gpu'] = ', '.join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+    except Exception:  # noqa: BLE001 - a broken torch must not break the report's metadata
+        pass
+    return dict(versions=versions, git_commit=commit, git_dirty=dirty, host=hw)
 
 
 def _notebook_language(path: Path) -> str | None:
@@ -434,16 +653,170 @@ def _add_plotly_html(nb: Any) -> int:
     return count
 
 
-def _export_html(nb_path: Path, html_path: Path, plotlyjs: str) -> Path:
+# Leaves out of nbconvert's lab template every script it loads from a CDN (require.js, MathJax,
+# mermaid, the ipywidgets HTML manager): a report must render with no network, and nothing in
+# it needs them (plotly figures are drawn by the local plotly.js, widgets are stripped).
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+_OFFLINE_TEMPLATE_NAME = 'nasviz_offline.html.j2'
+
+# text/plain of progress bars: tqdm's own text ("40%|####  | 2/5 [...]") or an ipywidgets repr
+_PROGRESS_TEXT = re.compile(r'(\d+%\||FloatProgress\(|IntProgress\()')
+
+
+def _is_progress_widget(model_id: str, state: Mapping[str, Any], plain: str) -> bool:
+    """A progress bar, or a box holding one (tqdm.auto draws an HBox of a label, a
+    FloatProgress and a label), judged from the stored widget state, else from its text."""
+    model = state.get(model_id) or {}
+    names = [str(model.get('model_name', ''))]
+    for child in (model.get('state') or {}).get('children') or []:
+        names.append(str((state.get(str(child).replace('IPY_MODEL_', '')) or {}).get('model_name', '')))
+    return any('Progress' in n for n in names) or bool(_PROGRESS_TEXT.search(plain))
+
+
+def _strip_widgets(nb: Any) -> int:
+    """Remove stored ipywidgets state from ``nb`` in place; return how many outputs changed.
+
+    The notebook-level widget state goes, so no widget manager is loaded; progress-bar outputs
+    are dropped; other widget outputs (e.g. the partition explorer) become a one-line note,
+    since a static page cannot run them (the notebook shows a static sweep beside them).
+    Carriage-return progress text in streams is reduced to its final state.
+    """
+    stored = nb.metadata.pop('widgets', None) or {}
+    state = (stored.get(WIDGET_STATE_MIME) or {}).get('state') or {}
+    changed = 0
+    for cell in nb.cells:
+        outputs = cell.get('outputs')
+        if not outputs:
+            continue
+        kept = []
+        for output in outputs:
+            data = output.get('data') or {}
+            if output.get('output_type') == 'stream' and '\r' in output.get('text', ''):
+                output['text'] = _final_progress_text(output['text'])
+                changed += 1
+            if WIDGET_VIEW_MIME not in data:
+                kept.append(output)
+                continue
+            changed += 1
+            plain = str(data.get('text/plain', ''))
+            model = str((data.get(WIDGET_VIEW_MIME) or {}).get('model_id', ''))
+            if _is_progress_widget(model, state, plain):
+                continue  # a progress bar: its final state is meaningless on a static page
+            kind = plain.split('(', 1)[0].strip() or 'widget'
+            note = (f'[interactive {kind}: it runs in JupyterLab, not in this static page; '
+                    'open the executed notebook to use it]')
+            kept.append({'output_type': 'display_data', 'metadata': {},
+                         'data': {'text/html': f'<p class="nasviz-widget-note"><i>{html.escape(note)}</i></p>',
+                                  'text/plain': note}})
+        cell['outputs'] = kept
+    return changed
+
+
+def _final_progress_text(text: str) -> str:
+    """What a terminal would show for text redrawn with carriage returns."""
+    lines = []
+    for line in text.split('\n'):
+        parts = [p for p in line.split('\r') if p]
+        lines.append(parts[-1] if parts else '')
+    return '\n'.join(lines)
+
+
+def _relative_papermill_paths(nb_path: Path, out: Path) -> None:
+    """papermill records absolute input/output paths in the executed notebook; keep them
+    relative to the report folder so the folder carries no stale temp paths."""
     import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    meta = nb.metadata.get('papermill')
+    if not meta:
+        return
+    changed = False
+    for key in ('input_path', 'output_path'):
+        value = meta.get(key)
+        if isinstance(value, str) and Path(value).is_absolute():
+            meta[key] = _relative_paths(value, out)
+            changed = True
+    if changed:
+        _write(nb_path, nbformat.writes(nb))
+
+
+def _export_html(nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: bool = False,
+                 page: Mapping[str, Any] | None = None) -> Path:
+    """Export an executed notebook to a static, offline HTML page (see the module docstring).
+
+    ``page`` (name, profile, seconds, metrics file, caveat, parameters) fills the navigation
+    bar at the top: a link back to the index and the run's facts.
+    """
+    import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
     _add_plotly_html(nb)
-    body, _ = HTMLExporter(template_name='lab').from_notebook_node(
-        nb, resources={'metadata': {'name': nb_path.stem}})
-    _write(html_path, _inject_head(body, _plotly_head(plotlyjs)))
+    _strip_widgets(nb)
+    exporter = HTMLExporter(
+        template_name='lab', template_file=_OFFLINE_TEMPLATE_NAME,
+        extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
+        exclude_input=not show_code, exclude_input_prompt=not show_code,
+        exclude_output_prompt=not show_code)
+    body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': nb_path.stem}})
+    body = _drop_remote_scripts(body)
+    body = _inject_head(body, _plotly_head(plotlyjs) + _PAGE_CSS)
+    body = _inject_body_top(body, _page_nav(nb_path, page or {}))
+    _write(html_path, body)
     return html_path
+
+
+_REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc\s*=\s*["\'](?:https?:)?//[^"\']*["\'][^>]*>\s*</script>',
+                            re.IGNORECASE)
+_REMOTE_LINK = re.compile(r'<link\b[^>]*\bhref\s*=\s*["\'](?:https?:)?//[^"\']*["\'][^>]*>', re.IGNORECASE)
+
+
+def _drop_remote_scripts(page: str) -> str:
+    """Remove any ``<script src=...>``/``<link href=...>`` that would fetch from the network
+    (a template update could add one back; this keeps the page offline regardless)."""
+    return _REMOTE_LINK.sub('', _REMOTE_SCRIPT.sub('', page))
+
+
+_PAGE_CSS = """<style>
+.nasviz-nav { font-family: system-ui, sans-serif; font-size: 14px; padding: .6em 1em; margin: 0 0 1em 0;
+  background: #f6f8fa; border-bottom: 1px solid #d0d7de; }
+.nasviz-nav a { font-weight: 600; }
+.nasviz-caveat { background: #fff8c5; border: 1px solid #d4a72c; padding: .5em .8em; margin-top: .5em; }
+.nasviz-params { color: #57606a; margin-top: .3em; }
+</style>
+"""
+
+
+def _page_nav(nb_path: Path, page: Mapping[str, Any]) -> str:
+    esc = html.escape
+    name = page.get('name') or nb_path.name
+    links = [f'<a href="{INDEX_FILE}">&larr; report index</a>', f'<b>{esc(str(name))}</b>']
+    if page.get('profile'):
+        links.append(f'profile <b>{esc(str(page["profile"]))}</b>')
+    if page.get('seconds') is not None:
+        links.append(f'{float(page["seconds"]):.1f} s')
+    if page.get('metrics'):
+        links.append(f'<a href="{esc(str(page["metrics"]))}">metrics JSON</a>')
+    links.append(f'<a href="{esc(nb_path.name)}">executed notebook</a>')
+    parts = [' &middot; '.join(links)]
+    params = page.get('parameters')
+    if params:
+        text = ', '.join(f'{k}={v!r}' for k, v in params.items())
+        parts.append(f'<div class="nasviz-params">parameters: {esc(text)}</div>')
+    if page.get('caveat'):
+        parts.append(f'<div class="nasviz-caveat">{esc(str(page["caveat"]))}</div>')
+    return '<nav class="nasviz-nav">' + ''.join(parts) + '</nav>\n'
+
+
+def _inject_body_top(page: str, snippet: str) -> str:
+    m = re.search(r'<body[^>]*>', page, flags=re.IGNORECASE)
+    return page[:m.end()] + '\n' + snippet + page[m.end():] if m else snippet + page
 
 
 def _inject_head(page: str, snippet: str) -> str:
@@ -457,6 +830,255 @@ def _inject_head(page: str, snippet: str) -> str:
 
 _STATUS_COLOUR = {'ok': '#1a7f37', 'failed': '#cf222e', 'skipped': '#6e7781'}
 
+# metrics keys that describe the run rather than measure anything; shown elsewhere on the index
+_META_KEYS = frozenset({'notebook', 'profile', 'findings', 'headline'})
+_MAX_METRIC_ROWS = 40
+MINUS = '\u2212'
+
+
+def _is_number(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _fmt_number(v: Any) -> str:
+    """A number for people: integers as they are, floats to 3 significant-ish decimals,
+    a real minus sign, 'n/a' for None/NaN."""
+    import math
+
+    if v is None:
+        return 'n/a'
+    if isinstance(v, bool) or not _is_number(v):
+        return str(v)
+    if isinstance(v, int) or (float(v).is_integer() and abs(v) >= 1000):
+        text = f'{int(v)}'
+    else:
+        x = float(v)
+        if not math.isfinite(x):
+            return 'n/a' if math.isnan(x) else str(x)
+        a = abs(x)
+        if a == 0:
+            text = '0'
+        elif a >= 100:
+            text = f'{x:.1f}'
+        elif a >= 1:
+            text = f'{x:.2f}'
+        elif a >= 0.001:
+            text = f'{x:.3f}'
+        else:
+            text = f'{x:.2e}'
+    return MINUS + text[1:] if text.startswith('-') else text
+
+
+def _is_estimate(v: Any) -> bool:
+    return isinstance(v, Mapping) and 'estimate' in v
+
+
+def format_value(v: Any) -> str:
+    """Text of one metric: ``0.130 [−0.010, 0.250], n=120`` for an estimate dict
+    (``{"estimate", "low", "high", "n"}``; the bounds and n are optional), a formatted number
+    otherwise, and compact JSON for anything else."""
+    if _is_estimate(v):
+        text = _fmt_number(v.get('estimate'))
+        low, high = v.get('low'), v.get('high')
+        if low is not None or high is not None:
+            text += f' [{_fmt_number(low)}, {_fmt_number(high)}]'
+        if v.get('n') is not None:
+            text += f', n={_fmt_number(v["n"])}'
+        return text
+    if v is None or _is_number(v) or isinstance(v, bool):
+        return _fmt_number(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)) and all(_is_number(x) or isinstance(x, str) for x in v):
+        return ', '.join(_fmt_number(x) if _is_number(x) else str(x) for x in v)
+    text = json.dumps(v, default=_json_default)
+    return text if len(text) <= 120 else text[:117] + '...'
+
+
+def _ci_note(v: Any) -> str | None:
+    if not _is_estimate(v) or v.get('low') is None:
+        return None
+    level = v.get('level')
+    method = v.get('method') or 'bootstrap'
+    pct = f'{float(level) * 100:g}% ' if _is_number(level) and level <= 1 else ''
+    return f'{pct}{method} confidence interval'.strip()
+
+
+def metric_rows(metrics: Mapping[str, Any] | None) -> list[tuple[str, str, str | None]]:
+    """Rows ``(name, value text, CI note)`` of a notebook's metrics for the index.
+
+    Keys listed in ``metrics['headline']`` come in that order (only those); otherwise every key
+    but ``notebook``, ``profile``, ``findings``. Estimate dicts are leaves; other dicts are
+    flattened one level (``kendall_tau · SPOS``). At most 40 rows.
+    """
+    if not metrics:
+        return []
+    head = metrics.get('headline')
+    if isinstance(head, (list, tuple)) and head:
+        keys = [k for k in head if k in metrics]
+    else:
+        keys = [k for k in metrics if k not in _META_KEYS]
+    rows: list[tuple[str, str, str | None]] = []
+
+    def walk(name: str, v: Any, depth: int) -> None:
+        if isinstance(v, Mapping) and not _is_estimate(v) and v and depth < 2:
+            for k2, v2 in v.items():
+                walk(f'{name} \u00b7 {k2}', v2, depth + 1)
+        else:
+            rows.append((name, format_value(v), _ci_note(v)))
+
+    for k in keys:
+        walk(str(k), metrics[k], 0)
+    return rows
+
+
+def _metrics_table(run: NotebookRun) -> str:
+    esc = html.escape
+    rows = metric_rows(run.metrics)
+    if not rows:
+        return '<p class="none">no metrics file written</p>' if run.metrics is None else ''
+    more = ''
+    if len(rows) > _MAX_METRIC_ROWS:
+        more = (f'<tr><td colspan="2"><i>{len(rows) - _MAX_METRIC_ROWS} more in the metrics '
+                'JSON</i></td></tr>')
+        rows = rows[:_MAX_METRIC_ROWS]
+    notes = sorted({n for _, _, n in rows if n})
+    body = ''.join(f'<tr><th scope="row">{esc(k)}</th><td class="num"'
+                   f'{f" title={chr(34)}{esc(n)}{chr(34)}" if n else ""}>{esc(v)}</td></tr>'
+                   for k, v, n in rows)
+    caption = ''
+    if notes:
+        caption = ('<caption>estimate [low, high] = ' + esc('; '.join(notes))
+                   + ', n = cells (or runs) it rests on</caption>')
+    return f'<table class="metrics">{caption}<tbody>{body}{more}</tbody></table>'
+
+
+def _notebook_section(r: NotebookRun) -> str:
+    esc = html.escape
+    name = esc(r.name)
+    title = f'<a href="{esc(Path(r.html_path).name)}">{name}</a>' if r.html_path else name
+    links = []
+    if r.html_path:
+        links.append(f'<a href="{esc(Path(r.html_path).name)}">page</a>')
+    if r.metrics_path:
+        links.append(f'<a href="{esc(Path(r.metrics_path).name)}">metrics JSON</a>')
+    if r.output_path:
+        links.append(f'<a href="{esc(Path(r.output_path).name)}">executed notebook</a>')
+    status = (f'<span class="status" style="color:{_STATUS_COLOUR[r.status]}">{esc(r.status)}</span>')
+    error = f'<pre class="error">{esc(r.error)}</pre>' if r.error else ''
+    findings = ''
+    if r.findings:
+        findings = ('<h4>Findings</h4><ul class="findings">'
+                    + ''.join(f'<li>{esc(f)}</li>' for f in r.findings) + '</ul>')
+    elif r.ok:
+        findings = '<p class="none">no findings recorded</p>'
+    return (f'<section class="notebook" id="{esc(Path(r.name).stem)}">'
+            f'<h3>{title} {status} <small>{r.seconds:.1f} s &middot; {" &middot; ".join(links)}</small></h3>'
+            f'{error}{_metrics_table(r)}{findings}</section>')
+
+
+def _kv_table(items: Mapping[str, Any], cls: str = 'kv') -> str:
+    esc = html.escape
+    rows = ''.join(f'<tr><th scope="row">{esc(str(k))}</th><td>{esc(format_value(v) if not isinstance(v, str) else v)}</td></tr>'
+                   for k, v in items.items() if v is not None)
+    return f'<table class="{cls}"><tbody>{rows}</tbody></table>'
+
+
+def _profile_section(info: Mapping[str, Any]) -> str:
+    esc = html.escape
+    if not info:
+        return ''
+    if 'error' in info and len(info) <= 2:
+        return f'<p>Profile description unavailable: {esc(str(info["error"]))}</p>'
+    parts = []
+    ds, sn, gt = info.get('dataset') or {}, info.get('supernet') or {}, info.get('ground_truth') or {}
+    rows: dict[str, Any] = {}
+    if ds:
+        rows['dataset'] = f'{ds.get("name", "")}: {ds.get("description", "")}'
+    if sn:
+        rows['supernet'] = sn.get('description')
+    if gt:
+        text = f'{gt.get("name", "")}: {gt.get("description", "")}'
+        facts = []
+        if gt.get('n_cells'):
+            facts.append(f'{_fmt_number(gt["n_cells"])} cells')
+        if gt.get('n_seeds'):
+            facts.append(f'{gt["n_seeds"]} training seeds per cell ({", ".join(map(str, gt.get("seeds", [])))})')
+        if gt.get('seed_to_seed_kendall_tau') is not None:
+            facts.append(f'seed-to-seed Kendall tau {_fmt_number(gt["seed_to_seed_kendall_tau"])}')
+        spread = gt.get('accuracy_spread') or {}
+        if spread.get('iqr') is not None:
+            facts.append(f'accuracy IQR {_fmt_number(spread["iqr"])} points '
+                         f'(median {_fmt_number(spread.get("median"))}%)')
+        if facts:
+            text += ' \u2014 ' + '; '.join(facts)
+        if gt.get('error'):
+            text += f' (details unavailable: {gt["error"]})'
+        rows['ground truth'] = text
+    parts.append(_kv_table(rows))
+    return '\n'.join(parts)
+
+
+def _params_table(runs: Sequence[NotebookRun]) -> str:
+    esc = html.escape
+    out = []
+    for r in runs:
+        if not r.parameters:
+            continue
+        rows = []
+        for k, v in r.parameters.items():
+            src = 'injected' if k in r.injected else 'default'
+            if k in r.injected and k in r.defaults and r.defaults[k] != r.injected[k]:
+                src += f' (default {format_value(r.defaults[k]) if r.defaults[k] is not None else "None"})'
+            shown = 'None' if v is None else format_value(v)
+            rows.append(f'<tr><th scope="row">{esc(str(k))}</th><td><code>{esc(shown)}</code></td>'
+                        f'<td class="src">{esc(src)}</td></tr>')
+        out.append(f'<details><summary>{esc(r.name)}: {len(r.parameters)} parameters</summary>'
+                   f'<table class="params"><tbody>{"".join(rows)}</tbody></table></details>')
+    return '\n'.join(out)
+
+
+def _metadata_table(result: ReportResult) -> str:
+    meta = result.metadata or {}
+    host = meta.get('host') or {}
+    versions = meta.get('versions') or {}
+    rows: dict[str, Any] = {
+        'started': result.started,
+        'total wall time': f'{result.seconds:.1f} s',
+        'wall time per notebook': ', '.join(f'{r.name[:2]}: {r.seconds:.1f} s' for r in result.runs),
+        'git commit': (meta.get('git_commit', 'unknown')
+                       + (' (uncommitted changes)' if meta.get('git_dirty') else '')),
+        'CPU': (f'{host.get("cpu", "unknown")} ({host.get("cpus_usable")} of {host.get("cpu_count")} '
+                'cores usable)'),
+        'GPU': host.get('gpu') or 'none (CPU run)',
+        'torch threads': host.get('torch_threads'),
+        'thread settings': ', '.join(f'{k}={v}' for k, v in (host.get('thread_env') or {}).items()) or None,
+        'platform': host.get('platform'),
+        'code cells': 'shown' if result.show_code else 'hidden (nasviz report --show-code keeps them)',
+    }
+    rows.update({k: v if v is not None else 'not installed' for k, v in versions.items()})
+    return _kv_table(rows, cls='kv meta')
+
+
+_INDEX_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #1f2328; }
+table { border-collapse: collapse; margin: .4em 0 1em 0; }
+td, th { border-bottom: 1px solid #ddd; padding: .3em .8em; vertical-align: top; text-align: left; }
+th[scope=row] { font-weight: 500; color: #424a53; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+caption { caption-side: bottom; text-align: left; color: #57606a; font-size: .85em; padding-top: .3em; }
+pre { margin: 0; white-space: pre-wrap; }
+pre.error { color: #cf222e; background: #fff5f5; padding: .5em; }
+.status { font-weight: bold; }
+.banner { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: .8em 1em; margin: 1em 0; }
+section.notebook { border-top: 1px solid #d0d7de; padding-top: .3em; }
+ul.findings li { margin: .3em 0; }
+.none { color: #6e7781; font-style: italic; }
+td.src { color: #6e7781; }
+"""
+
 
 def _index_html(result: ReportResult) -> str:
     esc = html.escape
@@ -466,13 +1088,18 @@ def _index_html(result: ReportResult) -> str:
         link = f'<a href="{esc(Path(r.html_path).name)}">{name}</a>' if r.html_path else name
         nb_link = (f' <small>(<a href="{esc(Path(r.output_path).name)}">ipynb</a>)</small>'
                    if r.output_path else '')
-        status = (f'<span style="color:{_STATUS_COLOUR[r.status]};font-weight:bold">'
-                  f'{esc(r.status)}</span>')
+        status = (f'<span class="status" style="color:{_STATUS_COLOUR[r.status]}">{esc(r.status)}</span>')
         detail = f'<pre>{esc(r.error)}</pre>' if r.error else ''
         rows.append(f'<tr><td>{link}{nb_link}</td><td>{status}</td>'
                     f'<td style="text-align:right">{r.seconds:.1f} s</td><td>{detail}</td></tr>')
     params = esc(json.dumps(result.parameters, indent=2, default=repr))
     overall = 'all notebooks ran' if result.ok else f'{len(result.failures)} notebook(s) failed'
+    info = result.profile_info or {}
+    banner = ''
+    if info.get('caveat'):
+        banner = (f'<div class="banner" role="note"><b>{esc(result.profile)} profile \u2014 '
+                  f'{"small-scale run" if info.get("small_scale") else "note"}.</b> '
+                  f'{esc(str(info["caveat"]))}</div>')
     from nasviz import __version__
 
     return f"""<!DOCTYPE html>
@@ -480,26 +1107,32 @@ def _index_html(result: ReportResult) -> str:
 <head>
 <meta charset="utf-8">
 <title>nasviz report ({esc(result.profile)})</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 70em; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .4em .8em; vertical-align: top; text-align: left; }}
-pre {{ margin: 0; white-space: pre-wrap; }}
-</style>
+<style>{_INDEX_CSS}</style>
 </head>
 <body>
 <h1>nasviz report</h1>
 <p>Profile <b>{esc(result.profile)}</b>, started {esc(result.started)}, total
 {result.seconds:.1f} s, nasviz {esc(__version__)}: <b>{esc(overall)}</b>.</p>
-<table>
+{banner}
+<h2>What this profile measures</h2>
+{_profile_section(info)}
+<h2>Notebooks</h2>
+<table class="runs">
 <thead><tr><th>notebook</th><th>status</th><th>run time</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>
+<h2>Results</h2>
+{chr(10).join(_notebook_section(r) for r in result.runs)}
 <h2>Parameters</h2>
+<p>Given to every notebook:</p>
 <pre>{params}</pre>
-<p><small>Same facts as JSON: <a href="report.json">report.json</a>.</small></p>
+<p>Resolved per notebook (the <code>parameters</code> cell's defaults, overridden by the given ones):</p>
+{_params_table(result.runs)}
+<h2>Run metadata</h2>
+{_metadata_table(result)}
+<p><small>Same facts as JSON: <a href="{JSON_FILE}">{JSON_FILE}</a>.</small></p>
 </body>
 </html>
 """
