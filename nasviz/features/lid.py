@@ -25,6 +25,17 @@ Conventions shared by every function:
   its k nearest are copies of one other point): the log-ratios are all 0, the MLE would be
   infinite, and 0 is returned instead. So every estimate stays finite however many duplicates a batch holds, and
   a layer whose output is constant (a ``none`` path) gets LID 0.
+* **Ties.** By the same rule, when all of a point's non-duplicate neighbour distances lie within
+  ``1e-6 *`` the radius of each other they are equal up to rounding (data on an integer grid,
+  0/1 features, a float32 feature map cast to float64): :func:`knn_distances` makes them exactly
+  equal, so their log-ratios are exactly 0 (LID 0 as above) instead of rounding noise of order
+  1e-16 whose inverse would be an estimate of ~1e15. Rows with a real spread are untouched. The
+  float32 search is redone in float64 for a layer in which a point's k neighbours lie within
+  ``FAST_SPREAD_RTOL`` of each other (there float32 rounding could decide the estimate).
+  :func:`lid_mle_from_knn` and :func:`twonn_from_knn`, which may get distances from elsewhere,
+  treat a point whose non-zero distances all lie within ``TIE_RTOL * r_k`` as such a tie.
+  TwoNN on data where many points have their two nearest neighbours at one distance (a
+  lattice) warns: its model assumes continuous data.
 """
 from __future__ import annotations
 
@@ -46,6 +57,13 @@ Aggregate = Literal['mean', 'harmonic', 'median']
 DUPLICATE_RTOL = 1e-6
 #: float32 search: a neighbour closer than this (relative to the radius) sends the layer to float64
 FAST_RTOL = 0.1
+#: float32 search: a point whose k neighbours all lie within this relative spread sends the layer
+#: to float64 (near-ties: the estimate would hinge on float32 rounding)
+FAST_SPREAD_RTOL = 1e-2
+#: precomputed distances: a point whose non-zero distances all lie within TIE_RTOL * r_k is tied
+TIE_RTOL = 1e-6
+#: TwoNN warns when at least this share of points have tied first and second neighbours
+TWONN_TIE_WARN = 0.05
 #: elements of one (layers x rows x n) distance block; bounds memory to ~128 MiB in float64
 _BLOCK_ELEMS = 2 ** 24
 
@@ -147,8 +165,11 @@ def _knn(T: torch.Tensor, k: int, owned: bool = False) -> torch.Tensor:
         out = _knn_centred(C, k, None, sq)
         radius = sq.amax(dim=1).to(torch.float64).sqrt()
         del C, sq
-        # float32 rounding is a fixed fraction of the radius: trust it only for far neighbours
-        redo = (out[:, :, 0] < FAST_RTOL * radius[:, None]).any(dim=1).nonzero().flatten()
+        # float32 rounding is a fixed fraction of the radius: trust it only for far neighbours,
+        # and only where the neighbours' spread is far above that rounding (else ties decide)
+        near = (out[:, :, 0] < FAST_RTOL * radius[:, None]).any(dim=1)
+        tied = (out[:, :, -1] - out[:, :, 0] <= FAST_SPREAD_RTOL * out[:, :, -1]).any(dim=1)
+        redo = (near | tied).nonzero().flatten()
         for i in redo.tolist():
             # exactly what float64 input would give
             Ti = T[i:i + 1].to(torch.float64)
@@ -181,6 +202,19 @@ def _knn_centred(T: torch.Tensor, k: int, rtol: float | None, sq: torch.Tensor |
     if rtol is not None:
         tol = (rtol * sq.amax(dim=1).to(torch.float64).sqrt()).view(L, 1, 1)
         out = torch.where(out <= tol, torch.zeros_like(out), out)
+        out = _snap_ties(out, tol.view(L, 1))
+    return out
+
+
+def _snap_ties(out: torch.Tensor, tol: torch.Tensor) -> torch.Tensor:
+    """Rows of sorted distances ``(L, n, k)`` whose positive distances all lie within ``tol``
+    ``(L, 1)`` of each other are made exactly equal (to their largest), in place: those
+    neighbours sit at one distance up to rounding. Zeros (duplicates) are left alone, and rows
+    with a real spread are not touched, so continuous data gives bit-identical estimates."""
+    rk = out[..., -1]
+    first = torch.where(out > 0, out, torch.full_like(out, math.inf)).amin(dim=-1)
+    same = (rk - first <= tol) & (rk > 0)
+    out.copy_(torch.where(same.unsqueeze(-1) & (out > 0), rk.unsqueeze(-1), out))
     return out
 
 
@@ -209,11 +243,17 @@ def lid_mle_from_knn(dists: 'np.ndarray | torch.Tensor',
         raise ValueError(f'dists must end in a neighbour axis of length >= 2; got {tuple(D.shape)}')
     if not torch.isfinite(D).all() or (D < 0).any():
         raise ValueError('dists must be finite and non-negative')
+    if (D[..., 1:] < D[..., :-1]).any():
+        raise ValueError('dists must be sorted ascending along the last (neighbour) axis')
     rk = D[..., -1:]
     valid = D > 0
     tiny = torch.finfo(D.dtype).tiny
-    # zero distances would give log(0); they are duplicates and take no part in the sum
-    logs = torch.where(valid, torch.log(rk.clamp_min(tiny)) - torch.log(D.clamp_min(tiny)),
+    # zero distances would give log(0); they are duplicates and take no part in the sum.
+    # neighbours all within TIE_RTOL of r_k sit at one distance up to rounding: their
+    # log-ratios are exactly 0 (the rounding noise would give an estimate of ~1e15)
+    first = torch.where(valid, D, torch.full_like(D, math.inf)).amin(dim=-1, keepdim=True)
+    tied = rk - first <= TIE_RTOL * rk
+    logs = torch.where(valid & ~tied, torch.log(rk.clamp_min(tiny)) - torch.log(D.clamp_min(tiny)),
                        torch.zeros_like(D))
     S = logs.sum(dim=-1)
     m = valid.sum(dim=-1).to(D.dtype)
@@ -300,11 +340,19 @@ def twonn_from_knn(dists: 'np.ndarray | torch.Tensor', discard_fraction: float =
     r = D[:, :2].cpu().numpy()
     if not np.isfinite(r).all() or (r < 0).any():
         raise ValueError('dists must be finite and non-negative')
+    if (r[:, 1] < r[:, 0]).any():
+        raise ValueError('dists must be sorted ascending along the neighbour axis (r2 >= r1)')
     keep = r[:, 0] > 0
     if not keep.any():
         return 0.0
     mu = np.sort(r[keep, 1] / r[keep, 0])
+    mu[mu <= 1.0 + TIE_RTOL] = 1.0  # r2 == r1 up to rounding: a tie, log(mu) exactly 0
     N = mu.size
+    n_tied = int((mu == 1.0).sum())
+    if 0 < n_tied < N and n_tied >= TWONN_TIE_WARN * N:
+        warnings.warn(f'TwoNN: {n_tied} of {N} points have their two nearest neighbours at the same '
+                      'distance (lattice or discrete data); TwoNN assumes continuous data, so the '
+                      'estimate is unreliable', RuntimeWarning, stacklevel=2)
     if N < 3:
         warnings.warn(f'TwoNN: only {N} non-duplicate points; the estimate is undefined',
                       RuntimeWarning, stacklevel=2)

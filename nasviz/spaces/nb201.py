@@ -14,6 +14,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from nasviz.validate import check_count, check_int, short_repr
+
 OPS: tuple[str, ...] = ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3')
 #: (source node, target node) of each edge, in the order of the official cell string.
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -30,10 +32,31 @@ _TOKEN = re.compile(r'^([A-Za-z0-9_]+)~(\d+)$')
 
 def op_index(name: str) -> int:
     """Index of an operation name in :data:`OPS`; ``ValueError`` for an unknown name."""
+    if not isinstance(name, str):
+        raise TypeError(f'operation name must be a str, got {type(name).__name__} {short_repr(name)}')
     try:
         return OPS.index(name)
     except ValueError:
-        raise ValueError(f'unknown NAS-Bench-201 operation {name!r}; expected one of {OPS}') from None
+        raise ValueError(f'unknown NAS-Bench-201 operation {short_repr(name)}; expected one of {OPS}') from None
+
+
+def _op(value: int | str, name: str) -> int:
+    """An op given by index or name, checked: never truncated, never wrapped around."""
+    if isinstance(value, str):
+        return op_index(value)
+    return check_int(value, name, 0, len(OPS) - 1)
+
+
+def _edge(value: int, name: str = 'edge') -> int:
+    """An edge index 0..5; negative indices are refused, not wrapped around."""
+    return check_int(value, name, 0, NUM_EDGES - 1)
+
+
+def _ops_tuple(value: object, name: str) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, '__iter__'):
+        raise TypeError(f'{name} must be a sequence of {NUM_EDGES} op indices, got '
+                        f'{type(value).__name__} {short_repr(value)}')
+    return tuple(value)
 
 
 @dataclass(frozen=True, order=True)
@@ -43,12 +66,12 @@ class Arch:
     op_idx: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        idx = tuple(int(i) for i in self.op_idx)
-        if len(idx) != NUM_EDGES:
-            raise ValueError(f'a NAS-Bench-201 cell has {NUM_EDGES} edges, got {len(idx)} ops')
-        bad = [i for i in idx if not 0 <= i < len(OPS)]
-        if bad:
-            raise ValueError(f'op index out of range 0..{len(OPS) - 1}: {bad}')
+        raw = _ops_tuple(self.op_idx, 'Arch op_idx')
+        if len(raw) != NUM_EDGES:
+            raise ValueError(f'Arch op_idx: a NAS-Bench-201 cell has {NUM_EDGES} edges, got {len(raw)} ops '
+                             f'{short_repr(raw)}')
+        idx = tuple(check_int(i, f'Arch op_idx[{e}] (edge {EDGE_NAMES[e]})', 0, len(OPS) - 1)
+                    for e, i in enumerate(raw))
         object.__setattr__(self, 'op_idx', idx)
 
     # -- construction -------------------------------------------------------------------
@@ -56,27 +79,28 @@ class Arch:
     def from_str(cls, s: str) -> 'Arch':
         """Parse the official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
         if not isinstance(s, str):
-            raise ValueError(f'arch string must be a str, got {type(s).__name__}: {s!r}')
+            raise ValueError(f'arch string must be a str, got {type(s).__name__}: {short_repr(s)}')
         text = s.strip()
+        shown = short_repr(s)  # messages quote the argument, shortened when enormous
         nodes = text.split('+')
         if len(nodes) != NUM_NODES - 1:
-            raise ValueError(f'arch string {s!r} has {len(nodes)} node groups separated by "+", '
+            raise ValueError(f'arch string {shown} has {len(nodes)} node groups separated by "+", '
                              f'expected {NUM_NODES - 1}')
         ops: list[int] = []
         for node, group in enumerate(nodes, start=1):
             if not (group.startswith('|') and group.endswith('|')) or len(group) < 2:
-                raise ValueError(f'arch string {s!r}: node {node} group {group!r} must look like |op~i|...|')
+                raise ValueError(f'arch string {shown}: node {node} group {group!r} must look like |op~i|...|')
             tokens = group[1:-1].split('|')
             if len(tokens) != node:
-                raise ValueError(f'arch string {s!r}: node {node} must have {node} incoming edge(s), '
+                raise ValueError(f'arch string {shown}: node {node} must have {node} incoming edge(s), '
                                  f'got {len(tokens)} ({group!r})')
             for expected_src, tok in enumerate(tokens):
                 m = _TOKEN.match(tok)
                 if m is None:
-                    raise ValueError(f'arch string {s!r}: malformed edge {tok!r}, expected op~input')
+                    raise ValueError(f'arch string {shown}: malformed edge {tok!r}, expected op~input')
                 name, src = m.group(1), int(m.group(2))
                 if src != expected_src:
-                    raise ValueError(f'arch string {s!r}: edge {tok!r} into node {node} must read from '
+                    raise ValueError(f'arch string {shown}: edge {tok!r} into node {node} must read from '
                                      f'node {expected_src}, not {src}')
                 ops.append(op_index(name))
         return cls(tuple(ops))
@@ -89,9 +113,8 @@ class Arch:
     @classmethod
     def from_index(cls, i: int) -> 'Arch':
         """The i-th cell of :func:`all_archs` (base-5 digits, edge 0 most significant)."""
-        if not 0 <= int(i) < NUM_ARCHS:
-            raise ValueError(f'arch number {i} out of range 0..{NUM_ARCHS - 1}')
-        digits = np.base_repr(int(i), base=len(OPS)).rjust(NUM_EDGES, '0')
+        i = check_int(i, 'arch number i', 0, NUM_ARCHS - 1)
+        digits = np.base_repr(i, base=len(OPS)).rjust(NUM_EDGES, '0')
         return cls(tuple(int(d) for d in digits))
 
     # -- views ----------------------------------------------------------------------------
@@ -123,9 +146,9 @@ class Arch:
 
     def with_op(self, edge: int, op: int | str) -> 'Arch':
         """Copy with edge ``edge`` set to ``op`` (index or name)."""
-        o = op_index(op) if isinstance(op, str) else int(op)
+        o = _op(op, 'op')
         idx = list(self.op_idx)
-        idx[edge] = o
+        idx[_edge(edge)] = o
         return Arch(tuple(idx))
 
     def live_edges(self) -> tuple[bool, ...]:
@@ -204,15 +227,16 @@ class OpMask:
     allowed: tuple[tuple[int, ...], ...]
 
     def __post_init__(self) -> None:
-        if len(self.allowed) != NUM_EDGES:
-            raise ValueError(f'an OpMask needs {NUM_EDGES} edges, got {len(self.allowed)}')
+        allowed = _ops_tuple(self.allowed, 'OpMask allowed')
+        if len(allowed) != NUM_EDGES:
+            raise ValueError(f'an OpMask needs {NUM_EDGES} edges, got {len(allowed)}')
+        object.__setattr__(self, 'allowed', allowed)
         norm = []
         for e, ops in enumerate(self.allowed):
-            ops = tuple(sorted({op_index(o) if isinstance(o, str) else int(o) for o in ops}))
+            name = f'OpMask allowed[{e}] (edge {EDGE_NAMES[e]})'
+            ops = tuple(sorted({_op(o, name) for o in _ops_tuple(ops, name)}))
             if not ops:
                 raise ValueError(f'OpMask: edge {e} ({EDGE_NAMES[e]}) allows no operation')
-            if ops[0] < 0 or ops[-1] >= len(OPS):
-                raise ValueError(f'OpMask: edge {e} has an op index out of range: {ops}')
             norm.append(ops)
         object.__setattr__(self, 'allowed', tuple(norm))
 
@@ -227,7 +251,10 @@ class OpMask:
 
     def restrict(self, edge: int, ops: Iterable[int | str]) -> 'OpMask':
         """Copy with ``edge`` limited to ``ops`` (which must already be allowed)."""
-        want = {op_index(o) if isinstance(o, str) else int(o) for o in ops}
+        edge = _edge(edge)
+        want = {_op(o, 'ops') for o in _ops_tuple(ops, 'ops')}
+        if not want:
+            raise ValueError(f'restrict: ops for edge {edge} is empty; a sub-supernet needs at least one op')
         extra = want - set(self.allowed[edge])
         if extra:
             raise ValueError(f'ops {sorted(OPS[o] for o in extra)} are not allowed on edge {edge} '
@@ -242,6 +269,8 @@ class OpMask:
         return int(np.prod([len(a) for a in self.allowed]))
 
     def contains(self, arch: Arch) -> bool:
+        if not isinstance(arch, Arch):
+            raise TypeError(f'OpMask.contains needs an Arch, got {type(arch).__name__} {short_repr(arch)}')
         return all(o in a for o, a in zip(arch.op_idx, self.allowed))
 
     __contains__ = contains
@@ -276,6 +305,7 @@ def sample_archs(n: int, mask: OpMask | None = None, rng: np.random.Generator | 
     ``unique`` draws distinct canonical cells (no two isomorphic), as a ground-truth sample
     should; ``exclude_degenerate`` drops cells whose output is always zero.
     """
+    n = check_count(n, 'n')
     mask = mask or OpMask.full()
     rng = np.random.default_rng(rng)
     pool = list(mask.archs())
