@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.spaces.nb201 import OPS, Arch, to_arch
+from nasviz.validate import check_input_file, short_repr
 
 #: environment variable naming the offline NB201 table
 ENV_TABLE = 'NASVIZ_NB201_TABLE'
@@ -45,6 +47,47 @@ _API_DATASET = {'cifar10': 'cifar10', 'cifar10valid': 'cifar10-valid', 'cifar100
 #: columns every NB201 table must have; the default lookup (cifar10/test_200ep) must work
 REQUIRED_COLUMNS: tuple[str, ...] = ('index', 'arch_str', 'cifar10_test_200ep')
 _NON_METRIC = {'index', 'arch_str', 'params_mb'}
+#: the official cell string, matched over a whole column at once (each failure is parsed again
+#: by Arch.from_str for its precise message)
+_ARCH_RE = '\\|{o}~0\\|\\+\\|{o}~0\\|{o}~1\\|\\+\\|{o}~0\\|{o}~1\\|{o}~2\\|'.format(o='(?:' + '|'.join(OPS) + ')')
+
+
+def _where(source: str, column: str, row: int) -> str:
+    """``file, column 'c', row r (line l)``: rows count data rows from 0, lines count the file's
+    lines from 1 with the header on line 1."""
+    return f'{source}, column {column!r}, row {row} (line {row + 2})'
+
+
+def _numeric_column(df: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A column as float64, or ``ValueError`` naming the first cell that is not a number
+    (a percent sign, a word); blank cells become NaN."""
+    col = df[column]
+    if pd.api.types.is_bool_dtype(col):
+        raise ValueError(f'{source}, column {column!r}: holds booleans, expected numbers')
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=np.float64)
+    num = pd.to_numeric(col, errors='coerce')
+    bad = num.isna() & col.notna() & (col.astype(str).str.strip() != '')
+    if bad.any():
+        r = int(np.flatnonzero(bad.to_numpy())[0])
+        val = col.iloc[r]
+        hint = ' (write numbers without a percent sign)' if '%' in str(val) else ''
+        raise ValueError(f'{_where(source, column, r)}: {short_repr(val)} is not a number{hint}; '
+                         f'{int(bad.sum())} such cell(s) in the column')
+    return num.to_numpy(dtype=np.float64)
+
+
+def _check_range(values: np.ndarray, column: str, source: str, low: float, high: float, what: str) -> None:
+    bad = (values < low) | (values > high)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'{_where(source, column, r)}: {values[r]!r} is outside [{low:g}, {high:g}] '
+                         f'({what}); {int(bad.sum())} such cell(s) in the column')
+
+
+def _is_accuracy(column: str) -> bool:
+    metric = column.split('_', 1)[1] if '_' in column else ''
+    return any(w in metric for w in ('test', 'valid', 'train', 'acc'))
 
 
 def normalize_dataset(dataset: str) -> str:
@@ -87,12 +130,13 @@ class NB201Table:
             if not path:
                 raise ValueError(f'no NAS-Bench-201 table given: pass a path or set {ENV_TABLE} to the '
                                  'CSV file (e.g. .../data/nb201/nb201_accuracy.csv)')
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f'NAS-Bench-201 table not found: {self.path}')
+        self.path = check_input_file(path, 'NAS-Bench-201 table', 'NAS-Bench-201 table (CSV)')
         try:
             df = pd.read_csv(self.path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        except pd.errors.EmptyDataError as err:
+            raise ValueError(f'{self.path}: the file is empty, expected a NAS-Bench-201 CSV table '
+                             f'with columns {list(REQUIRED_COLUMNS)}') from err
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
             raise ValueError(f'{self.path}: not a readable NAS-Bench-201 CSV table ({err})') from err
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
@@ -113,22 +157,75 @@ class NB201Table:
         return self
 
     def _init_frame(self, df: pd.DataFrame) -> None:
+        """Check every row before trusting the table: each failure names the file, the column
+        and the row (0-based data row and its line in the file)."""
+        src = str(self.path)
+        if len(df) == 0:
+            raise ValueError(f'{src}: the table has a header but no rows')
         self._df = df
-        arch_strs = df['arch_str'].astype(str).str.strip().tolist()
+        self._index = self._check_index(df, src)
+        arch_col = df['arch_str']
+        blank = arch_col.isna() | (arch_col.astype(str).str.strip() == '')
+        if blank.any():
+            raise ValueError(f'{_where(src, "arch_str", int(np.flatnonzero(blank.to_numpy())[0]))}: blank arch string')
+        arch_strs = arch_col.astype(str).str.strip().tolist()
+        bad = ~pd.Series(arch_strs).str.fullmatch(_ARCH_RE)
+        if bad.any():
+            r = int(np.flatnonzero(bad.to_numpy())[0])
+            try:
+                Arch.from_str(arch_strs[r])
+                why = 'not in the canonical form'
+            except ValueError as err:
+                why = str(err)
+            raise ValueError(f'{_where(src, "arch_str", r)}: {why}')
         self._row: dict[str, int] = {}
         for i, s in enumerate(arch_strs):
             if s in self._row:
-                raise ValueError(f'{self.path}: arch {s!r} appears twice (rows {self._row[s]} and {i})')
+                raise ValueError(f'{src}, column \'arch_str\': arch {short_repr(s)} appears twice '
+                                 f'(rows {self._row[s]} and {i}, lines {self._row[s] + 2} and {i + 2})')
             self._row[s] = i
         self._arch_strs = arch_strs
-        self._index = df['index'].to_numpy(dtype=np.int64)
         self._row_of_index = {int(ix): i for i, ix in enumerate(self._index)}
-        self._metric_cols = [c for c in df.columns if c not in _NON_METRIC and '_' in c
-                             and pd.api.types.is_numeric_dtype(df[c])]
-        self._values = {c: df[c].to_numpy(dtype=np.float64) for c in self._metric_cols}
+        known = set(DATASET_ALIASES.values())
+        self._metric_cols = [c for c in df.columns if isinstance(c, str) and c not in _NON_METRIC
+                             and '_' in c and c.split('_', 1)[0] in known]
+        self._values = {}
+        for c in self._metric_cols:
+            v = _numeric_column(df, c, src)
+            if _is_accuracy(c):
+                _check_range(v, c, src, 0.0, 100.0, 'an accuracy in percent')
+            self._values[c] = v
         if 'params_mb' in df.columns:
-            self._values['params_mb'] = df['params_mb'].to_numpy(dtype=np.float64)
+            v = _numeric_column(df, 'params_mb', src)
+            _check_range(v, 'params_mb', src, 0.0, np.inf, 'a parameter count in MB')
+            self._values['params_mb'] = v
+        if np.isnan(self._values['cifar10_test_200ep']).all():
+            raise ValueError(f'{src}, column \'cifar10_test_200ep\': every cell is blank')
         self._archs: list[Arch] | None = None  # parsed lazily: 15,625 parses cost ~0.1 s
+
+    @staticmethod
+    def _check_index(df: pd.DataFrame, src: str) -> np.ndarray:
+        """The ``index`` column as int64: no blank, non-integer, negative or repeated value."""
+        col = df['index']
+        blank = col.isna() | (col.astype(str).str.strip() == '')
+        if blank.any():
+            r = int(np.flatnonzero(blank.to_numpy())[0])
+            raise ValueError(f'{_where(src, "index", r)}: blank index; {int(blank.sum())} blank cell(s) in the column')
+        num = pd.to_numeric(col, errors='coerce') if not pd.api.types.is_bool_dtype(col) else col.where(False)
+        vals = num.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(vals) | (vals != np.round(vals)) | (vals < 0)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise ValueError(f'{_where(src, "index", r)}: {short_repr(col.iloc[r])} is not a non-negative '
+                             f'integer official index')
+        idx = vals.astype(np.int64)
+        seen: dict[int, int] = {}
+        for r, ix in enumerate(idx.tolist()):
+            if ix in seen:
+                raise ValueError(f'{src}, column \'index\': index {ix} appears twice (rows {seen[ix]} and {r}, '
+                                 f'lines {seen[ix] + 2} and {r + 2})')
+            seen[ix] = r
+        return idx
 
     # -- names ----------------------------------------------------------------------------
     def available(self) -> dict[str, list[str]]:
@@ -236,10 +333,10 @@ class NB201Official:
     def __init__(self, path: str | os.PathLike, trust_pickle: bool = False) -> None:
         from nas_201_api import NASBench201API
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f'NAS-Bench-201 benchmark file not found: {self.path} '
-                                    '(e.g. NAS-Bench-201-v1_1-096897.pth)')
+        self.path = check_input_file(path, 'NAS-Bench-201 benchmark file',
+                                     'NAS-Bench-201 .pth file (e.g. NAS-Bench-201-v1_1-096897.pth)')
+        if self.path.stat().st_size == 0:
+            raise ValueError(f'{self.path}: the file is empty, not a NAS-Bench-201 benchmark file')
         try:
             # a path, not a dict: the API deep-copies a dict, which doubles memory on the 4 GB file
             self.api = NASBench201API(str(self.path), verbose=False)
@@ -258,7 +355,8 @@ class NB201Official:
             self.api = self._api_from_dict(NASBench201API, data)
         except AssertionError as err:  # the API validates its input with asserts
             raise ValueError(f'{self.path}: not a NAS-Bench-201 benchmark file ({err})') from err
-        except (RuntimeError, KeyError, EOFError, TypeError, AttributeError) as err:
+        except (RuntimeError, KeyError, EOFError, TypeError, AttributeError, IndexError, ImportError,
+                OverflowError, UnicodeDecodeError, zipfile.BadZipFile) as err:
             # a corrupt or foreign file fails inside torch.load or the API in many ways
             raise ValueError(f'{self.path}: cannot read as a NAS-Bench-201 benchmark file '
                              f'({type(err).__name__}: {err})') from err
