@@ -1,4 +1,13 @@
-"""Small shared helpers: seeding, atomic writes, parameter-keyed on-disk cache."""
+"""Small shared helpers: seeding, atomic writes, parameter-keyed on-disk cache.
+
+Stored state is checked on load, never trusted blindly: cache entries carry a header with the
+checksum of their payload and the hash of their key, checkpoints written by
+:func:`atomic_torch_save` a ``.sha256`` side file, and either may get a content check. An entry
+that fails is reported (``RuntimeWarning`` with its path), renamed aside to
+``<name>.corrupt-<time>-<pid>`` (kept for inspection, never deleted) and recomputed.
+Temporary files of an atomic write killed half-way are removed by the next write into the same
+folder (once their writer is dead, or after a day when it ran on another host).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -7,9 +16,13 @@ import json
 import os
 import pickle
 import random
+import re
+import socket
 import tempfile
+import time
+import warnings
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 
@@ -27,12 +40,66 @@ def set_seed(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+def _host_tag() -> str:
+    return re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:40] or 'host'
+
+
+#: temporary files: ``.<name>.<random>.<pid>@<host>.tmp`` (older versions: ``.<name>.<random>.tmp``)
+_TMP_RE = re.compile(r'^\..+?\.(?:(?P<pid>\d+)@(?P<host>[A-Za-z0-9-]*)\.)?tmp$')
+#: a temporary file whose writer cannot be checked (another host, old name) is stale after this
+STALE_TMP_SECONDS = 24 * 3600
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale_temps(directory: str | os.PathLike, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove temporary files left in ``directory`` by atomic writes that were killed: those
+    whose writer (same host) is no longer running, and any older than ``max_age`` seconds.
+    Returns what was removed. A temp file of a write still in progress is never touched."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    host, now = _host_tag(), time.time()
+    for ent in entries:
+        m = _TMP_RE.match(ent.name)
+        if m is None or not ent.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - ent.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid = m.group('pid')
+        dead = pid is not None and m.group('host') == host and not _pid_alive(int(pid))
+        if dead or age > max_age:
+            try:
+                os.unlink(ent.path)
+                removed.append(Path(ent.path))
+            except OSError:
+                pass
+    return removed
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename, so a reader never
-    sees half a file and a kill mid-write keeps the previous version."""
+    sees half a file and a kill mid-write keeps the previous version. Temporary files of
+    earlier killed writes in the same folder are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    clean_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=f'.{os.getpid()}@{_host_tag()}.tmp',
+                               dir=path.parent)
     try:
         # mkstemp creates 0600; give the file the permissions a plain open() would
         umask = os.umask(0)
@@ -54,15 +121,110 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode('utf-8'))
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + '.sha256')
+
+
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` through a temporary file and a rename."""
+    """``torch.save`` through a temporary file and a rename, with a checksum side file
+    ``<path>.sha256`` that :func:`load_checked` verifies (torch itself does not notice a
+    damaged tensor). The side file is written first and lists the new and the previous
+    checksum, so a kill between the two writes leaves a pair that still verifies."""
     import io
 
     import torch
 
+    path = Path(path)
     buf = io.BytesIO()
     torch.save(obj, buf)
-    return atomic_write_bytes(path, buf.getvalue())
+    data = buf.getvalue()
+    side = _checksum_path(path)
+    prev: list[str] = []
+    if path.exists():
+        try:
+            prev = [_sha256(path.read_bytes())]
+        except OSError:
+            prev = []
+    atomic_write_text(side, json.dumps({'sha256': [_sha256(data)] + prev}))
+    return atomic_write_bytes(path, data)
+
+
+def verify_checksum(path: str | os.PathLike) -> None:
+    """``ValueError`` when ``path`` has a ``.sha256`` side file that does not match it
+    (nothing to check without one)."""
+    path = Path(path)
+    side = _checksum_path(path)
+    if not side.exists():
+        return
+    try:
+        want = json.loads(side.read_text())['sha256']
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f'unreadable checksum file {side} ({err})') from err
+    if _sha256(path.read_bytes()) not in want:
+        raise ValueError('checksum mismatch: the file was damaged after it was written')
+
+
+def set_aside(path: str | os.PathLike, reason: str) -> Path | None:
+    """Rename a damaged file to ``<name>.corrupt-<time>-<pid>`` (kept, not deleted), warn with
+    both paths and the reason, and return the new path (None if it vanished meanwhile, e.g.
+    another process set it aside first)."""
+    path = Path(path)
+    stem = f'{path.name}.corrupt-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
+    dest, n = path.with_name(stem), 1
+    while dest.exists():  # never overwrite an earlier one
+        dest, n = path.with_name(f'{stem}.{n}'), n + 1
+    try:
+        os.replace(path, dest)
+    except FileNotFoundError:
+        return None
+    side = _checksum_path(path)
+    if side.exists():
+        try:
+            os.replace(side, dest.with_name(dest.name + '.sha256'))
+        except OSError:
+            pass
+    warnings.warn(f'{path}: {reason}; moved aside to {dest.name} and recomputing', RuntimeWarning, stacklevel=3)
+    return dest
+
+
+def load_checked(path: str | os.PathLike, loader: Callable[[Path], T],
+                 validate: Optional[Callable[[T], Any]] = None) -> Optional[T]:
+    """``loader(path)``, or None when there is nothing usable at ``path``.
+
+    None when the file does not exist, and also when it is damaged: its checksum side file
+    (see :func:`atomic_torch_save`) does not match, ``loader`` fails on it (truncated, garbage),
+    or ``validate(obj)`` raises ``ValueError``/``KeyError``/``TypeError`` or returns False
+    (valid-looking content of the wrong kind). A damaged file is renamed aside with a
+    ``RuntimeWarning`` naming it, so the caller recomputes. Permission and memory errors
+    propagate: they say nothing about the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        verify_checksum(path)
+        obj = loader(path)
+    except (PermissionError, IsADirectoryError, MemoryError, KeyboardInterrupt):
+        raise
+    except FileNotFoundError:
+        return None
+    except Exception as err:  # noqa: BLE001 - any failure to read the file means it is damaged
+        set_aside(path, f'unreadable ({type(err).__name__}: {str(err)[:200]})')
+        return None
+    if validate is not None:
+        try:
+            ok = validate(obj)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+            set_aside(path, f'content check failed ({type(err).__name__}: {str(err)[:200]})')
+            return None
+        if ok is False:
+            set_aside(path, 'content check failed')
+            return None
+    return obj
 
 
 def _jsonable(obj: Any) -> Any:
@@ -92,28 +254,76 @@ def param_hash(*parts: Any, length: int = 16) -> str:
 
 
 def cache_dir() -> Path:
-    """``$NASVIZ_CACHE`` if set, else ``~/.cache/nasviz``."""
-    return Path(os.environ.get('NASVIZ_CACHE', Path.home() / '.cache' / 'nasviz'))
+    """``$NASVIZ_CACHE`` if set, else ``~/.cache/nasviz``. An empty setting is an error (it
+    would put the cache in the current folder), and so is one naming a file."""
+    env = os.environ.get('NASVIZ_CACHE')
+    if env is None:
+        return Path.home() / '.cache' / 'nasviz'
+    if not env.strip():
+        raise ValueError('NASVIZ_CACHE is set but empty; unset it (the cache then lives in '
+                         '~/.cache/nasviz) or set it to a writable folder')
+    p = Path(env).expanduser()
+    if p.exists() and not p.is_dir():
+        raise NotADirectoryError(f'NASVIZ_CACHE={p} is not a directory')
+    return p
 
 
-def cached(kind: str, key_parts: tuple, compute: Callable[[], T], cache: bool | str | os.PathLike = True) -> T:
+def check_cache_dir() -> Path:
+    """The cache directory, checked to be usable (creatable, writable) before work starts."""
+    from nasviz.validate import check_writable_dir
+
+    return check_writable_dir(cache_dir(), 'NASVIZ_CACHE', create=True)
+
+
+_CACHE_MAGIC = b'NASVIZCACHE1\n'
+
+
+def _encode_entry(value: Any, key: str) -> bytes:
+    payload = pickle.dumps(value)
+    header = json.dumps({'key': key, 'sha256': _sha256(payload), 'size': len(payload)}).encode()
+    return _CACHE_MAGIC + header + b'\n' + payload
+
+
+def _decode_entry(blob: bytes, key: str) -> Any:
+    """The value stored in a cache entry, or ``ValueError`` saying what is wrong with it."""
+    if not blob.startswith(_CACHE_MAGIC):
+        # an entry written before entries carried a header: trusted only if it unpickles
+        return pickle.loads(blob)
+    head, sep, payload = blob[len(_CACHE_MAGIC):].partition(b'\n')
+    if not sep:
+        raise ValueError('truncated header')
+    meta = json.loads(head)
+    if meta.get('key') != key:
+        raise ValueError('the entry belongs to other parameters (key mismatch)')
+    if len(payload) != meta.get('size'):
+        raise ValueError(f'truncated: {len(payload)} of {meta.get("size")} bytes')
+    if _sha256(payload) != meta.get('sha256'):
+        raise ValueError('checksum mismatch')
+    return pickle.loads(payload)
+
+
+def cached(kind: str, key_parts: tuple, compute: Callable[[], T], cache: bool | str | os.PathLike = True,
+           validate: Optional[Callable[[T], Any]] = None) -> T:
     """Return ``compute()``, stored on disk under ``<cache>/<kind>/<hash(key_parts)>.pkl``.
 
     ``cache=False`` disables the cache; a path overrides the default directory. Writes are
-    atomic, so an interrupted run never leaves a corrupt entry.
+    atomic. An entry is checked on load (header, size, checksum, key) and by ``validate(value)``
+    if given (raise ``ValueError`` or return False for content of the wrong shape or for the
+    wrong architectures); a damaged or wrong entry is set aside with a warning (see
+    :func:`load_checked`) and recomputed.
     """
     if cache is False:
         return compute()
     root = cache_dir() if cache is True else Path(cache)
-    path = root / kind / f'{param_hash(*key_parts)}.pkl'
-    if path.exists():
-        try:
-            with open(path, 'rb') as f:
-                return pickle.load(f)
-        except Exception:  # unreadable entry (older format): recompute and overwrite
-            pass
+    key = param_hash(*key_parts, length=64)
+    path = root / kind / f'{key[:16]}.pkl'
+    # boxed in a tuple, so a cached None is a hit
+    check = None if validate is None else (lambda box: validate(box[0]))
+    hit = load_checked(path, lambda p: (_decode_entry(p.read_bytes(), key),), check)
+    if hit is not None:
+        return hit[0]
     value = compute()
-    atomic_write_bytes(path, pickle.dumps(value))
+    atomic_write_bytes(path, _encode_entry(value, key))
     return value
 
 
