@@ -5,22 +5,33 @@ embeddings are computed in the analysis code and only drawn here.
 """
 from nasviz.viz.figures import (
     DEFAULT_BASELINES,
+    OP_COLOURS,
+    op_colour,
     plot_bars,
     plot_cost_bars,
     plot_embedding,
     plot_lid_curves,
     plot_metric_vs,
+    plot_over_training,
     plot_partition_tree,
     plot_ranking,
     plot_ranking_baselines,
+    plot_ranking_ci,
+    plot_seed_comparison,
     plot_similarity,
     plot_similarity_grid,
+    plot_subnet_similarity,
+    plot_tau_vs_partitions,
+    subnet_ids,
+    trim_table,
 )
 
 __all__ = [
-    'DEFAULT_BASELINES', 'plot_bars', 'plot_cost_bars', 'plot_embedding', 'plot_lid_curves', 'plot_metric_vs',
-    'plot_partition_tree', 'plot_ranking', 'plot_ranking_baselines', 'plot_similarity',
-    'plot_similarity_grid', 'partition_explorer', 'PartitionExplorer',
+    'DEFAULT_BASELINES', 'OP_COLOURS', 'op_colour', 'plot_bars', 'plot_cost_bars', 'plot_embedding',
+    'plot_lid_curves', 'plot_metric_vs', 'plot_over_training', 'plot_partition_tree', 'plot_ranking',
+    'plot_ranking_baselines', 'plot_ranking_ci', 'plot_seed_comparison', 'plot_similarity',
+    'plot_similarity_grid', 'plot_subnet_similarity', 'plot_tau_vs_partitions', 'subnet_ids', 'trim_table',
+    'partition_explorer', 'PartitionExplorer',
 ]
 
 
