@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from nasviz.validate import (check_count, check_int, check_output_dir, check_output_file,
+                             short_repr)
+
+#: a user's mistake ends with a message and exit code 2, never a traceback
+USER_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError, IsADirectoryError,
+               NotADirectoryError, PermissionError)
+#: more worker processes than this is a typo, not a plan
+MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
@@ -29,7 +39,9 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     archs = eval_archs(s, bench, seed=a.seed)
     df = evaluate_cached(model, archs, data, s)
     df['truth'] = bench.accuracies(archs)
-    print(ranking_with_baselines({'supernet': df['score'].to_numpy()}, bench, archs).to_string())
+    # top-10 by default; with fewer cells, the top half (a top-k over every cell says nothing)
+    ks = (10 if len(archs) >= 20 else max(1, len(archs) // 2),)
+    print(ranking_with_baselines({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks).to_string())
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
     print(op_preference(archs, df['score'], df['truth']).round(3).to_string())
     if a.out:
@@ -81,6 +93,21 @@ def _cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def _int_arg(minimum: int, maximum: int | None = None):
+    """argparse ``type=``: an integer ``>= minimum`` (a usage error, exit code 2, otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            return check_int(int(text), 'value', minimum, maximum)
+        except (ValueError, TypeError):
+            rng = f'>= {minimum}' if maximum is None else f'in {minimum}..{maximum}'
+            raise argparse.ArgumentTypeError(f'expected an integer {rng}, got {short_repr(text)}') from None
+    parse.__name__ = 'integer'
+    return parse
+
+
+_seed = _int_arg(0, 2 ** 32 - 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # the valid names come from the library, so the CLI cannot drift from it (no torch import)
     from nasviz.partition.pipeline import PARTITION_METHODS
@@ -91,37 +118,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser('train', help='train a supernet (single-path uniform sampling), checkpointed')
     t.add_argument('--profile', default='tiny')
-    t.add_argument('--epochs', type=int)
-    t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--epochs', type=_int_arg(1))
+    t.add_argument('--seed', type=_seed, default=0)
     t.add_argument('--out', help='checkpoint directory (default: the cache, keyed by parameters)')
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser('evaluate', help='rank subnets of a trained supernet against ground truth')
     e.add_argument('--profile', default='tiny')
-    e.add_argument('--epochs', type=int)
-    e.add_argument('--seed', type=int, default=0)
-    e.add_argument('--n', type=int, help='number of cells to evaluate')
-    e.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
+    e.add_argument('--epochs', type=_int_arg(1))
+    e.add_argument('--seed', type=_seed, default=0)
+    e.add_argument('--n', type=_int_arg(2), help='number of cells to evaluate (>= 2)')
+    e.add_argument('--eval-samples', type=_int_arg(1), help='test images each cell is scored on')
     e.add_argument('--run', help='checkpoint directory of the training run (default: the cache)')
     e.add_argument('--out', help='CSV of per-cell scores')
     e.set_defaults(func=_cmd_evaluate)
 
     b = sub.add_parser('build-microbench', help='train sampled cells standalone on the embedded dataset')
     b.add_argument('--out', help='CSV path (default: data/microbench_digits.csv)')
-    b.add_argument('--workers', type=int, default=2)
-    b.add_argument('--n-cells', type=int)
-    b.add_argument('--epochs', type=int)
-    b.add_argument('--seeds', type=int, nargs='+')
+    b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS), default=2)
+    b.add_argument('--n-cells', type=_int_arg(2))
+    b.add_argument('--epochs', type=_int_arg(1))
+    b.add_argument('--seeds', type=_seed, nargs='+')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
     q.add_argument('--profile', default='tiny')
     q.add_argument('--methods', nargs='+', default=list(PARTITION_METHODS), choices=PARTITION_METHODS)
-    q.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    q.add_argument('--epochs', type=int)
-    q.add_argument('--n', type=int, help='number of cells to rank (default: the profile\'s n_eval)')
-    q.add_argument('--eval-samples', type=int, help='test images each cell is scored on')
-    q.add_argument('--levels', type=int, default=1)
+    q.add_argument('--seeds', type=_seed, nargs='+', default=[0, 1, 2])
+    q.add_argument('--epochs', type=_int_arg(1))
+    q.add_argument('--n', type=_int_arg(2), help='number of cells to rank (default: the profile\'s n_eval)')
+    q.add_argument('--eval-samples', type=_int_arg(1), help='test images each cell is scored on')
+    q.add_argument('--levels', type=_int_arg(1), default=1)
     q.add_argument('--criterion', default='max_within', choices=CRITERIA, help='which edge to split')
     q.add_argument('--work-dir')
     q.add_argument('--out')
@@ -138,12 +165,71 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: output arguments checked before any work starts: (command, attribute, option, kind)
+_OUTPUTS = (('evaluate', 'out', '--out', 'file'), ('partition', 'out', '--out', 'file'),
+            ('build-microbench', 'out', '--out', 'file'), ('train', 'out', '--out', 'dir'),
+            ('partition', 'work_dir', '--work-dir', 'dir'), ('report', 'out', '--out', 'dir'))
+#: commands that read or write the cache
+_USES_CACHE = ('train', 'evaluate', 'partition', 'report')
+
+
+def _preflight(args: argparse.Namespace) -> None:
+    """Every check that does not need the work done: paths, cache, repeated seeds, run dirs.
+    Raises one of :data:`USER_ERRORS`; prints a note when a run directory starts fresh."""
+    from nasviz.utils import check_cache_dir
+
+    cmd = args.command
+    if cmd in ('train', 'evaluate', 'partition'):
+        from nasviz.profiles import profile_settings
+
+        profile_settings(args.profile)  # ValueError listing the profiles
+    for command, attr, option, kind in _OUTPUTS:
+        value = getattr(args, attr, None)
+        if command == cmd and value is not None:
+            (check_output_file if kind == 'file' else check_output_dir)(value, option)
+    seeds = getattr(args, 'seeds', None)
+    if seeds:
+        dup = sorted({s for s in seeds if seeds.count(s) > 1})
+        if dup:
+            raise ValueError(f'--seeds: seed(s) {dup} given more than once; each seed is one run, '
+                             'a repeat would count twice in the mean')
+    if cmd in _USES_CACHE:
+        check_cache_dir()
+    if cmd == 'evaluate' and args.run is not None:
+        from nasviz.supernet.train import CKPT_NAME
+
+        run = Path(args.run)
+        if not (run / CKPT_NAME).is_file():
+            why = 'does not exist' if not run.exists() else f'holds no {CKPT_NAME}'
+            raise FileNotFoundError(f'--run: {run} {why}, so there is no training run to evaluate; '
+                                    f'train one with `nasviz train --out {run}`, or leave --run out '
+                                    'to use the cache')
+    fresh = []
+    if cmd == 'train' and args.out is not None:
+        from nasviz.supernet.train import CKPT_NAME
+
+        if not (Path(args.out) / CKPT_NAME).is_file():
+            fresh.append(('--out', args.out))
+    if cmd == 'partition' and args.work_dir is not None and not Path(args.work_dir).exists():
+        fresh.append(('--work-dir', args.work_dir))
+    for option, path in fresh:
+        print(f'nasviz {cmd}: {option} {path} holds no earlier run: starting a fresh one there '
+              '(check the path if you meant to resume)', file=sys.stderr)
+
+
+def _message(exc: BaseException) -> str:
+    # a KeyError's str() is the repr of its argument; show the text
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return str(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _preflight(args)
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f'nasviz {args.command}: error: {exc}', file=sys.stderr)
+    except USER_ERRORS as exc:
+        print(f'nasviz {args.command}: error: {_message(exc)}', file=sys.stderr)
         return 2
 
 
