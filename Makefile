@@ -7,6 +7,7 @@ PROFILE ?= tiny
 OUT ?= reports
 # CI and the tests read the NAS-Bench-201 table from the shared folder beside the checkout
 export NASVIZ_NB201_TABLE ?= $(abspath ../shared/data/nb201/nb201_accuracy.csv)
+export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_supernets.csv)
 
 .PHONY: setup test report bench clean
 

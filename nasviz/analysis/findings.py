@@ -1,0 +1,309 @@
+"""Findings written from the numbers: plain sentences that say what the statistics support.
+
+Every sentence carries its numbers (estimate, interval, n) and follows fixed rules:
+
+* a ranking is *better* / *worse than random scores* only when its CI lies entirely above /
+  below the central range of random scores (:func:`~nasviz.analysis.ranking.random_null`),
+  and otherwise *indistinguishable from random*; with no random baseline it is compared with
+  zero (*within noise* when its CI covers zero);
+* it is *above* / *below* another baseline (parameter count, the ground truth's ceiling) only
+  when the two intervals do not overlap, otherwise *level with* it (overlapping CIs do not
+  prove equality; :func:`describe_difference` on a paired difference is the sharper test);
+* a difference is *within noise* when its CI covers zero;
+* a result over seeds is reported as mean ± SE, with the SE named as such.
+
+Pure computation: no plotting imports.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from nasviz.analysis.ranking import Estimate, PairedDifference, SeedSummary, _json_float, _level_label
+
+__all__ = ['METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
+           'describe_seed_comparison', 'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics']
+
+#: how metric column names read in a sentence
+METRIC_LABELS = {'kendall_tau': 'Kendall tau', 'spearman': 'Spearman rho', 'regret': 'regret'}
+#: how each ceiling of :func:`nasviz.analysis.ranking.ceiling_scores` reads in a sentence
+CEILING_LABELS = {
+    'reliability': "the ground truth's own split-half reliability",
+    'seed-to-seed': "the ground truth's own seed-to-seed agreement",
+    'valid-as-predictor': 'a separate training run as predictor (valid-as-predictor)',
+}
+
+
+def metric_label(metric: str) -> str:
+    """``'kendall_tau'`` -> ``'Kendall tau'``, ``'topk_precision@10'`` -> ``'top-10 precision'``."""
+    if metric.startswith('topk_precision@'):
+        return f'top-{metric.split("@", 1)[1]} precision'
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _check_estimate(x: Any, name: str, optional: bool = True) -> None:
+    if x is None and optional:
+        return
+    if not isinstance(x, Estimate):
+        raise ValueError(f'{name} must be an Estimate{" or None" if optional else ""}, got {type(x).__name__}')
+
+
+def _check_name(x: Any, name: str) -> str:
+    if not isinstance(x, str) or not x.strip():
+        raise ValueError(f'{name} must be a non-empty string, got {x!r}')
+    return x.strip()
+
+
+def _num(x: float, digits: int) -> str:
+    return 'n/a' if not np.isfinite(x) else f'{x:.{digits}f}'
+
+
+def _ci(e: Estimate, digits: int) -> str:
+    """``0.13 [95% CI -0.01, 0.25]`` (or ``0.13 (no CI)``)."""
+    if not e.has_interval:
+        return f'{_num(e.estimate, digits)} (no CI)'
+    return f'{_num(e.estimate, digits)} [{_level_label(e.level)} CI {_num(e.low, digits)}, {_num(e.high, digits)}]'
+
+
+def _range(e: Estimate, digits: int) -> str:
+    """``0.00, 95% range -0.06 to 0.06``: a null distribution's mean and central range."""
+    if not e.has_interval:
+        return _num(e.estimate, digits)
+    return f'{_num(e.estimate, digits)}, {_level_label(e.level)} range {_num(e.low, digits)} to {_num(e.high, digits)}'
+
+
+def _vs_random(est: Estimate, random: Estimate | None, digits: int) -> str:
+    if random is None:
+        if not est.has_interval:
+            return 'no interval, so no claim against zero'
+        if est.covers(0.0):
+            return 'within noise of zero (the CI covers 0)'
+        return 'above zero' if est.low > 0 else 'below zero'
+    ref = f'random scores ({_range(random, digits)})'
+    if est.below(random):
+        return f'worse than {ref}'
+    if est.above(random):
+        return f'better than {ref}'
+    return f'indistinguishable from {ref}'
+
+
+def _vs_baseline(est: Estimate, base: Estimate, label: str, digits: int, far: bool = False) -> str:
+    ref = f'{label} ({_ci(base, digits)})'
+    if est.below(base):
+        # 'far below' only when the estimate is under half of a positive baseline
+        return f'{"far " if far and base.estimate > 0 and est.estimate < base.estimate / 2 else ""}below {ref}'
+    if est.above(base):
+        return f'above {ref}'
+    if not (est.has_interval and base.has_interval):
+        return f'not comparable with {ref} (an interval is missing)'
+    return f'level with {ref} (the CIs overlap)'
+
+
+def describe_ranking(name: str, est: Estimate, random: Estimate | None = None, ceiling: Estimate | None = None,
+                     params: Estimate | None = None, what: str = 'cells', metric: str = 'kendall_tau',
+                     ceiling_name: str = 'reliability', digits: int = 2) -> str:
+    """One sentence on how well ``name`` ranks, e.g. *"SPOS ranks 120 cells at Kendall tau -0.13
+    [95% CI -0.25, -0.01]: worse than random scores (0.00, 95% range -0.06 to 0.06), below the
+    parameter-count baseline (...) and far below the ground truth's own split-half reliability
+    (0.63 [...])."*
+
+    ``random`` is :func:`~nasviz.analysis.ranking.random_null` (a range, not a CI), ``params``
+    and ``ceiling`` bootstrap estimates; ``ceiling_name`` a key of :data:`CEILING_LABELS` (or
+    any phrase). Comparisons follow the module rules (no overlap, no claim).
+    """
+    name = _check_name(name, 'name')
+    _check_estimate(est, 'est', optional=False)
+    for arg, val in (('random', random), ('ceiling', ceiling), ('params', params)):
+        _check_estimate(val, arg)
+    clauses = [_vs_random(est, random, digits)]
+    if params is not None:
+        clauses.append(_vs_baseline(est, params, 'the parameter-count baseline', digits))
+    if ceiling is not None:
+        label = CEILING_LABELS.get(ceiling_name, ceiling_name)
+        clauses.append(_vs_baseline(est, ceiling, label, digits, far=True))
+    body = clauses[0] if len(clauses) == 1 else ', '.join(clauses[:-1]) + ' and ' + clauses[-1]
+    return f'{name} ranks {est.n} {what} at {metric_label(metric)} {_ci(est, digits)}: {body}.'
+
+
+def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estimate, metric: str | None = None,
+                        what: str = 'cells', digits: int = 2) -> str:
+    """One sentence on ``a - b``: *"within noise"* when the difference's CI covers zero,
+    otherwise *"A ranks better (worse) than B by x [CI]"*. ``diff`` is a
+    :class:`~nasviz.analysis.ranking.PairedDifference` (its p-value is quoted) or an Estimate
+    of the difference (``metric`` then names it; default Kendall tau)."""
+    name_a, name_b = _check_name(name_a, 'name_a'), _check_name(name_b, 'name_b')
+    if isinstance(diff, PairedDifference):
+        est, p, metric = diff.diff, diff.p_value, metric or diff.metric
+    elif isinstance(diff, Estimate):
+        est, p = diff, None
+    else:
+        raise ValueError(f'diff must be a PairedDifference or an Estimate, got {type(diff).__name__}')
+    label = metric_label(metric or 'kendall_tau')
+    tail = f'paired over {est.n} {what}' + (f', p={p:.2g}' if p is not None and np.isfinite(p) else '')
+    signed = f'{name_a} - {name_b} = {_ci(est, digits)}'
+    if not est.has_interval:
+        return f'{name_a} vs {name_b} in {label}: {signed} ({tail}); no interval, so no claim.'
+    if est.covers(0.0):
+        return f'{name_a} vs {name_b} in {label} is within noise: {signed} ({tail}); the CI covers 0.'
+    better = est.low > 0
+    mag = f'{_num(abs(est.estimate), digits)} [{_level_label(est.level)} CI ' \
+          f'{_num(min(abs(est.low), abs(est.high)), digits)}, {_num(max(abs(est.low), abs(est.high)), digits)}]'
+    return (f'{name_a} ranks {"better" if better else "worse"} than {name_b} by {mag} in {label} '
+            f'({tail}).')
+
+
+def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | None = None,
+                             diff: SeedSummary | None = None, metric: str = 'kendall_tau',
+                             digits: int = 3) -> str:
+    """A result over seeds as mean ± SE (said explicitly), e.g. *"Over 3 seeds, few-shot reaches
+    Kendall tau 0.176 ± 0.020 (mean ± SE; std 0.034)"*; with ``reference`` and ``diff`` (from
+    :func:`~nasviz.analysis.ranking.paired_seed_difference`), the paired difference as well,
+    *within noise* when its t-CI covers zero."""
+    name = _check_name(name, 'name')
+    if not isinstance(summary, SeedSummary):
+        raise ValueError(f'summary must be a SeedSummary, got {type(summary).__name__}')
+    if (reference is None) != (diff is None):
+        raise ValueError('reference and diff go together: give both or neither')
+    if diff is not None and not isinstance(diff, SeedSummary):
+        raise ValueError(f'diff must be a SeedSummary, got {type(diff).__name__}')
+    label = metric_label(metric)
+    if summary.n < 2:
+        head = (f'With one seed, {name} reaches {label} {_num(summary.mean, digits)} '
+                '(no SE: one seed cannot show how much seeds vary)')
+    else:
+        head = (f'Over {summary.n} seeds, {name} reaches {label} {_num(summary.mean, digits)} ± '
+                f'{_num(summary.se, digits)} (mean ± SE; std {_num(summary.std, digits)})')
+    if diff is None:
+        return head + '.'
+    reference = _check_name(reference, 'reference')
+    d = f'{_num(diff.mean, digits)} ± {_num(diff.se, digits)} (mean ± SE of the per-seed paired differences, ' \
+        f'{_ci(diff.ci, digits)})'
+    if diff.n < 2 or not diff.ci.has_interval:
+        verdict = f'; the difference from {reference} is {_num(diff.mean, digits)} on one seed (no SE, no claim)'
+    elif diff.ci.covers(0.0):
+        verdict = f'; its difference from {reference}, {d}, is within noise'
+    else:
+        verdict = f'; it ranks {"better" if diff.ci.low > 0 else "worse"} than {reference} by {d}'
+    return head + verdict + '.'
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting findings and headline numbers
+# ---------------------------------------------------------------------------------------------
+def to_jsonable(x: Any) -> Any:
+    """Estimates, summaries and NumPy values as JSON-safe plain data (NaN/inf -> None)."""
+    if isinstance(x, (Estimate, SeedSummary, PairedDifference)):
+        return x.to_dict()
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [to_jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return _json_float(x)
+    if x is None or isinstance(x, str):
+        return x
+    raise ValueError(f'cannot store a {type(x).__name__} in a metrics file: {x!r}')
+
+
+def metrics_payload(headline: Mapping[str, Any], findings: 'Findings | list[str] | tuple[str, ...]') -> dict[str, Any]:
+    """Content of a ``metrics_XX.json``: every headline number (an Estimate becomes
+    ``{"estimate", "low", "high", "n", "level"}``), plus ``"findings"``: the sentences."""
+    if not isinstance(headline, Mapping):
+        raise ValueError(f'headline must be a mapping of name -> number, got {type(headline).__name__}')
+    if 'findings' in headline:
+        raise ValueError("headline must not hold a 'findings' key: the sentences go in findings")
+    sentences = findings.to_list() if isinstance(findings, Findings) else list(findings)
+    if not all(isinstance(s, str) for s in sentences):
+        raise ValueError('findings must be sentences (strings)')
+    out = to_jsonable(dict(headline))
+    out['findings'] = sentences
+    return out
+
+
+def write_metrics(path: str | os.PathLike, headline: Mapping[str, Any],
+                  findings: 'Findings | list[str] | tuple[str, ...]') -> Path:
+    """Write :func:`metrics_payload` to ``path`` as JSON, atomically (temp file + rename)."""
+    from nasviz.utils import atomic_write_text
+
+    text = json.dumps(metrics_payload(headline, findings), indent=1, allow_nan=False)
+    return atomic_write_text(path, text + '\n')
+
+
+class Findings:
+    """An ordered list of finding sentences, plus the headline numbers they rest on.
+
+    >>> f = Findings()
+    >>> f.ranking('SPOS', est, random=rnd, ceiling=ceil)    # describe_ranking, kept and returned
+    >>> f.metric('spos_kendall_tau', est)                   # a headline number for metrics_XX.json
+    >>> f.to_markdown(); f.payload(); f.write('metrics_01.json')
+    """
+
+    def __init__(self) -> None:
+        self._sentences: list[str] = []
+        self._metrics: dict[str, Any] = {}
+
+    def add(self, sentence: str) -> str:
+        """Append one sentence (any text); returns it."""
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise ValueError(f'sentence must be a non-empty string, got {sentence!r}')
+        self._sentences.append(sentence.strip())
+        return self._sentences[-1]
+
+    def ranking(self, *args: Any, **kw: Any) -> str:
+        """:func:`describe_ranking`, appended."""
+        return self.add(describe_ranking(*args, **kw))
+
+    def difference(self, *args: Any, **kw: Any) -> str:
+        """:func:`describe_difference`, appended."""
+        return self.add(describe_difference(*args, **kw))
+
+    def seeds(self, *args: Any, **kw: Any) -> str:
+        """:func:`describe_seed_comparison`, appended."""
+        return self.add(describe_seed_comparison(*args, **kw))
+
+    def metric(self, key: str, value: Any) -> None:
+        """Record a headline number (Estimate, SeedSummary, float, ...) under ``key``."""
+        key = _check_name(key, 'key')
+        if key == 'findings':
+            raise ValueError("key 'findings' is reserved for the sentences")
+        to_jsonable(value)  # fail now, not when writing
+        self._metrics[key] = value
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self._metrics)
+
+    def to_list(self) -> list[str]:
+        return list(self._sentences)
+
+    def to_markdown(self) -> str:
+        """A Markdown bullet list (empty string when there is nothing to say)."""
+        return '\n'.join(f'- {s}' for s in self._sentences)
+
+    def payload(self, **extra: Any) -> dict[str, Any]:
+        """:func:`metrics_payload` of the recorded metrics (plus ``extra`` ones) and sentences."""
+        return metrics_payload({**self._metrics, **extra}, self)
+
+    def write(self, path: str | os.PathLike, **extra: Any) -> Path:
+        """:func:`write_metrics` of :meth:`payload`."""
+        return write_metrics(path, {**self._metrics, **extra}, self)
+
+    def __len__(self) -> int:
+        return len(self._sentences)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sentences)
+
+    def __repr__(self) -> str:
+        return f'Findings({len(self)} sentences, {len(self._metrics)} metrics)'
+
+    def _repr_markdown_(self) -> str:  # a notebook cell ending in a Findings shows the list
+        return self.to_markdown() or '*no findings*'

@@ -1,0 +1,148 @@
+"""Findings follow the statistics: no claim the intervals do not support."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nasviz.analysis.findings import (Findings, describe_difference, describe_ranking, describe_seed_comparison,
+                                      metric_label, metrics_payload, write_metrics)
+from nasviz.analysis.ranking import Estimate, paired_difference, paired_seed_difference, seed_summary
+
+RANDOM = Estimate(0.0, -0.06, 0.06, 120, method='null distribution of 1000 random score draws')
+CEILING = Estimate(0.63, 0.58, 0.68, 120)
+PARAMS = Estimate(0.04, -0.03, 0.11, 120)
+
+
+def test_the_issue_example_reads_worse_than_random() -> None:
+    est = Estimate(-0.13, -0.25, -0.08, 120)
+    s = describe_ranking('SPOS', est, random=RANDOM, ceiling=CEILING)
+    assert s.startswith('SPOS ranks 120 cells at Kendall tau -0.13 [95% CI -0.25, -0.08]: ')
+    assert 'worse than random scores (0.00, 95% range -0.06 to 0.06)' in s
+    assert "far below the ground truth's own split-half reliability (0.63 [95% CI 0.58, 0.68])" in s
+    assert s.endswith('.')
+
+
+@pytest.mark.parametrize('low, high, verdict', [
+    (-0.25, -0.07, 'worse than random'),            # entirely below the random range
+    (-0.25, -0.01, 'indistinguishable from random'),  # below zero, but overlaps the random range
+    (-0.10, 0.20, 'indistinguishable from random'),
+    (0.02, 0.30, 'indistinguishable from random'),    # above zero, but overlaps the random range
+    (0.07, 0.30, 'better than random'),
+])
+def test_random_comparison_needs_disjoint_intervals(low: float, high: float, verdict: str) -> None:
+    s = describe_ranking('M', Estimate((low + high) / 2, low, high, 120), random=RANDOM)
+    assert verdict in s
+    others = {'worse than random', 'better than random', 'indistinguishable from random'} - {verdict}
+    assert not any(o in s for o in others)
+
+
+def test_within_noise_when_the_ci_covers_zero() -> None:
+    s = describe_ranking('few-shot', Estimate(0.05, -0.02, 0.12, 60))
+    assert 'within noise of zero' in s and 'better' not in s and 'worse' not in s
+    assert 'above zero' in describe_ranking('X', Estimate(0.2, 0.1, 0.3, 60))
+    assert 'below zero' in describe_ranking('X', Estimate(-0.2, -0.3, -0.1, 60))
+    assert 'no claim' in describe_ranking('X', Estimate(0.2, float('nan'), float('nan'), 1))
+
+
+def test_baseline_comparisons_need_disjoint_intervals() -> None:
+    s = describe_ranking('NAS-LID', Estimate(0.09, 0.01, 0.17, 120), params=PARAMS, ceiling=CEILING,
+                         ceiling_name='seed-to-seed')
+    assert 'level with the parameter-count baseline' in s and 'the CIs overlap' in s
+    assert "far below the ground truth's own seed-to-seed agreement" in s
+    s = describe_ranking('NB201', Estimate(0.58, 0.56, 0.60, 15625), params=Estimate(0.40, 0.38, 0.42, 15625),
+                         ceiling=Estimate(0.62, 0.59, 0.65, 15625), ceiling_name='valid-as-predictor',
+                         what='NAS-Bench-201 cells')
+    assert 'ranks 15625 NAS-Bench-201 cells' in s and 'above the parameter-count baseline' in s
+    assert 'level with a separate training run as predictor' in s and 'far' not in s
+    # a clear but not halving gap reads 'below', not 'far below'
+    assert ' below the ground' in describe_ranking('X', Estimate(0.45, 0.40, 0.50, 100), ceiling=CEILING)
+    assert 'far below' not in describe_ranking('X', Estimate(0.45, 0.40, 0.50, 100), ceiling=CEILING)
+
+
+def test_difference_sentences() -> None:
+    assert 'within noise' in describe_difference('SPOS', 'few-shot', Estimate(-0.03, -0.10, 0.04, 120))
+    s = describe_difference('few-shot', 'SPOS', Estimate(0.08, 0.02, 0.14, 120))
+    assert s.startswith('few-shot ranks better than SPOS by 0.08 [95% CI 0.02, 0.14] in Kendall tau')
+    s = describe_difference('SPOS', 'few-shot', Estimate(-0.08, -0.14, -0.02, 120), metric='spearman')
+    assert s.startswith('SPOS ranks worse than few-shot by 0.08 [95% CI 0.02, 0.14] in Spearman rho')
+    # from a real paired bootstrap: the p-value is quoted, the verdict follows the CI
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=100)
+    d = paired_difference(t + rng.normal(scale=0.5, size=100), t + rng.normal(scale=2, size=100), t,
+                          n_resamples=500)
+    s = describe_difference('A', 'B', d)
+    assert s.startswith('A ranks better than B by') and 'p=' in s and 'paired over 100 cells' in s
+    null = paired_difference(t + rng.normal(size=100), t + rng.normal(size=100), t, n_resamples=500)
+    assert ('within noise' in describe_difference('A', 'B', null)) == null.diff.covers(0.0)
+    with pytest.raises(ValueError, match='diff'):
+        describe_difference('A', 'B', 0.1)
+
+
+def test_seed_comparison_says_se() -> None:
+    s = describe_seed_comparison('few-shot', seed_summary([0.176, 0.14, 0.21]))
+    assert s.startswith('Over 3 seeds, few-shot reaches Kendall tau 0.175 ± 0.020 (mean ± SE; std 0.035)')
+    assert 'within noise' in describe_seed_comparison('few-shot', seed_summary([0.2, 0.1, 0.15]), 'SPOS',
+                                                      seed_summary([0.05, -0.04, 0.02]))
+    s = describe_seed_comparison('few-shot', seed_summary([0.2, 0.1, 0.15]), 'SPOS', seed_summary([0.06, 0.05, 0.07]))
+    assert 'ranks better than SPOS by 0.060 ± 0.006 (mean ± SE of the per-seed paired differences' in s
+    assert 'no SE' in describe_seed_comparison('SPOS', seed_summary([0.1]))
+    rng = np.random.default_rng(1)
+    t = rng.normal(size=50)
+    d = paired_seed_difference([t + rng.normal(size=50) for _ in range(3)],
+                               [t + rng.normal(size=50) for _ in range(3)], t)
+    assert 'SE' in describe_seed_comparison('A', seed_summary([0.3, 0.31, 0.32]), 'B', d)
+    with pytest.raises(ValueError, match='reference and diff'):
+        describe_seed_comparison('A', seed_summary([0.1, 0.2]), 'B')
+
+
+@pytest.mark.parametrize('call, match', [
+    (lambda: describe_ranking('', Estimate(0, -1, 1, 5)), 'name'),
+    (lambda: describe_ranking('A', 0.1), 'est'),
+    (lambda: describe_ranking('A', Estimate(0, -1, 1, 5), random=0.0), 'random'),
+    (lambda: describe_seed_comparison('A', 0.1), 'summary'),
+])
+def test_validation(call, match) -> None:  # noqa: ANN001
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_metric_labels() -> None:
+    assert metric_label('topk_precision@10') == 'top-10 precision'
+    assert metric_label('topk_precision@5%') == 'top-5% precision'
+    s = describe_ranking('A', Estimate(0.3, 0.1, 0.5, 50), metric='topk_precision@5')
+    assert 'at top-5 precision 0.30' in s
+
+
+def test_findings_collector_and_metrics_file(tmp_path) -> None:  # noqa: ANN001
+    f = Findings()
+    spos = Estimate(-0.13, -0.25, -0.08, 120)
+    f.ranking('SPOS', spos, random=RANDOM, ceiling=CEILING)
+    f.difference('SPOS', 'few-shot', Estimate(-0.03, -0.10, 0.04, 120))
+    f.add('  A note.  ')
+    f.metric('spos_kendall_tau', spos)
+    f.metric('spos_over_seeds', seed_summary([0.1, 0.2, 0.15]))
+    f.metric('n_cells', np.int64(120))
+    f.metric('undefined', float('nan'))
+    assert len(f) == 3 and f.to_list()[2] == 'A note.' and list(f) == f.to_list()
+    md = f.to_markdown()
+    assert md.count('\n- ') == 2 and md.startswith('- SPOS ranks 120 cells')
+    payload = json.loads(json.dumps(f.payload(), allow_nan=False))
+    assert payload['spos_kendall_tau'] == spos.to_dict() and payload['n_cells'] == 120
+    assert payload['undefined'] is None and payload['findings'] == f.to_list()
+    assert Estimate.from_dict(payload['spos_kendall_tau']) == Estimate(-0.13, -0.25, -0.08, 120)
+    assert payload['spos_over_seeds']['ci']['n'] == 3
+    path = f.write(tmp_path / 'metrics_01.json', wall_s=12.5)
+    back = json.loads(path.read_text())
+    assert back['wall_s'] == 12.5 and back['findings'] == f.to_list()
+    assert write_metrics(tmp_path / 'm.json', {'tau': spos}, ['one']).is_file()
+    with pytest.raises(ValueError, match='findings'):
+        f.metric('findings', 1.0)
+    with pytest.raises(ValueError, match='findings'):
+        metrics_payload({'findings': 1}, [])
+    with pytest.raises(ValueError, match='cannot store'):
+        f.metric('bad', object())
+    with pytest.raises(ValueError, match='sentence'):
+        f.add('')
+    assert Findings()._repr_markdown_() == '*no findings*'
