@@ -70,8 +70,11 @@ class Arch:
         if len(raw) != NUM_EDGES:
             raise ValueError(f'Arch op_idx: a NAS-Bench-201 cell has {NUM_EDGES} edges, got {len(raw)} ops '
                              f'{short_repr(raw)}')
-        idx = tuple(check_int(i, f'Arch op_idx[{e}] (edge {EDGE_NAMES[e]})', 0, len(OPS) - 1)
-                    for e, i in enumerate(raw))
+        if all(type(i) is int and 0 <= i < len(OPS) for i in raw):  # the common case, fast
+            idx = raw
+        else:
+            idx = tuple(check_int(i, f'Arch op_idx[{e}] (edge {EDGE_NAMES[e]})', 0, len(OPS) - 1)
+                        for e, i in enumerate(raw))
         object.__setattr__(self, 'op_idx', idx)
 
     # -- construction -------------------------------------------------------------------
