@@ -1097,8 +1097,7 @@ def _index_html(result: ReportResult) -> str:
     info = result.profile_info or {}
     banner = ''
     if info.get('caveat'):
-        banner = (f'<div class="banner" role="note"><b>{esc(result.profile)} profile \u2014 '
-                  f'{"small-scale run" if info.get("small_scale") else "note"}.</b> '
+        banner = (f'<div class="banner" role="note"><b>{esc(result.profile)} profile.</b> '
                   f'{esc(str(info["caveat"]))}</div>')
     from nasviz import __version__
 

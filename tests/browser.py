@@ -8,6 +8,7 @@ background networking, no component updates, a throw-away profile dir.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -95,3 +96,46 @@ def non_white_fraction(png_path: str | os.PathLike, threshold: int = 245) -> flo
 def plotly_rendered(dom: str) -> bool:
     """True when plotly.js drew at least one figure (these classes exist only after JS ran)."""
     return 'main-svg' in dom and 'plot-container' in dom
+
+
+_TICK = re.compile(r'<g class="(?P<axis>[xy])\d*tick"[^>]*>\s*<text[^>]*>(?P<label>.*?)</text>', re.DOTALL)
+
+
+def tick_labels(dom: str, axis: str = 'x') -> list[str]:
+    """Tick label texts of every ``axis`` ('x' or 'y') axis plotly drew in ``dom`` (tags inside
+    a label, such as ``<tspan>`` line breaks, are removed)."""
+    return [re.sub(r'<[^>]+>', ' ', m.group('label')).strip()
+            for m in _TICK.finditer(dom) if m.group('axis') == axis]
+
+
+def visible_text(dom: str) -> str:
+    """The text a reader sees (scripts, styles and tags removed), for checks like 'Traceback'."""
+    body = re.sub(r'<(script|style)\b.*?</\1>', ' ', dom, flags=re.DOTALL | re.IGNORECASE)
+    return re.sub(r'<[^>]+>', ' ', body)
+
+
+def report_problems(report_dir: str | os.PathLike, pages: list[str] | None = None) -> list[str]:
+    """What is wrong with a rendered report, as sentences (empty when it is fine).
+
+    Checks in Chromium: the index shows a metrics table (rows of ``table.metrics``) and links
+    every page; each notebook page (``NN_*.html``, or ``pages``) draws its plotly figures,
+    shows no 'Traceback' and links back to the index. Usable on the report ``make report``
+    writes as well as on a test's report.
+    """
+    root = Path(report_dir)
+    problems = []
+    index_dom = dump_dom(root / 'index.html')
+    if not re.search(r'<table class="metrics">.*?<th scope="row">', index_dom, re.DOTALL):
+        problems.append('index.html shows no metrics table')
+    names = pages if pages is not None else sorted(p.name for p in root.glob('[0-9][0-9]_*.html'))
+    for name in names:
+        if f'href="{name}"' not in index_dom:
+            problems.append(f'index.html does not link {name}')
+        dom = dump_dom(root / name)
+        if 'Traceback' in visible_text(dom):
+            problems.append(f'{name} shows a Traceback')
+        if 'class="plotly-graph-div' in dom and not plotly_rendered(dom):
+            problems.append(f'plotly did not render in {name}')
+        if 'href="index.html"' not in dom:
+            problems.append(f'{name} has no link back to the index')
+    return problems

@@ -39,6 +39,20 @@ PLOT_CELLS = [
      "fig = plot_metric_vs(df, x='epoch', y='interference')\nfig.show()"),
     "import json, pathlib\npathlib.Path(f'seen_{profile}.json').write_text(json.dumps({'x': x}))\nprint('x is', x)",
 ]
+# what a real notebook adds: a progress bar (ipywidgets state), a subnet heatmap, the metrics file
+EXTRA_CELLS = [
+    'from tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass',
+    ('import numpy as np, pandas as pd\nfrom nasviz.spaces.nb201 import sample_archs\n'
+     'from nasviz.viz import plot_subnet_similarity\n'
+     'cells = [str(a) for a in sample_archs(12, rng=0, unique=True)]\n'
+     'm = np.random.default_rng(0).uniform(-0.2, 1, (12, 12))\n'
+     'plot_subnet_similarity(pd.DataFrame((m + m.T) / 2, index=cells, columns=cells))'),
+    ("import json\njson.dump({'notebook': '01_plot', 'profile': profile,\n"
+     "           'kendall_tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120, 'level': 0.95},\n"
+     "           'params_tau': 0.04, 'by_method': {'SPOS': {'estimate': -0.2, 'low': -0.3, 'high': -0.1, 'n': 60}},\n"
+     "           'findings': ['SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of random scores.']},\n"
+     "          open('metrics_01.json', 'w'))"),
+]
 FAIL_CELLS = [
     'import nasviz.report',
     "nasviz.report.check_parameters('xyz')",  # source cell index 3: markdown, params, import, this
@@ -49,7 +63,7 @@ FAIL_CELLS = [
 @pytest.fixture(scope='module')
 def nb_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp('notebooks')
-    nbformat.write(_notebook(PLOT_CELLS), d / '01_plot.ipynb')
+    nbformat.write(_notebook(PLOT_CELLS + EXTRA_CELLS), d / '01_plot.ipynb')
     nbformat.write(_notebook(FAIL_CELLS), d / '02_fail.ipynb')
     nbformat.write(_notebook(PLOT_CELLS[:2], markdown_first=False), d / '03_plot.ipynb')
     (d / 'helper.ipynb').write_text('not a numbered notebook, never run')
@@ -124,7 +138,9 @@ def test_index_and_json_list_notebooks_with_times(failed_run):
     index = (out / 'index.html').read_text()
     for stem in ('01_plot', '02_fail', '03_plot'):
         assert f'href="{stem}.html"' in index
-    assert len(re.findall(r'\d+\.\d s</td>', index)) == 3
+    runs_table = index[index.index('<table class="runs">'):]
+    runs_table = runs_table[:runs_table.index('</table>')]
+    assert len(re.findall(r'\d+\.\d s</td>', runs_table)) == 3
     assert '&quot;x&quot;: 7' in index  # parameters shown
     data = json.loads((out / 'report.json').read_text())
     assert data['ok'] is False and data['profile'] == 'tiny'
@@ -132,6 +148,145 @@ def test_index_and_json_list_notebooks_with_times(failed_run):
     assert [r['name'] for r in data['runs']] == ['01_plot.ipynb', '02_fail.ipynb', '03_plot.ipynb']
     assert all(r['seconds'] > 0 for r in data['runs'])
     assert data['runs'][1]['cell_index'] == 3
+
+
+def test_index_shows_metrics_with_ci_and_findings(failed_run):
+    _, out = failed_run
+    index = (out / 'index.html').read_text()
+    assert '<table class="metrics">' in index
+    assert '<th scope="row">kendall_tau</th>' in index
+    assert '0.130 [−0.010, 0.250], n=120' in index  # an estimate dict with its CI and n
+    assert '<th scope="row">params_tau</th><td class="num">0.040</td>' in index  # a plain number
+    assert 'by_method · SPOS' in index and '−0.200 [−0.300, −0.100], n=60' in index
+    assert '95% bootstrap confidence interval' in index
+    assert '<li>SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of random scores.</li>' in index
+    assert 'href="metrics_01.json"' in index and 'href="01_plot.html"' in index
+    assert 'no metrics file written' in index  # 02 and 03 wrote none
+    data = json.loads((out / 'report.json').read_text())
+    first = data['runs'][0]
+    assert first['metrics_path'] == 'metrics_01.json'
+    assert first['metrics']['kendall_tau']['n'] == 120 and len(first['findings']) == 1
+
+
+def test_index_has_profile_banner_and_run_metadata(failed_run):
+    _, out = failed_run
+    index = (out / 'index.html').read_text()
+    assert 'class="banner"' in index and 'Small-scale run' in index
+    assert 'not comparable' in index and 'micro benchmark' in index
+    assert 'What this profile measures' in index and 'ground truth' in index
+    for fact in ('git commit', 'torch threads', 'CPU', 'GPU', 'total wall time', 'scikit-learn', 'umap-learn',
+                 'papermill', 'plotly', 'python'):
+        assert f'<th scope="row">{fact}</th>' in index, fact
+    data = json.loads((out / 'report.json').read_text())
+    meta = data['metadata']
+    assert set(meta['versions']) >= {'python', 'torch', 'numpy', 'scikit-learn', 'umap-learn', 'plotly', 'papermill'}
+    assert meta['versions']['numpy'] and meta['git_commit'] == 'unknown'  # the temp dir is no git repo
+    assert meta['host']['cpu'] and meta['host']['torch_threads'] >= 1
+    assert data['profile_info']['dataset']['name'].startswith('digits')
+    assert data['profile_info']['ground_truth']['n_cells'] > 0 and data['profile_info']['caveat']
+
+
+def test_resolved_parameters_include_notebook_defaults(failed_run):
+    _, out = failed_run
+    data = json.loads((out / 'report.json').read_text())
+    run = data['runs'][0]
+    assert run['defaults'] == {'profile': 'tiny', 'x': 1}  # the parameters cell
+    assert run['injected'] == {'profile': 'tiny', 'x': 7}
+    assert run['parameters'] == {'profile': 'tiny', 'x': 7}
+    index = (out / 'index.html').read_text()
+    assert 'injected (default 1)' in index
+
+
+def test_report_json_has_no_absolute_paths(failed_run):
+    _, out = failed_run
+    text = (out / 'report.json').read_text()
+    assert str(out) not in text and str(out.parent) not in text
+    data = json.loads(text)
+
+    def strings(obj):
+        if isinstance(obj, dict):
+            for v in obj.values():
+                yield from strings(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                yield from strings(v)
+        elif isinstance(obj, str):
+            yield obj
+
+    assert not [s for s in strings(data) if s.startswith('/')]
+    run = data['runs'][0]
+    assert (run['output_path'], run['html_path']) == ('01_plot.ipynb', '01_plot.html')
+    assert data['out_dir'] == '.' and data['index_path'] == 'index.html'
+    assert run['input_path'].endswith('01_plot.ipynb') and not run['input_path'].startswith('/')
+    for page in out.glob('*.html'):
+        assert str(out) not in page.read_text(), page.name
+    executed = nbformat.read(out / '01_plot.ipynb', as_version=4)
+    assert not executed.metadata.papermill['output_path'].startswith('/')
+
+
+def test_pages_are_static_offline_and_link_the_index(failed_run):
+    _, out = failed_run
+    page = (out / '01_plot.html').read_text()
+    assert 'href="index.html"' in page and 'href="metrics_01.json"' in page
+    assert 'small-scale run' in page.lower() or 'Small-scale run' in page  # the caveat on every page
+    for needle in ('widget-state+json', 'widget-view+json', 'require.min.js', 'embed-amd', 'mathjax@', 'MathJax.js'):
+        assert needle not in page, needle
+    assert not re.search(r'<script[^>]+src="(https?:)?//', page), 'a script from the network'
+    nb = nbformat.read(out / '01_plot.ipynb', as_version=4)
+    assert 'widgets' in nb.metadata  # the progress bar's state was stored ... and stripped from the HTML
+
+
+def test_code_hidden_unless_show_code(failed_run, tmp_path):
+    _, out = failed_run
+    code = "fig = plot_metric_vs(df, x=&#x27;epoch&#x27;"
+    hidden = (out / '01_plot.html').read_text()
+    assert 'plot_metric_vs(df' not in hidden and code not in hidden
+    assert 'x is 7' in hidden  # outputs stay
+    shown = report._export_html(out / '01_plot.ipynb', tmp_path / 'code.html', 'local', show_code=True)
+    assert 'plot_metric_vs' in shown.read_text()
+
+
+def test_cli_report_has_show_code_flag():
+    from nasviz.cli import build_parser
+
+    args = build_parser().parse_args(['report', '--show-code'])
+    assert args.show_code is True
+    assert build_parser().parse_args(['report']).show_code is False
+
+
+def test_widget_outputs_become_notes_or_vanish():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('x')
+    view = {'model_id': 'abc', 'version_major': 2, 'version_minor': 0}
+    cell.outputs = [
+        nbformat.v4.new_output('display_data', data={report.WIDGET_VIEW_MIME: view, 'text/plain': 'HBox(...)'}),
+        nbformat.v4.new_output('display_data', data={report.WIDGET_VIEW_MIME: {'model_id': 'other'},
+                                                     'text/plain': 'PartitionExplorer(children=(...))'}),
+        nbformat.v4.new_output('stream', name='stderr', text='10%\r50%\r100% done\n'),
+    ]
+    nb.cells = [cell]
+    nb.metadata['widgets'] = {report.WIDGET_STATE_MIME: {'state': {
+        'abc': {'model_name': 'HBoxModel', 'state': {'children': ['IPY_MODEL_bar']}},
+        'bar': {'model_name': 'FloatProgressModel', 'state': {}}}}}
+    report._strip_widgets(nb)
+    assert 'widgets' not in nb.metadata
+    outs = nb.cells[0].outputs
+    assert len(outs) == 2  # the progress bar is gone
+    assert 'PartitionExplorer' in outs[0]['data']['text/plain'] and 'JupyterLab' in outs[0]['data']['text/html']
+    assert outs[1]['text'] == '100% done\n'
+
+
+def test_format_value():
+    from nasviz.report import format_value, metric_rows
+
+    assert format_value({'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120}) == '0.130 [−0.010, 0.250], n=120'
+    assert format_value({'estimate': 0.5}) == '0.500'
+    assert format_value(66.7) == '66.70' and format_value(120) == '120' and format_value(None) == 'n/a'
+    assert format_value(float('nan')) == 'n/a'
+    rows = metric_rows({'notebook': 'x', 'a': 1.5, 'b': {'c': {'estimate': 1.0, 'low': 0.5, 'high': 2.0}},
+                        'findings': ['...'], 'headline': None})
+    assert [r[0] for r in rows] == ['a', 'b · c']
+    assert [r[0] for r in metric_rows({'a': 1, 'b': 2, 'headline': ['b']})] == ['b']
 
 
 def test_parameters_reach_the_notebook(failed_run):
@@ -149,7 +304,8 @@ def test_html_embeds_plotly_figure(failed_run):
     _, out = failed_run
     page = (out / '01_plot.html').read_text()
     assert 'Plotly.newPlot' in page
-    assert page.index('src="plotly.min.js"') < page.index('require.min.js')  # before require.js
+    assert page.index('src="plotly.min.js"') < page.index('Plotly.newPlot')
+    assert 'require.min.js' not in page  # nothing needs require.js, and it came from a CDN
 
 
 # -- the other failure policy and the success path -------------------------------------------------
@@ -194,3 +350,18 @@ def test_inline_plotlyjs_renders_without_side_file(failed_run, tmp_path):
     assert single.stat().st_size > 1_000_000
     browser.require_chromium()
     assert browser.plotly_rendered(browser.dump_dom(single))
+
+
+def test_rendered_report_shows_metrics_no_traceback_short_ticks(failed_run):
+    browser.require_chromium()
+    _, out = failed_run
+    # the failing notebook's page shows its traceback on purpose; the others must not
+    assert browser.report_problems(out, pages=['01_plot.html', '03_plot.html']) == []
+    assert any('02_fail.html shows a Traceback' in p for p in browser.report_problems(out, pages=['02_fail.html']))
+    index = browser.dump_dom(out / 'index.html')
+    assert '0.130 [−0.010, 0.250], n=120' in browser.visible_text(index)
+    dom = browser.dump_dom(out / '01_plot.html')
+    ticks = browser.tick_labels(dom, 'x') + browser.tick_labels(dom, 'y')
+    subnet_ticks = [t for t in ticks if t.startswith('s') and t[1:].isdigit()]
+    assert len(subnet_ticks) >= 12, ticks  # the heatmap's s0..s11 on both axes
+    assert not [t for t in ticks if '|' in t or len(t) > 12], 'cell strings on an axis'
