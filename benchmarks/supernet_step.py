@@ -6,6 +6,10 @@ sampling should cost what the sampled subnet costs: the target is step_ratio <= 
     python benchmarks/supernet_step.py                 # CPU-sized default
     python benchmarks/supernet_step.py --C 16 --N 5 --size 32 --batch 256 --device cuda
 
+It also prints the training throughput (images/s of a full SPOS step: sample a path, forward,
+backward, clip, SGD) at the CPU profiles' sizes (``tiny``: C=8, N=1, 1x16x16, batch 64; ``small``:
+C=8, N=2, 3x32x32, batch 128), unless ``--no-throughput``.
+
 Last line: ``step_ratio=<median over cells of supernet step time / standalone step time>``.
 """
 from __future__ import annotations
@@ -42,6 +46,34 @@ def _timed_steps(model, arch, x, y, steps: int, sample_mask: OpMask | None, rng,
     return statistics.median(times)
 
 
+THROUGHPUT_SIZES = {'tiny': (8, 1, 1, 16, 64), 'small': (8, 2, 3, 32, 128)}
+
+
+def throughput(C: int, N: int, channels: int, size: int, batch: int, steps: int, device, seed: int) -> float:
+    """Images per second of SPOS training steps (a fresh random path each step)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = torch.randn(batch, channels, size, size, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    sup = NB201Supernet(C, N, 10, channels).to(device)
+    opt = torch.optim.SGD(sup.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    full, times = OpMask.full(), []
+    for i in range(steps + 3):
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(sup(x, full.sample(rng)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(sup.parameters(), 5.0)
+        opt.step()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        if i >= 3:  # warm-up steps are not timed
+            times.append(time.perf_counter() - t)
+    return batch / statistics.median(times)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--C', type=int, default=8)
@@ -54,6 +86,7 @@ def main() -> None:
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-throughput', action='store_true', help='skip the per-profile images/s lines')
     a = p.parse_args()
     device = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else
                           ('cpu' if a.device == 'auto' else a.device))
@@ -78,6 +111,11 @@ def main() -> None:
         s, n = statistics.median(ts), statistics.median(tn)
         ratios.append(s / n)
         print(f'{"|".join(OP_ABBREV[op] for op in arch.ops):<40} {1000 * s:12.2f} {1000 * n:14.2f} {s / n:6.3f}')
+    if not a.no_throughput:
+        for name, (C, N, ch, size, batch) in THROUGHPUT_SIZES.items():
+            ips = throughput(C, N, ch, size, batch, a.steps, device, a.seed)
+            print(f'throughput profile={name} C={C} N={N} input={ch}x{size}x{size} batch={batch}: '
+                  f'{ips:.0f} images/s (SPOS training step, median of {a.steps} steps)')
     print(f'step_ratio={statistics.median(ratios):.3f}')
 
 

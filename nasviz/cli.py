@@ -65,15 +65,28 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
 
 def _cmd_partition(a: argparse.Namespace) -> int:
     from nasviz.experiment import eval_archs, load_bench, load_data, partition_config, settings_for, train_config
-    from nasviz.partition.pipeline import compare_methods, summarize
+    from nasviz.partition.compare import run_comparison, summarize
+    from nasviz.utils import cache_dir, param_hash
 
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
     data, bench = load_data(s), load_bench(s)
     archs = eval_archs(s, bench)
     base = partition_config(s, 'spos', n_splits=a.levels, criterion=a.criterion)
-    df = compare_methods(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base,
-                         train_config(s), work_dir=a.work_dir)
+    tc = train_config(s)
+    # every run is resumable: by default under the cache, keyed by what determines it
+    work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, s['C'], s['N'],
+                                                              [str(x) for x in archs])
+    comp = run_comparison(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base, tc, work_dir=work)
+    df = comp.to_frame()
     print(summarize(df).to_string())
+    summ = comp.summary()
+    print(f'\nKendall tau over {len(archs)} cells, mean over {len(a.seeds)} seed(s) with SE over seeds and '
+          f'95% t interval:')
+    print(summ.round(4).to_string())
+    if 'spos' in comp.methods and len(comp.methods) > 1:
+        diffs = comp.differences('spos')
+        print('\ndifference to SPOS (paired over seeds and cells; SE and 95% CI from a two-level bootstrap):')
+        print(diffs.drop(columns='reference').round(4).to_string())
     if a.out:
         df.to_csv(a.out, index=False)
         print(f'wrote {a.out}')

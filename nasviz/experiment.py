@@ -108,16 +108,48 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
     return cached('evaluation', key, compute)
 
 
-def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 8, progress: bool = True):
+def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 8, progress: bool = True,
+                  score_archs: list[Arch] | None = None):
     """The profile's single-path one-shot supernet, trained while tracking the gradient
-    interference of ``n_track`` fixed subnets after every epoch; shared by all notebooks
-    (trained once, then loaded from its checkpoint). Returns ``(model, history)``."""
+    interference of ``n_track`` fixed subnets after every epoch and, given ``score_archs``, their
+    BN-recalibrated scores every ``settings['track_every']`` epochs (ranking over training);
+    shared by all notebooks (trained once, then loaded from its checkpoint). Returns
+    ``(model, history)``; the history has a ``scores`` column on tracked epochs."""
     from nasviz.analysis.interference import InterferenceTracker
     from nasviz.spaces.nb201 import sample_archs
+    from nasviz.supernet.evaluate import ScoreTracker, chain_callbacks
 
     tracker = InterferenceTracker(data, sample_archs(n_track, rng=seed, unique=True, exclude_degenerate=True),
                                   batch_size=settings['feature_batch'], seed=seed)
-    return trained_supernet(settings, data, seed=seed, progress=progress, callback=tracker)
+    scorer = None
+    if score_archs is not None:
+        scorer = ScoreTracker(data, score_archs, every=settings.get('track_every', 5), epochs=settings['epochs'],
+                              recal_batches=settings['recal_batches'], max_samples=settings['eval_samples'])
+    callback = tracker if scorer is None else chain_callbacks(tracker, scorer)
+    return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
+
+
+def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95, random_state: int = 0) -> pd.DataFrame:
+    """Kendall tau (with its bootstrap CI) and Spearman of the tracked scores against ``truth``
+    at every tracked epoch of a :func:`spos_supernet` history, beside the supernet's training
+    accuracy and the mean score of the tracked cells. One row per tracked epoch (1-based)."""
+    from nasviz.analysis.ranking import kendall_ci, spearman
+
+    if 'scores' not in history.columns:
+        raise ValueError('history has no scores column: train with spos_supernet(..., score_archs=archs)')
+    truth = np.asarray(truth, dtype=np.float64)
+    rows = []
+    for _, r in history.iterrows():
+        if r['scores'] is None or (isinstance(r['scores'], float) and np.isnan(r['scores'])):
+            continue
+        sc = np.asarray(r['scores'], dtype=np.float64)
+        if sc.shape != truth.shape:
+            raise ValueError(f'epoch {r["epoch"]}: {sc.size} scores for {truth.size} ground-truth values')
+        est = kendall_ci(sc, truth, level=level, random_state=random_state)
+        rows.append(dict(epoch=int(r['epoch']) + 1, kendall_tau=est.estimate, low=est.low, high=est.high, n=est.n,
+                         spearman=spearman(sc, truth), mean_score=float(sc.mean()),
+                         train_acc=float(r['train_acc'])))
+    return pd.DataFrame(rows)
 
 
 def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, seed: int = 0, **kw: Any):

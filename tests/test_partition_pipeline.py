@@ -11,8 +11,9 @@ import torch
 from nasviz.bench import MicroBench
 from nasviz.data import ImageData, load_digits
 from nasviz.partition import pipeline as P
-from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, PartitionResult, compare_methods,
-                                       level_budgets, run_partition, share_epochs, summarize)
+from nasviz.partition.compare import compare_methods, summarize
+from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, PartitionResult, level_budgets,
+                                       run_partition, share_epochs)
 from nasviz.spaces.nb201 import NUM_ARCHS, OPS, OpMask, canonical, sample_archs
 from nasviz.supernet.train import TrainConfig
 

@@ -73,13 +73,14 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
     arch = Arch.from_str(arch_str)
     torch.manual_seed(seed)
     net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
                       weight_decay=recipe['weight_decay'], seed=seed)
     hist = train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
     return dict(arch_str=arch_str, seed=seed, accuracy=acc, train_acc=float(hist.train_acc.iloc[-1]),
-                params=count_parameters(net, arch), seconds=time.perf_counter() - t0)
+                params=count_parameters(net, arch), seconds=time.perf_counter() - t0,
+                cpu_seconds=time.process_time() - c0)
 
 
 def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | os.PathLike | None = None,
@@ -95,7 +96,11 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     done: dict[tuple[str, int], dict] = {}
     if partial.exists():
         lines = partial.read_text().splitlines()
-        if lines and json.loads(lines[0]).get('recipe_hash') == rhash:
+        try:
+            head = json.loads(lines[0]).get('recipe_hash') if lines else None
+        except json.JSONDecodeError:
+            head = None
+        if head == rhash:
             for line in lines[1:]:
                 try:
                     r = json.loads(line)
@@ -103,7 +108,11 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
                     continue
                 done[(r['arch_str'], r['seed'])] = r
         else:
-            partial.unlink()
+            # finished jobs of another recipe are never discarded: keep them aside, and say so
+            aside = partial.with_name(f'{partial.name}.recipe-{head or "unknown"}')
+            partial.replace(aside)
+            print(f'build-microbench: {partial} holds jobs of another recipe ({len(lines) - 1} lines); '
+                  f'kept aside as {aside}')
     if not partial.exists():
         partial.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(partial, json.dumps({'recipe_hash': rhash}) + '\n')
@@ -147,7 +156,8 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     mb = MicroBench.from_frame(df, recipe_out)
     summary = dict(n_cells=len(cells), seeds=list(recipe.seeds), spread=mb.spread(),
                    seed_to_seed_kendall_tau=round(mb.seed_to_seed_tau(), 4) if len(recipe.seeds) > 1 else None,
-                   cpu_seconds_per_job=round(sum(r['seconds'] for r in done.values()) / len(done), 2),
+                   cpu_seconds_per_job=round(sum(r.get('cpu_seconds', r['seconds']) for r in done.values())
+                                             / len(done), 2),
                    wall_seconds_this_run=round(wall, 1), workers=workers)
     mb = MicroBench.from_frame(df, recipe_out, summary)
     mb.save(out)

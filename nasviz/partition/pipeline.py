@@ -68,15 +68,13 @@ if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     from nasviz.supernet.train import TrainConfig
 
 __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfig', 'PartitionResult',
-           'run_partition', 'compare_methods', 'summarize', 'level_budgets', 'share_epochs']
+           'run_partition', 'level_budgets', 'share_epochs']
 
 PARTITION_METHODS: tuple[str, ...] = ('spos', 'fewshot', 'random', 'gmnas', 'naslid')
 #: how the groups of a split are formed from a similarity matrix (see split.split_ops)
 SPLIT_METHODS: tuple[str, ...] = ('exhaustive', 'spectral', 'agglomerative')
 #: feature kind measured on the parent before a split
 FEATURE_KIND: dict[str, str] = {'naslid': 'lid', 'gmnas': 'grad'}
-#: rank metrics kept as numbers in compare_methods / summarize
-_METRIC_PREFIXES = ('kendall_tau', 'spearman', 'topk_precision', 'regret')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,79 +678,3 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     if wd is not None:
         result.save(wd)
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# comparison across methods and seeds
-# ---------------------------------------------------------------------------------------------
-def compare_methods(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', C: int, N: int,
-                    bench: Any, archs: Iterable[Arch | str] | None = None,
-                    base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
-                    work_dir: str | os.PathLike | None = None, progress: bool = True, device: Any = None,
-                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
-                    dataset: str | None = None, metric: str | None = None) -> pd.DataFrame:
-    """Run every method for every seed on the same cells and rank them against ``bench``.
-
-    One row per method x seed: ``method``, ``seed``, ``kind='method'``, the rank metrics,
-    ``n_leaves``, ``epochs`` (summed over nodes), ``budget`` and seconds. With ``baselines``
-    trivial predictors are added as ``kind='baseline'`` rows with ``seed`` NaN: every entry of
-    :func:`~nasviz.analysis.ranking.baseline_scores` (``'params'``, ``'seed-to-seed'`` whose
-    truth is the first seed's accuracy, as that function prescribes, ...) and
-    ``'random-scores'``, the mean of :func:`~nasviz.analysis.ranking.random_baseline` (not
-    called ``'random'``, which is the random-split method). Runs go to
-    ``work_dir/<method>-seed<seed>`` when ``work_dir`` is given.
-    """
-    from nasviz.analysis.ranking import baseline_metrics
-
-    if bench is None:
-        raise ValueError('compare_methods needs a benchmark for the ground truth')
-    methods = list(methods)
-    bad = [m for m in methods if m not in PARTITION_METHODS]
-    if bad or not methods:
-        raise ValueError(f'unknown or no methods {bad}; valid methods: {", ".join(PARTITION_METHODS)}')
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError('compare_methods needs at least one seed')
-    base = base_config or PartitionConfig()
-    archs = _prepare_archs(archs, bench, OpMask.full(), base.seed)
-    rows: list[dict[str, Any]] = []
-    for m in methods:
-        for s in seeds:
-            cfg = replace(base, method=m, seed=s)
-            res = run_partition(cfg, data, C, N, train_config=train_config, archs=archs, bench=bench,
-                                work_dir=None if work_dir is None else Path(work_dir) / f'{m}-seed{s}',
-                                progress=progress, device=device, dataset=dataset, metric=metric, ks=ks)
-            rows.append(dict(method=m, seed=s, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
-                             epochs=res.total_epochs, budget=res.info['budget'],
-                             train_s=res.seconds['train'], features_s=res.seconds['features'],
-                             eval_s=res.seconds['eval'], total_s=res.seconds['total']))
-    df = pd.DataFrame(rows)
-    if baselines:
-        base = baseline_metrics(bench, archs, ks=_metric_ks(len(archs), ks), dataset=dataset, metric=metric)
-        base = base.reset_index()
-        df = pd.concat([df, base.assign(seed=np.nan).drop(columns=[c for c in base if c.endswith('_std')])],
-                       ignore_index=True)
-    if 'n' in df:
-        df['n'] = df['n'].astype(int)
-    return df
-
-
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over seeds of each numeric column, one row per method (in
-    first-seen order, index ``method``): ``<col>`` the mean, ``<col>_std`` the std (ddof=1, NaN
-    for a single run), ``n_runs``."""
-    if 'method' not in df.columns:
-        raise ValueError('summarize needs a frame with a method column (from compare_methods)')
-    skip = {'seed', 'n'}
-    num = [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
-    order = list(dict.fromkeys(df['method']))
-    g = df.groupby('method', sort=False)
-    mean, std = g[num].mean(), g[num].std(ddof=1)
-    out = pd.DataFrame(index=pd.Index(order, name='method'))
-    if 'kind' in df.columns:
-        out['kind'] = g['kind'].first()
-    out['n_runs'] = g.size()
-    for c in num:
-        out[c] = mean[c]
-        out[f'{c}_std'] = std[c]
-    return out

@@ -97,3 +97,53 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
             rows.append(dict(arch=arch, arch_str=str(arch), score=acc, loss=loss))
     model.train()
     return pd.DataFrame(rows)
+
+
+class ScoreTracker:
+    """A ``train_supernet`` callback: every ``every`` epochs (and after the last one), score a
+    fixed set of cells with BN-recalibrated shared weights, so ranking quality can be followed
+    over training (the standard weight-sharing diagnostic: is a better-trained supernet a better
+    ranker?). Adds ``scores`` (list of per-cell accuracies, in the order of ``archs``) and
+    ``mean_score`` to the history row of a tracked epoch; other rows get NaN / None."""
+
+    def __init__(self, data: ImageData, archs: Iterable[Arch | str], every: int = 5, epochs: int | None = None,
+                 recal_batches: int = 4, max_samples: int | None = None) -> None:
+        if int(every) < 1:
+            raise ValueError(f'every must be >= 1, got {every}')
+        self.data, self.archs = data, [to_arch(a) for a in archs]
+        self.every, self.epochs = int(every), epochs
+        self.recal_batches, self.max_samples = recal_batches, max_samples
+
+    @property
+    def key(self) -> tuple:
+        """What makes two trackers record the same numbers (used in cache keys)."""
+        return ('scores', [str(a) for a in self.archs], self.every, self.epochs, self.recal_batches,
+                self.max_samples, self.data.data_id)
+
+    def tracks(self, epoch: int) -> bool:
+        last = self.epochs is not None and epoch == self.epochs - 1
+        return (epoch + 1) % self.every == 0 or last
+
+    def __call__(self, epoch: int, model: NB201Supernet) -> dict:
+        if not self.tracks(epoch):
+            return {'scores': None, 'mean_score': float('nan')}
+        ev = evaluate_archs(model, self.archs, self.data, recal_batches=self.recal_batches,
+                            max_samples=self.max_samples, progress=False)
+        scores = [round(float(v), 4) for v in ev['score']]
+        return {'scores': scores, 'mean_score': float(sum(scores) / len(scores))}
+
+
+def chain_callbacks(*callbacks):
+    """One ``train_supernet`` callback running several (their rows merged; keys joined)."""
+    callbacks = [c for c in callbacks if c is not None]
+
+    class _Chain:
+        key = tuple(getattr(c, 'key', None) for c in callbacks)
+
+        def __call__(self, epoch: int, model: NB201Supernet) -> dict:
+            row: dict = {}
+            for c in callbacks:
+                row.update(c(epoch, model) or {})
+            return row
+
+    return _Chain()

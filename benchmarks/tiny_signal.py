@@ -1,0 +1,128 @@
+"""Study: which default-profile setting gives a reliable ground truth and a supernet that ranks.
+
+For every setting tried (data regime, ground-truth recipe, supernet training) it builds a pilot
+ground truth (``--cells`` cells x 4 seeds, resumable, cached), trains SPOS supernets for
+``--spos-seeds`` seeds, scores the same cells with BN-recalibrated shared weights and prints:
+
+- ``reliability``: Kendall tau between the mean of seeds {0,1} and of seeds {2,3} (the ceiling),
+- ``seed_tau``: Kendall tau between two single seeds, ``iqr``: accuracy IQR (points),
+- ``spos_tau``: mean +- sd over supernet seeds of Kendall tau against the 4-seed mean,
+- ``params_tau``: the parameter-count baseline,
+- ``gt_cpu_s``: CPU seconds per ground-truth job, ``spos_s``: wall seconds per supernet
+  (training + evaluation).
+
+    python benchmarks/tiny_signal.py --settings current views4 --cells 60 --spos-seeds 3
+
+Every ground-truth build and supernet lands in the cache (``NASVIZ_CACHE``), so a rerun or a
+new setting only pays for what is new. The last line is a machine-readable summary of the
+best setting: ``best=<name> reliability=... spos_tau=...``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from nasviz.analysis.ranking import kendall_tau
+from nasviz.bench.build import MicroBenchRecipe, build_microbench
+from nasviz.data import load_dataset
+from nasviz.supernet.evaluate import evaluate_archs
+from nasviz.supernet.model import NB201Supernet
+from nasviz.supernet.train import TrainConfig, train_supernet
+from nasviz.utils import cache_dir, param_hash
+
+BASE_DATA = dict(n_train=1000, size=16, noise=0.3, scale=[0.55, 0.85], max_rotation=20.0, max_shift=0.3,
+                 test_views=4, random_state=0)
+
+# name -> (data overrides, ground-truth recipe overrides, supernet overrides)
+SETTINGS: dict[str, tuple[dict, dict, dict]] = {
+    # today's tiny profile
+    'current': ({}, dict(epochs=10), dict(epochs=40, batch_size=64, lr=0.05)),
+    # more distinct training views of the same digits (ground truth and supernet see the same set)
+    'views4': (dict(train_views=4), dict(epochs=5), dict(epochs=40, batch_size=64, lr=0.05)),
+    'views4_spos20': (dict(train_views=4), dict(epochs=5), dict(epochs=20, batch_size=64, lr=0.05)),
+    'views4_spos80': (dict(train_views=4), dict(epochs=5), dict(epochs=80, batch_size=64, lr=0.05)),
+    'views4_e3': (dict(train_views=4), dict(epochs=3), dict(epochs=40, batch_size=64, lr=0.05)),
+    'views8_e3': (dict(train_views=8), dict(epochs=3), dict(epochs=30, batch_size=64, lr=0.05)),
+}
+
+
+def supernet_scores(data, cells, C: int, N: int, spos: dict, seed: int, recal_batches: int,
+                    eval_samples: int | None) -> tuple[np.ndarray, float, float]:
+    """Train one SPOS supernet (checkpointed in the cache) and score ``cells``."""
+    cfg = TrainConfig(epochs=spos['epochs'], batch_size=spos['batch_size'], lr=spos['lr'], seed=seed)
+    run_dir = cache_dir() / 'study' / 'supernet' / param_hash(cfg, data.data_id, C, N)
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    model = NB201Supernet(C, N, data.num_classes, data.in_channels)
+    hist = train_supernet(model, data, cfg, checkpoint_dir=run_dir, progress=False)
+    ev = evaluate_archs(model, cells, data, recal_batches=recal_batches, max_samples=eval_samples, progress=False)
+    return ev['score'].to_numpy(), float(hist['train_acc'].iloc[-1]), time.perf_counter() - t0
+
+
+def run_setting(name: str, cells_n: int, spos_seeds: int, workers: int, recal_batches: int,
+                eval_samples: int | None) -> dict:
+    d_over, gt_over, spos = SETTINGS[name]
+    data_kw = dict(BASE_DATA, **d_over)
+    recipe = replace(MicroBenchRecipe(), data=data_kw, n_cells=cells_n, seeds=(0, 1, 2, 3), **gt_over)
+    out = cache_dir() / 'study' / 'gt' / f'{param_hash(recipe)}.csv'
+    t0 = time.perf_counter()
+    if out.exists():
+        from nasviz.bench.micro import MicroBench
+        mb = MicroBench.load(out)
+    else:
+        mb = build_microbench(recipe, out=out, workers=workers, progress=False)
+    gt_wall = time.perf_counter() - t0
+    cells = mb.archs()
+    truth = mb.accuracies(cells)
+    a, b = mb.halves(cells)
+    data = load_dataset('digits', **data_kw)
+    taus, accs, secs = [], [], []
+    for s in range(spos_seeds):
+        score, tr_acc, sec = supernet_scores(data, cells, recipe.C, recipe.N, spos, s, recal_batches, eval_samples)
+        taus.append(kendall_tau(score, truth))
+        accs.append(tr_acc)
+        secs.append(sec)
+    return dict(setting=name, n=len(cells), reliability=kendall_tau(b, a),
+                seed_tau=mb.seed_to_seed_tau(), iqr=mb.spread()['iqr'],
+                params_tau=kendall_tau(mb.params_many(cells), truth),
+                spos_tau=float(np.mean(taus)), spos_sd=float(np.std(taus, ddof=1)) if len(taus) > 1 else 0.0,
+                spos_taus=[round(t, 3) for t in taus], spos_train_acc=float(np.mean(accs)),
+                gt_cpu_s=mb.summary.get('cpu_seconds_per_job'), gt_wall_s=round(gt_wall, 1),
+                spos_s=float(np.mean(secs)), gt_epochs=recipe.epochs, views=data_kw.get('train_views', 1),
+                spos_epochs=spos['epochs'])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--settings', nargs='+', default=['current', 'views4'], choices=sorted(SETTINGS))
+    p.add_argument('--cells', type=int, default=60, help='pilot cells per setting (x 4 ground-truth seeds)')
+    p.add_argument('--spos-seeds', type=int, default=3)
+    p.add_argument('--workers', type=int, default=2)
+    p.add_argument('--recal-batches', type=int, default=4)
+    p.add_argument('--eval-samples', type=int, default=0, help='0 = the whole test split')
+    p.add_argument('--out', default=None, help='append rows as JSON lines to this file')
+    a = p.parse_args()
+    rows = []
+    for name in a.settings:
+        r = run_setting(name, a.cells, a.spos_seeds, a.workers, a.recal_batches, a.eval_samples or None)
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+        if a.out:
+            with open(a.out, 'a') as f:
+                f.write(json.dumps(r) + '\n')
+    df = pd.DataFrame(rows).set_index('setting')
+    cols = ['n', 'reliability', 'seed_tau', 'iqr', 'params_tau', 'spos_tau', 'spos_sd', 'spos_train_acc',
+            'gt_cpu_s', 'spos_s']
+    print(df[cols].round(3).to_string())
+    best = df['spos_tau'].idxmax()
+    print(f'best={best} reliability={df.loc[best, "reliability"]:.3f} spos_tau={df.loc[best, "spos_tau"]:.3f}')
+
+
+if __name__ == '__main__':
+    main()
