@@ -199,3 +199,176 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
     base_rows = baseline_metrics(bench, archs, random_state=seed).reset_index()
     base_rows['label'] = base_rows['method']
     return pd.concat([pd.DataFrame(rows), base_rows], ignore_index=True), results
+
+
+# ---------------------------------------------------------------------------------------------
+# Report building blocks (notebooks 01 and 03): numbers with intervals, and the sentences on them
+# ---------------------------------------------------------------------------------------------
+def op_preference_ci(archs: list[Arch], pred, truth, level: float = 0.95, n_resamples: int = 1000,
+                     random_state: int = 0) -> pd.DataFrame:
+    """:func:`~nasviz.analysis.ranking.op_preference` with bootstrap CIs: for every NB201 op,
+    Kendall tau between how many of a cell's edges carry it and the cell's score (``tau_pred``,
+    ``pred_low``, ``pred_high``) and its ground-truth accuracy (``tau_truth``, ``truth_low``,
+    ``truth_high``), ``gap = tau_pred - tau_truth``, ``mean_count``, ``n``. Index ``op``; NaN where
+    an op's count is the same in every cell."""
+    from nasviz.analysis.ranking import kendall_ci, op_preference
+    from nasviz.spaces.nb201 import OPS, to_arch
+
+    archs = [to_arch(a) for a in archs]
+    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    table = op_preference(archs, pred, truth)
+    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    for i, op in enumerate(OPS):
+        count = np.array([a.op_idx.count(i) for a in archs], dtype=np.float64)
+        for side, y in (('pred', pred), ('truth', truth)):
+            est = kendall_ci(count, y, **boot) if np.ptp(count) > 0 else None
+            table.loc[op, f'{side}_low'] = est.low if est else np.nan
+            table.loc[op, f'{side}_high'] = est.high if est else np.nan
+    table['n'] = len(archs)
+    return table[['mean_count', 'tau_pred', 'pred_low', 'pred_high', 'tau_truth', 'truth_low', 'truth_high',
+                  'gap', 'n']]
+
+
+def describe_op_preference(table: pd.DataFrame, name: str = 'the supernet', digits: int = 2) -> list[str]:
+    """Sentences on :func:`op_preference_ci`: which ops each ranking rewards or punishes (only
+    where the op's CI excludes 0) and the ops where the two disagree in sign (both CIs exclude 0,
+    on opposite sides), else that no op does."""
+    def ci(est: float, lo: float, hi: float) -> str:
+        return f'{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]'
+
+    def side(prefix: str, col: str) -> tuple[list[str], list[str], list[str]]:
+        up, down, flat = [], [], []
+        for op, r in table.iterrows():
+            lo, hi, est = r[f'{prefix}_low'], r[f'{prefix}_high'], r[col]
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                continue
+            label = 'none (the zero op)' if op == 'none' else str(op)
+            text = f'{label} ({ci(est, lo, hi)})'
+            (up if lo > 0 else down if hi < 0 else flat).append(text if lo > 0 or hi < 0 else label)
+        return up, down, flat
+
+    n = int(table['n'].iloc[0]) if 'n' in table.columns and len(table) else 0
+    level = 'Kendall tau between an op\'s count per cell and the ranking, 95% CI'
+    out = []
+    for who, prefix, col in ((name, 'pred', 'tau_pred'), ('the ground truth', 'truth', 'tau_truth')):
+        up, down, flat = side(prefix, col)
+        parts = []
+        parts.append(f'rewards {", ".join(up)}' if up else 'rewards no op clearly')
+        parts.append(f'punishes {", ".join(down)}' if down else 'punishes no op clearly')
+        tail = f'; within noise of 0: {", ".join(flat)}' if flat else ''
+        out.append(f'Over {n} cells, {who} {parts[0]} and {parts[1]}{tail} ({level}).')
+    opposite = []
+    for op, r in table.iterrows():
+        p = int(r['pred_low'] > 0) - int(r['pred_high'] < 0)
+        t = int(r['truth_low'] > 0) - int(r['truth_high'] < 0)
+        if p and t and p != t:
+            opposite.append(f'{"none (the zero op)" if op == "none" else op} ({name} {ci(r["tau_pred"], r["pred_low"], r["pred_high"])}, ground truth '
+                            f'{ci(r["tau_truth"], r["truth_low"], r["truth_high"])})')
+    if opposite:
+        out.append(f'Opposite signs, both CIs excluding 0: {"; ".join(opposite)}.')
+    else:
+        out.append(f'No op is rewarded by one of {name} and the ground truth and punished by the other with '
+                   'both CIs excluding 0.')
+    return out
+
+
+def published_reference(n_resamples: int = 500, n_draws: int = 200,
+                        random_state: int = 0) -> tuple[pd.DataFrame | None, str]:
+    """The published paper-scale NB201 one-shot and few-shot supernets
+    (:class:`~nasviz.bench.published.PublishedSupernets`, ``$NASVIZ_NB201_SUPERNETS``) ranked
+    against the NB201 table (``$NASVIZ_NB201_TABLE``, ``cifar10_test_200ep``: CIFAR-10 test
+    accuracy after 200 epochs) on every non-degenerate cell, beside params, random scores and the ceiling: the long
+    table of :func:`~nasviz.analysis.ranking.ranking_with_baselines_ci` (Kendall and Spearman).
+
+    Returns ``(table, description)``, or ``(None, reason)`` when either file is not configured
+    or not readable: a report then says so and skips the section. Nothing is cached (about 10-20 s
+    on 2 CPU cores with the defaults)."""
+    import os
+
+    from nasviz.analysis.ranking import ranking_with_baselines_ci
+    from nasviz.bench import NB201Table
+    from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
+
+    missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
+    if missing:
+        return None, (f'paper-scale reference skipped: {" and ".join(missing)} not set (point them at '
+                      'nb201_accuracy.csv and nb201_published_supernets.csv, as the Makefile does)')
+    try:
+        bench, pub = NB201Table(), PublishedSupernets.load()
+    except (OSError, ValueError) as err:
+        return None, f'paper-scale reference skipped: {err}'
+    archs = [a for a in bench.archs() if not a.is_degenerate]
+    scores = {'one-shot supernet (published)': pub.scores(archs, 'oneshot'),
+              'few-shot supernet (published)': pub.scores(archs, 'fewshot')}
+    table = ranking_with_baselines_ci(scores, bench, archs, ks=(), n_resamples=n_resamples, n_draws=n_draws,
+                                      random_state=random_state)
+    return table, (f'{len(archs):,} non-degenerate NAS-Bench-201 cells, ground truth {bench.column()}'
+                   f' ({bench.path}); supernet scores from {pub.name}')
+
+
+def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch], methods=('spos', 'fewshot',
+                        'random', 'gmnas', 'naslid'), seeds=(0, 1, 2), levels=(1,), progress: bool = True,
+                        **config_kw: Any) -> tuple[dict[int, Any], pd.DataFrame, dict]:
+    """:func:`~nasviz.partition.compare.run_comparison` of ``methods`` over ``seeds`` on the same
+    ``archs``, at each number of split ``levels`` (SPOS, which never splits, only at the first).
+    Runs live under ``<cache>/compare/<hash>`` keyed as ``nasviz partition`` keys them, so a rerun
+    (or the CLI with the same settings) reloads them.
+
+    Returns ``({level: Comparison}, sweep, trees)``; ``sweep`` has one row per method and level:
+    ``method``, ``levels``, ``n_partitions`` (leaves of the tree, most common over seeds),
+    ``kendall_tau`` (mean over seeds), ``se``, ``std``, ``low``/``high`` (95% t interval of the
+    mean), ``n_seeds``, ``n`` (cells), ``kind='method'``; ``trees[(method, level, seed)]`` is the
+    :class:`~nasviz.partition.tree.PartitionTree` of that run."""
+    from dataclasses import replace
+
+    from nasviz.partition.compare import run_comparison
+    from nasviz.partition.pipeline import PartitionResult
+
+    tc = train_config(settings)
+    comps, rows, trees = {}, [], {}
+    for i, lv in enumerate(int(v) for v in levels):
+        here = [m for m in methods if i == 0 or m != 'spos']
+        if not here:
+            continue
+        base = partition_config(settings, 'spos', n_splits=lv, **config_kw)
+        work = cache_dir() / 'compare' / param_hash(base, tc, data.data_id, settings['C'], settings['N'],
+                                                    [str(a) for a in archs])
+        comp = run_comparison(here, seeds, data, settings['C'], settings['N'], bench, archs,
+                              replace(base, seed=0), tc, work_dir=work, progress=progress,
+                              device=settings['device'])
+        comps[lv] = comp
+        for m in here:
+            for sd in seeds:
+                trees[(m, lv, int(sd))] = PartitionResult.load(work / f'{m}-seed{int(sd)}').tree
+        summ = comp.summary()
+        for m in comp.methods:
+            leaves = comp.runs.loc[comp.runs['method'] == m, 'n_leaves']
+            r = summ.loc[m]
+            rows.append(dict(method=m, kind='method', levels=0 if m == 'spos' else lv,
+                             n_partitions=int(leaves.mode().iloc[0]), kendall_tau=r['mean'], se=r['se'],
+                             std=r['std'], low=r['low'], high=r['high'], n_seeds=int(r['n_runs']),
+                             n=int(r['n_cells'])))
+    return comps, pd.DataFrame(rows), trees
+
+
+def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any, level: float = 0.95,
+                          digits: int = 3) -> str:
+    """Is one training run's result (``run``, an Estimate) consistent with a method's results over
+    seeds (``summary``, a :class:`~nasviz.analysis.ranking.SeedSummary`)? The sentence quotes both
+    and the ``level`` prediction interval for one more seed, ``mean ± t * std * sqrt(1 + 1/n)``:
+    *within the seed spread* when the run lies inside it, *outside* otherwise (no claim with one
+    seed)."""
+    from scipy import stats
+
+    one = f'{run.estimate:.{digits}f} [{level * 100:g}% CI {run.low:.{digits}f}, {run.high:.{digits}f}]'
+    many = (f'{summary.mean:.{digits}f} ± {summary.se:.{digits}f} (mean ± SE over {summary.n} seeds, '
+            f'std {summary.std:.{digits}f})')
+    head = f'{run_name} reaches Kendall tau {one}; {seeds_name} {many}'
+    if summary.n < 2 or not np.isfinite(summary.std):
+        return head + '; with one seed there is no seed spread to compare with.'
+    half = float(stats.t.ppf((1 + level) / 2, summary.n - 1)) * summary.std * np.sqrt(1 + 1 / summary.n)
+    lo, hi = summary.mean - half, summary.mean + half
+    inside = lo <= run.estimate <= hi
+    verdict = ('within the seed spread' if inside else 'outside the seed spread')
+    return (f'{head}. The difference, {run.estimate - summary.mean:+.{digits}f}, is {verdict}: '
+            f'the {level * 100:g}% prediction interval for one more seed is [{lo:.{digits}f}, {hi:.{digits}f}].')

@@ -21,12 +21,18 @@ NB = ROOT / 'notebooks'
 
 # small but not default: fewer epochs and cells, another seed, another edge
 FAST = {
-    '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2),
+    '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2,
+                                           n_resamples=200, paper_resamples=50),
     '02_lid_embeddings.ipynb': dict(seed=1, epochs=3, edge=3, n_subnets=30, lid_repeats=2, n_neighbors=10,
-                                    umap_neighbors=8),
+                                    umap_neighbors=8, n_resamples=200),
     '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
-                                       methods=['naslid', 'random'], levels=[1], n_subnets=40),
+                                       methods=['naslid', 'random'], levels=[1], n_subnets=40, seeds=[0, 1],
+                                       n_resamples=200),
 }
+
+
+def _is_estimate(v):
+    return isinstance(v, dict) and {'estimate', 'low', 'high', 'n'} <= set(v)
 
 
 def test_notebooks_are_clean_and_parameterised():
@@ -54,8 +60,23 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
                         cwd=str(tmp_path), progress_bar=False, kernel_name='python3')
     metrics = json.loads((tmp_path / f'metrics_{name[:2]}.json').read_text())
     assert metrics['seed'] == 1 and metrics['profile'] == 'tiny'
+    # the index's rows: headline numbers with CIs, and findings written by the library
+    assert metrics['headline'] and all(k in metrics for k in metrics['headline'])
+    assert all(_is_estimate(metrics[k]) for k in metrics['headline']), metrics['headline']
+    assert metrics['findings'] and all(isinstance(f, str) and f for f in metrics['findings'])
+    if name.startswith('01'):
+        assert metrics['n_eval'] == 20 and metrics['kendall_tau']['n'] == 20
+        assert any(f.startswith('The SPOS supernet ranks 20 cells') for f in metrics['findings'])
     if name.startswith('02'):
         assert metrics['edge'] == 3
+        assert metrics['last_block_lid_spearman']['n'] == 30
+    if name.startswith('03'):
+        # SPOS always runs as the reference; every method over both seeds, paired differences to SPOS
+        assert metrics['methods'] == ['spos', 'naslid', 'random'] and metrics['seeds'] == [0, 1]
+        assert {(r['method'], r['seed']) for r in metrics['runs']} == {
+            (m, sd) for m in ('spos', 'naslid', 'random') for sd in (0, 1)}
+        assert _is_estimate(metrics['naslid_minus_spos']) and _is_estimate(metrics['spos_01_tau'])
+        assert any("Notebook 01's SPOS supernet" in f and 'seed spread' in f for f in metrics['findings'])
     text = out.read_text()
     assert 'application/vnd.plotly.v1+json' in text
 
@@ -83,8 +104,15 @@ def test_report_renders_in_chromium(tmp_path):
     summary = json.loads((REPORT / 'report.json').read_text())
     assert summary['ok'], summary
     browser.require_chromium()
+    assert browser.report_problems(REPORT) == []
     for page in sorted(REPORT.glob('[0-9][0-9]_*.html')):
         assert browser.plotly_rendered(browser.dump_dom(page)), f'plotly did not render in {page.name}'
         png = tmp_path / f'{page.stem}.png'
         browser.screenshot(page, png)
         assert browser.non_white_fraction(png) > 0.05, page.name
+    # the subnet x subnet heatmap of page 01 has short ids (s0, s1, ...) on its axes, not cell strings
+    page01 = next(REPORT.glob('01_*.html'))
+    dom = browser.dump_dom(page01)
+    ticks = browser.tick_labels(dom, 'x') + browser.tick_labels(dom, 'y')
+    assert 's0' in ticks and 's1' in ticks, ticks
+    assert not [t for t in ticks if '|' in t], [t for t in ticks if '|' in t]
