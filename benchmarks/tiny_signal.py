@@ -12,6 +12,12 @@ ground truth (``--cells`` cells x 4 seeds, resumable, cached), trains SPOS super
   (training + evaluation).
 
     python benchmarks/tiny_signal.py --settings current views4 --cells 60 --spos-seeds 3
+    python benchmarks/tiny_signal.py --spos-curve --gt data/microbench_digits.csv --epochs 20 --spos-seeds 5
+
+The second form is the supernet half of the study on a finished ground truth: for each supernet
+seed it trains one SPOS supernet, scores every cell of the ground truth every ``--every`` epochs
+by accuracy and by loss, and prints Kendall tau (mean +- sd over seeds) against the number of
+sample-passes: the frontier of ranking quality against training cost.
 
 Every ground-truth build and supernet lands in the cache (``NASVIZ_CACHE``), so a rerun or a
 new setting only pays for what is new. The last line is a machine-readable summary of the
@@ -62,7 +68,7 @@ def supernet_scores(data, cells, C: int, N: int, spos: dict, seed: int, recal_ba
     model = NB201Supernet(C, N, data.num_classes, data.in_channels)
     hist = train_supernet(model, data, cfg, checkpoint_dir=run_dir, progress=False)
     ev = evaluate_archs(model, cells, data, recal_batches=recal_batches, max_samples=eval_samples, progress=False)
-    return ev['score'].to_numpy(), float(hist['train_acc'].iloc[-1]), time.perf_counter() - t0
+    return ev, float(hist['train_acc'].iloc[-1]), time.perf_counter() - t0
 
 
 def run_setting(name: str, cells_n: int, spos_seeds: int, workers: int, recal_batches: int,
@@ -82,10 +88,11 @@ def run_setting(name: str, cells_n: int, spos_seeds: int, workers: int, recal_ba
     truth = mb.accuracies(cells)
     a, b = mb.halves(cells)
     data = load_dataset('digits', **data_kw)
-    taus, accs, secs = [], [], []
+    taus, ltaus, accs, secs = [], [], [], []
     for s in range(spos_seeds):
-        score, tr_acc, sec = supernet_scores(data, cells, recipe.C, recipe.N, spos, s, recal_batches, eval_samples)
-        taus.append(kendall_tau(score, truth))
+        ev, tr_acc, sec = supernet_scores(data, cells, recipe.C, recipe.N, spos, s, recal_batches, eval_samples)
+        taus.append(kendall_tau(ev['score'].to_numpy(), truth))
+        ltaus.append(kendall_tau(-ev['loss'].to_numpy(), truth))
         accs.append(tr_acc)
         secs.append(sec)
     return dict(setting=name, n=len(cells), reliability=kendall_tau(b, a),
@@ -93,9 +100,69 @@ def run_setting(name: str, cells_n: int, spos_seeds: int, workers: int, recal_ba
                 params_tau=kendall_tau(mb.params_many(cells), truth),
                 spos_tau=float(np.mean(taus)), spos_sd=float(np.std(taus, ddof=1)) if len(taus) > 1 else 0.0,
                 spos_taus=[round(t, 3) for t in taus], spos_train_acc=float(np.mean(accs)),
+                loss_tau=float(np.mean(ltaus)), loss_sd=float(np.std(ltaus, ddof=1)) if len(ltaus) > 1 else 0.0,
+                loss_taus=[round(t, 3) for t in ltaus],
                 gt_cpu_s=mb.summary.get('cpu_seconds_per_job'), gt_wall_s=round(gt_wall, 1),
                 spos_s=float(np.mean(secs)), gt_epochs=recipe.epochs, views=data_kw.get('train_views', 1),
                 spos_epochs=spos['epochs'])
+
+
+def curve_scores(cells, data, C: int, N: int, epochs: int, every: int, seed: int, batch_size: int, lr: float,
+                 recal_batches: int, eval_samples: int | None) -> list[dict]:
+    """Train one SPOS supernet and score ``cells`` (accuracy and loss) every ``every`` epochs;
+    cached in ``<cache>/study/curve`` so the ground truth can come later."""
+    import json as _json
+
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    key = param_hash(cfg, data.data_id, C, N, [str(a) for a in cells], every, recal_batches, eval_samples)
+    store = cache_dir() / 'study' / 'curve' / f'{key}.json'
+    if store.exists():
+        return _json.loads(store.read_text())
+    t0 = time.process_time()
+    found: list[dict] = []
+
+    def track(epoch: int, model) -> dict:
+        if (epoch + 1) % every == 0:
+            ev = evaluate_archs(model, cells, data, recal_batches=recal_batches, max_samples=eval_samples,
+                                progress=False)
+            found.append(dict(seed=seed, epoch=epoch + 1, passes=(epoch + 1) * len(data.y_train),
+                              acc=[round(float(v), 4) for v in ev['accuracy']],
+                              loss=[round(float(v), 6) for v in ev['loss']], cpu_s=time.process_time() - t0))
+        return {}
+
+    torch.manual_seed(seed)
+    model = NB201Supernet(C, N, data.num_classes, data.in_channels)
+    hist = train_supernet(model, data, cfg, progress=False, callback=track)
+    for r in found:
+        r['train_acc'] = float(hist['train_acc'].iloc[r['epoch'] - 1])
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(_json.dumps(found))
+    return found
+
+
+def spos_curve(gt: str, epochs: int, every: int, seeds: int, batch_size: int, lr: float, recal_batches: int,
+               eval_samples: int | None) -> pd.DataFrame:
+    """Tau of SPOS scores (accuracy and minus loss) against ``gt`` at every ``every`` epochs."""
+    from nasviz.bench.micro import MicroBench
+
+    mb = MicroBench.load(gt)
+    cells = mb.archs()
+    truth = mb.accuracies(cells)
+    data = load_dataset(mb.recipe['dataset'], **mb.recipe['data'])
+    rows = []
+    for seed in range(seeds):
+        for r in curve_scores(cells, data, mb.recipe['C'], mb.recipe['N'], epochs, every, seed, batch_size, lr,
+                              recal_batches, eval_samples):
+            rows.append(dict(seed=seed, epoch=r['epoch'], passes=r['passes'], train_acc=r['train_acc'],
+                             tau_acc=kendall_tau(np.array(r['acc']), truth),
+                             tau_loss=kendall_tau(-np.array(r['loss']), truth),
+                             mean_acc=float(np.mean(r['acc'])), cpu_s=r['cpu_s']))
+    df = pd.DataFrame(rows)
+    return df.groupby('epoch').agg(passes=('passes', 'first'), n_seeds=('seed', 'size'),
+                                   tau_acc=('tau_acc', 'mean'), tau_acc_sd=('tau_acc', 'std'),
+                                   tau_loss=('tau_loss', 'mean'), tau_loss_sd=('tau_loss', 'std'),
+                                   train_acc=('train_acc', 'mean'), mean_acc=('mean_acc', 'mean'),
+                                   cpu_s=('cpu_s', 'mean'))
 
 
 def main() -> None:
@@ -105,9 +172,24 @@ def main() -> None:
     p.add_argument('--spos-seeds', type=int, default=3)
     p.add_argument('--workers', type=int, default=2)
     p.add_argument('--recal-batches', type=int, default=4)
-    p.add_argument('--eval-samples', type=int, default=0, help='0 = the whole test split')
+    p.add_argument('--eval-samples', type=int, default=1000, help='0 = the whole test split')
     p.add_argument('--out', default=None, help='append rows as JSON lines to this file')
+    p.add_argument('--spos-curve', action='store_true', help='only the supernet half, on the ground truth --gt')
+    p.add_argument('--gt', default=None, help='MicroBench CSV for --spos-curve (default: the shipped one)')
+    p.add_argument('--epochs', type=int, default=20)
+    p.add_argument('--every', type=int, default=2)
+    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--lr', type=float, default=0.05)
     a = p.parse_args()
+    if a.spos_curve:
+        from nasviz.bench.micro import default_path
+
+        curve = spos_curve(a.gt or str(default_path()), a.epochs, a.every, a.spos_seeds, a.batch_size, a.lr,
+                           a.recal_batches, a.eval_samples or None)
+        print(curve.round(3).to_string())
+        best = curve[['tau_acc', 'tau_loss']].max()
+        print(f'best_tau_acc={best["tau_acc"]:.3f} best_tau_loss={best["tau_loss"]:.3f}')
+        return
     rows = []
     for name in a.settings:
         r = run_setting(name, a.cells, a.spos_seeds, a.workers, a.recal_batches, a.eval_samples or None)
@@ -117,7 +199,8 @@ def main() -> None:
             with open(a.out, 'a') as f:
                 f.write(json.dumps(r) + '\n')
     df = pd.DataFrame(rows).set_index('setting')
-    cols = ['n', 'reliability', 'seed_tau', 'iqr', 'params_tau', 'spos_tau', 'spos_sd', 'spos_train_acc',
+    cols = ['n', 'reliability', 'seed_tau', 'iqr', 'params_tau', 'spos_tau', 'spos_sd', 'loss_tau', 'loss_sd',
+            'spos_train_acc',
             'gt_cpu_s', 'spos_s']
     print(df[cols].round(3).to_string())
     best = df['spos_tau'].idxmax()

@@ -34,9 +34,14 @@ def load_data(settings: dict[str, Any]):
 
     kw = dict(settings.get('data') or {})
     if settings['dataset'] == 'digits' and not kw:
-        from nasviz.bench.build import MicroBenchRecipe
+        from nasviz.bench.micro import MicroBench, default_path
 
-        kw = dict(MicroBenchRecipe().data)
+        if default_path().is_file():  # the data the ground truth was trained on, from its header
+            kw = dict(MicroBench.load().recipe['data'])
+        else:
+            from nasviz.bench.build import MicroBenchRecipe
+
+            kw = dict(MicroBenchRecipe().data)
     return load_dataset(settings['dataset'], **kw)
 
 
@@ -98,14 +103,18 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
     from nasviz.features.ops import model_fingerprint
     from nasviz.supernet.evaluate import evaluate_archs
 
+    score = settings.get('score', 'accuracy')
     key = (model_fingerprint(model), [str(a) for a in archs], data.data_id, settings['recal_batches'],
-           settings['eval_samples'])
+           settings['eval_samples']) + ((score,) if score != 'accuracy' else ())
 
     def compute() -> pd.DataFrame:
         return evaluate_archs(model, archs, data, recal_batches=settings['recal_batches'],
-                              max_samples=settings['eval_samples'], progress=progress, device=settings['device'])
+                              max_samples=settings['eval_samples'], progress=progress, device=settings['device'],
+                              score=score)
 
-    return cached('evaluation', key, compute)
+    names = [str(a) for a in archs]
+    # an entry that holds other cells is rejected (set aside and recomputed), never trusted
+    return cached('evaluation', key, compute, validate=lambda df: list(df['arch_str']) == names)
 
 
 def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 8, progress: bool = True,
@@ -124,7 +133,8 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
     scorer = None
     if score_archs is not None:
         scorer = ScoreTracker(data, score_archs, every=settings.get('track_every', 5), epochs=settings['epochs'],
-                              recal_batches=settings['recal_batches'], max_samples=settings['eval_samples'])
+                              recal_batches=settings['recal_batches'], max_samples=settings['eval_samples'],
+                              score=settings.get('score', 'accuracy'))
     callback = tracker if scorer is None else chain_callbacks(tracker, scorer)
     return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
 
@@ -162,7 +172,7 @@ def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, s
                            warmup_epochs=warmup, repeats=settings['feature_repeats'],
                            batch_size=settings['feature_batch'], n_neighbors=settings['n_neighbors'],
                            recal_batches=settings['recal_batches'], eval_samples=settings['eval_samples'],
-                           seed=seed, **kw)
+                           score=settings.get('score', 'accuracy'), seed=seed, **kw)
 
 
 def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('naslid', 'gmnas', 'random'),

@@ -12,7 +12,7 @@ from nasviz.supernet.evaluate import evaluate_archs
 @pytest.fixture()
 def tiny(tmp_path, monkeypatch):
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
-    return settings_for('tiny', epochs=6, n_eval=220)
+    return settings_for('tiny', epochs=6, n_eval=1000)  # n_eval above the bench size: every cell
 
 
 @pytest.mark.slow
@@ -21,11 +21,11 @@ def test_tiny_supernet_ranks_microbench(tiny, capsys):
     model, hist = trained_supernet(tiny, data, seed=0, progress=False)
     assert len(hist) == 6 and hist.train_loss.iloc[-1] < hist.train_loss.iloc[0]
     archs = eval_archs(tiny, bench, seed=0)
-    # every cell of the micro benchmark: with 220 cells random scores give tau 0.00 +- 0.04,
-    # enough power to tell a short-trained supernet's weak but real signal (~0.18) from chance
-    assert len(archs) == len(bench) == 220
+    # every cell of the micro benchmark (>= 200): random scores give tau 0.00 +- 0.05, enough
+    # power to tell a short-trained supernet's weak but real signal from chance
+    assert len(archs) == len(bench) >= 200
     df = evaluate_archs(model, archs, data, recal_batches=tiny['recal_batches'],
-                        max_samples=tiny['eval_samples'], progress=False)
+                        max_samples=tiny['eval_samples'], progress=False, score=tiny['score'])
     truth = bench.accuracies(archs)
     m = rank_metrics(df['score'].to_numpy(), truth)
     rnd = random_baseline(truth, random_state=0)

@@ -86,7 +86,10 @@ def test_training_learns_and_bn_recalibration_restores_stats(digits):
     before = {k: v.clone() for k, v in m.state_dict().items()}
     archs = sample_archs(6, rng=0, exclude_degenerate=True)
     df = evaluate_archs(m, archs, digits, recal_batches=2, progress=False)
-    assert list(df.columns) == ['arch', 'arch_str', 'score', 'loss'] and len(df) == 6
+    assert list(df.columns) == ['arch', 'arch_str', 'score', 'accuracy', 'loss'] and len(df) == 6
+    assert (df['score'] == df['accuracy']).all()  # the default score is accuracy
+    by_loss = evaluate_archs(m, archs, digits, recal_batches=2, progress=False, score='loss')
+    assert np.allclose(by_loss['score'], -df['loss'])
     assert df.score.between(0, 100).all() and df.score.nunique() > 1
     after = m.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)

@@ -109,12 +109,14 @@ class PartitionConfig:
     balanced: bool = False
     recal_batches: int = 8
     eval_samples: int | None = None
+    score: str = 'accuracy'
     seed: int = 0
 
     def __post_init__(self) -> None:
         for value, valid, what in ((self.method, PARTITION_METHODS, 'partition method'),
                                     (self.split_method, SPLIT_METHODS, 'split_method'),
-                                    (self.criterion, CRITERIA, 'criterion')):
+                                    (self.criterion, CRITERIA, 'criterion'),
+                                    (self.score, ('accuracy', 'loss'), 'score')):
             check_choice(value, valid, what)
         for name in ('n_splits', 'k', 'total_epochs', 'warmup_epochs', 'repeats', 'batch_size',
                      'n_neighbors', 'recal_batches', 'seed'):
@@ -493,6 +495,8 @@ def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageDa
     known = pd.DataFrame(columns=['arch_str', 'score', 'loss'])
     path = node_dir / 'eval.csv' if node_dir is not None else None
     meta = dict(recal_batches=config.recal_batches, eval_samples=config.eval_samples)
+    if config.score != 'accuracy':  # older eval.csv files (accuracy) stay valid
+        meta['score'] = config.score
     if path is not None and path.is_file():
         head, _, body = path.read_text(encoding='utf-8').partition('\n')
         if head == '# ' + json.dumps(meta, sort_keys=True):
@@ -503,8 +507,7 @@ def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageDa
     todo = [a for a in archs if str(a) not in have]
     if todo:
         new = evaluate_archs(model, todo, data, recal_batches=config.recal_batches, max_samples=config.eval_samples,
-                             progress=progress,
-                             device=device)[['arch_str', 'score', 'loss']]
+                             progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
         known = new if known.empty else pd.concat([known, new], ignore_index=True)
         if path is not None:
             atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'

@@ -33,7 +33,7 @@ def preserved_bn_stats(model: nn.Module) -> Iterator[None]:
             bn.momentum = mom
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def recalibrate_bn(model: NB201Supernet, arch: Arch, data: ImageData, batches: int = 8,
                    batch_size: int = 128, seed: int = 0) -> None:
     """Reset BN running statistics and re-estimate them as exact averages over ``batches``
@@ -50,7 +50,7 @@ def recalibrate_bn(model: NB201Supernet, arch: Arch, data: ImageData, batches: i
         model(xb, arch)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def accuracy(model: NB201Supernet, arch: Arch | None, x: torch.Tensor, y: torch.Tensor,
              batch_size: int = 512) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of one path, in eval mode."""
@@ -65,21 +65,30 @@ def accuracy(model: NB201Supernet, arch: Arch | None, x: torch.Tensor, y: torch.
     return 100.0 * correct / n, loss / n
 
 
+#: what a subnet's score is: its test accuracy (%), or minus its mean test cross-entropy (less
+#: noisy on a finite test set: every sample counts by how confident the subnet is, not 0/1)
+SCORES: tuple[str, ...] = ('accuracy', 'loss')
+
+
 def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: ImageData,
                    recal_batches: int = 8, recal_batch_size: int = 128, split: str = 'test',
                    progress: bool = True, device: str | torch.device | None = None,
-                   max_samples: int | None = None) -> pd.DataFrame:
-    """Score each arch with the shared weights: recalibrate BN, then accuracy on ``split``.
+                   max_samples: int | None = None, score: str = 'accuracy') -> pd.DataFrame:
+    """Score each arch with the shared weights: recalibrate BN, then accuracy and loss on ``split``.
 
     ``max_samples`` scores on the first samples of the split only (the same ones for every arch),
-    which trades a little resolution for speed when many cells are ranked.
-    Returns a DataFrame with columns ``arch`` (Arch), ``arch_str``, ``score`` (accuracy, %)
+    which trades a little resolution for speed when many cells are ranked. ``score`` picks what
+    the ``score`` column holds (:data:`SCORES`): ``'accuracy'`` (%) or ``'loss'`` (minus the mean
+    cross-entropy, so higher is better either way).
+    Returns a DataFrame with columns ``arch`` (Arch), ``arch_str``, ``score``, ``accuracy`` (%)
     and ``loss``. The model's own BN statistics are left as they were.
     """
     from tqdm.auto import tqdm
 
     if split not in ('test', 'train'):
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
+    if score not in SCORES:
+        raise ValueError(f'score must be one of {SCORES}, got {score!r}')
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     if data.x_train.device != device:
@@ -94,7 +103,8 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
             if recal_batches > 0:
                 recalibrate_bn(model, arch, data, recal_batches, recal_batch_size)
             acc, loss = accuracy(model, arch, x, y)
-            rows.append(dict(arch=arch, arch_str=str(arch), score=acc, loss=loss))
+            rows.append(dict(arch=arch, arch_str=str(arch), score=acc if score == 'accuracy' else -loss,
+                             accuracy=acc, loss=loss))
     model.train()
     return pd.DataFrame(rows)
 
@@ -107,18 +117,18 @@ class ScoreTracker:
     ``mean_score`` to the history row of a tracked epoch; other rows get NaN / None."""
 
     def __init__(self, data: ImageData, archs: Iterable[Arch | str], every: int = 5, epochs: int | None = None,
-                 recal_batches: int = 4, max_samples: int | None = None) -> None:
+                 recal_batches: int = 4, max_samples: int | None = None, score: str = 'accuracy') -> None:
         if int(every) < 1:
             raise ValueError(f'every must be >= 1, got {every}')
         self.data, self.archs = data, [to_arch(a) for a in archs]
         self.every, self.epochs = int(every), epochs
-        self.recal_batches, self.max_samples = recal_batches, max_samples
+        self.recal_batches, self.max_samples, self.score = recal_batches, max_samples, score
 
     @property
     def key(self) -> tuple:
         """What makes two trackers record the same numbers (used in cache keys)."""
         return ('scores', [str(a) for a in self.archs], self.every, self.epochs, self.recal_batches,
-                self.max_samples, self.data.data_id)
+                self.max_samples, self.score, self.data.data_id)
 
     def tracks(self, epoch: int) -> bool:
         last = self.epochs is not None and epoch == self.epochs - 1
@@ -128,7 +138,7 @@ class ScoreTracker:
         if not self.tracks(epoch):
             return {'scores': None, 'mean_score': float('nan')}
         ev = evaluate_archs(model, self.archs, self.data, recal_batches=self.recal_batches,
-                            max_samples=self.max_samples, progress=False)
+                            max_samples=self.max_samples, progress=False, score=self.score)
         scores = [round(float(v), 4) for v in ev['score']]
         return {'scores': scores, 'mean_score': float(sum(scores) / len(scores))}
 

@@ -21,7 +21,7 @@ from torch import nn
 from nasviz.data import ImageData, iterate_batches
 from nasviz.spaces.nb201 import OpMask
 from nasviz.supernet.model import NB201Supernet
-from nasviz.utils import atomic_torch_save, atomic_write_text
+from nasviz.utils import atomic_torch_save, atomic_write_text, load_checked
 
 CKPT_NAME = 'checkpoint.pt'
 
@@ -82,8 +82,11 @@ def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = 
     history: list[dict] = []
     start = 0
     ckpt_path = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
-    if ckpt_path is not None and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+    # a damaged or foreign checkpoint is set aside (renamed, with a warning) and training restarts
+    state = None if ckpt_path is None else load_checked(
+        ckpt_path, lambda p: torch.load(p, map_location=device, weights_only=False),
+        validate=lambda st: {'model', 'optimizer', 'scheduler', 'epoch', 'history', 'config'} <= set(st))
+    if state is not None:
         if state['config'] != asdict(config) or state.get('mask') != mask.to_list():
             raise ValueError(f'{ckpt_path} holds a run with another config or mask '
                              f'({state["config"]}); use a fresh checkpoint_dir')
