@@ -22,7 +22,7 @@ NB = ROOT / 'notebooks'
 # small but not default: fewer epochs and cells, another seed, another edge
 FAST = {
     '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2,
-                                           n_resamples=200, paper_resamples=50),
+                                           n_resamples=200, paper_resamples=100),
     '02_lid_embeddings.ipynb': dict(seed=1, epochs=3, edge=3, n_subnets=30, lid_repeats=2, n_neighbors=10,
                                     umap_neighbors=8, n_resamples=200),
     '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
