@@ -68,6 +68,7 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
 
 def _cmd_partition(a: argparse.Namespace) -> int:
     from nasviz.experiment import eval_archs, load_bench, load_data, partition_config, settings_for, train_config
+    from nasviz.analysis.ranking import baseline_metrics_ci
     from nasviz.partition.compare import run_comparison, summarize
     from nasviz.utils import cache_dir, param_hash
 
@@ -86,6 +87,10 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     print(f'\nKendall tau over {len(archs)} cells, mean over {len(a.seeds)} seed(s) with SE over seeds and '
           f'95% t interval:')
     print(summ.round(4).to_string())
+    print('\nbaselines on the same cells (95% bootstrap CIs; random: central range of random scores; '
+          'the ceiling is the ground truth\'s own reliability):')
+    print(baseline_metrics_ci(bench, archs, random_state=0)[['method', 'metric', 'estimate', 'low', 'high', 'n']]
+          .query("metric == 'kendall_tau'").round(4).to_string(index=False))
     if 'spos' in comp.methods and len(comp.methods) > 1:
         diffs = comp.differences('spos')
         print('\ndifference to SPOS (paired over seeds and cells; SE and 95% CI from a two-level bootstrap):')

@@ -372,9 +372,10 @@ def plot_ranking_ci(table: pd.DataFrame, metrics: str | Sequence[str] | None = N
     fig.update_xaxes(categoryorder='array', categoryarray=contenders, tickvals=contenders, ticktext=ticktext)
     fig.update_xaxes(title_text=_label('method', labels), row=len(wanted), col=1)
     head = title or 'Ranking quality against ground truth, with baselines'
+    ceilings = list(dict.fromkeys(df.loc[df['_role'] == 'ceiling', 'method'].astype(str)))
+    ceiling_note = f'; dotted line: {", ".join(ceilings)} (ceiling)' if ceilings else ''
     fig.update_layout(
-        title_text=f'{head}<br><sup>error bars and bands: {ci}; grey band: random scores; '
-                   'dotted line: seed-to-seed ceiling</sup>',
+        title_text=f'{head}<br><sup>error bars and bands: {ci}; grey band: random scores{ceiling_note}</sup>',
         height=max(420, 330 * len(wanted) + 120), hovermode='closest', legend_title_text='kind')
     return fig
 
@@ -799,7 +800,7 @@ def _reference_role(name: Any, kind: Any = None) -> str | None:
     m = str(name).strip().lower()
     if m in _RANDOM_NAMES or m.startswith(('random score', 'random-score', 'random_score', 'chance')):
         return 'random'
-    if 'seed-to-seed' in m or 'seed_to_seed' in m or 'ceiling' in m or 'reliab' in m or 'split-half' in m:
+    if 'seed-to-seed' in m or 'seed_to_seed' in m or 'ceiling' in m or 'reliab' in m or 'split-half' in m or 'valid-as-predictor' in m:
         return 'ceiling'
     if str(kind) == 'baseline' or m in {b.lower() for b in DEFAULT_BASELINES}:
         return 'baseline'
