@@ -24,15 +24,17 @@ def test_the_issue_example_reads_worse_than_random() -> None:
     assert s.endswith('.')
 
 
-@pytest.mark.parametrize('low, high, verdict', [
-    (-0.25, -0.07, 'worse than random'),            # entirely below the random range
-    (-0.25, -0.01, 'indistinguishable from random'),  # below zero, but overlaps the random range
-    (-0.10, 0.20, 'indistinguishable from random'),
-    (0.02, 0.30, 'indistinguishable from random'),    # above zero, but overlaps the random range
-    (0.07, 0.30, 'better than random'),
+@pytest.mark.parametrize('est, low, high, verdict', [
+    (-0.16, -0.25, -0.07, 'worse than random'),             # entirely below the random range
+    (-0.13, -0.25, -0.01, 'worse than random'),             # the issue's example: outside the null, CI < 0
+    (-0.05, -0.25, 0.10, 'indistinguishable from random'),  # inside the null range
+    (0.05, -0.10, 0.20, 'indistinguishable from random'),
+    (0.16, 0.02, 0.30, 'better than random'),               # outside the null range, CI above 0
+    (0.10, -0.01, 0.25, 'indistinguishable from random'),   # outside the null range, but the CI covers 0
+    (0.18, 0.07, 0.30, 'better than random'),
 ])
-def test_random_comparison_needs_disjoint_intervals(low: float, high: float, verdict: str) -> None:
-    s = describe_ranking('M', Estimate((low + high) / 2, low, high, 120), random=RANDOM)
+def test_random_comparison_follows_the_null_and_the_ci(est: float, low: float, high: float, verdict: str) -> None:
+    s = describe_ranking('M', Estimate(est, low, high, 120), random=RANDOM)
     assert verdict in s
     others = {'worse than random', 'better than random', 'indistinguishable from random'} - {verdict}
     assert not any(o in s for o in others)

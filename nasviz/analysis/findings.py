@@ -2,10 +2,11 @@
 
 Every sentence carries its numbers (estimate, interval, n) and follows fixed rules:
 
-* a ranking is *better* / *worse than random scores* only when its CI lies entirely above /
-  below the central range of random scores (:func:`~nasviz.analysis.ranking.random_null`),
-  and otherwise *indistinguishable from random*; with no random baseline it is compared with
-  zero (*within noise* when its CI covers zero);
+* a ranking is *better* / *worse than random scores* only when its estimate lies above / below
+  the central range of random scores (the metric's null distribution,
+  :func:`~nasviz.analysis.ranking.random_null`: a permutation test at that level) and its own
+  CI excludes the random mean; otherwise *indistinguishable from random*; with no random
+  baseline it is compared with zero (*within noise* when its CI covers zero);
 * it is *above* / *below* another baseline (parameter count, the ground truth's ceiling) only
   when the two intervals do not overlap, otherwise *level with* it (overlapping CIs do not
   prove equality; :func:`describe_difference` on a paired difference is the sharper test);
@@ -84,9 +85,14 @@ def _vs_random(est: Estimate, random: Estimate | None, digits: int) -> str:
             return 'within noise of zero (the CI covers 0)'
         return 'above zero' if est.low > 0 else 'below zero'
     ref = f'random scores ({_range(random, digits)})'
-    if est.below(random):
+    # the random range is the null distribution of the metric: an estimate outside it is a
+    # significant departure at that level (a permutation test); the claim also needs the
+    # estimate's own CI to exclude the random mean, so one lucky draw of cells is not enough
+    if not est.has_interval or not random.has_interval:
+        return f'no interval, so no claim against {ref}'
+    if est.estimate < random.low and est.high < random.estimate:
         return f'worse than {ref}'
-    if est.above(random):
+    if est.estimate > random.high and est.low > random.estimate:
         return f'better than {ref}'
     return f'indistinguishable from {ref}'
 
