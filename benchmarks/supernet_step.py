@@ -50,28 +50,17 @@ THROUGHPUT_SIZES = {'tiny': (8, 1, 1, 16, 64), 'small': (8, 2, 3, 32, 128)}
 
 
 def throughput(C: int, N: int, channels: int, size: int, batch: int, steps: int, device, seed: int) -> float:
-    """Images per second of SPOS training steps (a fresh random path each step)."""
+    """Images per second of SPOS training steps (each step draws a path, as training does),
+    timed with :func:`_timed_steps` over a few sampled cells."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x = torch.randn(batch, channels, size, size, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
     sup = NB201Supernet(C, N, 10, channels).to(device)
-    opt = torch.optim.SGD(sup.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    full, times = OpMask.full(), []
-    for i in range(steps + 3):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(sup(x, full.sample(rng)), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(sup.parameters(), 5.0)
-        opt.step()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        if i >= 3:  # warm-up steps are not timed
-            times.append(time.perf_counter() - t)
-    return batch / statistics.median(times)
+    full = OpMask.full()
+    cells = sample_archs(3, rng=seed, unique=True, exclude_degenerate=True)
+    _timed_steps(sup, cells[0], x, y, 3, full, rng, device)  # warm-up
+    return batch / statistics.median(_timed_steps(sup, a, x, y, steps, full, rng, device) for a in cells)
 
 
 def main() -> None:
