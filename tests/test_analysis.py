@@ -61,7 +61,7 @@ def test_interference_by_layer_and_tracker():
     data = load_digits(n_train=100, test_views=1)
     model = NB201Supernet(C=4, N=1, num_classes=10, in_channels=1)
     groups = parameter_groups(model)
-    assert [g for g, _ in groups] == ['stem', *model.block_names(), 'head']
+    assert [g for g, _ in groups] == ['stem', *model.block_names, 'head']
     assert groups[-1][1].stop == sum(p.numel() for p in model.parameters())
     archs = sample_archs(5, rng=0, unique=True, exclude_degenerate=True)
     df = interference_by_layer(model, data, archs, batch_size=32)

@@ -109,7 +109,7 @@ def test_lid_shapes_and_similarity(model, data):
     np.testing.assert_array_equal(np.diag(S), 1.0)
     np.testing.assert_allclose(S.to_numpy(), S.to_numpy().T)
     assert ((S.to_numpy() >= -1) & (S.to_numpy() <= 1)).all()
-    assert res.info['feature_names'] == model.block_names()
+    assert res.info['feature_names'] == model.block_names
     assert res.seconds > 0
 
 

@@ -26,7 +26,7 @@ def digits():
 def test_skeleton_and_features():
     m = NB201Supernet(C=4, N=2, num_classes=10, in_channels=1)
     assert m.num_blocks == 3 * 2 + 2
-    assert m.block_names() == ['s1c0', 's1c1', 'red1', 's2c0', 's2c1', 'red2', 's3c0', 's3c1']
+    assert m.block_names == ['s1c0', 's1c1', 'red1', 's2c0', 's2c1', 'red2', 's3c0', 's3c1']
     a = sample_archs(1, rng=0, exclude_degenerate=True)[0]
     x = torch.randn(3, 1, 16, 16)
     logits, feats = m.forward_features(x, a)

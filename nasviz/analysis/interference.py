@@ -33,7 +33,7 @@ def parameter_groups(model) -> list[tuple[str, slice]]:
     from nasviz.features.ops import grad_parameters
 
     names, params = grad_parameters(model)
-    block_names = model.block_names()
+    block_names = model.block_names
     groups: dict[str, list[int]] = {}
     off = 0
     for name, p in zip(names, params):

@@ -375,7 +375,7 @@ def lid_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask 
                 bar.update()
     sim = op_similarity(feats.mean(axis=1), ops, config.similarity)
     return OpFeatures(edge, ops, feats, sim, config, time.perf_counter() - t0,
-                      info=dict(kind='lid', feature_names=model.block_names(), mask=mask.to_list(),
+                      info=dict(kind='lid', feature_names=model.block_names, mask=mask.to_list(),
                                 paths=[str(p.with_op(edge, ops[0])) for p in paths], batch_size=bs,
                                 device=str(dev)))
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from nasviz.spaces.base import SlotMask
 from nasviz.validate import check_count, check_int, short_repr
 
 OPS: tuple[str, ...] = ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3')
@@ -64,6 +65,8 @@ class Arch:
     """One NAS-Bench-201 cell: the op index of each of the 6 edges, in :data:`EDGES` order."""
 
     op_idx: tuple[int, ...]
+    #: the search space this architecture belongs to
+    space: ClassVar[str] = 'nb201'
 
     def __post_init__(self) -> None:
         raw = _ops_tuple(self.op_idx, 'Arch op_idx')
@@ -147,6 +150,13 @@ class Arch:
     def __repr__(self) -> str:
         return f"Arch('{self}')"
 
+    def choice(self, slot: str) -> str:
+        """The op on edge ``slot`` (an edge name such as ``'0->1'``)."""
+        try:
+            return OPS[self.op_idx[EDGE_NAMES.index(slot)]]
+        except ValueError:
+            raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}') from None
+
     def with_op(self, edge: int, op: int | str) -> 'Arch':
         """Copy with edge ``edge`` set to ``op`` (index or name)."""
         o = _op(op, 'op')
@@ -228,6 +238,7 @@ class OpMask:
     """Allowed op indices for each edge; the full space when every edge allows all 5 ops."""
 
     allowed: tuple[tuple[int, ...], ...]
+    space: ClassVar[str] = 'nb201'
 
     def __post_init__(self) -> None:
         allowed = _ops_tuple(self.allowed, 'OpMask allowed')
@@ -300,8 +311,21 @@ class OpMask:
     def from_list(cls, ops: Sequence[Sequence[str]]) -> 'OpMask':
         return cls(tuple(tuple(op_index(o) for o in e) for e in ops))
 
+    def to_slot_mask(self) -> SlotMask:
+        """The same mask in the space-generic form (slots = edge names, choices = op names)."""
+        return SlotMask('nb201', EDGE_NAMES, tuple(tuple(OPS[o] for o in a) for a in self.allowed))
 
-def sample_archs(n: int, mask: OpMask | None = None, rng: np.random.Generator | int | None = None,
+    @classmethod
+    def from_slot_mask(cls, mask: 'SlotMask | OpMask') -> 'OpMask':
+        """An NB201 :class:`SlotMask` as an ``OpMask`` (an ``OpMask`` is returned as is)."""
+        if isinstance(mask, OpMask):
+            return mask
+        if not isinstance(mask, SlotMask) or mask.space != 'nb201' or tuple(mask.slots) != EDGE_NAMES:
+            raise ValueError(f'not a NAS-Bench-201 mask: {short_repr(mask)}')
+        return cls(tuple(tuple(op_index(o) for o in a) for a in mask.allowed))
+
+
+def sample_archs(n: int, mask: 'OpMask | SlotMask | None' = None, rng: np.random.Generator | int | None = None,
                  unique: bool = False, exclude_degenerate: bool = False) -> list[Arch]:
     """Draw ``n`` cells uniformly from ``mask`` (default: the whole space).
 
@@ -309,7 +333,7 @@ def sample_archs(n: int, mask: OpMask | None = None, rng: np.random.Generator | 
     should; ``exclude_degenerate`` drops cells whose output is always zero.
     """
     n = check_count(n, 'n')
-    mask = mask or OpMask.full()
+    mask = OpMask.from_slot_mask(mask) if mask is not None else OpMask.full()
     rng = np.random.default_rng(rng)
     pool = list(mask.archs())
     if exclude_degenerate:

@@ -1,0 +1,298 @@
+"""What every search space provides: the plug-in interface and a registry.
+
+A search space owns its vocabulary. Everything outside a space module speaks of *slots* (the
+decisions an architecture makes: an NB201 edge, an NB101 node op or edge, a DARTS node input or
+op) and *choices* (the values a slot can take, as strings). An architecture value knows its space
+(``arch.space`` is the space's name) and answers ``arch.choice(slot)``.
+
+A :class:`SlotMask` allows a subset of choices per slot; it generalises NB201's ``OpMask``: a
+sub-supernet is a mask in any space. In spaces with constraints across slots (NB101's edge budget,
+DARTS's distinct inputs) a mask is a product set intersected with the valid architectures.
+
+A new space subclasses :class:`SearchSpace`, registers itself with :func:`register_space`, and is
+admitted once ``tests/test_space_conformance.py`` passes for it.
+"""
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+from torch import nn
+
+from nasviz.validate import check_count, short_repr
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlotMask:
+    """Allowed choices for each slot of one space (``allowed`` in the space's slot order)."""
+
+    space: str
+    slots: tuple[str, ...]
+    allowed: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.slots) != len(self.allowed):
+            raise ValueError(f'SlotMask for {self.space!r}: {len(self.slots)} slots but '
+                             f'{len(self.allowed)} allowed-choice groups')
+        norm = []
+        for slot, choices in zip(self.slots, self.allowed):
+            if isinstance(choices, str) or not hasattr(choices, '__iter__'):
+                raise ValueError(f'SlotMask for {self.space!r}: allowed choices of slot {slot!r} must be a '
+                                 f'sequence of strings, got {short_repr(choices)}')
+            c = tuple(dict.fromkeys(str(x) for x in choices))
+            if not c:
+                raise ValueError(f'SlotMask for {self.space!r}: slot {slot!r} allows no choice')
+            norm.append(c)
+        object.__setattr__(self, 'allowed', tuple(norm))
+        object.__setattr__(self, 'slots', tuple(self.slots))
+
+    def allowed_for(self, slot: str) -> tuple[str, ...]:
+        try:
+            return self.allowed[self.slots.index(slot)]
+        except ValueError:
+            raise ValueError(f'unknown slot {short_repr(slot)} for space {self.space!r}') from None
+
+    def contains(self, arch: Any) -> bool:
+        """True when every slot of ``arch`` takes an allowed choice (``arch`` from this space)."""
+        space = getattr(arch, 'space', None)
+        if space != self.space:
+            raise ValueError(f'a {self.space} mask cannot hold an architecture of space {space!r}: '
+                             f'{short_repr(arch)}')
+        return all(arch.choice(s) in a for s, a in zip(self.slots, self.allowed))
+
+    __contains__ = contains
+
+    def restrict(self, slot: str, choices: Iterable[str]) -> 'SlotMask':
+        """Copy with ``slot`` limited to ``choices`` (which must already be allowed)."""
+        have = self.allowed_for(slot)
+        want = tuple(dict.fromkeys(str(c) for c in choices))
+        if not want:
+            raise ValueError(f'restrict: choices for slot {slot!r} is empty; a sub-supernet needs at least one')
+        extra = [c for c in want if c not in have]
+        if extra:
+            raise ValueError(f'choices {extra} are not allowed on slot {slot!r} of this mask ({list(have)})')
+        i = self.slots.index(slot)
+        allowed = list(self.allowed)
+        allowed[i] = tuple(c for c in have if c in want)
+        return SlotMask(self.space, self.slots, tuple(allowed))
+
+    @property
+    def product_size(self) -> int:
+        """Size of the product set (an upper bound where the space has cross-slot constraints)."""
+        return int(np.prod([len(a) for a in self.allowed], dtype=object))
+
+    def restricted_slots(self, full: 'SlotMask') -> list[str]:
+        return [s for s, a, f in zip(self.slots, self.allowed, full.allowed) if len(a) < len(f)]
+
+    def describe(self, full: 'SlotMask | None' = None) -> str:
+        """``slot:{a,b}`` for each restricted slot (relative to ``full``), or ``full``."""
+        parts = []
+        for i, (s, a) in enumerate(zip(self.slots, self.allowed)):
+            if full is not None and len(a) == len(full.allowed[i]):
+                continue
+            if full is None and len(a) > 1:
+                continue
+            parts.append(f'{s}:{{' + ','.join(a) + '}')
+        return ' '.join(parts) if parts else 'full'
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'space': self.space, 'allowed': {s: list(a) for s, a in zip(self.slots, self.allowed)}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> 'SlotMask':
+        if not isinstance(d, Mapping) or 'space' not in d or 'allowed' not in d:
+            raise ValueError(f'a SlotMask dict needs "space" and "allowed", got {short_repr(d)}')
+        allowed = d['allowed']
+        return cls(str(d['space']), tuple(allowed), tuple(tuple(v) for v in allowed.values()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The space interface
+# ---------------------------------------------------------------------------------------------
+class SearchSpace(ABC):
+    """A cell search space (see the module docstring). Subclasses fill in the abstract methods."""
+
+    #: the registry name, e.g. ``'nb201'``
+    name: str = ''
+    #: the decisions, in a fixed order
+    slots: tuple[str, ...] = ()
+    #: the architecture class of this space
+    arch_type: type = object
+
+    # -- vocabulary ---------------------------------------------------------------------------
+    @abstractmethod
+    def choices(self, slot: str) -> tuple[str, ...]:
+        """The values slot ``slot`` can take."""
+
+    @abstractmethod
+    def to_str(self, arch: Any) -> str:
+        """A stable string for ``arch`` (``from_str(to_str(a)) == a``)."""
+
+    @abstractmethod
+    def from_str(self, s: str) -> Any:
+        """Parse :meth:`to_str`'s string; ``ValueError`` naming the problem otherwise."""
+
+    @abstractmethod
+    def is_valid(self, arch: Any) -> bool:
+        """True when ``arch`` is an architecture of this space that its benchmark admits."""
+
+    @abstractmethod
+    def canonical(self, arch: Any) -> str:
+        """A key equal for architectures that compute the same function."""
+
+    @abstractmethod
+    def sample(self, n: int, mask: SlotMask | None = None,
+               rng: np.random.Generator | int | None = None) -> list:
+        """``n`` valid architectures drawn uniformly (inside ``mask``), without enumerating."""
+
+    def enumerate(self) -> Iterator[Any]:
+        """Every architecture, where the space is small enough to list."""
+        raise ValueError(f'the {self.name} space is too large to enumerate; use sample(n) or its '
+                         'benchmark\'s architectures')
+
+    # -- networks -----------------------------------------------------------------------------
+    @abstractmethod
+    def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> nn.Module:
+        """A single-path weight-sharing supernet (optionally restricted to ``mask``)."""
+
+    @abstractmethod
+    def build_network(self, arch: Any, **size: Any) -> nn.Module:
+        """A standalone network of ``arch``; no size arguments = the benchmark's network."""
+
+    # -- helpers every space gets -------------------------------------------------------------
+    def check(self, arch: Any, name: str = 'arch') -> Any:
+        """``arch`` as this space's architecture value: a string is parsed, an architecture of
+        another space is refused with a ``ValueError``."""
+        if isinstance(arch, str):
+            return self.from_str(arch)
+        space = getattr(arch, 'space', None)
+        if space is not None and space != self.name:
+            raise ValueError(f'{name} {short_repr(arch)} belongs to space {space!r}, not {self.name!r}')
+        if not isinstance(arch, self.arch_type):
+            raise ValueError(f'{name} must be a {self.name} architecture or its string, got '
+                             f'{type(arch).__name__} {short_repr(arch)}')
+        return arch
+
+    def choice(self, arch: Any, slot: str) -> str:
+        return self.check(arch).choice(slot)
+
+    def assignment(self, arch: Any) -> dict[str, str]:
+        """``{slot: choice}`` for every slot."""
+        arch = self.check(arch)
+        return {s: arch.choice(s) for s in self.slots}
+
+    def full_mask(self) -> SlotMask:
+        return SlotMask(self.name, tuple(self.slots), tuple(self.choices(s) for s in self.slots))
+
+    def mask_of(self, arch: Any) -> SlotMask:
+        """The mask that holds exactly ``arch``'s choices."""
+        arch = self.check(arch)
+        return SlotMask(self.name, tuple(self.slots), tuple((arch.choice(s),) for s in self.slots))
+
+    def check_mask(self, mask: SlotMask | None) -> SlotMask:
+        if mask is None:
+            return self.full_mask()
+        if not isinstance(mask, SlotMask):
+            raise ValueError(f'mask must be a SlotMask, got {type(mask).__name__} {short_repr(mask)}')
+        if mask.space != self.name or tuple(mask.slots) != tuple(self.slots):
+            raise ValueError(f'mask belongs to space {mask.space!r} with other slots, not {self.name!r}')
+        for s, a in zip(mask.slots, mask.allowed):
+            bad = [c for c in a if c not in self.choices(s)]
+            if bad:
+                raise ValueError(f'mask allows unknown choices {bad} on slot {s!r} of {self.name}')
+        return mask
+
+    def is_degenerate(self, arch: Any) -> bool:
+        """True when the cell's output does not depend on its input (default: never)."""
+        return False
+
+    def choice_usage(self, arch: Any) -> dict[tuple[str, str], int]:
+        """1 for each (slot, choice) the architecture takes (the generic op-usage encoding)."""
+        arch = self.check(arch)
+        return {(s, arch.choice(s)): 1 for s in self.slots}
+
+    def __repr__(self) -> str:
+        return f'<search space {self.name}: {len(self.slots)} slots>'
+
+
+def sample_by_rejection(draw: Callable[[np.random.Generator], Any], is_valid: Callable[[Any], bool],
+                        n: int, rng: np.random.Generator | int | None, what: str,
+                        max_tries_per_draw: int = 10_000) -> list:
+    """``n`` valid architectures from ``draw`` (one proposal per call) by rejection."""
+    n = check_count(n, 'n')
+    rng = np.random.default_rng(rng)
+    out: list = []
+    tries = 0
+    while len(out) < n:
+        a = draw(rng)
+        tries += 1
+        if is_valid(a):
+            out.append(a)
+            tries = 0
+        elif tries >= max_tries_per_draw:
+            raise ValueError(f'{what}: no valid architecture in {max_tries_per_draw} draws; '
+                             'the mask admits (almost) no valid architecture')
+    return out
+
+
+def product_draw(mask: SlotMask) -> Callable[[np.random.Generator], dict[str, str]]:
+    """A uniform draw from the product set of ``mask`` as ``{slot: choice}``."""
+    def draw(rng: np.random.Generator) -> dict[str, str]:
+        return {s: a[int(rng.integers(len(a)))] for s, a in zip(mask.slots, mask.allowed)}
+    return draw
+
+
+def product_iter(mask: SlotMask) -> Iterator[dict[str, str]]:
+    for combo in itertools.product(*mask.allowed):
+        yield dict(zip(mask.slots, combo))
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------
+_REGISTRY: dict[str, Callable[[], SearchSpace]] = {}
+_INSTANCES: dict[str, SearchSpace] = {}
+
+
+def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
+    """Make ``get_space(name)`` return ``factory()`` (built once, on first use)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f'space name must be a non-empty string, got {short_repr(name)}')
+    _REGISTRY[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def list_spaces() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_space(name: 'str | SearchSpace') -> SearchSpace:
+    """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``)."""
+    if isinstance(name, SearchSpace):
+        return name
+    if not isinstance(name, str) or name.strip().lower() not in _REGISTRY:
+        raise ValueError(f'unknown search space {short_repr(name)}; known spaces: {", ".join(list_spaces())}')
+    key = name.strip().lower()
+    if key not in _INSTANCES:
+        _INSTANCES[key] = _REGISTRY[key]()
+    return _INSTANCES[key]
+
+
+def space_of(arch: Any) -> SearchSpace:
+    """The space an architecture value belongs to."""
+    name = getattr(arch, 'space', None)
+    if name is None:
+        raise ValueError(f'{short_repr(arch)} is not an architecture value (it has no .space); '
+                         'parse strings with get_space(name).from_str(s)')
+    return get_space(name)
+
+
+def parse_archs(space: SearchSpace, archs: Sequence[Any], name: str = 'archs') -> list:
+    """Every element of ``archs`` as an architecture of ``space`` (strings parsed)."""
+    return [space.check(a, f'{name}[{i}]') for i, a in enumerate(archs)]

@@ -1,0 +1,76 @@
+"""NAS-Bench-201 behind the search-space interface (:class:`nasviz.spaces.base.SearchSpace`).
+
+Slots are the 6 edges (``'0->1'`` ... ``'2->3'``), choices the 5 operations; strings are the
+official cell strings; the space is small enough to enumerate (15,625 cells).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+from torch import nn
+
+from nasviz.spaces.base import SearchSpace, SlotMask
+from nasviz.spaces.nb201 import EDGE_NAMES, OPS, Arch, OpMask, all_archs, canonical, sample_archs
+from nasviz.spaces.nb201_network import NB201Supernet
+from nasviz.validate import check_count, short_repr
+
+#: the network NAS-Bench-201 trained (CIFAR-10)
+BENCHMARK_SIZE = dict(C=16, N=5, num_classes=10, in_channels=3)
+
+
+class NB201Space(SearchSpace):
+    name = 'nb201'
+    slots = EDGE_NAMES
+    arch_type = Arch
+
+    def choices(self, slot: str) -> tuple[str, ...]:
+        if slot not in EDGE_NAMES:
+            raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}')
+        return OPS
+
+    def to_str(self, arch: Any) -> str:
+        return str(self.check(arch))
+
+    def from_str(self, s: str) -> Arch:
+        return Arch.from_str(s)
+
+    def is_valid(self, arch: Any) -> bool:
+        try:
+            self.check(arch)
+        except ValueError:
+            return False
+        return True
+
+    def canonical(self, arch: Any) -> str:
+        return canonical(self.check(arch))
+
+    def is_degenerate(self, arch: Any) -> bool:
+        return self.check(arch).is_degenerate
+
+    def sample(self, n: int, mask: SlotMask | OpMask | None = None,
+               rng: np.random.Generator | int | None = None) -> list[Arch]:
+        if isinstance(mask, SlotMask):
+            self.check_mask(mask)
+        op_mask = OpMask.from_slot_mask(mask) if mask is not None else OpMask.full()
+        n = check_count(n, 'n')
+        rng = np.random.default_rng(rng)
+        return [op_mask.sample(rng) for _ in range(n)]
+
+    def enumerate(self) -> Iterator[Arch]:
+        return all_archs()
+
+    def sample_distinct(self, n: int, mask: SlotMask | OpMask | None = None,
+                        rng: np.random.Generator | int | None = None, exclude_degenerate: bool = True) -> list[Arch]:
+        """``n`` pairwise non-isomorphic cells (a ground-truth sample)."""
+        return sample_archs(n, mask, rng, unique=True, exclude_degenerate=exclude_degenerate)
+
+    def build_supernet(self, mask: SlotMask | OpMask | None = None, **size: Any) -> NB201Supernet:
+        kw = {**BENCHMARK_SIZE, **size}
+        op_mask = OpMask.from_slot_mask(mask) if mask is not None else None
+        return NB201Supernet(mask=op_mask, **kw)
+
+    def build_network(self, arch: Any, **size: Any) -> NB201Supernet:
+        kw = {**BENCHMARK_SIZE, **size}
+        return NB201Supernet(arch=self.check(arch), **kw)
+
