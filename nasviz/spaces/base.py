@@ -124,6 +124,11 @@ class SearchSpace(ABC):
     slots: tuple[str, ...] = ()
     #: the architecture class of this space
     arch_type: type = object
+    #: network sizes by profile name: ``'benchmark'`` is the network the space's benchmark trained
+    #: (what ``build_network(arch)`` builds with no size arguments); ``'tiny'`` a network small
+    #: enough for CPU minutes on 16x16 inputs (the default profile and the conformance test).
+    #: Every size takes ``num_classes`` and ``in_channels``.
+    sizes: dict[str, dict[str, Any]] = {}
 
     # -- vocabulary ---------------------------------------------------------------------------
     @abstractmethod

@@ -23,6 +23,7 @@ class NB201Space(SearchSpace):
     name = 'nb201'
     slots = EDGE_NAMES
     arch_type = Arch
+    sizes = {'benchmark': BENCHMARK_SIZE, 'tiny': dict(C=8, N=1, num_classes=10, in_channels=3)}
 
     def choices(self, slot: str) -> tuple[str, ...]:
         if slot not in EDGE_NAMES:
