@@ -11,6 +11,9 @@ and top-k precision and regret take the expectation over random tie breaking.
 """
 from __future__ import annotations
 
+import decimal
+import fractions
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -18,6 +21,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from nasviz.validate import short_repr
 
 __all__ = ['kendall_tau', 'spearman', 'topk_precision', 'regret', 'rank_metrics', 'random_baseline',
            'ranking_table', 'baseline_scores', 'baseline_metrics', 'ranking_with_baselines', 'op_preference',
@@ -33,32 +38,138 @@ K = int | float
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
+#: integers up to this magnitude convert to float64 exactly
+_EXACT_INT = 2 ** 53
+#: what a score may be (bool and NumPy scalars included; Decimal is not a numbers.Real)
+_NUMBER = (numbers.Real, decimal.Decimal)
+
+
+def _numeric(x: Any, name: str) -> np.ndarray:
+    """``x`` as a 1-D NumPy array of numbers in its own dtype (no conversion yet)."""
+    try:
+        raw = np.asarray(x)
+    except (ValueError, TypeError) as err:  # ragged nested sequences
+        raise ValueError(f'{name} must be a 1-D sequence of numbers: {short_repr(str(err))}') from None
+    if raw.ndim != 1:
+        raise ValueError(f'{name} must be 1-D, got shape {raw.shape}')
+    if raw.dtype.kind not in 'biufO':
+        # name the first entry that is not a number (NumPy turned the whole list into text)
+        items = x if isinstance(x, (list, tuple)) else raw
+        i, e = next(((i, e) for i, e in enumerate(items) if not isinstance(e, _NUMBER)), (0, raw[0] if raw.size else None))
+        raise ValueError(f'{name}[{i}] must be a number, got {type(e).__name__} {short_repr(e)}')
+    if raw.dtype.kind == 'O':
+        for i, e in enumerate(raw):
+            if not isinstance(e, _NUMBER):
+                raise ValueError(f'{name}[{i}] must be a number, got {type(e).__name__} {short_repr(e)}')
+    return raw
+
+
 def _as_vector(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f'{name} must be 1-D, got shape {arr.shape}')
-    return arr
+    """``x`` as a 1-D float64 vector of its values (for value statistics such as a mean)."""
+    raw = _numeric(x, name)
+    try:
+        return raw.astype(np.float64)
+    except OverflowError:
+        raise ValueError(f'{name} holds a number beyond the float64 range (about 1.8e308)') from None
 
 
-def _validate(pred: Any, truth: Any, nan_policy: str = 'raise') -> tuple[np.ndarray, np.ndarray]:
-    p, t = _as_vector(pred, 'pred'), _as_vector(truth, 'truth')
+def _dense_ranks(raw: np.ndarray, nan: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... by increasing value, equal values sharing one; NaN where ``nan``."""
+    out = np.full(raw.shape, np.nan)
+    idx = np.flatnonzero(~nan)
+    if idx.size:
+        vals = raw[idx]
+        order = np.argsort(vals, kind='stable')
+        s = vals[order]
+        if s.dtype == object:
+            new = np.fromiter((a != b for a, b in zip(s[1:], s[:-1])), dtype=bool, count=s.size - 1)
+        else:
+            new = s[1:] != s[:-1]
+        out[idx[order]] = np.concatenate([[0.0], np.cumsum(new)])
+    return out
+
+
+def _ordinal(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, values)`` of a score vector.
+
+    ``order`` is float64 with exactly the order and ties of ``x`` (NaN kept): ``x`` itself when
+    float64 holds it exactly and finitely, else dense ranks (integers beyond 2**53 that float64
+    would merge, Python ints or long doubles beyond its range, infinities, or values spanning
+    more than the float64 range, whose differences would overflow). Rank metrics depend only
+    on order, so they come out exact. ``values`` are the numbers themselves (float64, or the
+    original objects / long doubles where float64 could not hold them) for value statistics
+    such as regret.
+    """
+    raw = _numeric(x, name)
+    kind = raw.dtype.kind
+    if kind in 'bf' and raw.dtype.itemsize <= 8:
+        v = raw.astype(np.float64)
+    elif kind in 'iu' and (raw.size == 0 or max(abs(int(raw.max())), abs(int(raw.min()))) <= _EXACT_INT):
+        v = raw.astype(np.float64)
+    else:  # big integers, Python objects (ints, Fractions, Decimals), long doubles
+        if kind == 'O':
+            nan = np.fromiter((e != e for e in raw), dtype=bool, count=raw.size)
+            raw_inf = np.fromiter((not n and abs(e) == float('inf') for e, n in zip(raw, nan)), dtype=bool,
+                                  count=raw.size)
+        else:
+            nan = np.isnan(raw) if kind == 'f' else np.zeros(raw.size, dtype=bool)
+            raw_inf = np.isinf(raw) if kind == 'f' else np.zeros(raw.size, dtype=bool)
+        try:
+            with np.errstate(over='ignore'):
+                v = raw.astype(np.float64)
+        except OverflowError:
+            v = None
+        exact = v is not None and bool((np.isinf(v) == raw_inf).all())
+        if exact:
+            # float64 must keep every order and tie of the original (finite) values
+            r = _dense_ranks(raw, nan | raw_inf)
+            fin = np.flatnonzero(~(nan | raw_inf))
+            order = fin[np.argsort(r[fin], kind='stable')]
+            exact = bool(((np.diff(r[order]) > 0) == (np.diff(v[order]) > 0)).all())
+        if not exact:
+            ranks = _dense_ranks(raw, nan)
+            return ranks, raw.astype(object) if kind in 'iu' else raw
+    finite = np.isfinite(v) | np.isnan(v)
+    with np.errstate(over='ignore', invalid='ignore'):
+        span = np.nanmax(v) - np.nanmin(v) if (~np.isnan(v)).any() else 0.0
+    if not finite.all() or not np.isfinite(span):
+        return _dense_ranks(v, np.isnan(v)), v
+    return v, v
+
+
+def _validate_full(pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(pred order, truth order, truth values)`` (see :func:`_ordinal`), checked: equal
+    lengths, NaN by ``nan_policy``, finite truth, at least two items."""
+    pname, tname = names
+    (p, _), (t, tv) = _ordinal(pred, pname), _ordinal(truth, tname)
     if p.shape != t.shape:
-        raise ValueError(f'pred and truth must have equal lengths, got {p.size} and {t.size}')
+        raise ValueError(f'{pname} and {tname} must have equal lengths, got {p.size} and {t.size}')
     if nan_policy not in ('raise', 'omit'):
         raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     p_nan, t_nan = np.isnan(p), np.isnan(t)
     if nan_policy == 'omit':
         keep = ~(p_nan | t_nan)
-        p, t = p[keep], t[keep]
+        p, t, tv = p[keep], t[keep], tv[keep]
     else:
-        for name, mask in (('pred', p_nan), ('truth', t_nan)):
+        for name, mask in ((pname, p_nan), (tname, t_nan)):
             if mask.any():
                 raise ValueError(f'{name} holds {int(mask.sum())} NaN value(s) (first at position '
                                  f"{int(np.argmax(mask))}); drop them or pass nan_policy='omit'")
-    if np.isinf(t).any():
-        raise ValueError('truth holds infinite values')
+    t_inf = (np.isinf(tv) if tv.dtype.kind == 'f'
+             else np.fromiter((abs(e) == float('inf') for e in tv), dtype=bool, count=tv.size))
+    if t_inf.any():
+        raise ValueError(f'{tname} holds {int(t_inf.sum())} infinite value(s) (first at position '
+                         f'{int(np.argmax(t_inf))})')
     if p.size < 2:
         raise ValueError(f'ranking metrics need at least 2 items, got {p.size}')
+    return p, t, tv
+
+
+def _validate(pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Order-exact ``(pred, truth)`` for rank metrics (see :func:`_validate_full`)."""
+    p, t, _ = _validate_full(pred, truth, nan_policy, names)
     return p, t
 
 
@@ -116,8 +227,28 @@ def _topk(p: np.ndarray, t: np.ndarray, kk: int) -> float:
 
 
 def _regret(p: np.ndarray, t: np.ndarray) -> float:
+    """``t`` holds truth *values* (float64, or Python numbers / long doubles where float64
+    could not hold them: see :func:`_ordinal`); ``p`` the prediction order."""
     chosen = p == p.max()
-    return float(t.max() - t[chosen].mean())
+    if t.dtype == np.float64:
+        with np.errstate(over='ignore', invalid='ignore'):
+            r = float(t.max() - t[chosen].mean())
+            if not np.isfinite(r):  # the mean overflowed: average the gaps instead
+                gaps = t.max() - t[chosen]
+                r = float(np.sum(gaps / gaps.size))
+    else:  # exact arithmetic on the values themselves, one rounding at the end
+        best = max(t)
+        total = sum((best - v for v in t[chosen]), start=0 * best)
+        try:
+            with np.errstate(over='ignore'):
+                r = float(fractions.Fraction(total, int(chosen.sum())) if isinstance(total, numbers.Integral)
+                          else total / int(chosen.sum()))
+        except OverflowError:
+            r = float('inf')
+    if not np.isfinite(r):
+        raise ValueError('truth: the regret (best truth minus the truth of the predicted best) lies beyond '
+                         'the float64 range (about 1.8e308); rescale truth')
+    return r
 
 
 def kendall_tau(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray) -> float:
@@ -144,7 +275,8 @@ def topk_precision(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | 
 def regret(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray) -> float:
     """``max(truth) - truth[argmax(pred)]``: accuracy lost by taking the predicted best (averaged
     over ties for the predicted best)."""
-    return _regret(*_validate(pred, truth))
+    p, _, tv = _validate_full(pred, truth)
+    return _regret(p, tv)
 
 
 def rank_metrics(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray,
@@ -152,11 +284,11 @@ def rank_metrics(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np
     """All metrics at once: ``n``, ``kendall_tau``, ``spearman``, ``topk_precision@<k>`` per k
     (``@5%`` for a fraction), ``regret``. ``nan_policy='omit'`` drops pairs with a NaN
     (e.g. a proxy undefined on degenerate cells); ``n`` says how many remained."""
-    p, t = _validate(pred, truth, nan_policy)
+    p, t, tv = _validate_full(pred, truth, nan_policy)
     out: dict[str, float] = {'n': float(p.size), 'kendall_tau': _kendall(p, t), 'spearman': _spearman(p, t)}
     for k in ks:
         out[f'topk_precision@{_k_label(k)}'] = _topk(p, t, _resolve_k(k, p.size))
-    out['regret'] = _regret(p, t)
+    out['regret'] = _regret(p, tv)
     return out
 
 
@@ -167,8 +299,7 @@ def random_baseline(truth: Sequence[float] | np.ndarray, n_repeats: int = 100, r
                     ks: Iterable[K] = (10,)) -> dict[str, float]:
     """Metrics of uniformly random scores: ``<metric>`` is the mean over ``n_repeats`` draws and
     ``<metric>_std`` the standard deviation (``n`` and ``n_repeats`` as given)."""
-    t = _as_vector(truth, 'truth')
-    _validate(t, t)
+    _, _, t = _validate_full(truth, truth, names=('truth', 'truth'))
     if int(n_repeats) < 1:
         raise ValueError(f'n_repeats must be >= 1, got {n_repeats}')
     ks = tuple(ks)
@@ -196,9 +327,7 @@ def ranking_table(scores: Mapping[str, Sequence[float] | np.ndarray], truth: Seq
     rows = {name: rank_metrics(s, truth, ks=ks, nan_policy=nan_policy) for name, s in scores.items()}
     df = pd.DataFrame.from_dict(rows, orient='index')
     if include_random:
-        t = _as_vector(truth, 'truth')
-        if nan_policy == 'omit':
-            t = t[~np.isnan(t)]
+        _, _, t = _validate_full(truth, truth, nan_policy, names=('truth', 'truth'))
         rb = random_baseline(t, n_repeats=n_repeats, random_state=random_state, ks=ks)
         metric_cols = [c for c in df.columns if c != 'n']
         df.loc['random'] = [rb['n']] + [rb[c] for c in metric_cols]
@@ -291,7 +420,7 @@ def op_preference(archs: Iterable[Any], pred: Sequence[float] | np.ndarray,
     from nasviz.spaces.nb201 import OPS, to_arch
 
     archs = [to_arch(a) for a in archs]
-    p = _as_vector(pred, 'pred')
+    p = _numeric(pred, 'pred')
     if len(p) != len(archs):
         raise ValueError(f'pred has {len(p)} values for {len(archs)} architectures')
     p, t = _validate(p, p if truth is None else truth)  # NaN and length checks, also for pred alone
@@ -623,7 +752,7 @@ def topk_precision_ci(pred: Sequence[float] | np.ndarray, truth: Sequence[float]
                       **kw: Any) -> Estimate:
     """Top-k precision with a paired bootstrap CI (k fixed as a count of the given n items;
     resampled duplicates tie, broken in expectation as in :func:`topk_precision`)."""
-    p = _as_vector(pred, 'pred')
+    p = _numeric(pred, 'pred')
     _resolve_k(k, p.size)  # ValueError naming k before anything else
     return metric_ci(f'topk_precision@{_k_label(k)}', p, truth, level, n_resamples, random_state, **kw)
 
@@ -704,11 +833,11 @@ def paired_difference(pred_a: Sequence[float] | np.ndarray, pred_b: Sequence[flo
     level, n_resamples = _check_level(level), _check_resamples(n_resamples)
     if test not in ('bootstrap', 'permutation'):
         raise ValueError(f"test must be 'bootstrap' or 'permutation', got {test!r}")
-    a, t = _validate(pred_a, truth)
-    b = _as_vector(pred_b, 'pred_b')
-    if b.size != a.size:
-        raise ValueError(f'pred_a and pred_b must have equal lengths, got {a.size} and {b.size}')
-    _validate(b, t)
+    na, nb = _numeric(pred_a, 'pred_a').size, _numeric(pred_b, 'pred_b').size
+    if na != nb:
+        raise ValueError(f'pred_a and pred_b must have equal lengths, got {na} and {nb}')
+    a, t = _validate(pred_a, truth, names=('pred_a', 'truth'))
+    b, _ = _validate(pred_b, truth, names=('pred_b', 'truth'))
     sa, sb = _PairedStat(metric, a, t), _PairedStat(metric, b, t)
 
     def stat(idx: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -763,22 +892,34 @@ def seed_summary(values: Sequence[float] | np.ndarray, level: float = 0.95) -> S
     if v.size == 0:
         raise ValueError('values must hold at least one number')
     if not np.isfinite(v).all():
-        raise ValueError(f'values must be finite, got {v.tolist()}')
-    mean = float(v.mean())
+        raise ValueError(f'values must be finite, got {short_repr(v.tolist())}')
+    with np.errstate(over='ignore', invalid='ignore'):
+        mean = float(v.mean())
+        spread = float(v.std(ddof=1)) if v.size > 1 else 0.0
+        if not (np.isfinite(mean) and np.isfinite(spread)):  # sums overflowed: scale down first
+            scale = float(np.abs(v).max())
+            mean = scale * float((v / scale).mean())
+            spread = scale * float((v / scale).std(ddof=1)) if v.size > 1 else 0.0
+    if not (np.isfinite(mean) and np.isfinite(spread)):
+        raise ValueError('values: their mean or spread lies beyond the float64 range (about 1.8e308); '
+                         'rescale them')
     nan = float('nan')
     if v.size < 2:
         ci = Estimate(mean, nan, nan, 1, level, 't, SE over seeds (one seed: none)')
         return SeedSummary(mean, nan, nan, 1, ci, (mean,))
-    std = float(v.std(ddof=1))
+    std = spread
     se = std / np.sqrt(v.size)
-    half = float(stats.t.ppf((1 + level) / 2, v.size - 1)) * se
+    with np.errstate(over='ignore'):
+        half = float(stats.t.ppf((1 + level) / 2, v.size - 1)) * se
+        if not (np.isfinite(mean - half) and np.isfinite(mean + half)):
+            raise ValueError(f'values: the {_level_label(level)} interval of their mean lies beyond the '
+                             'float64 range (about 1.8e308); rescale them')
     ci = Estimate(mean, mean - half, mean + half, v.size, level, 't, SE over seeds')
     return SeedSummary(mean, float(se), std, int(v.size), ci, tuple(float(x) for x in v))
 
 
 def _metric_value(metric: str, pred: Any, truth: Any, name: str) -> float:
-    p = _as_vector(pred, name)
-    p, t = _validate(p, truth)
+    p, t = _validate(pred, truth, names=(name, 'truth'))
     return _PairedStat(metric, p, t).value()
 
 
@@ -843,7 +984,7 @@ def ranking_table_ci(scores: Mapping[str, Sequence[float] | np.ndarray], truth: 
     ks = tuple(ks)
     rows = []
     for name, s in scores.items():
-        p, t = _validate(s, truth, nan_policy)
+        p, t = _validate(s, truth, nan_policy, names=(f'scores[{name!r}]', 'truth'))
         for m in ci_metrics(ks):
             est = metric_ci(m, p, t, level=level, n_resamples=n_resamples, random_state=random_state,
                             method=method)
@@ -892,8 +1033,7 @@ def random_null(truth: Sequence[float] | np.ndarray, metric: str = 'kendall_tau'
     level = _check_level(level)
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 20:
         raise ValueError(f'n_draws must be an int >= 20, got {n_draws!r}')
-    t = _as_vector(truth, 'truth')
-    _validate(t, t)
+    t, _ = _validate(truth, truth, names=('truth', 'truth'))
     _parse_metric(metric)
     rng = np.random.default_rng(random_state)
     vals = np.concatenate([_rows_metric(metric, rng.random((c, t.size)), t)
