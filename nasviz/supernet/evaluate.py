@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.spaces import get_space
+from nasviz.spaces.nb201 import Arch
 from nasviz.supernet.model import NB201Supernet
 
 
@@ -97,13 +98,14 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
     if max_samples is not None:
         x, y = x[:max_samples], y[:max_samples]
     rows = []
-    archs = [to_arch(a) for a in archs]
+    space = get_space(getattr(model, 'space', 'nb201'))
+    archs = [space.check(a, 'archs') for a in archs]
     with preserved_bn_stats(model):
         for arch in tqdm(archs, desc='evaluate subnets', disable=not progress, leave=False):
             if recal_batches > 0:
                 recalibrate_bn(model, arch, data, recal_batches, recal_batch_size)
             acc, loss = accuracy(model, arch, x, y)
-            rows.append(dict(arch=arch, arch_str=str(arch), score=acc if score == 'accuracy' else -loss,
+            rows.append(dict(arch=arch, arch_str=space.to_str(arch), score=acc if score == 'accuracy' else -loss,
                              accuracy=acc, loss=loss))
     model.train()
     return pd.DataFrame(rows)

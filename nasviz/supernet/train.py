@@ -19,8 +19,7 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.spaces.nb201 import OpMask
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces import SlotMask, get_space
 from nasviz.utils import atomic_torch_save, atomic_write_text, load_checked
 
 CKPT_NAME = 'checkpoint.pt'
@@ -57,12 +56,36 @@ def _make_optimizer(model: nn.Module, cfg: TrainConfig, steps_total: int):
     return opt, sched
 
 
-def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = TrainConfig(),
-                   mask: OpMask | None = None, checkpoint_dir: str | Path | None = None,
+def mask_record(mask) -> list | dict:
+    """A mask as plain data for checkpoints and caches (NB201's edge lists, else a SlotMask dict)."""
+    return mask.to_list() if hasattr(mask, 'to_list') else mask.to_dict()
+
+
+def model_size(model: nn.Module) -> dict:
+    """The size arguments a supernet was built with (recorded beside its checkpoint)."""
+    size = getattr(model, 'size', None)
+    if isinstance(size, dict):
+        return dict(size)
+    return {k: getattr(model, k) for k in ('C', 'N', 'num_classes', 'in_channels') if hasattr(model, k)}
+
+
+def path_sampler(model: nn.Module, mask) -> Callable[[np.random.Generator], object]:
+    """Draws one architecture uniformly inside ``mask`` with the epoch's generator, in any space."""
+    if hasattr(mask, 'sample') and not isinstance(mask, SlotMask):  # NB201 OpMask: one draw per edge
+        return mask.sample
+    space = get_space(getattr(model, 'space', 'nb201'))
+    return lambda rng: space.sample(1, mask=mask, rng=rng)[0]
+
+
+def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = TrainConfig(),
+                   mask=None, checkpoint_dir: str | Path | None = None,
                    progress: bool = True, device: str | torch.device | None = None,
-                   callback: Callable[[int, NB201Supernet], dict | None] | None = None,
+                   callback: Callable[[int, nn.Module], dict | None] | None = None,
                    ) -> pd.DataFrame:
     """Train ``model`` by uniform single-path sampling within ``mask`` (default: the model's mask).
+
+    ``model`` is a supernet of any space (``get_space(name).build_supernet()``), ``mask`` a mask of
+    that space.
 
     A standalone network (``model.fixed_arch``) trains its one cell. With ``checkpoint_dir`` a
     checkpoint is written atomically after every epoch and an existing one is resumed (it must
@@ -75,7 +98,9 @@ def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = 
     model.to(device)
     if data.x_train.device != device:
         data = data.to(device)
-    mask = mask or model.mask
+    fixed = getattr(model, 'fixed_arch', None)
+    mask = mask or getattr(model, 'mask', None) or get_space(getattr(model, 'space', 'nb201')).full_mask()
+    sample_path = path_sampler(model, mask)
     n = data.x_train.shape[0]
     steps_per_epoch = math.ceil(n / config.batch_size)
     opt, sched = _make_optimizer(model, config, config.epochs * steps_per_epoch)
@@ -87,7 +112,7 @@ def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = 
         ckpt_path, lambda p: torch.load(p, map_location=device, weights_only=False),
         validate=lambda st: {'model', 'optimizer', 'scheduler', 'epoch', 'history', 'config'} <= set(st))
     if state is not None:
-        if state['config'] != asdict(config) or state.get('mask') != mask.to_list():
+        if state['config'] != asdict(config) or state.get('mask') != mask_record(mask):
             raise ValueError(f'{ckpt_path} holds a run with another config or mask '
                              f'({state["config"]}); use a fresh checkpoint_dir')
         model.load_state_dict(state['model'])
@@ -96,19 +121,18 @@ def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = 
         history, start = state['history'], state['epoch'] + 1
     if ckpt_path is not None:
         atomic_write_text(ckpt_path.with_name('config.json'),
-                          json.dumps({'train': asdict(config), 'mask': mask.to_list(),
-                                      'model': dict(C=model.C, N=model.N, num_classes=model.num_classes,
-                                                    in_channels=model.in_channels),
+                          json.dumps({'train': asdict(config), 'mask': mask_record(mask),
+                                      'space': getattr(model, 'space', 'nb201'), 'model': model_size(model),
                                       'data_id': data.data_id}, indent=1))
     loss_fn = nn.CrossEntropyLoss()
-    bar = tqdm(range(start, config.epochs), desc='train supernet' if model.fixed_arch is None else 'train',
+    bar = tqdm(range(start, config.epochs), desc='train supernet' if fixed is None else 'train',
                disable=not progress, initial=start, total=config.epochs, leave=False)
     for epoch in bar:
         model.train()
         g, rng = _epoch_generators(config.seed, epoch, device)
         t0, tot_loss, tot_correct, seen = time.perf_counter(), 0.0, 0, 0
         for xb, yb in iterate_batches(data.x_train, data.y_train, config.batch_size, g, augment=data.augment):
-            arch = model.fixed_arch if model.fixed_arch is not None else mask.sample(rng)
+            arch = fixed if fixed is not None else sample_path(rng)
             logits = model(xb, arch)
             loss = loss_fn(logits, yb)
             opt.zero_grad(set_to_none=True)
@@ -129,5 +153,5 @@ def train_supernet(model: NB201Supernet, data: ImageData, config: TrainConfig = 
         if ckpt_path is not None:
             atomic_torch_save({'model': model.state_dict(), 'optimizer': opt.state_dict(),
                                'scheduler': sched.state_dict(), 'epoch': epoch, 'history': history,
-                               'config': asdict(config), 'mask': mask.to_list()}, ckpt_path)
+                               'config': asdict(config), 'mask': mask_record(mask)}, ckpt_path)
     return pd.DataFrame(history)
