@@ -63,6 +63,7 @@ def test_sampling_is_valid_and_round_trips(space):
         assert b == a and space.to_str(b) == s
         assert space.canonical(b) == space.canonical(a)
         assert all(a.choice(slot) in space.choices(slot) for slot in space.slots)
+        assert space.from_assignment(space.assignment(a)) == a
     # seeded: the same draws again
     again = space.sample(200, rng=np.random.default_rng(0))
     assert [space.to_str(a) for a in again] == [space.to_str(a) for a in archs]

@@ -156,6 +156,20 @@ class SearchSpace(ABC):
                rng: np.random.Generator | int | None = None) -> list:
         """``n`` valid architectures drawn uniformly (inside ``mask``), without enumerating."""
 
+    def from_assignment(self, assignment: Mapping[str, str]) -> Any:
+        """The architecture taking ``assignment[slot]`` on every slot; ``ValueError`` when the
+        assignment misses a slot, names an unknown choice or breaks a rule of the space."""
+        raise NotImplementedError(f'{type(self).__name__} does not build architectures from assignments')
+
+    def with_choice(self, arch: Any, slot: str, choice: str) -> Any:
+        """Copy of ``arch`` with ``slot`` set to ``choice`` (``ValueError`` if that is invalid)."""
+        if slot not in self.slots:
+            raise ValueError(f'unknown slot {short_repr(slot)} for space {self.name!r}')
+        if choice not in self.choices(slot):
+            raise ValueError(f'unknown choice {short_repr(choice)} for slot {slot!r} of {self.name}; '
+                             f'choices are {self.choices(slot)}')
+        return self.from_assignment({**self.assignment(arch), slot: choice})
+
     def enumerate(self) -> Iterator[Any]:
         """Every architecture, where the space is small enough to list."""
         raise ValueError(f'the {self.name} space is too large to enumerate; use sample(n) or its '

@@ -5,7 +5,7 @@ official cell strings; the space is small enough to enumerate (15,625 cells).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 from torch import nn
@@ -35,6 +35,21 @@ class NB201Space(SearchSpace):
 
     def from_str(self, s: str) -> Arch:
         return Arch.from_str(s)
+
+    def from_assignment(self, assignment: Mapping[str, str]) -> Arch:
+        if not isinstance(assignment, Mapping):
+            raise ValueError(f'assignment must be a mapping slot -> choice, got {short_repr(assignment)}')
+        missing = [s for s in EDGE_NAMES if s not in assignment]
+        extra = [s for s in assignment if s not in EDGE_NAMES]
+        if missing or extra:
+            raise ValueError(f'nb201 assignment: missing slots {missing}, unknown slots {extra}')
+        return Arch.from_ops([assignment[s] for s in EDGE_NAMES])
+
+    def with_choice(self, arch: Any, slot: str, choice: str) -> Arch:
+        arch = self.check(arch)
+        if slot not in EDGE_NAMES:
+            raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}')
+        return arch.with_op(EDGE_NAMES.index(slot), choice)
 
     def is_valid(self, arch: Any) -> bool:
         try:
