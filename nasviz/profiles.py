@@ -9,6 +9,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from nasviz.validate import short_repr
+
 PROFILES: dict[str, dict[str, Any]] = {
     # tiny: the data recipe is the micro benchmark's own (4,000 training views of 1,000 digits), so
     # the supernet and its ground truth see one task; 10 epochs = 40,000 sample-passes. Cells are
@@ -31,7 +33,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 def profile_settings(profile: str) -> dict[str, Any]:
     """A copy of the settings of ``profile`` (``tiny``, ``small`` or ``paper``)."""
     if profile not in PROFILES:
-        raise ValueError(f'unknown profile {profile!r}; expected one of {", ".join(PROFILES)}')
+        raise ValueError(f'unknown profile {short_repr(profile)}; expected one of {", ".join(PROFILES)}')
     return deepcopy(PROFILES[profile])
 
 

@@ -330,4 +330,6 @@ def cached(kind: str, key_parts: tuple, compute: Callable[[], T], cache: bool | 
 def check_choice(value: Any, valid: Any, what: str) -> None:
     """``ValueError`` naming ``what`` and listing the valid values when ``value`` is not one."""
     if value not in valid:
-        raise ValueError(f'unknown {what} {value!r}; valid: {", ".join(map(str, valid))}')
+        from nasviz.validate import short_repr  # validate imports nothing of nasviz: no cycle
+
+        raise ValueError(f'unknown {what} {short_repr(value)}; valid: {", ".join(map(str, valid))}')

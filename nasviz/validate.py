@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['short_repr', 'check_int', 'check_count', 'check_fraction', 'check_percent',
+__all__ = ['short_repr', 'short_path', 'check_int', 'check_count', 'check_fraction', 'check_percent',
            'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir']
 
 #: longest repr of an argument shown in an error message
@@ -120,23 +120,46 @@ def check_percent(value: Any, name: str) -> float:
 # ---------------------------------------------------------------------------------------------
 # paths
 # ---------------------------------------------------------------------------------------------
+#: longest path shown in a message (longer ones are cut in the middle)
+MAX_PATH_SHOWN = 160
+
+
+def short_path(path: Any, limit: int = MAX_PATH_SHOWN) -> str:
+    """``str(path)``, cut in the middle to at most about ``limit`` characters."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 25, 10)
+    return f'{text[:keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2):]}'
+
+
 def _as_path(path: Any, name: str) -> Path:
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f'{name} must be a path, got {type(path).__name__} {short_repr(path)}')
     if not str(path).strip():
         raise ValueError(f'{name} is empty; give a path')
-    return Path(path).expanduser()
+    text = os.fspath(path)
+    if ('\x00' if isinstance(text, str) else b'\x00') in text:
+        raise ValueError(f'{name}: path {short_repr(text)} holds a NUL byte')
+    p = Path(path).expanduser()
+    try:
+        p.exists()  # a name too long or a symlink loop raises here, not as a clear error later
+        p.parent.exists()
+    except (OSError, ValueError) as err:  # ValueError: an embedded NUL byte
+        why = getattr(err, 'strerror', None) or str(err)
+        raise ValueError(f'{name}: unusable path {short_path(p)} ({why})') from None
+    return p
 
 
 def check_input_file(path: Any, name: str, what: str = 'file') -> Path:
     """An existing, readable regular file."""
     p = _as_path(path, name)
     if p.is_dir():
-        raise IsADirectoryError(f'{name}: {p} is a directory, expected a {what}')
+        raise IsADirectoryError(f'{name}: {short_path(p)} is a directory, expected a {what}')
     if not p.exists():
-        raise FileNotFoundError(f'{name}: {what} not found: {p}')
+        raise FileNotFoundError(f'{name}: {what} not found: {short_path(p)}')
     if not os.access(p, os.R_OK):
-        raise PermissionError(f'{name}: {p} is not readable')
+        raise PermissionError(f'{name}: {short_path(p)} is not readable')
     return p
 
 
@@ -146,19 +169,19 @@ def check_writable_dir(path: Any, name: str, create: bool = False) -> Path:
     p = _as_path(path, name)
     if p.exists():
         if not p.is_dir():
-            raise NotADirectoryError(f'{name}: {p} exists and is not a directory')
+            raise NotADirectoryError(f'{name}: {short_path(p)} exists and is not a directory')
         if not os.access(p, os.W_OK | os.X_OK):
-            raise PermissionError(f'{name}: directory {p} is not writable')
+            raise PermissionError(f'{name}: directory {short_path(p)} is not writable')
         return p
     if not create:
-        raise FileNotFoundError(f'{name}: directory {p} does not exist')
+        raise FileNotFoundError(f'{name}: directory {short_path(p)} does not exist')
     anc = p.parent
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
     if not anc.is_dir():
-        raise NotADirectoryError(f'{name}: cannot create {p}: {anc} is not a directory')
+        raise NotADirectoryError(f'{name}: cannot create {short_path(p)}: {short_path(anc)} is not a directory')
     if not os.access(anc, os.W_OK | os.X_OK):
-        raise PermissionError(f'{name}: cannot create {p}: {anc} is not writable')
+        raise PermissionError(f'{name}: cannot create {short_path(p)}: {short_path(anc)} is not writable')
     return p
 
 
@@ -167,16 +190,17 @@ def check_output_file(path: Any, name: str) -> Path:
     and an existing file there is writable. Checked before any work starts."""
     p = _as_path(path, name)
     if p.is_dir() or str(path).endswith(('/', os.sep)):
-        raise IsADirectoryError(f'{name}: {p} is a directory, expected a file name')
+        raise IsADirectoryError(f'{name}: {short_path(p)} is a directory, expected a file name')
     parent = p.parent if str(p.parent) else Path('.')
     if not parent.exists():
-        raise FileNotFoundError(f'{name}: folder {parent} of {p.name} does not exist; create it first')
+        raise FileNotFoundError(f'{name}: folder {short_path(parent)} of {short_path(p.name)} does not exist; '
+                                'create it first')
     if not parent.is_dir():
-        raise NotADirectoryError(f'{name}: {parent} is not a directory')
+        raise NotADirectoryError(f'{name}: {short_path(parent)} is not a directory')
     if p.exists() and not os.access(p, os.W_OK):
-        raise PermissionError(f'{name}: {p} exists and is not writable')
+        raise PermissionError(f'{name}: {short_path(p)} exists and is not writable')
     if not p.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f'{name}: folder {parent} is not writable')
+        raise PermissionError(f'{name}: folder {short_path(parent)} is not writable')
     return p
 
 
@@ -188,5 +212,6 @@ def check_output_dir(path: Any, name: str) -> Path:
         return check_writable_dir(p, name)
     parent = p.parent if str(p.parent) else Path('.')
     if not parent.exists():
-        raise FileNotFoundError(f'{name}: folder {parent} (parent of {p.name}) does not exist; create it first')
+        raise FileNotFoundError(f'{name}: folder {short_path(parent)} (parent of {short_path(p.name)}) does not '
+                                'exist; create it first')
     return check_writable_dir(p, name, create=True)

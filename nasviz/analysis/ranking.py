@@ -55,7 +55,8 @@ def _numeric(x: Any, name: str) -> np.ndarray:
     if raw.dtype.kind not in 'biufO':
         # name the first entry that is not a number (NumPy turned the whole list into text)
         items = x if isinstance(x, (list, tuple)) else raw
-        i, e = next(((i, e) for i, e in enumerate(items) if not isinstance(e, _NUMBER)), (0, raw[0] if raw.size else None))
+        bad = ((i, e) for i, e in enumerate(items) if not isinstance(e, _NUMBER))
+        i, e = next(bad, (0, raw[0] if raw.size else None))
         raise ValueError(f'{name}[{i}] must be a number, got {type(e).__name__} {short_repr(e)}')
     if raw.dtype.kind == 'O':
         for i, e in enumerate(raw):
@@ -146,7 +147,7 @@ def _validate_full(pred: Any, truth: Any, nan_policy: str = 'raise', names: tupl
     if p.shape != t.shape:
         raise ValueError(f'{pname} and {tname} must have equal lengths, got {p.size} and {t.size}')
     if nan_policy not in ('raise', 'omit'):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {short_repr(nan_policy)}")
     p_nan, t_nan = np.isnan(p), np.isnan(t)
     if nan_policy == 'omit':
         keep = ~(p_nan | t_nan)
@@ -176,7 +177,7 @@ def _validate(pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str
 def _resolve_k(k: K, n: int) -> int:
     """Number of items for ``k``: an int count, or a float in (0, 1) meaning a fraction of n."""
     if isinstance(k, (bool, np.bool_)):
-        raise ValueError(f'k must be an int >= 1 or a fraction in (0, 1), got {k!r}')
+        raise ValueError(f'k must be an int >= 1 or a fraction in (0, 1), got {short_repr(k)}')
     if isinstance(k, (int, np.integer)):
         kk = int(k)
     elif isinstance(k, (float, np.floating)) and 0 < k < 1:
@@ -184,9 +185,9 @@ def _resolve_k(k: K, n: int) -> int:
     elif isinstance(k, (float, np.floating)) and float(k).is_integer():
         kk = int(k)
     else:
-        raise ValueError(f'k must be an int >= 1 or a fraction in (0, 1), got {k!r}')
+        raise ValueError(f'k must be an int >= 1 or a fraction in (0, 1), got {short_repr(k)}')
     if not 1 <= kk <= n:
-        raise ValueError(f'k={k!r} needs 1 <= k <= n items, but there are {n}')
+        raise ValueError(f'k={short_repr(k)} needs 1 <= k <= n items, but there are {n}')
     return kk
 
 
@@ -303,7 +304,7 @@ def random_baseline(truth: Sequence[float] | np.ndarray, n_repeats: int = 100, r
     if int(n_repeats) < 1:
         raise ValueError(f'n_repeats must be >= 1, got {n_repeats}')
     ks = tuple(ks)
-    rng = np.random.default_rng(random_state)
+    rng = _rng(random_state)
     rows = [rank_metrics(rng.random(t.size), t, ks=ks) for _ in range(int(n_repeats))]
     out: dict[str, float] = {'n': float(t.size), 'n_repeats': float(n_repeats)}
     for key in rows[0]:
@@ -547,7 +548,7 @@ def _parse_metric(metric: str) -> tuple[str, str | None]:
         label = metric.split('@', 1)[1]
         if label:
             return 'topk', label
-    raise ValueError(f"unknown metric {metric!r}: expected 'kendall_tau', 'spearman' or "
+    raise ValueError(f"unknown metric {short_repr(metric)}: expected 'kendall_tau', 'spearman' or "
                      "'topk_precision@<k>' (e.g. 'topk_precision@10' or 'topk_precision@5%')")
 
 
@@ -556,7 +557,7 @@ def _k_from_label(label: str, n: int) -> int:
     try:
         k: K = float(label[:-1]) / 100 if label.endswith('%') else int(label)
     except ValueError:
-        raise ValueError(f'metric: bad top-k label {label!r}; expected an int or a percentage') from None
+        raise ValueError(f'metric: bad top-k label {short_repr(label)}; expected an int or a percentage') from None
     return _resolve_k(k, n)
 
 
@@ -665,15 +666,23 @@ class _PairedStat:
             return np.where((dp > 0) & (dt > 0), num / np.sqrt(dp * dt), np.nan)
 
 
+def _rng(random_state: Any) -> np.random.Generator:
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(f'random_state must be None, a non-negative int or a numpy Generator, '
+                         f'got {short_repr(random_state)}') from None
+
+
 def _check_level(level: float) -> float:
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
-        raise ValueError(f'level must be a number in (0, 1), got {level!r}')
+        raise ValueError(f'level must be a number in (0, 1), got {short_repr(level)}')
     return float(level)
 
 
 def _check_resamples(n_resamples: int) -> int:
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
-        raise ValueError(f'n_resamples must be an int >= 100, got {n_resamples!r}')
+        raise ValueError(f'n_resamples must be an int >= 100, got {short_repr(n_resamples)}')
     return int(n_resamples)
 
 
@@ -686,14 +695,14 @@ def _bootstrap_ci(stat: Any, n: int, level: float, n_resamples: int, random_stat
     """Bootstrap over the ``n`` items with ``scipy.stats.bootstrap`` (one sample of indices, so
     every statistic sees paired rows). Returns ``(low, high, method used, distribution)``."""
     if method not in CI_METHODS:
-        raise ValueError(f'method must be one of {CI_METHODS}, got {method!r}')
+        raise ValueError(f'method must be one of {CI_METHODS}, got {short_repr(method)}')
     batch = max(1, _CHUNK_ELEMENTS // max(n, 1) // 4)
     kw = dict(vectorized=True, batch=batch, confidence_level=level, axis=-1)
     used = method
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # degenerate resamples are handled below
         res = stats.bootstrap((np.arange(n),), stat, n_resamples=n_resamples, method=method,
-                              rng=np.random.default_rng(random_state), **kw)
+                              rng=_rng(random_state), **kw)
         low, high = res.confidence_interval
         if method == 'BCa' and not (np.isfinite(low) and np.isfinite(high)):
             # BCa fails on a degenerate jackknife (e.g. constant statistic): reuse the resamples
@@ -832,7 +841,7 @@ def paired_difference(pred_a: Sequence[float] | np.ndarray, pred_b: Sequence[flo
     """
     level, n_resamples = _check_level(level), _check_resamples(n_resamples)
     if test not in ('bootstrap', 'permutation'):
-        raise ValueError(f"test must be 'bootstrap' or 'permutation', got {test!r}")
+        raise ValueError(f"test must be 'bootstrap' or 'permutation', got {short_repr(test)}")
     na, nb = _numeric(pred_a, 'pred_a').size, _numeric(pred_b, 'pred_b').size
     if na != nb:
         raise ValueError(f'pred_a and pred_b must have equal lengths, got {na} and {nb}')
@@ -984,7 +993,7 @@ def ranking_table_ci(scores: Mapping[str, Sequence[float] | np.ndarray], truth: 
     ks = tuple(ks)
     rows = []
     for name, s in scores.items():
-        p, t = _validate(s, truth, nan_policy, names=(f'scores[{name!r}]', 'truth'))
+        p, t = _validate(s, truth, nan_policy, names=(f'scores[{short_repr(name)}]', 'truth'))
         for m in ci_metrics(ks):
             est = metric_ci(m, p, t, level=level, n_resamples=n_resamples, random_state=random_state,
                             method=method)
@@ -1032,10 +1041,10 @@ def random_null(truth: Sequence[float] | np.ndarray, metric: str = 'kendall_tau'
     of that null distribution (not a CI of a mean: the spread one random ranking shows)."""
     level = _check_level(level)
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 20:
-        raise ValueError(f'n_draws must be an int >= 20, got {n_draws!r}')
+        raise ValueError(f'n_draws must be an int >= 20, got {short_repr(n_draws)}')
     t, _ = _validate(truth, truth, names=('truth', 'truth'))
     _parse_metric(metric)
-    rng = np.random.default_rng(random_state)
+    rng = _rng(random_state)
     vals = np.concatenate([_rows_metric(metric, rng.random((c, t.size)), t)
                            for c in np.diff(np.r_[0:n_draws:200, n_draws])])
     alpha = (1 - level) / 2

@@ -19,6 +19,7 @@ import pandas as pd
 from nasviz.bench.micro import MicroBench, is_microbench_file
 from nasviz.bench.nb201 import ENV_TABLE, NB201Official, NB201Table
 from nasviz.spaces.nb201 import Arch
+from nasviz.validate import short_repr
 
 __all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE']
 
@@ -63,7 +64,7 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix not in ('.csv', '.pth'):
-        raise ValueError(f'unknown benchmark spec {text!r}: expected "micro", "nb201", '
+        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", '
                          'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file')
     if not path.is_file():
         raise FileNotFoundError(f'benchmark file not found: {path}')

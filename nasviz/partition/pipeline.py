@@ -61,6 +61,7 @@ from nasviz.partition.split import CRITERIA, choose_edge, split_ops
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OPS, Arch, OpMask, sample_archs, to_arch
 from nasviz.utils import atomic_write_text, check_choice
+from nasviz.validate import short_repr
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     from nasviz.data import ImageData
@@ -122,7 +123,7 @@ class PartitionConfig:
                      'n_neighbors', 'recal_batches', 'seed'):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise ValueError(f'PartitionConfig.{name} must be an integer, got {v!r}')
+                raise ValueError(f'PartitionConfig.{name} must be an integer, got {short_repr(v)}')
         if self.k < 2:
             raise ValueError(f'k={self.k}: a split needs at least 2 groups')
         if self.k > len(OPS):
@@ -145,10 +146,10 @@ class PartitionConfig:
             e = self.edge
             if isinstance(e, str):
                 if e not in EDGE_NAMES:
-                    raise ValueError(f'unknown edge {e!r}; expected one of {EDGE_NAMES} or 0..{NUM_EDGES - 1}')
+                    raise ValueError(f'unknown edge {short_repr(e)}; expected one of {EDGE_NAMES} or 0..{NUM_EDGES - 1}')
                 object.__setattr__(self, 'edge', EDGE_NAMES.index(e))
             elif isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < NUM_EDGES:
-                raise ValueError(f'edge must be None, an edge name or 0..{NUM_EDGES - 1}, got {e!r}')
+                raise ValueError(f'edge must be None, an edge name or 0..{NUM_EDGES - 1}, got {short_repr(e)}')
             else:
                 object.__setattr__(self, 'edge', int(e))
         if self.recal_batches < 0:
