@@ -49,15 +49,16 @@ from torch import nn
 
 from nasviz.data import ImageData
 from nasviz.features.lid import layerwise_lid
-from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OPS, Arch, OpMask, to_arch
+from nasviz.spaces import SearchSpace, SlotMask, get_space
+from nasviz.spaces.nb201 import Arch, OpMask
 from nasviz.supernet.evaluate import preserved_bn_stats
-from nasviz.supernet.model import NB201Supernet
+from nasviz.supernet.train import model_size
 from nasviz.utils import cached, check_choice
 
 __all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', 'OpFeatures',
            'op_similarity', 'lid_features', 'grad_features', 'edge_similarity',
            'edge_similarities', 'subnet_lid_vectors', 'subnet_grad_vectors', 'grad_parameters',
-           'model_fingerprint']
+           'model_fingerprint', 'model_space', 'slot_index']
 
 KINDS: tuple[str, ...] = ('lid', 'grad')
 SIMILARITIES: tuple[str, ...] = ('cosine', 'pearson', 'l2')
@@ -136,7 +137,10 @@ class OpFeatures:
 
     @property
     def edge_name(self) -> str:
-        return EDGE_NAMES[self.edge]
+        """The split slot's name (an NB201 edge such as ``'0->1'``, or another space's slot)."""
+        return get_space(self.info.get('space', 'nb201')).slots[self.edge]
+
+    slot = edge_name
 
     def mean_features(self) -> np.ndarray:
         """``(n_ops, D)``: features averaged over the repeats."""
@@ -235,30 +239,50 @@ def op_similarity(features: 'np.ndarray | torch.Tensor', ops: Sequence[str],
 # ---------------------------------------------------------------------------------------------
 # shared plumbing
 # ---------------------------------------------------------------------------------------------
-def _check_setting(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask | None) -> OpMask:
-    """The mask to use, after checking edge, mask and data against the model."""
-    if isinstance(edge, bool) or not isinstance(edge, (int, np.integer)) or not 0 <= int(edge) < NUM_EDGES:
-        raise ValueError(f'edge must be an integer in 0..{NUM_EDGES - 1}, got {edge!r}')
+def model_space(model: nn.Module) -> SearchSpace:
+    """The search space a supernet belongs to (NB201 for supernets that do not say)."""
+    return get_space(getattr(model, 'space', 'nb201'))
+
+
+def slot_index(space: SearchSpace, edge: 'int | str') -> int:
+    """A slot given by its index or name (NB201: an edge index 0..5 or an edge name)."""
+    if isinstance(edge, str):
+        if edge not in space.slots:
+            raise ValueError(f'unknown slot {edge!r} of space {space.name}; slots are {space.slots}')
+        return space.slots.index(edge)
+    n = len(space.slots)
+    if isinstance(edge, bool) or not isinstance(edge, (int, np.integer)) or not 0 <= int(edge) < n:
+        raise ValueError(f'edge must be an integer in 0..{n - 1} or a slot name, got {edge!r}')
+    return int(edge)
+
+
+def _check_setting(model: nn.Module, data: ImageData, edge: 'int | str', mask: 'OpMask | SlotMask | None'
+                   ) -> 'OpMask | SlotMask':
+    """The mask to use, after checking edge (slot), mask and data against the model."""
+    space = model_space(model)
+    e_idx = slot_index(space, edge)
     mask = model.mask if mask is None else mask
-    if not isinstance(mask, OpMask):
-        raise ValueError(f'mask must be an OpMask, got {type(mask).__name__}')
-    for e, (want, built) in enumerate(zip(mask.allowed, model.mask.allowed)):
-        extra = set(want) - set(built)
+    if not isinstance(mask, (OpMask, SlotMask)) or mask.space != space.name:
+        raise ValueError(f'mask must be a mask of space {space.name} (OpMask or SlotMask), '
+                         f'got {type(mask).__name__}')
+    for e, slot in enumerate(space.slots):
+        extra = set(mask.choices_at(e)) - set(model.mask.choices_at(e))
         if extra:
-            raise ValueError(f'mask allows {sorted(OPS[o] for o in extra)} on edge {e} ({EDGE_NAMES[e]}), '
+            raise ValueError(f'mask allows {sorted(extra)} on slot {e} ({slot}), '
                              f'which this supernet does not build')
-    if len(mask.allowed[edge]) < 2:
-        raise ValueError(f'edge {edge} ({EDGE_NAMES[edge]}) allows a single op '
-                         f'({OPS[mask.allowed[edge][0]]}) in this mask: nothing to split')
+    if len(mask.choices_at(e_idx)) < 2:
+        raise ValueError(f'edge {e_idx} ({space.slots[e_idx]}) allows a single op '
+                         f'({mask.choices_at(e_idx)[0]}) in this mask: nothing to split')
     _check_data(model, data)
     return mask
 
 
-def _check_data(model: NB201Supernet, data: ImageData) -> None:
-    if data.in_channels != model.in_channels:
-        raise ValueError(f'data has {data.in_channels} channels, the supernet expects {model.in_channels}')
-    if data.num_classes > model.num_classes:
-        raise ValueError(f'data has {data.num_classes} classes, the supernet only {model.num_classes}')
+def _check_data(model: nn.Module, data: ImageData) -> None:
+    size = model_size(model)
+    if 'in_channels' in size and data.in_channels != size['in_channels']:
+        raise ValueError(f'data has {data.in_channels} channels, the supernet expects {size["in_channels"]}')
+    if 'num_classes' in size and data.num_classes > size['num_classes']:
+        raise ValueError(f'data has {data.num_classes} classes, the supernet only {size["num_classes"]}')
 
 
 def _device(model: nn.Module, device: str | torch.device | None) -> torch.device:
@@ -287,11 +311,33 @@ def _batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: 
         yield data.x_train[idx].to(device), data.y_train[idx].to(device)
 
 
-def _paths(mask: OpMask, repeats: int, seed: int) -> list[Arch]:
-    # seeded by the config seed only (not the edge): every edge sees the same paths and
-    # batches, so differences between edges do not come from the draw
+def _paths(mask: 'OpMask | SlotMask', repeats: int, seed: int, space: SearchSpace | None = None,
+           slot: int | None = None) -> list:
+    """``repeats`` random paths inside ``mask``, seeded by the config seed only (not the slot):
+    every slot sees the same paths and batches, so differences between slots do not come from
+    the draw. In spaces with rules across slots (NB101, DARTS) a path is redrawn until every
+    allowed choice of ``slot`` can be put on it."""
     rng = np.random.default_rng(int(seed))
-    return [mask.sample(rng) for _ in range(repeats)]
+    if isinstance(mask, OpMask):
+        return [mask.sample(rng) for _ in range(repeats)]
+    out = []
+    for _ in range(repeats):
+        for _try in range(10_000):
+            p = space.sample(1, mask=mask, rng=rng)[0]
+            if slot is None or all(space.is_valid(_with(space, p, slot, c)) for c in mask.choices_at(slot)):
+                out.append(p)
+                break
+        else:
+            raise ValueError(f'no path of this mask admits every choice of slot {space.slots[slot]}')
+    return out
+
+
+def _with(space: SearchSpace, path, slot: int, choice: str):
+    """``path`` with slot ``slot`` set to ``choice``; None where the space's rules forbid it."""
+    try:
+        return space.with_choice(path, space.slots[slot], choice)
+    except ValueError:
+        return None
 
 
 @contextmanager
@@ -315,7 +361,7 @@ def _progress(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm type
 # ---------------------------------------------------------------------------------------------
 # LID profiles
 # ---------------------------------------------------------------------------------------------
-def _lid_profile(model: NB201Supernet, x: torch.Tensor, arch: Arch, k: int, estimator: str,
+def _lid_profile(model: nn.Module, x: torch.Tensor, arch: Arch, k: int, estimator: str,
                  stream: bool = True) -> np.ndarray:
     """Layer-wise LID of every block output for one path on one batch (no grad).
 
@@ -324,19 +370,19 @@ def _lid_profile(model: NB201Supernet, x: torch.Tensor, arch: Arch, k: int, esti
     via :meth:`forward_features` and estimates them afterwards. Same numbers, less memory.
     """
     with torch.no_grad():
-        if not stream:
-            _, feats = model.forward_features(x, arch)
+        if not stream or _blocks(model) is None:
+            _, feats = model.forward_intermediates(x, arch)
             vals = layerwise_lid(feats, k=k, estimator=estimator)
             out = vals.numpy() if isinstance(vals, torch.Tensor) else np.asarray(vals)
         else:
-            out = np.full(model.num_blocks, np.nan)
+            out = np.full(len(model.block_names), np.nan)
 
             def hook_for(i: int):  # noqa: ANN202
                 def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
                     out[i] = float(layerwise_lid([output], k=k, estimator=estimator)[0])
                 return hook
 
-            handles = [b.register_forward_hook(hook_for(i)) for i, b in enumerate(model.blocks)]
+            handles = [b.register_forward_hook(hook_for(i)) for i, b in enumerate(_blocks(model))]
             try:
                 model(x, arch)
             finally:
@@ -347,7 +393,15 @@ def _lid_profile(model: NB201Supernet, x: torch.Tensor, arch: Arch, k: int, esti
     return np.nan_to_num(out.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def lid_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask | None = None,
+def _blocks(model: nn.Module) -> 'list[nn.Module] | None':
+    """The modules whose outputs are the supernet's block outputs, when it exposes them."""
+    blocks = getattr(model, 'blocks', None)
+    if blocks is None or len(blocks) != len(model.block_names):
+        return None
+    return list(blocks)
+
+
+def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
                  config: FeatureConfig = FeatureConfig(kind='lid'), device: str | torch.device | None = None,
                  progress: bool = True, *, stream: bool = True) -> OpFeatures:
     """NAS-LID features of every allowed op of ``edge``: layer-wise LID profiles.
@@ -358,32 +412,34 @@ def lid_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask 
     mode and BN running statistics are left as they were.
     """
     mask = _check_setting(model, data, edge, mask)
-    edge = int(edge)
+    space = model_space(model)
+    edge = slot_index(space, edge)
     config = replace(config, kind='lid')  # a shared config may say 'grad'; the result must not
     dev = _device(model, device)
     bs = _effective_batch(data, config.batch_size, config.n_neighbors if config.estimator == 'mle' else None)
-    ops = [OPS[o] for o in mask.allowed[edge]]
-    paths = _paths(mask, config.repeats, config.seed)
-    feats = np.zeros((len(ops), config.repeats, model.num_blocks))
+    ops = list(mask.choices_at(edge))
+    paths = _paths(mask, config.repeats, config.seed, space, edge)
+    feats = np.zeros((len(ops), config.repeats, len(model.block_names)))
     t0 = time.perf_counter()
     with _mode(model, train=config.bn == 'batch'), \
-            _progress(len(ops) * config.repeats, f'LID features, edge {EDGE_NAMES[edge]}', progress) as bar:
+            _progress(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar:
         for r, (xb, _) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
             for i, op in enumerate(ops):
-                feats[i, r] = _lid_profile(model, xb, paths[r].with_op(edge, op), config.n_neighbors,
+                feats[i, r] = _lid_profile(model, xb, _with(space, paths[r], edge, op), config.n_neighbors,
                                            config.estimator, stream)
                 bar.update()
     sim = op_similarity(feats.mean(axis=1), ops, config.similarity)
     return OpFeatures(edge, ops, feats, sim, config, time.perf_counter() - t0,
-                      info=dict(kind='lid', feature_names=model.block_names, mask=mask.to_list(),
-                                paths=[str(p.with_op(edge, ops[0])) for p in paths], batch_size=bs,
+                      info=dict(kind='lid', space=space.name, feature_names=model.block_names,
+                                mask=mask.to_list(),
+                                paths=[space.to_str(_with(space, p, edge, ops[0])) for p in paths], batch_size=bs,
                                 device=str(dev)))
 
 
 # ---------------------------------------------------------------------------------------------
 # gradients
 # ---------------------------------------------------------------------------------------------
-def grad_parameters(model: NB201Supernet, edge: int | None = None, mask: OpMask | None = None,
+def grad_parameters(model: nn.Module, edge: int | None = None, mask: "OpMask | SlotMask | None" = None,
                     ) -> tuple[list[str], list[nn.Parameter]]:
     """Names and parameters whose gradient forms a GM-NAS feature, in a fixed order.
 
@@ -392,18 +448,19 @@ def grad_parameters(model: NB201Supernet, edge: int | None = None, mask: OpMask 
     ``edge=None`` keeps every edge.
     """
     mask = model.mask if mask is None else mask
+    space = model_space(model)
     skip = set()
     if edge is not None:
-        skip |= {id(p) for p in model.edge_parameters(int(edge))}
-    for e in range(NUM_EDGES):
-        for o in model.mask.allowed[e]:
-            if o not in mask.allowed[e]:
-                skip |= {id(p) for p in model.edge_parameters(e, OPS[o])}
+        skip |= {id(p) for p in model.choice_parameters(space.slots[slot_index(space, edge)])}
+    for e, slot in enumerate(space.slots):
+        for o in model.mask.choices_at(e):
+            if o not in mask.choices_at(e):
+                skip |= {id(p) for p in model.choice_parameters(slot, o)}
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and id(p) not in skip]
     return [n for n, _ in named], [p for _, p in named]
 
 
-def _grad_into(model: NB201Supernet, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
+def _grad_into(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
                arch: Arch, out: torch.Tensor) -> None:
     """Write the flat cross-entropy gradient of ``params`` for path ``arch`` into ``out``.
 
@@ -423,7 +480,7 @@ def _grad_into(model: NB201Supernet, params: Sequence[nn.Parameter], x: torch.Te
         off += n
 
 
-def grad_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask | None = None,
+def grad_features(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
                   config: FeatureConfig = FeatureConfig(kind='grad'), device: str | torch.device | None = None,
                   progress: bool = True) -> OpFeatures:
     """GM-NAS features of every allowed op of ``edge``: gradients on the weights outside it.
@@ -436,24 +493,25 @@ def grad_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask
     plus two ``(n_ops, D)`` float32 buffers (this repeat's gradients and their running sum).
     """
     mask = _check_setting(model, data, edge, mask)
-    edge = int(edge)
+    space = model_space(model)
+    edge = slot_index(space, edge)
     config = replace(config, kind='grad')
     dev = _device(model, device)
     bs = _effective_batch(data, config.batch_size, None)
-    ops = [OPS[o] for o in mask.allowed[edge]]
+    ops = list(mask.choices_at(edge))
     names, params = grad_parameters(model, edge, mask)
     sizes = [p.numel() for p in params]
     D = sum(sizes)
-    paths = _paths(mask, config.repeats, config.seed)
+    paths = _paths(mask, config.repeats, config.seed, space, edge)
     cur = torch.zeros(len(ops), D, dtype=torch.float32, device=dev)
     total = torch.zeros_like(cur)
     sims = []
     t0 = time.perf_counter()
     with _mode(model, train=True), \
-            _progress(len(ops) * config.repeats, f'gradient features, edge {EDGE_NAMES[edge]}', progress) as bar:
+            _progress(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar:
         for r, (xb, yb) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
             for i, op in enumerate(ops):
-                _grad_into(model, params, xb, yb, paths[r].with_op(edge, op), cur[i])
+                _grad_into(model, params, xb, yb, _with(space, paths[r], edge, op), cur[i])
                 bar.update()
             if not bool(torch.isfinite(cur).all()):
                 raise ValueError(f'non-finite gradients on edge {edge} in repeat {r} (path {paths[r]}): '
@@ -464,9 +522,9 @@ def grad_features(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask
     per_repeat = np.stack(sims)
     sim = pd.DataFrame(per_repeat.mean(axis=0), index=ops, columns=ops)
     return OpFeatures(edge, ops, mean, sim, config, time.perf_counter() - t0,
-                      info=dict(kind='grad', param_names=names, param_sizes=sizes, n_params=D,
+                      info=dict(kind='grad', space=space.name, param_names=names, param_sizes=sizes, n_params=D,
                                 similarity_per_repeat=per_repeat, mask=mask.to_list(),
-                                paths=[str(p.with_op(edge, ops[0])) for p in paths], batch_size=bs,
+                                paths=[space.to_str(_with(space, p, edge, ops[0])) for p in paths], batch_size=bs,
                                 device=str(dev)))
 
 
@@ -487,13 +545,12 @@ def model_fingerprint(model: nn.Module) -> str:
     return h.hexdigest()
 
 
-def _cache_key(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask, config: FeatureConfig) -> tuple:
-    size = dict(C=model.C, N=model.N, num_classes=model.num_classes, in_channels=model.in_channels,
-                model_mask=model.mask.to_list())
+def _cache_key(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask", config: FeatureConfig) -> tuple:
+    size = dict(model_size(model), model_mask=model.mask.to_list(), space=model_space(model).name)
     return (config, int(edge), mask.to_list(), data.data_id, model_fingerprint(model), size)
 
 
-def edge_similarity(model: NB201Supernet, data: ImageData, edge: int, mask: OpMask | None = None,
+def edge_similarity(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
                     config: FeatureConfig = FeatureConfig(), cache: bool | str | os.PathLike = True,
                     device: str | torch.device | None = None, progress: bool = True) -> OpFeatures:
     """Features and op x op similarity of ``edge``: :func:`lid_features` or
@@ -522,7 +579,7 @@ def edge_similarity(model: NB201Supernet, data: ImageData, edge: int, mask: OpMa
     return res
 
 
-def edge_similarities(model: NB201Supernet, data: ImageData, mask: OpMask | None = None,
+def edge_similarities(model: nn.Module, data: ImageData, mask: "OpMask | SlotMask | None" = None,
                       config: FeatureConfig = FeatureConfig(), edges: Sequence[int] | None = None,
                       cache: bool | str | os.PathLike = True, device: str | torch.device | None = None,
                       progress: bool = True) -> dict[int, OpFeatures]:
@@ -534,7 +591,7 @@ def edge_similarities(model: NB201Supernet, data: ImageData, mask: OpMask | None
 
     mask = model.mask if mask is None else mask
     if edges is None:
-        edges = [e for e in range(NUM_EDGES) if len(mask.allowed[e]) >= 2]
+        edges = [e for e in range(len(model_space(model).slots)) if len(mask.choices_at(e)) >= 2]
     out: dict[int, OpFeatures] = {}
     for e in tqdm(list(edges), desc=f'{config.kind} similarity per edge', disable=not progress):
         out[int(e)] = edge_similarity(model, data, e, mask, config, cache, device, progress)
@@ -548,7 +605,7 @@ def _one_batch(data: ImageData, batch_size: int, seed: int, device: torch.device
     return next(_batches(data, batch_size, 1, seed, device))
 
 
-def subnet_lid_vectors(model: NB201Supernet, data: ImageData, archs: Sequence['Arch | str'],
+def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence['Arch | str'],
                        n_neighbors: int = 20, batch_size: int = 256, seed: int = 0, *,
                        estimator: Literal['mle', 'twonn'] = 'mle', bn: Literal['batch', 'running'] = 'batch',
                        device: str | torch.device | None = None, progress: bool = True) -> np.ndarray:
@@ -561,11 +618,11 @@ def subnet_lid_vectors(model: NB201Supernet, data: ImageData, archs: Sequence['A
     if bn not in BN_MODES:
         raise ValueError(f'unknown bn mode {bn!r}; valid modes: {", ".join(BN_MODES)}')
     _check_data(model, data)
-    archs = [to_arch(a) for a in archs]
+    archs = [model_space(model).check(a, 'archs') for a in archs]
     dev = _device(model, device)
     bs = _effective_batch(data, batch_size, n_neighbors if estimator == 'mle' else None)
     xb, _ = _one_batch(data, bs, seed, dev)
-    out = np.zeros((len(archs), model.num_blocks))
+    out = np.zeros((len(archs), len(model.block_names)))
     with _mode(model, train=bn == 'batch'), _progress(len(archs), 'subnet LID', progress) as bar:
         for i, a in enumerate(archs):
             out[i] = _lid_profile(model, xb, a, n_neighbors, estimator)
@@ -588,7 +645,7 @@ def _project(X: torch.Tensor, max_dim: int, seed: int) -> torch.Tensor:
     return out
 
 
-def subnet_grad_vectors(model: NB201Supernet, data: ImageData, archs: Sequence['Arch | str'],
+def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence['Arch | str'],
                         batch_size: int = 256, seed: int = 0, max_dim: int | None = None, *,
                         params: Literal['all', 'shared'] = 'all', device: str | torch.device | None = None,
                         progress: bool = True) -> np.ndarray:
@@ -605,7 +662,7 @@ def subnet_grad_vectors(model: NB201Supernet, data: ImageData, archs: Sequence['
     if max_dim is not None and (isinstance(max_dim, bool) or int(max_dim) < 1):
         raise ValueError(f'max_dim must be a positive integer or None, got {max_dim!r}')
     _check_data(model, data)
-    archs = [to_arch(a) for a in archs]
+    archs = [model_space(model).check(a, 'archs') for a in archs]
     dev = _device(model, device)
     xb, yb = _one_batch(data, _effective_batch(data, batch_size, None), seed, dev)
     plist = grad_parameters(model)[1] if params == 'all' else \

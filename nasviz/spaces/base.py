@@ -52,6 +52,14 @@ class SlotMask:
         object.__setattr__(self, 'allowed', tuple(norm))
         object.__setattr__(self, 'slots', tuple(self.slots))
 
+    def choices_at(self, i: int) -> tuple[str, ...]:
+        """Allowed choices of the ``i``-th slot."""
+        return self.allowed[i]
+
+    def to_list(self) -> list[list[str]]:
+        """Allowed choices per slot, in slot order (plain data for cache keys and checkpoints)."""
+        return [list(a) for a in self.allowed]
+
     def allowed_for(self, slot: str) -> tuple[str, ...]:
         try:
             return self.allowed[self.slots.index(slot)]

@@ -307,6 +307,10 @@ class OpMask:
     def to_list(self) -> list[list[str]]:
         return [[OPS[o] for o in a] for a in self.allowed]
 
+    def choices_at(self, i: int) -> tuple[str, ...]:
+        """Allowed op names of edge ``i`` (the space-generic view of ``allowed``)."""
+        return tuple(OPS[o] for o in self.allowed[i])
+
     @classmethod
     def from_list(cls, ops: Sequence[Sequence[str]]) -> 'OpMask':
         return cls(tuple(tuple(op_index(o) for o in e) for e in ops))
