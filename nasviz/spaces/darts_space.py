@@ -1,0 +1,66 @@
+"""The DARTS / NAS-Bench-301 space behind the search-space interface
+(:class:`nasviz.spaces.base.SearchSpace`).
+
+Slots are each intermediate node's two inputs and two ops in the normal and the reduction cell
+(``'normal.n2.in0'``, ``'normal.n2.op0'``, ... ``'reduce.n5.op1'``: 32 slots); strings are
+``'normal=[...];reduce=[...]'`` with each cell in the DARTS genotype format of the NAS-Bench-301
+tables. The space (~2.8e20 genotypes) is sampled, never enumerated. ``build_network(arch)`` with no
+size arguments is the network NAS-Bench-301 trained (C=32, 8 cells, 10 classes), whose parameter
+count reproduces the table's ``params_m``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nasviz.spaces.base import SearchSpace, SlotMask
+from nasviz.spaces.darts import SLOTS, DartsArch, sample_archs, slot_choices
+from nasviz.spaces.darts_network import DartsSupernet
+
+#: the network NAS-Bench-301 trained on CIFAR-10
+BENCHMARK_SIZE = dict(C=32, layers=8, num_classes=10, in_channels=3)
+
+
+class DartsSpace(SearchSpace):
+    name = 'darts'
+    slots = SLOTS
+    arch_type = DartsArch
+    sizes = {'benchmark': BENCHMARK_SIZE,
+             # reductions at cells 1 and 2: 16x16 inputs end at 4x4
+             'tiny': dict(C=8, layers=3, num_classes=10, in_channels=3)}
+
+    def choices(self, slot: str) -> tuple[str, ...]:
+        return slot_choices(slot)
+
+    def to_str(self, arch: Any) -> str:
+        return str(self.check(arch))
+
+    def from_str(self, s: str) -> DartsArch:
+        return DartsArch.from_str(s)
+
+    def is_valid(self, arch: Any) -> bool:
+        # a DartsArch is checked when it is made, so every value that exists is valid
+        try:
+            self.check(arch)
+        except ValueError:
+            return False
+        return True
+
+    def canonical(self, arch: Any) -> str:
+        return str(self.check(arch).canonical())
+
+    def sample(self, n: int, mask: SlotMask | None = None,
+               rng: np.random.Generator | int | None = None) -> list[DartsArch]:
+        mask = self.check_mask(mask)
+        return sample_archs(n, mask, rng)
+
+    def from_assignment(self, choices: dict[str, Any]) -> DartsArch:
+        return DartsArch.from_assignment(choices)
+
+    def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> DartsSupernet:
+        mask = None if mask is None else self.check_mask(mask)
+        return DartsSupernet(mask=mask, **{**BENCHMARK_SIZE, **size})
+
+    def build_network(self, arch: Any, **size: Any) -> DartsSupernet:
+        return DartsSupernet(arch=self.check(arch), **{**BENCHMARK_SIZE, **size})
