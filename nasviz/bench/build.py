@@ -98,7 +98,12 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     partial = out.with_name(out.name + '.partial.jsonl')
     done: dict[tuple[str, int], dict] = {}
     if partial.exists():
-        lines = partial.read_text().splitlines()
+        text = partial.read_text()
+        if text and not text.endswith('\n'):
+            # the last line was cut by a kill: drop it, or the next job would be appended to it
+            text = text[:text.rfind('\n') + 1]
+            atomic_write_text(partial, text)
+        lines = text.splitlines()
         try:
             head = json.loads(lines[0]).get('recipe_hash') if lines else None
         except json.JSONDecodeError:
@@ -114,7 +119,7 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
             # finished jobs of another recipe are never discarded: keep them aside, and say so
             aside = partial.with_name(f'{partial.name}.recipe-{head or "unknown"}')
             partial.replace(aside)
-            print(f'build-microbench: {partial} holds jobs of another recipe ({len(lines) - 1} lines); '
+            print(f'build-microbench: {partial} holds jobs of another recipe ({max(len(lines) - 1, 0)} lines); '
                   f'kept aside as {aside}')
     if not partial.exists():
         partial.parent.mkdir(parents=True, exist_ok=True)
