@@ -9,7 +9,7 @@ OUT ?= reports
 export NASVIZ_NB201_TABLE ?= $(abspath ../shared/data/nb201/nb201_accuracy.csv)
 export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_supernets.csv)
 
-.PHONY: setup test report bench clean
+.PHONY: setup test report bench clean lab
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,11 @@ test: setup
 
 report: $(VENV)/.installed
 	$(VENV)/bin/nasviz report --profile $(PROFILE) --out $(OUT)
+
+# JupyterLab on 127.0.0.1 with notebooks/, the venv's kernel and the widget extensions (offline);
+# prints the URL with its token. PORT=8890 picks the port (default: first free from 8888).
+lab: $(VENV)/.installed
+	$(VENV)/bin/nasviz lab --notebooks notebooks $(if $(PORT),--port $(PORT))
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/supernet_step.py

@@ -114,6 +114,12 @@ def _cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(a: argparse.Namespace) -> int:
+    from nasviz.lab import run_lab
+
+    return run_lab(notebooks_dir=a.notebooks, port=a.port, token=a.token)
+
+
 def _int_arg(minimum: int, maximum: int | None = None):
     """argparse ``type=``: an integer ``>= minimum`` (a usage error, exit code 2, otherwise)."""
     def parse(text: str) -> int:
@@ -183,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--show-code', action='store_true',
                    help='keep code cells in the HTML pages (hidden by default)')
     r.set_defaults(func=_cmd_report)
+
+    lab = sub.add_parser('lab', help='JupyterLab on 127.0.0.1 with the notebooks, this environment\'s kernel '
+                                     'and the widget extensions (offline); prints the URL with its token')
+    lab.add_argument('--notebooks', default='notebooks')
+    lab.add_argument('--port', type=_int_arg(1, 65535), help='default: the first free port from 8888')
+    lab.add_argument('--token', help='default: a random one')
+    lab.set_defaults(func=_cmd_lab)
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -30,12 +31,13 @@ def _bundle(fig: go.Figure) -> dict[str, Any]:
             'data': {PLOTLY_MIME: spec, 'text/plain': f'<Figure: {title}>'}}
 
 
-def figure_output(fig: go.Figure, out: widgets.Output | None = None) -> widgets.Output:
+def figure_output(fig: go.Figure, out: widgets.Output | None = None,
+                  bundle: dict[str, Any] | None = None) -> widgets.Output:
     """Show ``fig`` in an ``Output`` widget (a new one unless ``out`` is given), replacing
-    whatever it showed before."""
+    whatever it showed before (``bundle``: its display_data, when already serialised)."""
     out = out if out is not None else widgets.Output()
     # assigning the outputs trait needs no kernel, unlike `with out: display(fig)`
-    out.outputs = (_bundle(fig),)
+    out.outputs = (bundle if bundle is not None else _bundle(fig),)
     return out
 
 
@@ -55,12 +57,19 @@ class PartitionExplorer(widgets.VBox):
 
     Attributes: ``count`` and ``method`` (the control widgets), ``figures`` (the figures now
     shown, by name), ``outputs`` (one ``Output`` widget per figure name), ``status`` (an HTML
-    line with the current selection or the last error).
+    line with the current selection, how long the redraw took in the kernel, or the last
+    error), ``seconds`` (that time of the last redraw, compute plus serialisation).
+
+    ``cache=True`` keeps every selection's figures (serialised), so going back to a count or
+    method already seen redraws without calling ``compute``. The widget carries the CSS class
+    ``nasviz-partition-explorer`` (the browser test finds it by that).
     """
+
+    CSS_CLASS = 'nasviz-partition-explorer'
 
     def __init__(self, compute: ComputeFn, counts: Sequence[int] = (2, 3, 4, 5),
                  methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
-                 default: tuple[int, str] | None = None) -> None:
+                 default: tuple[int, str] | None = None, cache: bool = True) -> None:
         counts = [int(c) for c in counts]
         methods = [str(m) for m in methods]
         if not counts or not methods:
@@ -74,6 +83,9 @@ class PartitionExplorer(widgets.VBox):
             raise ValueError(f'default method {m0!r} is not one of methods {methods}')
 
         self._compute = compute
+        self._cache: dict[tuple[int, str], tuple[dict[str, go.Figure], dict[str, dict[str, Any]]]] | None = \
+            {} if cache else None
+        self.seconds: float | None = None
         step = counts[1] - counts[0] if len(counts) > 1 else 1
         evenly_spaced = step > 0 and counts == list(range(counts[0], counts[-1] + 1, step))
         # continuous_update=False: a drag recomputes once on release, not for every tick
@@ -90,6 +102,7 @@ class PartitionExplorer(widgets.VBox):
         self.outputs: dict[str, widgets.Output] = {}
         self.figures: dict[str, go.Figure] = {}
         super().__init__([widgets.HBox([self.count, self.method]), self.status, self.figure_box])
+        self.add_class(self.CSS_CLASS)
         self.count.observe(self._on_change, names='value')
         self.method.observe(self._on_change, names='value')
         self.refresh()
@@ -104,29 +117,41 @@ class PartitionExplorer(widgets.VBox):
         an exception raised inside a widget callback would otherwise vanish into the log.
         """
         n, method = int(self.count.value), str(self.method.value)
-        self.status.value = f'<i>computing {n} partitions with {html.escape(method)}…</i>'
-        try:
-            figures = _as_figures(self._compute(n, method))
-        except Exception as e:  # noqa: BLE001 - shown to the user, see docstring
-            self.status.value = (f'<span style="color:#cf222e">{html.escape(type(e).__name__)}: '
-                                 f'{html.escape(str(e))}</span>')
-            return
+        t0 = time.perf_counter()
+        hit = self._cache is not None and (n, method) in self._cache
+        if hit:
+            figures, bundles = self._cache[(n, method)]
+        else:
+            self.status.value = f'<i>computing {n} partitions with {html.escape(method)}…</i>'
+            try:
+                figures = _as_figures(self._compute(n, method))
+            except Exception as e:  # noqa: BLE001 - shown to the user, see docstring
+                self.status.value = (f'<span style="color:#cf222e">{html.escape(type(e).__name__)}: '
+                                     f'{html.escape(str(e))}</span>')
+                return
+            bundles = {name: _bundle(fig) for name, fig in figures.items()}
+            if self._cache is not None:
+                self._cache[(n, method)] = (figures, bundles)
         if list(figures) != list(self.outputs):
             self.outputs = {name: widgets.Output() for name in figures}
             self.figure_box.children = tuple(self.outputs.values())
         for name, fig in figures.items():
-            figure_output(fig, self.outputs[name])
+            figure_output(fig, self.outputs[name], bundle=bundles[name])
         self.figures = figures
-        self.status.value = f'{n} partitions, method <b>{html.escape(method)}</b>'
+        self.seconds = time.perf_counter() - t0
+        how = 'cached' if hit else 'computed'
+        self.status.value = (f'{n} partitions, method <b>{html.escape(method)}</b> '
+                             f'<span class="nasviz-redraw">({how} in {self.seconds:.2f} s)</span>')
 
 
 def partition_explorer(compute: ComputeFn, counts: Sequence[int] = (2, 3, 4, 5),
                        methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
-                       default: tuple[int, str] = (2, 'exhaustive')) -> PartitionExplorer:
+                       default: tuple[int, str] = (2, 'exhaustive'), cache: bool = True) -> PartitionExplorer:
     """A VBox with a partition-count slider and a method dropdown over ``compute``'s figures.
 
     ``compute(n, method)`` returns ``{name: go.Figure}`` (a lone Figure is accepted too); it
-    runs once at construction and again on every change. Cache inside ``compute`` if it is
-    slow, e.g. with ``functools.lru_cache``.
+    runs once at construction and again for every selection not seen before (``cache=True``
+    keeps each selection's figures). Cache the heavy work inside ``compute`` too (e.g. with
+    ``functools.lru_cache`` on the split), so a new selection costs only the figures.
     """
-    return PartitionExplorer(compute, counts=counts, methods=methods, default=default)
+    return PartitionExplorer(compute, counts=counts, methods=methods, default=default, cache=cache)
