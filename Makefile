@@ -8,6 +8,7 @@ OUT ?= reports
 # CI and the tests read the NAS-Bench-201 table from the shared folder beside the checkout
 export NASVIZ_NB201_TABLE ?= $(abspath ../shared/data/nb201/nb201_accuracy.csv)
 export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_supernets.csv)
+export NASVIZ_DARTS_TABLE ?= $(abspath ../shared/data/nb301/nb301_cifar10_subset.csv)
 
 .PHONY: setup test report bench clean lab
 

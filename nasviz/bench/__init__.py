@@ -16,12 +16,13 @@ from typing import Iterable, Protocol, Union, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from nasviz.bench.darts import DartsTable
 from nasviz.bench.micro import MicroBench, is_microbench_file
 from nasviz.bench.nb201 import ENV_TABLE, NB201Official, NB201Table
 from nasviz.spaces.nb201 import Arch
 from nasviz.validate import short_repr
 
-__all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE']
+__all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE', 'DartsTable']
 
 
 @runtime_checkable
@@ -41,7 +42,7 @@ class Benchmark(Protocol):
     def __len__(self) -> int: ...
 
 
-AnyBench = Union[NB201Table, NB201Official, MicroBench]
+AnyBench = Union[NB201Table, NB201Official, MicroBench, DartsTable]
 
 
 def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
@@ -52,7 +53,7 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
     :class:`MicroBench` when it starts with a ``# recipe:`` line, else :class:`NB201Table`.
     An already open benchmark is returned as is.
     """
-    if isinstance(spec, (NB201Table, NB201Official, MicroBench)):
+    if isinstance(spec, (NB201Table, NB201Official, MicroBench, DartsTable)):
         return spec
     if not isinstance(spec, (str, os.PathLike)):
         raise ValueError(f'benchmark spec must be a name or a path, got {type(spec).__name__}')
@@ -61,10 +62,12 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
         return MicroBench.load()
     if text.lower() == 'nb201':
         return NB201Table()
+    if text.lower() == 'darts':
+        return DartsTable()  # $NASVIZ_DARTS_TABLE (NAS-Bench-301 subset)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix not in ('.csv', '.pth'):
-        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", '
+        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", "darts", '
                          'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file')
     if not path.is_file():
         raise FileNotFoundError(f'benchmark file not found: {path}')
