@@ -114,6 +114,59 @@ def _cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def _read_arch_file(path: str) -> list[str]:
+    """One architecture string per line (blank lines and ``#`` comments skipped)."""
+    from nasviz.validate import check_input_file
+
+    f = check_input_file(path, '--archs', 'architecture list')
+    lines = [ln.strip() for ln in f.read_text().splitlines()]
+    archs = [ln for ln in lines if ln and not ln.startswith('#')]
+    if not archs:
+        raise ValueError(f'--archs {f}: the file lists no architecture (one string per line)')
+    return archs
+
+
+def _cmd_proxies(a: argparse.Namespace) -> int:
+    from nasviz.proxies import ProxySweep, SweepConfig
+    from nasviz.proxies.sweep import get_space
+
+    space = get_space(a.space)
+    if a.archs:
+        raw = _read_arch_file(a.archs)
+        archs = []
+        for i, s in enumerate(raw):
+            try:
+                archs.append(space.from_str(s))
+            except ValueError as err:
+                raise ValueError(f'--archs {a.archs}, line {i + 1}: {err}') from None
+    else:
+        archs = list(space.enumerate())
+    if a.sample is not None:
+        import numpy as np
+
+        if a.sample > len(archs):
+            raise ValueError(f'--sample {a.sample} exceeds the {len(archs)} architectures')
+        pick = np.sort(np.random.default_rng(a.sample_seed).choice(len(archs), a.sample, replace=False))
+        archs = [archs[i] for i in pick]
+    size = dict(in_channels=1, C=8, N=1) if a.data == 'digits' else {}
+    cfg = SweepConfig(space=a.space, data=a.data, seed=a.seed, size=tuple(size.items()))
+    sweep = ProxySweep(a.proxy, cfg, workers=a.workers)
+    table = sweep.run(archs, compute=not a.cached_only)
+    from nasviz.utils import atomic_write_text
+
+    atomic_write_text(a.out, table.to_csv(index=False))
+    n = len(table)
+    print(f'{n} architectures, proxies {", ".join(sweep.proxies)}: {sweep.computed_} values computed, '
+          f'the rest from the cache, in {sweep.seconds_:.1f} s; wrote {a.out}')
+    return 0
+
+
+def _cmd_reduce(a: argparse.Namespace) -> int:
+    from nasviz.reduce import reduce_cli
+
+    return reduce_cli(a)
+
+
 def _cmd_lab(a: argparse.Namespace) -> int:
     from nasviz.lab import run_lab
 
@@ -196,15 +249,48 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument('--port', type=_int_arg(1, 65535), help='default: the first free port from 8888')
     lab.add_argument('--token', help='default: a random one')
     lab.set_defaults(func=_cmd_lab)
+
+    from nasviz.proxies import PROXY_NAMES
+    from nasviz.reduce.cbred import CLUSTERINGS, DISTANCES, ENCODINGS, REDUCE_DATASETS
+
+    x = sub.add_parser('proxies', help='training-free proxies over a search space (cached, resumable)')
+    x.add_argument('--space', default='nb201')
+    x.add_argument('--proxy', nargs='+', required=True, choices=PROXY_NAMES)
+    x.add_argument('--archs', help='file with one architecture string per line (default: the whole space)')
+    x.add_argument('--sample', type=_int_arg(1), help='a seeded uniform sample of this many architectures')
+    x.add_argument('--sample-seed', type=_seed, default=0)
+    x.add_argument('--data', default='cifar10', choices=('cifar10', 'digits'), help='probe images')
+    x.add_argument('--seed', type=_seed, default=0, help='initialisation and probe-batch seed')
+    x.add_argument('--workers', type=_int_arg(1, MAX_WORKERS), default=1)
+    x.add_argument('--cached-only', action='store_true', help='compute nothing: cached values, NaN elsewhere')
+    x.add_argument('--out', required=True, help='CSV: arch_str and one column per proxy')
+    x.set_defaults(func=_cmd_proxies)
+
+    c = sub.add_parser('reduce', help='C-BRED: cluster the space, keep the most promising cluster')
+    c.add_argument('--space', default='nb201')
+    c.add_argument('--dataset', default='cifar100', choices=REDUCE_DATASETS)
+    c.add_argument('--proxies-table', help='CSV from `nasviz proxies` (default: $NASVIZ_PROXIES_TABLE, '
+                                           'else the sweep cache)')
+    c.add_argument('--score', nargs='+', default=['naswot', 'synflow'], help='proxies scoring a cluster')
+    c.add_argument('--k', type=_int_arg(2), default=8, help='number of clusters')
+    c.add_argument('--distance', default='js', choices=DISTANCES)
+    c.add_argument('--encoding', default='histogram', choices=ENCODINGS)
+    c.add_argument('--clustering', default='spectral', choices=CLUSTERINGS)
+    c.add_argument('--quantile', type=float, default=0.75, help='cluster score: this quantile of each proxy')
+    c.add_argument('--max-params', type=_int_arg(1), help='keep only cells with at most this many parameters')
+    c.add_argument('--seed', type=_seed, default=0)
+    c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')
+    c.set_defaults(func=_cmd_reduce)
     return p
 
 
 #: output arguments checked before any work starts: (command, attribute, option, kind)
 _OUTPUTS = (('evaluate', 'out', '--out', 'file'), ('partition', 'out', '--out', 'file'),
             ('build-microbench', 'out', '--out', 'file'), ('train', 'out', '--out', 'dir'),
-            ('partition', 'work_dir', '--work-dir', 'dir'), ('report', 'out', '--out', 'dir'))
+            ('partition', 'work_dir', '--work-dir', 'dir'), ('report', 'out', '--out', 'dir'),
+            ('proxies', 'out', '--out', 'file'), ('reduce', 'out', '--out', 'file'))
 #: commands that read or write the cache
-_USES_CACHE = ('train', 'evaluate', 'partition', 'report')
+_USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce')
 
 
 def _preflight(args: argparse.Namespace) -> None:

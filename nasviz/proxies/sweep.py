@@ -1,0 +1,291 @@
+"""Proxy sweeps over many architectures: seeded, cached per (space, arch, proxy, data, batch,
+seed), resumable after a kill, optionally over worker processes, with a progress bar.
+
+Cache layout: ``<cache>/proxies/<key>/chunk-<hash>.csv``, one directory per (space, network
+size, proxy, probe data, batch size, seed) and one small CSV (``arch_str,value``) per finished
+chunk of cells, each written atomically. A sweep reads every chunk of the directories it needs,
+computes only the cells missing there, and writes new chunks as they finish: a killed sweep loses
+at most the chunks in flight.
+
+Degenerate cells (the output does not depend on the input: no path carries the input to the
+output) get NaN for every proxy that reads the input images; they are not computed. ``params``,
+``flops`` and the data-free ``synflow`` are computed for them.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
+from nasviz.utils import atomic_write_text, cache_dir, load_checked, param_hash
+from nasviz.validate import check_count, check_int, short_repr
+
+try:
+    from nasviz.spaces import get_space as _registry_get_space
+except ImportError:  # before the search-space plug-in (issue 10) is in place
+    _registry_get_space = None
+
+DATASETS = ('cifar10', 'digits')
+
+
+class _NB201Fallback:
+    """The few space methods a sweep needs, for NAS-Bench-201, when ``nasviz.spaces.get_space``
+    is not available."""
+
+    name = 'nb201'
+
+    def from_str(self, s: str) -> Any:
+        from nasviz.spaces.nb201 import Arch
+        return Arch.from_str(s)
+
+    def to_str(self, arch: Any) -> str:
+        return str(arch)
+
+    def is_degenerate(self, arch: Any) -> bool:
+        return arch.is_degenerate
+
+    def enumerate(self) -> Iterable[Any]:
+        from nasviz.spaces.nb201 import all_archs
+        return all_archs()
+
+    def build_network(self, arch: Any, **size: Any) -> torch.nn.Module:
+        from nasviz.supernet.model import standalone
+        kw = dict(C=16, N=5, num_classes=10, in_channels=3)
+        kw.update(size)
+        return standalone(arch, **kw)
+
+
+def get_space(name: Any) -> Any:
+    """The search space ``name`` (through ``nasviz.spaces.get_space``; NB201 also without it)."""
+    if not isinstance(name, str):
+        return name
+    if _registry_get_space is not None:
+        return _registry_get_space(name)
+    if name.strip().lower() != 'nb201':
+        raise ValueError(f'unknown search space {short_repr(name)}; known: nb201')
+    return _NB201Fallback()
+
+
+def probe_batch(data: str = 'cifar10', n: int = 128, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """``n`` training images and labels drawn with ``seed`` from ``data`` (``'cifar10'``: the offline
+    npz through ``NASVIZ_CIFAR10_NPZ``; ``'digits'``: the embedded dataset), normalised as for
+    training, plus an id naming the batch for cache keys."""
+    from nasviz.data import load_cifar10, load_digits
+
+    if data not in DATASETS:
+        raise ValueError(f'unknown probe data {short_repr(data)}; valid: {", ".join(DATASETS)}')
+    n = check_count(n, 'n')
+    d = load_cifar10() if data == 'cifar10' else load_digits()
+    if n > len(d.y_train):
+        raise ValueError(f'n={n} exceeds the {len(d.y_train)} training images of {data}')
+    idx = torch.from_numpy(np.random.default_rng(seed).choice(len(d.y_train), n, replace=False))
+    x, y = d.x_train[idx].contiguous(), d.y_train[idx].contiguous()
+    return x, y, f'{d.data_id}-n{n}-s{seed}'
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What a proxy value depends on, besides the architecture and the proxy.
+
+    ``size``: keyword arguments of the space's network builder as sorted ``(name, value)`` pairs
+    (empty = the benchmark's network; the embedded digits need ``in_channels=1``). ``batch_sizes``
+    overrides a proxy's paper batch size, as ``(proxy, size)`` pairs."""
+
+    space: str = 'nb201'
+    data: str = 'cifar10'
+    seed: int = 0
+    size: tuple[tuple[str, Any], ...] = ()
+    batch_sizes: tuple[tuple[str, int], ...] = ()
+    chunk_size: int = 25
+
+    def __post_init__(self) -> None:
+        if self.data not in DATASETS:
+            raise ValueError(f'unknown probe data {short_repr(self.data)}; valid: {", ".join(DATASETS)}')
+        check_int(self.seed, 'seed', 0)
+        check_count(self.chunk_size, 'chunk_size')
+        object.__setattr__(self, 'size', tuple(sorted(dict(self.size).items())))
+        bs = dict(self.batch_sizes)
+        check_proxies(list(bs)) if bs else None
+        for k, v in bs.items():
+            check_count(v, f'batch size of {k}')
+        object.__setattr__(self, 'batch_sizes', tuple(sorted(bs.items())))
+
+    def batch_size(self, proxy: str) -> int:
+        return int(dict(self.batch_sizes).get(proxy, PROXIES[proxy].batch_size))
+
+    @property
+    def probe_size(self) -> int:
+        return max(spec.batch_size for spec in PROXIES.values()) if not self.batch_sizes else \
+            max(self.batch_size(p) for p in PROXIES)
+
+
+def _chunk_name(arch_strs: Sequence[str]) -> str:
+    return 'chunk-' + hashlib.sha256('\n'.join(arch_strs).encode()).hexdigest()[:16] + '.csv'
+
+
+def _read_chunk(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype={'arch_str': str})
+    if list(df.columns) != ['arch_str', 'value']:
+        raise ValueError(f'expected columns arch_str,value, got {list(df.columns)}')
+    df['value'] = pd.to_numeric(df['value'], errors='raise')
+    return df
+
+
+# -- worker side ------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: SweepConfig, x: torch.Tensor, y: torch.Tensor, threads: int = 1) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.update(config=config, x=x, y=y, space=get_space(config.space))
+
+
+def proxies_for_arch(space: Any, arch: Any, proxies: Sequence[str], x: torch.Tensor, y: torch.Tensor,
+                     seed: int = 0, size: dict | None = None, batch_sizes: dict | None = None) -> dict[str, float]:
+    """The proxies of one architecture: its network built by the space with ``torch.manual_seed(seed)``
+    (the same initial weights whichever process or order computes it), degenerate cells given NaN
+    for proxies that read the input."""
+    space = get_space(space)
+    arch = space.from_str(arch) if isinstance(arch, str) else arch
+    degenerate = bool(getattr(space, 'is_degenerate', lambda a: False)(arch))
+    run = [p for p in proxies if not (degenerate and PROXIES[p].uses_input)]
+    out = {p: float('nan') for p in proxies}
+    if run:
+        torch.manual_seed(seed)
+        net = space.build_network(arch, **(size or {}))
+        out.update(compute_proxies(net, x, y, run, batch_sizes))
+    return out
+
+
+def _work(arch_strs: list[str], proxies: list[str]) -> dict[str, list[float]]:
+    c: SweepConfig = _WORKER['config']
+    res: dict[str, list[float]] = {p: [] for p in proxies}
+    sizes = {p: c.batch_size(p) for p in proxies}
+    for s in arch_strs:
+        vals = proxies_for_arch(_WORKER['space'], s, proxies, _WORKER['x'], _WORKER['y'], c.seed,
+                                dict(c.size), sizes)
+        for p in proxies:
+            res[p].append(vals[p])
+    return res
+
+
+# -- the sweep --------------------------------------------------------------------------------
+@dataclass
+class ProxySweep:
+    """A resumable, cached proxy sweep (estimator-like: configure, then :meth:`run`).
+
+    ``run(archs)`` returns a DataFrame with ``arch_str`` and one column per proxy, in the order
+    of ``archs`` (``compute=False``: only cached values, NaN for the rest); ``computed_`` counts the (cell, proxy) values computed by the last run (the
+    rest came from the cache), ``seconds_`` its wall time."""
+
+    proxies: Sequence[str]
+    config: SweepConfig = field(default_factory=SweepConfig)
+    workers: int = 1
+    cache: str | os.PathLike | None = None
+    progress: bool = True
+    #: called after each chunk is written (tests use it to simulate a kill)
+    on_chunk: Callable[[int], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.proxies = check_proxies(self.proxies)
+        self.workers = check_count(self.workers, 'workers')
+        self.space = get_space(self.config.space)
+
+    def directory(self, proxy: str, data_id: str) -> Path:
+        root = Path(self.cache) if self.cache is not None else cache_dir()
+        c = self.config
+        key = param_hash(dict(space=c.space, size=c.size, proxy=proxy, data=data_id,
+                              batch=c.batch_size(proxy), seed=c.seed))
+        return root / 'proxies' / f'{c.space}-{proxy}-{key}'
+
+    def _load(self, directory: Path) -> dict[str, float]:
+        got: dict[str, float] = {}
+        if not directory.is_dir():
+            return got
+        for path in sorted(directory.glob('chunk-*.csv')):
+            df = load_checked(path, _read_chunk)
+            if df is not None:
+                got.update(zip(df['arch_str'], df['value'].astype(float)))
+        return got
+
+    def run(self, archs: Iterable[Any] | None = None, compute: bool = True) -> pd.DataFrame:
+        import time
+
+        from tqdm.auto import tqdm
+
+        t0 = time.perf_counter()
+        if archs is None:
+            archs = self.space.enumerate()
+        strs = [self.space.to_str(self.space.from_str(a) if isinstance(a, str) else a) for a in archs]
+        if not strs:
+            raise ValueError('archs is empty: nothing to sweep')
+        x, y, data_id = probe_batch(self.config.data, max(self.config.batch_size(p) for p in self.proxies),
+                                    self.config.seed)
+        dirs = {p: self.directory(p, data_id) for p in self.proxies}
+        known = {p: self._load(d) for p, d in dirs.items()}
+        # group the missing cells by which proxies they still need, then chunk each group
+        missing: dict[tuple[str, ...], list[str]] = {}
+        for s in dict.fromkeys(strs):
+            need = tuple(p for p in self.proxies if s not in known[p])
+            if need:
+                missing.setdefault(need, []).append(s)
+        k = self.config.chunk_size
+        if not compute:  # only what the cache holds; NaN elsewhere
+            missing = {}
+        tasks = [(group[i:i + k], list(need)) for need, group in missing.items() for i in range(0, len(group), k)]
+        self.computed_ = 0
+        n_cells = sum(len(t[0]) for t in tasks)
+        bar = tqdm(total=n_cells, desc=f'proxies {",".join(self.proxies)}', disable=not self.progress,
+                   unit='cell')
+
+        def store(chunk: list[str], need: list[str], res: dict[str, list[float]]) -> None:
+            for p in need:
+                text = pd.DataFrame({'arch_str': chunk, 'value': res[p]}).to_csv(index=False)
+                atomic_write_text(dirs[p] / _chunk_name(chunk), text)
+                known[p].update(zip(chunk, res[p]))
+                self.computed_ += len(chunk)
+            bar.update(len(chunk))
+            if self.on_chunk is not None:
+                self.on_chunk(len(chunk))
+
+        try:
+            if self.workers == 1 or len(tasks) <= 1:
+                _init_worker(self.config, x, y, threads=torch.get_num_threads())
+                for chunk, need in tasks:
+                    store(chunk, need, _work(chunk, need))
+            else:
+                with cf.ProcessPoolExecutor(self.workers, initializer=_init_worker,
+                                            initargs=(self.config, x, y, 1)) as pool:
+                    futs = {pool.submit(_work, chunk, need): (chunk, need) for chunk, need in tasks}
+                    try:
+                        for f in cf.as_completed(futs):
+                            chunk, need = futs[f]
+                            store(chunk, need, f.result())
+                    except BaseException:
+                        for f in futs:
+                            f.cancel()
+                        raise
+        finally:
+            bar.close()
+        self.seconds_ = time.perf_counter() - t0
+        table = pd.DataFrame({'arch_str': strs})
+        for p in self.proxies:
+            table[p] = [known[p].get(s, np.nan) for s in strs]
+        return table
+
+
+def sweep_proxies(proxies: Sequence[str], archs: Iterable[Any] | None = None, space: str = 'nb201',
+                  data: str = 'cifar10', seed: int = 0, workers: int = 1, cache: str | os.PathLike | None = None,
+                  progress: bool = True, **size: Any) -> pd.DataFrame:
+    """One-call :class:`ProxySweep` (``archs=None``: every architecture of the space)."""
+    cfg = SweepConfig(space=space, data=data, seed=seed, size=tuple(size.items()))
+    return ProxySweep(proxies, cfg, workers=workers, cache=cache, progress=progress).run(archs)

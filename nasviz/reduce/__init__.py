@@ -1,0 +1,16 @@
+"""Search-space reduction: C-BRED (cluster the graphs, score clusters with proxies, keep the best).
+
+``encodings`` (op-usage histogram, nodes x nodes x ops adjacency tensor), ``distances``
+(symmetric KL, Jensen-Shannon, Hellinger, graph edit distance with per-op costs), ``cbred``
+(:class:`CBRED`, :func:`compare_selection`), ``run`` (the ``nasviz reduce`` command's work).
+"""
+from nasviz.reduce.cbred import (CBRED, CLUSTERINGS, DISTANCES, ENCODINGS, REDUCE_DATASETS, cluster_distances,
+                                 compare_selection, mean_ci, pairwise_distances)
+from nasviz.reduce.distances import graph_edit_distance, hellinger, jensen_shannon, symmetric_kl
+from nasviz.reduce.encodings import adjacency_tensor, encode, op_histogram
+from nasviz.reduce.run import ReduceResult, reduce_cli, reduce_space
+
+__all__ = ['CBRED', 'compare_selection', 'mean_ci', 'cluster_distances', 'pairwise_distances', 'ENCODINGS',
+           'DISTANCES', 'CLUSTERINGS', 'REDUCE_DATASETS', 'op_histogram', 'adjacency_tensor', 'encode',
+           'symmetric_kl', 'jensen_shannon', 'hellinger', 'graph_edit_distance', 'reduce_space', 'reduce_cli',
+           'ReduceResult']

@@ -1,0 +1,292 @@
+"""C-BRED (Clustering-Based REDuction, arXiv 2204.14103): cluster the architectures of a space by
+their computational graphs, score every cluster with training-free proxy statistics, keep the
+best cluster.
+
+:class:`CBRED` is estimator-like: ``CBRED(k=8, distance='js').fit(archs, space, proxies)`` sets
+``labels_``, ``cluster_table_``, ``best_cluster_`` and ``selected_``. :func:`compare_selection`
+sets the selection beside the whole set and same-size baselines on ground truth.
+
+Clustering works on the DISTINCT encodings (NB201's 15,625 cells have only 210 distinct op
+histograms), weighted by how many cells share each; when more than ``max_points`` distinct
+encodings exist, a seeded sample of them is clustered and every other point joins the cluster it
+is closest to on average.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nasviz.analysis.ranking import Estimate
+from nasviz.reduce.distances import DISTANCE_FUNCTIONS, graph_edit_distance
+from nasviz.reduce.encodings import encode
+from nasviz.validate import check_count, check_fraction, short_repr
+
+ENCODINGS = ('histogram', 'adjacency')
+DISTANCES = ('js', 'kl', 'hellinger', 'ged', 'euclidean')
+CLUSTERINGS = ('spectral', 'kmeans')
+REDUCE_DATASETS = ('cifar10', 'cifar100', 'imagenet16')
+
+
+def pairwise_distances(X: np.ndarray, distance: str, archs: Sequence[Any] | None = None,
+                       space: Any = None) -> np.ndarray:
+    """``(n, n)`` distances between the rows of ``X`` (encodings) or, for ``'ged'``, between ``archs``."""
+    if distance == 'ged':
+        return graph_edit_distance(archs, None, space)
+    if distance == 'euclidean':
+        sq = (X ** 2).sum(1)
+        return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0.0))
+    if distance not in DISTANCE_FUNCTIONS:
+        raise ValueError(f'unknown distance {short_repr(distance)}; valid: {", ".join(DISTANCES)}')
+    return DISTANCE_FUNCTIONS[distance](X)
+
+
+def _mds(D: np.ndarray, dims: int) -> np.ndarray:
+    """Classical (Torgerson) multidimensional scaling of a distance matrix."""
+    n = D.shape[0]
+    J = np.eye(n) - 1.0 / n
+    B = -0.5 * J @ (D ** 2) @ J
+    w, V = np.linalg.eigh(B)
+    order = np.argsort(w)[::-1][:dims]
+    w = np.clip(w[order], 0, None)
+    return V[:, order] * np.sqrt(w)
+
+
+def cluster_distances(D: np.ndarray, k: int, method: str = 'spectral', weights: np.ndarray | None = None,
+                      random_state: int = 0) -> np.ndarray:
+    """Labels ``0..k-1`` for the points of distance matrix ``D``: ``'spectral'`` on the affinity
+    ``exp(-D^2 / (2 s^2))`` (``s`` = median non-zero distance) or ``'kmeans'`` on a classical-MDS
+    embedding of ``D`` (``weights``: points standing for several cells)."""
+    from sklearn.cluster import KMeans, SpectralClustering
+
+    n = D.shape[0]
+    if k > n:
+        raise ValueError(f'k={k} exceeds the {n} distinct encodings to cluster')
+    if method == 'spectral':
+        nz = D[D > 0]
+        s = float(np.median(nz)) if nz.size else 1.0
+        A = np.exp(-(D ** 2) / (2 * s * s))
+        sc = SpectralClustering(n_clusters=k, affinity='precomputed', random_state=random_state,
+                                assign_labels='cluster_qr')
+        return sc.fit_predict(A)
+    if method == 'kmeans':
+        Y = _mds(D, min(10, n - 1))
+        km = KMeans(n_clusters=k, n_init=10, random_state=random_state)
+        return km.fit_predict(Y, sample_weight=weights)
+    raise ValueError(f'unknown clustering {short_repr(method)}; valid: {", ".join(CLUSTERINGS)}')
+
+
+def _rank01(v: np.ndarray) -> np.ndarray:
+    """Percentile ranks in [0, 1] (ties averaged); NaN ranks lowest (0)."""
+    s = pd.Series(v, dtype=float)
+    r = s.rank(method='average', pct=True, na_option='keep').to_numpy()
+    return np.where(np.isnan(r), 0.0, r)
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95, n_resamples: int = 2000,
+            random_state: int = 0) -> Estimate:
+    """Mean with a percentile-bootstrap interval over the items."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return Estimate(np.nan, np.nan, np.nan, 0, level, 'no values')
+    if v.size == 1:
+        return Estimate(float(v[0]), np.nan, np.nan, 1, level, 'one value')
+    rng = np.random.default_rng(random_state)
+    means = v[rng.integers(0, v.size, (n_resamples, v.size))].mean(1)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(means, [a, 1 - a])
+    return Estimate(float(v.mean()), float(lo), float(hi), int(v.size), level,
+                    f'bootstrap percentile, {n_resamples} resamples')
+
+
+@dataclass
+class CBRED:
+    """Clustering-based reduction of a search space (see the module docstring).
+
+    ``encoding``: ``'histogram'`` (op usage) or ``'adjacency'`` (nodes x nodes x ops);
+    ``distance``: ``'js'``, ``'kl'`` (symmetric), ``'hellinger'``, ``'ged'`` (graph edit distance
+    with per-op costs) or ``'euclidean'``; ``clustering``: ``'spectral'`` or ``'kmeans'``;
+    ``score``: proxies whose statistics rank the clusters; a cluster's score is the mean over
+    those proxies of the ``quantile`` of its cells' percentile ranks (ranks make proxies on
+    different scales comparable; a cell without a value ranks lowest). ``max_params`` drops cells
+    above that size before clustering (needs a ``params`` column). Clusters with fewer than
+    ``min_scored`` scored cells are not selected.
+    """
+
+    k: int = 8
+    encoding: str = 'histogram'
+    distance: str = 'js'
+    clustering: str = 'spectral'
+    score: Sequence[str] = ('naswot', 'synflow')
+    quantile: float = 0.75
+    max_params: float | None = None
+    min_scored: int = 5
+    max_points: int = 1500
+    random_state: int = 0
+
+    def _check(self) -> None:
+        check_count(self.k, 'k', minimum=2)
+        for name, val, valid in (('encoding', self.encoding, ENCODINGS), ('distance', self.distance, DISTANCES),
+                                 ('clustering', self.clustering, CLUSTERINGS)):
+            if val not in valid:
+                raise ValueError(f'unknown {name} {short_repr(val)}; valid: {", ".join(valid)}')
+        if self.distance in ('js', 'kl', 'hellinger') and self.encoding == 'adjacency':
+            pass  # rows are normalised to distributions over (edge, op)
+        check_fraction(self.quantile, 'quantile')
+        if isinstance(self.score, str):
+            self.score = (self.score,)
+        if not self.score:
+            raise ValueError('score: name at least one proxy column')
+
+    def fit(self, archs: Sequence[Any], space: Any, proxies: pd.DataFrame,
+            params: Mapping[str, float] | None = None) -> 'CBRED':
+        """Cluster ``archs`` (architectures or strings of ``space``) and score the clusters with
+        the rows of ``proxies`` (``arch_str`` plus the ``score`` columns; cells missing there are
+        clustered but not scored). ``params``: arch_str -> parameter count for ``max_params``
+        (default: the ``params`` column of ``proxies``)."""
+        self._check()
+        if not isinstance(proxies, pd.DataFrame) or 'arch_str' not in proxies.columns:
+            raise ValueError('proxies must be a DataFrame with an arch_str column (the output of `nasviz proxies`)')
+        missing = [c for c in self.score if c not in proxies.columns]
+        if missing:
+            raise ValueError(f'proxies table lacks score column(s) {missing}; it has {list(proxies.columns)}')
+        strs = [space.to_str(space.check(a)) for a in archs]
+        if len(strs) < self.k:
+            raise ValueError(f'{len(strs)} architectures cannot form k={self.k} clusters')
+        prox = proxies.drop_duplicates('arch_str').set_index('arch_str')
+        if self.max_params is not None:
+            if params is None:
+                if 'params' not in prox.columns:
+                    raise ValueError('max_params needs parameter counts: a params column in the proxies '
+                                     'table or the params argument')
+                params = prox['params'].to_dict()
+            keep = [s for s in strs if s in params and params[s] <= self.max_params]
+            if len(keep) < self.k:
+                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, fewer than k={self.k}')
+            strs = keep
+        self.archs_ = strs
+        objs = [space.from_str(s) for s in strs]
+        X = encode(objs, space, self.encoding)
+        if self.distance in ('js', 'kl', 'hellinger') and self.encoding == 'adjacency':
+            X = X / X.sum(1, keepdims=True)
+        if self.distance == 'ged':
+            uniq_idx = np.arange(len(strs))
+            inverse = uniq_idx
+            counts = np.ones(len(strs))
+        else:
+            _, uniq_idx, inverse, counts = np.unique(np.round(X, 12), axis=0, return_index=True,
+                                                     return_inverse=True, return_counts=True)
+            inverse = inverse.reshape(-1)
+        m = len(uniq_idx)
+        rng = np.random.default_rng(self.random_state)
+        core = np.sort(rng.choice(m, self.max_points, replace=False)) if m > self.max_points else np.arange(m)
+        pts = uniq_idx[core]
+        D = pairwise_distances(X[pts], self.distance, [objs[i] for i in pts], space)
+        core_labels = cluster_distances(D, self.k, self.clustering, counts[core].astype(float), self.random_state)
+        labels_u = np.full(m, -1)
+        labels_u[core] = core_labels
+        rest = np.setdiff1d(np.arange(m), core)
+        for start in range(0, rest.size, 2000):  # the others join the nearest cluster on average
+            part = rest[start:start + 2000]
+            if self.distance == 'ged':
+                Dp = graph_edit_distance([objs[uniq_idx[i]] for i in part], [objs[i] for i in pts], space)
+            elif self.distance == 'euclidean':
+                Dp = np.sqrt(((X[uniq_idx[part]][:, None, :] - X[pts][None]) ** 2).sum(-1))
+            else:
+                Dp = DISTANCE_FUNCTIONS[self.distance](X[uniq_idx[part]], X[pts])
+            means = np.stack([Dp[:, core_labels == c].mean(1) for c in range(self.k)], axis=1)
+            labels_u[part] = means.argmin(1)
+        labels = labels_u[inverse]
+        self.labels_ = pd.Series(labels, index=pd.Index(strs, name='arch_str'), name='cluster')
+        self.encodings_ = X
+        # cluster statistics from the scored cells
+        scored = prox.reindex(strs)
+        table = pd.DataFrame({'cluster': np.arange(self.k)})
+        table['size'] = np.bincount(labels, minlength=self.k)
+        has = scored[list(self.score)].notna().any(axis=1).to_numpy()
+        table['n_scored'] = np.bincount(labels[has], minlength=self.k)
+        parts = []
+        for p in self.score:
+            v = scored[p].to_numpy(dtype=float)
+            r = _rank01(np.where(has, v, np.nan))
+            med, q = [], []
+            for c in range(self.k):
+                sel = (labels == c) & has
+                vals = v[sel]
+                med.append(np.nanmedian(vals) if np.isfinite(vals).any() else np.nan)
+                q.append(np.quantile(r[sel], self.quantile) if sel.any() else np.nan)
+            table[f'{p}_median'] = med
+            table[f'{p}_rank_q{int(round(self.quantile * 100))}'] = q
+            parts.append(np.asarray(q))
+        table['score'] = np.mean(parts, axis=0)
+        table.loc[table['n_scored'] < self.min_scored, 'score'] = np.nan
+        if table['score'].notna().sum() == 0:
+            raise ValueError(f'no cluster holds {self.min_scored} scored cells: the proxies table covers too '
+                             f'few of the {len(strs)} architectures')
+        self.best_cluster_ = int(table.loc[table['score'].idxmax(), 'cluster'])
+        table['selected'] = table['cluster'] == self.best_cluster_
+        self.cluster_table_ = table
+        self.selected_ = [s for s, c in zip(strs, labels) if c == self.best_cluster_]
+        return self
+
+    def select(self) -> list[str]:
+        """The architecture strings of the best cluster (after :meth:`fit`)."""
+        if not hasattr(self, 'selected_'):
+            raise ValueError('call fit() before select()')
+        return list(self.selected_)
+
+
+def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.DataFrame,
+                      params: Mapping[str, float] | None = None, n_random: int = 1000,
+                      top_proxy: str = 'naswot', random_state: int = 0) -> pd.DataFrame:
+    """The selection against the whole set and same-size baselines, on ground truth ``truth``
+    (arch_str -> accuracy). Everything is compared on the EVALUATION SET: the fitted cells that
+    have proxy values (so ``top by <proxy>`` is defined); the selection there is its scored part.
+    Rows: ``whole set``, ``C-BRED``, ``random subsets`` (mean of ``n_random`` same-size subsets,
+    interval = their central 95%), ``top by <top_proxy>``, ``top by params``, ``best cluster by
+    params`` (the cluster with the highest median parameter count, its own size), and
+    ``C-BRED cluster, all cells`` (every cell of the chosen cluster, proxy values or not).
+    Columns: method, n, mean accuracy with a 95% interval."""
+    if not hasattr(model, 'labels_'):
+        raise ValueError('fit the CBRED model first')
+    prox = proxies.drop_duplicates('arch_str').set_index('arch_str')
+    labels = model.labels_
+    scored = [s for s in labels.index if s in prox.index and prox.loc[s, list(model.score)].notna().any()]
+    scored = [s for s in scored if s in truth]
+    if not scored:
+        raise ValueError('no fitted cell has both proxy values and ground truth')
+    acc = np.array([truth[s] for s in scored], dtype=float)
+    lab = labels.reindex(scored).to_numpy()
+    sel = lab == model.best_cluster_
+    n = int(sel.sum())
+    rows = []
+
+    def add(method: str, vals: np.ndarray, note: str = '') -> None:
+        e = mean_ci(vals, random_state=random_state)
+        rows.append(dict(method=method, n=e.n, mean=e.estimate, low=e.low, high=e.high, note=note))
+
+    add('whole set', acc, 'every scored cell')
+    add('C-BRED', acc[sel], f'cluster {model.best_cluster_}, scored cells')
+    if n:
+        rng = np.random.default_rng(random_state)
+        means = np.array([acc[rng.choice(acc.size, n, replace=False)].mean() for _ in range(n_random)])
+        rows.append(dict(method='random subsets', n=n, mean=float(means.mean()), low=float(np.quantile(means, 0.025)),
+                         high=float(np.quantile(means, 0.975)), note=f'{n_random} draws; interval = central 95%'))
+        if top_proxy in prox.columns:
+            v = prox.loc[scored, top_proxy].to_numpy(dtype=float)
+            order = np.argsort(-np.where(np.isfinite(v), v, -np.inf), kind='stable')[:n]
+            add(f'top by {top_proxy}', acc[order], 'same size')
+        pmap = params if params is not None else (prox['params'].to_dict() if 'params' in prox.columns else None)
+        if pmap is not None:
+            pv = np.array([pmap.get(s, np.nan) for s in scored], dtype=float)
+            order = np.argsort(-np.nan_to_num(pv, nan=-np.inf), kind='stable')[:n]
+            add('top by params', acc[order], 'same size')
+            med = [np.nanmedian(pv[lab == c]) if (lab == c).any() else -np.inf for c in range(model.k)]
+            bc = int(np.nanargmax(med))
+            add('best cluster by params', acc[lab == bc], f'cluster {bc} (highest median params), its own size')
+    full = [s for s, c in labels.items() if c == model.best_cluster_ and s in truth]
+    add('C-BRED cluster, all cells', np.array([truth[s] for s in full]), 'every cell of the chosen cluster')
+    return pd.DataFrame(rows)
