@@ -8,9 +8,11 @@ and choices.
 from nasviz.spaces.base import (SearchSpace, SlotMask, get_space, list_spaces, parse_archs, register_space,
                                 space_of)
 from nasviz.spaces.nb201_space import NB201Space
+from nasviz.spaces.nb101_space import NB101Space
 from nasviz.spaces.darts_space import DartsSpace
 
 register_space('nb201', NB201Space)
+register_space('nb101', NB101Space)
 register_space('darts', DartsSpace)
 
 __all__ = ['SearchSpace', 'SlotMask', 'get_space', 'list_spaces', 'register_space', 'space_of', 'parse_archs',

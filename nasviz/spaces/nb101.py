@@ -300,11 +300,10 @@ def canonical(arch: NB101Arch) -> str:
 # ---------------------------------------------------------------------------------------------
 # Sampling
 # ---------------------------------------------------------------------------------------------
-def _mask_tables(mask: SlotMask) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Allowed op indices per interior node and allowed 0/1 values per frame edge."""
-    node_allowed = [np.array([OPS.index(c) for c in mask.allowed_for(s)]) for s in NODE_SLOTS]
-    edge_allowed = [np.array([int(c) for c in mask.allowed_for(s)]) for s in EDGE_SLOTS]
-    return node_allowed, edge_allowed
+def _mask_tables(mask: SlotMask) -> list[np.ndarray]:
+    """Allowed op indices of each interior node, then allowed 0/1 values of each frame edge."""
+    return ([np.array([OPS.index(c) for c in mask.allowed_for(s)]) for s in NODE_SLOTS]
+            + [np.array([int(c) for c in mask.allowed_for(s)]) for s in EDGE_SLOTS])
 
 
 _ABSENT_IDX = OPS.index(ABSENT_OP)
@@ -331,40 +330,73 @@ def _normal_form(m: np.ndarray, op_idx: np.ndarray) -> bool:
     return True
 
 
+def _normal_forms(mats: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """:func:`_normal_form` over a batch (``mats``: ``B x 7 x 7``, ``ops``: ``B x 5``)."""
+    n = MAX_NODES
+    ok = mats.sum(axis=(1, 2)) <= MAX_EDGES
+    adj = mats.astype(bool)
+    fwd = np.zeros(mats.shape[:2], bool)
+    fwd[:, 0] = True
+    for j in range(1, n):
+        fwd[:, j] = (adj[:, :j, j] & fwd[:, :j]).any(axis=1)
+    bwd = np.zeros(mats.shape[:2], bool)
+    bwd[:, n - 1] = True
+    for i in range(n - 2, -1, -1):
+        bwd[:, i] = (adj[:, i, i + 1:] & bwd[:, i + 1:]).any(axis=1)
+    live = fwd & bwd
+    ok &= live[:, 0] & live[:, n - 1]
+    inner = live[:, 1:n - 1]
+    ok &= (inner[:, :-1] >= inner[:, 1:]).all(axis=1)  # live interior nodes come first
+    deg = (adj.sum(axis=2) + adj.sum(axis=1))[:, 1:n - 1]
+    dead = ~inner
+    ok &= ~(dead & (deg > 0)).any(axis=1)
+    ok &= ~(dead & (ops != _ABSENT_IDX)).any(axis=1)
+    return ok
+
+
 def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None,
-                 batch: int | None = None) -> list[NB101Arch]:
+                 batch: int = 8192) -> list[NB101Arch]:
     """``n`` valid cells drawn uniformly over the cells inside ``mask``, by rejection.
 
-    Proposals are uniform over the product set of ``mask`` in the 7-node frame; a proposal is
-    kept when it is the frame assignment of a valid pruned cell (:func:`_normal_form`). Every
-    cell has exactly one frame assignment, so the kept cells are uniform over the valid cells of
-    the mask (labelled cells: isomorphic variants count separately, as they do in the frame).
+    Proposals are uniform over the product set of ``mask`` in the 7-node frame, drawn in batches
+    of ``batch``; a proposal is kept when it is the frame assignment of a valid pruned cell
+    (:func:`_normal_form`). Every cell has exactly one frame assignment, so the kept cells are
+    uniform over the valid cells of the mask (labelled cells: isomorphic variants count
+    separately). About 1 proposal in 400 is kept on the full space (2 ms a cell, vectorised).
     """
     n = check_count(n, 'n')
-    full = SlotMask('nb101', SLOTS, tuple(OPS if s in NODE_SLOTS else EDGE_CHOICES for s in SLOTS))
-    mask = full if mask is None else mask
+    batch = check_count(batch, 'batch')
+    mask = full_mask() if mask is None else mask
     if not isinstance(mask, SlotMask) or mask.space != 'nb101' or tuple(mask.slots) != SLOTS:
         raise ValueError(f'not a NAS-Bench-101 mask: {short_repr(mask)}')
     rng = np.random.default_rng(rng)
-    node_allowed, edge_allowed = _mask_tables(mask)
-    batch = batch or max(64, 16 * n)
+    # one table row per slot (choices padded by repetition), one draw of every slot per call
+    allowed = _mask_tables(mask)
+    sizes = np.array([len(a) for a in allowed])
+    table = np.stack([np.resize(a, 3) for a in allowed])
+    rows = np.arange(len(SLOTS))
     out: list[NB101Arch] = []
     tried = 0
     while len(out) < n:
-        ops = np.stack([a[rng.integers(len(a), size=batch)] for a in node_allowed], axis=1)
-        bits = np.stack([a[rng.integers(len(a), size=batch)] for a in edge_allowed], axis=1)
-        mats = np.zeros((batch, MAX_NODES, MAX_NODES), np.int64)
-        mats[:, _EI, _EJ] = bits
-        for b in range(batch):
-            if _normal_form(mats[b], ops[b]):
-                out.append(NB101Arch(mats[b], (INPUT,) + tuple(OPS[o] for o in ops[b]) + (OUTPUT,)))
-                if len(out) == n:
-                    break
-        tried += batch
-        if not out and tried >= 1_000_000:
+        size = min(batch, max(1024, 600 * (n - len(out))))
+        draw = table[rows, rng.integers(0, sizes, size=(size, len(SLOTS)))]
+        ops = draw[:, :len(NODE_SLOTS)]
+        mats = np.zeros((size, MAX_NODES, MAX_NODES), np.int8)
+        mats[:, _EI, _EJ] = draw[:, len(NODE_SLOTS):]
+        for b in np.flatnonzero(_normal_forms(mats, ops)).tolist():
+            out.append(NB101Arch(mats[b], (INPUT,) + tuple(OPS[o] for o in ops[b]) + (OUTPUT,)))
+            if len(out) == n:
+                break
+        tried += size
+        if not out and tried >= 2_000_000:
             raise ValueError(f'sample: no valid NAS-Bench-101 cell in {tried} proposals from the mask '
                              f'({mask.describe()}); the mask admits (almost) no valid cell')
     return out
+
+
+def full_mask() -> SlotMask:
+    """Every choice on every slot."""
+    return SlotMask('nb101', SLOTS, tuple(OPS if s in NODE_SLOTS else EDGE_CHOICES for s in SLOTS))
 
 
 def frame_mask(arch: NB101Arch) -> SlotMask:

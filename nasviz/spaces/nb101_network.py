@@ -1,0 +1,288 @@
+"""The NAS-Bench-101 network and its single-path weight-sharing supernet (one class).
+
+The network is the benchmark's (Ying et al. 2019): a 3x3 conv-BN-ReLU stem of ``C`` channels
+(128), ``stacks`` stacks (3) of ``N`` cells (3) with a 2x2 max-pool between stacks that halves
+the resolution while the channels double, global average pooling and a linear classifier. BN uses
+the benchmark's settings (decay 0.997, i.e. torch momentum 0.003; epsilon 1e-5).
+
+Inside a cell, channels follow the benchmark's rule (:func:`nasviz.spaces.nb101.vertex_channels`):
+the output concatenates the interior nodes that feed it, whose widths split the cell's output
+channels; other interior nodes take the widest of the nodes they feed; an edge between interior
+nodes truncates channels; an edge from the input is a 1x1 conv-BN-ReLU projection to the target
+node's width; an input -> output edge adds a projection of the input to the concatenation.
+
+Weight sharing. Node widths depend on the cell (an interior node of a 128-channel cell is 128,
+64, 43, 42, 32, 26 or 25 channels wide, depending on how many nodes feed the output and which
+of them it feeds), so the supernet holds, per cell position, one weight per (node, op) and one
+per input projection *at the widest width the node can take* (the cell's output channels), and
+a sampled cell uses the leading slice of each: the first ``w`` output (and input) channels, and
+the first ``w`` entries of BN statistics. Every cell thus shares its (node, op) weights with
+every other cell that puts the same op on the same node, whatever the widths; the price is that
+narrow cells train only the leading channels, which the wide cells train too. The single path is
+exactly the benchmark's network of that cell (same widths, same operations).
+
+A standalone network is the same class restricted to one cell. With ``alloc='shared'`` it holds
+the supernet's tensor shapes (so supernet weights load by name; unused slices stay at their
+initial values and take no part in the computation); with ``alloc='exact'`` (the default of
+:meth:`NB101Space.build_network`) every tensor has exactly the width the cell uses, which is the
+benchmark's network tensor by tensor: its parameter count is the table's ``params_m``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nasviz.spaces.base import SlotMask
+from nasviz.spaces.nb101 import (EDGE_SLOTS, FRAME_EDGES, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask,
+                                 full_mask, to_arch, vertex_channels)
+from nasviz.validate import short_repr
+
+#: the benchmark's batch-norm decay 0.997 in torch's convention (1 - decay), and epsilon
+BN_MOMENTUM = 0.003
+BN_EPS = 1e-5
+#: op name -> (module key, kernel size); max-pooling has no weights
+CONV_OPS = {'conv1x1-bn-relu': ('conv1x1', 1), 'conv3x3-bn-relu': ('conv3x3', 3)}
+ALLOC = ('shared', 'exact')
+
+
+class SlicedConvBNReLU(nn.Module):
+    """Conv (no bias) - BN - ReLU allocated at ``c_in x c_out`` that runs on the leading
+    ``x.shape[1]`` input and ``width`` output channels."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, affine: bool, track_running_stats: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=BN_MOMENTUM, affine=affine,
+                                 track_running_stats=track_running_stats)
+
+    def forward(self, x: torch.Tensor, width: int) -> torch.Tensor:
+        w = self.conv.weight
+        if w.shape[0] != width or w.shape[1] != x.shape[1]:
+            w = w[:width, :x.shape[1]]
+        y = F.conv2d(x, w, None, 1, self.conv.padding)
+        bn = self.bn
+        if bn.num_features == width:
+            return F.relu(bn(y))
+        # the leading entries of the BN statistics and affine parameters (views: updates land in place)
+        training = bn.training or bn.running_mean is None
+        if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+            bn.num_batches_tracked.add_(1)
+        rm = bn.running_mean[:width] if bn.running_mean is not None else None
+        rv = bn.running_var[:width] if bn.running_var is not None else None
+        wt = bn.weight[:width] if bn.weight is not None else None
+        bs = bn.bias[:width] if bn.bias is not None else None
+        return F.relu(F.batch_norm(y, rm, rv, wt, bs, training, bn.momentum, bn.eps))
+
+
+def _maybe_live(mask: SlotMask, t: int) -> bool:
+    """Whether frame node ``t`` can be on an input-output path in some cell of ``mask``."""
+    into = any('1' in mask.allowed_for(f'{a}->{t}') for a in range(t))
+    out = any('1' in mask.allowed_for(f'{t}->{b}') for b in range(t + 1, MAX_NODES))
+    return into and out
+
+
+class NB101Cell(nn.Module):
+    """One cell position: weights for every (node, op) and input projection the mask allows."""
+
+    def __init__(self, c_in: int, c_out: int, mask: SlotMask, affine: bool, track_running_stats: bool,
+                 widths: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.c_in, self.c_out = c_in, c_out
+        # widths: exact per-node widths of a fixed cell (alloc='exact'), else the widest (c_out)
+        width = (lambda t: widths[t]) if widths is not None else (lambda t: c_out)
+        self.ops = nn.ModuleDict()
+        self.proj = nn.ModuleDict()
+        for t in range(1, MAX_NODES - 1):
+            if not _maybe_live(mask, t):
+                continue
+            convs = nn.ModuleDict({CONV_OPS[o][0]: SlicedConvBNReLU(width(t), width(t), CONV_OPS[o][1], affine,
+                                                                    track_running_stats)
+                                   for o in mask.allowed_for(f'node{t}') if o in CONV_OPS})
+            if len(convs):
+                self.ops[f'n{t}'] = convs
+            if '1' in mask.allowed_for(f'0->{t}'):
+                self.proj[f'n{t}'] = SlicedConvBNReLU(c_in, width(t), 1, affine, track_running_stats)
+        if '1' in mask.allowed_for(f'0->{MAX_NODES - 1}'):
+            self.proj['out'] = SlicedConvBNReLU(c_in, c_out, 1, affine, track_running_stats)
+
+    def forward(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
+        m, ops = arch.matrix, arch.ops
+        k = len(ops)
+        ch = vertex_channels(m, self.c_in, self.c_out)
+        nodes: list[torch.Tensor] = [x]
+        concat: list[torch.Tensor] = []
+        for t in range(1, k - 1):
+            w = ch[t]
+            terms = [nodes[s] if nodes[s].shape[1] == w else nodes[s][:, :w] for s in range(1, t) if m[s][t]]
+            if m[0][t]:
+                terms.append(self.proj[f'n{t}'](x, w))
+            h = terms[0]
+            for extra in terms[1:]:
+                h = h + extra
+            op = ops[t]
+            if op in CONV_OPS:
+                h = self.ops[f'n{t}'][CONV_OPS[op][0]](h, w)
+            else:
+                h = F.max_pool2d(h, 3, stride=1, padding=1)
+            nodes.append(h)
+            if m[t][k - 1]:
+                concat.append(h)
+        out = None
+        if concat:
+            out = concat[0] if len(concat) == 1 else torch.cat(concat, dim=1)
+        if m[0][k - 1]:
+            p = self.proj['out'](x, self.c_out)
+            out = p if out is None else out + p
+        return out
+
+
+class NB101Network(nn.Module):
+    """The NAS-Bench-101 network over ``mask`` (a supernet) or for one ``arch`` (standalone).
+
+    BN is non-affine by default in the supernet (as NB201's weight-sharing baselines) and affine,
+    as in the benchmark, in a standalone network. ``alloc`` is ``'shared'`` (tensors at the
+    supernet's widths) or ``'exact'`` (only for one ``arch``: the widths its cells use).
+    """
+
+    #: the search space this network belongs to
+    space = 'nb101'
+
+    def __init__(self, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10, in_channels: int = 3,
+                 mask: SlotMask | None = None, arch: NB101Arch | str | None = None, affine: bool | None = None,
+                 track_running_stats: bool = True, alloc: str = 'shared') -> None:
+        super().__init__()
+        for name, v, low in (('C', C, 1), ('N', N, 1), ('stacks', stacks, 1), ('num_classes', num_classes, 2),
+                             ('in_channels', in_channels, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f'NB101Network: {name} must be an integer >= {low}, got {short_repr(v)}')
+        if alloc not in ALLOC:
+            raise ValueError(f'NB101Network: alloc must be one of {ALLOC}, got {short_repr(alloc)}')
+        if arch is not None:
+            if mask is not None:
+                raise ValueError('give either mask or arch, not both')
+            arch = to_arch(arch)
+            mask = frame_mask(arch)
+        elif alloc == 'exact':
+            raise ValueError("alloc='exact' needs one arch: a supernet's widths vary with the sampled cell")
+        if mask is not None and (not isinstance(mask, SlotMask) or mask.space != 'nb101'):
+            raise ValueError(f'mask must be an nb101 SlotMask, got {short_repr(mask)}')
+        self.fixed_arch: NB101Arch | None = arch
+        self.mask = mask or full_mask()
+        self.C, self.N, self.stacks, self.num_classes, self.in_channels = C, N, stacks, num_classes, in_channels
+        self.alloc = alloc
+        self.size = dict(C=C, N=N, stacks=stacks, num_classes=num_classes, in_channels=in_channels)
+        affine = (arch is not None) if affine is None else affine
+        self.stem = SlicedConvBNReLU(in_channels, C, 3, affine, track_running_stats)
+        cells: list[nn.Module] = []
+        self._cell_names: list[str] = []
+        self._pool_before: list[bool] = []
+        c_in = c = C
+        for s in range(stacks):
+            if s > 0:
+                c *= 2
+            for j in range(N):
+                widths = vertex_channels(arch.matrix, c_in, c) if alloc == 'exact' else None
+                widths = None if widths is None else _frame_widths(arch, widths)
+                cells.append(NB101Cell(c_in, c, self.mask, affine, track_running_stats, widths))
+                self._cell_names.append(f's{s}c{j}')
+                self._pool_before.append(s > 0 and j == 0)
+                c_in = c
+        self.cells = nn.ModuleList(cells)
+        self.classifier = nn.Linear(c, num_classes)
+        # channels-last convolutions are faster on CPU (as in NB201's networks)
+        self.to(memory_format=torch.channels_last)
+
+    @property
+    def block_names(self) -> list[str]:
+        """``s<stack>c<cell>`` for every cell, in order."""
+        return list(self._cell_names)
+
+    def _arch(self, arch: NB101Arch | str | None) -> NB101Arch:
+        if arch is None:
+            if self.fixed_arch is None:
+                raise ValueError('this supernet needs an arch for forward(x, arch)')
+            return self.fixed_arch
+        arch = to_arch(arch)
+        if not self.mask.contains(arch):
+            raise ValueError(f'{arch} is outside this network\'s mask ({self.mask.describe(full_mask())})')
+        return arch
+
+    def forward_intermediates(self, x: torch.Tensor, arch: NB101Arch | str | None = None,
+                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and the output of every cell, in :attr:`block_names` order."""
+        arch = self._arch(arch)
+        feats = []
+        h = self.stem(x.contiguous(memory_format=torch.channels_last), self.C)
+        for pool, cell in zip(self._pool_before, self.cells):
+            if pool:
+                h = F.max_pool2d(h, 2, stride=2)
+            h = cell(h, arch)
+            feats.append(h)
+        return self._head(h), feats
+
+    forward_features = forward_intermediates
+
+    def forward(self, x: torch.Tensor, arch: NB101Arch | str | None = None) -> torch.Tensor:
+        arch = self._arch(arch)
+        h = self.stem(x.contiguous(memory_format=torch.channels_last), self.C)
+        for pool, cell in zip(self._pool_before, self.cells):
+            if pool:
+                h = F.max_pool2d(h, 2, stride=2)
+            h = cell(h, arch)
+        return self._head(h)
+
+    def _head(self, h: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters every subnet uses: the stem and the classifier."""
+        return list(self.stem.parameters()) + list(self.classifier.parameters())
+
+    def choice_parameters(self, slot: str, choice: str | None = None) -> list[nn.Parameter]:
+        """Parameters owned by ``choice`` on ``slot`` in every cell: a node slot's conv op, or the
+        input projection of an edge ``'0->t'`` taking ``'1'``; other edges own none."""
+        if slot in NODE_SLOTS:
+            valid = OPS
+        elif slot in EDGE_SLOTS:
+            valid = ('0', '1')
+        else:
+            raise ValueError(f'unknown nb101 slot {short_repr(slot)}; slots are node1..node5 and "i->j" edges')
+        if choice is not None and choice not in valid:
+            raise ValueError(f'unknown nb101 choice {short_repr(choice)} for slot {slot!r}; choices are {valid}')
+        params: list[nn.Parameter] = []
+        for cell in self.cells:
+            if slot in NODE_SLOTS:
+                convs = cell.ops[f'n{slot[4:]}'] if f'n{slot[4:]}' in cell.ops else {}
+                for op in (valid if choice is None else (choice,)):
+                    if op in CONV_OPS and CONV_OPS[op][0] in convs:
+                        params += list(convs[CONV_OPS[op][0]].parameters())
+            else:
+                a, b = slot.split('->')
+                if a == '0' and choice in (None, '1'):
+                    key = 'out' if int(b) == MAX_NODES - 1 else f'n{b}'
+                    if key in cell.proj:
+                        params += list(cell.proj[key].parameters())
+        return params
+
+
+def _frame_widths(arch: NB101Arch, widths: list[int]) -> list[int]:
+    """Per-node widths of a pruned cell laid out on the 7-node frame (absent nodes: 0)."""
+    out = [0] * MAX_NODES
+    for t in range(MAX_NODES):
+        c = arch.frame_node(t)
+        if c is not None:
+            out[t] = widths[c]
+    return out
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters of a module (what the table's ``params_m`` counts, times 1e6, for a
+    standalone network built with ``alloc='exact'``)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ['NB101Network', 'NB101Cell', 'SlicedConvBNReLU', 'count_parameters', 'BN_MOMENTUM', 'BN_EPS',
+           'FRAME_EDGES']
