@@ -1,0 +1,261 @@
+"""What every search method shares: its config, its result, the data split it searches on,
+and the ground truth its final cell is judged by.
+
+Equal budget: every method sees the same data, split once (seeded, fixed) into a *search-train*
+half (network weights) and a *held-out* half (architecture variables, or candidate scores);
+the test split is never seen during a search. ``epochs`` passes over the search-train half are
+the budget of every method: ISTA-NAS and DARTS interleave one held-out batch per training batch,
+SPOS trains its supernet for those epochs and then scores ``n_candidates`` cells on the held-out
+half, random search spends the same training steps on ``n_candidates`` standalone cells.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from nasviz.data import ImageData, iterate_batches
+from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.utils import cached, param_hash
+from nasviz.validate import check_count, check_int
+
+#: the search methods, by their command-line names
+SEARCH_METHODS: tuple[str, ...] = ('ista', 'darts', 'spos-rs', 'random')
+#: search spaces with a search implementation (the DARTS space follows the space plug-in issue)
+SEARCH_SPACES: tuple[str, ...] = ('nb201',)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Hyperparameters of one search (saved beside its result; part of its cache key).
+
+    Network weights: SGD (``lr``, nesterov momentum 0.9, weight decay, cosine schedule, grad clip
+    5) as in :class:`~nasviz.supernet.train.TrainConfig`. Architecture variables (ISTA's ``b``,
+    DARTS' ``alpha``): Adam with ``arch_lr``, betas (0.5, 0.999), ``arch_weight_decay`` (DARTS
+    only: ISTA-NAS leaves ``b`` undecayed, decay would pull every code to the empty one, ``none``).
+    ISTA-NAS: ``lam`` (LASSO weight), ``m`` (compressed dimension per edge), ``fista_iters``,
+    ``nonneg`` (z >= 0: op weights stay mixing weights). SPOS-RS and random search:
+    ``n_candidates`` cells evaluated.
+    """
+
+    method: str = 'ista'
+    space: str = 'nb201'
+    C: int = 8
+    N: int = 1
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    arch_lr: float = 0.01
+    arch_weight_decay: float = 1e-3
+    lam: float = 0.1
+    m: int = 3
+    fista_iters: int = 200
+    nonneg: bool = True
+    n_candidates: int = 20
+    recal_batches: int = 4
+    score: str = 'accuracy'
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from nasviz.search.ista import check_lambda
+
+        if self.method not in SEARCH_METHODS:
+            raise ValueError(f'unknown method {self.method!r}; valid: {", ".join(SEARCH_METHODS)}')
+        if self.space not in SEARCH_SPACES:
+            raise ValueError(f'unknown space {self.space!r}; searches run on: {", ".join(SEARCH_SPACES)}')
+        for name in ('C', 'N', 'epochs', 'batch_size', 'fista_iters'):
+            check_count(getattr(self, name), name)
+        check_count(self.m, 'm')
+        check_count(self.n_candidates, 'n_candidates', minimum=1)
+        check_int(self.recal_batches, 'recal_batches', 0)
+        check_int(self.seed, 'seed', 0)
+        check_lambda(self.lam, 'lam')
+        for name in ('lr', 'arch_lr'):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f'{name} must be a number > 0, got {v!r}')
+        if self.score not in ('accuracy', 'loss'):
+            raise ValueError(f"score must be 'accuracy' or 'loss', got {self.score!r}")
+
+
+@dataclass
+class SearchResult:
+    """One search: the cell it returns and how it got there.
+
+    ``history``: one row per epoch (``epoch``, ``arch`` = the cell the search would return
+    then, ``support_changes`` = steps in that epoch whose cell differed from the step before,
+    ``train_loss``/``train_acc`` on search-train batches, and per method: ISTA ``weights`` (the
+    6 x 5 code z), ``recovery_error``, ``block_gap``; DARTS ``weights`` (softmax of alpha)).
+    ``candidates``: for SPOS-RS and random search, every evaluated cell with its held-out score.
+    ``step``: cost of one search step (``w_step_s``, ``arch_step_s`` seconds; ``saved_mib``:
+    activation memory autograd keeps for the backward of one weight step).
+    ``true_accuracy``/``ground_truth``/``truth_source`` are set by :func:`nasviz.search.run_search`.
+    """
+
+    method: str
+    arch: Arch
+    config: SearchConfig
+    search_seconds: float
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    candidates: pd.DataFrame | None = None
+    step: dict[str, float] = field(default_factory=dict)
+    true_accuracy: float | None = None
+    ground_truth: str | None = None
+    truth_source: str | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    def support_history(self) -> list[str]:
+        return [str(a) for a in self.history['arch']] if len(self.history) else []
+
+    def weights_frame(self) -> pd.DataFrame:
+        """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``)."""
+        from nasviz.spaces.nb201 import EDGE_NAMES, OPS
+
+        if 'weights' not in self.history.columns:
+            return pd.DataFrame(columns=['epoch', 'edge', 'op', 'value'])
+        rows = [dict(epoch=int(r.epoch), edge=EDGE_NAMES[e], op=OPS[o], value=float(r.weights[e][o]))
+                for r in self.history.itertuples() for e in range(len(EDGE_NAMES)) for o in range(len(OPS))]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the ``nasviz search --out`` file)."""
+        out: dict[str, Any] = dict(arch=str(self.arch), true_accuracy=self.true_accuracy,
+                                   ground_truth=self.ground_truth, truth_source=self.truth_source,
+                                   search_seconds=round(float(self.search_seconds), 3), method=self.method,
+                                   space=self.config.space, seed=self.config.seed, config=asdict(self.config),
+                                   step={k: float(v) for k, v in self.step.items()},
+                                   support_history=self.support_history())
+        h = self.history
+        for col in ('support_changes', 'recovery_error', 'block_gap', 'train_loss', 'train_acc'):
+            if col in h.columns:
+                out[col] = [None if pd.isna(v) else float(v) for v in h[col]]
+        if 'weights' in h.columns and len(h):
+            out['final_weights'] = [[float(v) for v in row] for row in h['weights'].iloc[-1]]
+        if self.candidates is not None:
+            out['n_candidates'] = int(len(self.candidates))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: search-train / held-out halves
+# ---------------------------------------------------------------------------------------------
+def split_for_search(data: ImageData, random_state: int = 0) -> ImageData:
+    """The search view of ``data``: ``x_train`` = the search-train half of the training split,
+    ``x_test`` = the held-out half (so evaluation helpers that score on ``test`` score on
+    held-out data). Warped views of one digit stay on one side (digits data stores view ``v`` of
+    digit ``i`` at row ``v * n_train + i``). The real test split is not part of it."""
+    n = int(data.x_train.shape[0])
+    views = int(data.info.get('train_views') or 1)
+    base = n // views if views > 1 and n % views == 0 else n
+    perm = np.random.default_rng(random_state).permutation(base)
+    held_ids = np.zeros(base, dtype=bool)
+    held_ids[perm[: base // 2]] = True
+    held = held_ids[np.arange(n) % base]
+    tr, ho = torch.from_numpy(np.flatnonzero(~held)), torch.from_numpy(np.flatnonzero(held))
+    return ImageData(data.name, data.x_train[tr], data.y_train[tr], data.x_train[ho], data.y_train[ho],
+                     data.num_classes, data_id=f'{data.data_id}-search{random_state}', augment=data.augment,
+                     info=dict(data.info, search_split=random_state))
+
+
+def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:
+    """Batch order and augmentation of one epoch, from ``(seed, epoch, stream)`` only."""
+    return torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch) * 101 + int(stream))
+
+
+def cycle_batches(data: ImageData, batch_size: int, seed: int, epoch: int):
+    """Held-out batches without end (reshuffled each pass), for the architecture steps."""
+    k = 0
+    while True:
+        g = epoch_generator(seed, epoch * 1000 + k, stream=1)
+        yield from iterate_batches(data.x_test, data.y_test, batch_size, g, augment=data.augment)
+        k += 1
+
+
+def weight_optimizer(params, cfg: SearchConfig, steps_total: int):
+    """SGD + cosine schedule, as :mod:`nasviz.supernet.train` uses."""
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, steps_total) / steps_total)))
+    return opt, sched
+
+
+def arch_optimizer(params, cfg: SearchConfig, weight_decay: float | None = None):
+    wd = cfg.arch_weight_decay if weight_decay is None else weight_decay
+    return torch.optim.Adam(params, lr=cfg.arch_lr, betas=(0.5, 0.999), weight_decay=wd)
+
+
+def clip_step(model: nn.Module, opt: torch.optim.Optimizer, sched) -> None:
+    nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    sched.step()
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground truth of a found cell
+# ---------------------------------------------------------------------------------------------
+def _train_with_recipe(recipe: dict, arch: Arch, seed: int) -> float:
+    """Test accuracy (%) of ``arch`` trained standalone with the micro benchmark's recipe and
+    seed (the same steps as ``nasviz build-microbench``: seeded init, TrainConfig of the
+    recipe, accuracy on the test split)."""
+    from nasviz.data import load_dataset
+    from nasviz.supernet.evaluate import accuracy
+    from nasviz.supernet.model import NB201Supernet
+    from nasviz.supernet.train import TrainConfig, train_supernet
+
+    data = load_dataset(recipe['dataset'], **recipe['data'])
+    torch.manual_seed(seed)
+    net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
+    cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
+                      weight_decay=recipe['weight_decay'], seed=seed)
+    train_supernet(net, data, cfg, progress=False)
+    acc, _ = accuracy(net, arch, data.x_test, data.y_test)
+    return float(acc)
+
+
+def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True, progress: bool = False) -> tuple[float, str, str]:
+    """``(accuracy %, ground-truth name, source)`` of ``arch``.
+
+    NB201 table: CIFAR-10 test accuracy (200 epochs). Micro benchmark: its seed mean, for the
+    cell or an isomorphic one; a cell it does not cover is trained standalone with the
+    benchmark's own recipe for every one of its seeds (cached), and the mean is returned.
+    """
+    from nasviz.bench.micro import MicroBench
+
+    arch = to_arch(arch)
+    if isinstance(bench, MicroBench):
+        name = 'micro benchmark (data/microbench_digits.csv, test accuracy, mean over seeds)'
+        try:
+            return bench.accuracy(arch), name, 'benchmark'
+        except KeyError:
+            pass
+        recipe = bench.recipe
+        keys = ('dataset', 'data', 'C', 'N', 'epochs', 'batch_size', 'lr', 'weight_decay')
+        rec = {k: recipe[k] for k in keys}
+        accs = []
+        for s in bench.seeds:
+            accs.append(cached('search_truth', (rec, str(arch), int(s)),
+                               lambda s=s: _train_with_recipe(rec, arch, int(s)), cache=cache))
+        return float(np.mean(accs)), name, (f'trained standalone with the micro benchmark recipe, seeds '
+                                            f'{list(bench.seeds)} (not in the table)')
+    return float(bench.accuracy(arch)), 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)', 'benchmark'
+
+
+def timed(fn):
+    """``(fn(), seconds)``."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+__all__ = ['SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
+           'true_accuracy', 'epoch_generator', 'cycle_batches']

@@ -1,0 +1,291 @@
+"""ISTA-NAS (Yang et al., NeurIPS 2020): architecture search as sparse coding, on NAS-Bench-201.
+
+Every decision group (an NB201 edge: one op out of ``n = 5``) owns a fixed, seeded random
+sensing matrix ``A`` (``m x n``, unit-norm columns) and compressed architecture variables
+``b`` in R^m. The architecture code ``z`` is recovered by the LASSO
+
+    z = argmin_z  1/2 ||A z - b||^2 + lam ||z||_1        (optionally z >= 0)
+
+solved by FISTA, batched over groups (:func:`fista`). The support is block-sparse: one op per
+edge, the one of largest ``|z|`` (:func:`block_support`), and the search network runs only
+that op, its output scaled by its ``z`` value (:class:`~nasviz.search.network.WeightedSupernet`
+in ``sparse`` mode), so the network trained during the search is sparse at every step and is
+the network of the cell finally returned.
+
+The search alternates (:func:`ista_search`): network weights by SGD on training batches, ``b``
+by Adam on held-out batches, re-solving ``z`` after every change of ``b``. The gradient reaches
+``b`` through ``z`` by the implicit function theorem on the LASSO's active set ``S``: there
+``A_S^T (A_S z_S - b) + lam sign(z_S) = 0``, so ``dz_S/db = (A_S^T A_S)^+ A_S^T`` (exact where
+the active set is locally constant; :func:`lasso_jacobian`). A group whose code is all zero
+(empty active set) gets the gradient of the first ISTA step, ``t A^T``, so it can recover.
+
+Pure computation: no plotting.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch
+from nasviz.validate import check_count
+
+NONE = OPS.index('none')
+#: the ops a code coordinate stands for: every op but ``none`` (an all-zero code means ``none``)
+CODED_OPS: tuple[int, ...] = tuple(i for i in range(len(OPS)) if i != NONE)
+
+# ---------------------------------------------------------------------------------------------
+# Sparse coding
+# ---------------------------------------------------------------------------------------------
+
+
+def check_lambda(lam: float, name: str = 'lam') -> float:
+    """``lam`` as a float > 0 (``ValueError`` naming it otherwise)."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
+        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
+    lam = float(lam)
+    if not math.isfinite(lam) or lam <= 0:
+        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
+    return lam
+
+
+def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """``(groups, m, n)`` Gaussian sensing matrices with unit-norm columns, seeded."""
+    groups = check_count(groups, 'groups')
+    m = check_count(m, 'm')
+    n = check_count(n, 'n')
+    g = torch.Generator().manual_seed(int(seed))
+    A = torch.randn(groups, m, n, generator=g, dtype=torch.float64)
+    A = A / A.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return A.to(dtype)
+
+
+def lasso_objective(A: torch.Tensor, b: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
+    """Per-group objective ``1/2 ||A z - b||^2 + lam ||z||_1`` (shape ``(groups,)``)."""
+    r = torch.einsum('gmn,gn->gm', A, z) - b
+    return 0.5 * (r ** 2).sum(-1) + lam * z.abs().sum(-1)
+
+
+def _check_ab(A: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    if not isinstance(A, torch.Tensor) or not isinstance(b, torch.Tensor):
+        raise ValueError('A and b must be torch tensors')
+    single = A.dim() == 2
+    if single:
+        A, b = A.unsqueeze(0), b.unsqueeze(0)
+    if A.dim() != 3 or b.dim() != 2 or A.shape[0] != b.shape[0] or A.shape[1] != b.shape[1]:
+        raise ValueError(f'A must be (groups, m, n) and b (groups, m); got A {tuple(A.shape)}, b {tuple(b.shape)}')
+    return A, b, single
+
+
+@torch.no_grad()
+def fista(A: torch.Tensor, b: torch.Tensor, lam: float, n_iter: int = 200, tol: float = 1e-9,
+          nonneg: bool = False, z0: torch.Tensor | None = None, return_history: bool = False):
+    """Solve the LASSO for every group at once by FISTA (Beck & Teboulle 2009) with the
+    monotone restart (a step that raises a group's objective is replaced by a plain ISTA step
+    from the previous iterate, and its momentum reset), so the objective never increases.
+
+    ``A``: ``(groups, m, n)`` or ``(m, n)``; ``b``: ``(groups, m)`` or ``(m,)``. Step size
+    ``1 / L`` with ``L`` the largest eigenvalue of ``A^T A`` per group. ``nonneg`` adds the
+    constraint ``z >= 0`` (prox = shifted ReLU). ``z0`` warm-starts it. Stops when no
+    coordinate moves more than ``tol`` in a step, or after ``n_iter`` steps. Returns ``z``
+    (same batch shape as ``b``), and with ``return_history`` also the ``(steps + 1, groups)``
+    objective history.
+    """
+    lam = check_lambda(lam)
+    n_iter = check_count(n_iter, 'n_iter')
+    A, b, single = _check_ab(A, b)
+    b = b.to(A.dtype)
+    G, m, n = A.shape
+    # Gram form: the gradient of 1/2||Az - b||^2 is Q z - c, the objective 1/2 z'Qz - c'z + const
+    Q = A.transpose(1, 2) @ A
+    c = (A.transpose(1, 2) @ b.unsqueeze(-1)).squeeze(-1)
+    const = 0.5 * (b * b).sum(-1)
+    t = (1.0 / torch.linalg.eigvalsh(Q)[:, -1].clamp_min(1e-12)).view(G, 1)
+    thr = t * lam
+
+    def objective(z: torch.Tensor) -> torch.Tensor:
+        Qz = (Q @ z.unsqueeze(-1)).squeeze(-1)
+        return (0.5 * Qz - c).mul(z).sum(-1) + const + lam * z.abs().sum(-1)
+
+    def step(y: torch.Tensor) -> torch.Tensor:
+        v = y - t * ((Q @ y.unsqueeze(-1)).squeeze(-1) - c)
+        if nonneg:
+            return torch.relu(v - thr)
+        return torch.sign(v) * torch.relu(v.abs() - thr)
+
+    z = torch.zeros(G, n, dtype=A.dtype) if z0 is None else z0.reshape(G, n).to(A.dtype).clone()
+    if nonneg:
+        z = z.clamp_min(0)
+    y, mom = z.clone(), torch.ones(G, 1, dtype=A.dtype)
+    f = objective(z)
+    hist = [f.clone()] if return_history else None
+    for _ in range(n_iter):
+        z_new = step(y)
+        f_new = objective(z_new)
+        worse = f_new > f
+        if bool(worse.any()):  # monotone FISTA: a proximal step from z instead, momentum restarted
+            w = worse.view(G, 1)
+            z_plain = step(z)
+            z_new = torch.where(w, z_plain, z_new)
+            f_new = torch.where(worse, objective(z_plain), f_new)
+            mom_new = torch.where(w, torch.ones_like(mom), (1 + torch.sqrt(1 + 4 * mom * mom)) / 2)
+            y = torch.where(w, z_new, z_new + ((mom - 1) / mom_new) * (z_new - z))
+        else:
+            mom_new = (1 + torch.sqrt(1 + 4 * mom * mom)) / 2
+            y = z_new + ((mom - 1) / mom_new) * (z_new - z)
+        moved = float((z_new - z).abs().max())
+        z, f, mom = z_new, torch.minimum(f_new, f), mom_new
+        if hist is not None:
+            hist.append(f.clone())
+        if moved <= tol:
+            break
+    z = z[0] if single else z
+    if return_history:
+        return z, torch.stack(hist)
+    return z
+
+
+def lasso_jacobian(A: torch.Tensor, z: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
+    """``dz/db`` of the LASSO solution ``z`` per group, ``(groups, n, m)``: on the active set
+    ``S`` it is ``(A_S^T A_S)^+ A_S^T`` (implicit function theorem; zero rows off ``S``). A
+    group with an empty active set gets ``t A^T`` (the first ISTA step's slope)."""
+    single = A.dim() == 2
+    if single:
+        A, z = A.unsqueeze(0), z.unsqueeze(0)
+    if A.dim() != 3 or z.shape != (A.shape[0], A.shape[2]):
+        raise ValueError(f'A must be (groups, m, n) and z (groups, n); got {tuple(A.shape)}, {tuple(z.shape)}')
+    G, m, n = A.shape
+    J = torch.zeros(G, n, m, dtype=A.dtype)
+    L = torch.linalg.matrix_norm(A, ord=2) ** 2
+    for g in range(G):
+        S = torch.nonzero(z[g].abs() > tol).flatten()
+        if S.numel() == 0:
+            J[g] = A[g].T / L[g].clamp_min(1e-12)
+            continue
+        As = A[g][:, S]
+        J[g, S] = torch.linalg.pinv(As.T @ As) @ As.T
+    return J[0] if single else J
+
+
+def block_support(z: torch.Tensor, tol: float = 0.0) -> Arch:
+    """One op per edge from the code ``z`` (``(6, 5)``, columns in :data:`OPS` order): on each
+    edge the op of largest ``|z|``; an edge whose code is all zero (no ``|z|`` above ``tol``)
+    carries ``none``. The ``none`` column is never selected by size: ``none`` has no output to
+    weight, so its code is the empty code (see :class:`SparseCode`)."""
+    z = torch.as_tensor(z)
+    if tuple(z.shape) != (NUM_EDGES, len(OPS)):
+        raise ValueError(f'z must have shape ({NUM_EDGES}, {len(OPS)}), got {tuple(z.shape)}')
+    a = z.detach().abs().clone()
+    a[:, NONE] = -1.0
+    top = a.argmax(1)
+    empty = a.max(1).values <= tol
+    return Arch(tuple(NONE if bool(e) else int(i) for i, e in zip(top.tolist(), empty.tolist())))
+
+
+def recovery_error(A: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> float:
+    """Relative residual ``||A z - b|| / ||b||`` over all groups: how much of the compressed
+    variables the sparse code does not explain."""
+    r = torch.einsum('gmn,gn->gm', A, z) - b
+    return float(r.norm() / b.norm().clamp_min(1e-12))
+
+
+def block_gap(z: torch.Tensor) -> float:
+    """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is
+    exactly one-sparse, so the searched and the returned cell coincide)."""
+    a = z.abs()
+    tot = a.sum(-1)
+    top = a.max(-1).values
+    share = torch.where(tot > 0, 1 - top / tot.clamp_min(1e-30), torch.zeros_like(tot))
+    return float(share.mean())
+
+
+class SparseCode(nn.Module):
+    """Compressed architecture variables ``b`` (a parameter, ``(groups, m)``) and their code
+    ``z = fista(A, b)`` over the ``n`` coded ops of each group.
+
+    ``forward()`` returns the edge weights, ``(groups, 5)`` in :data:`OPS` order: the code on
+    the columns of :data:`CODED_OPS`, 0 in the ``none`` column (``none`` is the empty code:
+    scaling an op that outputs nothing would carry no gradient, so it is not a coordinate).
+    The values are the LASSO solution; the gradient reaches ``b`` through
+    :func:`lasso_jacobian` (``dL/db = J^T dL/dz``).
+    """
+
+    def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
+                 nonneg: bool = True, init: float = 1.0) -> None:
+        super().__init__()
+        self.lam = check_lambda(lam)
+        n = len(CODED_OPS)
+        self.m, self.n, self.n_iter, self.nonneg = check_count(m, 'm'), n, check_count(n_iter, 'n_iter'), nonneg
+        self.register_buffer('A', sensing_matrices(groups, m, n, seed))
+        # b = A z0 with z0 = init on every op (+ 5% seeded noise): no op is favoured, and the
+        # LASSO picks the first support
+        g = torch.Generator().manual_seed(int(seed) + 1)
+        z0 = init * (1 + 0.05 * torch.randn(groups, n, generator=g, dtype=torch.float64))
+        self.b = nn.Parameter(torch.einsum('gmn,gn->gm', self.A, z0))
+        self._z: torch.Tensor | None = None
+        self._z_for: torch.Tensor | None = None
+
+    def solve(self) -> torch.Tensor:
+        """The LASSO code of the current ``b``, ``(groups, n)`` float64, no gradient (warm-started)."""
+        b = self.b.detach()
+        if self._z_for is None or not torch.equal(self._z_for, b):
+            self._z = fista(self.A, b, self.lam, n_iter=self.n_iter, tol=1e-7, nonneg=self.nonneg,
+                            z0=self._z if self._z is not None else None)
+            self._z_for = b.clone()
+        return self._z
+
+    def expand(self, z: torch.Tensor) -> torch.Tensor:
+        """``(groups, n)`` code -> ``(groups, 5)`` edge weights (0 in the ``none`` column)."""
+        out = z.new_zeros(z.shape[0], len(OPS))
+        out[:, list(CODED_OPS)] = z
+        return out
+
+    def weights(self) -> torch.Tensor:
+        """Edge weights of the current code, float64, no gradient."""
+        return self.expand(self.solve())
+
+    def forward(self) -> torch.Tensor:
+        z = self.solve()
+        J = lasso_jacobian(self.A, z)
+        delta = self.b - self.b.detach()  # zero-valued, carries the gradient to b
+        return self.expand(z + torch.einsum('gnm,gm->gn', J, delta)).float()
+
+
+__all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objective', 'fista', 'lasso_jacobian', 'block_support',
+           'recovery_error', 'block_gap', 'SparseCode']
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------------------------
+def ista_search(cfg, data, progress: bool = True):
+    """ISTA-NAS on NB201: returns a :class:`~nasviz.search.base.SearchResult` whose history
+    holds, per epoch, the code ``z`` (``weights``, 6 x 5), the cell it selects, the number of
+    support changes, the recovery error ``||Az - b|| / ||b||`` and the block gap (share of
+    ``|z|`` outside the chosen op). ``data`` is the search view
+    (:func:`~nasviz.search.base.split_for_search`)."""
+    from nasviz.search.base import SearchResult
+    from nasviz.search.bilevel import alternate
+    from nasviz.search.network import WeightedSupernet
+
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    model = WeightedSupernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
+    code = SparseCode(NUM_EDGES, cfg.m, cfg.lam, seed=cfg.seed, n_iter=cfg.fista_iters, nonneg=cfg.nonneg)
+
+    def on_epoch(epoch: int) -> dict:
+        z = code.solve()
+        return dict(weights=code.expand(z).float().tolist(), recovery_error=recovery_error(code.A, code.b.detach(), z),
+                    block_gap=block_gap(z), nonzeros=int((z.abs() > 1e-9).sum()))
+
+    # no weight decay on b: it would shrink every code towards the empty code (= none)
+    hist, step = alternate(model, code, code, block_support, 'sparse', data, cfg, on_epoch=on_epoch,
+                           progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0)
+    return SearchResult('ista', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)
+
+
+__all__ += ['ista_search']

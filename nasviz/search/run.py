@@ -1,0 +1,79 @@
+"""One entry point for every search method: :func:`run_search`."""
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+from nasviz.search.base import SEARCH_METHODS, SEARCH_SPACES, SearchConfig, SearchResult, split_for_search, true_accuracy
+from nasviz.utils import cached, check_choice
+
+
+def search_config(method: str, profile: str = 'tiny', seed: int = 0, **overrides: Any) -> SearchConfig:
+    """A :class:`SearchConfig` sized by ``profile`` (its C, N, epochs, batch size, learning
+    rate, BN recalibration and held-out score) with ``overrides`` (None values ignored)."""
+    from nasviz.profiles import profile_settings
+
+    check_choice(method, SEARCH_METHODS, 'method')
+    s = profile_settings(profile)
+    base = dict(method=method, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
+                recal_batches=s['recal_batches'], score=s.get('score', 'accuracy'), seed=seed)
+    known = set(SearchConfig.__dataclass_fields__)
+    unknown = sorted(k for k in overrides if k not in known)
+    if unknown:
+        raise ValueError(f'unknown search setting(s) {unknown}; known: {sorted(known)}')
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return SearchConfig(**base)
+
+
+def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: int = 0, *, data=None, bench=None,
+               cache: bool = True, progress: bool = True, truth: bool = True, **overrides: Any) -> SearchResult:
+    """Run one search (or load it from the cache) and look up its cell's true accuracy.
+
+    ``method``: ``'ista'`` | ``'darts'`` | ``'spos-rs'`` | ``'random'``; ``space``: ``'nb201'``;
+    ``profile``: ``'tiny'`` (digits, micro benchmark) | ``'small'`` (CIFAR-10 subset, NB201
+    table); ``overrides``: :class:`SearchConfig` fields (``epochs``, ``lam``, ``m``,
+    ``n_candidates``, ``arch_lr`` ...). ``data``/``bench`` default to the profile's. On ``tiny``
+    the candidates of ``spos-rs`` and ``random`` are drawn from the micro benchmark's cells;
+    ISTA-NAS and DARTS may return any cell (its truth is then trained with the benchmark's
+    recipe, see :func:`~nasviz.search.base.true_accuracy`).
+    """
+    from nasviz.experiment import load_bench, load_data, settings_for
+
+    check_choice(method, SEARCH_METHODS, 'method')
+    check_choice(space, SEARCH_SPACES, 'space')
+    cfg = search_config(method, profile, seed, **overrides)
+    s = settings_for(profile)
+    if bench is None and (truth or method in ('spos-rs', 'random')):
+        bench = load_bench(s)
+    data = data if data is not None else load_data(s)
+    view = split_for_search(data)
+    candidates = None
+    if method in ('spos-rs', 'random'):
+        from nasviz.bench.micro import MicroBench
+        from nasviz.search.random import candidate_cells
+
+        pool = bench.archs() if isinstance(bench, MicroBench) else None
+        candidates = candidate_cells(cfg.n_candidates, cfg.seed, pool)
+
+    def compute() -> SearchResult:
+        # searches run on the CPU tensors of ``data`` (the tiny and small profiles' sizes)
+        if method == 'ista':
+            from nasviz.search.ista import ista_search
+            return ista_search(cfg, view, progress=progress)
+        if method == 'darts':
+            from nasviz.search.darts import darts_search
+            return darts_search(cfg, view, progress=progress)
+        from nasviz.search.random import random_search, spos_rs_search
+        fn = spos_rs_search if method == 'spos-rs' else random_search
+        return fn(cfg, view, candidates, progress=progress)
+
+    key = (asdict(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
+    result = cached('search', key, compute, cache=cache,
+                    validate=lambda r: isinstance(r, SearchResult) and r.config == cfg)
+    result = replace(result)  # a copy: the truth below never changes a cached object
+    if truth:
+        result.true_accuracy, result.ground_truth, result.truth_source = true_accuracy(result.arch, bench, cache=cache)
+    return result
+
+
+__all__ = ['run_search', 'search_config']
