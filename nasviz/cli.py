@@ -173,6 +173,35 @@ def _cmd_lab(a: argparse.Namespace) -> int:
     return run_lab(notebooks_dir=a.notebooks, port=a.port, token=a.token)
 
 
+def _cmd_search(a: argparse.Namespace) -> int:
+    from nasviz.search import run_search
+    from nasviz.utils import atomic_write_text
+
+    res = run_search(a.method, space=a.space, profile=a.profile, seed=a.seed, epochs=a.epochs, lam=a.lam, m=a.m,
+                     n_candidates=a.n_candidates, arch_lr=a.arch_lr)
+    out = res.to_dict()
+    print(f'{a.method} on {a.space} ({a.profile}, seed {a.seed}): {out["arch"]}\n'
+          f'true accuracy {out["true_accuracy"]:.2f}% ({out["ground_truth"]}; {out["truth_source"]}); '
+          f'search {out["search_seconds"]:.1f} s')
+    if a.out:
+        atomic_write_text(a.out, json.dumps(out, indent=1) + '\n')
+        print(f'wrote {a.out}')
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    """argparse ``type=``: a finite number > 0 (a usage error, exit code 2, otherwise)."""
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = float('nan')
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f'expected a number > 0, got {short_repr(text)}')
+    return v
+
+
 def _int_arg(minimum: int, maximum: int | None = None):
     """argparse ``type=``: an integer ``>= minimum`` (a usage error, exit code 2, otherwise)."""
     def parse(text: str) -> int:
@@ -281,6 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--seed', type=_seed, default=0)
     c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')
     c.set_defaults(func=_cmd_reduce)
+
+    from nasviz.search.base import SEARCH_METHODS, SEARCH_SPACES
+
+    se = sub.add_parser('search', help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
+                                       'and the true accuracy of the cell it finds')
+    se.add_argument('--method', required=True, choices=SEARCH_METHODS)
+    se.add_argument('--space', default='nb201', choices=SEARCH_SPACES)
+    se.add_argument('--profile', default='tiny', help='tiny (micro benchmark) | small (NB201 table)')
+    se.add_argument('--seed', type=_seed, default=0)
+    se.add_argument('--epochs', type=_int_arg(1), help='search epochs (default: the profile\'s)')
+    se.add_argument('--lam', type=_positive_float, help='ISTA-NAS: LASSO weight lambda (> 0)')
+    se.add_argument('--m', type=_int_arg(1), help='ISTA-NAS: compressed dimension per edge (>= 1)')
+    se.add_argument('--n-candidates', type=_int_arg(1), help='spos-rs / random: cells evaluated')
+    se.add_argument('--arch-lr', type=_positive_float, help='Adam learning rate of b (ISTA) / alpha (DARTS)')
+    se.add_argument('--out', help='JSON: arch, true_accuracy, ground_truth, search_seconds, support history, ...')
+    se.set_defaults(func=_cmd_search)
     return p
 
 
@@ -288,9 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
 _OUTPUTS = (('evaluate', 'out', '--out', 'file'), ('partition', 'out', '--out', 'file'),
             ('build-microbench', 'out', '--out', 'file'), ('train', 'out', '--out', 'dir'),
             ('partition', 'work_dir', '--work-dir', 'dir'), ('report', 'out', '--out', 'dir'),
-            ('proxies', 'out', '--out', 'file'), ('reduce', 'out', '--out', 'file'))
+            ('proxies', 'out', '--out', 'file'), ('reduce', 'out', '--out', 'file'),
+            ('search', 'out', '--out', 'file'))
 #: commands that read or write the cache
-_USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce')
+_USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce', 'search')
 
 
 def _preflight(args: argparse.Namespace) -> None:
