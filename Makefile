@@ -9,6 +9,7 @@ OUT ?= reports
 export NASVIZ_NB201_TABLE ?= $(abspath ../shared/data/nb201/nb201_accuracy.csv)
 export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_supernets.csv)
 export NASVIZ_DARTS_TABLE ?= $(abspath ../shared/data/nb301/nb301_cifar10_subset.csv)
+export NASVIZ_NB101_TABLE ?= $(abspath ../shared/data/nb101/nb101_cifar10_subset.csv)
 
 .PHONY: setup test report bench clean lab
 

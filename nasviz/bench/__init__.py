@@ -18,11 +18,13 @@ import pandas as pd
 
 from nasviz.bench.darts import DartsTable
 from nasviz.bench.micro import MicroBench, is_microbench_file
+from nasviz.bench.nb101 import NB101Table
 from nasviz.bench.nb201 import ENV_TABLE, NB201Official, NB201Table
 from nasviz.spaces.nb201 import Arch
 from nasviz.validate import short_repr
 
-__all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE', 'DartsTable']
+__all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE', 'DartsTable',
+           'NB101Table']
 
 
 @runtime_checkable
@@ -42,7 +44,7 @@ class Benchmark(Protocol):
     def __len__(self) -> int: ...
 
 
-AnyBench = Union[NB201Table, NB201Official, MicroBench, DartsTable]
+AnyBench = Union[NB201Table, NB201Official, MicroBench, DartsTable, NB101Table]
 
 
 def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
@@ -53,7 +55,7 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
     :class:`MicroBench` when it starts with a ``# recipe:`` line, else :class:`NB201Table`.
     An already open benchmark is returned as is.
     """
-    if isinstance(spec, (NB201Table, NB201Official, MicroBench, DartsTable)):
+    if isinstance(spec, (NB201Table, NB201Official, MicroBench, DartsTable, NB101Table)):
         return spec
     if not isinstance(spec, (str, os.PathLike)):
         raise ValueError(f'benchmark spec must be a name or a path, got {type(spec).__name__}')
@@ -64,10 +66,12 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
         return NB201Table()
     if text.lower() == 'darts':
         return DartsTable()  # $NASVIZ_DARTS_TABLE (NAS-Bench-301 subset)
+    if text.lower() == 'nb101':
+        return NB101Table()  # $NASVIZ_NB101_TABLE (NAS-Bench-101 subset)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix not in ('.csv', '.pth'):
-        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", "darts", '
+        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", "nb101", "darts", '
                          'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file')
     if not path.is_file():
         raise FileNotFoundError(f'benchmark file not found: {path}')

@@ -27,6 +27,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -286,6 +287,11 @@ def canonical(arch: NB101Arch) -> str:
     are possible in principle for any hash of this kind; none occurs in the shared table."""
     if not isinstance(arch, NB101Arch):
         raise ValueError(f'canonical() needs an NB101Arch, got {type(arch).__name__} {short_repr(arch)}')
+    return _canonical(arch)
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical(arch: NB101Arch) -> str:
     m = arch.matrix
     k = len(arch.ops)
     ins = [[i for i in range(k) if m[i][j]] for j in range(k)]
