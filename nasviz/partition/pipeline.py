@@ -59,13 +59,15 @@ import pandas as pd
 
 from nasviz.partition.split import CRITERIA, choose_edge, split_ops
 from nasviz.partition.tree import PartitionTree
-from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OPS, Arch, OpMask, sample_archs, to_arch
+from nasviz.spaces import SearchSpace, SlotMask, get_space, list_spaces
+from nasviz.spaces.nb201 import Arch, OpMask
 from nasviz.utils import atomic_write_text, check_choice
 from nasviz.validate import short_repr
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     from nasviz.data import ImageData
-    from nasviz.supernet.model import NB201Supernet
+    import torch
+
     from nasviz.supernet.train import TrainConfig
 
 __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfig', 'PartitionResult',
@@ -112,8 +114,12 @@ class PartitionConfig:
     eval_samples: int | None = None
     score: str = 'accuracy'
     seed: int = 0
+    space: str = 'nb201'
 
     def __post_init__(self) -> None:
+        check_choice(self.space, tuple(list_spaces()), 'search space')
+        space = get_space(self.space)
+        max_choices = max(len(space.choices(s)) for s in space.slots)
         for value, valid, what in ((self.method, PARTITION_METHODS, 'partition method'),
                                     (self.split_method, SPLIT_METHODS, 'split_method'),
                                     (self.criterion, CRITERIA, 'criterion'),
@@ -126,8 +132,8 @@ class PartitionConfig:
                 raise ValueError(f'PartitionConfig.{name} must be an integer, got {short_repr(v)}')
         if self.k < 2:
             raise ValueError(f'k={self.k}: a split needs at least 2 groups')
-        if self.k > len(OPS):
-            raise ValueError(f'k={self.k} groups is more than the {len(OPS)} ops of an edge')
+        if self.k > max_choices:
+            raise ValueError(f'k={self.k} groups is more than the {max_choices} ops of any {self.space} slot')
         if self.n_splits < 1:
             raise ValueError(f'n_splits must be >= 1, got {self.n_splits}')
         if self.total_epochs < 1:
@@ -144,12 +150,13 @@ class PartitionConfig:
                                  f'is less than n_splits={self.n_splits}: every level needs an epoch')
         if self.edge is not None:
             e = self.edge
+            slots = space.slots
             if isinstance(e, str):
-                if e not in EDGE_NAMES:
-                    raise ValueError(f'unknown edge {short_repr(e)}; expected one of {EDGE_NAMES} or 0..{NUM_EDGES - 1}')
-                object.__setattr__(self, 'edge', EDGE_NAMES.index(e))
-            elif isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < NUM_EDGES:
-                raise ValueError(f'edge must be None, an edge name or 0..{NUM_EDGES - 1}, got {short_repr(e)}')
+                if e not in slots:
+                    raise ValueError(f'unknown edge {short_repr(e)}; expected one of {slots} or 0..{len(slots) - 1}')
+                object.__setattr__(self, 'edge', slots.index(e))
+            elif isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < len(slots):
+                raise ValueError(f'edge must be None, an edge name or 0..{len(slots) - 1}, got {short_repr(e)}')
             else:
                 object.__setattr__(self, 'edge', int(e))
         if self.recal_batches < 0:
@@ -210,18 +217,19 @@ def _min_ops(config: PartitionConfig) -> int:
     return 2 if config.method == 'fewshot' else config.k
 
 
-def _candidate_edges(mask: OpMask, config: PartitionConfig, is_root: bool) -> list[int]:
+def _candidate_edges(mask: 'OpMask | SlotMask', config: PartitionConfig, is_root: bool) -> list[int]:
     need = _min_ops(config)
+    slots = get_space(config.space).slots
     if is_root and config.edge is not None:
-        n = len(mask.allowed[config.edge])
+        n = len(mask.choices_at(config.edge))
         if n < need:
-            raise ValueError(f'edge {config.edge} ({EDGE_NAMES[config.edge]}) allows {n} op(s) in the '
+            raise ValueError(f'edge {config.edge} ({slots[config.edge]}) allows {n} op(s) in the '
                              f'root mask; method {config.method!r} needs at least {need} there (k={config.k})')
         return [config.edge]
-    return [e for e in range(NUM_EDGES) if len(mask.allowed[e]) >= need]
+    return [e for e in range(len(slots)) if len(mask.choices_at(e)) >= need]
 
 
-def _structural_split(mask: OpMask, node_id: str, config: PartitionConfig, is_root: bool
+def _structural_split(mask: 'OpMask | SlotMask', node_id: str, config: PartitionConfig, is_root: bool
                       ) -> tuple[int, list[list[str]], str] | None:
     """Edge and groups of the splits that need no model ('fewshot', 'random'); None: no edge."""
     cands = _candidate_edges(mask, config, is_root)
@@ -230,16 +238,16 @@ def _structural_split(mask: OpMask, node_id: str, config: PartitionConfig, is_ro
     if config.method == 'fewshot':
         edge = cands[0]
         rule = 'fixed' if is_root and config.edge is not None else 'lowest'
-        return edge, [[OPS[o]] for o in mask.allowed[edge]], rule
+        return edge, [[o] for o in mask.choices_at(edge)], rule
     rng = np.random.default_rng(_seed_for('random-split', config.seed, node_id))
     edge = cands[0] if len(cands) == 1 else int(cands[rng.integers(len(cands))])
-    names = [OPS[o] for o in mask.allowed[edge]]
+    names = list(mask.choices_at(edge))
     dummy = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     groups = split_ops(dummy, k=config.k, method='random', random_state=int(rng.integers(2**31)))
     return edge, [list(g) for g in groups], 'fixed' if is_root and config.edge is not None else 'random'
 
 
-def _expected_level_sizes(config: PartitionConfig, root_mask: OpMask) -> list[int]:
+def _expected_level_sizes(config: PartitionConfig, root_mask: 'OpMask | SlotMask') -> list[int]:
     """Nodes each level will create: exact for 'fewshot'/'random' (a dry run of the rule),
     an upper bound (every leaf splits into k) for the feature-driven methods."""
     if config.method == 'spos':
@@ -371,20 +379,22 @@ class PartitionResult:
 # ---------------------------------------------------------------------------------------------
 # helpers of run_partition
 # ---------------------------------------------------------------------------------------------
-def _prepare_archs(archs: Iterable[Arch | str] | None, bench: Any, mask: OpMask, seed: int) -> list[Arch]:
+def _prepare_archs(archs: Iterable[Arch | str] | None, bench: Any, mask: 'OpMask | SlotMask', seed: int
+                   ) -> list:
+    space = get_space(mask.space)
     if archs is None:
         if bench is not None:
             # a benchmark's own cells inside the mask: every one has a ground truth
             out = [a for a in bench.archs() if mask.contains(a)]
         else:
-            out = sample_archs(min(100, mask.size), mask, rng=seed, unique=False)
+            out = space.sample(min(100, mask.size), mask, rng=seed)
     else:
-        if isinstance(archs, (str, Arch)):
+        if isinstance(archs, str) or hasattr(archs, 'space'):
             raise ValueError('archs must be a collection of cells, not a single cell')
-        out = [to_arch(a) for a in archs]
+        out = [space.check(a, 'archs') for a in archs]
     if not out:
         raise ValueError('archs is empty: nothing to evaluate')
-    strs = [str(a) for a in out]
+    strs = [space.to_str(a) for a in out]
     if len(set(strs)) != len(strs):
         dup = next(s for s in strs if strs.count(s) > 1)
         raise ValueError(f'archs holds duplicates (e.g. {dup})')
@@ -427,7 +437,7 @@ def _metric_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
     return tuple(k for k in ks if not (isinstance(k, (int, np.integer)) and k > n))
 
 
-def _edge_similarities(model: 'NB201Supernet', data: 'ImageData', mask: OpMask, config: PartitionConfig,
+def _edge_similarities(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | SlotMask', config: PartitionConfig,
                        edges: Sequence[int], device: Any, progress: bool) -> dict[int, pd.DataFrame]:
     """Op x op similarity of each edge, from ``nasviz.features.ops`` (one seam for tests)."""
     from nasviz.features.ops import edge_similarities
@@ -451,7 +461,7 @@ def _jsonable_scores(scores: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _feature_split(model: 'NB201Supernet', data: 'ImageData', mask: OpMask, node_id: str,
+def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | SlotMask', node_id: str,
                    config: PartitionConfig, is_root: bool, device: Any, progress: bool
                    ) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
     cands = _candidate_edges(mask, config, is_root)
@@ -461,7 +471,7 @@ def _feature_split(model: 'NB201Supernet', data: 'ImageData', mask: OpMask, node
     for e in cands:
         if e not in sims:
             raise RuntimeError(f'edge_similarities returned no matrix for edge {e}')
-        labels = {OPS[o] for o in mask.allowed[e]}
+        labels = set(mask.choices_at(e))
         got = set(map(str, sims[e].index))
         if got != labels:
             raise RuntimeError(f'similarity of edge {e} is labelled {sorted(got)}, expected the ops '
@@ -480,6 +490,8 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
     text = json.dumps(record, indent=1, sort_keys=True, default=str)
     if path.is_file():
         old = json.loads(path.read_text(encoding='utf-8'))
+        if isinstance(old.get('partition'), dict):  # runs from before spaces were plug-ins were NB201
+            old['partition'].setdefault('space', 'nb201')
         if old != json.loads(text):
             diff = sorted(k for k in set(old) | set(record) if old.get(k) != json.loads(text).get(k))
             raise ValueError(f'{work_dir} holds a run with another configuration (differs in {diff}); '
@@ -488,7 +500,7 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
     atomic_write_text(path, text)
 
 
-def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageData', config: PartitionConfig,
+def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Arch], data: 'ImageData', config: PartitionConfig,
                    node_dir: Path | None, progress: bool, device: Any) -> pd.DataFrame:
     """Scores of ``archs`` with one leaf's weights; reuses rows stored in ``node_dir/eval.csv``."""
     from nasviz.supernet.evaluate import evaluate_archs
@@ -504,8 +516,9 @@ def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageDa
             import io
 
             known = pd.read_csv(io.StringIO(body), dtype={'arch_str': str})
+    to_str = get_space(config.space).to_str
     have = set(known['arch_str'])
-    todo = [a for a in archs if str(a) not in have]
+    todo = [a for a in archs if to_str(a) not in have]
     if todo:
         new = evaluate_archs(model, todo, data, recal_batches=config.recal_batches, max_samples=config.eval_samples,
                              progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
@@ -513,7 +526,7 @@ def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageDa
         if path is not None:
             atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'
                               + known.to_csv(index=False, lineterminator='\n'))
-    return known.set_index('arch_str').loc[[str(a) for a in archs]].reset_index()
+    return known.set_index('arch_str').loc[[to_str(a) for a in archs]].reset_index()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,8 +535,9 @@ def _evaluate_leaf(model: 'NB201Supernet', archs: Sequence[Arch], data: 'ImageDa
 def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: int = 5,
                   train_config: 'TrainConfig | None' = None, archs: Iterable[Arch | str] | None = None,
                   bench: Any = None, work_dir: str | os.PathLike | None = None, progress: bool = True,
-                  device: Any = None, *, mask: OpMask | None = None, dataset: str | None = None,
-                  metric: str | None = None, ks: Sequence[int | float] = (10, 0.1)) -> PartitionResult:
+                  device: Any = None, *, mask: 'OpMask | SlotMask | None' = None, dataset: str | None = None,
+                  metric: str | None = None, ks: Sequence[int | float] = (10, 0.1),
+                  size: dict[str, Any] | None = None) -> PartitionResult:
     """Train, split and evaluate one method (see the module docstring for the rules).
 
     ``train_config`` gives the optimiser settings; its ``epochs`` is replaced per node by the
@@ -534,16 +548,23 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     ``params``, and enables ``metrics`` (``rank_metrics`` with top-k at ``ks``; integer k larger
     than the number of cells are dropped). With ``work_dir`` the run is resumable and its result
     is saved there (:meth:`PartitionResult.save`).
+
+    The supernets are ``get_space(config.space).build_supernet(mask=..., **size)``; ``size``
+    defaults to ``dict(C=C, N=N)`` (the NB201 arguments), plus the data's classes and channels.
     """
     import torch
 
-    from nasviz.supernet.model import NB201Supernet
     from nasviz.supernet.train import TrainConfig, train_supernet
 
     if not isinstance(config, PartitionConfig):
         raise ValueError(f'config must be a PartitionConfig, got {type(config).__name__}')
     train_config = TrainConfig() if train_config is None else train_config
-    root_mask = OpMask.full() if mask is None else mask
+    space = get_space(config.space)
+    root_mask = space.root_mask() if mask is None else mask
+    if getattr(root_mask, 'space', None) != space.name:
+        raise ValueError(f'mask belongs to space {getattr(root_mask, "space", None)!r}, the config to {space.name!r}')
+    net_size = dict(C=C, N=N) if size is None else dict(size)
+    net_size.update(num_classes=data.num_classes, in_channels=data.in_channels)
     t_start = time.perf_counter()
 
     # -- validate everything before any training ------------------------------------------
@@ -561,26 +582,29 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     wd = Path(work_dir) if work_dir is not None else None
     if wd is not None:
         wd.mkdir(parents=True, exist_ok=True)
-        _run_guard(wd, dict(partition=config.to_dict(), train=asdict(train_config), C=C, N=N,
-                            data_id=data.data_id, mask=root_mask.to_list()))
+        guard = dict(partition=config.to_dict(), train=asdict(train_config), C=C, N=N,
+                     data_id=data.data_id, mask=root_mask.to_list())
+        if size is not None:
+            guard['size'] = net_size
+        _run_guard(wd, guard)
 
-    def build(node_mask: OpMask, state: dict[str, torch.Tensor] | None) -> NB201Supernet:
+    def build(node_mask: 'OpMask | SlotMask', state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
         # init must not disturb (or depend on) the caller's global RNG
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(_seed_for('init', config.seed))
-            net = NB201Supernet(C, N, num_classes=data.num_classes, in_channels=data.in_channels, mask=node_mask)
+            net = space.build_supernet(mask=node_mask, **net_size)
         if state is not None:
             # the child keeps only the ops of its mask: copy exactly those tensors from the parent
             own = net.state_dict()
             net.load_state_dict({k: state[k].clone() for k in own})
         return net.to(device)
 
-    tree = PartitionTree.root(root_mask)
+    tree = PartitionTree.root(root_mask, space=space)
     histories: dict[str, pd.DataFrame] = {}
     seconds = dict(train=0.0, features=0.0, eval=0.0)
     node_seconds: dict[str, dict[str, float]] = {}
 
-    def train(node_id: str, net: NB201Supernet, epochs: int) -> None:
+    def train(node_id: str, net: torch.nn.Module, epochs: int) -> None:
         node = tree[node_id]
         seed = _seed_for('train', config.seed, train_config.seed, node_id)
         cfg = replace(train_config, epochs=int(epochs), seed=seed)
@@ -596,7 +620,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
         node.info.update(epochs=int(epochs), train_seed=seed)
 
     root_epochs = config.total_epochs if config.method == 'spos' else config.warmup_epochs
-    models: dict[str, NB201Supernet] = {tree.root_id: build(root_mask, None)}
+    models: dict[str, torch.nn.Module] = {tree.root_id: build(root_mask, None)}
     train(tree.root_id, models[tree.root_id], root_epochs)
 
     for level, level_budget in enumerate(budgets, start=1):
@@ -625,7 +649,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
                         edge, groups, rule = found
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=None)
                 if decision is not None:
-                    decision.update(level=level, edge_name=EDGE_NAMES[decision['edge']])
+                    decision.update(level=level, edge_name=space.slots[decision['edge']])
                     node_seconds.setdefault(leaf.node_id, {})['features'] = round(time.perf_counter() - t0, 3)
                     if node_dir is not None:
                         atomic_write_text(node_dir / 'split.json', json.dumps(decision, indent=1))
@@ -650,7 +674,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     # -- evaluation: every arch by the leaf that holds it ----------------------------------
     t0 = time.perf_counter()
     leaf_of = [tree.leaf_for(a).node_id for a in archs]
-    by_leaf: dict[str, list[Arch]] = {}
+    by_leaf: dict[str, list] = {}
     for a, nid in zip(archs, leaf_of):
         by_leaf.setdefault(nid, []).append(a)
     scored: dict[str, pd.DataFrame] = {}
@@ -660,7 +684,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
         tree[nid].info['n_archs'] = len(leaf_archs)
     seconds['eval'] = time.perf_counter() - t0
     lookup = pd.concat(scored.values(), ignore_index=True).set_index('arch_str')
-    frame = pd.DataFrame({'arch_str': [str(a) for a in archs], 'partition': leaf_of})
+    frame = pd.DataFrame({'arch_str': [space.to_str(a) for a in archs], 'partition': leaf_of})
     frame['score'] = lookup.loc[frame['arch_str'], 'score'].to_numpy(dtype=np.float64)
     frame['loss'] = lookup.loc[frame['arch_str'], 'loss'].to_numpy(dtype=np.float64)
     metrics: dict[str, float] = {}
@@ -673,7 +697,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
         frame['params'] = params
     seconds['total'] = time.perf_counter() - t_start
     seconds = {k: round(v, 3) for k, v in seconds.items()}
-    info = dict(C=C, N=N, data_id=data.data_id, n_archs=len(frame), n_leaves=tree.n_leaves,
+    info = dict(C=C, N=N, space=space.name, size=net_size, data_id=data.data_id, n_archs=len(frame), n_leaves=tree.n_leaves,
                 budget='equal_per_child' if config.equal_per_child else 'equal_total',
                 level_budgets=budgets, epochs_used=sum(int(n.info.get('epochs', 0)) for n in tree),
                 root_mask=root_mask.to_list(), dataset=dataset, metric=metric, node_seconds=node_seconds)

@@ -1,8 +1,10 @@
-"""The tree of sub-supernets produced by successive edge splits.
+"""The tree of sub-supernets produced by successive slot splits.
 
-The root holds a mask (by default the whole NB201 space). Splitting a leaf at an edge into
-groups of ops creates one child per group, each with the parent's mask restricted on that edge,
-so the leaves always partition the root's cells: every cell lies in exactly one leaf.
+The root holds a mask of one search space (by default the whole NB201 space). Splitting a leaf
+at a slot (an NB201 edge, an NB101 node op, a DARTS node input...) into groups of choices creates
+one child per group, each with the parent's mask restricted on that slot, so the leaves always
+partition the root's architectures: every architecture lies in exactly one leaf. ``split_edge``
+is the split slot's position in ``space.slots`` (the name kept from the NB201-only days).
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OP_ABBREV, OPS, Arch, OpMask, op_index, to_arch
+from nasviz.spaces import SearchSpace, SlotMask, get_space
+from nasviz.spaces.nb201 import OP_ABBREV, OPS, Arch, OpMask, op_index
 from nasviz.utils import atomic_write_text
 
 __all__ = ['PartitionNode', 'PartitionTree']
@@ -24,22 +27,29 @@ _VERSION = 1
 _ABBREV_TO_IDX = {OP_ABBREV[o]: i for i, o in enumerate(OPS)}
 
 
-def _op_idx(op: int | str) -> int:
-    """Op index from an index, a full name or an abbreviation."""
+def _choice_name(space: SearchSpace, slot: str, op: int | str) -> str:
+    """A choice of ``slot`` from its name, its index in ``space.choices(slot)`` or (NB201) an
+    abbreviation such as ``c3x3``."""
+    choices = space.choices(slot)
     if isinstance(op, str):
-        return _ABBREV_TO_IDX[op] if op in _ABBREV_TO_IDX and op not in OPS else op_index(op)
-    if isinstance(op, bool) or not 0 <= int(op) < len(OPS):
-        raise ValueError(f'op index {op!r} out of range 0..{len(OPS) - 1}')
-    return int(op)
+        if op in choices:
+            return op
+        if space.name == 'nb201':
+            return OPS[_ABBREV_TO_IDX[op] if op in _ABBREV_TO_IDX else op_index(op)]
+        raise ValueError(f'unknown choice {op!r} for slot {slot!r}; choices are {choices}')
+    if isinstance(op, bool) or not 0 <= int(op) < len(choices):
+        raise ValueError(f'op index {op!r} out of range 0..{len(choices) - 1}')
+    return choices[int(op)]
 
 
-def _edge_idx(edge: int | str) -> int:
+def _edge_idx(space: SearchSpace, edge: int | str) -> int:
+    slots = space.slots
     if isinstance(edge, str):
-        if edge not in EDGE_NAMES:
-            raise ValueError(f'unknown edge {edge!r}; expected one of {EDGE_NAMES} or 0..{NUM_EDGES - 1}')
-        return EDGE_NAMES.index(edge)
-    if isinstance(edge, bool) or not 0 <= int(edge) < NUM_EDGES:
-        raise ValueError(f'edge {edge!r} out of range 0..{NUM_EDGES - 1}')
+        if edge not in slots:
+            raise ValueError(f'unknown edge {edge!r}; expected one of {slots} or 0..{len(slots) - 1}')
+        return slots.index(edge)
+    if isinstance(edge, bool) or not 0 <= int(edge) < len(slots):
+        raise ValueError(f'edge {edge!r} out of range 0..{len(slots) - 1}')
     return int(edge)
 
 
@@ -56,7 +66,7 @@ class PartitionNode:
     node_id: str
     parent_id: str | None
     depth: int
-    mask: OpMask
+    mask: 'OpMask | SlotMask'
     split_edge: int | None = None
     group: tuple[str, ...] | None = None
     children: list[str] = field(default_factory=list)
@@ -81,18 +91,26 @@ class PartitionNode:
 class PartitionTree:
     """A tree of sub-supernets; build with :meth:`root`, grow with :meth:`split`."""
 
-    def __init__(self, mask: OpMask | None = None, root_id: str = '0') -> None:
-        mask = OpMask.full() if mask is None else mask
-        if not isinstance(mask, OpMask):
-            raise ValueError(f'mask must be an OpMask, got {type(mask).__name__}')
+    def __init__(self, mask: 'OpMask | SlotMask | None' = None, root_id: str = '0',
+                 space: 'str | SearchSpace | None' = None) -> None:
+        if mask is None:
+            self.space = get_space(space or 'nb201')
+            mask = self.space.root_mask()
+        else:
+            if not isinstance(mask, (OpMask, SlotMask)):
+                raise ValueError(f'mask must be an OpMask or a SlotMask, got {type(mask).__name__}')
+            self.space = get_space(mask.space)
+            if space is not None and get_space(space).name != self.space.name:
+                raise ValueError(f'mask of space {mask.space!r} given for a tree of space {get_space(space).name!r}')
         self.root_id = str(root_id)
         self.nodes: dict[str, PartitionNode] = {
             self.root_id: PartitionNode(self.root_id, None, 0, mask)}
 
     @classmethod
-    def root(cls, mask: OpMask | None = None) -> 'PartitionTree':
-        """A tree holding only its root, over ``mask`` (default: all 15,625 NB201 cells)."""
-        return cls(mask)
+    def root(cls, mask: 'OpMask | SlotMask | None' = None, space: 'str | SearchSpace | None' = None
+             ) -> 'PartitionTree':
+        """A tree holding only its root, over ``mask`` (default: the whole ``space``, NB201)."""
+        return cls(mask, space=space)
 
     # -- access ---------------------------------------------------------------------------
     def __getitem__(self, node_id: str) -> PartitionNode:
@@ -151,30 +169,33 @@ class PartitionTree:
         node = self[node_id]
         if not node.is_leaf:
             raise ValueError(f'node {node_id!r} is already split (children {node.children})')
-        e = _edge_idx(edge)
-        allowed = set(node.mask.allowed[e])
-        idx_groups: list[tuple[int, ...]] = []
-        seen: set[int] = set()
+        space = self.space
+        e = _edge_idx(space, edge)
+        slot = space.slots[e]
+        order = {c: i for i, c in enumerate(space.choices(slot))}
+        allowed = set(node.mask.choices_at(e))
+        idx_groups: list[tuple[str, ...]] = []
+        seen: set[str] = set()
         for g in groups:
             if isinstance(g, (str, int)):
                 raise ValueError(f'each group must be a collection of ops, got {g!r}')
-            ops = [_op_idx(o) for o in g]
+            ops = [_choice_name(space, slot, o) for o in g]
             if not ops:
                 raise ValueError('split groups must be non-empty')
             dup = seen.intersection(ops) | {o for o in ops if ops.count(o) > 1}
             if dup:
-                raise ValueError(f'ops {sorted(OPS[o] for o in dup)} appear in more than one group')
+                raise ValueError(f'ops {sorted(dup, key=order.get)} appear in more than one group')
             seen.update(ops)
-            idx_groups.append(tuple(sorted(ops)))
+            idx_groups.append(tuple(sorted(ops, key=order.get)))
         if len(idx_groups) < 2:
             raise ValueError(f'a split needs at least 2 groups, got {len(idx_groups)}')
         if seen != allowed:
             extra, missing = seen - allowed, allowed - seen
             raise ValueError(
-                f'groups must partition the ops allowed on edge {e} ({EDGE_NAMES[e]}) of node '
-                f'{node_id!r}: {[OPS[o] for o in sorted(allowed)]}'
-                + (f'; not allowed there: {[OPS[o] for o in sorted(extra)]}' if extra else '')
-                + (f'; missing: {[OPS[o] for o in sorted(missing)]}' if missing else ''))
+                f'groups must partition the ops allowed on edge {e} ({slot}) of node '
+                f'{node_id!r}: {sorted(allowed, key=order.get)}'
+                + (f'; not allowed there: {sorted(extra, key=order.get)}' if extra else '')
+                + (f'; missing: {sorted(missing, key=order.get)}' if missing else ''))
         ids = [f'{node_id}.{i}' for i in range(len(idx_groups))] if child_ids is None else [str(c) for c in child_ids]
         if len(ids) != len(idx_groups) or len(set(ids)) != len(ids):
             raise ValueError(f'need {len(idx_groups)} distinct child ids, got {list(ids)}')
@@ -182,20 +203,21 @@ class PartitionTree:
         if clash:
             raise ValueError(f'node ids {clash} already exist')
         for cid, g in zip(ids, idx_groups):
-            self.nodes[cid] = PartitionNode(cid, node_id, node.depth + 1, node.mask.restrict(e, g),
-                                            split_edge=e, group=tuple(OPS[o] for o in g))
+            self.nodes[cid] = PartitionNode(cid, node_id, node.depth + 1, node.mask.restrict_at(e, g),
+                                            split_edge=e, group=tuple(g))
         node.children = list(ids)
         if info:
             node.info.update(dict(info))
         return list(ids)
 
     # -- lookup ---------------------------------------------------------------------------
-    def leaf_for(self, arch: Arch | str) -> PartitionNode:
-        """The unique leaf whose mask contains ``arch`` (an Arch or official string)."""
-        a = to_arch(arch)
+    def leaf_for(self, arch: 'Arch | str') -> PartitionNode:
+        """The unique leaf whose mask contains ``arch`` (an architecture of the tree's space or
+        its string)."""
+        a = self.space.check(arch)
         node = self.root_node
         if not node.mask.contains(a):
-            raise ValueError(f'{a} is outside the root mask ({node.mask.describe()})')
+            raise ValueError(f'{a} is outside the root mask ({self.describe(node.mask)})')
         while not node.is_leaf:
             hits = [c for c in self.children(node.node_id) if c.mask.contains(a)]
             if len(hits) != 1:  # impossible for trees built by split(); guards hand-made dicts
@@ -203,20 +225,24 @@ class PartitionTree:
             node = hits[0]
         return node
 
+    def describe(self, mask: 'OpMask | SlotMask') -> str:
+        """Compact text of a mask: its restricted slots (``full`` for the whole space)."""
+        return mask.describe() if isinstance(mask, OpMask) else mask.describe(self.space.full_mask())
+
     # -- export ---------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """One row per node (depth-first): node_id, parent_id, depth, mask (describe string),
         size (#cells), split_edge, group, is_leaf."""
-        rows = [dict(node_id=n.node_id, parent_id=n.parent_id, depth=n.depth, mask=n.mask.describe(),
+        rows = [dict(node_id=n.node_id, parent_id=n.parent_id, depth=n.depth, mask=self.describe(n.mask),
                      size=n.size, split_edge=n.split_edge,
-                     group=None if n.group is None else ','.join(OP_ABBREV[o] for o in n.group),
+                     group=None if n.group is None else ','.join(self.space.abbrev(o) for o in n.group),
                      is_leaf=n.is_leaf) for n in self]
         df = pd.DataFrame(rows)
         df['split_edge'] = df['split_edge'].astype('Int64')
         return df
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(format=_FORMAT, version=_VERSION, root_id=self.root_id,
+        return dict(format=_FORMAT, version=_VERSION, root_id=self.root_id, space=self.space.name,
                     nodes=[n.to_dict() for n in self])
 
     @classmethod
@@ -232,7 +258,8 @@ class PartitionTree:
         root_id = d.get('root_id', '0')
         if root_id not in stored:
             raise ValueError(f'root {root_id!r} missing from the nodes')
-        tree = cls(OpMask.from_list(stored[root_id]['mask']), root_id=root_id)
+        space = get_space(d.get('space', 'nb201'))
+        tree = cls(space.mask_from_list(stored[root_id]['mask']), root_id=root_id)
         tree.root_node.info = dict(stored[root_id].get('info') or {})
         queue = [root_id]
         while queue:
@@ -248,7 +275,7 @@ class PartitionTree:
                 raise ValueError(f'children of node {pid!r} disagree on the split edge: {edges}')
             tree.split(pid, edges.pop(), [stored[c]['group'] for c in kids], child_ids=kids)
             for c in kids:
-                if OpMask.from_list(stored[c]['mask']) != tree.nodes[c].mask:
+                if space.mask_from_list(stored[c]['mask']) != tree.nodes[c].mask:
                     raise ValueError(f'stored mask of node {c!r} does not match its split')
                 tree.nodes[c].info = dict(stored[c].get('info') or {})
             queue.extend(kids)
@@ -278,6 +305,6 @@ class PartitionTree:
             g.add_node(nid, **row)
         for n in self:
             if n.parent_id is not None:
-                g.add_edge(n.parent_id, n.node_id, edge=n.split_edge, edge_name=EDGE_NAMES[n.split_edge],
-                           group=','.join(OP_ABBREV[o] for o in n.group))
+                g.add_edge(n.parent_id, n.node_id, edge=n.split_edge, edge_name=self.space.slots[n.split_edge],
+                           group=','.join(self.space.abbrev(o) for o in n.group))
         return g

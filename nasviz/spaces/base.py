@@ -90,6 +90,16 @@ class SlotMask:
         allowed[i] = tuple(c for c in have if c in want)
         return SlotMask(self.space, self.slots, tuple(allowed))
 
+    def restrict_at(self, i: int, choices: Iterable[str]) -> 'SlotMask':
+        """:meth:`restrict` by slot position."""
+        return self.restrict(self.slots[i], choices)
+
+    @property
+    def size(self) -> int:
+        """Architectures in the mask's product set (an upper bound where the space has rules
+        across slots, e.g. NB101's edge budget or DARTS's distinct inputs)."""
+        return self.product_size
+
     @property
     def product_size(self) -> int:
         """Size of the product set (an upper bound where the space has cross-slot constraints)."""
@@ -234,6 +244,18 @@ class SearchSpace(ABC):
             if bad:
                 raise ValueError(f'mask allows unknown choices {bad} on slot {s!r} of {self.name}')
         return mask
+
+    def mask_from_list(self, allowed: Sequence[Sequence[str]]) -> Any:
+        """A mask from allowed choices per slot in slot order (what ``mask.to_list()`` gives)."""
+        return self.check_mask(SlotMask(self.name, tuple(self.slots), tuple(tuple(a) for a in allowed)))
+
+    def root_mask(self) -> Any:
+        """The mask of the whole space, in the form the space's supernets use."""
+        return self.full_mask()
+
+    def abbrev(self, choice: str) -> str:
+        """A short label of a choice for plots and tables (default: the choice itself)."""
+        return choice
 
     def is_degenerate(self, arch: Any) -> bool:
         """True when the cell's output does not depend on its input (default: never)."""

@@ -307,6 +307,10 @@ class OpMask:
     def to_list(self) -> list[list[str]]:
         return [[OPS[o] for o in a] for a in self.allowed]
 
+    def restrict_at(self, i: int, choices: Iterable[int | str]) -> 'OpMask':
+        """:meth:`restrict` by edge position (the space-generic name)."""
+        return self.restrict(i, choices)
+
     def choices_at(self, i: int) -> tuple[str, ...]:
         """Allowed op names of edge ``i`` (the space-generic view of ``allowed``)."""
         return tuple(OPS[o] for o in self.allowed[i])

@@ -11,7 +11,7 @@ import numpy as np
 from torch import nn
 
 from nasviz.spaces.base import SearchSpace, SlotMask
-from nasviz.spaces.nb201 import EDGE_NAMES, OPS, Arch, OpMask, all_archs, canonical, sample_archs
+from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, Arch, OpMask, all_archs, canonical, sample_archs
 from nasviz.spaces.nb201_network import NB201Supernet
 from nasviz.validate import check_count, short_repr
 
@@ -50,6 +50,15 @@ class NB201Space(SearchSpace):
         if slot not in EDGE_NAMES:
             raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}')
         return arch.with_op(EDGE_NAMES.index(slot), choice)
+
+    def mask_from_list(self, allowed) -> OpMask:
+        return OpMask.from_list(allowed)
+
+    def root_mask(self) -> OpMask:
+        return OpMask.full()
+
+    def abbrev(self, choice: str) -> str:
+        return OP_ABBREV.get(choice, choice)
 
     def is_valid(self, arch: Any) -> bool:
         try:

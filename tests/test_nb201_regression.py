@@ -1,0 +1,75 @@
+"""NB201 numbers are identical before and after search spaces became plug-ins (issue 10).
+
+``tests/data/nb201_regression_637f870.jsonl`` was written by this very run at commit 637f870, the
+last commit before the refactor (NB201 hard-wired everywhere): a seeded tiny supernet trained
+for 2 epochs, 6 cells scored with recalibrated BN, NAS-LID and GM-NAS features of one edge each,
+and three partition methods end to end. Every number must come out the same today.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nasviz.data import load_digits
+from nasviz.features.ops import FeatureConfig, grad_features, lid_features
+from nasviz.partition.pipeline import PartitionConfig, run_partition
+from nasviz.spaces import get_space
+from nasviz.spaces.nb201 import sample_archs
+from nasviz.supernet.evaluate import evaluate_archs
+from nasviz.supernet.train import TrainConfig, train_supernet
+
+GOLDEN = Path(__file__).parent / 'data' / 'nb201_regression_637f870.jsonl'
+
+
+@pytest.fixture(scope='module')
+def golden():
+    return [json.loads(line) for line in GOLDEN.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope='module')
+def run():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        data = load_digits(n_train=256)
+        space = get_space('nb201')
+        m = space.build_supernet(C=4, N=1, num_classes=data.num_classes, in_channels=data.in_channels)
+        h = train_supernet(m, data, TrainConfig(epochs=2, batch_size=32, seed=0), progress=False)
+        archs = sample_archs(6, rng=0)
+        df = evaluate_archs(m, archs, data, recal_batches=2, recal_batch_size=32, progress=False, score='loss')
+        out = [dict(train_loss=[float(x) for x in h.train_loss], archs=list(df.arch_str),
+                    loss=[float(x) for x in df.loss], accuracy=[float(x) for x in df.accuracy])]
+        lf = lid_features(m, data, 2, config=FeatureConfig(kind='lid', repeats=2, batch_size=32, n_neighbors=8),
+                          progress=False)
+        gf = grad_features(m, data, 4, config=FeatureConfig(kind='grad', repeats=2, batch_size=32), progress=False)
+        out.append(dict(lid=lf.features.round(10).tolist(), lid_sim=lf.similarity.values.round(10).tolist(),
+                        grad_sim=gf.similarity.values.round(10).tolist(), grad_sum=float(gf.features.sum()),
+                        paths=lf.info['paths']))
+        for method in ['naslid', 'gmnas', 'fewshot']:
+            cfg = PartitionConfig(method=method, total_epochs=2, warmup_epochs=1, equal_per_child=True, repeats=2,
+                                  batch_size=32, n_neighbors=8, recal_batches=2, eval_samples=64, seed=0)
+            r = run_partition(cfg, data, C=4, N=1, train_config=TrainConfig(batch_size=32), archs=archs,
+                              progress=False)
+            out.append(json.loads(json.dumps(dict(
+                method=method, scores=r.frame.score.round(10).tolist(), part=r.frame.partition.tolist(),
+                tree=[(n.node_id, n.split_edge, n.group) for n in r.tree]))))
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_training_and_scores_identical(run, golden):
+    assert run[0] == golden[0]
+
+
+def test_features_identical(run, golden):
+    assert run[1] == golden[1]
+
+
+@pytest.mark.parametrize('i', [2, 3, 4])
+def test_partitions_identical(run, golden, i):
+    assert run[i] == golden[i]
