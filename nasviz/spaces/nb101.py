@@ -375,6 +375,12 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
     mask = full_mask() if mask is None else mask
     if not isinstance(mask, SlotMask) or mask.space != 'nb101' or tuple(mask.slots) != SLOTS:
         raise ValueError(f'not a NAS-Bench-101 mask: {short_repr(mask)}')
+    possible = np.zeros((MAX_NODES, MAX_NODES), np.int64)
+    for slot, (i, j) in zip(EDGE_SLOTS, FRAME_EDGES):
+        possible[i, j] = int('1' in mask.allowed_for(slot))
+    if not live_nodes(possible):
+        raise ValueError(f'sample: no valid NAS-Bench-101 cell in the mask ({mask.describe()}): the edges it '
+                         'allows hold no path from the input to the output')
     rng = np.random.default_rng(rng)
     # one table row per slot (choices padded by repetition), one draw of every slot per call
     allowed = _mask_tables(mask)
