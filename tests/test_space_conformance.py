@@ -166,3 +166,73 @@ def test_benchmark_network_builds_by_default(space):
     net = space.build_network(arch)
     n = sum(p.numel() for p in net.parameters())
     assert n > 10_000
+
+
+def _digits(space):
+    from nasviz.data import load_digits
+    return load_digits(n_train=64)
+
+
+def _tiny_supernet(space, data):
+    size = dict(_size(space), num_classes=data.num_classes, in_channels=data.in_channels)
+    torch.manual_seed(0)
+    return space.build_supernet(**size), size
+
+
+def test_lid_and_gradient_features_and_one_split_step(space):
+    """LID and gradient features of one slot have the documented shapes; a split of that slot
+    gives children whose masks partition the parent's and whose weights come from it."""
+    from nasviz.features.ops import FeatureConfig, grad_features, lid_features
+    from nasviz.partition.split import split_ops
+    from nasviz.partition.tree import PartitionTree
+
+    data = _digits(space)
+    model, size = _tiny_supernet(space, data)
+    slot = next(i for i, s in enumerate(space.slots) if len(space.choices(s)) >= 3)
+    n_ops = len(space.choices(space.slots[slot]))
+    lf = lid_features(model, data, slot, config=FeatureConfig(kind='lid', repeats=2, batch_size=16, n_neighbors=5),
+                      progress=False)
+    assert lf.features.shape == (n_ops, 2, len(model.block_names))
+    assert np.isfinite(lf.features).all() and lf.similarity.shape == (n_ops, n_ops)
+    assert lf.edge_name == space.slots[slot]
+    gf = grad_features(model, data, slot, config=FeatureConfig(kind='grad', repeats=2, batch_size=16, n_neighbors=5),
+                       progress=False)
+    assert gf.features.shape[0] == n_ops and gf.features.shape[1] == 1
+    assert gf.features.shape[2] == gf.info['n_params'] > 0
+    groups = split_ops(lf.similarity, k=2, method='exhaustive')
+    tree = PartitionTree.root(model.mask)
+    kids = tree.split(tree.root_id, slot, groups)
+    assert len(kids) == 2
+    archs = space.sample(40, rng=2)
+    for a in archs:  # every architecture lies in exactly one child
+        assert sum(tree[c].mask.contains(a) for c in kids) == 1
+        assert tree.leaf_for(a).node_id in kids
+    parent_state = model.state_dict()
+    for c in kids:
+        child = space.build_supernet(mask=tree[c].mask, **size)
+        own = child.state_dict()
+        child.load_state_dict({k: parent_state[k].clone() for k in own})
+        # a child never holds weights its parent lacks (a DARTS child keeps them all: restricting one
+        # op slot of a node leaves every (edge, op) reachable through the node's other input)
+        assert set(own) <= set(parent_state)
+    # the tree round-trips through its dict, space included
+    again = PartitionTree.from_dict(tree.to_dict())
+    assert again.space.name == space.name and [n.node_id for n in again] == [n.node_id for n in tree]
+
+
+def test_spos_training_runs_and_resumes(space, tmp_path):
+    """Single-path training of the space's supernet, checkpointed, resumes to the same weights."""
+    from nasviz.supernet.train import TrainConfig, train_supernet
+
+    data = _digits(space)
+    cfg = TrainConfig(epochs=2, batch_size=32, seed=0)
+    a, _ = _tiny_supernet(space, data)
+    train_supernet(a, data, cfg, checkpoint_dir=tmp_path / 'a', progress=False)
+    b, _ = _tiny_supernet(space, data)
+    train_supernet(b, data, TrainConfig(epochs=1, batch_size=32, seed=0), progress=False)  # a different run
+    c, _ = _tiny_supernet(space, data)
+    train_supernet(c, data, cfg, checkpoint_dir=tmp_path / 'c', progress=False)
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(v, c.state_dict()[k])
+    cfg_json = (tmp_path / 'a' / 'config.json').read_text()
+    assert f'"space": "{space.name}"' in cfg_json
