@@ -6,26 +6,29 @@ change the network's weights or BN statistics (the caller restores them). Every 
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 from torch import nn
 
-from nasviz.proxies._common import relu_codes
+from nasviz.proxies._common import relu_codes, restore, snapshot
 
 
 def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
     """NASWOT's kernel ``K[i, j] = N_A - d_H(c_i, c_j)``: for each pair of inputs, the number of
-    ReLU units (over all layers) on which the two binary codes agree."""
+    ReLU units (over all layers) on which the two binary codes agree. Computed as
+    ``2 C C^T - s_i - s_j + N_A`` (``s``: ones per input), one matrix product per layer."""
     if not codes:
         raise ValueError('hamming_kernel: no ReLU codes (the network ran no nn.ReLU)')
     b = codes[0].shape[0]
-    K = torch.zeros(b, b, dtype=torch.float64)
+    both = torch.zeros(b, b, dtype=torch.float64)
+    ones = torch.zeros(b, dtype=torch.float64)
+    n_units = 0
     for c in codes:
         c = c.to(torch.float32)
-        agree = c @ c.T + (1 - c) @ (1 - c).T
-        K += agree.to(torch.float64)
+        both += (c @ c.T).to(torch.float64)  # exact: counts stay far below 2**24 per layer
+        ones += c.sum(1, dtype=torch.float64)
+        n_units += c.shape[1]
+    K = 2 * both - ones[:, None] - ones[None, :] + n_units
     return K.numpy()
 
 
@@ -99,8 +102,9 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
     """Zen-score (Lin et al. 2021, Zen-NAS): with Gaussian weights and Gaussian inputs of ``x``'s
     shape, ``log E||f(z) - f(z + alpha * e)||_1`` of the pre-pooling feature map ``f``, plus the
     sum over BN layers of ``log sqrt(mean channel variance)`` of the batch each BN normalises.
-    Uses ``x`` only for its shape (the score is data-free by design). Sign +."""
-    net = copy.deepcopy(net)
+    Uses ``x`` only for its shape (the score is data-free by design). Sign +. The weights are restored before returning."""
+    state = snapshot(net)
+    was = net.training
     g = generator or torch.Generator().manual_seed(0)
     with torch.no_grad():
         for m in net.modules():
@@ -136,6 +140,8 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
     finally:
         for h in handles:
             h.remove()
+        restore(state)  # the Gaussian re-initialisation is undone
+        net.train(was)
     return float(np.mean(scores))
 
 

@@ -6,7 +6,6 @@ higher = better (``sign`` records whether the raw quantity was negated).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 
 from nasviz.proxies import activations, counts, ntk, saliency
+from nasviz.proxies._common import restore, snapshot
 from nasviz.validate import short_repr
 
 
@@ -86,7 +86,7 @@ def compute_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Seq
     need = max(sizes.values())
     if x.shape[0] < need:
         raise ValueError(f'the batch holds {x.shape[0]} images; proxies {list(names)} need {need}')
-    init = copy.deepcopy(net.state_dict())
+    init = snapshot(net)
     was = net.training
     out: dict[str, float] = {}
     todo = list(names)
@@ -95,13 +95,12 @@ def compute_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Seq
         if 'naswot' in todo and 'jacob_cov' in todo and sizes['naswot'] == sizes['jacob_cov']:
             b = sizes['naswot']
             out['naswot'], out['jacob_cov'] = activations.naswot_and_jacob_cov(net, x[:b])
-            net.load_state_dict(init)
+            restore(init)
             todo = [n for n in todo if n not in ('naswot', 'jacob_cov')]
         for n in todo:
             b = sizes[n]
             out[n] = float(PROXIES[n].fn(net, x[:b], y[:b]))
-            net.zero_grad(set_to_none=True)
-            net.load_state_dict(init)
+            restore(init)
             net.train()
     finally:
         net.train(was)

@@ -4,36 +4,39 @@ convolution and linear layers. Each function takes a freshly initialised network
 higher = better after the sign it applies."""
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 from torch import nn
 
-from nasviz.proxies._common import cross_entropy, weighted_layers, weights
+from nasviz.proxies._common import cross_entropy, restore, snapshot, weighted_layers, weights
 
 
 def synflow(net: nn.Module, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> float:
     """SynFlow (Tanaka et al. 2020): with every parameter replaced by its absolute value, BN
-    removed (identity) and an all-ones input of ``x``'s image shape, in float64,
+    bypassed (identity) and an all-ones input of ``x``'s image shape, in float64,
     ``R = sum(net(1))`` and the score is ``sum |theta * dR/dtheta|``. Returned as ``log`` (the
-    values span tens of decades). Data-independent by construction. Sign +."""
-    net = copy.deepcopy(net).double()
-    for name, m in list(net.named_modules()):
-        for cname, child in list(m.named_children()):
-            if isinstance(child, nn.modules.batchnorm._BatchNorm):
-                setattr(m, cname, nn.Identity())
-    with torch.no_grad():
-        for p in net.parameters():
-            p.abs_()
-    shape = (1,) + tuple(x.shape[1:]) if x is not None else (1, 3, 32, 32)
-    ones = torch.ones(shape, dtype=torch.float64)
-    net.zero_grad(set_to_none=True)
-    net(ones).sum().backward()
-    total = 0.0
-    for w in weights(net):
-        if w.grad is not None:
-            total += float((w.detach() * w.grad).abs().sum())
+    values span tens of decades). Data-independent by construction. Sign +. The network is
+    changed in place and restored before returning (cheaper than a deep copy of the module)."""
+    state = snapshot(net)
+    bypass = [m.register_forward_hook(lambda _m, i, _o: i[0]) for m in net.modules()
+              if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    try:
+        net.double()
+        with torch.no_grad():
+            for p in net.parameters():
+                p.abs_()
+        shape = (1,) + tuple(x.shape[1:]) if x is not None else (1, 3, 32, 32)
+        ones = torch.ones(shape, dtype=torch.float64)
+        net.zero_grad(set_to_none=True)
+        net(ones).sum().backward()
+        total = 0.0
+        for w in weights(net):
+            if w.grad is not None:
+                total += float((w.detach() * w.grad).abs().sum())
+    finally:
+        for h in bypass:
+            h.remove()
+        restore(state)
     return float(np.log(total)) if total > 0 else float('-inf')
 
 
@@ -49,7 +52,7 @@ def snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     cross-entropy loss on the batch. Sign +."""
     W = weights(net)
     G = _grads(net, x, y)
-    return float(sum((w * g).abs().sum() for w, g in zip(W, G) if g is not None))
+    return float(sum((w.detach() * g).abs().sum() for w, g in zip(W, G) if g is not None))
 
 
 def grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -92,7 +95,7 @@ def fisher(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     for a in acts:
         if a.grad is None:
             continue
-        prod = a * a.grad
+        prod = a.detach() * a.grad
         per = prod.flatten(2).sum(-1) if prod.dim() == 4 else prod
         total += float((0.5 * per.pow(2).mean(0)).sum())
     return total

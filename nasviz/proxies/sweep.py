@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
-from nasviz.utils import atomic_write_text, cache_dir, load_checked, param_hash
+from nasviz.utils import atomic_write_text, cache_dir, cached, load_checked, param_hash
 from nasviz.validate import check_count, check_int, short_repr
 
 try:
@@ -84,12 +84,29 @@ def probe_batch(data: str = 'cifar10', n: int = 128, seed: int = 0) -> tuple[tor
     if data not in DATASETS:
         raise ValueError(f'unknown probe data {short_repr(data)}; valid: {", ".join(DATASETS)}')
     n = check_count(n, 'n')
-    d = load_cifar10() if data == 'cifar10' else load_digits()
-    if n > len(d.y_train):
-        raise ValueError(f'n={n} exceeds the {len(d.y_train)} training images of {data}')
-    idx = torch.from_numpy(np.random.default_rng(seed).choice(len(d.y_train), n, replace=False))
-    x, y = d.x_train[idx].contiguous(), d.y_train[idx].contiguous()
-    return x, y, f'{d.data_id}-n{n}-s{seed}'
+    key = (data, n, seed, os.environ.get('NASVIZ_CIFAR10_NPZ', '') if data == 'cifar10' else '')
+    if key in _PROBES:
+        return _PROBES[key]
+
+    def load() -> tuple[torch.Tensor, torch.Tensor, str]:
+        try:
+            d = load_cifar10() if data == 'cifar10' else load_digits()
+        except ImportError as err:  # no offline npz and no torchvision: a setup problem, said plainly
+            raise ValueError(f'no CIFAR-10 images: set NASVIZ_CIFAR10_NPZ to cifar10_jpeg.npz ({err})') from err
+        if n > len(d.y_train):
+            raise ValueError(f'n={n} exceeds the {len(d.y_train)} training images of {data}')
+        idx = torch.from_numpy(np.random.default_rng(seed).choice(len(d.y_train), n, replace=False))
+        return d.x_train[idx].contiguous(), d.y_train[idx].contiguous(), f'{d.data_id}-n{n}-s{seed}'
+
+    if data == 'digits':  # the embedded data is rebuilt (warped) on each load: keep the batch on disk
+        _PROBES[key] = cached('proxy_probe', key, load)
+    else:  # the decoded CIFAR-10 arrays are cached by nasviz.data already
+        _PROBES[key] = load()
+    return _PROBES[key]
+
+
+#: probe batches already loaded in this process (loading the data set costs seconds)
+_PROBES: dict[tuple, tuple[torch.Tensor, torch.Tensor, str]] = {}
 
 
 @dataclass(frozen=True)

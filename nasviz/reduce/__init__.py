@@ -8,9 +8,9 @@ from nasviz.reduce.cbred import (CBRED, CLUSTERINGS, DISTANCES, ENCODINGS, REDUC
                                  compare_selection, mean_ci, pairwise_distances)
 from nasviz.reduce.distances import graph_edit_distance, hellinger, jensen_shannon, symmetric_kl
 from nasviz.reduce.encodings import adjacency_tensor, encode, op_histogram
-from nasviz.reduce.run import ReduceResult, reduce_cli, reduce_space
+from nasviz.reduce.run import ReduceResult, StudyData, load_study, read_proxy_table, reduce_cli, reduce_space
 
 __all__ = ['CBRED', 'compare_selection', 'mean_ci', 'cluster_distances', 'pairwise_distances', 'ENCODINGS',
            'DISTANCES', 'CLUSTERINGS', 'REDUCE_DATASETS', 'op_histogram', 'adjacency_tensor', 'encode',
            'symmetric_kl', 'jensen_shannon', 'hellinger', 'graph_edit_distance', 'reduce_space', 'reduce_cli',
-           'ReduceResult']
+           'ReduceResult', 'StudyData', 'load_study', 'read_proxy_table']

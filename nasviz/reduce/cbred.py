@@ -121,7 +121,7 @@ class CBRED:
     distance: str = 'js'
     clustering: str = 'spectral'
     score: Sequence[str] = ('naswot', 'synflow')
-    quantile: float = 0.75
+    quantile: float = 0.5
     max_params: float | None = None
     min_scored: int = 5
     max_points: int = 1500

@@ -117,3 +117,75 @@ def reduce_cli(a: Any) -> int:
     print(res.model.cluster_table_.round(3).to_string(index=False))
     print(f'wrote {len(res.selected)} architectures to {a.out}')
     return 0
+
+
+#: our own CIFAR-10 proxy values for a seeded uniform sample of NB201 cells, shipped for the tiny
+#: notebook run (the header names the command that made them)
+SHIPPED_TABLE = Path(__file__).resolve().parents[2] / 'data' / 'nb201_proxies_cifar10.csv'
+
+
+@dataclass
+class StudyData:
+    """What notebook 05 works on: the space, the architectures to cluster, ground truth
+    (arch_str -> accuracy %), the proxy table, and a sentence saying where each came from."""
+
+    space: Any
+    archs: list
+    truth: dict[str, float]
+    truth_label: str
+    proxies: pd.DataFrame
+    params: dict[str, float]
+    source: str
+    bench: Any = None
+
+
+def load_study(dataset: str = 'cifar100', proxies: Sequence[str] = ('params', 'synflow', 'naswot'),
+               proxy_table: str | os.PathLike | None = None, n_cells: int = 200, seed: int = 0,
+               progress: bool = False) -> StudyData:
+    """Ground truth and proxies for the reduction study.
+
+    With the NAS-Bench-201 table (``NASVIZ_NB201_TABLE``): every NB201 cell is clustered, ground
+    truth is ``<dataset>_test_200ep``, and proxies come from ``proxy_table``, else the shipped
+    table of our own CIFAR-10 values (:data:`SHIPPED_TABLE`), else a sweep of ``n_cells`` sampled
+    cells on CIFAR-10. Without it (the embedded default): the micro benchmark's cells
+    (``data/microbench_digits.csv``) are the space and its digits accuracy the ground truth, and
+    the proxies are swept on the embedded digits at the micro benchmark's network size
+    (C=8, N=1, cached)."""
+    from nasviz.bench.nb201 import ENV_TABLE, NB201Table
+    from nasviz.proxies import ProxySweep, SweepConfig
+    from nasviz.proxies.sweep import get_space
+
+    space = get_space('nb201')
+    if os.environ.get(ENV_TABLE):
+        if dataset not in REDUCE_DATASETS:
+            raise ValueError(f'unknown dataset {short_repr(dataset)}; valid: {", ".join(REDUCE_DATASETS)}')
+        bench = NB201Table()
+        archs = list(space.enumerate())
+        strs = [str(a) for a in archs]
+        truth = dict(zip(strs, bench.accuracies(strs, dataset, 'test_200ep')))
+        params = dict(zip(strs, bench.params_many(strs) * 1e6))
+        path = proxy_table or (SHIPPED_TABLE if SHIPPED_TABLE.is_file() else None)
+        if path is not None:
+            table = read_proxy_table(path)
+            src = (f'proxies: {Path(path).name} ({len(table)} cells, computed on CIFAR-10 images'
+                   + (', shipped with nasviz' if Path(path) == SHIPPED_TABLE else '') + ')')
+        else:
+            pick = np.random.default_rng(seed).choice(len(strs), n_cells, replace=False)
+            table = ProxySweep(list(proxies), SweepConfig(), progress=progress).run([strs[i] for i in pick])
+            src = f'proxies: swept now on {n_cells} sampled cells, CIFAR-10 images'
+        src += f'; ground truth: NAS-Bench-201 {dataset} test accuracy after 200 epochs, all {len(strs):,} cells'
+        return StudyData(space, archs, truth, f'{dataset} test accuracy (%)', table, params, src, bench)
+    from nasviz.bench.micro import MicroBench
+
+    mb = MicroBench.load()
+    archs = list(mb.archs())
+    strs = [str(a) for a in archs]
+    truth = dict(zip(strs, mb.accuracies(strs)))
+    params = dict(zip(strs, mb.params_many(strs)))
+    size = dict(C=int(mb.recipe.get('C', 8)), N=int(mb.recipe.get('N', 1)), in_channels=1)
+    cfg = SweepConfig(data='digits', seed=seed, size=tuple(size.items()))
+    table = ProxySweep(list(proxies), cfg, progress=progress).run(strs)
+    src = (f'no NAS-Bench-201 table (NASVIZ_NB201_TABLE unset): the micro benchmark stands in - its {len(strs)} '
+           f'cells are the space, their digits test accuracy the ground truth, and the proxies were computed on '
+           f'the embedded digits at the micro benchmark\'s size (C={size["C"]}, N={size["N"]})')
+    return StudyData(space, archs, truth, 'digits test accuracy (%)', table, params, src, mb)

@@ -1,0 +1,87 @@
+"""Throughput of the training-free proxies: seconds per cell per proxy at the NAS-Bench-201
+benchmark size (C=16, N=5, CIFAR-10 32x32 images, each proxy at its paper's batch size), one
+thread, on a seeded sample of non-degenerate cells; plus the whole per-cell path of a sweep for
+NASWOT + synflow (network build, both proxies) and the projection for all 15,625 cells.
+
+    OMP_NUM_THREADS=1 python benchmarks/proxies.py --cells 5
+    python benchmarks/proxies.py --proxies naswot synflow --cells 10 --json out.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from nasviz.proxies import PROXIES, PROXY_NAMES, compute_proxies, probe_batch, proxies_for_arch
+from nasviz.proxies.sweep import get_space
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--cells', type=int, default=5, help='non-degenerate cells timed (seeded sample)')
+    ap.add_argument('--proxies', nargs='+', default=list(PROXY_NAMES), choices=PROXY_NAMES)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--json', help='write the figures here')
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    space = get_space('nb201')
+    rng = np.random.default_rng(a.seed)
+    archs = []
+    pool = list(space.enumerate())
+    while len(archs) < a.cells:
+        c = pool[int(rng.integers(len(pool)))]
+        if not space.is_degenerate(c):
+            archs.append(c)
+    x, y, _ = probe_batch('cifar10', 128, a.seed)
+    # warm-up (first calls pay one-off costs: allocator, FlopCounterMode set-up)
+    torch.manual_seed(0)
+    warm = space.build_network(archs[0])
+    compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
+    per: dict[str, list[float]] = {p: [] for p in a.proxies}
+    build, path, shared = [], [], []
+    for arch in archs:
+        t = time.perf_counter()
+        torch.manual_seed(a.seed)
+        net = space.build_network(arch)
+        build.append(time.perf_counter() - t)
+        for p in a.proxies:
+            t = time.perf_counter()
+            compute_proxies(net, x, y, [p])
+            per[p].append(time.perf_counter() - t)
+        if 'naswot' in a.proxies and 'jacob_cov' in a.proxies:
+            t = time.perf_counter()
+            compute_proxies(net, x, y, ['naswot', 'jacob_cov'])
+            shared.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        proxies_for_arch(space, arch, ['naswot', 'synflow'], x, y, seed=a.seed)
+        path.append(time.perf_counter() - t)
+    res = {'cells': a.cells, 'threads': a.threads, 'build_s': float(np.mean(build)),
+           'per_proxy_s': {p: float(np.mean(v)) for p, v in per.items()},
+           'batch': {p: PROXIES[p].batch_size for p in a.proxies},
+           'naswot_synflow_cell_s': float(np.mean(path))}
+    if shared:
+        res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
+    n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
+    res['naswot_synflow_all_cells_min_on_2_cores'] = res['naswot_synflow_cell_s'] * n / 2 / 60
+    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells')
+    print(f'  network build: {res["build_s"]:.3f} s')
+    for p in a.proxies:
+        print(f'  {p:15s} batch {PROXIES[p].batch_size:4d}: {res["per_proxy_s"][p]:.3f} s/cell')
+    if shared:
+        print(f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
+              f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
+    print(f'  sweep path naswot + synflow (build + both): {res["naswot_synflow_cell_s"]:.3f} s/cell')
+    print(f'  projection, all {n:,} non-degenerate cells on 2 cores: '
+          f'{res["naswot_synflow_all_cells_min_on_2_cores"]:.1f} min (target 20)')
+    if a.json:
+        with open(a.json, 'w') as f:
+            json.dump(res, f, indent=1)
+    return res
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,103 @@
+"""Proxies against ground truth and against published figures (NAS-Bench-201).
+
+:func:`validate_proxies` gives, per proxy column of a sweep table, the Spearman correlation with
+an accuracy column (bootstrap CI, n), beside the published value where one exists and beside
+parameter count on the same cells; :func:`agreement_with_published` the Spearman between our
+per-cell scores and published per-cell scores (``nb201_proxies.csv``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nasviz.analysis.ranking import spearman_ci
+
+#: published Spearman correlations on NB201 (CIFAR-10): (value, ground-truth column, source).
+#: Abdelfattah et al. 2021 (all cells, test accuracy); Mellor et al. 2021 (NASWOT, valid accuracy,
+#: non-degenerate cells); parameter count as the issue states it.
+PUBLISHED_SPEARMAN: dict[str, tuple[float, str, str]] = {
+    'synflow': (0.74, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'jacob_cov': (0.73, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'grad_norm': (0.58, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'snip': (0.58, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'grasp': (0.48, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'fisher': (0.36, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
+    'naswot': (0.74, 'cifar10valid_valid_200ep', 'Mellor et al. 2021'),
+    'params': (0.75, 'cifar10_test_200ep', 'parameter count (issue 12)'),
+}
+#: published per-cell scores: our proxy -> column of nb201_proxies.csv
+PUBLISHED_COLUMNS = {'naswot': 'naswot_cifar10', 'zen': 'zen_cifar10'}
+ENV_PUBLISHED = 'NASVIZ_NB201_PROXIES'
+
+
+def published_proxies_path() -> Path | None:
+    """``$NASVIZ_NB201_PROXIES``, else ``nb201_proxies.csv`` beside ``$NASVIZ_NB201_TABLE``, else None."""
+    env = os.environ.get(ENV_PUBLISHED)
+    if env:
+        return Path(env)
+    table = os.environ.get('NASVIZ_NB201_TABLE')
+    if table:
+        p = Path(table).with_name('nb201_proxies.csv')
+        if p.is_file():
+            return p
+    return None
+
+
+def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | None = None,
+                     truth_column: str = 'cifar10_test_200ep', n_resamples: int = 1000,
+                     random_state: int = 0) -> pd.DataFrame:
+    """One row per proxy: Spearman with the ground truth (the published figure's own ground-truth
+    column when it names one, else ``truth_column``) over the cells where the proxy is finite, its
+    95% bootstrap CI and n; parameter count's Spearman on the SAME cells; the published value."""
+    if 'arch_str' not in table.columns:
+        raise ValueError('table needs an arch_str column (the output of `nasviz proxies`)')
+    proxies = [c for c in table.columns if c != 'arch_str'] if proxies is None else list(proxies)
+    strs = table['arch_str'].tolist()
+    params = bench.params_many(strs)
+    rows = []
+    for p in proxies:
+        pub = PUBLISHED_SPEARMAN.get(p)
+        col = pub[1] if pub else truth_column
+        ds, metric = col.split('_', 1)
+        truth = bench.accuracies(strs, ds, metric)
+        v = table[p].to_numpy(dtype=float)
+        ok = np.isfinite(v) & np.isfinite(truth)
+        if ok.sum() < 3:
+            continue
+        est = spearman_ci(v[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
+        par = spearman_ci(params[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
+        rows.append(dict(proxy=p, truth=col, n=est.n, spearman=est.estimate, low=est.low, high=est.high,
+                         published=pub[0] if pub else np.nan, source=pub[2] if pub else '',
+                         params_spearman=par.estimate, params_low=par.low, params_high=par.high,
+                         beats_params=bool(est.low > par.high)))
+    return pd.DataFrame(rows)
+
+
+def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str | os.PathLike | None = None,
+                             columns: Mapping[str, str] = PUBLISHED_COLUMNS, n_resamples: int = 1000,
+                             random_state: int = 0) -> pd.DataFrame:
+    """Spearman (95% CI, n) between our per-cell proxy and the published per-cell one."""
+    if published is None:
+        published = published_proxies_path()
+        if published is None:
+            raise ValueError(f'no published proxy table: set {ENV_PUBLISHED} to nb201_proxies.csv')
+    if not isinstance(published, pd.DataFrame):
+        published = pd.read_csv(published)
+    pub = published.set_index('arch_str')
+    rows = []
+    for ours, theirs in columns.items():
+        if ours not in table.columns or theirs not in pub.columns:
+            continue
+        a = table[ours].to_numpy(dtype=float)
+        b = pub[theirs].reindex(table['arch_str']).to_numpy(dtype=float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 3:
+            continue
+        est = spearman_ci(a[ok], b[ok], n_resamples=n_resamples, random_state=random_state)
+        rows.append(dict(proxy=ours, published_column=theirs, n=est.n, spearman=est.estimate, low=est.low,
+                         high=est.high))
+    return pd.DataFrame(rows)

@@ -1,0 +1,165 @@
+"""Training-free proxies: known answers on hand-built networks, the sweep's cache and resume."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from nasviz.cli import main
+from nasviz.proxies import PROXIES, PROXY_NAMES, ProxySweep, SweepConfig, compute_proxies
+from nasviz.proxies.activations import hamming_kernel, naswot, naswot_from_codes
+from nasviz.proxies.counts import flops, params
+from nasviz.proxies.saliency import synflow
+from nasviz.proxies.sweep import get_space
+
+torch.set_num_threads(1)
+
+DEGENERATE = '|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|'
+TINY = dict(C=4, N=1, in_channels=1)  # small NB201 networks on the embedded 16x16 digits
+ARCHS = ['|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+         '|skip_connect~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|skip_connect~2|',
+         '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|',
+         DEGENERATE,
+         '|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|',
+         '|none~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|']
+
+
+def _small_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+
+
+def test_params_and_flops_of_a_hand_built_network():
+    net = _small_net()
+    # conv 3*4*3*3 = 108, BN 2*4 = 8, linear 4*2 + 2 = 10
+    assert params(net) == 126
+    x = torch.randn(5, 3, 8, 8)
+    # conv: 2 FLOPs x (4 out channels x 8 x 8 positions) x (3 x 3 x 3) = 13,824; linear: 2 x 4 x 2 = 16
+    assert flops(net, x) == 13_824 + 16
+    assert net.training  # the mode is restored
+
+
+def test_naswot_kernel_on_hand_made_codes():
+    c = [torch.tensor([[1, 0, 1], [1, 1, 0]], dtype=torch.bool)]
+    K = hamming_kernel(c)
+    np.testing.assert_array_equal(K, [[3, 1], [1, 3]])  # agreements: N_A - Hamming distance
+    assert naswot_from_codes(c) == pytest.approx(math.log(8))
+    # two layers add up; identical codes make K singular
+    assert hamming_kernel(c + c)[0, 1] == 2
+    assert naswot_from_codes([torch.tensor([[1, 0], [1, 0]], dtype=torch.bool)]) == -math.inf
+
+
+def test_naswot_on_a_hand_made_batch():
+    lin = nn.Linear(2, 3, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    net = nn.Sequential(lin, nn.ReLU())
+    x = torch.tensor([[1.0, -2.0], [1.0, 2.0], [-1.0, -1.0]])
+    # codes of (x W^T > 0): [1,0,0], [1,1,1], [0,0,0]  ->  K = 3 - Hamming
+    K = np.array([[3, 1, 2], [1, 3, 0], [2, 0, 3]], dtype=float)
+    assert naswot(net, x) == pytest.approx(np.linalg.slogdet(K)[1])
+
+
+def test_synflow_known_value_and_invariant_to_the_input_data():
+    lin = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[-3.0, 2.0]]))
+    # |w| . 1 = 5; d/dw = 1 per weight, so sum |w * grad| = 5
+    assert synflow(nn.Sequential(lin), torch.randn(4, 2)) == pytest.approx(math.log(5.0))
+    net = _small_net()
+    a, b = synflow(net, torch.randn(8, 3, 8, 8)), synflow(net, 100 * torch.rand(3, 3, 8, 8))
+    assert a == b and math.isfinite(a)
+    assert (net[0].weight < 0).any()  # the network itself was not changed (a copy is made)
+
+
+def test_every_proxy_on_a_small_nb201_network_restores_its_state():
+    space = get_space('nb201')
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(128, 1, 16, 16, generator=g), torch.randint(0, 10, (128,), generator=g)
+    torch.manual_seed(0)
+    net = space.build_network(space.from_str(ARCHS[0]), **TINY)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    vals = compute_proxies(net, x, y, PROXY_NAMES)
+    assert list(vals) == list(PROXY_NAMES) == list(PROXIES)
+    assert all(math.isfinite(v) for v in vals.values()), vals
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    # shared forward (naswot + jacob_cov) gives what each alone gives
+    alone = compute_proxies(net, x, y, ['naswot'])['naswot']
+    assert alone == pytest.approx(vals['naswot'], rel=1e-9)
+    assert PROXIES['ntk_cond'].sign == -1 and vals['ntk_cond'] <= 0
+
+
+def test_bad_proxy_names_and_batches_are_refused():
+    with pytest.raises(ValueError, match='unknown proxy'):
+        compute_proxies(_small_net(), torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long), ['nope'])
+    with pytest.raises(ValueError, match='more than once'):
+        compute_proxies(_small_net(), torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long), ['params', 'params'])
+    with pytest.raises(ValueError, match='need 128'):
+        compute_proxies(_small_net(), torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long), ['naswot'])
+
+
+def _sweep(tmp, **kw):
+    cfg = SweepConfig(data='digits', size=tuple(TINY.items()), chunk_size=2)
+    return ProxySweep(['params', 'synflow', 'naswot'], cfg, cache=tmp, progress=False, **kw)
+
+
+def test_resumed_sweep_equals_uninterrupted(tmp_path):
+    full = _sweep(tmp_path / 'a').run(ARCHS)
+    assert list(full.columns) == ['arch_str', 'params', 'synflow', 'naswot']
+    deg = full.set_index('arch_str').loc[DEGENERATE]
+    # input-reading proxies are not computed for a degenerate cell; synflow is, and no signal reaches the
+    # output (every path is cut), so its score is log(0)
+    assert np.isnan(deg['naswot']) and deg['synflow'] == -np.inf and deg['params'] > 0
+
+    class Killed(Exception):
+        pass
+
+    def kill(_n):
+        raise Killed
+
+    with pytest.raises(Killed):
+        _sweep(tmp_path / 'b', on_chunk=kill).run(ARCHS)
+    resumed = _sweep(tmp_path / 'b')
+    table = resumed.run(ARCHS)
+    assert resumed.computed_ == (len(ARCHS) - 2) * 3  # the first chunk (2 cells x 3 proxies) was kept
+    pd.testing.assert_frame_equal(table, full)
+    again = _sweep(tmp_path / 'b')
+    again.run(ARCHS[::-1])
+    assert again.computed_ == 0
+    # a damaged chunk is set aside and recomputed
+    chunk = sorted((tmp_path / 'b' / 'proxies').glob('*naswot*/chunk-*.csv'))[0]
+    chunk.write_text('garbage')
+    with pytest.warns(RuntimeWarning, match='moved aside'):
+        fixed = _sweep(tmp_path / 'b')
+        pd.testing.assert_frame_equal(fixed.run(ARCHS), full)
+    assert fixed.computed_ == 2
+
+
+def test_workers_give_the_same_table(tmp_path):
+    one = _sweep(tmp_path / 'a').run(ARCHS[:4])
+    two = _sweep(tmp_path / 'b', workers=2).run(ARCHS[:4])
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_cli_proxies(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
+    f = tmp_path / 'archs.txt'
+    f.write_text('# cells\n' + '\n'.join(ARCHS[:3]) + '\n')
+    out = tmp_path / 't.csv'
+    assert main(['proxies', '--space', 'nb201', '--proxy', 'params', 'flops', '--data', 'digits',
+                 '--archs', str(f), '--out', str(out)]) == 0
+    t = pd.read_csv(out)
+    assert list(t.columns) == ['arch_str', 'params', 'flops'] and len(t) == 3
+    assert (t['params'] > 0).all()
+    f.write_text(ARCHS[0] + '\n|bogus~0|\n')
+    assert main(['proxies', '--proxy', 'params', '--data', 'digits', '--archs', str(f), '--out', str(out)]) == 2
+    assert 'line 2' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(['proxies', '--proxy', 'nope', '--out', str(out)])
+    assert e.value.code == 2
