@@ -295,7 +295,14 @@ def test_benchmark_network_size_of_the_bare_cell():
     a = NB101Arch([[0, 1], [0, 0]], ['input', 'output'])
     with torch.device('meta'):
         net = SPACE.build_network(a)
-    assert sum(p.numel() for p in net.parameters()) == 882_570
+    assert sum(p.numel() for p in net.parameters()) == 882_570 == SPACE.param_count(a)
+    # a shared-shape tiny network holds more than its cell uses; param_count gives the cell's size
+    tiny = SPACE.sizes['tiny']
+    c = NB101Arch(ROW0_MATRIX, ROW0_OPS)
+    exact = SPACE.build_network(c, **{**tiny, 'alloc': 'exact'})
+    shared = SPACE.build_network(c, **tiny)
+    assert SPACE.param_count(c, **tiny) == sum(p.numel() for p in exact.parameters()) \
+        < sum(p.numel() for p in shared.parameters())
     bn = net.stem.bn
     assert bn.momentum == BN_MOMENTUM == pytest.approx(1 - 0.997) and bn.eps == 1e-5 and bn.affine
 

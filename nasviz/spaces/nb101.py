@@ -103,9 +103,9 @@ def _as_matrix(matrix: Any, name: str = 'matrix') -> np.ndarray:
         raise ValueError(f'{name}: wrong size: a NAS-Bench-101 cell has 2 to {MAX_NODES} nodes, '
                          f'got a {n}x{n} matrix')
     flat = m.ravel().tolist()
-    if not all(type(v) in (int, bool, np.int64, np.int32, np.bool_, float) and v in (0, 1) for v in flat):
-        bad = next(v for v in flat if not (type(v) in (int, bool, np.int64, np.int32, np.bool_, float) and v in (0, 1)))
-        raise ValueError(f'{name}: entries must be 0 or 1, got {short_repr(bad)}')
+    bad = [v for v in flat if not (isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1))]
+    if bad:
+        raise ValueError(f'{name}: entries must be 0 or 1, got {short_repr(bad[0])}')
     return np.array(flat, dtype=np.int64).reshape(n, n)
 
 

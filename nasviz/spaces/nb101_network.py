@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasviz.spaces.base import SlotMask
-from nasviz.spaces.nb101 import (EDGE_SLOTS, FRAME_EDGES, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask,
-                                 full_mask, to_arch, vertex_channels)
+from nasviz.spaces.nb101 import (EDGE_SLOTS, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask, full_mask, to_arch,
+                                 vertex_channels)
 from nasviz.validate import short_repr
 
 #: the benchmark's batch-norm decay 0.997 in torch's convention (1 - decay), and epsilon
@@ -279,10 +279,20 @@ def _frame_widths(arch: NB101Arch, widths: list[int]) -> list[int]:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of parameters of a module (what the table's ``params_m`` counts, times 1e6, for a
-    standalone network built with ``alloc='exact'``)."""
+    """Number of parameters a module holds: the benchmark's count (the table's ``params_m`` times
+    1e6) for a standalone network built with ``alloc='exact'``; an ``alloc='shared'`` network holds
+    more than its cell uses (use :func:`arch_param_count` for the cell's size)."""
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ['NB101Network', 'NB101Cell', 'SlicedConvBNReLU', 'count_parameters', 'BN_MOMENTUM', 'BN_EPS',
-           'FRAME_EDGES']
+def arch_param_count(arch: NB101Arch | str, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10,
+                     in_channels: int = 3) -> int:
+    """Parameters of the benchmark network of ``arch`` at this size (affine BN, exact widths),
+    counted on the ``meta`` device: no weights are allocated."""
+    with torch.device('meta'):
+        net = NB101Network(C, N, stacks, num_classes, in_channels, arch=to_arch(arch), affine=True, alloc='exact')
+    return count_parameters(net)
+
+
+__all__ = ['NB101Network', 'NB101Cell', 'SlicedConvBNReLU', 'count_parameters', 'arch_param_count', 'BN_MOMENTUM',
+           'BN_EPS']

@@ -14,7 +14,7 @@ import numpy as np
 from nasviz.spaces.base import SearchSpace, SlotMask
 from nasviz.spaces.nb101 import (EDGE_CHOICES, EDGE_SLOTS, NODE_SLOTS, OPS, SLOTS, NB101Arch, canonical,
                                  sample_archs)
-from nasviz.spaces.nb101_network import NB101Network
+from nasviz.spaces.nb101_network import NB101Network, arch_param_count
 from nasviz.validate import short_repr
 
 #: the network NAS-Bench-101 trained (CIFAR-10): stem 128 channels, 3 stacks of 3 cells
@@ -94,6 +94,13 @@ class NB101Space(SearchSpace):
             raise ValueError(f"nb101 build_supernet: alloc must be 'shared' (got {kw['alloc']!r}); "
                              "'exact' widths exist only for one cell")
         return NB101Network(mask=self.check_mask(mask) if mask is not None else None, **kw)
+
+    def param_count(self, arch: Any, **size: Any) -> int:
+        """Parameters of ``arch``'s benchmark network at ``size`` (default: the benchmark's), whatever
+        ``alloc``: the size of the cell, not of the tensors a shared-shape network holds."""
+        kw = self._size(size, 'param_count')
+        kw = {k: v for k, v in kw.items() if k in BENCHMARK_SIZE}
+        return arch_param_count(self.check(arch), **kw)
 
     def build_network(self, arch: Any, **size: Any) -> NB101Network:
         """The standalone network of ``arch``; with no size arguments the benchmark's network
