@@ -10,9 +10,12 @@ half, random search spends the same training steps on ``n_candidates`` standalon
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,7 +118,8 @@ class SearchResult:
         return self.config.seed
 
     def support_history(self) -> list[str]:
-        return [str(a) for a in self.history['arch']] if len(self.history) else []
+        h = self.history
+        return [str(a) for a in h['arch']] if len(h) and 'arch' in h.columns else []
 
     def weights_frame(self) -> pd.DataFrame:
         """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``)."""
@@ -222,32 +226,108 @@ def _train_with_recipe(recipe: dict, arch: Arch, seed: int) -> float:
     return float(acc)
 
 
-def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True, progress: bool = False) -> tuple[float, str, str]:
+#: the micro benchmark recipe keys that decide a cell's accuracy
+_RECIPE_KEYS = ('dataset', 'data', 'C', 'N', 'epochs', 'batch_size', 'lr', 'weight_decay')
+
+
+def extra_truth_path() -> Path:
+    """``$NASVIZ_SEARCH_TRUTH`` if set, else ``data/microbench_search_cells.csv`` beside the
+    micro benchmark: cells found by searches that the benchmark does not hold, trained with its
+    recipe and seeds (written by :func:`extend_truth`)."""
+    from nasviz.bench.micro import default_path
+
+    env = os.environ.get('NASVIZ_SEARCH_TRUTH')
+    return Path(env) if env else default_path().with_name('microbench_search_cells.csv')
+
+
+def _same_recipe(a: dict, b: dict) -> bool:
+    return all(json.dumps(a.get(k), sort_keys=True) == json.dumps(b.get(k), sort_keys=True) for k in _RECIPE_KEYS)
+
+
+def _extra_bench(bench: Any):
+    """The extension table when it exists and was made with ``bench``'s recipe and seeds."""
+    from nasviz.bench.micro import MicroBench
+
+    path = extra_truth_path()
+    if not path.is_file():
+        return None
+    extra = MicroBench.load(path)
+    if not _same_recipe(extra.recipe, bench.recipe) or extra.seeds != bench.seeds:
+        return None
+    return extra
+
+
+def _recipe_accuracies(arch: Arch, bench: Any, cache: bool = True) -> list[float]:
+    rec = {k: bench.recipe[k] for k in _RECIPE_KEYS}
+    return [cached('search_truth', (rec, str(arch), int(s)), lambda s=s: _train_with_recipe(rec, arch, int(s)),
+                   cache=cache) for s in bench.seeds]
+
+
+def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True) -> tuple[float, str, str]:
     """``(accuracy %, ground-truth name, source)`` of ``arch``.
 
     NB201 table: CIFAR-10 test accuracy (200 epochs). Micro benchmark: its seed mean, for the
-    cell or an isomorphic one; a cell it does not cover is trained standalone with the
-    benchmark's own recipe for every one of its seeds (cached), and the mean is returned.
+    cell or an isomorphic one; a cell it does not cover comes from the extension table
+    (:func:`extra_truth_path`) when that holds it, else it is trained standalone with the
+    benchmark's own recipe for every one of its seeds (cached) and the mean is returned.
     """
     from nasviz.bench.micro import MicroBench
 
     arch = to_arch(arch)
-    if isinstance(bench, MicroBench):
-        name = 'micro benchmark (data/microbench_digits.csv, test accuracy, mean over seeds)'
+    if not isinstance(bench, MicroBench):
+        return float(bench.accuracy(arch)), 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)', 'benchmark'
+    name = 'micro benchmark (test accuracy, mean over its seeds)'
+    try:
+        return bench.accuracy(arch), name, 'benchmark'
+    except KeyError:
+        pass
+    how = f'not in the benchmark: trained standalone with its recipe, seeds {list(bench.seeds)}'
+    extra = _extra_bench(bench)
+    if extra is not None:
         try:
-            return bench.accuracy(arch), name, 'benchmark'
+            return extra.accuracy(arch), name, f'{how} ({extra_truth_path().name})'
         except KeyError:
             pass
-        recipe = bench.recipe
-        keys = ('dataset', 'data', 'C', 'N', 'epochs', 'batch_size', 'lr', 'weight_decay')
-        rec = {k: recipe[k] for k in keys}
-        accs = []
-        for s in bench.seeds:
-            accs.append(cached('search_truth', (rec, str(arch), int(s)),
-                               lambda s=s: _train_with_recipe(rec, arch, int(s)), cache=cache))
-        return float(np.mean(accs)), name, (f'trained standalone with the micro benchmark recipe, seeds '
-                                            f'{list(bench.seeds)} (not in the table)')
-    return float(bench.accuracy(arch)), 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)', 'benchmark'
+    return float(np.mean(_recipe_accuracies(arch, bench, cache))), name, how
+
+
+def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache: bool = True) -> Path | None:
+    """Train every cell of ``archs`` that neither the micro benchmark nor the extension table
+    holds (recipe and seeds of ``bench``; cached), and add it to the extension table (atomic
+    write). Returns the table's path (None when nothing was missing and no table exists)."""
+    from nasviz.bench.micro import MicroBench
+    from nasviz.supernet.model import arch_param_count
+
+    path = Path(path) if path is not None else extra_truth_path()
+    old = MicroBench.load(path) if path.is_file() else None
+    if old is not None and (not _same_recipe(old.recipe, bench.recipe) or old.seeds != bench.seeds):
+        raise ValueError(f'{path} holds cells of another recipe or seeds; move it away first')
+    rows = [] if old is None else old.to_frame().drop(columns='arch').to_dict('records')
+    have = {r['arch_str'] for r in rows}
+    added = 0
+    for a in {str(to_arch(a)) for a in archs}:
+        arch = to_arch(a)
+        try:
+            bench.accuracy(arch)
+            continue
+        except KeyError:
+            pass
+        if a in have:
+            continue
+        accs = _recipe_accuracies(arch, bench, cache)
+        rows.append(dict(arch_str=a, params=arch_param_count(arch, bench.recipe['C'], bench.recipe['N'], 10, 1),
+                         **{f'acc_seed{s}': round(v, 4) for s, v in zip(bench.seeds, accs)}))
+        have.add(a)
+        added += 1
+    if not rows:
+        return None
+    if added or old is None:
+        df = pd.DataFrame(rows).drop(columns=['canonical', 'degenerate', 'accuracy'], errors='ignore')
+        df = df.sort_values('arch_str').reset_index(drop=True)
+        recipe = dict(bench.recipe, note='cells found by nasviz.search that the micro benchmark does not hold; '
+                                         'same recipe and seeds (nasviz.search.base.extend_truth)')
+        MicroBench.from_frame(df, recipe).save(path)
+    return path
 
 
 def timed(fn):
@@ -258,4 +338,4 @@ def timed(fn):
 
 
 __all__ = ['SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
-           'true_accuracy', 'epoch_generator', 'cycle_batches']
+           'true_accuracy', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']
