@@ -28,6 +28,8 @@ FAST = {
     '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
                                        methods=['naslid', 'random'], levels=[1], n_subnets=40, seeds=[0, 1],
                                        n_resamples=200),
+    '05_space_reduction.ipynb': dict(seed=1, k=5, distance='hellinger', clustering='kmeans', n_umap=150,
+                                     n_resamples=200),
 }
 
 
@@ -80,6 +82,10 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
             (m, sd) for m in ('spos', 'naslid', 'random') for sd in (0, 1)}
         assert _is_estimate(metrics['naslid_minus_spos']) and _is_estimate(metrics['spos_01_tau'])
         assert any("Notebook 01's SPOS supernet" in f and 'seed spread' in f for f in metrics['findings'])
+    if name.startswith('05'):
+        assert metrics['k'] == 5 and metrics['distance'] == 'hellinger' and metrics['n_selected'] > 0
+        assert {r['method'] for r in metrics['comparison']} >= {'whole set', 'C-BRED', 'random subsets'}
+        assert any(f.startswith('C-BRED keeps cluster') for f in metrics['findings'])
     text = out.read_text()
     assert 'application/vnd.plotly.v1+json' in text
 
