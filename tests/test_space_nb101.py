@@ -365,6 +365,37 @@ def test_supernet_trains_only_the_path_and_slices_bn_statistics():
     assert len(sup.choice_parameters('node5')) == 6
 
 
+def test_bn_recalibration_averages_sliced_statistics():
+    """evaluate's BN recalibration (momentum None: a plain mean over batches) gives the sliced BN
+    of the supernet the statistics torch's own BN gets in the exact-width network."""
+    torch.manual_seed(0)
+    size = dict(SPACE.sizes['tiny'])
+    sup = SPACE.build_supernet(**size)
+    a = NB101Arch([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+                  ['input', C3, C1, MP, 'output'])
+    exact = SPACE.build_network(a, **{**size, 'alloc': 'exact'})
+    ss = sup.state_dict()
+    exact.load_state_dict({k: ss[k][tuple(slice(0, n) for n in v.shape)] if k in ss else v
+                           for k, v in exact.state_dict().items()})
+    for net in (sup, exact):
+        for mod in net.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.reset_running_stats()
+                mod.momentum = None
+        for seed in range(3):
+            net(torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(seed)), a)
+    bn, ref = sup.cells[0].ops['n2']['conv1x1'].bn, exact.cells[0].ops['n2']['conv1x1'].bn
+    assert ref.num_features == 5 and bn.num_features == 16  # width 5 of 16
+    assert int(bn.num_batches_tracked) == int(ref.num_batches_tracked) == 3
+    torch.testing.assert_close(bn.running_mean[:5], ref.running_mean)
+    torch.testing.assert_close(bn.running_var[:5], ref.running_var)
+    assert bn.running_mean[5:].abs().sum() == 0 and (bn.running_var[5:] == 1).all()
+    # evaluation right after (momentum still None) uses them
+    x = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(sup.eval()(x, a), exact.eval()(x), rtol=1e-4, atol=1e-5)
+
+
 def test_size_arguments_are_checked():
     a = SPACE.sample(1, rng=0)[0]
     with pytest.raises(ValueError, match='unknown size argument'):

@@ -68,13 +68,16 @@ class SlicedConvBNReLU(nn.Module):
             return F.relu(bn(y))
         # the leading entries of the BN statistics and affine parameters (views: updates land in place)
         training = bn.training or bn.running_mean is None
+        factor = 0.0 if bn.momentum is None else bn.momentum
         if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
             bn.num_batches_tracked.add_(1)
+            if bn.momentum is None:  # cumulative average, as nn.BatchNorm2d does
+                factor = 1.0 / float(bn.num_batches_tracked)
         rm = bn.running_mean[:width] if bn.running_mean is not None else None
         rv = bn.running_var[:width] if bn.running_var is not None else None
         wt = bn.weight[:width] if bn.weight is not None else None
         bs = bn.bias[:width] if bn.bias is not None else None
-        return F.relu(F.batch_norm(y, rm, rv, wt, bs, training, bn.momentum, bn.eps))
+        return F.relu(F.batch_norm(y, rm, rv, wt, bs, training, factor, bn.eps))
 
 
 def _maybe_live(mask: SlotMask, t: int) -> bool:
