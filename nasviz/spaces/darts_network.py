@@ -213,6 +213,12 @@ class DartsSupernet(nn.Module):
         self.fixed_arch: DartsArch | None = arch
         self.mask = mask if mask is not None else full_mask()
         self.C, self.layers, self.num_classes, self.in_channels = C, layers, num_classes, in_channels
+        #: the size arguments this network was built with (``build_supernet(**size)`` rebuilds it)
+        self.size = dict(C=C, layers=layers, num_classes=num_classes, in_channels=in_channels)
+        if stem_multiplier != 3:
+            self.size['stem_multiplier'] = stem_multiplier
+        if ops_affine:
+            self.size['ops_affine'] = True
         edge_ops = {t: edge_ops_of(self.mask, t) for t in CELL_TYPES}
         C_curr = stem_multiplier * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
@@ -232,6 +238,9 @@ class DartsSupernet(nn.Module):
             reduction_prev = reduction
             C_pp, C_p = C_p, cell.out_channels
         self.classifier = nn.Linear(C_p, num_classes)
+        # channels-last: a training step of the tiny network is ~1.8x faster on CPU (depthwise
+        # convolutions' backward dominates), as for the NB201 networks
+        self.to(memory_format=torch.channels_last)
 
     @property
     def block_names(self) -> list[str]:
@@ -257,7 +266,7 @@ class DartsSupernet(nn.Module):
         """Logits and the output of every cell, in :attr:`block_names` order."""
         arch = self._arch(arch)
         feats = []
-        s0 = s1 = self.stem(x)
+        s0 = s1 = self.stem(x.contiguous(memory_format=torch.channels_last))
         for kind, cell in zip(self.cell_types, self.cells):
             s0, s1 = s1, cell(s0, s1, arch.normal if kind == 'normal' else arch.reduce)
             feats.append(s1)
@@ -267,7 +276,7 @@ class DartsSupernet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch: DartsArch | str | None = None) -> torch.Tensor:
         arch = self._arch(arch)
-        s0 = s1 = self.stem(x)
+        s0 = s1 = self.stem(x.contiguous(memory_format=torch.channels_last))
         for kind, cell in zip(self.cell_types, self.cells):
             s0, s1 = s1, cell(s0, s1, arch.normal if kind == 'normal' else arch.reduce)
         return self._head(s1)
