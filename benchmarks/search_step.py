@@ -25,115 +25,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 
-SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),
-         'small': dict(C=8, N=2, in_channels=3, image=32, batch=128),
-         'paper': dict(C=16, N=5, in_channels=3, image=32, batch=256)}
-KINDS = ('ista', 'ista-conv', 'darts', 'spos')
-
-
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def worker(kind: str, size: str, steps: int, warmup: int, seed: int) -> dict:
-    import numpy as np
-    import torch
-    from torch import nn
-
-    from nasviz.search.base import SearchConfig, arch_optimizer, weight_optimizer
-    from nasviz.search.darts import Alpha, argmax_cell
-    from nasviz.search.ista import SparseCode, block_support
-    from nasviz.search.network import WeightedSupernet, count_saved_bytes
-    from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch, OpMask
-
-    torch.set_num_threads(1)
-    z = SIZES[size]
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    n_batches = 8
-    xs = torch.randn(n_batches, z['batch'], z['in_channels'], z['image'], z['image'], generator=g)
-    ys = torch.randint(0, 10, (n_batches, z['batch']), generator=g)
-    model = WeightedSupernet(z['C'], z['N'], 10, z['in_channels'])
-    cfg = SearchConfig(method='ista' if kind.startswith('ista') else 'darts', C=z['C'], N=z['N'], seed=seed)
-    opt_w, sched = weight_optimizer(model.parameters(), cfg, 10 ** 6)
-    loss_fn = nn.CrossEntropyLoss()
-    mask, rng = OpMask.full(), np.random.default_rng(seed)
-    conv = Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
-    if kind.startswith('ista'):
-        arch_vars = SparseCode(NUM_EDGES, cfg.m, cfg.lam, seed=seed)
-        select = (lambda w: conv) if kind == 'ista-conv' else block_support
-        mode = 'sparse'
-    elif kind == 'darts':
-        arch_vars, select, mode = Alpha(seed), argmax_cell, 'mixture'
-    else:
-        arch_vars, select, mode = None, None, None
-    opt_a = arch_optimizer(arch_vars.parameters(), cfg, 0.0) if arch_vars is not None else None
-
-    def one_step(i: int, count: bool = False) -> int:
-        x, y = xs[i % n_batches], ys[i % n_batches]
-        xv, yv = xs[(i + 1) % n_batches], ys[(i + 1) % n_batches]
-        saved = 0
-        if kind == 'spos':
-            arch = mask.sample(rng)
-            opt_w.zero_grad(set_to_none=True)
-            fwd = lambda: loss_fn(model(x, arch), y)  # noqa: E731
-            loss, saved = count_saved_bytes(fwd) if count else (fwd(), 0)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt_w.step()
-            return saved
-        model.requires_grad_(False)
-        opt_a.zero_grad(set_to_none=True)
-        w = arch_vars()
-        loss_v = loss_fn(model.forward_weighted(xv, w, mode, support=select(w.detach()) if mode == 'sparse' else None), yv)
-        loss_v.backward()
-        opt_a.step()
-        model.requires_grad_(True)
-        with torch.no_grad():
-            w = arch_vars().detach()
-        sup = select(w) if mode == 'sparse' else None
-        opt_w.zero_grad(set_to_none=True)
-        fwd = lambda: loss_fn(model.forward_weighted(x, w, mode, support=sup), y)  # noqa: E731
-        loss, saved = count_saved_bytes(fwd) if count else (fwd(), 0)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt_w.step()
-        return saved
-
-    # resident memory before the first step (model, optimizers, batches); the peak over all steps
-    # minus it is what the steps add (activations, gradients, optimizer state, allocator slack)
-    rss0 = _status_kib('VmRSS')
-    reset = _reset_peak()
-    for i in range(warmup):
-        one_step(i)
-    saved = one_step(warmup, count=True)
-    times = []
-    for i in range(steps):
-        t0 = time.perf_counter()
-        one_step(warmup + 1 + i)
-        times.append(time.perf_counter() - t0)
-    peak = _status_kib('VmHWM') if reset else None
-    out = dict(kind=kind, size=size, step_s=float(np.median(times)), saved_mib=saved / 2 ** 20,
-               peak_rss_delta_mib=None if peak is None else (peak - rss0) / 1024,
-               params=int(sum(p.numel() for p in model.parameters())))
-    if mode == 'sparse':
-        out['support'] = str(select(arch_vars.weights() if kind == 'ista' else None))
-    return out
+from nasviz.search.cost import SIZES, STEP_KINDS as KINDS, measure_step  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.steps < 1 or a.warmup < 0:
         p.error('--steps must be >= 1 and --warmup >= 0')
     if a.worker:
-        print(json.dumps(worker(a.worker, a.size, a.steps, a.warmup, a.seed)))
+        print(json.dumps(measure_step(a.worker, a.size, a.steps, a.warmup, a.seed, track_rss=True)))
         return 0
     env = dict(os.environ, OMP_NUM_THREADS='1')
     rows = []

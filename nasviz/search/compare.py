@@ -2,6 +2,8 @@
 differences to a reference method over seeds, and the space's trivial baselines."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -75,4 +77,67 @@ def percentile_in_space(values: Sequence[float], bench: Any) -> np.ndarray:
     return 100.0 * np.searchsorted(acc, np.asarray(values, dtype=np.float64), side='left') / len(acc)
 
 
-__all__ = ['comparison_rows', 'summarize_comparison', 'space_baselines', 'percentile_in_space']
+RUN_COLUMNS = ('method', 'seed', 'epochs', 'arch', 'true_accuracy', 'search_seconds')
+METHOD_NAMES = {'ista': 'ISTA-NAS', 'darts': 'DARTS', 'spos-rs': 'SPOS + random search', 'random': 'random search'}
+
+
+def comparison_path(profile: str = 'tiny') -> Path:
+    """Where ``benchmarks/search_compare.py --out`` keeps a profile's comparison by default:
+    ``data/search_comparison_<profile>.csv`` beside the micro benchmark."""
+    from nasviz.bench.micro import default_path
+
+    return default_path().with_name(f'search_comparison_{profile}.csv')
+
+
+def load_comparison(path: str | os.PathLike) -> pd.DataFrame:
+    """A comparison table written by ``benchmarks/search_compare.py`` (checked: its columns,
+    one row per method and seed, finite accuracies)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'comparison table not found: {path}; write it with '
+                                '`python benchmarks/search_compare.py --out ...`')
+    df = pd.read_csv(path)
+    missing = [c for c in RUN_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f'{path}: not a search comparison, missing column(s) {missing}')
+    dup = df.duplicated(['method', 'seed'])
+    if dup.any():
+        raise ValueError(f'{path}: row {int(np.flatnonzero(dup)[0]) + 2} repeats a (method, seed) pair')
+    bad = ~np.isfinite(pd.to_numeric(df['true_accuracy'], errors='coerce'))
+    if bad.any():
+        raise ValueError(f'{path}: row {int(np.flatnonzero(bad)[0]) + 2}: true_accuracy is not a number')
+    return df
+
+
+def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: int = 2) -> list[str]:
+    """Sentences on :func:`summarize_comparison`: each method's true accuracy as mean ± SE over
+    seeds, and its paired difference to ``reference`` (*within noise* when the t interval of the
+    per-seed differences covers 0; no claim with one seed)."""
+    out = []
+    ref_name = METHOD_NAMES.get(reference, reference)
+    for method, r in summary.iterrows():
+        name = METHOD_NAMES.get(method, method)
+        n = int(r['n_seeds'])
+        if n < 2:
+            head = f'With one seed, {name} finds a cell of true accuracy {r.true_accuracy:.{digits}f}% (no SE)'
+        else:
+            head = (f'Over {n} seeds, {name} finds cells of true accuracy {r.true_accuracy:.{digits}f} ± '
+                    f'{r.se:.{digits}f}% (mean ± SE; 95% t interval {r.low:.{digits}f} to {r.high:.{digits}f})')
+        head += f', in {r.search_seconds:.0f} s of search on average'
+        if method != reference and 'diff_vs_ref' in summary.columns and np.isfinite(r.get('diff_vs_ref', np.nan)):
+            d = f'{r.diff_vs_ref:+.{digits}f} points'
+            if not np.isfinite(r.get('diff_low', np.nan)):
+                head += f'; {d} against {ref_name} on one seed (no claim)'
+            elif r.diff_low <= 0 <= r.diff_high:
+                head += (f'; its difference to {ref_name}, {d} (± {r.diff_se:.{digits}f} SE, 95% t interval '
+                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed), is within noise')
+            else:
+                side = 'better' if r.diff_low > 0 else 'worse'
+                head += (f'; it is {side} than {ref_name} by {abs(r.diff_vs_ref):.{digits}f} points (95% t interval '
+                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed)')
+        out.append(head + '.')
+    return out
+
+
+__all__ = ['comparison_rows', 'summarize_comparison', 'space_baselines', 'percentile_in_space', 'comparison_path',
+           'load_comparison', 'describe_comparison', 'METHOD_NAMES']

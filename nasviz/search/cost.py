@@ -1,0 +1,142 @@
+"""Cost of one search step, measured in this process: ISTA-NAS's sparse network, its dearest
+support (every edge ``nor_conv_3x3``), DARTS' mixture and a SPOS path, on the same random
+batches and network size (``benchmarks/search_step.py`` runs each kind in a fresh process and
+adds the peak resident memory)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from nasviz.search.base import SearchConfig, arch_optimizer, weight_optimizer
+from nasviz.search.darts import Alpha, argmax_cell
+from nasviz.search.ista import SparseCode, block_support
+from nasviz.search.network import WeightedSupernet, count_saved_bytes
+from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch, OpMask
+
+SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),
+         'small': dict(C=8, N=2, in_channels=3, image=32, batch=128),
+         'paper': dict(C=16, N=5, in_channels=3, image=32, batch=256)}
+#: ``ista``: a b step + a weight step on the seeded initial code's support; ``ista-conv``: the
+#: same on the all-``nor_conv_3x3`` cell; ``darts``: an alpha step + a weight step on the
+#: mixture; ``spos``: one weight step on a uniformly sampled path
+STEP_KINDS = ('ista', 'ista-conv', 'darts', 'spos')
+
+
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak() -> bool:
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3, seed: int = 0,
+                 track_rss: bool = False) -> dict:
+    """Median seconds of one search step of ``kind`` (:data:`STEP_KINDS`) over ``steps`` after
+    ``warmup``; ``saved_mib``: activation memory autograd keeps for one weight step; with
+    ``track_rss`` (Linux, meaningful in a fresh process) the peak resident memory the steps add."""
+    if kind not in STEP_KINDS:
+        raise ValueError(f'unknown kind {kind!r}; valid: {", ".join(STEP_KINDS)}')
+    if size not in SIZES:
+        raise ValueError(f'unknown size {size!r}; valid: {", ".join(SIZES)}')
+    z = SIZES[size]
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    n_batches = 8
+    xs = torch.randn(n_batches, z['batch'], z['in_channels'], z['image'], z['image'], generator=g)
+    ys = torch.randint(0, 10, (n_batches, z['batch']), generator=g)
+    model = WeightedSupernet(z['C'], z['N'], 10, z['in_channels'])
+    cfg = SearchConfig(method='ista' if kind.startswith('ista') else 'darts', C=z['C'], N=z['N'], seed=seed)
+    opt_w, sched = weight_optimizer(model.parameters(), cfg, 10 ** 6)
+    loss_fn = nn.CrossEntropyLoss()
+    mask, rng = OpMask.full(), np.random.default_rng(seed)
+    conv = Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
+    if kind.startswith('ista'):
+        arch_vars = SparseCode(NUM_EDGES, cfg.m, cfg.lam, seed=seed)
+        select = (lambda w: conv) if kind == 'ista-conv' else block_support
+        mode = 'sparse'
+    elif kind == 'darts':
+        arch_vars, select, mode = Alpha(seed), argmax_cell, 'mixture'
+    else:
+        arch_vars, select, mode = None, None, None
+    opt_a = arch_optimizer(arch_vars.parameters(), cfg, 0.0) if arch_vars is not None else None
+
+    def one_step(i: int, count: bool = False) -> int:
+        x, y = xs[i % n_batches], ys[i % n_batches]
+        xv, yv = xs[(i + 1) % n_batches], ys[(i + 1) % n_batches]
+        saved = 0
+        if kind == 'spos':
+            arch = mask.sample(rng)
+            opt_w.zero_grad(set_to_none=True)
+            fwd = lambda: loss_fn(model(x, arch), y)  # noqa: E731
+            loss, saved = count_saved_bytes(fwd) if count else (fwd(), 0)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt_w.step()
+            return saved
+        model.requires_grad_(False)
+        opt_a.zero_grad(set_to_none=True)
+        w = arch_vars()
+        loss_v = loss_fn(model.forward_weighted(xv, w, mode, support=select(w.detach()) if mode == 'sparse' else None), yv)
+        loss_v.backward()
+        opt_a.step()
+        model.requires_grad_(True)
+        with torch.no_grad():
+            w = arch_vars().detach()
+        sup = select(w) if mode == 'sparse' else None
+        opt_w.zero_grad(set_to_none=True)
+        fwd = lambda: loss_fn(model.forward_weighted(x, w, mode, support=sup), y)  # noqa: E731
+        loss, saved = count_saved_bytes(fwd) if count else (fwd(), 0)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt_w.step()
+        return saved
+
+    # resident memory before the first step (model, optimizers, batches); the peak over all steps
+    # minus it is what the steps add (activations, gradients, optimizer state, allocator slack)
+    rss0 = _status_kib('VmRSS') if track_rss else 0
+    reset = _reset_peak() if track_rss else False
+    for i in range(warmup):
+        one_step(i)
+    saved = one_step(warmup, count=True)
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        one_step(warmup + 1 + i)
+        times.append(time.perf_counter() - t0)
+    peak = _status_kib('VmHWM') if reset else None
+    out = dict(kind=kind, size=size, step_s=float(np.median(times)), saved_mib=saved / 2 ** 20,
+               peak_rss_delta_mib=None if peak is None else (peak - rss0) / 1024,
+               params=int(sum(p.numel() for p in model.parameters())))
+    if mode == 'sparse':
+        out['support'] = str(select(arch_vars.weights() if kind == 'ista' else None))
+    return out
+
+
+
+
+def step_costs(size: str = 'tiny', steps: int = 10, warmup: int = 2, seed: int = 0,
+               kinds=STEP_KINDS):
+    """:func:`measure_step` for every kind, as a DataFrame with ratios to DARTS."""
+    df = pd.DataFrame([measure_step(k, size, steps, warmup, seed) for k in kinds])
+    if 'darts' in set(df['kind']):
+        ref = df.set_index('kind').loc['darts']
+        df['time_vs_darts'] = df['step_s'] / ref['step_s']
+        df['memory_vs_darts'] = df['saved_mib'] / ref['saved_mib']
+    return df
+
+
+__all__ = ['SIZES', 'STEP_KINDS', 'measure_step', 'step_costs']
