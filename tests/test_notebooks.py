@@ -30,6 +30,7 @@ FAST = {
                                        n_resamples=200),
     '05_space_reduction.ipynb': dict(seed=1, k=5, distance='hellinger', clustering='kmeans', n_umap=150,
                                      n_resamples=200),
+    '06_sparse_coding_search.ipynb': dict(seeds=[1], epochs=2, lam=0.2, m=2, cost_steps=2),
 }
 
 
@@ -75,6 +76,10 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
     if name.startswith('02'):
         assert metrics['edge'] == 3
         assert metrics['last_block_lid_spearman']['n'] == 30
+    if name.startswith('06'):
+        assert metrics['seeds'] == [1] and metrics['epochs'] == 2 and metrics['lam'] == 0.2
+        assert _is_estimate(metrics['ista_true_accuracy']) and 0 < metrics['ista_step_memory_vs_darts'] < 1
+        assert any(f.startswith('Live ISTA-NAS (seed 1, 2 epochs') for f in metrics['findings'])
     if name.startswith('03'):
         # SPOS always runs as the reference; every method over both seeds, paired differences to SPOS
         assert metrics['methods'] == ['spos', 'naslid', 'random'] and metrics['seeds'] == [0, 1]
