@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, help="search epochs (default: the profile's)")
     p.add_argument('--n-candidates', type=int, default=None)
+    p.add_argument('--lam', type=float, default=None, help='ISTA-NAS lambda (default: SearchConfig\'s)')
+    p.add_argument('--m', type=int, default=None, help='ISTA-NAS compressed dimension (default: SearchConfig\'s)')
     p.add_argument('--out', help='CSV of every run (method, seed, cell, true accuracy, costs)')
     p.add_argument('--extend-truth', action='store_true',
                    help='tiny: add found cells the micro benchmark lacks to data/microbench_search_cells.csv')
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in a.seeds:
         for method in a.methods:
             r = run_search(method, profile=a.profile, seed=seed, epochs=a.epochs, n_candidates=a.n_candidates,
-                           bench=bench, progress=False)
+                           bench=bench, progress=False, lam=a.lam if method == 'ista' else None,
+                           m=a.m if method == 'ista' else None)
             results.append(r)
             print(f'[{time.perf_counter() - t0:6.0f} s] {method:8s} seed {seed}: {r.true_accuracy:6.2f}%  '
                   f'{r.arch}  ({r.truth_source}; search {r.search_seconds:.1f} s)', flush=True)
