@@ -170,7 +170,7 @@ def test_benchmark_network_builds_by_default(space):
 
 def _digits(space):
     from nasviz.data import load_digits
-    return load_digits(n_train=64)
+    return load_digits(n_train=32)
 
 
 def _tiny_supernet(space, data):
@@ -221,18 +221,30 @@ def test_lid_and_gradient_features_and_one_split_step(space):
 
 
 def test_spos_training_runs_and_resumes(space, tmp_path):
-    """Single-path training of the space's supernet, checkpointed, resumes to the same weights."""
+    """Single-path training of the space's supernet, checkpointed; a run stopped after its first
+    epoch resumes to the very weights of an uninterrupted run."""
     from nasviz.supernet.train import TrainConfig, train_supernet
 
     data = _digits(space)
     cfg = TrainConfig(epochs=2, batch_size=32, seed=0)
     a, _ = _tiny_supernet(space, data)
     train_supernet(a, data, cfg, checkpoint_dir=tmp_path / 'a', progress=False)
-    b, _ = _tiny_supernet(space, data)
-    train_supernet(b, data, TrainConfig(epochs=1, batch_size=32, seed=0), progress=False)  # a different run
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_second_epoch(epoch, model):
+        if epoch == 1:
+            raise Stop
+
     c, _ = _tiny_supernet(space, data)
-    train_supernet(c, data, cfg, checkpoint_dir=tmp_path / 'c', progress=False)
+    with pytest.raises(Stop):
+        train_supernet(c, data, cfg, checkpoint_dir=tmp_path / 'c', progress=False, callback=stop_in_second_epoch)
+    c, _ = _tiny_supernet(space, data)  # a fresh process would start from fresh weights
+    hist = train_supernet(c, data, cfg, checkpoint_dir=tmp_path / 'c', progress=False)
+    assert list(hist.epoch) == [0, 1]
+    c_state = c.state_dict()
     for k, v in a.state_dict().items():
-        torch.testing.assert_close(v, c.state_dict()[k])
+        torch.testing.assert_close(v, c_state[k])
     cfg_json = (tmp_path / 'a' / 'config.json').read_text()
     assert f'"space": "{space.name}"' in cfg_json
