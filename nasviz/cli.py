@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')
     c.set_defaults(func=_cmd_reduce)
 
-    from nasviz.search.base import SEARCH_METHODS, SEARCH_SPACES
+    from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
 
     se = sub.add_parser('search', help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
                                        'and the true accuracy of the cell it finds')

@@ -23,15 +23,26 @@ import pandas as pd
 import torch
 from torch import nn
 
-from nasviz.data import ImageData, iterate_batches
-from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.bench.micro import MicroBench, default_path
+from nasviz.data import ImageData, iterate_batches, load_dataset
+from nasviz.spaces.nb201 import EDGE_NAMES, OPS, Arch, to_arch
+from nasviz.supernet.evaluate import accuracy
+from nasviz.supernet.model import NB201Supernet, arch_param_count
+from nasviz.supernet.train import TrainConfig, train_supernet
+from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
 from nasviz.utils import cached, param_hash
 from nasviz.validate import check_count, check_int
 
-#: the search methods, by their command-line names
-SEARCH_METHODS: tuple[str, ...] = ('ista', 'darts', 'spos-rs', 'random')
-#: search spaces with a search implementation (the DARTS space follows the space plug-in issue)
-SEARCH_SPACES: tuple[str, ...] = ('nb201',)
+def check_lambda(lam: float, name: str = 'lam') -> float:
+    """``lam`` as a float > 0 (``ValueError`` naming it otherwise)."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
+        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
+    lam = float(lam)
+    if not math.isfinite(lam) or lam <= 0:
+        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
+    return lam
+
+
 
 
 @dataclass(frozen=True)
@@ -67,8 +78,6 @@ class SearchConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from nasviz.search.ista import check_lambda
-
         if self.method not in SEARCH_METHODS:
             raise ValueError(f'unknown method {self.method!r}; valid: {", ".join(SEARCH_METHODS)}')
         if self.space not in SEARCH_SPACES:
@@ -123,8 +132,6 @@ class SearchResult:
 
     def weights_frame(self) -> pd.DataFrame:
         """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``)."""
-        from nasviz.spaces.nb201 import EDGE_NAMES, OPS
-
         if 'weights' not in self.history.columns:
             return pd.DataFrame(columns=['epoch', 'edge', 'op', 'value'])
         rows = [dict(epoch=int(r.epoch), edge=EDGE_NAMES[e], op=OPS[o], value=float(r.weights[e][o]))
@@ -211,10 +218,6 @@ def _train_with_recipe(recipe: dict, arch: Arch, seed: int) -> float:
     """Test accuracy (%) of ``arch`` trained standalone with the micro benchmark's recipe and
     seed (the same steps as ``nasviz build-microbench``: seeded init, TrainConfig of the
     recipe, accuracy on the test split)."""
-    from nasviz.data import load_dataset
-    from nasviz.supernet.evaluate import accuracy
-    from nasviz.supernet.model import NB201Supernet
-    from nasviz.supernet.train import TrainConfig, train_supernet
 
     data = load_dataset(recipe['dataset'], **recipe['data'])
     torch.manual_seed(seed)
@@ -234,8 +237,6 @@ def extra_truth_path() -> Path:
     """``$NASVIZ_SEARCH_TRUTH`` if set, else ``data/microbench_search_cells.csv`` beside the
     micro benchmark: cells found by searches that the benchmark does not hold, trained with its
     recipe and seeds (written by :func:`extend_truth`)."""
-    from nasviz.bench.micro import default_path
-
     env = os.environ.get('NASVIZ_SEARCH_TRUTH')
     return Path(env) if env else default_path().with_name('microbench_search_cells.csv')
 
@@ -246,8 +247,6 @@ def _same_recipe(a: dict, b: dict) -> bool:
 
 def _extra_bench(bench: Any):
     """The extension table when it exists and was made with ``bench``'s recipe and seeds."""
-    from nasviz.bench.micro import MicroBench
-
     path = extra_truth_path()
     if not path.is_file():
         return None
@@ -271,8 +270,6 @@ def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True) -> tuple[flo
     (:func:`extra_truth_path`) when that holds it, else it is trained standalone with the
     benchmark's own recipe for every one of its seeds (cached) and the mean is returned.
     """
-    from nasviz.bench.micro import MicroBench
-
     arch = to_arch(arch)
     if not isinstance(bench, MicroBench):
         return float(bench.accuracy(arch)), 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)', 'benchmark'
@@ -295,9 +292,6 @@ def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache
     """Train every cell of ``archs`` that neither the micro benchmark nor the extension table
     holds (recipe and seeds of ``bench``; cached), and add it to the extension table (atomic
     write). Returns the table's path (None when nothing was missing and no table exists)."""
-    from nasviz.bench.micro import MicroBench
-    from nasviz.supernet.model import arch_param_count
-
     path = Path(path) if path is not None else extra_truth_path()
     old = MicroBench.load(path) if path.is_file() else None
     if old is not None and (not _same_recipe(old.recipe, bench.recipe) or old.seeds != bench.seeds):
@@ -337,5 +331,5 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-__all__ = ['SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
+__all__ = ['check_lambda', 'SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
            'true_accuracy', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']

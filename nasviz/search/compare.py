@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nasviz.analysis.ranking import seed_summary
+from nasviz.bench.micro import default_path
 from nasviz.search.base import SearchResult
 
 
@@ -84,8 +85,6 @@ METHOD_NAMES = {'ista': 'ISTA-NAS', 'darts': 'DARTS', 'spos-rs': 'SPOS + random 
 def comparison_path(profile: str = 'tiny') -> Path:
     """Where ``benchmarks/search_compare.py --out`` keeps a profile's comparison by default:
     ``data/search_comparison_<profile>.csv`` beside the micro benchmark."""
-    from nasviz.bench.micro import default_path
-
     return default_path().with_name(f'search_comparison_{profile}.csv')
 
 

@@ -31,6 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasviz.search.base import SearchConfig, SearchResult, check_lambda
+from nasviz.search.bilevel import alternate
+from nasviz.search.network import WeightedSupernet
 from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch
 from nasviz.validate import check_count
 
@@ -41,16 +44,6 @@ CODED_OPS: tuple[int, ...] = tuple(i for i in range(len(OPS)) if i != NONE)
 # ---------------------------------------------------------------------------------------------
 # Sparse coding
 # ---------------------------------------------------------------------------------------------
-
-
-def check_lambda(lam: float, name: str = 'lam') -> float:
-    """``lam`` as a float > 0 (``ValueError`` naming it otherwise)."""
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating, np.integer)):
-        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
-    lam = float(lam)
-    if not math.isfinite(lam) or lam <= 0:
-        raise ValueError(f'{name} must be a number > 0, got {lam!r}')
-    return lam
 
 
 def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -264,16 +257,12 @@ __all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objec
 # ---------------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------------
-def ista_search(cfg, data, progress: bool = True):
+def ista_search(cfg: SearchConfig, data, progress: bool = True) -> SearchResult:
     """ISTA-NAS on NB201: returns a :class:`~nasviz.search.base.SearchResult` whose history
     holds, per epoch, the code ``z`` (``weights``, 6 x 5), the cell it selects, the number of
     support changes, the recovery error ``||Az - b|| / ||b||`` and the block gap (share of
     ``|z|`` outside the chosen op). ``data`` is the search view
     (:func:`~nasviz.search.base.split_for_search`)."""
-    from nasviz.search.base import SearchResult
-    from nasviz.search.bilevel import alternate
-    from nasviz.search.network import WeightedSupernet
-
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model = WeightedSupernet(cfg.C, cfg.N, data.num_classes, data.in_channels)

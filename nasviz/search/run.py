@@ -5,14 +5,18 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from nasviz.search.base import SEARCH_METHODS, SEARCH_SPACES, SearchConfig, SearchResult, split_for_search, true_accuracy
+from nasviz.bench.micro import MicroBench
+from nasviz.experiment import load_bench, load_data, settings_for
+from nasviz.profiles import profile_settings
+from nasviz.search.darts import darts_search
+from nasviz.search.ista import ista_search
+from nasviz.search.random import candidate_cells, random_search, spos_rs_search
 from nasviz.utils import cached, check_choice
 
 
 def search_config(method: str, profile: str = 'tiny', seed: int = 0, **overrides: Any) -> SearchConfig:
     """A :class:`SearchConfig` sized by ``profile`` (its C, N, epochs, batch size, learning
     rate, BN recalibration and held-out score) with ``overrides`` (None values ignored)."""
-    from nasviz.profiles import profile_settings
-
     check_choice(method, SEARCH_METHODS, 'method')
     s = profile_settings(profile)
     base = dict(method=method, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
@@ -37,8 +41,6 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
     ISTA-NAS and DARTS may return any cell (its truth is then trained with the benchmark's
     recipe, see :func:`~nasviz.search.base.true_accuracy`).
     """
-    from nasviz.experiment import load_bench, load_data, settings_for
-
     check_choice(method, SEARCH_METHODS, 'method')
     check_choice(space, SEARCH_SPACES, 'space')
     cfg = search_config(method, profile, seed, **overrides)
@@ -49,21 +51,15 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
     view = split_for_search(data)
     candidates = None
     if method in ('spos-rs', 'random'):
-        from nasviz.bench.micro import MicroBench
-        from nasviz.search.random import candidate_cells
-
         pool = bench.archs() if isinstance(bench, MicroBench) else None
         candidates = candidate_cells(cfg.n_candidates, cfg.seed, pool)
 
     def compute() -> SearchResult:
         # searches run on the CPU tensors of ``data`` (the tiny and small profiles' sizes)
         if method == 'ista':
-            from nasviz.search.ista import ista_search
             return ista_search(cfg, view, progress=progress)
         if method == 'darts':
-            from nasviz.search.darts import darts_search
             return darts_search(cfg, view, progress=progress)
-        from nasviz.search.random import random_search, spos_rs_search
         fn = spos_rs_search if method == 'spos-rs' else random_search
         return fn(cfg, view, candidates, progress=progress)
 
