@@ -6,6 +6,7 @@ NASWOT + synflow (network build, both proxies) and the projection for all 15,625
     OMP_NUM_THREADS=1 python benchmarks/proxies.py --cells 5
     python benchmarks/proxies.py --proxies naswot synflow --cells 10 --json out.json
     python benchmarks/proxies.py --export data/nb201_proxies_cifar10.csv   # cached values -> shipped table
+    python benchmarks/proxies.py --validate data/nb201_proxies_cifar10.csv # Spearman vs NB201 and published
 """
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument('--json', help='write the figures here')
     ap.add_argument('--export', help='instead of timing: write every cached CIFAR-10 proxy value of NB201 cells '
                                      '(default sweep settings) to this CSV, with a header naming the recipe')
+    ap.add_argument('--validate', help='instead of timing: validate the proxy table in this CSV against the NB201 '
+                                       'table (NASVIZ_NB201_TABLE) and the published per-cell scores')
     a = ap.parse_args(argv)
     if a.export:
         return export(a.export)
+    if a.validate:
+        return validate(a.validate)
     torch.set_num_threads(a.threads)
     space = get_space('nb201')
     rng = np.random.default_rng(a.seed)
@@ -109,6 +114,41 @@ def export(path: str) -> dict:
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))
     print(f'wrote {len(t)} cells to {path}: {counts}')
     return counts
+
+
+def validate(path: str) -> dict:
+    """Spearman (95% bootstrap CI, n) of each proxy with NB201 accuracy beside published values and
+    parameter count on the same cells; agreement with published per-cell scores; how the CIFAR-10
+    proxies rank CIFAR-100 and ImageNet16-120 accuracy."""
+    import pandas as pd
+
+    from nasviz.analysis.ranking import spearman_ci
+    from nasviz.bench.nb201 import NB201Table
+    from nasviz.proxies.validation import agreement_with_published, validate_proxies
+    from nasviz.reduce import read_proxy_table
+
+    pd.set_option('display.width', 200)
+    t = read_proxy_table(path)
+    bench = NB201Table()
+    val = validate_proxies(t, bench)
+    print(val.drop(columns=['source']).round(3).to_string(index=False))
+    agr = agreement_with_published(t, bench=bench)
+    print('\nours vs published per-cell scores:')
+    print(agr.round(3).to_string(index=False))
+    rows = []
+    strs = t['arch_str'].tolist()
+    for ds in ('cifar10', 'cifar100', 'imagenet16'):
+        truth = bench.accuracies(strs, ds, 'test_200ep')
+        for p in [c for c in t.columns if c != 'arch_str']:
+            v = t[p].to_numpy(float)
+            ok = np.isfinite(v) & np.isfinite(truth)
+            if ok.sum() >= 3:
+                e = spearman_ci(v[ok], truth[ok], n_resamples=1000)
+                rows.append(dict(proxy=p, dataset=ds, n=e.n, spearman=e.estimate, low=e.low, high=e.high))
+    cross = pd.DataFrame(rows)
+    print('\nCIFAR-10 proxies against each data set\'s test accuracy (200 epochs):')
+    print(cross.round(3).to_string(index=False))
+    return {'validation': val, 'agreement': agr, 'cross': cross}
 
 
 if __name__ == '__main__':

@@ -79,8 +79,10 @@ def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | N
 
 def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str | os.PathLike | None = None,
                              columns: Mapping[str, str] = PUBLISHED_COLUMNS, n_resamples: int = 1000,
-                             random_state: int = 0) -> pd.DataFrame:
-    """Spearman (95% CI, n) between our per-cell proxy and the published per-cell one."""
+                             random_state: int = 0, bench: Any = None) -> pd.DataFrame:
+    """Spearman (95% CI, n) between our per-cell proxy and the published per-cell one; with
+    ``bench``, also each one's Spearman with the ground truth of :data:`PUBLISHED_SPEARMAN` (else
+    CIFAR-10 test accuracy) on the SAME cells (``ours_vs_truth``, ``published_vs_truth``)."""
     if published is None:
         published = published_proxies_path()
         if published is None:
@@ -98,6 +100,15 @@ def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str 
         if ok.sum() < 3:
             continue
         est = spearman_ci(a[ok], b[ok], n_resamples=n_resamples, random_state=random_state)
-        rows.append(dict(proxy=ours, published_column=theirs, n=est.n, spearman=est.estimate, low=est.low,
-                         high=est.high))
+        row = dict(proxy=ours, published_column=theirs, n=est.n, spearman=est.estimate, low=est.low, high=est.high)
+        if bench is not None:
+            col = PUBLISHED_SPEARMAN.get(ours, (None, 'cifar10_test_200ep'))[1]
+            ds, metric = col.split('_', 1)
+            truth = bench.accuracies(table['arch_str'][ok], ds, metric)
+            mine = spearman_ci(a[ok], truth, n_resamples=n_resamples, random_state=random_state)
+            theirs_e = spearman_ci(b[ok], truth, n_resamples=n_resamples, random_state=random_state)
+            row.update(truth=col, ours_vs_truth=mine.estimate, ours_low=mine.low, ours_high=mine.high,
+                       published_vs_truth=theirs_e.estimate, published_low=theirs_e.low,
+                       published_high=theirs_e.high)
+        rows.append(row)
     return pd.DataFrame(rows)
