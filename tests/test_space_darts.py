@@ -96,6 +96,14 @@ def test_strings_in_the_table_format(space):
         space.from_str(geno.replace('normal_concat=[2, 3, 4, 5]', 'normal_concat=[4, 5]'))
     assert DartsArch.from_assignment(DARTS_V2.assignment()) == DARTS_V2
     assert space.from_assignment({s: DARTS_V2.choice(s) for s in SLOTS}) == DARTS_V2
+    # one slot changed; a node may not read one input twice
+    moved = space.with_choice(DARTS_V2, 'normal.n5.in1', '3')
+    assert moved.choice('normal.n5.in1') == '3' and moved.normal[:7] == DARTS_V2.normal[:7]
+    assert space.with_choice(DARTS_V2, 'reduce.n2.op0', 'sep_conv_5x5').reduce[0] == ('sep_conv_5x5', 0)
+    with pytest.raises(ValueError, match='node 5 takes input 0 twice'):
+        space.with_choice(DARTS_V2, 'normal.n5.in1', '0')
+    with pytest.raises(ValueError, match='unknown choice'):
+        space.with_choice(DARTS_V2, 'normal.n5.in1', '5')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,7 +116,8 @@ def _with(cell, k, pair):
 
 
 BAD_CELLS = [
-    (_with(NORMAL, 3, ('sep_conv_3x3', 3)), r'pair 4 \(node 3\): input index 3 is out of range; node 3 takes inputs 0..2'),
+    (_with(NORMAL, 3, ('sep_conv_3x3', 3)),
+     r'pair 4 \(node 3\): input index 3 is out of range; node 3 takes inputs 0..2'),
     (_with(NORMAL, 0, ('sep_conv_3x3', -1)), 'input index -1 is out of range'),
     (_with(NORMAL, 7, ('dil_conv_3x3', 5)), 'input index 5 is out of range; node 5'),
     (_with(NORMAL, 1, ('sep_conv_3x3', 0)), 'node 2 takes input 0 twice'),

@@ -254,6 +254,19 @@ class DartsArch:
                 cells[cell][pair][0] = v
         return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))  # type: ignore[arg-type]
 
+    def with_choice(self, slot: str, choice: str) -> 'DartsArch':
+        """Copy with ``slot`` set to ``choice`` (``ValueError`` for an unknown choice, or when the
+        node would take the same input twice)."""
+        cell, node, p, kind = parse_slot(slot)
+        if not isinstance(choice, str) or choice not in _CHOICES[slot]:
+            raise ValueError(f'unknown choice {short_repr(choice)} for darts slot {slot!r}; '
+                             f'choices are {list(_CHOICES[slot])}')
+        pairs = list(self.cell(cell))
+        k = 2 * (node - 2) + p
+        op, inp = pairs[k]
+        pairs[k] = (choice, inp) if kind == 'op' else (op, int(choice))
+        return DartsArch(pairs, self.reduce) if cell == 'normal' else DartsArch(self.normal, pairs)
+
     # -- structure -----------------------------------------------------------------------------
     def canonical(self) -> 'DartsArch':
         """The same genotype with each node's two pairs ordered (by input, then op): swapping the

@@ -10,7 +10,7 @@ count reproduces the table's ``params_m``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -55,8 +55,13 @@ class DartsSpace(SearchSpace):
         mask = self.check_mask(mask)
         return sample_archs(n, mask, rng)
 
-    def from_assignment(self, choices: dict[str, Any]) -> DartsArch:
-        return DartsArch.from_assignment(choices)
+    def from_assignment(self, assignment: Mapping[str, str]) -> DartsArch:
+        return DartsArch.from_assignment(assignment)
+
+    def with_choice(self, arch: Any, slot: str, choice: str) -> DartsArch:
+        """Copy of ``arch`` with ``slot`` set to ``choice``; ``ValueError`` when that makes a node
+        take the same input twice (the other pair of the node already reads ``choice``)."""
+        return self.check(arch).with_choice(slot, choice)
 
     def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> DartsSupernet:
         mask = None if mask is None else self.check_mask(mask)
