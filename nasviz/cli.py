@@ -20,7 +20,7 @@ MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
 def _cmd_train(a: argparse.Namespace) -> int:
     from nasviz.experiment import load_data, settings_for, trained_supernet
 
-    s = settings_for(a.profile, epochs=a.epochs)
+    s = settings_for(a.profile, epochs=a.epochs, space=a.space)
     data = load_data(s)
     model, hist = trained_supernet(s, data, seed=a.seed, run_dir=a.out)
     print(hist.tail(3).to_string(index=False))
@@ -33,7 +33,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, settings_for,
                                    trained_supernet)
 
-    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
+    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
     data, bench = load_data(s), load_bench(s)
     model, _ = trained_supernet(s, data, seed=a.seed, run_dir=a.run)
     archs = eval_archs(s, bench, seed=a.seed)
@@ -46,7 +46,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     table = ranking_with_baselines_ci({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks, random_state=a.seed)
     print(table.round(4).to_string(index=False))
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
-    print(op_preference(archs, df['score'], df['truth']).round(3).to_string())
+    print(op_preference(archs, df['score'], df['truth'], space=s['space']).round(3).to_string())
     if a.out:
         df.drop(columns='arch').to_csv(a.out, index=False)
         print(f'wrote {a.out}')
@@ -59,7 +59,7 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     from nasviz.bench.build import MicroBenchRecipe, build_microbench
 
     r = MicroBenchRecipe()
-    changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs,
+    changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
     mb = build_microbench(replace(r, **changes), out=a.out, workers=a.workers)
     print(json.dumps(mb.summary, indent=1))
@@ -67,20 +67,23 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
 
 
 def _cmd_partition(a: argparse.Namespace) -> int:
-    from nasviz.experiment import eval_archs, load_bench, load_data, partition_config, settings_for, train_config
+    from nasviz.experiment import (eval_archs, load_bench, load_data, network_size, partition_config,
+                                   settings_for, settings_space, train_config)
     from nasviz.analysis.ranking import baseline_metrics_ci
     from nasviz.partition.compare import run_comparison, summarize
     from nasviz.utils import cache_dir, param_hash
 
-    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples)
+    s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
     data, bench = load_data(s), load_bench(s)
     archs = eval_archs(s, bench)
     base = partition_config(s, 'spos', n_splits=a.levels, criterion=a.criterion)
     tc = train_config(s)
     # every run is resumable: by default under the cache, keyed by what determines it
+    space = settings_space(s)
     work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, s['C'], s['N'],
-                                                              [str(x) for x in archs])
-    comp = run_comparison(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base, tc, work_dir=work)
+                                                              [space.to_str(x) for x in archs])
+    comp = run_comparison(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base, tc, work_dir=work,
+                          size=None if space.name == 'nb201' else network_size(s, data))
     df = comp.to_frame()
     print(summarize(df).to_string())
     summ = comp.summary()
@@ -221,12 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     # the valid names come from the library, so the CLI cannot drift from it (no torch import)
     from nasviz.partition.pipeline import PARTITION_METHODS
     from nasviz.partition.split import CRITERIA
+    from nasviz.spaces import list_spaces
+
+    spaces = list_spaces()
 
     p = argparse.ArgumentParser(prog='nasviz', description=__doc__)
     sub = p.add_subparsers(dest='command', required=True)
 
     t = sub.add_parser('train', help='train a supernet (single-path uniform sampling), checkpointed')
     t.add_argument('--profile', default='tiny')
+    t.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
     t.add_argument('--epochs', type=_int_arg(1))
     t.add_argument('--seed', type=_seed, default=0)
     t.add_argument('--out', help='checkpoint directory (default: the cache, keyed by parameters)')
@@ -234,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser('evaluate', help='rank subnets of a trained supernet against ground truth')
     e.add_argument('--profile', default='tiny')
+    e.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
     e.add_argument('--epochs', type=_int_arg(1))
     e.add_argument('--seed', type=_seed, default=0)
     e.add_argument('--n', type=_int_arg(2), help='number of cells to evaluate (>= 2)')
@@ -244,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser('build-microbench', help='train sampled cells standalone on the embedded dataset')
     b.add_argument('--out', help='CSV path (default: data/microbench_digits.csv)')
+    b.add_argument('--space', default='nb201', choices=spaces, help='search space of the cells (default: nb201)')
     b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS), default=2)
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
@@ -252,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
     q.add_argument('--profile', default='tiny')
+    q.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
     q.add_argument('--methods', nargs='+', default=list(PARTITION_METHODS), choices=PARTITION_METHODS)
     q.add_argument('--seeds', type=_seed, nargs='+', default=[0, 1, 2])
     q.add_argument('--epochs', type=_int_arg(1))
@@ -299,13 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--space', default='nb201')
     c.add_argument('--dataset', default='cifar100', choices=REDUCE_DATASETS)
     c.add_argument('--proxies-table', help='CSV from `nasviz proxies` (default: $NASVIZ_PROXIES_TABLE, '
-                                           'else the sweep cache)')
+                                           'else the shipped data/nb201_proxies_cifar10.csv, else the sweep cache)')
     c.add_argument('--score', nargs='+', default=['naswot', 'synflow'], help='proxies scoring a cluster')
     c.add_argument('--k', type=_int_arg(2), default=8, help='number of clusters')
     c.add_argument('--distance', default='js', choices=DISTANCES)
     c.add_argument('--encoding', default='histogram', choices=ENCODINGS)
     c.add_argument('--clustering', default='spectral', choices=CLUSTERINGS)
-    c.add_argument('--quantile', type=float, default=0.75, help='cluster score: this quantile of each proxy')
+    c.add_argument('--quantile', type=float, default=0.5, help='cluster score: this quantile of each proxy\'s cell ranks')
     c.add_argument('--max-params', type=_int_arg(1), help='keep only cells with at most this many parameters')
     c.add_argument('--seed', type=_seed, default=0)
     c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')

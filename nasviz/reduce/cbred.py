@@ -248,7 +248,8 @@ def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.Data
     Rows: ``whole set``, ``C-BRED``, ``random subsets`` (mean of ``n_random`` same-size subsets,
     interval = their central 95%), ``top by <top_proxy>``, ``top by params``, ``best cluster by
     params`` (the cluster with the highest median parameter count, its own size), and
-    ``C-BRED cluster, all cells`` (every cell of the chosen cluster, proxy values or not).
+    ``C-BRED cluster, all cells`` (every cell of the chosen cluster, proxy values or not) and
+    ``whole space, all cells`` (every clustered cell).
     Columns: method, n, mean accuracy with a 95% interval."""
     if not hasattr(model, 'labels_'):
         raise ValueError('fit the CBRED model first')
@@ -289,4 +290,6 @@ def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.Data
             add('best cluster by params', acc[lab == bc], f'cluster {bc} (highest median params), its own size')
     full = [s for s, c in labels.items() if c == model.best_cluster_ and s in truth]
     add('C-BRED cluster, all cells', np.array([truth[s] for s in full]), 'every cell of the chosen cluster')
+    add('whole space, all cells', np.array([truth[s] for s in labels.index if s in truth]),
+        'every clustered cell (after the size filter)')
     return pd.DataFrame(rows)

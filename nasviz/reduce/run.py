@@ -95,6 +95,8 @@ def reduce_cli(a: Any) -> int:
     bench = NB201Table()  # ValueError naming NASVIZ_NB201_TABLE when unset
     path = a.proxies_table or os.environ.get(ENV_PROXIES)
     need = list(dict.fromkeys(list(a.score) + ['naswot']))
+    if not path and SHIPPED_TABLE.is_file():
+        path = SHIPPED_TABLE
     if path:
         proxies = read_proxy_table(path, a.score)
         source = str(path)

@@ -42,7 +42,7 @@ def plot_selection_vs_baselines(comp: pd.DataFrame, title: str | None = None,
     :func:`nasviz.reduce.compare_selection`) with their intervals as error bars; the whole set's
     mean is a reference line, not a bar. Hover: n and what the interval is."""
     _need(comp, ['method', 'n', 'mean', 'low', 'high'], 'plot_selection_vs_baselines')
-    bars = comp[comp['method'] != 'whole set']
+    bars = comp[~comp['method'].isin(['whole set', 'whole space, all cells'])]
     notes = bars['note'] if 'note' in bars.columns else pd.Series([''] * len(bars), index=bars.index)
     fig = go.Figure(go.Bar(
         x=bars['method'], y=bars['mean'],
