@@ -10,18 +10,25 @@ import numpy as np
 import pandas as pd
 
 from nasviz.profiles import profile_settings, resolve_device
+from nasviz.spaces import SearchSpace, get_space
 from nasviz.spaces.nb201 import Arch, OpMask
 from nasviz.utils import cache_dir, cached, param_hash
+
+#: where a micro benchmark of a space other than NB201 lives (built by
+#: ``nasviz build-microbench --space NAME --out data/microbench_NAME.csv``)
+MICROBENCH_OF_SPACE = 'data/microbench_{space}.csv'
 
 
 def settings_for(profile: str, **overrides: Any) -> dict[str, Any]:
     """Profile settings with overrides (None values are ignored, so notebook parameters can
     default to None meaning 'the profile's value')."""
     s = profile_settings(profile)
-    unknown = [k for k in overrides if k not in s and k not in ('seed',)]
+    s.setdefault('space', 'nb201')
+    unknown = [k for k in overrides if k not in s and k not in ('seed', 'size')]
     if unknown:
         raise ValueError(f'unknown setting(s) {unknown}; known: {sorted(s)}')
     s.update({k: v for k, v in overrides.items() if v is not None})
+    s['space'] = get_space(s['space']).name  # an unknown space fails here, naming the known ones
     s['profile'] = profile
     s['device'] = resolve_device(s.get('device', 'cpu'))
     return s
@@ -45,11 +52,40 @@ def load_data(settings: dict[str, Any]):
     return load_dataset(settings['dataset'], **kw)
 
 
-def load_bench(settings: dict[str, Any]):
-    """The profile's ground truth (``micro`` or ``nb201``)."""
-    from nasviz.bench import load_benchmark
+def settings_space(settings: dict[str, Any]) -> SearchSpace:
+    return get_space(settings.get('space', 'nb201'))
 
-    return load_benchmark(settings['bench'])
+
+def network_size(settings: dict[str, Any], data) -> dict[str, Any]:
+    """Size arguments of the profile's supernet for ``data``: NB201 takes the profile's ``C`` and
+    ``N``; other spaces their ``sizes['tiny']`` unless the settings give a ``size``."""
+    space = settings_space(settings)
+    if space.name == 'nb201':
+        size = dict(C=settings['C'], N=settings['N'])
+    else:
+        size = dict(settings.get('size') or space.sizes['tiny'])
+    size.update(num_classes=data.num_classes, in_channels=data.in_channels)
+    return size
+
+
+def load_bench(settings: dict[str, Any]):
+    """The profile's ground truth: NB201 reads ``micro`` (the shipped micro benchmark) or
+    ``nb201`` (the table); another space reads its own micro benchmark on the embedded data
+    (``data/microbench_<space>.csv``) or, on CIFAR-10 profiles, its benchmark table."""
+    from nasviz.bench import load_benchmark
+    from nasviz.bench.micro import MicroBench, default_path
+
+    space = settings_space(settings)
+    if space.name == 'nb201':
+        return load_benchmark(settings['bench'])
+    if settings['bench'] == 'micro':
+        path = default_path().parent / Path(MICROBENCH_OF_SPACE.format(space=space.name)).name
+        if not path.is_file():
+            raise ValueError(f'no micro benchmark of the {space.name} space on the embedded data ({path} is '
+                             f'missing): build it with `nasviz build-microbench --space {space.name} --out {path}`, '
+                             f'or use --profile small to rank against the {space.name} table on CIFAR-10')
+        return MicroBench.load(path)
+    return load_benchmark(space.name)
 
 
 def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int = 0) -> list[Arch]:
@@ -59,7 +95,8 @@ def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int 
     archs = list(bench.archs())
     rng = np.random.default_rng(seed)
     if settings['bench'] != 'micro':
-        archs = [a for a in archs if not a.is_degenerate]
+        space = settings_space(settings)
+        archs = [a for a in archs if not space.is_degenerate(a)]
     if n < len(archs):
         archs = [archs[i] for i in sorted(rng.choice(len(archs), n, replace=False))]
     return archs
@@ -82,17 +119,21 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     """
     import torch
 
-    from nasviz.supernet.model import NB201Supernet
     from nasviz.supernet.train import train_supernet
 
+    space = settings_space(settings)
     cfg = train_config(settings, seed, epochs)
-    mask = mask or OpMask.full()
-    # a callback that adds columns to the history is part of what the run produced
-    key = param_hash(cfg, mask.to_list(), data.data_id, settings['C'], settings['N'],
-                     getattr(callback, 'key', None))
+    mask = mask or space.root_mask()
+    size = network_size(settings, data)
+    # a callback that adds columns to the history is part of what the run produced; NB201 keys
+    # keep their earlier form (no space named = NB201), so finished NB201 runs stay found
+    parts = (cfg, mask.to_list(), data.data_id, settings['C'], settings['N'], getattr(callback, 'key', None))
+    if space.name != 'nb201':
+        parts += (space.name, size)
+    key = param_hash(*parts)
     run_dir = Path(run_dir) if run_dir else cache_dir() / 'supernet' / key
     torch.manual_seed(seed)
-    model = NB201Supernet(settings['C'], settings['N'], data.num_classes, data.in_channels)
+    model = space.build_supernet(**size)
     hist = train_supernet(model, data, cfg, mask=mask, checkpoint_dir=run_dir, progress=progress,
                           device=settings['device'], callback=callback)
     return model, hist
@@ -104,15 +145,18 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
     from nasviz.supernet.evaluate import evaluate_archs
 
     score = settings.get('score', 'accuracy')
-    key = (model_fingerprint(model), [str(a) for a in archs], data.data_id, settings['recal_batches'],
+    space = settings_space(settings)
+    names = [space.to_str(a) for a in archs]
+    key = (model_fingerprint(model), names, data.data_id, settings['recal_batches'],
            settings['eval_samples']) + ((score,) if score != 'accuracy' else ())
+    if space.name != 'nb201':
+        key += (space.name,)
 
     def compute() -> pd.DataFrame:
         return evaluate_archs(model, archs, data, recal_batches=settings['recal_batches'],
                               max_samples=settings['eval_samples'], progress=progress, device=settings['device'],
                               score=score)
 
-    names = [str(a) for a in archs]
     # an entry that holds other cells is rejected (set aside and recomputed), never trusted
     return cached('evaluation', key, compute, validate=lambda df: list(df['arch_str']) == names)
 
@@ -125,10 +169,10 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
     shared by all notebooks (trained once, then loaded from its checkpoint). Returns
     ``(model, history)``; the history has a ``scores`` column on tracked epochs."""
     from nasviz.analysis.interference import InterferenceTracker
-    from nasviz.spaces.nb201 import sample_archs
     from nasviz.supernet.evaluate import ScoreTracker, chain_callbacks
 
-    tracker = InterferenceTracker(data, sample_archs(n_track, rng=seed, unique=True, exclude_degenerate=True),
+    tracked = settings_space(settings).sample_distinct(n_track, rng=seed, exclude_degenerate=True)
+    tracker = InterferenceTracker(data, tracked,
                                   batch_size=settings['feature_batch'], seed=seed)
     scorer = None
     if score_archs is not None:
@@ -172,7 +216,8 @@ def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, s
                            warmup_epochs=warmup, repeats=settings['feature_repeats'],
                            batch_size=settings['feature_batch'], n_neighbors=settings['n_neighbors'],
                            recal_batches=settings['recal_batches'], eval_samples=settings['eval_samples'],
-                           score=settings.get('score', 'accuracy'), seed=seed, **kw)
+                           score=settings.get('score', 'accuracy'), seed=seed,
+                           space=settings.get('space', 'nb201'), **kw)
 
 
 def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('naslid', 'gmnas', 'random'),
@@ -198,9 +243,10 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
     for method, lv in runs:
         cfg = replace(base, method=method, n_splits=max(lv, 1))
         work = cache_dir() / 'partition' / param_hash(cfg, tc, data.data_id, settings['C'], settings['N'],
-                                                      [str(a) for a in archs])
+                                                      [settings_space(settings).to_str(a) for a in archs])
         res = run_partition(cfg, data, settings['C'], settings['N'], train_config=tc, archs=archs, bench=bench,
-                            work_dir=work, progress=progress, device=settings['device'])
+                            work_dir=work, progress=progress, device=settings['device'],
+                            size=None if cfg.space == 'nb201' else network_size(settings, data))
         results[(method, lv)] = res
         n_parts = res.tree.n_leaves
         rows.append(dict(method=method, kind='method', levels=lv, n_partitions=n_parts,
@@ -215,21 +261,26 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
 # Report building blocks (notebooks 01 and 03): numbers with intervals, and the sentences on them
 # ---------------------------------------------------------------------------------------------
 def op_preference_ci(archs: list[Arch], pred, truth, level: float = 0.95, n_resamples: int = 1000,
-                     random_state: int = 0) -> pd.DataFrame:
-    """:func:`~nasviz.analysis.ranking.op_preference` with bootstrap CIs: for every NB201 op,
-    Kendall tau between how many of a cell's edges carry it and the cell's score (``tau_pred``,
-    ``pred_low``, ``pred_high``) and its ground-truth accuracy (``tau_truth``, ``truth_low``,
-    ``truth_high``), ``gap = tau_pred - tau_truth``, ``mean_count``, ``n``. Index ``op``; NaN where
-    an op's count is the same in every cell."""
+                     random_state: int = 0, space: Any = None) -> pd.DataFrame:
+    """:func:`~nasviz.analysis.ranking.op_preference` with bootstrap CIs: for every operation of
+    the space, Kendall tau between how many of a cell's op slots carry it and the cell's score
+    (``tau_pred``, ``pred_low``, ``pred_high``) and its ground-truth accuracy (``tau_truth``,
+    ``truth_low``, ``truth_high``), ``gap = tau_pred - tau_truth``, ``mean_count``, ``n``. Index
+    ``op``; NaN where an op's count is the same in every cell."""
     from nasviz.analysis.ranking import kendall_ci, op_preference
-    from nasviz.spaces.nb201 import OPS, to_arch
+    from nasviz.spaces import space_of
 
-    archs = [to_arch(a) for a in archs]
+    archs = list(archs)
+    if space is None:
+        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else 'nb201'
+    space = get_space(space)
+    archs = [space.check(a, 'archs') for a in archs]
     pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
-    table = op_preference(archs, pred, truth)
+    table = op_preference(archs, pred, truth, space=space)
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
-    for i, op in enumerate(OPS):
-        count = np.array([a.op_idx.count(i) for a in archs], dtype=np.float64)
+    counts = np.array([list(space.op_counts(a).values()) for a in archs], dtype=np.float64)
+    for i, op in enumerate(space.ops()):
+        count = counts[:, i]
         for side, y in (('pred', pred), ('truth', truth)):
             est = kendall_ci(count, y, **boot) if np.ptp(count) > 0 else None
             table.loc[op, f'{side}_low'] = est.low if est else np.nan
@@ -342,10 +393,11 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch]
             continue
         base = partition_config(settings, 'spos', n_splits=lv, **config_kw)
         work = cache_dir() / 'compare' / param_hash(base, tc, data.data_id, settings['C'], settings['N'],
-                                                    [str(a) for a in archs])
+                                                    [settings_space(settings).to_str(a) for a in archs])
         comp = run_comparison(here, seeds, data, settings['C'], settings['N'], bench, archs,
                               replace(base, seed=0), tc, work_dir=work, progress=progress,
-                              device=settings['device'])
+                              device=settings['device'],
+                              size=None if base.space == 'nb201' else network_size(settings, data))
         comps[lv] = comp
         for m in here:
             for sd in seeds:

@@ -24,10 +24,9 @@ def test_build_writes_recipe_and_resumes(tmp_path, monkeypatch):
     # a killed build keeps finished jobs: fake a partial file with one job done, then resume
     partial = tmp_path / 'mb2.csv.partial.jsonl'
     from nasviz.utils import param_hash
-    from dataclasses import asdict
     done = {'arch_str': str(TINY.cells()[0]), 'seed': 0, 'accuracy': 12.5, 'train_acc': 0.0, 'params': 1,
             'seconds': 0.0}
-    partial.write_text(json.dumps({'recipe_hash': param_hash(asdict(TINY))}) + '\n' + json.dumps(done) + '\n'
+    partial.write_text(json.dumps({'recipe_hash': param_hash(TINY.to_dict())}) + '\n' + json.dumps(done) + '\n'
                        + '{"arch_str": "cut by a ki')
     calls = []
     import nasviz.bench.build as b

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from nasviz.spaces import get_space, space_of
 from nasviz.validate import short_repr
 
 __all__ = ['kendall_tau', 'spearman', 'topk_precision', 'regret', 'rank_metrics', 'random_baseline',
@@ -408,26 +409,31 @@ def ranking_with_baselines(scores: dict[str, Any], bench: Any, archs: Iterable[A
 
 
 def op_preference(archs: Iterable[Any], pred: Sequence[float] | np.ndarray,
-                  truth: Sequence[float] | np.ndarray | None = None) -> pd.DataFrame:
+                  truth: Sequence[float] | np.ndarray | None = None, space: Any = None) -> pd.DataFrame:
     """Which operations a predictor rewards, beside which the ground truth rewards.
 
-    For every NB201 operation, the Kendall tau (tau-b) between how many of a cell's 6 edges
-    carry it and the cell's predicted score (``tau_pred``) and, given ``truth``, its true
-    accuracy (``tau_truth``) and ``gap = tau_pred - tau_truth``. A negative ranking tau usually
-    shows here first: a briefly trained supernet rewards parameter-free ops (skip, pooling)
-    that the fully trained networks of the benchmark punish. Index ``op``; ``mean_count`` is
-    the op's average count per cell. NaN where the count is constant over the cells.
+    For every operation of the space (NB201: the 5 edge ops), the Kendall tau (tau-b) between how
+    many of a cell's op slots carry it (``space.op_counts``) and the cell's predicted score
+    (``tau_pred``) and, given ``truth``, its true accuracy (``tau_truth``) and
+    ``gap = tau_pred - tau_truth``. A negative ranking tau usually shows here first: a briefly
+    trained supernet rewards parameter-free ops (skip, pooling) that the fully trained networks
+    of the benchmark punish. Index ``op``; ``mean_count`` is the op's average count per cell. NaN
+    where the count is constant over the cells. ``space`` defaults to the architectures' own
+    (strings are read as NB201 cells).
     """
-    from nasviz.spaces.nb201 import OPS, to_arch
-
-    archs = [to_arch(a) for a in archs]
+    archs = list(archs)
+    if space is None:
+        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else get_space('nb201')
+    space = get_space(space)
+    archs = [space.check(a, 'archs') for a in archs]
     p = _numeric(pred, 'pred')
     if len(p) != len(archs):
         raise ValueError(f'pred has {len(p)} values for {len(archs)} architectures')
     p, t = _validate(p, p if truth is None else truth)  # NaN and length checks, also for pred alone
-    counts = np.array([[a.op_idx.count(i) for i in range(len(OPS))] for a in archs], dtype=np.float64)
+    ops = space.ops()
+    counts = np.array([list(space.op_counts(a).values()) for a in archs], dtype=np.float64)
     rows = []
-    for i, op in enumerate(OPS):
+    for i, op in enumerate(ops):
         c = counts[:, i]
         row = dict(op=op, mean_count=float(c.mean()), tau_pred=_kendall(c, p))
         if truth is not None:

@@ -1,4 +1,4 @@
-"""Build the micro benchmark: train sampled NB201 cells standalone on the embedded dataset.
+"""Build a micro benchmark: train sampled cells of a search space standalone on the embedded dataset.
 
 Each (cell, seed) pair is one job; finished jobs are appended to a partial file next to the
 output, so a killed build resumes where it stopped. Jobs run in worker processes with one
@@ -17,7 +17,7 @@ import multiprocessing as mp
 import pandas as pd
 
 from nasviz.bench.micro import MicroBench, default_path
-from nasviz.spaces.nb201 import Arch, canonical, sample_archs
+from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text, param_hash
 
 
@@ -41,16 +41,34 @@ class MicroBenchRecipe:
     batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 5e-4
+    #: the search space; for spaces other than NB201 ``size`` gives the network size arguments
+    #: (default: the space's ``sizes['tiny']``), NB201 keeps ``C`` and ``N``
+    space: str = 'nb201'
+    size: dict | None = None
 
     def __post_init__(self) -> None:
         if self.n_cells < 2 or not self.seeds:
             raise ValueError(f'recipe needs n_cells >= 2 and at least one seed (got {self.n_cells}, {self.seeds})')
         object.__setattr__(self, 'seeds', tuple(int(s) for s in self.seeds))
+        space = get_space(self.space)  # unknown names fail here, before any work
+        object.__setattr__(self, 'space', space.name)
+        if space.name != 'nb201' and self.size is None:
+            tiny = {k: v for k, v in space.sizes['tiny'].items() if k not in ('num_classes', 'in_channels')}
+            object.__setattr__(self, 'size', tiny)
 
-    def cells(self) -> list[Arch]:
+    def to_dict(self) -> dict:
+        """The recipe as stored and hashed (NB201 recipes keep their pre-plug-in form, so their
+        hash, and with it a resumable partial build, stays the same)."""
+        d = asdict(self)
+        if d['space'] == 'nb201' and d['size'] is None:
+            d.pop('space')
+            d.pop('size')
+        return d
+
+    def cells(self) -> list:
         """Distinct (non-isomorphic), non-degenerate cells drawn uniformly: degenerate cells all
         score chance and would only add ties."""
-        return sample_archs(self.n_cells, rng=self.cell_seed, unique=True, exclude_degenerate=True)
+        return get_space(self.space).sample_distinct(self.n_cells, rng=self.cell_seed, exclude_degenerate=True)
 
 
 _WORKER: dict = {}
@@ -73,16 +91,22 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
     from nasviz.supernet.train import TrainConfig, train_supernet
 
     data = _WORKER['data']
-    arch = Arch.from_str(arch_str)
+    space = get_space(recipe.get('space', 'nb201'))
+    arch = space.from_str(arch_str)
     torch.manual_seed(seed)
-    net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
+    if space.name == 'nb201':
+        net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
+    else:
+        net = space.build_network(arch, **recipe['size'], num_classes=data.num_classes,
+                                  in_channels=data.in_channels)
     t0, c0 = time.perf_counter(), time.process_time()
     cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
                       weight_decay=recipe['weight_decay'], seed=seed)
     hist = train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
+    params = count_parameters(net, arch) if space.name == 'nb201' else sum(p.numel() for p in net.parameters())
     return dict(arch_str=arch_str, seed=seed, accuracy=acc, train_acc=float(hist.train_acc.iloc[-1]),
-                params=count_parameters(net, arch), seconds=time.perf_counter() - t0,
+                params=params, seconds=time.perf_counter() - t0,
                 cpu_seconds=time.process_time() - c0)
 
 
@@ -92,8 +116,11 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     summary in the header) and return it. Resumes from ``<out>.partial.jsonl`` if present."""
     from tqdm.auto import tqdm
 
-    out = Path(out) if out is not None else default_path()
-    rdict = asdict(recipe)
+    rdict = recipe.to_dict()
+    space = get_space(recipe.space)
+    if out is None:  # NB201's shipped file, or data/microbench_<space>.csv beside it
+        out = default_path() if space.name == 'nb201' else default_path().with_name(f'microbench_{space.name}.csv')
+    out = Path(out)
     rhash = param_hash(rdict)
     partial = out.with_name(out.name + '.partial.jsonl')
     done: dict[tuple[str, int], dict] = {}
@@ -124,7 +151,7 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     if not partial.exists():
         partial.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(partial, json.dumps({'recipe_hash': rhash}) + '\n')
-    cells = [str(a) for a in recipe.cells()]
+    cells = [space.to_str(a) for a in recipe.cells()]
     todo = [(a, s) for s in recipe.seeds for a in cells if (a, s) not in done]
     t0 = time.perf_counter()
     bar = tqdm(total=len(cells) * len(recipe.seeds), initial=len(done), desc='micro benchmark', disable=not progress)
@@ -151,14 +178,16 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     wall = time.perf_counter() - t0
     rows = []
     for a in cells:
-        row = dict(arch_str=a, canonical=canonical(Arch.from_str(a)), degenerate=False,
+        row = dict(arch_str=a, canonical=space.canonical(space.from_str(a)), degenerate=False,
                    params=done[(a, recipe.seeds[0])]['params'])
         for s in recipe.seeds:
             row[f'acc_seed{s}'] = round(done[(a, s)]['accuracy'], 4)
         rows.append(row)
     df = pd.DataFrame(rows)
     df['accuracy'] = df[[f'acc_seed{s}' for s in recipe.seeds]].mean(axis=1).round(4)
-    recipe_out = dict(rdict, builder='nasviz build-microbench', model='NB201 standalone (affine BN)',
+    recipe_out = dict(rdict, builder='nasviz build-microbench',
+                      model='NB201 standalone (affine BN)' if space.name == 'nb201'
+                      else f'{space.name} standalone network (space.build_network)',
                       optimizer='SGD nesterov momentum 0.9, cosine schedule, grad clip 5')
     recipe_out = json.loads(json.dumps(recipe_out))  # the form it has once saved
     mb = MicroBench.from_frame(df, recipe_out)

@@ -21,7 +21,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces.nb201 import Arch, canonical, to_arch
+from nasviz.spaces import get_space
+from nasviz.spaces.nb201 import Arch
 from nasviz.utils import atomic_write_text
 
 RECIPE_PREFIX = '# recipe: '
@@ -90,6 +91,8 @@ class MicroBench:
             raise ValueError(f'{name}: accuracy columns hold missing values')
         self._df = df
         self.recipe: dict[str, Any] = dict(recipe)
+        #: the search space of the cells (recipes from before spaces were plug-ins are NB201)
+        self.space = get_space(self.recipe.get('space', 'nb201'))
         self.summary: dict[str, Any] = dict(summary) if summary else {}
         self.seeds: list[int] = [s for s, _ in seed_cols]
         self._seed_col = {s: c for s, c in seed_cols}
@@ -115,11 +118,12 @@ class MicroBench:
         df = df.copy()
         if 'arch_str' in df.columns:
             if 'canonical' not in df.columns or 'degenerate' not in df.columns:
-                archs = [to_arch(s) for s in df['arch_str']]
+                space = get_space(recipe.get('space', 'nb201'))
+                archs = [space.from_str(s) for s in df['arch_str']]
                 if 'canonical' not in df.columns:
-                    df['canonical'] = [canonical(a) for a in archs]
+                    df['canonical'] = [space.canonical(a) for a in archs]
                 if 'degenerate' not in df.columns:
-                    df['degenerate'] = [a.is_degenerate for a in archs]
+                    df['degenerate'] = [space.is_degenerate(a) for a in archs]
         seed_cols = [c for _, c in _seed_columns(df.columns)]
         if 'accuracy' not in df.columns and seed_cols:
             df['accuracy'] = df[seed_cols].mean(axis=1)
@@ -155,13 +159,13 @@ class MicroBench:
 
     # -- lookups ----------------------------------------------------------------------------
     def _row_of(self, arch: Arch | str) -> int:
-        key = str(arch) if isinstance(arch, Arch) else str(arch).strip()
+        key = arch.strip() if isinstance(arch, str) else self.space.to_str(self.space.check(arch))
         row = self._row.get(key)
         if row is None:
-            a = to_arch(arch)
-            row = self._row.get(str(a))
+            a = self.space.check(arch)
+            row = self._row.get(self.space.to_str(a))
             if row is None:
-                row = self._row_of_canonical.get(canonical(a))
+                row = self._row_of_canonical.get(self.space.canonical(a))
             if row is None:
                 raise KeyError(f'arch {key!r} (nor any isomorphic cell) is not in this MicroBench')
         return row
@@ -198,7 +202,7 @@ class MicroBench:
 
     def archs(self) -> list[Arch]:
         """Cells in file order."""
-        return [Arch.from_str(s) for s in self._df['arch_str']]
+        return [self.space.from_str(s) for s in self._df['arch_str']]
 
     def to_frame(self) -> pd.DataFrame:
         """The table plus an ``arch`` column of :class:`Arch` values."""

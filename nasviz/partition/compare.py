@@ -18,7 +18,8 @@ from scipy import stats
 from nasviz.analysis.ranking import baseline_metrics, kendall_tau
 from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
                                        run_partition)
-from nasviz.spaces.nb201 import Arch, OpMask
+from nasviz.spaces import get_space
+from nasviz.spaces.nb201 import Arch
 
 if TYPE_CHECKING:
     from nasviz.data import ImageData
@@ -132,7 +133,8 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
                    base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
                    work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
-                   dataset: str | None = None, metric: str | None = None) -> Comparison:
+                   dataset: str | None = None, metric: str | None = None,
+                   size: dict[str, Any] | None = None) -> Comparison:
     """Run every method for every seed on the same cells and rank them against ``bench``.
 
     Runs go to ``work_dir/<method>-seed<seed>`` when ``work_dir`` is given (resumable; a finished
@@ -150,7 +152,8 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
     if len(set(seeds)) != len(seeds):
         raise ValueError(f'seeds repeat: {seeds}')
     base = base_config or PartitionConfig()
-    archs = _prepare_archs(archs, bench, OpMask.full(), base.seed)
+    space = get_space(base.space)
+    archs = _prepare_archs(archs, bench, space.root_mask(), base.seed)
     rows: list[dict[str, Any]] = []
     scores: dict[tuple[str, int], np.ndarray] = {}
     truth = None
@@ -159,7 +162,8 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
             cfg = replace(base, method=m, seed=s)
             res = run_partition(cfg, data, C, N, train_config=train_config, archs=archs, bench=bench,
                                 work_dir=None if work_dir is None else Path(work_dir) / f'{m}-seed{s}',
-                                progress=progress, device=device, dataset=dataset, metric=metric, ks=ks)
+                                progress=progress, device=device, dataset=dataset, metric=metric, ks=ks,
+                                size=size)
             scores[(m, s)] = res.frame['score'].to_numpy(dtype=np.float64)
             truth = res.frame['truth'].to_numpy(dtype=np.float64)
             rows.append(dict(method=m, seed=s, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
@@ -171,7 +175,8 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
     base_rows = pd.DataFrame()
     if baselines:
         base_rows = baseline_metrics(bench, archs, ks=_metric_ks(len(archs), ks), dataset=dataset, metric=metric)
-    return Comparison(runs=runs, scores=scores, truth=truth, archs=[str(a) for a in archs], baselines=base_rows)
+    return Comparison(runs=runs, scores=scores, truth=truth, archs=[space.to_str(a) for a in archs],
+                      baselines=base_rows)
 
 
 def compare_methods(*args: Any, **kwargs: Any) -> pd.DataFrame:

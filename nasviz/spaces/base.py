@@ -188,6 +188,26 @@ class SearchSpace(ABC):
                              f'choices are {self.choices(slot)}')
         return self.from_assignment({**self.assignment(arch), slot: choice})
 
+    def sample_distinct(self, n: int, mask: SlotMask | None = None,
+                        rng: np.random.Generator | int | None = None, exclude_degenerate: bool = True) -> list:
+        """``n`` pairwise non-isomorphic architectures (distinct :meth:`canonical` keys), drawn
+        uniformly by rejection: a ground-truth sample should not hold one function twice."""
+        n = check_count(n, 'n')
+        rng = np.random.default_rng(rng)
+        out, seen, tries = [], set(), 0
+        while len(out) < n:
+            a = self.sample(1, mask=mask, rng=rng)[0]
+            tries += 1
+            key = self.canonical(a)
+            if key in seen or (exclude_degenerate and self.is_degenerate(a)):
+                if tries > 1000 * n:
+                    raise ValueError(f'could not draw {n} distinct {self.name} architectures '
+                                     f'(found {len(out)} in {tries} draws)')
+                continue
+            seen.add(key)
+            out.append(a)
+        return out
+
     def enumerate(self) -> Iterator[Any]:
         """Every architecture, where the space is small enough to list."""
         raise ValueError(f'the {self.name} space is too large to enumerate; use sample(n) or its '
@@ -260,6 +280,23 @@ class SearchSpace(ABC):
     def is_degenerate(self, arch: Any) -> bool:
         """True when the cell's output does not depend on its input (default: never)."""
         return False
+
+    def op_slots(self) -> tuple[str, ...]:
+        """The slots that choose an operation (not those choosing an input or an edge, whose
+        choices are node numbers or 0/1)."""
+        return tuple(s for s in self.slots if not all(c.isdigit() for c in self.choices(s)))
+
+    def ops(self) -> tuple[str, ...]:
+        """Every operation any op slot offers, in first-seen slot order."""
+        return tuple(dict.fromkeys(c for s in self.op_slots() for c in self.choices(s)))
+
+    def op_counts(self, arch: Any) -> dict[str, int]:
+        """How many op slots of ``arch`` take each operation (NB201: edges carrying the op)."""
+        arch = self.check(arch)
+        counts = dict.fromkeys(self.ops(), 0)
+        for s in self.op_slots():
+            counts[arch.choice(s)] += 1
+        return counts
 
     def choice_usage(self, arch: Any) -> dict[tuple[str, str], int]:
         """1 for each (slot, choice) the architecture takes (the generic op-usage encoding)."""
