@@ -5,6 +5,11 @@ sampling should cost what the sampled subnet costs: the target is step_ratio <= 
 
     python benchmarks/supernet_step.py                 # CPU-sized default
     python benchmarks/supernet_step.py --C 16 --N 5 --size 32 --batch 256 --device cuda
+    python benchmarks/supernet_step.py --space nb101   # another space at its 'tiny' size
+
+For a space other than NB201 the supernet is ``space.build_supernet(**space.sizes['tiny'])`` and
+the standalone network ``space.build_network(cell, ...)`` at the same size, with exact widths
+where the space allocates shared-width weights for its supernet (NB101: ``alloc='exact'``).
 
 It also prints the training throughput (images/s of a full SPOS step: sample a path, forward,
 backward, clip, SGD) at the CPU profiles' sizes (``tiny``: C=8, N=1, 1x16x16, batch 64; ``small``:
@@ -21,8 +26,19 @@ import time
 import numpy as np
 import torch
 
+from nasviz.spaces import get_space, list_spaces
 from nasviz.spaces.nb201 import OP_ABBREV, OpMask, sample_archs
 from nasviz.supernet import NB201Supernet, standalone
+
+
+class _SpaceSampler:
+    """Draws a path of a non-NB201 space the way training does (one uniform draw per step)."""
+
+    def __init__(self, space):
+        self.space = space
+
+    def sample(self, rng):
+        return self.space.sample(1, rng=rng)[0]
 
 
 def _timed_steps(model, arch, x, y, steps: int, sample_mask: OpMask | None, rng, device) -> float:
@@ -76,7 +92,11 @@ def main() -> None:
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-throughput', action='store_true', help='skip the per-profile images/s lines')
+    p.add_argument('--space', default='nb201', choices=list_spaces(),
+                   help='search space; other than nb201 the networks take the space\'s tiny size')
     a = p.parse_args()
+    if a.space != 'nb201':
+        return main_space(a)
     device = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else
                           ('cpu' if a.device == 'auto' else a.device))
     torch.manual_seed(a.seed)
@@ -105,6 +125,37 @@ def main() -> None:
             ips = throughput(C, N, ch, size, batch, a.steps, device, a.seed)
             print(f'throughput profile={name} C={C} N={N} input={ch}x{size}x{size} batch={batch}: '
                   f'{ips:.0f} images/s (SPOS training step, median of {a.steps} steps)')
+    print(f'step_ratio={statistics.median(ratios):.3f}')
+
+
+def main_space(a: argparse.Namespace) -> None:
+    """step_ratio of a space other than NB201, at its tiny size."""
+    space = get_space(a.space)
+    device = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else
+                          ('cpu' if a.device == 'auto' else a.device))
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    size = dict(space.sizes['tiny'], in_channels=a.channels, num_classes=10)
+    exact = dict(size, alloc='exact') if 'alloc' in size else size
+    x = torch.randn(a.batch, a.channels, a.size, a.size, device=device)
+    y = torch.randint(0, 10, (a.batch,), device=device)
+    sup = space.build_supernet(**size).to(device)
+    sampler = _SpaceSampler(space)
+    print(f'space={space.name} device={device} size={size} input={a.channels}x{a.size}x{a.size} batch={a.batch} '
+          f'threads={torch.get_num_threads()}')
+    print(f'{"cell":<40} {"supernet ms":>12} {"standalone ms":>14} {"ratio":>6}')
+    ratios = []
+    for arch in space.sample_distinct(a.cells, rng=a.seed):
+        net = space.build_network(arch, **exact).to(device)
+        _timed_steps(sup, arch, x, y, 3, sampler, rng, device)  # warm-up
+        _timed_steps(net, arch, x, y, 3, None, rng, device)
+        ts, tn = [], []
+        for _ in range(a.rounds):
+            ts.append(_timed_steps(sup, arch, x, y, a.steps, sampler, rng, device))
+            tn.append(_timed_steps(net, arch, x, y, a.steps, None, rng, device))
+        s, n = statistics.median(ts), statistics.median(tn)
+        ratios.append(s / n)
+        print(f'{space.to_str(arch)[:40]:<40} {1000 * s:12.2f} {1000 * n:14.2f} {s / n:6.3f}')
     print(f'step_ratio={statistics.median(ratios):.3f}')
 
 

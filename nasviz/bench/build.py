@@ -104,7 +104,12 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
                       weight_decay=recipe['weight_decay'], seed=seed)
     hist = train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
-    params = count_parameters(net, arch) if space.name == 'nb201' else sum(p.numel() for p in net.parameters())
+    if space.name == 'nb201':
+        params = count_parameters(net, arch)
+    elif hasattr(space, 'param_count'):  # spaces whose small networks hold shared-width weights
+        params = space.param_count(arch, **recipe['size'], num_classes=data.num_classes, in_channels=data.in_channels)
+    else:
+        params = sum(p.numel() for p in net.parameters())
     return dict(arch_str=arch_str, seed=seed, accuracy=acc, train_acc=float(hist.train_acc.iloc[-1]),
                 params=params, seconds=time.perf_counter() - t0,
                 cpu_seconds=time.process_time() - c0)
