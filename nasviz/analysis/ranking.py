@@ -60,6 +60,8 @@ def _numeric(x: Any, name: str) -> np.ndarray:
         i, e = next(bad, (0, raw[0] if raw.size else None))
         raise ValueError(f'{name}[{i}] must be a number, got {type(e).__name__} {short_repr(e)}')
     if raw.dtype.kind == 'O':
+        if any(e is None for e in raw):  # a missing value, as NumPy's float conversion reads it
+            raw = np.array([np.nan if e is None else e for e in raw], dtype=object)
         for i, e in enumerate(raw):
             if not isinstance(e, _NUMBER):
                 raise ValueError(f'{name}[{i}] must be a number, got {type(e).__name__} {short_repr(e)}')
