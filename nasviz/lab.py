@@ -182,6 +182,13 @@ class LabServer:
         if self.proc is not None:
             raise RuntimeError('server already started')
         env = lab_env(self.env, Path(self.work_dir) / 'jupyter' if self.isolated else None)
+        if self.isolated:
+            # a fresh user would be asked whether to fetch Jupyter news; answer 'never' up front
+            # (nothing would be fetched anyway with news_url=None, but the toast covers the page)
+            notes = Path(self.work_dir) / 'settings' / '@jupyterlab' / 'apputils-extension'
+            notes.mkdir(parents=True, exist_ok=True)
+            (notes / 'notification.jupyterlab-settings').write_text(
+                json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
         self._log = open(self.log_path, 'ab')
         # own session: stop() can signal the server and everything it spawned as one group
         self.proc = subprocess.Popen(self.command(), cwd=self.notebooks_dir, env=env, stdin=subprocess.DEVNULL,

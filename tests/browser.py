@@ -139,3 +139,31 @@ def report_problems(report_dir: str | os.PathLike, pages: list[str] | None = Non
         if 'href="index.html"' not in dom:
             problems.append(f'{name} has no link back to the index')
     return problems
+
+
+# -- driving Chromium with Playwright (tests/test_lab_browser.py) --------------------------------
+#: the same offline/quiet flags as the --dump-dom calls, for a Playwright-launched Chromium
+PLAYWRIGHT_FLAGS = ('--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+                    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                    '--disable-quic')
+
+
+def require_playwright():
+    """``playwright.sync_api.sync_playwright``; fail on CI (the test extra installs it), else skip.
+
+    Only the Python package is used: the browser is the system Chromium (``require_chromium``),
+    never one downloaded by ``playwright install``."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        msg = "playwright is not installed: pip install -e '.[test]'"
+        if os.environ.get('CI') == 'true':
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return sync_playwright
+
+
+def launch_chromium(playwright, **kwargs):
+    """The system Chromium, headless, through Playwright (``executable_path``; no download)."""
+    return playwright.chromium.launch(executable_path=require_chromium(), headless=True,
+                                      args=list(PLAYWRIGHT_FLAGS), **kwargs)
