@@ -13,6 +13,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
 
 from nasviz.bench import DartsTable, load_benchmark
 from nasviz.spaces import get_space
@@ -284,6 +285,34 @@ def test_parameter_counts_match_the_benchmark(table):
     want = df['params_m'].to_numpy()[rows]
     assert np.all(np.abs(counts - want) / want <= 0.01)
     np.testing.assert_array_equal(np.round(counts, 6), want)
+
+
+def _flops_m(net: DartsSupernet) -> float:
+    """Multiply-adds of convolutions and the classifier on one 32x32 image, plus 1 per element of
+    non-affine BN and ReLU outputs and 10 per pooled element (thop-like counting), in millions."""
+    elems = {'x': 0}
+
+    def add(weight):
+        return lambda _m, _i, out: elems.__setitem__('x', elems['x'] + weight * out.numel())
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d) and not m.affine or isinstance(m, torch.nn.ReLU):
+            m.register_forward_hook(add(1))
+        elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)):
+            m.register_forward_hook(add(10))
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        net.eval()(torch.zeros(1, 3, 32, 32))
+    return (fc.get_total_flops() / 2 + elems['x']) / 1e6
+
+
+def test_flops_differences_match_the_benchmark(space, table):
+    """The table's flops_m depend on where each op runs (strides, reductions); our networks
+    reproduce the differences between genotypes exactly (the arch-independent part, ~1.09 M, is
+    counted differently), which checks the spatial layout that parameter counts cannot."""
+    archs = table.archs()[:3]
+    ours = np.array([_flops_m(space.build_network(a)) for a in archs])
+    theirs = np.array([table.flops(a) for a in archs])
+    np.testing.assert_allclose(ours - ours[0], theirs - theirs[0], atol=2e-6)
+    assert 0 < (theirs - ours)[0] < 2
 
 
 def test_single_path_uses_only_its_edges(space):
