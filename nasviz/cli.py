@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -220,6 +221,13 @@ def _int_arg(minimum: int, maximum: int | None = None):
 _seed = _int_arg(0, 2 ** 32 - 1)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors stay short: an enormous quoted argument shows its ends only."""
+
+    def error(self, message: str):  # noqa: ANN201 - exits
+        super().error(re.sub(r"'[^']{100,}'", lambda m: short_repr(m.group(0)[1:-1]), message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     # the valid names come from the library, so the CLI cannot drift from it (no torch import)
     from nasviz.partition.pipeline import PARTITION_METHODS
@@ -228,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     spaces = list_spaces()
 
-    p = argparse.ArgumentParser(prog='nasviz', description=__doc__)
+    p = _Parser(prog='nasviz', description=__doc__)
     sub = p.add_subparsers(dest='command', required=True)
 
     t = sub.add_parser('train', help='train a supernet (single-path uniform sampling), checkpointed')
