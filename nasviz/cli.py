@@ -144,7 +144,12 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
             except ValueError as err:
                 raise ValueError(f'--archs {a.archs}, line {i + 1}: {err}') from None
     else:
-        archs = list(space.enumerate())
+        try:
+            archs = list(space.enumerate())
+        except ValueError:  # too large to list: the architectures of the space's benchmark table
+            from nasviz.bench import load_benchmark
+
+            archs = list(dict.fromkeys(load_benchmark(a.space).archs()))
     if a.sample is not None:
         import numpy as np
 

@@ -64,6 +64,12 @@ def test_naswot_on_a_hand_made_batch():
     K = np.array([[3, 1, 2], [1, 3, 0], [2, 0, 3]], dtype=float)
     assert naswot(net, x) == pytest.approx(np.linalg.slogdet(K)[1])
 
+    class Functional(nn.Module):  # ReLU as a function (as NAS-Bench-101's network writes it)
+        def forward(self, t):
+            return torch.nn.functional.relu(lin(t))
+
+    assert naswot(Functional(), x) == pytest.approx(np.linalg.slogdet(K)[1])
+
 
 def test_synflow_known_value_and_invariant_to_the_input_data():
     lin = nn.Linear(2, 1, bias=False)

@@ -19,22 +19,35 @@ def weights(net: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in weighted_layers(net)]
 
 
+_RELUS = {torch.nn.functional.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
+          torch.nn.functional.relu_}
+
+
+class _ReluRecorder(torch.overrides.TorchFunctionMode):
+    """Sees every ReLU a forward pass applies, as module (``nn.ReLU``) or as function (``F.relu``,
+    ``torch.relu``, ``x.relu()``), and keeps ``(output > 0)`` per sample."""
+
+    def __init__(self, codes: list) -> None:
+        super().__init__()
+        self.codes = codes
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in _RELUS and isinstance(out, torch.Tensor) and out.dim() >= 2:
+            t = out.detach()
+            self.codes.append(t.reshape(t.shape[0], -1) > 0)
+        return out
+
+
 @contextlib.contextmanager
 def relu_codes(net: nn.Module) -> Iterator[list[torch.Tensor]]:
-    """Collect, for every ``nn.ReLU`` the forward runs, the binary code ``(input > 0)`` per
-    sample, flattened to ``(batch, units)``."""
+    """Collect, for every ReLU the forward pass runs (module or functional), the binary code
+    ``(output > 0)`` per sample, flattened to ``(batch, units)``. ``net`` is unused (kept for
+    symmetry with hook-based helpers): the recorder watches torch calls, so networks written with
+    ``F.relu`` (NAS-Bench-101's) are covered as well as those built from ``nn.ReLU``."""
     codes: list[torch.Tensor] = []
-
-    def hook(_m: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
-        t = inp[0].detach()
-        codes.append((t.reshape(t.shape[0], -1) > 0))
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
-    try:
+    with _ReluRecorder(codes):
         yield codes
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def cross_entropy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
