@@ -45,335 +45,34 @@ Resume
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
-import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from nasviz.partition.split import CRITERIA, choose_edge, split_ops
+from nasviz.partition.budget import check_budget, expected_level_sizes, level_budgets, share_epochs
+from nasviz.partition.config import FEATURE_KIND, PARTITION_METHODS, SPLIT_METHODS, PartitionConfig
+from nasviz.partition.result import PartitionResult
+from nasviz.partition.rules import candidate_edges, min_ops, seed_for, structural_split
+from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
-from nasviz.spaces import SearchSpace, SlotMask, get_space, list_spaces
+from nasviz.spaces import SlotMask, get_space
 from nasviz.spaces.nb201 import Arch, OpMask
-from nasviz.utils import atomic_write_text, check_choice
-from nasviz.validate import short_repr
+from nasviz.utils import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
-    from nasviz.data import ImageData
     import torch
 
+    from nasviz.data import ImageData
     from nasviz.supernet.train import TrainConfig
 
 __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfig', 'PartitionResult',
            'run_partition', 'level_budgets', 'share_epochs']
-
-PARTITION_METHODS: tuple[str, ...] = ('spos', 'fewshot', 'random', 'gmnas', 'naslid')
-#: how the groups of a split are formed from a similarity matrix (see split.split_ops)
-SPLIT_METHODS: tuple[str, ...] = ('exhaustive', 'spectral', 'agglomerative')
-#: feature kind measured on the parent before a split
-FEATURE_KIND: dict[str, str] = {'naslid': 'lid', 'gmnas': 'grad'}
-
-
-# ---------------------------------------------------------------------------------------------
-# configuration
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PartitionConfig:
-    """How to split and how to spend the epoch budget (see the module docstring).
-
-    ``repeats``, ``batch_size``, ``n_neighbors``, ``estimator`` and ``similarity`` are passed to
-    ``nasviz.features.ops.FeatureConfig`` (``batch_size`` is the feature batch size; the training
-    batch size lives in ``TrainConfig``). ``k`` is ignored by ``'fewshot'`` (one child per op)
-    and ``n_splits``/``warmup_epochs`` by ``'spos'``. ``recal_batches`` is the number of batches
-    used to recalibrate BN before scoring each cell; ``eval_samples`` limits the test samples
-    each cell is scored on (None: all).
-    """
-
-    method: str = 'naslid'
-    n_splits: int = 1
-    k: int = 2
-    split_method: str = 'exhaustive'
-    criterion: str = 'max_within'
-    total_epochs: int = 20
-    warmup_epochs: int = 10
-    equal_per_child: bool = False
-    edge: int | None = None
-    repeats: int = 8
-    batch_size: int = 128
-    n_neighbors: int = 20
-    estimator: str = 'mle'
-    similarity: str = 'cosine'
-    balanced: bool = False
-    recal_batches: int = 8
-    eval_samples: int | None = None
-    score: str = 'accuracy'
-    seed: int = 0
-    space: str = 'nb201'
-
-    def __post_init__(self) -> None:
-        check_choice(self.space, tuple(list_spaces()), 'search space')
-        space = get_space(self.space)
-        max_choices = max(len(space.choices(s)) for s in space.slots)
-        for value, valid, what in ((self.method, PARTITION_METHODS, 'partition method'),
-                                    (self.split_method, SPLIT_METHODS, 'split_method'),
-                                    (self.criterion, CRITERIA, 'criterion'),
-                                    (self.score, ('accuracy', 'loss'), 'score')):
-            check_choice(value, valid, what)
-        for name in ('n_splits', 'k', 'total_epochs', 'warmup_epochs', 'repeats', 'batch_size',
-                     'n_neighbors', 'recal_batches', 'seed'):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise ValueError(f'PartitionConfig.{name} must be an integer, got {short_repr(v)}')
-        if self.k < 2:
-            raise ValueError(f'k={self.k}: a split needs at least 2 groups')
-        if self.k > max_choices:
-            raise ValueError(f'k={self.k} groups is more than the {max_choices} ops of any {self.space} slot')
-        if self.n_splits < 1:
-            raise ValueError(f'n_splits must be >= 1, got {self.n_splits}')
-        if self.total_epochs < 1:
-            raise ValueError(f'total_epochs must be >= 1, got {self.total_epochs}')
-        if not 0 <= self.warmup_epochs < self.total_epochs:
-            raise ValueError(f'warmup_epochs={self.warmup_epochs} must be in [0, total_epochs='
-                             f'{self.total_epochs}): the split phase needs epochs of its own')
-        if self.method != 'spos':
-            if self.warmup_epochs < 1:
-                raise ValueError('warmup_epochs must be >= 1 for split methods: the root must be '
-                                 'trained before it is split')
-            if self.total_epochs - self.warmup_epochs < self.n_splits:
-                raise ValueError(f'total_epochs - warmup_epochs = {self.total_epochs - self.warmup_epochs} '
-                                 f'is less than n_splits={self.n_splits}: every level needs an epoch')
-        if self.edge is not None:
-            e = self.edge
-            slots = space.slots
-            if isinstance(e, str):
-                if e not in slots:
-                    raise ValueError(f'unknown edge {short_repr(e)}; expected one of {slots} or 0..{len(slots) - 1}')
-                object.__setattr__(self, 'edge', slots.index(e))
-            elif isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < len(slots):
-                raise ValueError(f'edge must be None, an edge name or 0..{len(slots) - 1}, got {short_repr(e)}')
-            else:
-                object.__setattr__(self, 'edge', int(e))
-        if self.recal_batches < 0:
-            raise ValueError(f'recal_batches must be >= 0, got {self.recal_batches}')
-
-    @property
-    def levels(self) -> int:
-        """Split levels actually made: 0 for SPOS."""
-        return 0 if self.method == 'spos' else self.n_splits
-
-    def feature_config(self, kind: str | None = None) -> Any:
-        """The ``FeatureConfig`` for this method (``kind`` defaults from the method)."""
-        from nasviz.features.ops import FeatureConfig
-
-        kind = kind or FEATURE_KIND.get(self.method)
-        if kind is None:
-            raise ValueError(f'method {self.method!r} measures no features')
-        return FeatureConfig(kind=kind, repeats=self.repeats, batch_size=self.batch_size,
-                             n_neighbors=self.n_neighbors, estimator=self.estimator,
-                             similarity=self.similarity, seed=self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> 'PartitionConfig':
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f'unknown PartitionConfig fields {sorted(unknown)}')
-        return cls(**dict(d))
-
-
-def level_budgets(total_epochs: int, warmup_epochs: int, n_levels: int) -> list[int]:
-    """Epochs of each split level: ``total - warmup`` divided evenly, earlier levels first."""
-    if n_levels < 1:
-        return []
-    base, extra = divmod(int(total_epochs) - int(warmup_epochs), int(n_levels))
-    return [base + (1 if i < extra else 0) for i in range(n_levels)]
-
-
-def share_epochs(budget: int, n_nodes: int) -> list[int]:
-    """``budget`` epochs over ``n_nodes`` nodes: as even as possible, first nodes take the rest."""
-    base, extra = divmod(int(budget), int(n_nodes))
-    return [base + (1 if i < extra else 0) for i in range(n_nodes)]
-
-
-# ---------------------------------------------------------------------------------------------
-# split rules
-# ---------------------------------------------------------------------------------------------
-def _seed_for(*parts: Any) -> int:
-    """A stable 31-bit seed from parts (crc32 stays the same across Python runs, unlike hash)."""
-    return zlib.crc32(':'.join(str(p) for p in parts).encode()) & 0x7FFFFFFF
-
-
-def _min_ops(config: PartitionConfig) -> int:
-    """Ops an edge needs to be split by this method."""
-    return 2 if config.method == 'fewshot' else config.k
-
-
-def _candidate_edges(mask: 'OpMask | SlotMask', config: PartitionConfig, is_root: bool) -> list[int]:
-    need = _min_ops(config)
-    slots = get_space(config.space).slots
-    if is_root and config.edge is not None:
-        n = len(mask.choices_at(config.edge))
-        if n < need:
-            raise ValueError(f'edge {config.edge} ({slots[config.edge]}) allows {n} op(s) in the '
-                             f'root mask; method {config.method!r} needs at least {need} there (k={config.k})')
-        return [config.edge]
-    return [e for e in range(len(slots)) if len(mask.choices_at(e)) >= need]
-
-
-def _structural_split(mask: 'OpMask | SlotMask', node_id: str, config: PartitionConfig, is_root: bool
-                      ) -> tuple[int, list[list[str]], str] | None:
-    """Edge and groups of the splits that need no model ('fewshot', 'random'); None: no edge."""
-    cands = _candidate_edges(mask, config, is_root)
-    if not cands:
-        return None
-    if config.method == 'fewshot':
-        edge = cands[0]
-        rule = 'fixed' if is_root and config.edge is not None else 'lowest'
-        return edge, [[o] for o in mask.choices_at(edge)], rule
-    rng = np.random.default_rng(_seed_for('random-split', config.seed, node_id))
-    edge = cands[0] if len(cands) == 1 else int(cands[rng.integers(len(cands))])
-    names = list(mask.choices_at(edge))
-    dummy = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    groups = split_ops(dummy, k=config.k, method='random', random_state=int(rng.integers(2**31)))
-    return edge, [list(g) for g in groups], 'fixed' if is_root and config.edge is not None else 'random'
-
-
-def _expected_level_sizes(config: PartitionConfig, root_mask: 'OpMask | SlotMask') -> list[int]:
-    """Nodes each level will create: exact for 'fewshot'/'random' (a dry run of the rule),
-    an upper bound (every leaf splits into k) for the feature-driven methods."""
-    if config.method == 'spos':
-        return []
-    sizes: list[int] = []
-    if config.method in ('fewshot', 'random'):
-        tree = PartitionTree.root(root_mask)
-        for _ in range(config.n_splits):
-            made = 0
-            for leaf in tree.leaves():
-                rule = _structural_split(leaf.mask, leaf.node_id, config, leaf.node_id == tree.root_id)
-                if rule is not None:
-                    made += len(tree.split(leaf.node_id, rule[0], rule[1]))
-            sizes.append(made)
-    else:
-        _candidate_edges(root_mask, config, True)  # raises for an unusable fixed edge
-        sizes = [config.k ** (level + 1) for level in range(config.n_splits)]
-    return sizes
-
-
-def _check_budget(config: PartitionConfig, sizes: Sequence[int]) -> list[int]:
-    """Per-level budgets; ValueError when a level could not give each node one epoch."""
-    budgets = level_budgets(config.total_epochs, config.warmup_epochs, config.levels)
-    for level, (b, m) in enumerate(zip(budgets, sizes), start=1):
-        if m == 0:
-            raise ValueError(f'split level {level} of {config.n_splits} has no leaf left with an edge of '
-                             f'{_min_ops(config)}+ ops; lower n_splits')
-        if not config.equal_per_child and b < m:
-            raise ValueError(
-                f'level {level} gets {b} of the {config.total_epochs - config.warmup_epochs} split-phase '
-                f'epochs but creates {m} sub-supernets ({config.method}, k={config.k}); each needs at '
-                f'least one: raise total_epochs, lower warmup_epochs/n_splits, or set equal_per_child=True')
-    return budgets
-
-
-# ---------------------------------------------------------------------------------------------
-# result
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class PartitionResult:
-    """Everything one :func:`run_partition` produced.
-
-    ``frame``: one row per evaluated cell with ``arch_str``, ``partition`` (leaf node id),
-    ``score`` (supernet accuracy, %), ``loss``, and ``truth``/``params`` when a benchmark was
-    given. ``metrics``: :func:`~nasviz.analysis.ranking.rank_metrics` of score vs truth (empty
-    without a benchmark). ``histories``: per-node training history. ``seconds``: wall time of
-    ``train``, ``features``, ``eval`` and ``total``. ``info``: sizes, data id, budget mode, per-node
-    seconds (``node_seconds``; kept out of the tree so a resumed run rebuilds it identically).
-    """
-
-    config: PartitionConfig
-    tree: PartitionTree
-    frame: pd.DataFrame
-    metrics: dict[str, float]
-    histories: dict[str, pd.DataFrame]
-    seconds: dict[str, float]
-    train_config: 'TrainConfig | None' = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def node_epochs(self) -> dict[str, int]:
-        """Epochs each node trained (depth-first)."""
-        return {n.node_id: int(n.info.get('epochs', 0)) for n in self.tree}
-
-    @property
-    def total_epochs(self) -> int:
-        """Supernet-epochs spent, summed over all nodes."""
-        return sum(self.node_epochs.values())
-
-    def nodes_frame(self) -> pd.DataFrame:
-        """:meth:`PartitionTree.to_frame` plus ``epochs``, the split edge chosen at each node
-        (``split_at``) and how many evaluated cells each leaf holds (``n_archs``)."""
-        df = self.tree.to_frame()
-        df['epochs'] = [self.tree[n].info.get('epochs', 0) for n in df['node_id']]
-        df['split_at'] = pd.array([self.tree[n].info.get('split', {}).get('edge') for n in df['node_id']],
-                                  dtype='Int64')
-        counts = self.frame['partition'].value_counts()
-        df['n_archs'] = [int(counts.get(n, 0)) for n in df['node_id']]
-        return df
-
-    def __repr__(self) -> str:
-        m = ', '.join(f'{k}={v:.3f}' for k, v in self.metrics.items() if k in ('kendall_tau', 'spearman'))
-        return (f'PartitionResult(method={self.config.method!r}, seed={self.config.seed}, '
-                f'leaves={self.tree.n_leaves}, archs={len(self.frame)}, epochs={self.total_epochs}'
-                + (f', {m}' if m else '') + ')')
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``frame.csv``, ``tree.json``, ``metrics.json``, ``histories.csv`` and
-        ``result.json`` (configs, seconds, info), each atomically."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(d / 'frame.csv', self.frame.to_csv(index=False, lineterminator='\n'))
-        self.tree.save(d / 'tree.json')
-        atomic_write_text(d / 'metrics.json', json.dumps(self.metrics, indent=1))
-        hist = [h.assign(node_id=nid) for nid, h in self.histories.items() if len(h)]
-        hist_df = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame(columns=['node_id'])
-        atomic_write_text(d / 'histories.csv', hist_df.to_csv(index=False, lineterminator='\n'))
-        meta = dict(partition=self.config.to_dict(),
-                    train=None if self.train_config is None else asdict(self.train_config),
-                    seconds=self.seconds, info=self.info)
-        atomic_write_text(d / 'result.json', json.dumps(meta, indent=1, default=str))
-        return d
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> 'PartitionResult':
-        """Read what :meth:`save` wrote."""
-        d = Path(directory)
-        missing = [n for n in ('frame.csv', 'tree.json', 'metrics.json', 'result.json') if not (d / n).is_file()]
-        if missing:
-            raise FileNotFoundError(f'{d} holds no saved PartitionResult (missing {missing})')
-        meta = json.loads((d / 'result.json').read_text(encoding='utf-8'))
-        train = None
-        if meta.get('train') is not None:
-            from nasviz.supernet.train import TrainConfig
-
-            train = TrainConfig(**meta['train'])
-        frame = pd.read_csv(d / 'frame.csv', dtype={'partition': str, 'arch_str': str})
-        histories: dict[str, pd.DataFrame] = {}
-        if (d / 'histories.csv').is_file():
-            h = pd.read_csv(d / 'histories.csv', dtype={'node_id': str})
-            for nid, g in h.groupby('node_id', sort=False):
-                histories[str(nid)] = g.drop(columns='node_id').reset_index(drop=True)
-        return cls(config=PartitionConfig.from_dict(meta['partition']), tree=PartitionTree.load(d / 'tree.json'),
-                   frame=frame, metrics=json.loads((d / 'metrics.json').read_text(encoding='utf-8')),
-                   histories=histories, seconds=dict(meta.get('seconds') or {}), train_config=train,
-                   info=dict(meta.get('info') or {}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,7 +163,7 @@ def _jsonable_scores(scores: pd.DataFrame) -> list[dict[str, Any]]:
 def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | SlotMask', node_id: str,
                    config: PartitionConfig, is_root: bool, device: Any, progress: bool
                    ) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
-    cands = _candidate_edges(mask, config, is_root)
+    cands = candidate_edges(mask, config, is_root)
     if not cands:
         return None
     sims = _edge_similarities(model, data, mask, config, cands, device, progress)
@@ -478,7 +177,7 @@ def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | 
                                f'allowed there {sorted(labels)}')
     sims = {e: sims[e] for e in cands}
     edge, groups, scores = choose_edge(sims, k=config.k, method=config.split_method, criterion=config.criterion,
-                                       random_state=_seed_for('split', config.seed, node_id),
+                                       random_state=seed_for('split', config.seed, node_id),
                                        balanced=config.balanced)
     rule = 'fixed' if is_root and config.edge is not None else config.criterion
     return int(edge), [[str(o) for o in g] for g in groups], rule, _jsonable_scores(scores)
@@ -575,7 +274,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
             raise ValueError('ranking against a benchmark needs at least 2 archs')
         truth = _truth(bench, archs, dataset, metric)
         params = _params(bench, archs)
-    budgets = _check_budget(config, _expected_level_sizes(config, root_mask))
+    budgets = check_budget(config, expected_level_sizes(config, root_mask))
 
     device = torch.device(device) if device is not None else torch.device('cpu')
     data = data.to(device) if data.x_train.device != device else data
@@ -591,7 +290,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     def build(node_mask: 'OpMask | SlotMask', state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
         # init must not disturb (or depend on) the caller's global RNG
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed_for('init', config.seed))
+            torch.manual_seed(seed_for('init', config.seed))
             net = space.build_supernet(mask=node_mask, **net_size)
         if state is not None:
             # the child keeps only the ops of its mask: copy exactly those tensors from the parent
@@ -606,7 +305,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
 
     def train(node_id: str, net: torch.nn.Module, epochs: int) -> None:
         node = tree[node_id]
-        seed = _seed_for('train', config.seed, train_config.seed, node_id)
+        seed = seed_for('train', config.seed, train_config.seed, node_id)
         cfg = replace(train_config, epochs=int(epochs), seed=seed)
         t0 = time.perf_counter()
         hist = train_supernet(net, data, cfg, mask=node.mask,
@@ -644,7 +343,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
                         edge, groups, rule, scores = found
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=scores)
                 else:
-                    found = _structural_split(leaf.mask, leaf.node_id, config, is_root)
+                    found = structural_split(leaf.mask, leaf.node_id, config, is_root)
                     if found is not None:
                         edge, groups, rule = found
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=None)
@@ -663,7 +362,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
             made.extend(kids)
             del parent, state
         if not made:
-            raise ValueError(f'split level {level}: no leaf has an edge with {_min_ops(config)}+ ops left')
+            raise ValueError(f'split level {level}: no leaf has an edge with {min_ops(config)}+ ops left')
         # only this level's children train now; leaves that could not split keep their weights
         epochs = [level_budget] * len(made) if config.equal_per_child else share_epochs(level_budget, len(made))
         for cid, e in zip(made, epochs):

@@ -2,7 +2,7 @@
 restricted to one cell, so both share one code path."""
 from __future__ import annotations
 
-from typing import Sequence
+
 
 import torch
 from torch import nn

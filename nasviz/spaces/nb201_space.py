@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 import numpy as np
-from torch import nn
 
 from nasviz.spaces.base import SearchSpace, SlotMask
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, Arch, OpMask, all_archs, canonical, sample_archs

@@ -119,17 +119,20 @@ class ScoreTracker:
     ``mean_score`` to the history row of a tracked epoch; other rows get NaN / None."""
 
     def __init__(self, data: ImageData, archs: Iterable[Arch | str], every: int = 5, epochs: int | None = None,
-                 recal_batches: int = 4, max_samples: int | None = None, score: str = 'accuracy') -> None:
+                 recal_batches: int = 4, max_samples: int | None = None, score: str = 'accuracy',
+                 space: str = 'nb201') -> None:
         if int(every) < 1:
             raise ValueError(f'every must be >= 1, got {every}')
-        self.data, self.archs = data, [to_arch(a) for a in archs]
+        archs = list(archs)
+        self.space = get_space(space if not archs or isinstance(archs[0], str) else archs[0].space)
+        self.data, self.archs = data, [self.space.check(a, 'archs') for a in archs]
         self.every, self.epochs = int(every), epochs
         self.recal_batches, self.max_samples, self.score = recal_batches, max_samples, score
 
     @property
     def key(self) -> tuple:
         """What makes two trackers record the same numbers (used in cache keys)."""
-        return ('scores', [str(a) for a in self.archs], self.every, self.epochs, self.recal_batches,
+        return ('scores', [self.space.to_str(a) for a in self.archs], self.every, self.epochs, self.recal_batches,
                 self.max_samples, self.score, self.data.data_id)
 
     def tracks(self, epoch: int) -> bool:
