@@ -271,10 +271,13 @@ def test_notebook_03_explorer_redraws_in_jupyterlab(lab_server, tmp_path):
                 assert json.loads(metrics.read_text())['seeds'] == [0]  # the small settings ran
 
                 explorer = page.locator(EXPLORER)
-                explorer.evaluate("e => e.scrollIntoView({block: 'start'})")  # its cell at the top
                 _wait_titles(page, '2 groups by exhaustive')
                 _wait_titles(page, 'Sub-supernets for 2 groups')
                 assert page.locator(f'{EXPLORER} .js-plotly-plot').count() == 2
+                # the explorer's cell at the top of the window (JupyterLab may scroll while the last
+                # cells finish, so only now)
+                explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(300)
                 page.screenshot(path=str(SHOTS / '1_lab_before.png'))
                 explorer.screenshot(path=str(SHOTS / '1_explorer_before.png'))
 
