@@ -213,7 +213,7 @@ def _no_set_aside(out: str) -> None:
 # nasviz train
 # ---------------------------------------------------------------------------------------------
 def test_train_killed_after_a_checkpoint_resumes_bit_identical(server, tmp_path: Path) -> None:
-    epochs = 6
+    epochs = 8
     args = lambda d: ['train', '--profile', 'tiny', '--epochs', str(epochs), '--out', str(tmp_path / d)]  # noqa: E731
     ref = _start(server, tmp_path, 'ref', args('ref'))  # the uninterrupted run, alongside
     job = _start(server, tmp_path, 'killed', args('run'))
@@ -222,7 +222,9 @@ def test_train_killed_after_a_checkpoint_resumes_bit_identical(server, tmp_path:
     killed = _load_ckpt(ck)
     done = killed['epoch'] + 1
     assert 1 <= done < epochs, f'killed after {done} of {epochs} epochs: not a partial run'
-    _no_set_aside(_start(server, tmp_path, 'resumed', args('run')).finish())
+    out = _start(server, tmp_path, 'resumed', args('run')).finish()
+    _no_set_aside(out)
+    assert 'starting a fresh one' not in out, out  # the command saw the run it resumes
     ref.finish()
 
     final, want = _load_ckpt(ck), _load_ckpt(tmp_path / 'ref' / 'checkpoint.pt')
@@ -249,7 +251,7 @@ def _bench_frame(path: Path) -> tuple[pd.DataFrame, dict]:
 
 
 def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_path: Path) -> None:
-    n_cells, seeds = 4, ['0', '1']
+    n_cells, seeds = 5, ['0', '1']
     args = lambda out, workers: ['build-microbench', '--n-cells', str(n_cells), '--epochs', '1',  # noqa: E731
                                  '--seeds', *seeds, '--workers', str(workers), '--out', str(tmp_path / out)]
     ref = _start(server, tmp_path, 'ref', args('ref.csv', 1))
@@ -264,10 +266,10 @@ def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_
             return 0
 
     total = n_cells * len(seeds)
-    job.kill_when(lambda: jobs_done() >= 2, 'two finished jobs')
+    job.kill_when(lambda: jobs_done() >= 1, 'a finished job')
     lines = partial.read_text().splitlines()
     finished = {(r['arch_str'], r['seed']) for r in map(json.loads, lines[1:]) if r}
-    assert 2 <= len(finished) < total, f'{len(finished)} of {total} jobs done at the kill'
+    assert 1 <= len(finished) < total, f'{len(finished)} of {total} jobs done at the kill'
     assert not (tmp_path / 'bench.csv').exists()
     # resume in one process, recording which jobs it trains
     joblog = tmp_path / 'jobs.txt'
