@@ -10,7 +10,8 @@ Each kind runs in a fresh subprocess (one torch thread) on the same batches and 
   softmax mixture;
 * ``spos``: one SPOS weight step on a uniformly sampled path (no architecture step).
 
-Reported per kind: median seconds of a full search step (over ``--steps`` after ``--warmup``),
+Reported per kind: median and fastest seconds of a full search step (over ``--steps`` after
+``--warmup``; ratios use the fastest, the least disturbed on a shared machine),
 the activation memory autograd saves for the backward of one weight step (allocator-independent,
 summed tensor storage), and the peak resident memory the steps add over the memory held before
 the first one (VmHWM after a ``clear_refs`` reset; includes optimizer state and allocator slack). Then ratios against DARTS, side by side.
@@ -57,23 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f'one search step, size {a.size} (C={z["C"]}, N={z["N"]}, {z["image"]}x{z["image"]}x{z["in_channels"]}, '
           f'batch {z["batch"]}), 1 thread, median of {a.steps} steps after {a.warmup} warm-up')
     ref = next((r for r in rows if r['kind'] == 'darts'), None)
-    head = f'{"kind":10s} {"step s":>9s} {"saved MiB":>10s} {"peak RSS +MiB":>14s}'
+    head = f'{"kind":10s} {"median s":>9s} {"min s":>8s} {"saved MiB":>10s} {"peak RSS +MiB":>14s}'
     if ref:
         head += f' {"time/DARTS":>11s} {"saved/DARTS":>12s} {"RSS/DARTS":>10s}'
     print(head)
     for r in rows:
-        line = f'{r["kind"]:10s} {r["step_s"]:9.4f} {r["saved_mib"]:10.2f} {r["peak_rss_delta_mib"] or float("nan"):14.1f}'
+        line = (f'{r["kind"]:10s} {r["step_s"]:9.4f} {r["step_min_s"]:8.4f} {r["saved_mib"]:10.2f} '
+                f'{r["peak_rss_delta_mib"] or float("nan"):14.1f}')
         if ref:
             rss = (r['peak_rss_delta_mib'] / ref['peak_rss_delta_mib']
                    if r['peak_rss_delta_mib'] and ref['peak_rss_delta_mib'] else float('nan'))
-            line += f' {r["step_s"] / ref["step_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f} {rss:10.3f}'
+            line += f' {r["step_min_s"] / ref["step_min_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f} {rss:10.3f}'
         print(line)
     for r in rows:
         if 'support' in r:
             print(f'{r["kind"]} support: {r["support"]}')
     for r in rows:
         if ref and r['kind'] != 'darts':
-            print(f'{r["kind"]}_vs_darts: time_ratio={r["step_s"] / ref["step_s"]:.3f} '
+            print(f'{r["kind"]}_vs_darts: time_ratio={r["step_min_s"] / ref["step_min_s"]:.3f} '
                   f'memory_ratio={r["saved_mib"] / ref["saved_mib"]:.3f}')
     return 0
 
