@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import nasviz.features.ops as fops
+import nasviz.features.subnets as fsubnets
 import nasviz.utils
 from nasviz.data import load_digits
 from nasviz.features.lid import layerwise_lid
@@ -284,7 +285,7 @@ def test_subnet_vectors(model, data):
     assert p1.shape == (3, 32)
     np.testing.assert_array_equal(p1, p2)
     # the projection is linear: it commutes with the gradient
-    proj = fops._project(torch.from_numpy(g), 32, 0).numpy()
+    proj = fsubnets._project(torch.from_numpy(g), 32, 0).numpy()
     np.testing.assert_allclose(p1, proj, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match='n_neighbors'):
         subnet_lid_vectors(model, data, archs, n_neighbors=64, batch_size=64)

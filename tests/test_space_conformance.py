@@ -199,6 +199,13 @@ def test_lid_and_gradient_features_and_one_split_step(space):
                        progress=False)
     assert gf.features.shape[0] == n_ops and gf.features.shape[1] == 1
     assert gf.features.shape[2] == gf.info['n_params'] > 0
+    # every slot can be measured, also where the space's rules tie slots together (a DARTS node's
+    # two inputs must differ, so some candidates need a path of their own)
+    for other in {0, len(space.slots) - 1} - {slot}:
+        lf0 = lid_features(model, data, other, config=FeatureConfig(kind='lid', repeats=1, batch_size=16,
+                                                                    n_neighbors=5), progress=False)
+        assert np.isfinite(lf0.features).all()
+        assert all(space.is_valid(space.from_str(p)) for p in lf0.info['paths'])
     groups = split_ops(lf.similarity, k=2, method='exhaustive')
     tree = PartitionTree.root(model.mask)
     kids = tree.split(tree.root_id, slot, groups)
