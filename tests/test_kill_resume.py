@@ -12,6 +12,9 @@ command, and its final result is compared with an uninterrupted run of the same 
   root trains, then once a sub-supernet has a checkpoint); per-cell scores, the partition tree,
   metrics and training histories must be identical.
 
+Two in-process tests cover the build's partial file directly: a job line cut by a kill, and
+(issue 15, class 6) finished jobs of another recipe kept aside, never discarded.
+
 ``nasviz report`` keeps no resumable state of its own (it re-executes every notebook and
 deletes stale outputs first); the expensive work inside its notebooks is cached training and
 evaluation, whose resume the first test covers. Proxy sweeps have their own test.
@@ -354,3 +357,37 @@ def test_build_drops_a_line_cut_by_a_kill(tmp_path: Path, monkeypatch: pytest.Mo
         build.build_microbench(recipe, out, workers=1, progress=False)
     lines = partial.read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[1])['arch_str'] == calls[0]
+
+
+def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """Issue 15, class 6: a build interrupted under one recipe and rerun under another must not
+    discard the finished jobs of the first: they are kept aside, byte for byte, and it says so."""
+    import nasviz.bench.build as build
+    from nasviz.utils import param_hash
+
+    calls: list = []
+
+    def job(rdict: dict, arch_str: str, seed: int) -> dict:
+        calls.append(arch_str)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # a kill after two finished jobs
+        return dict(arch_str=arch_str, seed=seed, accuracy=50.0 + len(calls), train_acc=50.0, params=1, seconds=0.1)
+
+    monkeypatch.setattr(build, '_init_worker', lambda rdict: None)
+    monkeypatch.setattr(build, '_train_one', job)
+    first = build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=1)
+    out, partial = tmp_path / 'b.csv', tmp_path / 'b.csv.partial.jsonl'
+    with pytest.raises(KeyboardInterrupt):
+        build.build_microbench(first, out, workers=1, progress=False)
+    kept = partial.read_bytes()
+    assert len(kept.splitlines()) == 3  # header + two jobs
+
+    calls.clear()
+    monkeypatch.setattr(build, '_train_one', lambda r, a, s: dict(arch_str=a, seed=s, accuracy=60.0, train_acc=60.0,
+                                                                  params=1, seconds=0.1))
+    build.build_microbench(build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=2), out, workers=1,
+                           progress=False)
+    aside = tmp_path / f'b.csv.partial.jsonl.recipe-{param_hash(first.to_dict())}'
+    assert aside.read_bytes() == kept
+    assert f'kept aside as {aside}' in capsys.readouterr().out
