@@ -168,7 +168,7 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
     BN-recalibrated scores every ``settings['track_every']`` epochs (ranking over training);
     shared by all notebooks (trained once, then loaded from its checkpoint). Returns
     ``(model, history)``; the history has a ``scores`` column on tracked epochs."""
-    from nasviz.analysis.interference import InterferenceTracker
+    from nasviz.features.interference import InterferenceTracker
     from nasviz.supernet.evaluate import ScoreTracker, chain_callbacks
 
     tracked = settings_space(settings).sample_distinct(n_track, rng=seed, exclude_degenerate=True)

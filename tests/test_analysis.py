@@ -5,7 +5,7 @@ import torch
 
 from nasviz.analysis.clusters import cluster_quality, split_quality
 from nasviz.analysis.embedding import embed_umap
-from nasviz.analysis.interference import InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups
+from nasviz.features.interference import InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups
 from nasviz.data import load_digits
 from nasviz.spaces.nb201 import OPS, sample_archs
 from nasviz.supernet import NB201Supernet

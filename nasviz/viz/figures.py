@@ -624,7 +624,7 @@ def plot_subnet_similarity(sim: pd.DataFrame, title: str | None = None, zmin: fl
                            value_label: str | None = None, quantity: str = 'gradient cosine',
                            prefix: str = 's', annotate: bool | None = None,
                            labels: Mapping[str, str] | None = None) -> go.Figure:
-    """Subnet x subnet heatmap (e.g. :func:`nasviz.analysis.interference.subnet_similarity`).
+    """Subnet x subnet heatmap (e.g. :func:`nasviz.features.interference.subnet_similarity`).
 
     Axes carry short ids (``s0`` .. ``s11``, in the matrix's row order) and are named
     "subnet"; hover shows both cells' strings and the value. Values are printed in the cells

@@ -12,7 +12,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.features.probe import grad_parameters, model_space
+from nasviz.features.subnets import subnet_grad_vectors
+from nasviz.spaces import get_space, space_of
+from nasviz.spaces.nb201 import Arch
 
 
 def cosine_matrix(G: np.ndarray) -> np.ndarray:
@@ -28,17 +31,17 @@ def cosine_matrix(G: np.ndarray) -> np.ndarray:
 
 
 def parameter_groups(model) -> list[tuple[str, slice]]:
-    """Slices of the flat gradient (as laid out by ``features.ops.grad_parameters``) per layer:
-    ``stem``, each block by :meth:`NB201Supernet.block_names`, and ``head``."""
-    from nasviz.features.ops import grad_parameters
-
+    """Slices of the flat gradient (as laid out by ``features.probe.grad_parameters``) per layer:
+    ``stem``, each block by the supernet's ``block_names`` (its ``blocks`` or ``cells``, in
+    order), and ``head`` (everything after the last block)."""
     names, params = grad_parameters(model)
     block_names = model.block_names
+    container = 'blocks' if hasattr(model, 'blocks') else 'cells'
     groups: dict[str, list[int]] = {}
     off = 0
     for name, p in zip(names, params):
         parts = name.split('.')
-        layer = block_names[int(parts[1])] if parts[0] == 'blocks' else ('stem' if parts[0] == 'stem' else 'head')
+        layer = block_names[int(parts[1])] if parts[0] == container else ('stem' if parts[0] == 'stem' else 'head')
         groups.setdefault(layer, [off, off])
         groups[layer][1] = off + p.numel()
         off += p.numel()
@@ -49,8 +52,6 @@ def parameter_groups(model) -> list[tuple[str, slice]]:
 def subnet_gradients(model, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0,
                      progress: bool = False) -> np.ndarray:
     """Flat gradient of every supernet weight for each subnet, on one seeded batch."""
-    from nasviz.features.ops import subnet_grad_vectors
-
     return subnet_grad_vectors(model, data, archs, batch_size=batch_size, seed=seed, params='all',
                                progress=progress)
 
@@ -59,14 +60,15 @@ def subnet_similarity(model, data, archs: Sequence[Arch | str], batch_size: int 
                       layer: str | None = None) -> pd.DataFrame:
     """Gradient cosine between subnets (all weights, or one ``layer`` from :func:`parameter_groups`),
     labelled by cell string."""
-    archs = [to_arch(a) for a in archs]
+    space = model_space(model)
+    archs = [space.check(a, 'archs') for a in archs]
     G = subnet_gradients(model, data, archs, batch_size, seed)
     if layer is not None:
         groups = dict(parameter_groups(model))
         if layer not in groups:
             raise ValueError(f'unknown layer {layer!r}; layers: {list(groups)}')
         G = G[:, groups[layer]]
-    labels = [str(a) for a in archs]
+    labels = [space.to_str(a) for a in archs]
     return pd.DataFrame(cosine_matrix(G), index=labels, columns=labels)
 
 
@@ -75,7 +77,7 @@ def interference_by_layer(model, data, archs: Sequence[Arch | str], batch_size: 
     """For every layer, statistics of the gradient cosine over all pairs of ``archs`` that both
     use weights of that layer: mean, std, share of pairs in conflict (cosine < 0), and the share
     of pairs that share any weight there at all."""
-    archs = [to_arch(a) for a in archs]
+    archs = [model_space(model).check(a, 'archs') for a in archs]
     if len(archs) < 2:
         raise ValueError('interference needs at least 2 subnets')
     G = subnet_gradients(model, data, archs, batch_size, seed)
@@ -105,17 +107,19 @@ class InterferenceTracker:
     subnet shares), so interference can be followed over training."""
 
     def __init__(self, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0) -> None:
-        self.data, self.archs = data, [to_arch(a) for a in archs]
+        archs = list(archs)
+        # strings are NB201 cells; architecture values know their space
+        self.space = get_space('nb201') if not archs or isinstance(archs[0], str) else space_of(archs[0])
+        self.data, self.archs = data, [self.space.check(a, 'archs') for a in archs]
         self.batch_size, self.seed = batch_size, seed
 
     @property
     def key(self) -> tuple:
         """What makes two trackers record the same numbers (used in cache keys)."""
-        return ('interference', [str(a) for a in self.archs], self.batch_size, self.seed, self.data.data_id)
+        return ('interference', [self.space.to_str(a) for a in self.archs], self.batch_size, self.seed,
+                self.data.data_id)
 
     def __call__(self, epoch: int, model) -> dict:
-        from nasviz.features.ops import subnet_grad_vectors
-
         out = {}
         for params in ('all', 'shared'):
             G = subnet_grad_vectors(model, self.data, self.archs, batch_size=self.batch_size, seed=self.seed,
