@@ -330,3 +330,50 @@ def test_trees_grown_by_split_ops_keep_every_arch_in_one_leaf(sims: list, data: 
     assert [n.node_id for n in again.leaves()] == [n.node_id for n in leaves]
     for a in sample:
         assert again.leaf_for(a).node_id == tree.leaf_for(a).node_id
+
+
+# ---------------------------------------------------------------------------------------------
+# every registered search space: strings, canonical keys, bad strings, masks
+# ---------------------------------------------------------------------------------------------
+from nasviz.spaces import get_space, list_spaces  # noqa: E402
+
+SPACE_FAST = settings(max_examples=25, deadline=None, derandomize=True,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@pytest.mark.parametrize('name', list_spaces())
+@SPACE_FAST
+@given(seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_every_space_round_trips_and_rejects_mutated_strings(name: str, seed: int, data: st.DataObject) -> None:
+    space = get_space(name)
+    a = space.sample(1, rng=seed)[0]
+    s = space.to_str(a)
+    b = space.from_str(s)
+    assert b == a and space.to_str(b) == s and space.canonical(b) == space.canonical(a)
+    assert space.from_assignment(space.assignment(a)) == a
+    # a string with one character dropped, doubled or replaced is either rejected with a
+    # ValueError or parses to a valid architecture of the same space (never a silent garbage value)
+    i = data.draw(st.integers(0, len(s) - 1))
+    op = data.draw(st.sampled_from(['drop', 'double', 'replace']))
+    ch = data.draw(st.sampled_from(list('|~+,[]()0129xa \'')))
+    bad = s[:i] + (ch if op == 'replace' else s[i] * 2 if op == 'double' else '') + s[i + 1:]
+    try:
+        c = space.from_str(bad)
+    except ValueError:
+        return
+    assert space.is_valid(c) and c.space == name
+
+
+@pytest.mark.parametrize('name', list_spaces())
+@SPACE_FAST
+@given(seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_every_space_mask_split_keeps_each_arch_in_one_child(name: str, seed: int, data: st.DataObject) -> None:
+    space = get_space(name)
+    slot = data.draw(st.sampled_from([s for s in space.slots if len(space.choices(s)) >= 2]))
+    choices = list(space.choices(slot))
+    cut = data.draw(st.integers(1, len(choices) - 1))
+    tree = PartitionTree.root(space.root_mask())
+    kids = tree.split(tree.root_id, slot, [choices[:cut], choices[cut:]])
+    for a in space.sample(20, rng=seed):
+        assert sum(tree[k].mask.contains(a) for k in kids) == 1
+        assert tree.leaf_for(a).node_id in kids
