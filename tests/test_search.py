@@ -318,3 +318,15 @@ def test_cli_writes_the_contract_json(tmp_path, monkeypatch):
     assert d['arch'] == str(cell) and d['true_accuracy'] == 77.5 and d['ground_truth'] == 'micro benchmark'
     assert d['search_seconds'] == 1.5 and d['seed'] == 3 and d['method'] == 'random'
     assert canonical(Arch.from_str(d['arch']))
+
+
+
+def test_step_costs_measure_sparse_below_mixture():
+    from nasviz.search.cost import measure_step, step_costs
+
+    costs = step_costs(steps=1, warmup=0, kinds=('ista', 'darts'))
+    assert list(costs['kind']) == ['ista', 'darts'] and (costs['step_s'] > 0).all()
+    # the sparse network keeps less for backward than the dense mixture (measured, not assumed)
+    assert 0 < costs.set_index('kind').loc['ista', 'memory_vs_darts'] < 1
+    with pytest.raises(ValueError, match='kind'):
+        measure_step('enas')
