@@ -330,3 +330,24 @@ def test_step_costs_measure_sparse_below_mixture():
     assert 0 < costs.set_index('kind').loc['ista', 'memory_vs_darts'] < 1
     with pytest.raises(ValueError, match='kind'):
         measure_step('enas')
+
+
+def test_search_figures_draw_results():
+    from nasviz.viz import search_figures as sf
+
+    view = split_for_search(tiny_data())
+    r = ista_search(small_cfg('ista'), view, progress=False)
+    heat = sf.plot_code_heatmap(r.weights_frame(), support=r.support_history())
+    assert heat.data[0].z.shape == (NUM_EDGES * len(OPS), 2) and 'epoch' in heat.layout.xaxis.title.text
+    assert len(sf.plot_support_changes({'ista seed 0': r.history}).data) == 1
+    assert len(sf.plot_recovery({'ista': r.history}).data) == 2
+    space = pd.DataFrame({'arch': [str(a) for a in candidate_cells(10, 0)], 'true_accuracy': np.linspace(60, 80, 10)})
+    found = pd.DataFrame(dict(method=['ista', 'darts'], seed=[0, 0], arch=[str(r.arch)] * 2, true_accuracy=[75, 70]))
+    fig = sf.plot_found_vs_space(space, found, baselines={'random cell': 70.0})
+    assert any('found by ista' == t.name for t in fig.data) and fig.layout.xaxis.title.text == 'true accuracy (%)'
+    runs = found.assign(seed=[0, 0])
+    assert sf.plot_search_comparison(runs).data
+    costs = pd.DataFrame(dict(kind=['ista', 'darts', 'spos'], step_s=[0.1, 0.3, 0.05], saved_mib=[10, 28, 5]))
+    assert len(sf.plot_step_costs(costs).data) == 2
+    with pytest.raises(ValueError, match='true_accuracy'):
+        sf.plot_found_vs_space(space.drop(columns='true_accuracy'), found)
