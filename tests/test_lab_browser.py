@@ -217,6 +217,17 @@ def _wait_kernel_ready(page, server, timeout_s: float = 120) -> None:
     raise AssertionError(f'the notebook kernel was not ready within {timeout_s:.0f} s: {server.api("kernels")}')
 
 
+def _show(page, locator) -> None:
+    """Scroll ``locator`` into view and keep it there: JupyterLab lays out off-screen cells when
+    they come near the viewport, which can move the page after a first scroll."""
+    for _ in range(3):
+        locator.scroll_into_view_if_needed()
+        page.wait_for_timeout(400)
+        box = locator.bounding_box()
+        if box and 0 <= box['y'] and box['y'] + box['height'] <= page.viewport_size['height']:
+            return
+
+
 def _run_all(page) -> None:
     """Run > Run All Cells, as a person does it from the menu bar."""
     page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
@@ -274,16 +285,15 @@ def test_notebook_03_explorer_redraws_in_jupyterlab(lab_server, tmp_path):
                 _wait_titles(page, '2 groups by exhaustive')
                 _wait_titles(page, 'Sub-supernets for 2 groups')
                 assert page.locator(f'{EXPLORER} .js-plotly-plot').count() == 2
-                # the explorer's cell at the top of the window (JupyterLab may scroll while the last
-                # cells finish, so only now)
-                explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(SHOTS / '1_lab_before.png'))
                 explorer.screenshot(path=str(SHOTS / '1_explorer_before.png'))
+                _show(page, explorer.locator('.noUi-handle'))
+                page.screenshot(path=str(SHOTS / '1_lab_before.png'))
 
                 # drag the slider handle from 2 to 3 (counts 2..5 on the track)
+                _show(page, explorer.locator('.noUi-handle'))
                 track = explorer.locator('.noUi-target').bounding_box()
                 handle = explorer.locator('.noUi-handle').bounding_box()
+                assert 0 <= handle['y'] <= page.viewport_size['height'], f'slider not in view: {handle}'
                 y = handle['y'] + handle['height'] / 2
                 page.mouse.move(handle['x'] + handle['width'] / 2, y)
                 page.mouse.down()
