@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from nasviz.supernet.evaluate import accuracy
 from nasviz.supernet.model import NB201Supernet, arch_param_count
 from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
-from nasviz.utils import cached, param_hash
+from nasviz.utils import cached
 from nasviz.validate import check_count, check_int
 
 def check_lambda(lam: float, name: str = 'lam') -> float:

@@ -23,11 +23,8 @@ Pure computation: no plotting.
 """
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 

@@ -16,7 +16,6 @@ the selected cell (tests check it against the standalone network of that cell).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from nasviz.spaces.nb201 import EDGES, NUM_EDGES, NUM_NODES, OPS, Arch
 from nasviz.supernet.model import NB201Supernet, SearchCell

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS
-from nasviz.viz.figures import _add_references, _require, plot_seed_comparison
+from nasviz.viz.figures import _require, plot_seed_comparison
 
 __all__ = ['plot_code_heatmap', 'plot_support_changes', 'plot_recovery', 'plot_found_vs_space',
            'plot_search_comparison', 'plot_step_costs']
