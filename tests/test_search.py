@@ -351,3 +351,32 @@ def test_search_figures_draw_results():
     assert len(sf.plot_step_costs(costs).data) == 2
     with pytest.raises(ValueError, match='true_accuracy'):
         sf.plot_found_vs_space(space.drop(columns='true_accuracy'), found)
+
+
+@pytest.mark.parametrize('method', ['ista', 'darts'])
+def test_search_resumes_after_a_kill(method, tmp_path, monkeypatch):
+    import nasviz.search.bilevel as bl
+
+    view = split_for_search(tiny_data())
+    cfg = SearchConfig(method=method, C=4, N=1, epochs=3, batch_size=32, recal_batches=1)
+    fn = ista_search if method == 'ista' else darts_search
+    full = fn(cfg, view, progress=False, checkpoint_dir=tmp_path / 'a')
+    real = bl.atomic_torch_save
+
+    def killed_after_epoch_0(obj, path):
+        real(obj, path)
+        if obj['epoch'] == 0:
+            raise KeyboardInterrupt('killed during epoch 1')
+
+    monkeypatch.setattr(bl, 'atomic_torch_save', killed_after_epoch_0)
+    with pytest.raises(KeyboardInterrupt):
+        fn(cfg, view, progress=False, checkpoint_dir=tmp_path / 'b')
+    monkeypatch.setattr(bl, 'atomic_torch_save', real)
+    resumed = fn(cfg, view, progress=False, checkpoint_dir=tmp_path / 'b')
+    assert resumed.arch == full.arch
+    assert resumed.history['weights'].tolist() == full.history['weights'].tolist()
+    assert list(resumed.history['support_changes']) == list(full.history['support_changes'])
+    # a checkpoint of another config is refused, not silently mixed in
+    with pytest.raises(ValueError, match='another config'):
+        fn(SearchConfig(method=method, C=4, N=1, epochs=4, batch_size=32), view, progress=False,
+           checkpoint_dir=tmp_path / 'b')

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -17,12 +19,16 @@ from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, cycle_b
                                 weight_optimizer)
 from nasviz.search.network import WeightedSupernet, count_saved_bytes
 from nasviz.spaces.nb201 import Arch
+from nasviz.utils import atomic_torch_save, load_checked
+
+CKPT_NAME = 'search_checkpoint.pt'
 
 
 def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callable[[], torch.Tensor],
               select: Callable[[torch.Tensor], Arch], mode: str, data: ImageData, cfg: SearchConfig,
               on_epoch: Callable[[int], dict] | None = None, progress: bool = True,
-              desc: str = 'search', arch_weight_decay: float | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
+              desc: str = 'search', arch_weight_decay: float | None = None,
+              checkpoint_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Run the search; returns the per-epoch history and the step costs.
 
     ``weights_fn()`` gives the ``(6, 5)`` edge weights (attached to ``arch_vars``' parameters),
@@ -30,6 +36,12 @@ def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callabl
     held-out batch (network weights frozen), then network weights by SGD on a training batch
     with the architecture weights detached. ``on_epoch(epoch)`` adds columns to an epoch's row;
     ``arch_weight_decay`` overrides ``cfg.arch_weight_decay``.
+
+    With ``checkpoint_dir``, everything the next epoch depends on (network, architecture
+    variables and their solver state, both optimizers, the schedule, history, the last selected
+    cell) is saved atomically after every epoch, and a run finding a checkpoint of the same
+    config resumes after its last epoch; batches come from generators seeded by (seed, epoch), so
+    a resumed search ends where an uninterrupted one does.
     """
     from tqdm.auto import tqdm
 
@@ -41,7 +53,23 @@ def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callabl
     model.train()
     rows, w_times, a_times, saved_w, saved_a = [], [], [], [], []
     prev: Arch | None = None
-    bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
+    start = 0
+    ckpt = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
+    state = None if ckpt is None else load_checked(
+        ckpt, lambda p: torch.load(p, weights_only=False),
+        validate=lambda st: {'model', 'arch_vars', 'opt_w', 'opt_a', 'sched', 'epoch', 'rows', 'config'} <= set(st))
+    if state is not None:
+        if state['config'] != asdict(cfg):
+            raise ValueError(f'{ckpt} holds a search with another config; use a fresh checkpoint_dir')
+        model.load_state_dict(state['model'])
+        arch_vars.load_state_dict(state['arch_vars'])
+        opt_w.load_state_dict(state['opt_w'])
+        opt_a.load_state_dict(state['opt_a'])
+        sched.load_state_dict(state['sched'])
+        rows, prev, start = state['rows'], state['prev'], state['epoch'] + 1
+        w_times, a_times, saved_w, saved_a = state['costs']
+    bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False, initial=start,
+               total=cfg.epochs)
     for epoch in bar:
         held = cycle_batches(data, cfg.batch_size, cfg.seed, epoch)
         g = epoch_generator(cfg.seed, epoch)
@@ -99,6 +127,11 @@ def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callabl
         if on_epoch is not None:
             row.update(on_epoch(epoch) or {})
         rows.append(row)
+        if ckpt is not None:
+            atomic_torch_save(dict(model=model.state_dict(), arch_vars=arch_vars.state_dict(),
+                                   opt_w=opt_w.state_dict(), opt_a=opt_a.state_dict(), sched=sched.state_dict(),
+                                   epoch=epoch, rows=rows, prev=prev, config=asdict(cfg),
+                                   costs=(w_times, a_times, saved_w, saved_a)), ckpt)
         bar.set_postfix(loss=f'{row["train_loss"]:.3f}', cell=str(row['arch'])[:24])
     # the first steps pay one-off warm-up costs; the median is the steady step
     step = dict(w_step_s=float(np.median(w_times)), arch_step_s=float(np.median(a_times)),
@@ -106,4 +139,4 @@ def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callabl
     return pd.DataFrame(rows), step
 
 
-__all__ = ['alternate']
+__all__ = ['alternate', 'CKPT_NAME']

@@ -32,7 +32,7 @@ def argmax_cell(weights: torch.Tensor) -> Arch:
     return Arch(tuple(int(i) for i in weights.argmax(1).tolist()))
 
 
-def darts_search(cfg: SearchConfig, data, progress: bool = True) -> SearchResult:
+def darts_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None) -> SearchResult:
     """DARTS (first order) on NB201; history ``weights`` = softmax(alpha) per epoch."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
@@ -44,7 +44,7 @@ def darts_search(cfg: SearchConfig, data, progress: bool = True) -> SearchResult
             return dict(weights=alpha().tolist())
 
     hist, step = alternate(model, alpha, alpha, argmax_cell, 'mixture', data, cfg, on_epoch=on_epoch,
-                           progress=progress, desc='DARTS search')
+                           progress=progress, desc='DARTS search', checkpoint_dir=checkpoint_dir)
     return SearchResult('darts', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)
 
 

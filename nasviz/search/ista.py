@@ -219,6 +219,13 @@ class SparseCode(nn.Module):
         self._z: torch.Tensor | None = None
         self._z_for: torch.Tensor | None = None
 
+    def get_extra_state(self) -> dict:
+        # the warm start of the solver: part of a checkpoint, so a resumed search solves alike
+        return {'z': self._z, 'z_for': self._z_for}
+
+    def set_extra_state(self, state: dict) -> None:
+        self._z, self._z_for = state['z'], state['z_for']
+
     def solve(self) -> torch.Tensor:
         """The LASSO code of the current ``b``, ``(groups, n)`` float64, no gradient (warm-started)."""
         b = self.b.detach()
@@ -254,12 +261,13 @@ __all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objec
 # ---------------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------------
-def ista_search(cfg: SearchConfig, data, progress: bool = True) -> SearchResult:
+def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None) -> SearchResult:
     """ISTA-NAS on NB201: returns a :class:`~nasviz.search.base.SearchResult` whose history
     holds, per epoch, the code ``z`` (``weights``, 6 x 5), the cell it selects, the number of
     support changes, the recovery error ``||Az - b|| / ||b||`` and the block gap (share of
     ``|z|`` outside the chosen op). ``data`` is the search view
-    (:func:`~nasviz.search.base.split_for_search`)."""
+    (:func:`~nasviz.search.base.split_for_search`); ``checkpoint_dir`` makes it resumable
+    (:func:`~nasviz.search.bilevel.alternate`)."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model = WeightedSupernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
@@ -272,7 +280,8 @@ def ista_search(cfg: SearchConfig, data, progress: bool = True) -> SearchResult:
 
     # no weight decay on b: it would shrink every code towards the empty code (= none)
     hist, step = alternate(model, code, code, block_support, 'sparse', data, cfg, on_epoch=on_epoch,
-                           progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0)
+                           progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0,
+                           checkpoint_dir=checkpoint_dir)
     return SearchResult('ista', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)
 
 

@@ -46,12 +46,15 @@ def _best(frame: pd.DataFrame) -> Arch:
     return to_arch(frame['arch_str'].iloc[int(np.argmax(frame['score'].to_numpy()))])
 
 
-def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch], progress: bool = True) -> SearchResult:
-    """SPOS supernet + random search over its scores (held-out half, ``cfg.score``)."""
+def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch], progress: bool = True,
+                   checkpoint_dir=None) -> SearchResult:
+    """SPOS supernet + random search over its scores (held-out half, ``cfg.score``); the
+    supernet's training resumes from ``checkpoint_dir`` (per-epoch checkpoints)."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model = NB201Supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
-    hist = train_supernet(model, data, _train_config(cfg, cfg.epochs), progress=progress)
+    hist = train_supernet(model, data, _train_config(cfg, cfg.epochs), progress=progress,
+                          checkpoint_dir=checkpoint_dir)
     ev = evaluate_archs(model, candidates, data, recal_batches=cfg.recal_batches, split='test',
                         progress=progress, score=cfg.score)
     steps = math.ceil(data.x_train.shape[0] / cfg.batch_size)

@@ -11,7 +11,7 @@ from nasviz.profiles import profile_settings
 from nasviz.search.darts import darts_search
 from nasviz.search.ista import ista_search
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
-from nasviz.utils import cached, check_choice
+from nasviz.utils import cache_dir, cached, check_choice, param_hash
 
 
 def search_config(method: str, profile: str = 'tiny', seed: int = 0, **overrides: Any) -> SearchConfig:
@@ -54,16 +54,21 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
         pool = bench.archs() if isinstance(bench, MicroBench) else None
         candidates = candidate_cells(cfg.n_candidates, cfg.seed, pool)
 
+    key = (asdict(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
+    # per-epoch checkpoints of the search itself, so a killed search resumes (random search is a
+    # sequence of short standalone runs and restarts)
+    run_dir = cache_dir() / 'search_runs' / param_hash(*key) if cache else None
+
     def compute() -> SearchResult:
         # searches run on the CPU tensors of ``data`` (the tiny and small profiles' sizes)
         if method == 'ista':
-            return ista_search(cfg, view, progress=progress)
+            return ista_search(cfg, view, progress=progress, checkpoint_dir=run_dir)
         if method == 'darts':
-            return darts_search(cfg, view, progress=progress)
-        fn = spos_rs_search if method == 'spos-rs' else random_search
-        return fn(cfg, view, candidates, progress=progress)
+            return darts_search(cfg, view, progress=progress, checkpoint_dir=run_dir)
+        if method == 'spos-rs':
+            return spos_rs_search(cfg, view, candidates, progress=progress, checkpoint_dir=run_dir)
+        return random_search(cfg, view, candidates, progress=progress)
 
-    key = (asdict(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
     result = cached('search', key, compute, cache=cache,
                     validate=lambda r: isinstance(r, SearchResult) and r.config == cfg)
     result = replace(result)  # a copy: the truth below never changes a cached object
