@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import spearman_ci
+from nasviz.analysis.ranking import paired_difference, spearman_ci
 
 #: published Spearman correlations on NB201 (CIFAR-10): (value, ground-truth column, source).
 #: Abdelfattah et al. 2021 (all cells, test accuracy); Mellor et al. 2021 (NASWOT, valid accuracy,
@@ -52,7 +52,9 @@ def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | N
                      random_state: int = 0) -> pd.DataFrame:
     """One row per proxy: Spearman with the ground truth (the published figure's own ground-truth
     column when it names one, else ``truth_column``) over the cells where the proxy is finite, its
-    95% bootstrap CI and n; parameter count's Spearman on the SAME cells; the published value."""
+    95% bootstrap CI and n; parameter count's Spearman on the SAME cells; the published value; and
+    the proxy's Spearman minus parameter count's, paired over the cells (``minus_params`` with its
+    bootstrap CI; ``beats_params`` when that CI lies above zero)."""
     if 'arch_str' not in table.columns:
         raise ValueError('table needs an arch_str column (the output of `nasviz proxies`)')
     proxies = [c for c in table.columns if c != 'arch_str'] if proxies is None else list(proxies)
@@ -70,10 +72,17 @@ def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | N
             continue
         est = spearman_ci(v[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
         par = spearman_ci(params[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
-        rows.append(dict(proxy=p, truth=col, n=est.n, spearman=est.estimate, low=est.low, high=est.high,
-                         published=pub[0] if pub else np.nan, source=pub[2] if pub else '',
-                         params_spearman=par.estimate, params_low=par.low, params_high=par.high,
-                         beats_params=bool(est.low > par.high)))
+        row = dict(proxy=p, truth=col, n=est.n, spearman=est.estimate, low=est.low, high=est.high,
+                   published=pub[0] if pub else np.nan, source=pub[2] if pub else '',
+                   params_spearman=par.estimate, params_low=par.low, params_high=par.high)
+        if p != 'params':  # paired over the same cells: sharper than comparing the two intervals
+            d = paired_difference(v[ok], params[ok], truth[ok], metric='spearman', n_resamples=n_resamples,
+                                  random_state=random_state).diff
+            row.update(minus_params=d.estimate, minus_params_low=d.low, minus_params_high=d.high,
+                       beats_params=bool(d.low > 0))
+        else:
+            row.update(minus_params=0.0, minus_params_low=np.nan, minus_params_high=np.nan, beats_params=False)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
