@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from nasviz.analysis.clusters import cluster_quality, split_quality
+from nasviz.analysis.clusters import cluster_quality
+from nasviz.partition.split import split_quality
 from nasviz.analysis.embedding import embed_umap
 from nasviz.features.interference import InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups
 from nasviz.data import load_digits

@@ -115,7 +115,7 @@ def test_explorer_redraw_is_under_a_second_and_cached():
     from the widget's own cache without calling ``compute``."""
     from functools import lru_cache
 
-    from nasviz.analysis.clusters import split_quality
+    from nasviz.partition.split import split_quality
     from nasviz.partition.split import METHODS, split_ops
     from nasviz.partition.tree import PartitionTree
     from nasviz.spaces.nb201 import OPS

@@ -39,28 +39,3 @@ def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, c
     return dict(silhouette=float(silhouette_score(X, y)), davies_bouldin=float(davies_bouldin_score(X, y)),
                 calinski_harabasz=float(calinski_harabasz_score(X, y)), separability=sep,
                 chance=float(counts.max() / counts.sum()), n=len(y), n_groups=len(classes))
-
-
-def split_quality(sim: pd.DataFrame, groups: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Quality of a split of ops given their similarity matrix: silhouette on the distance
-    ``1 - similarity`` (similarities rescaled to [0, 1] by their range, so cosine and 1/(1+L2)
-    compare) and the gap between mean within- and between-group similarity."""
-    from sklearn.metrics import silhouette_score
-
-    from nasviz.partition.split import split_between, split_score
-
-    ops = list(sim.index)
-    lab = {op: g for g, grp in enumerate(groups) for op in grp}
-    missing = [o for o in ops if o not in lab]
-    if missing:
-        raise ValueError(f'groups do not cover ops {missing}')
-    S = sim.to_numpy(dtype=float)
-    off = S[~np.eye(len(S), dtype=bool)]
-    lo, hi = off.min(), off.max()
-    D = 1.0 - (S - lo) / (hi - lo) if hi > lo else np.zeros_like(S)
-    np.fill_diagonal(D, 0.0)
-    D = np.clip((D + D.T) / 2, 0.0, None)
-    y = np.array([lab[o] for o in ops])
-    sil = float(silhouette_score(D, y, metric='precomputed')) if 1 < len(set(y)) < len(y) else np.nan
-    within, between = split_score(sim, groups), split_between(sim, groups)
-    return dict(silhouette=sil, within=within, between=between, gap=within - between)
