@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from nasviz.validate import (check_count, check_int, check_output_dir, check_output_file,
+from nasviz.validate import (check_int, check_output_dir, check_output_file,
                              short_repr)
 
 #: a user's mistake ends with a message and exit code 2, never a traceback

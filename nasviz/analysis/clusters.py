@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 
 def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, cv: int = 5,

@@ -401,7 +401,7 @@ def plot_seed_comparison(df: pd.DataFrame, method: str = 'method', value: str = 
     fig.add_trace(go.Scatter(
         x=df[method].astype(str), y=df[value], mode='markers', name='one seed',
         marker=dict(color='#9e9e9e', size=6, opacity=0.7), customdata=df[seed],
-        hovertemplate=f'%{{x}}<br>seed %{{customdata}}: %{{y:.3f}}<extra></extra>'))
+        hovertemplate='%{x}<br>seed %{customdata}: %{y:.3f}<extra></extra>'))
     fig.add_trace(go.Scatter(
         x=stats.index, y=stats['mean'], mode='markers', name='mean ± SE',
         marker=dict(color=_CONTENDER_COLOUR, size=12, symbol='line-ew-open', line=dict(width=3)),
