@@ -1088,8 +1088,13 @@ def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None) -> g
         yaxis_title='depth (number of splits)', hovermode='closest', legend_title_text='node')
     max_depth = int(pd.to_numeric(frame['depth']).max())
     fig.update_layout(height=max(350, 130 * (max_depth + 1) + 150))
-    fig.update_yaxes(autorange='reversed', dtick=1, zeroline=False)
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
+    # room around the outermost nodes, so their labels ("6250 cells · split edge 0->1") are not
+    # cut at the plot's edges; the y axis runs downwards with room below the deepest level's text
+    x_all = [p_[0] for p_ in pos.values()]
+    pad = 0.5 + 0.1 * max(1.0, max(x_all) - min(x_all))
+    fig.update_yaxes(range=[max_depth + 0.6, -0.4], dtick=1, zeroline=False)
+    fig.update_xaxes(range=[min(x_all) - pad, max(x_all) + pad], showticklabels=False, zeroline=False,
+                     showgrid=False)
     return fig
 
 
