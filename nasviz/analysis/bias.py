@@ -1,0 +1,242 @@
+"""Biases of weight-sharing rankings (after Zhang et al. 2020, "How does supernet help in NAS?").
+
+Functions over one space's architectures, a predictor's scores (a supernet, a proxy, ...) and the
+ground truth, returning plain data with bootstrap confidence intervals over architectures:
+
+* :func:`picking_vs_pruning` -- does the predictor find the best cells (precision of its top
+  0.1% / 1% / 10%), or only avoid the worst (precision of its bottom 10% / 50%)? Plus Kendall tau
+  inside the true top 10% and the regret of its best pick;
+* :func:`choice_bias` -- for every (slot, choice), the tau between using it and the score beside
+  the same against the truth; the gap is what the predictor rewards beyond the truth;
+* :func:`size_bias` -- partial Spearman of the score with the parameter count given the truth;
+* :func:`seed_stability` -- tau of each supernet seed, and between the seeds' own rankings;
+* :func:`pruned_search_curve` -- prune the bottom X% by score, then draw B cells at random from
+  what is left: the expected best true accuracy (exact, no simulation), against the whole space.
+
+Nothing here trains or imports a model: the scores come in as numbers.
+"""
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import gammaln
+
+from nasviz.analysis.ranking import (Estimate, _bootstrap_ci, _numeric, _resolve_k, kendall_ci, regret,
+                                     topk_precision, topk_precision_ci)
+from nasviz.spaces import get_space, space_of
+from nasviz.validate import short_repr
+
+__all__ = ['TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
+           'seed_stability', 'expected_best_of_random', 'pruned_search_curve']
+
+#: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
+TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
+#: the predicted-bottom fractions (pruning the worst 10% or half)
+BOTTOM_FRACTIONS: tuple[float, ...] = (0.1, 0.5)
+
+
+def _pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
+    p, t = _numeric(scores, 'scores'), _numeric(truth, 'truth')
+    if p.shape != t.shape:
+        raise ValueError(f'scores has {p.size} values, truth {t.size}: they must pair cell by cell')
+    if p.size < 2:
+        raise ValueError(f'need at least 2 cells, got {p.size}')
+    if not (np.isfinite(p).all() and np.isfinite(t).all()):
+        raise ValueError('scores and truth must be finite numbers (drop cells without a score first)')
+    return p, t
+
+
+def _fraction_k(fraction: float, n: int, name: str) -> int:
+    f = float(fraction)
+    if not 0 < f < 1:
+        raise ValueError(f'{name} fractions must lie in (0, 1), got {short_repr(fraction)}')
+    return _resolve_k(f, n)
+
+
+def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACTIONS,
+                       bottom: Sequence[float] = BOTTOM_FRACTIONS, top_region: float = 0.1,
+                       level: float = 0.95, n_resamples: int = 1000, random_state: int | None = 0
+                       ) -> dict[str, Any]:
+    """How well ``scores`` pick the best cells versus prune the worst.
+
+    Returns ``top_precision`` and ``bottom_precision`` (``{fraction: Estimate}``: share of the
+    true top / bottom ``fraction`` of the cells found among the predicted top / bottom of the same
+    size, with a paired bootstrap CI; random scores give ``fraction`` in expectation),
+    ``random_top`` / ``random_bottom`` (that expectation), ``tau_in_true_top`` (Kendall tau among
+    the cells of the true top ``top_region``), ``regret`` (true accuracy lost by taking the
+    predicted best, with a bootstrap CI) and ``regret_top`` (``{fraction: loss of the best cell
+    inside the predicted top fraction}``), ``best`` (the true best) and ``n``."""
+    p, t = _pair(scores, truth)
+    n = p.size
+    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    out: dict[str, Any] = dict(n=n, best=float(t.max()))
+    out['top_precision'] = {float(f): topk_precision_ci(p, t, _fraction_k(f, n, 'top'), **boot) for f in top}
+    out['random_top'] = {float(f): _fraction_k(f, n, 'top') / n for f in top}
+    out['bottom_precision'] = {float(f): topk_precision_ci(-p, -t, _fraction_k(f, n, 'bottom'), **boot)
+                               for f in bottom}
+    out['random_bottom'] = {float(f): _fraction_k(f, n, 'bottom') / n for f in bottom}
+    k_top = _fraction_k(top_region, n, 'top_region')
+    in_top = np.argsort(-t, kind='stable')[:k_top]
+    out['tau_in_true_top'] = (kendall_ci(p[in_top], t[in_top], **boot) if k_top >= 3
+                              else Estimate(float('nan'), float('nan'), float('nan'), k_top, level))
+
+    def regret_stat(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.atleast_2d(idx)
+        return np.array([regret(p[i], t[i]) for i in idx])
+
+    r = regret(p, t)
+    lo, hi, how, _ = _bootstrap_ci(regret_stat, n, level, n_resamples, random_state, 'percentile')
+    out['regret'] = Estimate(r, lo, hi, n, level, how)
+    order = np.argsort(-p, kind='stable')
+    out['regret_top'] = {float(f): float(t.max() - t[order[:_fraction_k(f, n, 'top')]].max()) for f in top}
+    return out
+
+
+def choice_bias(archs: Sequence[Any], scores: Any, truth: Any, space: Any = None, level: float = 0.95,
+                n_resamples: int = 200, random_state: int | None = 0, intervals: bool = True) -> pd.DataFrame:
+    """For every (slot, choice) used by some but not all cells: Kendall tau between using it (0/1)
+    and the score (``tau_score``), and the truth (``tau_truth``), with bootstrap CIs, and
+    ``bias = tau_score - tau_truth`` (what the predictor rewards beyond the truth). Also the
+    per-operation view over all op slots (``slot='*'``: how many op slots carry the op; NB201:
+    edges), which is what a supernet's op preference usually shows first."""
+    archs = list(archs)
+    p, t = _pair(scores, truth)
+    if len(archs) != p.size:
+        raise ValueError(f'{len(archs)} architectures for {p.size} scores')
+    if space is None:
+        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else get_space('nb201')
+    space = get_space(space)
+    archs = [space.check(a, 'archs') for a in archs]
+    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    columns: dict[tuple[str, str], np.ndarray] = {}
+    for slot in space.slots:
+        vals = np.array([a.choice(slot) for a in archs])
+        for c in space.choices(slot):
+            columns[(slot, c)] = (vals == c).astype(np.float64)
+    counts = np.array([list(space.op_counts(a).values()) for a in archs], dtype=np.float64)
+    for i, op in enumerate(space.ops()):
+        columns[('*', op)] = counts[:, i]
+    rows = []
+    for (slot, c), x in columns.items():
+        if np.ptp(x) == 0:
+            continue  # used by every cell or by none: no contrast
+        row = dict(slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'),
+                   mean_count=float(x.mean()))
+        for side, y in (('score', p), ('truth', t)):
+            if intervals:
+                e = kendall_ci(x, y, **boot)
+                row.update({f'tau_{side}': e.estimate, f'{side}_low': e.low, f'{side}_high': e.high})
+            else:
+                row[f'tau_{side}'] = float(stats.kendalltau(x, y).statistic)
+        row['bias'] = row['tau_score'] - row['tau_truth']
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df['n'] = p.size
+    return df
+
+
+def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    rx, ry, rz = (stats.rankdata(v) for v in (x, y, z))
+    rxy, rxz, ryz = (np.corrcoef(a, b)[0, 1] for a, b in ((rx, ry), (rx, rz), (ry, rz)))
+    # undefined when x or y is (a monotone function of) z: nothing is left once z is known
+    if 1 - rxz ** 2 < 1e-9 or 1 - ryz ** 2 < 1e-9:
+        return float('nan')
+    return float((rxy - rxz * ryz) / np.sqrt((1 - rxz ** 2) * (1 - ryz ** 2)))
+
+
+def size_bias(scores: Any, truth: Any, params: Any, level: float = 0.95, n_resamples: int = 1000,
+              random_state: int | None = 0) -> Estimate:
+    """Partial Spearman correlation of ``scores`` with ``params`` given ``truth``: how much the
+    predictor rewards size beyond what size buys in true accuracy (0: no size bias; NaN when the
+    scores are a monotone function of the truth, which leaves nothing to explain). Bootstrap CI
+    over cells."""
+    p, t = _pair(scores, truth)
+    z = _numeric(params, 'params')
+    if z.shape != p.shape:
+        raise ValueError(f'params has {z.size} values for {p.size} cells')
+    if not np.isfinite(z).all():
+        raise ValueError('params must be finite numbers')
+    est = _partial_spearman(p, z, t)
+
+    def stat(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.atleast_2d(idx)
+        return np.array([_partial_spearman(p[i], z[i], t[i]) for i in idx])
+
+    lo, hi, how, _ = _bootstrap_ci(stat, p.size, level, n_resamples, random_state, 'percentile')
+    return Estimate(est, lo, hi, p.size, level, how)
+
+
+def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples: int = 1000,
+                   random_state: int | None = 0) -> dict[str, Any]:
+    """Several supernet seeds scoring the same cells (``score_runs``: seeds x cells): each seed's
+    Kendall tau against the truth (``per_seed``, with CIs), their spread (``tau_mean``,
+    ``tau_sd``), and Kendall tau between the rankings of every pair of seeds (``between_seeds``:
+    how stable the supernet's own ranking is; its mean in ``between_mean``)."""
+    S = np.asarray(score_runs, dtype=np.float64)
+    if S.ndim != 2 or S.shape[0] < 2:
+        raise ValueError(f'score_runs must be seeds x cells with at least 2 seeds, got shape {S.shape}')
+    t = _numeric(truth, 'truth')
+    if S.shape[1] != t.size:
+        raise ValueError(f'score_runs has {S.shape[1]} cells per seed, truth {t.size}')
+    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    per = [kendall_ci(s, t, **boot) for s in S]
+    taus = np.array([e.estimate for e in per])
+    between = {(i, j): float(stats.kendalltau(S[i], S[j]).statistic) for i, j in combinations(range(len(S)), 2)}
+    return dict(per_seed=per, tau_mean=float(taus.mean()), tau_sd=float(taus.std(ddof=1)),
+                between_seeds=between, between_mean=float(np.mean(list(between.values()))), n=t.size)
+
+
+def expected_best_of_random(values: Any, budget: int) -> float:
+    """Expected maximum of ``budget`` values drawn without replacement, uniformly, from
+    ``values`` -- exactly: with values sorted ascending, the i-th (1-based) is the maximum with
+    probability C(i-1, B-1) / C(N, B)."""
+    v = np.sort(_numeric(values, 'values'))
+    N, B = v.size, int(budget)
+    if not 1 <= B <= N:
+        raise ValueError(f'budget must be in 1..{N} (the values to draw from), got {short_repr(budget)}')
+    i = np.arange(1, N + 1)
+    # log C(i-1, B-1) - log C(N, B), zero where i < B
+    with np.errstate(invalid='ignore'):
+        logw = (gammaln(i) - gammaln(B) - gammaln(i - B + 1)) - (gammaln(N + 1) - gammaln(B + 1) - gammaln(N - B + 1))
+    w = np.where(i >= B, np.exp(np.where(i >= B, logw, 0.0)), 0.0)
+    return float((w * v).sum() / w.sum())
+
+
+def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9),
+                        budget: int = 10) -> pd.DataFrame:
+    """Search in a pruned space: drop the ``X`` share of cells with the lowest scores, draw
+    ``budget`` cells uniformly from the rest, keep the best true accuracy. For each ``X``:
+    ``n_left``, ``expected_best`` (exact expectation), the same for the whole space
+    (``whole_space``, X = 0) and ``gain = expected_best - whole_space``; ``best_left`` is the best
+    true accuracy still in the pruned space (what pruning may cost)."""
+    p, t = _pair(scores, truth)
+    whole = expected_best_of_random(t, min(budget, t.size))
+    order = np.argsort(p, kind='stable')  # ascending: the first ones are pruned
+    rows = []
+    for x in prune:
+        x = float(x)
+        if not 0 <= x < 1:
+            raise ValueError(f'prune shares must lie in [0, 1), got {short_repr(x)}')
+        keep = order[int(np.floor(x * t.size)):]
+        b = min(int(budget), keep.size)
+        eb = expected_best_of_random(t[keep], b)
+        rows.append(dict(prune=x, n_left=int(keep.size), budget=b, expected_best=eb, whole_space=whole,
+                         gain=eb - whole, best_left=float(t[keep].max())))
+    return pd.DataFrame(rows)
+
+
+def random_top_precision(n: int, fraction: float) -> float:
+    """Expected top-``fraction`` precision of random scores (the share itself, at the rounded k)."""
+    return _fraction_k(fraction, n, 'top') / n
+
+
+def topk_table(scores: Any, truth: Any, fractions: Sequence[float] = TOP_FRACTIONS) -> pd.DataFrame:
+    """Point values of top-fraction precision (no CIs): a quick table for many predictors."""
+    p, t = _pair(scores, truth)
+    return pd.DataFrame([dict(fraction=f, k=_fraction_k(f, p.size, 'top'),
+                              precision=topk_precision(p, t, _fraction_k(f, p.size, 'top')),
+                              random=random_top_precision(p.size, f)) for f in fractions])
