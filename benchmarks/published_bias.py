@@ -4,7 +4,9 @@ $NASVIZ_NB201_TABLE and $NASVIZ_NB201_SUPERNETS (the Makefile sets both).
 
     .venv/bin/python benchmarks/published_bias.py
 """
-import time, json, numpy as np, pandas as pd
+import time
+
+import numpy as np
 from nasviz.bench import NB201Table
 from nasviz.bench.published import PublishedSupernets
 from nasviz.analysis.bias import picking_vs_pruning, choice_bias, size_bias, pruned_search_curve
