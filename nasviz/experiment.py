@@ -3,6 +3,7 @@ trained supernet of a profile, with training checkpointed under the cache direct
 its parameters (so a second notebook, or a re-run after a kill, reuses or resumes it)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -344,7 +345,6 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
     Returns ``(table, description)``, or ``(None, reason)`` when either file is not configured
     or not readable: a report then says so and skips the section. Nothing is cached (about 10-20 s
     on 2 CPU cores with the defaults)."""
-    import os
 
     from nasviz.analysis.ranking import ranking_with_baselines_ci
     from nasviz.bench import NB201Table
@@ -434,3 +434,52 @@ def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any
     verdict = ('within the seed spread' if inside else 'outside the seed spread')
     return (f'{head}. The difference, {run.estimate - summary.mean:+.{digits}f}, is {verdict}: '
             f'the {level * 100:g}% prediction interval for one more seed is [{lo:.{digits}f}, {hi:.{digits}f}].')
+
+
+def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
+                progress: bool = True, epochs: int | None = None, n_eval: int | None = None,
+                ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
+
+    For each space, the profile's SPOS supernet (``'<space>/spos'``; notebook 01's supernet for
+    NB201, loaded from its checkpoint) scoring the profile's cells against the space's ground
+    truth; with ``published`` and NB201 among the spaces, the paper-scale published NB201 one-shot
+    and few-shot supernets over all 15,625 cells (``'published/oneshot'``, ``'published/fewshot'``).
+    ``epochs`` and ``n_eval`` override the profile's (None: the profile's, as notebook 01 uses).
+    Returns ``(inputs, unavailable)``: ``inputs[name]`` holds ``archs``, ``scores``, ``truth``,
+    ``params``, ``space`` (and ``history`` for our supernets); ``unavailable[name]`` says why an
+    input could not be built (e.g. no micro benchmark of that space on the embedded data)."""
+    inputs: dict[str, dict[str, Any]] = {}
+    unavailable: dict[str, str] = {}
+    for name in spaces:
+        key = f'{get_space(name).name}/spos'
+        try:
+            s = settings_for(profile, space=name, epochs=epochs, n_eval=n_eval)
+            data, bench = load_data(s), load_bench(s)
+        except (ValueError, FileNotFoundError) as e:
+            unavailable[key] = str(e)
+            continue
+        archs = eval_archs(s, bench, seed=seed)
+        model, history = spos_supernet(s, data, seed=seed, score_archs=archs, progress=progress)
+        scores = evaluate_cached(model, archs, data, s, progress=progress)['score'].to_numpy(dtype=np.float64)
+        inputs[key] = dict(archs=archs, scores=scores, truth=bench.accuracies(archs),
+                           params=bench.params_many(archs), space=s['space'], history=history,
+                           truth_name=('the micro benchmark' if s['bench'] == 'micro' else f'the {s["space"]} table'))
+    if published and 'nb201' in [get_space(n).name for n in spaces]:
+        from nasviz.bench import NB201Table
+        from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
+
+        missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
+        if missing:
+            for which in ('oneshot', 'fewshot'):
+                unavailable[f'published/{which}'] = (f'set {" and ".join(missing)} (the Makefile points them at '
+                                                     '../shared/data/nb201/)')
+        else:
+            bench, pub = NB201Table(), PublishedSupernets.load()
+            archs = list(bench.archs())
+            truth, params = bench.accuracies(archs), bench.params_many(archs)
+            for which in ('oneshot', 'fewshot'):
+                inputs[f'published/{which}'] = dict(archs=archs, scores=pub.scores(archs, which), truth=truth,
+                                                    params=params, space='nb201',
+                                                    truth_name='the NB201 table (cifar10_test_200ep)')
+    return inputs, unavailable

@@ -28,6 +28,8 @@ FAST = {
     '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
                                        methods=['naslid', 'random'], levels=[1], n_subnets=40, seeds=[0, 1],
                                        n_resamples=200),
+    '04_weight_sharing_bias.ipynb': dict(seed=1, epochs=2, n_eval=20, spaces=['nb201'], prune=[0.0, 0.5],
+                                         budget=5, n_resamples=200),
     '05_space_reduction.ipynb': dict(seed=1, k=5, distance='hellinger', clustering='kmeans', n_umap=150,
                                      n_resamples=200),
     '06_sparse_coding_search.ipynb': dict(seeds=[1], epochs=2, lam=0.2, m=2, cost_steps=2),
@@ -87,6 +89,14 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
             (m, sd) for m in ('spos', 'naslid', 'random') for sd in (0, 1)}
         assert _is_estimate(metrics['naslid_minus_spos']) and _is_estimate(metrics['spos_01_tau'])
         assert any("Notebook 01's SPOS supernet" in f and 'seed spread' in f for f in metrics['findings'])
+    if name.startswith('04'):
+        assert metrics['spaces'] == ['nb201'] and metrics['inputs']['nb201/spos']['n'] == 20
+        entry = metrics['inputs']['nb201/spos']
+        assert set(entry['top_precision']) == {'0.001', '0.01', '0.1'} and set(entry['bottom_precision']) == {'0.1', '0.5'}
+        assert _is_estimate(entry['kendall_tau']) and _is_estimate(entry['regret']) and entry['op_bias']
+        if os.environ.get('NASVIZ_NB201_SUPERNETS'):
+            assert metrics['inputs']['published/oneshot']['n'] == 15625
+        assert any('precision of its predicted top' in f for f in metrics['findings'])
     if name.startswith('05'):
         assert metrics['k'] == 5 and metrics['distance'] == 'hellinger' and metrics['n_selected'] > 0
         assert {r['method'] for r in metrics['comparison']} >= {'whole set', 'C-BRED', 'random subsets'}

@@ -200,6 +200,88 @@ def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | N
 # ---------------------------------------------------------------------------------------------
 # Collecting findings and headline numbers
 # ---------------------------------------------------------------------------------------------
+def _vs_chance(e: Estimate, chance: float, digits: int) -> str:
+    """'above chance' / 'at chance' / 'below chance' for a precision against its random value."""
+    if not e.has_interval or e.low == e.high:
+        return f'no usable interval; chance {chance:.{digits}g}'
+    if e.low > chance:
+        return f'above chance ({chance:.{digits}g})'
+    if e.high < chance:
+        return f'below chance ({chance:.{digits}g})'
+    return f'indistinguishable from chance ({chance:.{digits}g})'
+
+
+def describe_picking_pruning(name: str, picking: Mapping[str, Any], digits: int = 2) -> str:
+    """One sentence: does ``name`` pick the best cells or only prune the worst? ``picking`` is
+    :func:`nasviz.analysis.bias.picking_vs_pruning`'s result."""
+    def k_of(chance: float) -> str:
+        k = max(1, int(round(chance * picking['n'])))
+        return f'{k:,} cell{"s" if k != 1 else ""}'
+
+    tops = [f'top {f:.1%} ({k_of(picking["random_top"][f])}): {_ci(e, digits)}, '
+            f'{_vs_chance(e, picking["random_top"][f], digits)}' for f, e in picking['top_precision'].items()]
+    bots = [f'bottom {f:.0%} ({k_of(picking["random_bottom"][f])}): {_ci(e, digits)}, '
+            f'{_vs_chance(e, picking["random_bottom"][f], digits)}' for f, e in picking['bottom_precision'].items()]
+    pick = max(e.estimate - picking['random_top'][f] for f, e in picking['top_precision'].items())
+    prune = max(e.estimate - picking['random_bottom'][f] for f, e in picking['bottom_precision'].items())
+    picks = any(e.has_interval and e.low > picking['random_top'][f] for f, e in picking['top_precision'].items())
+    prunes = any(e.has_interval and e.low > picking['random_bottom'][f]
+                 for f, e in picking['bottom_precision'].items())
+    if not picks and not prunes:
+        verdict = 'neither its picks nor its prunes beat chance (within noise)'
+    elif prunes and not picks:
+        verdict = 'it prunes the worst better than chance but does not pick the best'
+    elif picks and not prunes:
+        verdict = 'it picks the best better than chance but does not prune the worst'
+    else:
+        verdict = ('better at pruning the worst than at picking the best' if prune > pick
+                   else 'better at picking the best than at pruning the worst')
+    t10 = picking['tau_in_true_top']
+    return (f'{name} over {picking["n"]:,} cells, precision of its predicted top ({"; ".join(tops)}) and bottom '
+            f'({"; ".join(bots)}): {verdict} (largest gain over chance {prune:+.{digits}f} pruning vs '
+            f'{pick:+.{digits}f} picking). Inside the true top 10% its Kendall tau is {_ci(t10, digits)}; '
+            f'taking its best cell loses {_ci(picking["regret"], digits)} accuracy points against the true best.')
+
+
+def describe_op_bias(name: str, op_bias: Mapping[str, float], digits: int = 2) -> str:
+    """Which operations ``name`` rewards more (and less) than the ground truth does."""
+    if not op_bias:
+        return f'{name}: no operation varies over these cells.'
+    hi = max(op_bias, key=op_bias.get)
+    lo = min(op_bias, key=op_bias.get)
+    return (f'{name} rewards {hi} more than the truth does (tau gap {op_bias[hi]:+.{digits}f}) and {lo} less '
+            f'({op_bias[lo]:+.{digits}f}); a gap of 0 means no bias.')
+
+
+def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
+    """Partial Spearman of score with parameter count given the truth, in words."""
+    if not np.isfinite(est.estimate):
+        return f'{name}: size bias undefined (the scores follow the truth exactly).'
+    verdict = ('within noise (the CI covers 0)' if est.covers(0) else
+               'it rewards size beyond what size buys in accuracy' if est.low > 0 else
+               'it penalises size beyond what the truth does')
+    return f'{name}: size bias (partial Spearman of score with parameters given the truth) {_ci(est, digits)}: {verdict}.'
+
+
+def describe_pruned_search(name: str, curve: Any, digits: int = 2) -> str:
+    """What pruning the bottom of the space by ``name``'s score does to random search."""
+    pruned = curve[curve['prune'] > 0]
+    budget = int(curve['budget'].iloc[0])
+    whole = float(curve['whole_space'].iloc[0])
+    if pruned.empty:
+        return f'{name}: no pruning share was tried.'
+    best = pruned.loc[pruned['gain'].idxmax()]
+    worst = pruned.loc[pruned['gain'].idxmin()]
+    head = (f'Random search with {budget} draws after pruning by {name} (whole space: expected best '
+            f'{whole:.{digits}f}): ')
+    if best['gain'] <= 0:
+        return head + (f'no pruning share helps; pruning {worst["prune"]:.0%} costs '
+                       f'{-worst["gain"]:.{digits}f} points (exact expectations, no sampling noise).')
+    return head + (f'pruning {best["prune"]:.0%} helps most ({best["gain"]:+.{digits}f} points); pruning '
+                   f'{worst["prune"]:.0%} changes it by {worst["gain"]:+.{digits}f} (exact expectations, '
+                   'no sampling noise).')
+
+
 def to_jsonable(x: Any) -> Any:
     """Estimates, summaries and NumPy values as JSON-safe plain data (NaN/inf -> None)."""
     if isinstance(x, (Estimate, SeedSummary, PairedDifference)):

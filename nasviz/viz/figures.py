@@ -1151,3 +1151,37 @@ def plot_bars(df: pd.DataFrame, x: str, y: str, group: str | None = None, error:
                       xaxis_title=_label(x, labels), yaxis_title=_label(y, labels), legend_title_text=group or '')
     fig.update_xaxes(categoryorder='array', categoryarray=list(dict.fromkeys(df[x].astype(str))))
     return fig
+
+
+def plot_interval_bars(df: pd.DataFrame, x: str, y: str, low: str, high: str, group: str | None = None,
+                       hover: str | Sequence[str] | None = None, title: str | None = None,
+                       labels: Mapping[str, str] | None = None, chance: str | None = None,
+                       ci_label: str = '95% bootstrap CI') -> go.Figure:
+    """Grouped bars of ``y`` per ``x`` with asymmetric error bars from ``low``/``high`` (a CI),
+    one colour per ``group``; ``chance`` (a column) draws each bar's chance level as a black
+    tick, e.g. top-k precision beside the share random scores reach."""
+    where = 'plot_interval_bars'
+    hov = _as_list(hover)
+    _require(df, [x, y, low, high, group, chance, *hov], where)
+    groups = list(df.groupby(group, sort=False)) if group is not None else [(y, df)]
+    colours = _category_colours(n for n, _ in groups)
+    lab = dict(labels or {})
+    fig = go.Figure()
+    for name, part in groups:
+        custom = np.column_stack([part[low], part[high], *[part[h].astype(str) for h in hov]]).astype(object) \
+            if len(part) else None
+        extra = ''.join(f'<br>{lab.get(h, h)}: %{{customdata[{i + 2}]}}' for i, h in enumerate(hov))
+        fig.add_trace(go.Bar(
+            x=part[x], y=part[y], name=str(name), marker_color=colours[name], customdata=custom,
+            error_y=dict(type='data', symmetric=False, array=(part[high] - part[y]).to_numpy(),
+                         arrayminus=(part[y] - part[low]).to_numpy(), visible=True),
+            hovertemplate=(f'{lab.get(x, x)}: %{{x}}<br>{lab.get(y, y)}: %{{y:.3f}} '
+                           f'[%{{customdata[0]:.3f}}, %{{customdata[1]:.3f}}]{extra}<extra>{name}</extra>')))
+        if chance is not None:
+            fig.add_trace(go.Scatter(x=part[x], y=part[chance], mode='markers', showlegend=False,
+                                     marker=dict(symbol='line-ew-open', size=28, color='black', line=dict(width=2)),
+                                     name=f'{name}: chance', hovertemplate='chance: %{y:.3f}<extra></extra>'))
+    fig.update_layout(barmode='group', title_text=(title or f'{y} per {x}') + f'<br><sup>error bars: {ci_label}'
+                      + ('; black ticks: chance level' if chance else '') + '</sup>',
+                      xaxis_title=lab.get(x, x), yaxis_title=lab.get(y, y), legend_title_text=group or '')
+    return fig
