@@ -141,8 +141,8 @@ class SweepConfig:
 
     @property
     def probe_size(self) -> int:
-        return max(spec.batch_size for spec in PROXIES.values()) if not self.batch_sizes else \
-            max(self.batch_size(p) for p in PROXIES)
+        """Images in the probe batch: the largest batch any proxy uses."""
+        return max(self.batch_size(p) for p in PROXIES)
 
 
 def _chunk_name(arch_strs: Sequence[str]) -> str:
@@ -245,8 +245,9 @@ class ProxySweep:
         strs = [self.space.to_str(self.space.from_str(a) if isinstance(a, str) else a) for a in archs]
         if not strs:
             raise ValueError('archs is empty: nothing to sweep')
-        x, y, data_id = probe_batch(self.config.data, max(self.config.batch_size(p) for p in self.proxies),
-                                    self.config.seed)
+        # one probe batch whatever proxies this sweep runs (each takes its first batch_size images), so a
+        # proxy's cache key and values do not depend on which other proxies were swept with it
+        x, y, data_id = probe_batch(self.config.data, self.config.probe_size, self.config.seed)
         dirs = {p: self.directory(p, data_id) for p in self.proxies}
         known = {p: self._load(d) for p, d in dirs.items()}
         # group the missing cells by which proxies they still need, then chunk each group
