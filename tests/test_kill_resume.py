@@ -17,7 +17,8 @@ Two in-process tests cover the build's partial file directly: a job line cut by 
 
 ``nasviz report`` keeps no resumable state of its own (it re-executes every notebook and
 deletes stale outputs first); the expensive work inside its notebooks is cached training and
-evaluation, whose resume the first test covers. Proxy sweeps have their own test.
+evaluation, whose resume the first test covers. ``nasviz proxies``: killed once a chunk of its
+sweep is on disk, resumed; the finished chunks are reused untouched and the table is identical.
 
 Sizes: 160 training digits, C=4, N=1, a few epochs, one torch thread per process; the profile
 and the micro benchmark recipe are shrunk inside the child process (``RUNNER``), everything
@@ -179,7 +180,7 @@ def server():
 
 def _start(server: subprocess.Popen, tmp: Path, name: str, args: list[str], **env: str) -> Job:
     log = tmp / f'{name}.log'
-    req = dict(argv=args, log=str(log), cwd=str(tmp), env=dict(NASVIZ_CACHE=str(tmp / 'cache'), **env))
+    req = dict(argv=args, log=str(log), cwd=str(tmp), env={'NASVIZ_CACHE': str(tmp / 'cache'), **env})
     server.stdin.write(json.dumps(req) + '\n')
     line = server.stdout.readline()
     assert line.strip().isdigit(), f'fork server failed: {line!r}'
@@ -391,3 +392,25 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
     aside = tmp_path / f'b.csv.partial.jsonl.recipe-{param_hash(first.to_dict())}'
     assert aside.read_bytes() == kept
     assert f'kept aside as {aside}' in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
+# nasviz proxies (a resumable sweep: one atomic CSV chunk per batch of cells and proxy)
+# ---------------------------------------------------------------------------------------------
+def test_proxy_sweep_killed_resumes_identical(server, tmp_path: Path) -> None:
+    args = lambda out: ['proxies', '--space', 'nb201', '--proxy', 'params', 'synflow', 'naswot',  # noqa: E731
+                        '--sample', '100', '--data', 'digits', '--out', str(tmp_path / out)]
+    ref = _start(server, tmp_path, 'ref', args('ref.csv'), NASVIZ_CACHE=str(tmp_path / 'ref-cache'))
+    job = _start(server, tmp_path, 'killed', args('table.csv'))
+    chunks = lambda: sorted((tmp_path / 'cache' / 'proxies').glob('*/chunk-*.csv'))  # noqa: E731
+    job.kill_when(lambda: len(chunks()) >= 1, 'a finished chunk')
+    kept = {p: p.stat().st_mtime_ns for p in chunks()}
+    assert kept and not (tmp_path / 'table.csv').exists()
+    out = _start(server, tmp_path, 'resumed', args('table.csv')).finish()
+    assert 'moved aside' not in out, out
+    ref.finish()
+    # the chunks finished before the kill were reused as they were, not recomputed
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())
+    assert len(chunks()) > len(kept)
+    got, want = pd.read_csv(tmp_path / 'table.csv'), pd.read_csv(tmp_path / 'ref.csv')
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
