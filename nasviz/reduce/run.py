@@ -171,6 +171,8 @@ def load_study(dataset: str = 'cifar100', proxies: Sequence[str] = ('params', 's
         path = proxy_table or (SHIPPED_TABLE if SHIPPED_TABLE.is_file() else None)
         if path is not None:
             table = read_proxy_table(path)
+            if 'params' not in table.columns:  # the shipped table leaves size to the benchmark's table
+                table = table.assign(params=[params[a] for a in table['arch_str']])
             src = (f'proxies: {Path(path).name} ({len(table)} cells, computed on CIFAR-10 images'
                    + (', shipped with nasviz' if Path(path) == SHIPPED_TABLE else '') + ')')
         else:
