@@ -161,9 +161,14 @@ class SearchSpace(ABC):
     def from_str(self, s: str) -> Any:
         """Parse :meth:`to_str`'s string; ``ValueError`` naming the problem otherwise."""
 
-    @abstractmethod
     def is_valid(self, arch: Any) -> bool:
-        """True when ``arch`` is an architecture of this space that its benchmark admits."""
+        """True when ``arch`` is an architecture of this space that its benchmark admits (a
+        string that parses, or a value of this space: values are checked when they are made)."""
+        try:
+            self.check(arch)
+        except ValueError:
+            return False
+        return True
 
     @abstractmethod
     def canonical(self, arch: Any) -> str:

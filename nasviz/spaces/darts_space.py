@@ -39,14 +39,6 @@ class DartsSpace(SearchSpace):
     def from_str(self, s: str) -> DartsArch:
         return DartsArch.from_str(s)
 
-    def is_valid(self, arch: Any) -> bool:
-        # a DartsArch is checked when it is made, so every value that exists is valid
-        try:
-            self.check(arch)
-        except ValueError:
-            return False
-        return True
-
     def canonical(self, arch: Any) -> str:
         return str(self.check(arch).canonical())
 

@@ -52,13 +52,6 @@ class NB101Space(SearchSpace):
         separated string), pruned."""
         return NB101Arch(matrix, ops)
 
-    def is_valid(self, arch: Any) -> bool:
-        try:
-            self.check(arch)
-        except ValueError:
-            return False
-        return True
-
     def canonical(self, arch: Any) -> str:
         return canonical(self.check(arch))
 

@@ -59,13 +59,6 @@ class NB201Space(SearchSpace):
     def abbrev(self, choice: str) -> str:
         return OP_ABBREV.get(choice, choice)
 
-    def is_valid(self, arch: Any) -> bool:
-        try:
-            self.check(arch)
-        except ValueError:
-            return False
-        return True
-
     def canonical(self, arch: Any) -> str:
         return canonical(self.check(arch))
 
