@@ -404,6 +404,35 @@ def test_size_arguments_are_checked():
         SPACE.build_supernet(alloc='exact')
     with pytest.raises(ValueError, match='N must be an integer >= 1'):
         SPACE.build_network(a, N=0)
+    with pytest.raises(ValueError, match='bn_momentum must be in'):
+        SPACE.build_network(a, bn_momentum=0)
+
+
+def test_tiny_networks_use_a_bn_momentum_their_short_training_can_settle():
+    """The benchmark's BN decay (0.997) leaves running statistics mostly at their initial values
+    after a micro-benchmark's ~200 steps (eval-mode accuracy near chance); the tiny size uses 0.1."""
+    a = SPACE.sample(1, rng=0)[0]
+    tiny = {k: v for k, v in SPACE.sizes['tiny'].items()}
+    moms = {m.momentum for m in SPACE.build_network(a, **tiny).modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert moms == {0.1}
+    moms = {m.momentum for m in SPACE.build_supernet(**tiny).modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert moms == {0.1}
+    bench = {m.momentum for m in SPACE.build_network(a, C=8, N=1, stacks=1).modules()
+             if isinstance(m, torch.nn.BatchNorm2d)}
+    assert bench == {BN_MOMENTUM}
+    # after 60 forward passes in train mode, eval-mode outputs are close to batch-statistics outputs
+    # with the tiny momentum, and far from them with the benchmark's
+    x = torch.randn(32, 3, 16, 16)
+    gaps = {}
+    for mom in (0.1, BN_MOMENTUM):
+        torch.manual_seed(0)
+        net = SPACE.build_network(a, **{**tiny, 'bn_momentum': mom}).train()
+        with torch.no_grad():
+            for _ in range(60):
+                net(x)
+            train_out = net(x)
+            gaps[mom] = (net.eval()(x) - train_out).abs().max().item()
+    assert gaps[0.1] < 0.2 and gaps[BN_MOMENTUM] > 3 * gaps[0.1], gaps
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,10 +52,11 @@ class SlicedConvBNReLU(nn.Module):
     """Conv (no bias) - BN - ReLU allocated at ``c_in x c_out`` that runs on the leading
     ``x.shape[1]`` input and ``width`` output channels."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, affine: bool, track_running_stats: bool) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, affine: bool, track_running_stats: bool,
+                 bn_momentum: float = BN_MOMENTUM) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=BN_MOMENTUM, affine=affine,
+        self.bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
                                  track_running_stats=track_running_stats)
 
     def forward(self, x: torch.Tensor, width: int) -> torch.Tensor:
@@ -91,7 +92,7 @@ class NB101Cell(nn.Module):
     """One cell position: weights for every (node, op) and input projection the mask allows."""
 
     def __init__(self, c_in: int, c_out: int, mask: SlotMask, affine: bool, track_running_stats: bool,
-                 widths: Sequence[int] | None = None) -> None:
+                 widths: Sequence[int] | None = None, bn_momentum: float = BN_MOMENTUM) -> None:
         super().__init__()
         self.c_in, self.c_out = c_in, c_out
         # widths: exact per-node widths of a fixed cell (alloc='exact'), else the widest (c_out)
@@ -102,14 +103,14 @@ class NB101Cell(nn.Module):
             if not _maybe_live(mask, t):
                 continue
             convs = nn.ModuleDict({CONV_OPS[o][0]: SlicedConvBNReLU(width(t), width(t), CONV_OPS[o][1], affine,
-                                                                    track_running_stats)
+                                                                    track_running_stats, bn_momentum)
                                    for o in mask.allowed_for(f'node{t}') if o in CONV_OPS})
             if len(convs):
                 self.ops[f'n{t}'] = convs
             if '1' in mask.allowed_for(f'0->{t}'):
-                self.proj[f'n{t}'] = SlicedConvBNReLU(c_in, width(t), 1, affine, track_running_stats)
+                self.proj[f'n{t}'] = SlicedConvBNReLU(c_in, width(t), 1, affine, track_running_stats, bn_momentum)
         if '1' in mask.allowed_for(f'0->{MAX_NODES - 1}'):
-            self.proj['out'] = SlicedConvBNReLU(c_in, c_out, 1, affine, track_running_stats)
+            self.proj['out'] = SlicedConvBNReLU(c_in, c_out, 1, affine, track_running_stats, bn_momentum)
 
     def forward(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
         m, ops = arch.matrix, arch.ops
@@ -155,8 +156,10 @@ class NB101Network(nn.Module):
 
     def __init__(self, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10, in_channels: int = 3,
                  mask: SlotMask | None = None, arch: NB101Arch | str | None = None, affine: bool | None = None,
-                 track_running_stats: bool = True, alloc: str = 'shared') -> None:
+                 track_running_stats: bool = True, alloc: str = 'shared', bn_momentum: float = BN_MOMENTUM) -> None:
         super().__init__()
+        if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)) or not 0 < bn_momentum <= 1:
+            raise ValueError(f'NB101Network: bn_momentum must be in (0, 1], got {short_repr(bn_momentum)}')
         for name, v, low in (('C', C, 1), ('N', N, 1), ('stacks', stacks, 1), ('num_classes', num_classes, 2),
                              ('in_channels', in_channels, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
@@ -178,7 +181,7 @@ class NB101Network(nn.Module):
         self.alloc = alloc
         self.size = dict(C=C, N=N, stacks=stacks, num_classes=num_classes, in_channels=in_channels)
         affine = (arch is not None) if affine is None else affine
-        self.stem = SlicedConvBNReLU(in_channels, C, 3, affine, track_running_stats)
+        self.stem = SlicedConvBNReLU(in_channels, C, 3, affine, track_running_stats, bn_momentum)
         cells: list[nn.Module] = []
         self._cell_names: list[str] = []
         self._pool_before: list[bool] = []
@@ -189,7 +192,7 @@ class NB101Network(nn.Module):
             for j in range(N):
                 widths = vertex_channels(arch.matrix, c_in, c) if alloc == 'exact' else None
                 widths = None if widths is None else _frame_widths(arch, widths)
-                cells.append(NB101Cell(c_in, c, self.mask, affine, track_running_stats, widths))
+                cells.append(NB101Cell(c_in, c, self.mask, affine, track_running_stats, widths, bn_momentum))
                 self._cell_names.append(f's{s}c{j}')
                 self._pool_before.append(s > 0 and j == 0)
                 c_in = c
