@@ -13,6 +13,7 @@ import pandas as pd
 from nasviz.profiles import profile_settings, resolve_device
 from nasviz.spaces import SearchSpace, get_space
 from nasviz.spaces.nb201 import Arch, OpMask
+from nasviz.supernet.evaluate import BN_MODES
 from nasviz.utils import cache_dir, cached, param_hash
 
 #: where a micro benchmark of a space other than NB201 lives (built by
@@ -140,8 +141,10 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     return model, hist
 
 
-def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], progress: bool = True) -> pd.DataFrame:
-    """``evaluate_archs`` cached on disk, keyed by the model's weights, the cells and the data."""
+def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], progress: bool = True,
+                    bn: str = 'recalibrate') -> pd.DataFrame:
+    """``evaluate_archs`` cached on disk, keyed by the model's weights, the cells and the data
+    (``bn``: how BN normalises, see ``nasviz.supernet.evaluate.BN_MODES``)."""
     from nasviz.features.ops import model_fingerprint
     from nasviz.supernet.evaluate import evaluate_archs
 
@@ -152,11 +155,13 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
            settings['eval_samples']) + ((score,) if score != 'accuracy' else ())
     if space.name != 'nb201':
         key += (space.name,)
+    if bn != 'recalibrate':
+        key += (('bn', bn),)
 
     def compute() -> pd.DataFrame:
         return evaluate_archs(model, archs, data, recal_batches=settings['recal_batches'],
                               max_samples=settings['eval_samples'], progress=progress, device=settings['device'],
-                              score=score)
+                              score=score, bn=bn)
 
     # an entry that holds other cells is rejected (set aside and recomputed), never trusted
     return cached('evaluation', key, compute, validate=lambda df: list(df['arch_str']) == names)
@@ -447,7 +452,8 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     and few-shot supernets over all 15,625 cells (``'published/oneshot'``, ``'published/fewshot'``).
     ``epochs`` and ``n_eval`` override the profile's (None: the profile's, as notebook 01 uses).
     Returns ``(inputs, unavailable)``: ``inputs[name]`` holds ``archs``, ``scores``, ``truth``,
-    ``params``, ``space`` (and ``history`` for our supernets); ``unavailable[name]`` says why an
+    ``params``, ``space`` (and, for our supernets, ``history`` and ``bn_scores``: the same cells
+    scored with each BN handling of ``BN_MODES``, recalibration being ``scores``); ``unavailable[name]`` says why an
     input could not be built (e.g. no micro benchmark of that space on the embedded data)."""
     inputs: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
@@ -462,7 +468,12 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
         archs = eval_archs(s, bench, seed=seed)
         model, history = spos_supernet(s, data, seed=seed, score_archs=archs, progress=progress)
         scores = evaluate_cached(model, archs, data, s, progress=progress)['score'].to_numpy(dtype=np.float64)
-        inputs[key] = dict(archs=archs, scores=scores, truth=bench.accuracies(archs),
+        bn_scores = {'recalibrate': scores}
+        for mode in BN_MODES:
+            if mode != 'recalibrate':
+                bn_scores[mode] = evaluate_cached(model, archs, data, s, progress=progress,
+                                                  bn=mode)['score'].to_numpy(dtype=np.float64)
+        inputs[key] = dict(archs=archs, scores=scores, truth=bench.accuracies(archs), bn_scores=bn_scores,
                            params=bench.params_many(archs), space=s['space'], history=history,
                            truth_name=('the micro benchmark' if s['bench'] == 'micro' else f'the {s["space"]} table'))
     if published and 'nb201' in [get_space(n).name for n in spaces]:

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nasviz.analysis.bias import (choice_bias, expected_best_of_random, picking_vs_pruning, pruned_search_curve,
+from nasviz.analysis.bias import (bn_handling, choice_bias, expected_best_of_random, picking_vs_pruning, pruned_search_curve,
                                   seed_stability, size_bias)
 from nasviz.spaces import get_space
 
@@ -90,6 +90,22 @@ def test_seed_stability(cells):
     assert 0 < r['between_mean'] < 1
     with pytest.raises(ValueError, match='seeds x cells'):
         seed_stability(truth, truth)
+
+
+def test_bn_handling_compares_each_mode_to_recalibration(cells):
+    _, _, truth = cells
+    rng = np.random.default_rng(7)
+    good = truth + rng.normal(0, 1, truth.size)
+    bad = rng.normal(0, 1, truth.size)  # e.g. running statistics that do not fit any path
+    t = bn_handling({'recalibrate': good, 'running': bad, 'batch': good}, truth, n_resamples=200)
+    assert list(t.index) == ['recalibrate', 'running', 'batch'] and (t['n'] == truth.size).all()
+    assert t.loc['recalibrate', 'diff'] == 0 and t.loc['batch', 'diff'] == pytest.approx(0)
+    assert t.loc['running', 'diff_high'] < 0 < t.loc['recalibrate', 'tau_low']
+    assert t.loc['running', 'tau_low'] < 0.1 < t.loc['recalibrate', 'kendall_tau']
+    with pytest.raises(ValueError, match="reference 'recalibrate'"):
+        bn_handling({'batch': good}, truth)
+    with pytest.raises(ValueError, match='has 3 scores'):
+        bn_handling({'recalibrate': good[:3]}, truth)
 
 
 def test_expected_best_matches_enumeration():

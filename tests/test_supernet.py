@@ -96,6 +96,21 @@ def test_training_learns_and_bn_recalibration_restores_stats(digits):
     # recalibration matters: evaluating with the mixed stored statistics gives other scores
     df0 = evaluate_archs(m, archs, digits, recal_batches=0, progress=False)
     assert not np.allclose(df0.score, df.score)
+    # BN handling: 'running' is the stored statistics (= no recalibration); 'batch' normalises with
+    # each evaluation batch, computed here by hand; neither leaves a trace in the model
+    run = evaluate_archs(m, archs, digits, progress=False, bn='running')
+    assert np.allclose(run['loss'], df0['loss'])
+    bat = evaluate_archs(m, archs, digits, progress=False, bn='batch')
+    with torch.no_grad(), preserved_bn_stats(m):
+        m.train()
+        ce = sum(torch.nn.functional.cross_entropy(m(digits.x_test[s:s + 512], archs[0]), digits.y_test[s:s + 512],
+                                                   reduction='sum').item() for s in range(0, len(digits.y_test), 512))
+    assert bat['loss'].iloc[0] == pytest.approx(ce / len(digits.y_test), rel=1e-5)
+    assert not np.allclose(bat['loss'], df['loss']) and not np.allclose(bat['loss'], run['loss'])
+    after = m.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match='bn must be one of'):
+        evaluate_archs(m, archs, digits, progress=False, bn='frozen')
 
 
 def test_checkpoint_mismatch_is_refused(tmp_path, digits):

@@ -9,6 +9,8 @@ ground truth, returning plain data with bootstrap confidence intervals over arch
 * :func:`choice_bias` -- for every (slot, choice), the tau between using it and the score beside
   the same against the truth; the gap is what the predictor rewards beyond the truth;
 * :func:`size_bias` -- partial Spearman of the score with the parameter count given the truth;
+* :func:`bn_handling` -- the same cells scored with recalibrated, running and batch BN
+  statistics: tau of each, and each one's paired difference to recalibration;
 * :func:`seed_stability` -- tau of each supernet seed, and between the seeds' own rankings;
 * :func:`pruned_search_curve` -- prune the bottom X% by score, then draw B cells at random from
   what is left: the expected best true accuracy (exact, no simulation), against the whole space.
@@ -26,13 +28,13 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from nasviz.analysis.ranking import (Estimate, _bootstrap_ci, _numeric, _resolve_k, kendall_ci, regret,
-                                     topk_precision, topk_precision_ci)
+from nasviz.analysis.ranking import (Estimate, _bootstrap_ci, _numeric, _resolve_k, kendall_ci, paired_difference,
+                                     regret, topk_precision, topk_precision_ci)
 from nasviz.spaces import get_space, space_of
 from nasviz.validate import short_repr
 
 __all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
-           'seed_stability', 'expected_best_of_random', 'pruned_search_curve']
+           'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
 TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
@@ -189,6 +191,34 @@ def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples
     between = {(i, j): float(stats.kendalltau(S[i], S[j]).statistic) for i, j in combinations(range(len(S)), 2)}
     return dict(per_seed=per, tau_mean=float(taus.mean()), tau_sd=float(taus.std(ddof=1)),
                 between_seeds=between, between_mean=float(np.mean(list(between.values()))), n=t.size)
+
+
+def bn_handling(scores_by_mode: dict[str, Any], truth: Any, reference: str = 'recalibrate', level: float = 0.95,
+                n_resamples: int = 1000, random_state: int | None = 0) -> pd.DataFrame:
+    """How BN statistics change a supernet's ranking: ``scores_by_mode`` maps a BN handling
+    (e.g. ``'recalibrate'``, ``'running'``, ``'batch'``; see ``nasviz.supernet.evaluate.BN_MODES``)
+    to the scores of the same cells. One row per mode: ``n``, Kendall tau with its CI, the mean
+    score (a wrong normalisation shows first as a collapsed accuracy), and the paired bootstrap
+    difference of its tau to ``reference``'s (``diff``, ``diff_low``, ``diff_high``, ``p``)."""
+    if not isinstance(scores_by_mode, dict) or not scores_by_mode:
+        raise ValueError(f'scores_by_mode must be a non-empty dict mode -> scores, got {short_repr(scores_by_mode)}')
+    if reference not in scores_by_mode:
+        raise ValueError(f'reference {reference!r} is not among the modes {sorted(scores_by_mode)}')
+    t = _numeric(truth, 'truth')
+    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    rows = []
+    for mode, sc in scores_by_mode.items():
+        p = _numeric(sc, f'scores_by_mode[{mode!r}]')
+        if p.size != t.size:
+            raise ValueError(f'scores_by_mode[{mode!r}] has {p.size} scores, truth {t.size}')
+        tau = kendall_ci(p, t, **boot)
+        row = dict(mode=mode, n=t.size, kendall_tau=tau.estimate, tau_low=tau.low, tau_high=tau.high,
+                   mean_score=float(np.mean(p)), diff=0.0, diff_low=0.0, diff_high=0.0, p=float('nan'))
+        if mode != reference:
+            d = paired_difference(p, scores_by_mode[reference], t, **boot)
+            row.update(diff=d.diff.estimate, diff_low=d.diff.low, diff_high=d.diff.high, p=d.p_value)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index('mode')
 
 
 def expected_best_of_random(values: Any, budget: int) -> float:

@@ -26,7 +26,7 @@ import numpy as np
 
 from nasviz.analysis.ranking import Estimate, PairedDifference, SeedSummary, _json_float, _level_label
 
-__all__ = ['METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
+__all__ = ['describe_bn_handling', 'METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
            'describe_seed_comparison', 'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics']
 
 #: how metric column names read in a sentence
@@ -261,6 +261,27 @@ def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
                'it rewards size beyond what size buys in accuracy' if est.low > 0 else
                'it penalises size beyond what the truth does')
     return f'{name}: size bias (partial Spearman of score with parameters given the truth) {_ci(est, digits)}: {verdict}.'
+
+
+def describe_bn_handling(name: str, table: Any, reference: str = 'recalibrate', digits: int = 2) -> str:
+    """How ``name``'s ranking changes with BN handling, from a :func:`nasviz.analysis.bias.bn_handling`
+    table (one row per mode): each other mode's tau and its paired difference to ``reference``."""
+    ref = table.loc[reference]
+    parts = []
+    for mode, r in table.iterrows():
+        if mode == reference:
+            continue
+        covers = r['diff_low'] <= 0 <= r['diff_high']
+        verdict = ('within noise' if covers else 'better' if r['diff_low'] > 0 else 'worse')
+        parts.append(f'{mode} statistics give tau {r["kendall_tau"]:.{digits}f} [{r["tau_low"]:.{digits}f}, '
+                     f'{r["tau_high"]:.{digits}f}] (mean score {r["mean_score"]:.1f}), '
+                     f'{r["diff"]:+.{digits}f} [{r["diff_low"]:+.{digits}f}, {r["diff_high"]:+.{digits}f}] '
+                     f'against {reference}: {verdict}')
+    word = {'recalibrate': 'recalibrated'}.get(reference, reference)
+    head = (f'{name}, BN handling on the same {int(ref["n"])} cells: {word} statistics give tau '
+            f'{ref["kendall_tau"]:.{digits}f} [{ref["tau_low"]:.{digits}f}, {ref["tau_high"]:.{digits}f}] '
+            f'(mean score {ref["mean_score"]:.1f})')
+    return head + ('; ' + '; '.join(parts) if parts else '') + '.'
 
 
 def describe_pruned_search(name: str, curve: Any, digits: int = 2) -> str:

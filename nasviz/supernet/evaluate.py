@@ -53,9 +53,14 @@ def recalibrate_bn(model: NB201Supernet, arch: Arch, data: ImageData, batches: i
 
 @torch.inference_mode()
 def accuracy(model: NB201Supernet, arch: Arch | None, x: torch.Tensor, y: torch.Tensor,
-             batch_size: int = 512) -> tuple[float, float]:
-    """Top-1 accuracy (%) and mean cross-entropy of one path, in eval mode."""
+             batch_size: int = 512, batch_stats: bool = False) -> tuple[float, float]:
+    """Top-1 accuracy (%) and mean cross-entropy of one path, in eval mode (``batch_stats``:
+    BN layers normalise with the statistics of each evaluation batch instead of their running
+    ones; the running statistics are updated, so wrap the call in :func:`preserved_bn_stats`)."""
     model.eval()
+    if batch_stats:
+        for bn in _bns(model):
+            bn.train()
     correct, loss, n = 0, 0.0, 0
     for s in range(0, x.shape[0], batch_size):
         logits = model(x[s:s + batch_size], arch)
@@ -66,6 +71,13 @@ def accuracy(model: NB201Supernet, arch: Arch | None, x: torch.Tensor, y: torch.
     return 100.0 * correct / n, loss / n
 
 
+#: how BN normalises when a subnet is scored: ``'recalibrate'`` (running statistics re-estimated
+#: on training batches through the subnet, the standard), ``'running'`` (the supernet's own running
+#: statistics, a mix over every path it trained) or ``'batch'`` (train-mode BN: statistics of each
+#: evaluation batch of ``EVAL_BATCH`` images)
+BN_MODES: tuple[str, ...] = ('recalibrate', 'running', 'batch')
+EVAL_BATCH = 512
+
 #: what a subnet's score is: its test accuracy (%), or minus its mean test cross-entropy (less
 #: noisy on a finite test set: every sample counts by how confident the subnet is, not 0/1)
 SCORES: tuple[str, ...] = ('accuracy', 'loss')
@@ -74,8 +86,11 @@ SCORES: tuple[str, ...] = ('accuracy', 'loss')
 def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: ImageData,
                    recal_batches: int = 8, recal_batch_size: int = 128, split: str = 'test',
                    progress: bool = True, device: str | torch.device | None = None,
-                   max_samples: int | None = None, score: str = 'accuracy') -> pd.DataFrame:
+                   max_samples: int | None = None, score: str = 'accuracy', bn: str = 'recalibrate') -> pd.DataFrame:
     """Score each arch with the shared weights: recalibrate BN, then accuracy and loss on ``split``.
+
+    ``bn`` (:data:`BN_MODES`) picks how BN normalises: recalibrated statistics (default, with
+    ``recal_batches`` batches), the supernet's running statistics, or batch statistics.
 
     ``max_samples`` scores on the first samples of the split only (the same ones for every arch),
     which trades a little resolution for speed when many cells are ranked. ``score`` picks what
@@ -90,6 +105,10 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
     if score not in SCORES:
         raise ValueError(f'score must be one of {SCORES}, got {score!r}')
+    if bn not in BN_MODES:
+        raise ValueError(f'bn must be one of {BN_MODES}, got {bn!r}')
+    if bn == 'running' and not _bns(model):
+        raise ValueError("bn='running' needs BN layers that track running statistics; this model keeps none")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     if data.x_train.device != device:
@@ -102,9 +121,9 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
     archs = [space.check(a, 'archs') for a in archs]
     with preserved_bn_stats(model):
         for arch in tqdm(archs, desc='evaluate subnets', disable=not progress, leave=False):
-            if recal_batches > 0:
+            if bn == 'recalibrate' and recal_batches > 0:
                 recalibrate_bn(model, arch, data, recal_batches, recal_batch_size)
-            acc, loss = accuracy(model, arch, x, y)
+            acc, loss = accuracy(model, arch, x, y, EVAL_BATCH, batch_stats=bn == 'batch')
             rows.append(dict(arch=arch, arch_str=space.to_str(arch), score=acc if score == 'accuracy' else -loss,
                              accuracy=acc, loss=loss))
     model.train()
