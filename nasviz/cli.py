@@ -62,7 +62,8 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     r = MicroBenchRecipe()
     changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
-    mb = build_microbench(replace(r, **changes), out=a.out, workers=a.workers)
+    ex = _executor(a, local_workers=2)
+    mb = build_microbench(replace(r, **changes), out=a.out, executor=ex)
     print(json.dumps(mb.summary, indent=1))
     return 0
 
@@ -134,6 +135,7 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
     from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.proxies.sweep import get_space
 
+    ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     space = get_space(a.space)
     if a.archs:
         raw = _read_arch_file(a.archs)
@@ -159,7 +161,7 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
         archs = [archs[i] for i in pick]
     size = dict(in_channels=1, C=8, N=1) if a.data == 'digits' else {}
     cfg = SweepConfig(space=a.space, data=a.data, seed=a.seed, size=tuple(size.items()))
-    sweep = ProxySweep(a.proxy, cfg, workers=a.workers)
+    sweep = ProxySweep(a.proxy, cfg, workers=ex.workers or 1, executor=ex)
     table = sweep.run(archs, compute=not a.cached_only)
     from nasviz.utils import atomic_write_text
 
@@ -196,6 +198,27 @@ def _cmd_search(a: argparse.Namespace) -> int:
         atomic_write_text(a.out, json.dumps(out, indent=1) + '\n')
         print(f'wrote {a.out}')
     return 0
+
+
+def _add_backend_args(p: argparse.ArgumentParser) -> None:
+    from nasviz.executor import BACKENDS, ENV_BACKEND
+
+    p.add_argument('--backend', choices=BACKENDS,
+                   help=f'where the tasks run: local process pool or a Ray cluster (default: ${ENV_BACKEND}, else local)')
+    p.add_argument('--address', help="Ray cluster: 'auto' (the one this node joined) or HOST:PORT of its head "
+                                     '(default: start a local Ray instance)')
+
+
+def _executor(a: argparse.Namespace, local_workers: int):
+    """The executor of ``--backend``/``--address``/``--workers`` (``--workers`` unset: ``local_workers``
+    processes on the local pool, no cap on Ray)."""
+    from nasviz.executor import get_executor, resolve_backend
+
+    backend = resolve_backend(a.backend)
+    if a.address is not None and backend != 'ray':
+        raise ValueError(f'--address {short_repr(a.address)} needs --backend ray')
+    workers = a.workers if a.workers is not None else (local_workers if backend == 'local' else None)
+    return get_executor(backend, workers, a.address)
 
 
 def _positive_float(text: str) -> float:
@@ -266,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser('build-microbench', help='train sampled cells standalone on the embedded dataset')
     b.add_argument('--out', help='CSV path (default: data/microbench_digits.csv)')
     b.add_argument('--space', default='nb201', choices=spaces, help='search space of the cells (default: nb201)')
-    b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS), default=2)
+    b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
+                   help='local pool processes (default 2); with --backend ray, the most jobs in flight (default: no cap)')
+    _add_backend_args(b)
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
     b.add_argument('--seeds', type=_seed, nargs='+')
@@ -313,7 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument('--sample-seed', type=_seed, default=0)
     x.add_argument('--data', default='cifar10', choices=('cifar10', 'digits'), help='probe images')
     x.add_argument('--seed', type=_seed, default=0, help='initialisation and probe-batch seed')
-    x.add_argument('--workers', type=_int_arg(1, MAX_WORKERS), default=1)
+    x.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
+                   help='local pool processes (default 1: this process); with --backend ray, the most chunks in '
+                        'flight (default: no cap)')
+    _add_backend_args(x)
     x.add_argument('--cached-only', action='store_true', help='compute nothing: cached values, NaN elsewhere')
     x.add_argument('--out', required=True, help='CSV: arch_str and one column per proxy')
     x.set_defaults(func=_cmd_proxies)
@@ -339,12 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser('search', help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
                                        'and the true accuracy of the cell it finds')
     se.add_argument('--method', required=True, choices=SEARCH_METHODS)
-    se.add_argument('--space', default='nb201', choices=SEARCH_SPACES)
+    se.add_argument('--space', default='nb201', choices=SEARCH_SPACES,
+                    help='nb201 | darts (tiny: the space\'s micro benchmark; small: its table, and a found '
+                         'cell the NAS-Bench-301 sample lacks has no ground truth: exit 2)')
     se.add_argument('--profile', default='tiny', help='tiny (micro benchmark) | small (NB201 table)')
     se.add_argument('--seed', type=_seed, default=0)
     se.add_argument('--epochs', type=_int_arg(1), help='search epochs (default: the profile\'s)')
     se.add_argument('--lam', type=_positive_float, help='ISTA-NAS: LASSO weight lambda (> 0)')
-    se.add_argument('--m', type=_int_arg(1), help='ISTA-NAS: compressed dimension per edge (>= 1)')
+    se.add_argument('--m', type=_int_arg(1), help='ISTA-NAS: compressed dimension per decision group (>= 1; '
+                                                  'default 3 on nb201, 8 on darts)')
     se.add_argument('--n-candidates', type=_int_arg(1), help='spos-rs / random: cells evaluated')
     se.add_argument('--arch-lr', type=_positive_float, help='Adam learning rate of b (ISTA) / alpha (DARTS)')
     se.add_argument('--out', help='JSON: arch, true_accuracy, ground_truth, search_seconds, support history, ...')

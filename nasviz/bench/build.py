@@ -1,22 +1,23 @@
 """Build a micro benchmark: train sampled cells of a search space standalone on the embedded dataset.
 
 Each (cell, seed) pair is one job; finished jobs are appended to a partial file next to the
-output, so a killed build resumes where it stopped. Jobs run in worker processes with one
-torch thread each (small networks parallelise better across processes than inside one).
+output (by the driver, as each job finishes), so a killed build resumes where it stopped. Jobs
+run through :mod:`nasviz.executor` (a local process pool, or Ray with ``--backend ray``) in
+worker processes with one torch thread each (small networks parallelise better across
+processes than inside one).
 """
 from __future__ import annotations
 
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import multiprocessing as mp
 import pandas as pd
 
 from nasviz.bench.micro import MicroBench, default_path
+from nasviz.executor import Executor, Task, get_executor
 from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text, param_hash
 
@@ -116,11 +117,14 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
 
 
 def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | os.PathLike | None = None,
-                     workers: int = 2, progress: bool = True) -> MicroBench:
+                     workers: int = 2, progress: bool = True, executor: Executor | None = None) -> MicroBench:
     """Train ``recipe.n_cells`` cells for every seed, write the benchmark CSV (with its recipe and
-    summary in the header) and return it. Resumes from ``<out>.partial.jsonl`` if present."""
-    from tqdm.auto import tqdm
+    summary in the header) and return it. Resumes from ``<out>.partial.jsonl`` if present.
 
+    ``executor`` runs the jobs (default: :func:`nasviz.executor.get_executor` with ``workers``:
+    the local pool unless ``NASVIZ_BACKEND`` says otherwise; ``workers=1`` trains in this
+    process)."""
+    ex = executor if executor is not None else get_executor(None, workers)
     rdict = recipe.to_dict()
     space = get_space(recipe.space)
     if out is None:  # NB201's shipped file, or data/microbench_<space>.csv beside it
@@ -159,27 +163,15 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     cells = [space.to_str(a) for a in recipe.cells()]
     todo = [(a, s) for s in recipe.seeds for a in cells if (a, s) not in done]
     t0 = time.perf_counter()
-    bar = tqdm(total=len(cells) * len(recipe.seeds), initial=len(done), desc='micro benchmark', disable=not progress)
     with open(partial, 'a') as log:
-        if workers <= 1:
-            _init_worker(rdict)
-            results = (_train_one(rdict, a, s) for a, s in todo)
-            for r in results:
-                done[(r['arch_str'], r['seed'])] = r
-                log.write(json.dumps(r) + '\n')
-                log.flush()
-                bar.update()
-        else:
-            ctx = mp.get_context('spawn')
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(rdict,)) as ex:
-                futs = [ex.submit(_train_one, rdict, a, s) for a, s in todo]
-                for f in as_completed(futs):
-                    r = f.result()
-                    done[(r['arch_str'], r['seed'])] = r
-                    log.write(json.dumps(r) + '\n')
-                    log.flush()
-                    bar.update()
-    bar.close()
+        def store(key: tuple[str, int], r: dict) -> None:  # on the driver, as each job finishes
+            done[key] = r
+            log.write(json.dumps(r) + '\n')
+            log.flush()
+
+        ex.run(_train_one, [Task((a, s), (rdict, a, s)) for a, s in todo], store, initializer=_init_worker,
+               initargs=(rdict,), progress=progress, desc='micro benchmark', unit='job',
+               total=len(cells) * len(recipe.seeds), initial=len(done))
     wall = time.perf_counter() - t0
     rows = []
     for a in cells:
@@ -201,7 +193,7 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
                    split_half_reliability=round(mb.reliability(), 4) if len(recipe.seeds) >= 4 else None,
                    cpu_seconds_per_job=round(sum(r.get('cpu_seconds', r['seconds']) for r in done.values())
                                              / len(done), 2),
-                   wall_seconds_this_run=round(wall, 1), workers=workers)
+                   wall_seconds_this_run=round(wall, 1), workers=ex.workers, backend=ex.backend)
     mb = MicroBench.from_frame(df, recipe_out, summary)
     mb.save(out)
     partial.unlink()

@@ -5,7 +5,8 @@ Cache layout: ``<cache>/proxies/<key>/chunk-<hash>.csv``, one directory per (spa
 size, proxy, probe data, batch size, seed) and one small CSV (``arch_str,value``) per finished
 chunk of cells, each written atomically. A sweep reads every chunk of the directories it needs,
 computes only the cells missing there, and writes new chunks as they finish: a killed sweep loses
-at most the chunks in flight.
+at most the chunks in flight. Chunks run through :mod:`nasviz.executor` (this process, a local
+process pool, or Ray); the driver writes each chunk as its task finishes.
 
 Degenerate cells (the output does not depend on the input: no path carries the input to the
 output) get NaN for every proxy that reads the input images; they are not computed. ``params``,
@@ -13,7 +14,6 @@ output) get NaN for every proxy that reads the input images; they are not comput
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import io
 import os
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nasviz.executor import Executor, Task, get_executor
 from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
 from nasviz.utils import atomic_write_text, cache_dir, cached, load_checked, param_hash
 from nasviz.validate import check_count, check_int, short_repr
@@ -202,7 +203,10 @@ class ProxySweep:
 
     ``run(archs)`` returns a DataFrame with ``arch_str`` and one column per proxy, in the order
     of ``archs`` (``compute=False``: only cached values, NaN for the rest); ``computed_`` counts the (cell, proxy) values computed by the last run (the
-    rest came from the cache), ``seconds_`` its wall time."""
+    rest came from the cache), ``seconds_`` its wall time.
+
+    ``executor`` runs the chunks (default: :func:`nasviz.executor.get_executor` with ``workers``:
+    the local pool unless ``NASVIZ_BACKEND`` says otherwise; one worker computes in this process)."""
 
     proxies: Sequence[str]
     config: SweepConfig = field(default_factory=SweepConfig)
@@ -211,6 +215,7 @@ class ProxySweep:
     progress: bool = True
     #: called after each chunk is written (tests use it to simulate a kill)
     on_chunk: Callable[[int], None] | None = None
+    executor: Executor | None = None
 
     def __post_init__(self) -> None:
         self.proxies = check_proxies(self.proxies)
@@ -237,8 +242,6 @@ class ProxySweep:
     def run(self, archs: Iterable[Any] | None = None, compute: bool = True) -> pd.DataFrame:
         import time
 
-        from tqdm.auto import tqdm
-
         t0 = time.perf_counter()
         if archs is None:
             archs = self.space.enumerate()
@@ -261,39 +264,25 @@ class ProxySweep:
             missing = {}
         tasks = [(group[i:i + k], list(need)) for need, group in missing.items() for i in range(0, len(group), k)]
         self.computed_ = 0
-        n_cells = sum(len(t[0]) for t in tasks)
-        bar = tqdm(total=n_cells, desc=f'proxies {",".join(self.proxies)}', disable=not self.progress,
-                   unit='cell')
+        ex = self.executor
+        if ex is None:  # a single chunk is not worth starting worker processes for
+            ex = get_executor(None, self.workers if len(tasks) > 1 else 1)
+        in_process = ex.backend == 'local' and ex.workers == 1
 
-        def store(chunk: list[str], need: list[str], res: dict[str, list[float]]) -> None:
+        def store(key: tuple, res: dict[str, list[float]]) -> None:  # on the driver, as each chunk finishes
+            chunk, need = list(key[0]), list(key[1])
             for p in need:
                 text = pd.DataFrame({'arch_str': chunk, 'value': res[p]}).to_csv(index=False)
                 atomic_write_text(dirs[p] / _chunk_name(chunk), text)
                 known[p].update(zip(chunk, res[p]))
                 self.computed_ += len(chunk)
-            bar.update(len(chunk))
             if self.on_chunk is not None:
                 self.on_chunk(len(chunk))
 
-        try:
-            if self.workers == 1 or len(tasks) <= 1:
-                _init_worker(self.config, x, y, threads=torch.get_num_threads())
-                for chunk, need in tasks:
-                    store(chunk, need, _work(chunk, need))
-            else:
-                with cf.ProcessPoolExecutor(self.workers, initializer=_init_worker,
-                                            initargs=(self.config, x, y, 1)) as pool:
-                    futs = {pool.submit(_work, chunk, need): (chunk, need) for chunk, need in tasks}
-                    try:
-                        for f in cf.as_completed(futs):
-                            chunk, need = futs[f]
-                            store(chunk, need, f.result())
-                    except BaseException:
-                        for f in futs:
-                            f.cancel()
-                        raise
-        finally:
-            bar.close()
+        ex.run(_work, [Task((tuple(chunk), tuple(need)), (chunk, need), weight=len(chunk)) for chunk, need in tasks],
+               store, initializer=_init_worker,
+               initargs=(self.config, x, y, torch.get_num_threads() if in_process else 1), progress=self.progress,
+               desc=f'proxies {",".join(self.proxies)}', unit='cell')
         self.seconds_ = time.perf_counter() - t0
         table = pd.DataFrame({'arch_str': strs})
         for p in self.proxies:
