@@ -5,7 +5,8 @@ Each kind runs in a fresh subprocess (one torch thread) on the same batches and 
 * ``ista``: one ISTA-NAS step = a ``b`` step on a held-out batch (FISTA solve, sparse forward,
   backward to ``b`` through the LASSO Jacobian) + a weight step on a training batch on the
   support (the seeded initial code's cell);
-* ``ista-conv``: the same with every edge on ``nor_conv_3x3`` (the dearest support there is);
+* ``ista-conv``: the same on the dearest support there is (NB201: every edge ``nor_conv_3x3``;
+  DARTS: ``sep_conv_5x5`` on both cell inputs of every node);
 * ``darts``: one first-order DARTS step = an ``alpha`` step + a weight step, both on the full
   softmax mixture;
 * ``spos``: one SPOS weight step on a uniformly sampled path (no architecture step).
@@ -18,6 +19,7 @@ the first one (VmHWM after a ``clear_refs`` reset; includes optimizer state and 
 
     python benchmarks/search_step.py                 # tiny size: C=8, N=1, 16x16 digits, batch 64
     python benchmarks/search_step.py --size small    # C=8, N=2, 32x32x3, batch 128
+    python benchmarks/search_step.py --space darts   # the DARTS cell space (tiny: C=8, 3 cells)
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import subprocess
 import sys
 
 from nasviz.search.cost import SIZES, STEP_KINDS as KINDS, measure_step  # noqa: E402
+from nasviz.search.names import SEARCH_SPACES  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,25 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--kinds', nargs='+', default=list(KINDS), choices=KINDS)
+    p.add_argument('--space', default='nb201', choices=SEARCH_SPACES)
     p.add_argument('--worker', choices=KINDS, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.steps < 1 or a.warmup < 0:
         p.error('--steps must be >= 1 and --warmup >= 0')
     if a.worker:
-        print(json.dumps(measure_step(a.worker, a.size, a.steps, a.warmup, a.seed, track_rss=True)))
+        print(json.dumps(measure_step(a.worker, a.size, a.steps, a.warmup, a.seed, track_rss=True, space=a.space)))
         return 0
     env = dict(os.environ, OMP_NUM_THREADS='1')
     rows = []
     for kind in a.kinds:
         cmd = [sys.executable, __file__, '--worker', kind, '--size', a.size, '--steps', str(a.steps),
-               '--warmup', str(a.warmup), '--seed', str(a.seed)]
+               '--warmup', str(a.warmup), '--seed', str(a.seed), '--space', a.space]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if res.returncode != 0:
             print(res.stderr, file=sys.stderr)
             return res.returncode
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    z = SIZES[a.size]
-    print(f'one search step, size {a.size} (C={z["C"]}, N={z["N"]}, {z["image"]}x{z["image"]}x{z["in_channels"]}, '
+    z = dict(SIZES[a.size], C=rows[0]['C'], N=rows[0]['N'])
+    print(f'one search step, {a.space} space, size {a.size} (C={z["C"]}, N={z["N"]}, {z["image"]}x{z["image"]}x{z["in_channels"]}, '
           f'batch {z["batch"]}), 1 thread, median of {a.steps} steps after {a.warmup} warm-up')
     ref = next((r for r in rows if r['kind'] == 'darts'), None)
     head = f'{"kind":10s} {"median s":>9s} {"min s":>8s} {"saved MiB":>10s} {"peak RSS +MiB":>14s}'

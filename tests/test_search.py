@@ -246,7 +246,7 @@ def test_comparison_tables():
 
 
 @pytest.mark.parametrize('kw, name', [(dict(method='foo'), 'method'), (dict(lam=0.0), 'lam'), (dict(lam=-1), 'lam'),
-                                      (dict(m=0), 'm'), (dict(epochs=0), 'epochs'), (dict(space='darts'), 'space'),
+                                      (dict(m=0), 'm'), (dict(epochs=0), 'epochs'), (dict(space='nb101'), 'space'),
                                       (dict(n_candidates=0), 'n_candidates'), (dict(arch_lr=0), 'arch_lr'),
                                       (dict(score='f1'), 'score')])
 def test_bad_config_names_the_argument(kw, name):
@@ -280,7 +280,7 @@ def test_bad_inputs_of_functions():
 
 @pytest.mark.parametrize('args', [['--method', 'foo'], ['--method', 'ista', '--lam', '0'],
                                   ['--method', 'ista', '--lam', 'abc'], ['--method', 'ista', '--m', '0'],
-                                  ['--method', 'ista', '--space', 'darts'], ['--method', 'ista', '--profile', 'huge'],
+                                  ['--method', 'ista', '--space', 'nb101'], ['--method', 'ista', '--profile', 'huge'],
                                   ['--method', 'ista', '--seed', '-1'], ['--method', 'ista', '--epochs', '0']])
 def test_cli_bad_input_exits_2(args, tmp_path, monkeypatch, capsys):
     from nasviz.cli import main

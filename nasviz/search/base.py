@@ -25,10 +25,9 @@ from torch import nn
 
 from nasviz.bench.micro import MicroBench, default_path
 from nasviz.data import ImageData, iterate_batches, load_dataset
-from nasviz.spaces.nb201 import EDGE_NAMES, OPS, Arch, to_arch
 from nasviz.supernet.evaluate import accuracy
-from nasviz.supernet.model import NB201Supernet, arch_param_count
 from nasviz.supernet.train import TrainConfig, train_supernet
+from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
 from nasviz.utils import cached
 from nasviz.validate import check_count, check_int
@@ -104,7 +103,8 @@ class SearchResult:
     ``history``: one row per epoch (``epoch``, ``arch`` = the cell the search would return
     then, ``support_changes`` = steps in that epoch whose cell differed from the step before,
     ``train_loss``/``train_acc`` on search-train batches, and per method: ISTA ``weights`` (the
-    6 x 5 code z), ``recovery_error``, ``block_gap``; DARTS ``weights`` (softmax of alpha)).
+    code z as network weights: NB201 6 x 5, DARTS 2 x 14 x 7), ``recovery_error``, ``block_gap``;
+    DARTS ``weights`` (softmax of alpha)).
     ``candidates``: for SPOS-RS and random search, every evaluated cell with its held-out score.
     ``step``: cost of one search step (``w_step_s``, ``arch_step_s`` seconds; ``saved_mib``:
     activation memory autograd keeps for the backward of one weight step).
@@ -112,7 +112,7 @@ class SearchResult:
     """
 
     method: str
-    arch: Arch
+    arch: Any
     config: SearchConfig
     search_seconds: float
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -131,11 +131,14 @@ class SearchResult:
         return [str(a) for a in h['arch']] if len(h) and 'arch' in h.columns else []
 
     def weights_frame(self) -> pd.DataFrame:
-        """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``)."""
+        """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``; a DARTS
+        edge is named ``'<cell>.<input>-><node>'``)."""
         if 'weights' not in self.history.columns:
             return pd.DataFrame(columns=['epoch', 'edge', 'op', 'value'])
-        rows = [dict(epoch=int(r.epoch), edge=EDGE_NAMES[e], op=OPS[o], value=float(r.weights[e][o]))
-                for r in self.history.itertuples() for e in range(len(EDGE_NAMES)) for o in range(len(OPS))]
+        labels = search_groups(self.config.space).weight_labels()
+        rows = [dict(epoch=int(r.epoch), edge=e, op=o, value=float(v))
+                for r in self.history.itertuples()
+                for (e, o), v in zip(labels, np.asarray(r.weights, dtype=np.float64).ravel())]
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,7 +154,7 @@ class SearchResult:
             if col in h.columns:
                 out[col] = [None if pd.isna(v) else float(v) for v in h[col]]
         if 'weights' in h.columns and len(h):
-            out['final_weights'] = [[float(v) for v in row] for row in h['weights'].iloc[-1]]
+            out['final_weights'] = np.asarray(h['weights'].iloc[-1], dtype=np.float64).tolist()
         if self.candidates is not None:
             out['n_candidates'] = int(len(self.candidates))
         return out
@@ -214,14 +217,22 @@ def clip_step(model: nn.Module, opt: torch.optim.Optimizer, sched) -> None:
 # ---------------------------------------------------------------------------------------------
 # Ground truth of a found cell
 # ---------------------------------------------------------------------------------------------
-def _train_with_recipe(recipe: dict, arch: Arch, seed: int) -> float:
+def _space_of(bench: Any) -> str:
+    """The search space of a ground truth (a micro benchmark's recipe, or a table's ``space``)."""
+    if isinstance(bench, MicroBench):
+        return bench.space.name
+    return str(getattr(bench, 'space', 'nb201'))
+
+
+def _train_with_recipe(recipe: dict, arch: Any, seed: int) -> float:
     """Test accuracy (%) of ``arch`` trained standalone with the micro benchmark's recipe and
-    seed (the same steps as ``nasviz build-microbench``: seeded init, TrainConfig of the
-    recipe, accuracy on the test split)."""
+    seed (the same steps as ``nasviz build-microbench``: seeded init, the standalone network of
+    the recipe's space and size, TrainConfig of the recipe, accuracy on the test split)."""
 
     data = load_dataset(recipe['dataset'], **recipe['data'])
     torch.manual_seed(seed)
-    net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
+    net = search_groups(recipe.get('space', 'nb201')).recipe_network(recipe, arch, data.num_classes,
+                                                                      data.in_channels)
     cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
                       weight_decay=recipe['weight_decay'], seed=seed)
     train_supernet(net, data, cfg, progress=False)
@@ -229,25 +240,35 @@ def _train_with_recipe(recipe: dict, arch: Arch, seed: int) -> float:
     return float(acc)
 
 
-#: the micro benchmark recipe keys that decide a cell's accuracy
+#: the micro benchmark recipe keys that decide a cell's accuracy (spaces other than NB201 add
+#: ``space`` and ``size``; NB201 recipes keep these keys, so their cached cells are found)
 _RECIPE_KEYS = ('dataset', 'data', 'C', 'N', 'epochs', 'batch_size', 'lr', 'weight_decay')
 
 
-def extra_truth_path() -> Path:
-    """``$NASVIZ_SEARCH_TRUTH`` if set, else ``data/microbench_search_cells.csv`` beside the
-    micro benchmark: cells found by searches that the benchmark does not hold, trained with its
-    recipe and seeds (written by :func:`extend_truth`)."""
+def _recipe_key(recipe: dict) -> dict:
+    rec = {k: recipe.get(k) for k in _RECIPE_KEYS}
+    if recipe.get('space', 'nb201') != 'nb201':
+        rec.update(space=recipe['space'], size=recipe.get('size'))
+    return rec
+
+
+def extra_truth_path(space: str = 'nb201') -> Path:
+    """Cells found by searches that the micro benchmark does not hold, trained with its recipe
+    and seeds (written by :func:`extend_truth`). NB201: ``$NASVIZ_SEARCH_TRUTH`` if set, else
+    ``data/microbench_search_cells.csv`` beside the micro benchmark; another space: the same name
+    with ``_<space>`` before the suffix (``microbench_search_cells_darts.csv``)."""
     env = os.environ.get('NASVIZ_SEARCH_TRUTH')
-    return Path(env) if env else default_path().with_name('microbench_search_cells.csv')
+    path = Path(env) if env else default_path().with_name('microbench_search_cells.csv')
+    return path if space == 'nb201' else path.with_name(f'{path.stem}_{space}{path.suffix}')
 
 
 def _same_recipe(a: dict, b: dict) -> bool:
-    return all(json.dumps(a.get(k), sort_keys=True) == json.dumps(b.get(k), sort_keys=True) for k in _RECIPE_KEYS)
+    return json.dumps(_recipe_key(a), sort_keys=True) == json.dumps(_recipe_key(b), sort_keys=True)
 
 
 def _extra_bench(bench: Any):
     """The extension table when it exists and was made with ``bench``'s recipe and seeds."""
-    path = extra_truth_path()
+    path = extra_truth_path(_space_of(bench))
     if not path.is_file():
         return None
     extra = MicroBench.load(path)
@@ -256,23 +277,43 @@ def _extra_bench(bench: Any):
     return extra
 
 
-def _recipe_accuracies(arch: Arch, bench: Any, cache: bool = True) -> list[float]:
-    rec = {k: bench.recipe[k] for k in _RECIPE_KEYS}
+def _recipe_accuracies(arch: Any, bench: Any, cache: bool = True) -> list[float]:
+    rec = _recipe_key(bench.recipe)
     return [cached('search_truth', (rec, str(arch), int(s)), lambda s=s: _train_with_recipe(rec, arch, int(s)),
                    cache=cache) for s in bench.seeds]
 
 
-def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True) -> tuple[float, str, str]:
+#: what a benchmark table's accuracy is, per space
+_TABLE_TRUTH = {'nb201': 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)',
+                'darts': 'NAS-Bench-301 table (cifar10 validation accuracy)'}
+
+
+class NoGroundTruth(ValueError):
+    """The found cell has no real ground truth in the profile's benchmark (never invented)."""
+
+
+def true_accuracy(arch: Any, bench: Any, cache: bool = True) -> tuple[float, str, str]:
     """``(accuracy %, ground-truth name, source)`` of ``arch``.
 
-    NB201 table: CIFAR-10 test accuracy (200 epochs). Micro benchmark: its seed mean, for the
-    cell or an isomorphic one; a cell it does not cover comes from the extension table
-    (:func:`extra_truth_path`) when that holds it, else it is trained standalone with the
-    benchmark's own recipe for every one of its seeds (cached) and the mean is returned.
+    NB201 table: CIFAR-10 test accuracy (200 epochs). NAS-Bench-301 table: its validation
+    accuracy, for a genotype the table holds (a :class:`NoGroundTruth` ``ValueError`` otherwise:
+    the table is a sample of the space and no accuracy is invented). Micro benchmark (any space):
+    its seed mean, for the cell or an isomorphic one; a cell it does not cover comes from the
+    extension table (:func:`extra_truth_path`) when that holds it, else it is trained standalone
+    with the benchmark's own recipe for every one of its seeds (cached) and the mean is returned.
     """
-    arch = to_arch(arch)
+    space = _space_of(bench)
+    arch = search_groups(space).to_arch(arch)
     if not isinstance(bench, MicroBench):
-        return float(bench.accuracy(arch)), 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)', 'benchmark'
+        name = _TABLE_TRUTH.get(space, f'{space} benchmark table')
+        try:
+            return float(bench.accuracy(arch)), name, 'benchmark'
+        except KeyError:
+            n = len(bench.archs()) if hasattr(bench, 'archs') else None
+            raise NoGroundTruth(
+                f'no ground truth for the found cell {arch}: the {name} holds '
+                f'{f"{n:,} " if n else ""}genotypes and not this one, and none is invented; use --profile '
+                'tiny, where a found cell the micro benchmark lacks is trained with its own recipe') from None
     name = 'micro benchmark (test accuracy, mean over its seeds)'
     try:
         return bench.accuracy(arch), name, 'benchmark'
@@ -282,7 +323,7 @@ def true_accuracy(arch: Arch | str, bench: Any, cache: bool = True) -> tuple[flo
     extra = _extra_bench(bench)
     if extra is not None:
         try:
-            return extra.accuracy(arch), name, f'{how} ({extra_truth_path().name})'
+            return extra.accuracy(arch), name, f'{how} ({extra_truth_path(space).name})'
         except KeyError:
             pass
     return float(np.mean(_recipe_accuracies(arch, bench, cache))), name, how
@@ -292,15 +333,17 @@ def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache
     """Train every cell of ``archs`` that neither the micro benchmark nor the extension table
     holds (recipe and seeds of ``bench``; cached), and add it to the extension table (atomic
     write). Returns the table's path (None when nothing was missing and no table exists)."""
-    path = Path(path) if path is not None else extra_truth_path()
+    space = _space_of(bench)
+    groups = search_groups(space)
+    path = Path(path) if path is not None else extra_truth_path(space)
     old = MicroBench.load(path) if path.is_file() else None
     if old is not None and (not _same_recipe(old.recipe, bench.recipe) or old.seeds != bench.seeds):
         raise ValueError(f'{path} holds cells of another recipe or seeds; move it away first')
     rows = [] if old is None else old.to_frame().drop(columns='arch').to_dict('records')
     have = {r['arch_str'] for r in rows}
     added = 0
-    for a in {str(to_arch(a)) for a in archs}:
-        arch = to_arch(a)
+    for a in sorted({str(groups.to_arch(a)) for a in archs}):
+        arch = groups.to_arch(a)
         try:
             bench.accuracy(arch)
             continue
@@ -309,7 +352,7 @@ def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache
         if a in have:
             continue
         accs = _recipe_accuracies(arch, bench, cache)
-        rows.append(dict(arch_str=a, params=arch_param_count(arch, bench.recipe['C'], bench.recipe['N'], 10, 1),
+        rows.append(dict(arch_str=a, params=groups.recipe_params(bench.recipe, arch),
                          **{f'acc_seed{s}': round(v, 4) for s, v in zip(bench.seeds, accs)}))
         have.add(a)
         added += 1
@@ -332,4 +375,4 @@ def timed(fn):
 
 
 __all__ = ['check_lambda', 'SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
-           'true_accuracy', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']
+           'true_accuracy', 'NoGroundTruth', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']

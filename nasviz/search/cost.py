@@ -1,7 +1,8 @@
 """Cost of one search step, measured in this process: ISTA-NAS's sparse network, its dearest
-support (every edge ``nor_conv_3x3``), DARTS' mixture and a SPOS path, on the same random
-batches and network size (``benchmarks/search_step.py`` runs each kind in a fresh process and
-adds the peak resident memory)."""
+support (NB201: every edge ``nor_conv_3x3``; DARTS: ``sep_conv_5x5`` on both cell inputs of every
+node), DARTS' mixture and a SPOS path, on the same random batches and network size, in either
+search space (``benchmarks/search_step.py`` runs each kind in a fresh process and adds the peak
+resident memory)."""
 from __future__ import annotations
 
 import time
@@ -12,16 +13,18 @@ import torch
 from torch import nn
 
 from nasviz.search.base import SearchConfig, arch_optimizer, weight_optimizer
-from nasviz.search.darts import Alpha, argmax_cell
-from nasviz.search.ista import SparseCode, block_support
-from nasviz.search.network import WeightedSupernet, count_saved_bytes
-from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch, OpMask
+from nasviz.search.darts import Alpha
+from nasviz.search.groups import search_groups
+from nasviz.search.ista import SparseCode
+from nasviz.search.network import count_saved_bytes
+from nasviz.supernet.train import path_sampler
 
+#: network and batch sizes (``N`` cells per stage; the DARTS space builds ``3 N`` cells)
 SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),
          'small': dict(C=8, N=2, in_channels=3, image=32, batch=128),
          'paper': dict(C=16, N=5, in_channels=3, image=32, batch=256)}
 #: ``ista``: a b step + a weight step on the seeded initial code's support; ``ista-conv``: the
-#: same on the all-``nor_conv_3x3`` cell; ``darts``: an alpha step + a weight step on the
+#: same on the space's dearest cell (NB201: all ``nor_conv_3x3``); ``darts``: an alpha step + a weight step on the
 #: mixture; ``spos``: one weight step on a uniformly sampled path
 STEP_KINDS = ('ista', 'ista-conv', 'darts', 'spos')
 
@@ -44,34 +47,41 @@ def _reset_peak() -> bool:
 
 
 def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3, seed: int = 0,
-                 track_rss: bool = False) -> dict:
+                 track_rss: bool = False, space: str = 'nb201') -> dict:
     """Median (``step_s``) and fastest (``step_min_s``: the least disturbed by other processes on a
     shared machine) seconds of one search step of ``kind`` (:data:`STEP_KINDS`) over ``steps``
     after ``warmup``; ``saved_mib``: activation memory autograd keeps for one weight step (mean
     over up to 5 further steps); with
-    ``track_rss`` (Linux, meaningful in a fresh process) the peak resident memory the steps add."""
+    ``track_rss`` (Linux, meaningful in a fresh process) the peak resident memory the steps add.
+    ``space``: ``'nb201'`` or ``'darts'`` (its weighted supernet, code groups and settings)."""
     if kind not in STEP_KINDS:
         raise ValueError(f'unknown kind {kind!r}; valid: {", ".join(STEP_KINDS)}')
     if size not in SIZES:
         raise ValueError(f'unknown size {size!r}; valid: {", ".join(SIZES)}')
-    z = SIZES[size]
+    groups = search_groups(space)
+    z = dict(SIZES[size])
+    if size == 'tiny':  # the space's own tiny network (DARTS: its micro benchmark's C)
+        z.update({k: v for k, v in groups.defaults.items() if k in ('C', 'N')})
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     n_batches = 8
     xs = torch.randn(n_batches, z['batch'], z['in_channels'], z['image'], z['image'], generator=g)
     ys = torch.randint(0, 10, (n_batches, z['batch']), generator=g)
-    model = WeightedSupernet(z['C'], z['N'], 10, z['in_channels'])
-    cfg = SearchConfig(method='ista' if kind.startswith('ista') else 'darts', C=z['C'], N=z['N'], seed=seed)
+    model = groups.weighted_supernet(z['C'], z['N'], 10, z['in_channels'])
+    cfg = SearchConfig(method='ista' if kind.startswith('ista') else 'darts', space=space, C=z['C'], N=z['N'],
+                       seed=seed, **groups.defaults)
     opt_w, sched = weight_optimizer(model.parameters(), cfg, 10 ** 6)
     loss_fn = nn.CrossEntropyLoss()
-    mask, rng = OpMask.full(), np.random.default_rng(seed)
-    conv = Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
+    rng = np.random.default_rng(seed)
+    sample_path = path_sampler(model, getattr(model, 'mask', None) or groups.space.full_mask())
+    dear = groups.dearest_cell()
     if kind.startswith('ista'):
-        arch_vars = SparseCode(NUM_EDGES, cfg.m, cfg.lam, seed=seed)
-        select = (lambda w: conv) if kind == 'ista-conv' else block_support
+        arch_vars = SparseCode(groups.n_groups, cfg.m, cfg.lam, seed=seed, sizes=groups.group_sizes,
+                               expand=groups.expand)
+        select = (lambda w: dear) if kind == 'ista-conv' else groups.support
         mode = 'sparse'
     elif kind == 'darts':
-        arch_vars, select, mode = Alpha(seed), argmax_cell, 'mixture'
+        arch_vars, select, mode = Alpha(seed, groups.alpha_shape), groups.derive, 'mixture'
     else:
         arch_vars, select, mode = None, None, None
     opt_a = arch_optimizer(arch_vars.parameters(), cfg, 0.0) if arch_vars is not None else None
@@ -81,7 +91,7 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
         xv, yv = xs[(i + 1) % n_batches], ys[(i + 1) % n_batches]
         saved = 0
         if kind == 'spos':
-            arch = mask.sample(rng)
+            arch = sample_path(rng)
             opt_w.zero_grad(set_to_none=True)
             fwd = lambda: loss_fn(model(x, arch), y)  # noqa: E731
             loss, saved = count_saved_bytes(fwd) if count else (fwd(), 0)
@@ -121,7 +131,7 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
     # activation memory, averaged over a few more steps (SPOS draws another path every step)
     saved = [one_step(warmup + steps + i, count=True) for i in range(min(steps, 5))]
     peak = _status_kib('VmHWM') if reset else None
-    out = dict(kind=kind, size=size, step_s=float(np.median(times)), step_min_s=float(np.min(times)),
+    out = dict(kind=kind, size=size, space=space, C=z['C'], N=z['N'], step_s=float(np.median(times)), step_min_s=float(np.min(times)),
                saved_mib=float(np.mean(saved)) / 2 ** 20,
                peak_rss_delta_mib=None if peak is None else (peak - rss0) / 1024,
                params=int(sum(p.numel() for p in model.parameters())))
@@ -133,10 +143,10 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
 
 
 def step_costs(size: str = 'tiny', steps: int = 10, warmup: int = 2, seed: int = 0,
-               kinds=STEP_KINDS):
+               kinds=STEP_KINDS, space: str = 'nb201'):
     """:func:`measure_step` for every kind, as a DataFrame with ratios to DARTS (time: of the
     fastest steps; memory: of the activation memory)."""
-    df = pd.DataFrame([measure_step(k, size, steps, warmup, seed) for k in kinds])
+    df = pd.DataFrame([measure_step(k, size, steps, warmup, seed, space=space) for k in kinds])
     if 'darts' in set(df['kind']):
         ref = df.set_index('kind').loc['darts']
         df['time_vs_darts'] = df['step_min_s'] / ref['step_min_s']

@@ -1,16 +1,19 @@
-"""ISTA-NAS (Yang et al., NeurIPS 2020): architecture search as sparse coding, on NAS-Bench-201.
+"""ISTA-NAS (Yang et al., NeurIPS 2020): architecture search as sparse coding, on NAS-Bench-201
+and the DARTS cell space.
 
-Every decision group (an NB201 edge: one op out of ``n = 5``) owns a fixed, seeded random
-sensing matrix ``A`` (``m x n``, unit-norm columns) and compressed architecture variables
+Every decision group (an NB201 edge: one op out of 5, coded over the 4 that are not ``none``; a
+DARTS node: its candidate inputs x 7 ops; see :mod:`nasviz.search.groups`) owns a fixed, seeded
+random sensing matrix ``A`` (``m x n``, unit-norm columns) and compressed architecture variables
 ``b`` in R^m. The architecture code ``z`` is recovered by the LASSO
 
     z = argmin_z  1/2 ||A z - b||^2 + lam ||z||_1        (optionally z >= 0)
 
-solved by FISTA, batched over groups (:func:`fista`). The support is block-sparse: one op per
-edge, the one of largest ``|z|`` (:func:`block_support`), and the search network runs only
-that op, its output scaled by its ``z`` value (:class:`~nasviz.search.network.WeightedSupernet`
-in ``sparse`` mode), so the network trained during the search is sparse at every step and is
-the network of the cell finally returned.
+solved by FISTA, batched over groups (:func:`fista`; groups with shorter codes are padded with
+zero sensing columns). The support is the space's: NB201 one op per edge, the one of largest
+``|z|`` (:func:`block_support`); DARTS the 2 strongest inputs per node, one op each
+(:func:`~nasviz.search.groups.top2_cells`). The search network runs only the supported ops, each
+output scaled by its ``z`` value (the space's weighted supernet in ``sparse`` mode), so the network
+trained during the search is sparse at every step and is the network of the cell finally returned.
 
 The search alternates (:func:`ista_search`): network weights by SGD on training batches, ``b``
 by Adam on held-out batches, re-solving ``z`` after every change of ``b``. The gradient reaches
@@ -30,26 +33,29 @@ from torch import nn
 
 from nasviz.search.base import SearchConfig, SearchResult, check_lambda
 from nasviz.search.bilevel import alternate
-from nasviz.search.network import WeightedSupernet
-from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch
+from nasviz.search.groups import CODED_OPS, NONE, NB201Groups, block_gap, block_support, search_groups
 from nasviz.validate import check_count
-
-NONE = OPS.index('none')
-#: the ops a code coordinate stands for: every op but ``none`` (an all-zero code means ``none``)
-CODED_OPS: tuple[int, ...] = tuple(i for i in range(len(OPS)) if i != NONE)
 
 # ---------------------------------------------------------------------------------------------
 # Sparse coding
 # ---------------------------------------------------------------------------------------------
 
 
-def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """``(groups, m, n)`` Gaussian sensing matrices with unit-norm columns, seeded."""
+def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64,
+                     sizes=None) -> torch.Tensor:
+    """``(groups, m, n)`` Gaussian sensing matrices with unit-norm columns, seeded. ``sizes``
+    (one per group, each <= ``n``): group ``g`` codes only its first ``sizes[g]`` coordinates; its
+    other columns are zero (a zero column leaves its coordinate at 0 in every LASSO solution)."""
     groups = check_count(groups, 'groups')
     m = check_count(m, 'm')
     n = check_count(n, 'n')
     g = torch.Generator().manual_seed(int(seed))
     A = torch.randn(groups, m, n, generator=g, dtype=torch.float64)
+    if sizes is not None:
+        sizes = [check_count(k, 'sizes') for k in sizes]
+        if len(sizes) != groups or max(sizes) > n:
+            raise ValueError(f'sizes must give {groups} group sizes <= {n}, got {sizes}')
+        A = A * (torch.arange(n).view(1, 1, n) < torch.tensor(sizes).view(groups, 1, 1))
     A = A / A.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return A.to(dtype)
 
@@ -161,21 +167,6 @@ def lasso_jacobian(A: torch.Tensor, z: torch.Tensor, tol: float = 1e-9) -> torch
     return J[0] if single else J
 
 
-def block_support(z: torch.Tensor, tol: float = 0.0) -> Arch:
-    """One op per edge from the code ``z`` (``(6, 5)``, columns in :data:`OPS` order): on each
-    edge the op of largest ``|z|``; an edge whose code is all zero (no ``|z|`` above ``tol``)
-    carries ``none``. The ``none`` column is never selected by size: ``none`` has no output to
-    weight, so its code is the empty code (see :class:`SparseCode`)."""
-    z = torch.as_tensor(z)
-    if tuple(z.shape) != (NUM_EDGES, len(OPS)):
-        raise ValueError(f'z must have shape ({NUM_EDGES}, {len(OPS)}), got {tuple(z.shape)}')
-    a = z.detach().abs().clone()
-    a[:, NONE] = -1.0
-    top = a.argmax(1)
-    empty = a.max(1).values <= tol
-    return Arch(tuple(NONE if bool(e) else int(i) for i, e in zip(top.tolist(), empty.tolist())))
-
-
 def recovery_error(A: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> float:
     """Relative residual ``||A z - b|| / ||b||`` over all groups: how much of the compressed
     variables the sparse code does not explain."""
@@ -183,34 +174,33 @@ def recovery_error(A: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> float:
     return float(r.norm() / b.norm().clamp_min(1e-12))
 
 
-def block_gap(z: torch.Tensor) -> float:
-    """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is
-    exactly one-sparse, so the searched and the returned cell coincide)."""
-    a = z.abs()
-    tot = a.sum(-1)
-    top = a.max(-1).values
-    share = torch.where(tot > 0, 1 - top / tot.clamp_min(1e-30), torch.zeros_like(tot))
-    return float(share.mean())
-
-
 class SparseCode(nn.Module):
     """Compressed architecture variables ``b`` (a parameter, ``(groups, m)``) and their code
-    ``z = fista(A, b)`` over the ``n`` coded ops of each group.
+    ``z = fista(A, b)`` over the ``n`` coded choices of each group.
 
-    ``forward()`` returns the edge weights, ``(groups, 5)`` in :data:`OPS` order: the code on
-    the columns of :data:`CODED_OPS`, 0 in the ``none`` column (``none`` is the empty code:
-    scaling an op that outputs nothing would carry no gradient, so it is not a coordinate).
-    The values are the LASSO solution; the gradient reaches ``b`` through
-    :func:`lasso_jacobian` (``dL/db = J^T dL/dz``).
+    ``sizes``: the coded dimension of each group (default: NAS-Bench-201's, the 4 ops that are not
+    ``none`` on each edge); shorter groups are padded to the longest with zero sensing columns.
+    ``expand``: code ``(groups, n)`` -> the network's weights (default: NAS-Bench-201's
+    ``(groups, 5)`` in its op order, 0 in the ``none`` column: ``none`` is the empty code, scaling
+    an op that outputs nothing would carry no gradient, so it is not a coordinate).
+
+    ``forward()`` returns the expanded weights. The values are the LASSO solution; the gradient
+    reaches ``b`` through :func:`lasso_jacobian` (``dL/db = J^T dL/dz``).
     """
 
     def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
-                 nonneg: bool = True, init: float = 1.0) -> None:
+                 nonneg: bool = True, init: float = 1.0, sizes=None, expand=None) -> None:
         super().__init__()
         self.lam = check_lambda(lam)
-        n = len(CODED_OPS)
+        groups = check_count(groups, 'groups')
+        if sizes is None:
+            sizes = (len(CODED_OPS),) * groups
+        self.sizes = tuple(int(k) for k in sizes)
+        n = max(self.sizes)
+        self._expand = expand if expand is not None else NB201Groups().expand
         self.m, self.n, self.n_iter, self.nonneg = check_count(m, 'm'), n, check_count(n_iter, 'n_iter'), nonneg
-        self.register_buffer('A', sensing_matrices(groups, m, n, seed))
+        uneven = any(k != n for k in self.sizes)
+        self.register_buffer('A', sensing_matrices(groups, m, n, seed, sizes=self.sizes if uneven else None))
         # b = A z0 with z0 = init on every op (+ 5% seeded noise): no op is favoured, and the
         # LASSO picks the first support
         g = torch.Generator().manual_seed(int(seed) + 1)
@@ -236,13 +226,12 @@ class SparseCode(nn.Module):
         return self._z
 
     def expand(self, z: torch.Tensor) -> torch.Tensor:
-        """``(groups, n)`` code -> ``(groups, 5)`` edge weights (0 in the ``none`` column)."""
-        out = z.new_zeros(z.shape[0], len(OPS))
-        out[:, list(CODED_OPS)] = z
-        return out
+        """``(groups, n)`` code -> the network's weights (NAS-Bench-201: ``(groups, 5)``, 0 in the
+        ``none`` column)."""
+        return self._expand(z)
 
     def weights(self) -> torch.Tensor:
-        """Edge weights of the current code, float64, no gradient."""
+        """Network weights of the current code, float64, no gradient."""
         return self.expand(self.solve())
 
     def forward(self) -> torch.Tensor:
@@ -262,24 +251,26 @@ __all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objec
 # The search
 # ---------------------------------------------------------------------------------------------
 def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None) -> SearchResult:
-    """ISTA-NAS on NB201: returns a :class:`~nasviz.search.base.SearchResult` whose history
-    holds, per epoch, the code ``z`` (``weights``, 6 x 5), the cell it selects, the number of
-    support changes, the recovery error ``||Az - b|| / ||b||`` and the block gap (share of
-    ``|z|`` outside the chosen op). ``data`` is the search view
+    """ISTA-NAS on ``cfg.space``: returns a :class:`~nasviz.search.base.SearchResult` whose
+    history holds, per epoch, the code ``z`` expanded to the network's weights (``weights``:
+    NB201 6 x 5, DARTS 2 x 14 x 7), the cell it selects, the number of support changes, the
+    recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the support). ``data`` is the search view
     (:func:`~nasviz.search.base.split_for_search`); ``checkpoint_dir`` makes it resumable
     (:func:`~nasviz.search.bilevel.alternate`)."""
     t0 = time.perf_counter()
+    groups = search_groups(cfg.space)
     torch.manual_seed(cfg.seed)
-    model = WeightedSupernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
-    code = SparseCode(NUM_EDGES, cfg.m, cfg.lam, seed=cfg.seed, n_iter=cfg.fista_iters, nonneg=cfg.nonneg)
+    model = groups.weighted_supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
+    code = SparseCode(groups.n_groups, cfg.m, cfg.lam, seed=cfg.seed, n_iter=cfg.fista_iters, nonneg=cfg.nonneg,
+                      sizes=groups.group_sizes, expand=groups.expand)
 
     def on_epoch(epoch: int) -> dict:
         z = code.solve()
         return dict(weights=code.expand(z).float().tolist(), recovery_error=recovery_error(code.A, code.b.detach(), z),
-                    block_gap=block_gap(z), nonzeros=int((z.abs() > 1e-9).sum()))
+                    block_gap=groups.gap(z), nonzeros=int((z.abs() > 1e-9).sum()))
 
-    # no weight decay on b: it would shrink every code towards the empty code (= none)
-    hist, step = alternate(model, code, code, block_support, 'sparse', data, cfg, on_epoch=on_epoch,
+    # no weight decay on b: it would shrink every code towards the empty code (NB201: none)
+    hist, step = alternate(model, code, code, groups.support, 'sparse', data, cfg, on_epoch=on_epoch,
                            progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0,
                            checkpoint_dir=checkpoint_dir)
     return SearchResult('ista', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)

@@ -2,5 +2,5 @@
 
 #: the search methods, by their command-line names
 SEARCH_METHODS: tuple[str, ...] = ('ista', 'darts', 'spos-rs', 'random')
-#: search spaces with a search implementation (the DARTS space follows the space plug-in issue)
-SEARCH_SPACES: tuple[str, ...] = ('nb201',)
+#: search spaces with a search implementation (:mod:`nasviz.search.groups`)
+SEARCH_SPACES: tuple[str, ...] = ('nb201', 'darts')

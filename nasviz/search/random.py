@@ -18,22 +18,16 @@ import torch
 
 from nasviz.data import ImageData
 from nasviz.search.base import SearchConfig, SearchResult
-from nasviz.spaces.nb201 import Arch, sample_archs, to_arch
+from nasviz.search.groups import search_groups
 from nasviz.supernet.evaluate import accuracy, evaluate_archs
-from nasviz.supernet.model import NB201Supernet
 from nasviz.supernet.train import TrainConfig, train_supernet
 
 
-def candidate_cells(n: int, seed: int, pool: Sequence[Arch] | None = None) -> list[Arch]:
-    """``n`` distinct non-degenerate cells drawn with ``seed``: from ``pool`` when given (e.g.
-    the micro benchmark's cells, so their ground truth is known), else from the whole space."""
-    if pool is None:
-        return sample_archs(n, rng=seed, unique=True, exclude_degenerate=True)
-    pool = [to_arch(a) for a in pool if not to_arch(a).is_degenerate]
-    if n > len(pool):
-        raise ValueError(f'n_candidates={n} exceeds the {len(pool)} cells of the candidate pool')
-    idx = np.random.default_rng(seed).choice(len(pool), n, replace=False)
-    return [pool[i] for i in sorted(idx)]
+def candidate_cells(n: int, seed: int, pool: Sequence | None = None, space: str = 'nb201') -> list:
+    """``n`` distinct non-degenerate cells of ``space`` drawn with ``seed``: from ``pool`` when
+    given (e.g. the micro benchmark's cells, so their ground truth is known), else from the whole
+    space (``space.sample``)."""
+    return search_groups(space).candidates(n, seed, pool)
 
 
 def _train_config(cfg: SearchConfig, epochs: int) -> TrainConfig:
@@ -41,18 +35,18 @@ def _train_config(cfg: SearchConfig, epochs: int) -> TrainConfig:
                        seed=cfg.seed)
 
 
-def _best(frame: pd.DataFrame) -> Arch:
+def _best(frame: pd.DataFrame, space: str):
     # ties (same score) go to the first cell in candidate order
-    return to_arch(frame['arch_str'].iloc[int(np.argmax(frame['score'].to_numpy()))])
+    return search_groups(space).to_arch(frame['arch_str'].iloc[int(np.argmax(frame['score'].to_numpy()))])
 
 
-def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch], progress: bool = True,
+def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True,
                    checkpoint_dir=None) -> SearchResult:
     """SPOS supernet + random search over its scores (held-out half, ``cfg.score``); the
     supernet's training resumes from ``checkpoint_dir`` (per-epoch checkpoints)."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    model = NB201Supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
+    model = search_groups(cfg.space).spos_supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
     hist = train_supernet(model, data, _train_config(cfg, cfg.epochs), progress=progress,
                           checkpoint_dir=checkpoint_dir)
     ev = evaluate_archs(model, candidates, data, recal_batches=cfg.recal_batches, split='test',
@@ -61,14 +55,15 @@ def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch
     history = pd.DataFrame(dict(epoch=hist['epoch'], train_loss=hist['train_loss'], train_acc=hist['train_acc']))
     step = dict(w_step_s=float(hist['seconds'].median() / steps))
     cand = ev.drop(columns='arch')
-    return SearchResult('spos-rs', _best(cand), cfg, time.perf_counter() - t0, history, candidates=cand, step=step)
+    return SearchResult('spos-rs', _best(cand, cfg.space), cfg, time.perf_counter() - t0, history, candidates=cand, step=step)
 
 
-def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch], progress: bool = True) -> SearchResult:
+def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True) -> SearchResult:
     """Random search: every candidate trained standalone for ``epochs * n_train / n_candidates``
     training images (the same total as one search), scored on the held-out half."""
     from tqdm.auto import tqdm
 
+    groups = search_groups(cfg.space)
     t0 = time.perf_counter()
     n_train = int(data.x_train.shape[0])
     share = max(cfg.batch_size, int(round(cfg.epochs * n_train / len(candidates))))
@@ -84,14 +79,14 @@ def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence[Arch]
                             data.num_classes, f'{data.data_id}-rs{i}', data.augment, dict(data.info))
             epochs = 1
         torch.manual_seed(cfg.seed * 7919 + i)
-        net = NB201Supernet(cfg.C, cfg.N, data.num_classes, data.in_channels, arch=arch)
+        net = groups.standalone(arch, cfg.C, cfg.N, data.num_classes, data.in_channels)
         h = train_supernet(net, sub, _train_config(cfg, epochs), progress=False)
         secs.append(float(h['seconds'].sum()) / (epochs * math.ceil(sub.x_train.shape[0] / cfg.batch_size)))
         acc, loss = accuracy(net, arch, data.x_test, data.y_test)
-        rows.append(dict(arch_str=str(arch), score=acc if cfg.score == 'accuracy' else -loss, accuracy=acc,
+        rows.append(dict(arch_str=groups.space.to_str(arch), score=acc if cfg.score == 'accuracy' else -loss, accuracy=acc,
                          loss=loss, train_images=int(sub.x_train.shape[0]) * epochs))
     cand = pd.DataFrame(rows)
-    return SearchResult('random', _best(cand), cfg, time.perf_counter() - t0, pd.DataFrame(), candidates=cand,
+    return SearchResult('random', _best(cand, cfg.space), cfg, time.perf_counter() - t0, pd.DataFrame(), candidates=cand,
                         step=dict(w_step_s=float(np.median(secs))))
 
 

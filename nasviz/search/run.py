@@ -9,18 +9,23 @@ from nasviz.bench.micro import MicroBench
 from nasviz.experiment import load_bench, load_data, settings_for
 from nasviz.profiles import profile_settings
 from nasviz.search.darts import darts_search
+from nasviz.search.groups import search_groups
 from nasviz.search.ista import ista_search
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
 from nasviz.utils import cache_dir, cached, check_choice, param_hash
 
 
-def search_config(method: str, profile: str = 'tiny', seed: int = 0, **overrides: Any) -> SearchConfig:
+def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str = 'nb201',
+                  **overrides: Any) -> SearchConfig:
     """A :class:`SearchConfig` sized by ``profile`` (its C, N, epochs, batch size, learning
-    rate, BN recalibration and held-out score) with ``overrides`` (None values ignored)."""
+    rate, BN recalibration and held-out score), then the space's own defaults (DARTS: ``m=8``),
+    then ``overrides`` (None values ignored)."""
     check_choice(method, SEARCH_METHODS, 'method')
+    check_choice(space, SEARCH_SPACES, 'space')
     s = profile_settings(profile)
-    base = dict(method=method, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
-                recal_batches=s['recal_batches'], score=s.get('score', 'accuracy'), seed=seed)
+    base = dict(method=method, space=space, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'],
+                lr=s['lr'], recal_batches=s['recal_batches'], score=s.get('score', 'accuracy'), seed=seed)
+    base.update(search_groups(space).defaults)
     known = set(SearchConfig.__dataclass_fields__)
     unknown = sorted(k for k in overrides if k not in known)
     if unknown:
@@ -33,26 +38,30 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
                cache: bool = True, progress: bool = True, truth: bool = True, **overrides: Any) -> SearchResult:
     """Run one search (or load it from the cache) and look up its cell's true accuracy.
 
-    ``method``: ``'ista'`` | ``'darts'`` | ``'spos-rs'`` | ``'random'``; ``space``: ``'nb201'``;
-    ``profile``: ``'tiny'`` (digits, micro benchmark) | ``'small'`` (CIFAR-10 subset, NB201
-    table); ``overrides``: :class:`SearchConfig` fields (``epochs``, ``lam``, ``m``,
-    ``n_candidates``, ``arch_lr`` ...). ``data``/``bench`` default to the profile's. On ``tiny``
-    the candidates of ``spos-rs`` and ``random`` are drawn from the micro benchmark's cells;
-    ISTA-NAS and DARTS may return any cell (its truth is then trained with the benchmark's
-    recipe, see :func:`~nasviz.search.base.true_accuracy`).
+    ``method``: ``'ista'`` | ``'darts'`` | ``'spos-rs'`` | ``'random'``; ``space``: ``'nb201'`` |
+    ``'darts'``; ``profile``: ``'tiny'`` (digits, the space's micro benchmark) | ``'small'``
+    (CIFAR-10 subset, the space's table: NAS-Bench-201, or the NAS-Bench-301 sample);
+    ``overrides``: :class:`SearchConfig` fields (``epochs``, ``lam``, ``m``, ``n_candidates``,
+    ``arch_lr`` ...). ``data``/``bench`` default to the profile's. The candidates of ``spos-rs``
+    and ``random`` are drawn from the benchmark's cells when it does not hold the whole space (a
+    micro benchmark, the NAS-Bench-301 sample), so each has a real truth; ISTA-NAS and DARTS may
+    return any cell: on a micro benchmark its truth is then trained with the benchmark's recipe
+    (:func:`~nasviz.search.base.true_accuracy`); a table that lacks it raises
+    :class:`~nasviz.search.base.NoGroundTruth` (a ``ValueError``: nothing is invented).
     """
     check_choice(method, SEARCH_METHODS, 'method')
     check_choice(space, SEARCH_SPACES, 'space')
-    cfg = search_config(method, profile, seed, **overrides)
-    s = settings_for(profile)
+    cfg = search_config(method, profile, seed, space=space, **overrides)
+    groups = search_groups(space)
+    s = settings_for(profile, space=space)
     if bench is None and (truth or method in ('spos-rs', 'random')):
         bench = load_bench(s)
     data = data if data is not None else load_data(s)
     view = split_for_search(data)
     candidates = None
     if method in ('spos-rs', 'random'):
-        pool = bench.archs() if isinstance(bench, MicroBench) else None
-        candidates = candidate_cells(cfg.n_candidates, cfg.seed, pool)
+        partial = isinstance(bench, MicroBench) or not groups.table_is_complete
+        candidates = candidate_cells(cfg.n_candidates, cfg.seed, bench.archs() if partial else None, space=space)
 
     key = (asdict(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
     # per-epoch checkpoints of the search itself, so a killed search resumes (random search is a

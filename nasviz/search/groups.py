@@ -1,0 +1,319 @@
+"""Decision groups of a search space: what a search method needs to know about the space.
+
+The search methods (:mod:`nasviz.search.ista`, :mod:`nasviz.search.darts`,
+:mod:`nasviz.search.random`) only talk to a :class:`SearchGroups` object
+(:func:`search_groups`), which says, for one space:
+
+* the decision groups and each group's coded dimension (ISTA-NAS: one sensing matrix, one ``b``
+  and one code ``z`` per group);
+* how a code becomes the weights of the weighted supernet (:meth:`SearchGroups.expand`) and which
+  cell a code supports (:meth:`SearchGroups.support`);
+* DARTS' architecture parameters (:attr:`SearchGroups.alpha_shape`) and its derivation rule
+  (:meth:`SearchGroups.derive`);
+* the networks: weighted supernet, SPOS supernet, standalone network, at the search's size;
+* names of the weight entries (for per-epoch tables and heatmaps).
+
+NAS-Bench-201 (:class:`NB201Groups`): a group is an edge, one op out of 5; the code covers the 4
+ops that are not ``none`` (an all-zero code means ``none``). DARTS (:class:`DartsGroups`): a group
+is an intermediate node of the normal or the reduction cell (8 groups); its code covers every
+(candidate input, op) pair, ``n = inputs x 7`` (14, 21, 28, 35 for nodes 2..5; shorter codes are
+padded with coordinates whose sensing column is zero, so they stay zero); the support keeps the
+2 strongest inputs of each node (an input's strength is its largest ``|z|`` over ops) with the
+op of largest ``|z|`` on each, so every node takes 2 distinct inputs: always a valid genotype.
+
+Pure computation: no plotting.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasviz.spaces import get_space
+from nasviz.spaces import darts as D
+from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OPS, Arch, sample_archs, to_arch
+from nasviz.search.darts_network import WEIGHT_SHAPE, WeightedDartsSupernet, edge_index
+from nasviz.search.network import WeightedSupernet
+from nasviz.supernet.model import NB201Supernet, arch_param_count
+
+#: NAS-Bench-201's ``none`` op, and the ops a NB201 code coordinate stands for (all others)
+NONE = OPS.index('none')
+CODED_OPS: tuple[int, ...] = tuple(i for i in range(len(OPS)) if i != NONE)
+
+
+def block_support(z: torch.Tensor, tol: float = 0.0) -> Arch:
+    """One op per NB201 edge from the code ``z`` (``(6, 5)``, columns in :data:`OPS` order): on
+    each edge the op of largest ``|z|``; an edge whose code is all zero (no ``|z|`` above ``tol``)
+    carries ``none``. The ``none`` column is never selected by size: ``none`` has no output to
+    weight, so its code is the empty code."""
+    z = torch.as_tensor(z)
+    if tuple(z.shape) != (NUM_EDGES, len(OPS)):
+        raise ValueError(f'z must have shape ({NUM_EDGES}, {len(OPS)}), got {tuple(z.shape)}')
+    a = z.detach().abs().clone()
+    a[:, NONE] = -1.0
+    top = a.argmax(1)
+    empty = a.max(1).values <= tol
+    return Arch(tuple(NONE if bool(e) else int(i) for i, e in zip(top.tolist(), empty.tolist())))
+
+
+def block_gap(z: torch.Tensor) -> float:
+    """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is
+    exactly one-sparse, so the searched and the returned cell coincide)."""
+    a = z.abs()
+    tot = a.sum(-1)
+    top = a.max(-1).values
+    share = torch.where(tot > 0, 1 - top / tot.clamp_min(1e-30), torch.zeros_like(tot))
+    return float(share.mean())
+
+
+def top2_cells(weights: torch.Tensor) -> D.DartsArch:
+    """The DARTS genotype of a ``(2, 14, 7)`` weight tensor by DARTS' derivation rule: per node,
+    the 2 candidate inputs of largest strength (the largest ``|weight|`` over the input's ops;
+    ties go to the lower input), each with its op of largest ``|weight|`` (ties: the first op);
+    a node's two pairs are written in input order. Always a valid genotype."""
+    w = torch.as_tensor(weights).detach()
+    if tuple(w.shape) != WEIGHT_SHAPE:
+        raise ValueError(f'weights must have shape {WEIGHT_SHAPE} (cell type x candidate edge x op), '
+                         f'got {tuple(w.shape)}')
+    a = w.abs().double().numpy()
+    cells = []
+    for t in range(len(D.CELL_TYPES)):
+        pairs = []
+        for node in D.NODES:
+            rows = a[t, [edge_index(j, node) for j in range(node)]]  # (inputs, ops)
+            strength = rows.max(1)
+            top = sorted(sorted(range(node), key=lambda j: (-strength[j], j))[:2])
+            pairs += [(D.OPS[int(np.argmax(rows[j]))], j) for j in top]
+        cells.append(tuple(pairs))
+    return D.DartsArch(cells[0], cells[1])
+
+
+class SearchGroups:
+    """What a search needs from a space (see the module docstring). Subclasses fill it in."""
+
+    #: the space's registered name
+    name: str = ''
+    #: a readable name per decision group, and each group's coded dimension
+    group_names: tuple[str, ...] = ()
+    group_sizes: tuple[int, ...] = ()
+    #: shape of the weights the weighted supernet takes (and of DARTS' alpha)
+    alpha_shape: tuple[int, ...] = ()
+    #: search settings this space changes from the profile's (overrides still win)
+    defaults: dict = {}
+    #: whether the space's benchmark table holds every cell (else sampling baselines draw their
+    #: candidates from the table's cells, so each has a real ground truth)
+    table_is_complete: bool = False
+
+    @property
+    def space(self):
+        return get_space(self.name)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_names)
+
+    # -- codes and cells ------------------------------------------------------------------------
+    def expand(self, z: torch.Tensor) -> torch.Tensor:
+        """``(groups, n)`` code -> the weighted supernet's weights (:attr:`alpha_shape`)."""
+        raise NotImplementedError
+
+    def support(self, weights: torch.Tensor) -> Any:
+        """The cell ISTA-NAS runs and returns for expanded code weights."""
+        raise NotImplementedError
+
+    def derive(self, weights: torch.Tensor) -> Any:
+        """DARTS' discrete cell from its mixture weights."""
+        raise NotImplementedError
+
+    def gap(self, z: torch.Tensor) -> float:
+        """Mean over groups of the share of ``|z|`` mass outside the support (0: the code is
+        exactly as sparse as the cell, so the searched and the returned cell coincide)."""
+        raise NotImplementedError
+
+    def weight_labels(self) -> list[tuple[str, str]]:
+        """``(group, choice)`` names of the weight entries, in flattened :attr:`alpha_shape` order."""
+        raise NotImplementedError
+
+    def dearest_cell(self) -> Any:
+        """The support with the most compute (cost benchmarks)."""
+        raise NotImplementedError
+
+    # -- networks -------------------------------------------------------------------------------
+    def size(self, C: int, N: int) -> dict:
+        raise NotImplementedError
+
+    def weighted_supernet(self, C: int, N: int, num_classes: int, in_channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    def spos_supernet(self, C: int, N: int, num_classes: int, in_channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    def standalone(self, arch: Any, C: int, N: int, num_classes: int, in_channels: int) -> nn.Module:
+        raise NotImplementedError
+
+    def recipe_network(self, recipe: dict, arch: Any, num_classes: int, in_channels: int) -> nn.Module:
+        """The standalone network a micro benchmark's recipe trains for ``arch``."""
+        raise NotImplementedError
+
+    def recipe_params(self, recipe: dict, arch: Any, num_classes: int = 10, in_channels: int = 1) -> int:
+        net = self.recipe_network(recipe, arch, num_classes, in_channels)
+        return int(sum(p.numel() for p in net.parameters()))
+
+    # -- cells ---------------------------------------------------------------------------------
+    def to_arch(self, arch: Any) -> Any:
+        return self.space.check(arch)
+
+    def candidates(self, n: int, seed: int, pool: Sequence[Any] | None = None) -> list:
+        """``n`` distinct non-degenerate cells drawn with ``seed``: from ``pool`` when given (e.g.
+        a micro benchmark's cells, whose truth is known), else uniformly from the space."""
+        if pool is None:
+            return self.space.sample_distinct(n, rng=seed, exclude_degenerate=True)
+        space = self.space
+        pool = [a for a in (space.check(p) for p in pool) if not space.is_degenerate(a)]
+        if n > len(pool):
+            raise ValueError(f'n_candidates={n} exceeds the {len(pool)} cells of the candidate pool')
+        idx = np.random.default_rng(seed).choice(len(pool), n, replace=False)
+        return [pool[i] for i in sorted(idx)]
+
+
+class NB201Groups(SearchGroups):
+    """NAS-Bench-201: 6 edges, one op of 5 each; codes over the 4 ops that are not ``none``."""
+
+    name = 'nb201'
+    table_is_complete = True
+    group_names = EDGE_NAMES
+    group_sizes = (len(CODED_OPS),) * NUM_EDGES
+    alpha_shape = (NUM_EDGES, len(OPS))
+
+    def expand(self, z: torch.Tensor) -> torch.Tensor:
+        out = z.new_zeros(z.shape[0], len(OPS))
+        out[:, list(CODED_OPS)] = z
+        return out
+
+    def support(self, weights: torch.Tensor) -> Arch:
+        return block_support(weights)
+
+    def derive(self, weights: torch.Tensor) -> Arch:
+        return Arch(tuple(int(i) for i in weights.argmax(1).tolist()))
+
+    def gap(self, z: torch.Tensor) -> float:
+        return block_gap(z)
+
+    def weight_labels(self) -> list[tuple[str, str]]:
+        return [(e, o) for e in EDGE_NAMES for o in OPS]
+
+    def dearest_cell(self) -> Arch:
+        return Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
+
+    def size(self, C: int, N: int) -> dict:
+        return dict(C=C, N=N)
+
+    def weighted_supernet(self, C, N, num_classes, in_channels) -> WeightedSupernet:
+        return WeightedSupernet(C, N, num_classes, in_channels)
+
+    def spos_supernet(self, C, N, num_classes, in_channels) -> NB201Supernet:
+        return NB201Supernet(C, N, num_classes, in_channels)
+
+    def standalone(self, arch, C, N, num_classes, in_channels) -> NB201Supernet:
+        return NB201Supernet(C, N, num_classes, in_channels, arch=arch)
+
+    def recipe_network(self, recipe, arch, num_classes, in_channels) -> NB201Supernet:
+        return NB201Supernet(recipe['C'], recipe['N'], num_classes, in_channels, arch=arch)
+
+    def recipe_params(self, recipe, arch, num_classes=10, in_channels=1) -> int:
+        return arch_param_count(arch, recipe['C'], recipe['N'], num_classes, in_channels)
+
+    def to_arch(self, arch: Any) -> Arch:
+        return to_arch(arch)
+
+    def candidates(self, n, seed, pool=None) -> list[Arch]:
+        if pool is None:  # the sampler NB201 searches always used (same cells as before)
+            return sample_archs(n, rng=seed, unique=True, exclude_degenerate=True)
+        return super().candidates(n, seed, pool)
+
+
+class DartsGroups(SearchGroups):
+    """The DARTS cell space: 8 groups (normal and reduction cell x nodes 2..5), each coding all
+    (candidate input, op) pairs of its node; the support keeps 2 distinct inputs per node."""
+
+    name = 'darts'
+    group_names = tuple(f'{t}.n{i}' for t in D.CELL_TYPES for i in D.NODES)
+    group_sizes = tuple(i * len(D.OPS) for _t in D.CELL_TYPES for i in D.NODES)
+    alpha_shape = WEIGHT_SHAPE
+
+    @property
+    def defaults(self) -> dict:
+        """The network of the space's micro benchmark (its ``sizes['tiny']``: ``C`` channels, 3
+        cells, i.e. ``N=1``) on every profile, as the other notebooks size DARTS supernets; codes of
+        14-35 coordinates per node get 8 compressed variables each (NB201 keeps 3 for 4)."""
+        tiny = self.space.sizes['tiny']
+        return dict(m=8, C=int(tiny['C']), N=max(1, int(tiny['layers']) // 3))
+
+    def expand(self, z: torch.Tensor) -> torch.Tensor:
+        # a node's code lists its inputs 0..i-1, 7 ops each; the nodes' edges are contiguous in
+        # EDGES (node by node), so the codes laid end to end are one cell's (14, 7) weights
+        k = len(D.OPS)
+        parts = [z[g, : self.group_sizes[g]] for g in range(self.n_groups)]
+        return torch.cat(parts).reshape(len(D.CELL_TYPES), len(D.EDGES), k)
+
+    def support(self, weights: torch.Tensor) -> D.DartsArch:
+        return top2_cells(weights)
+
+    def derive(self, weights: torch.Tensor) -> D.DartsArch:
+        # no 'none' op in this space: the strongest op of an edge is its strength
+        return top2_cells(weights)
+
+    def gap(self, z: torch.Tensor) -> float:
+        w = self.expand(z.detach()).abs().double()
+        arch = top2_cells(w)
+        shares = []
+        for t, cell in enumerate(D.CELL_TYPES):
+            pairs = arch.cell(cell)
+            for k, node in enumerate(D.NODES):
+                rows = w[t, [edge_index(j, node) for j in range(node)]]
+                tot = float(rows.sum())
+                on = sum(float(w[t, edge_index(inp, node), D.OPS.index(op)]) for op, inp in pairs[2 * k: 2 * k + 2])
+                shares.append(1 - on / tot if tot > 0 else 0.0)
+        return float(np.mean(shares))
+
+    def weight_labels(self) -> list[tuple[str, str]]:
+        return [(f'{t}.{j}->{i}', o) for t in D.CELL_TYPES for (j, i) in D.EDGES for o in D.OPS]
+
+    def dearest_cell(self) -> D.DartsArch:
+        # sep_conv_5x5 on both cell inputs of every node (stride 2 on the reduction cells' inputs)
+        cell = tuple(('sep_conv_5x5', j) for _ in D.NODES for j in (0, 1))
+        return D.DartsArch(cell, cell)
+
+    def size(self, C: int, N: int) -> dict:
+        """``N`` cells per stage: ``3 N`` cells (N=1: the space's tiny size, C=8 and 3 cells)."""
+        return dict(C=C, layers=3 * N)
+
+    def weighted_supernet(self, C, N, num_classes, in_channels) -> WeightedDartsSupernet:
+        return WeightedDartsSupernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels)
+
+    def spos_supernet(self, C, N, num_classes, in_channels):
+        return self.space.build_supernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels)
+
+    def standalone(self, arch, C, N, num_classes, in_channels):
+        return self.space.build_network(arch, **self.size(C, N), num_classes=num_classes, in_channels=in_channels)
+
+    def recipe_network(self, recipe, arch, num_classes, in_channels):
+        size = recipe.get('size') or {k: v for k, v in self.space.sizes['tiny'].items()
+                                      if k not in ('num_classes', 'in_channels')}
+        return self.space.build_network(arch, **size, num_classes=num_classes, in_channels=in_channels)
+
+
+_GROUPS: dict[str, type[SearchGroups]] = {'nb201': NB201Groups, 'darts': DartsGroups}
+
+
+def search_groups(space: str) -> SearchGroups:
+    """The :class:`SearchGroups` of a space by name (``'nb201'``, ``'darts'``)."""
+    if space not in _GROUPS:
+        raise ValueError(f'unknown space {space!r}; searches run on: {", ".join(_GROUPS)}')
+    return _GROUPS[space]()
+
+
+__all__ = ['NONE', 'CODED_OPS', 'block_support', 'block_gap', 'top2_cells', 'SearchGroups', 'NB201Groups', 'DartsGroups',
+           'search_groups']
