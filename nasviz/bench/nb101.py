@@ -16,8 +16,6 @@ first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -25,10 +23,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from nasviz.bench.nb201 import _check_range, _numeric_column, _where
+from nasviz.bench.nb201 import _where
+from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces import get_space
 from nasviz.spaces.nb101 import NB101Arch, canonical, to_arch
-from nasviz.validate import check_input_file, short_repr
+from nasviz.validate import short_repr
 
 #: environment variable naming the NAS-Bench-101 subset table
 ENV_TABLE = 'NASVIZ_NB101_TABLE'
@@ -38,44 +37,17 @@ METRICS: tuple[str, ...] = ('val_accuracy',)
 DATASET = 'cifar10'
 
 
-class NB101Table:
+class NB101Table(SubsetTable):
     """NAS-Bench-101 accuracies and sizes of cells from a CSV (``path`` defaults to
     ``$NASVIZ_NB101_TABLE``). Follows the ``Benchmark`` protocol of :mod:`nasviz.bench`."""
 
     space = 'nb101'
+    BENCH_NAME = 'NAS-Bench-101'
+    ENV_TABLE = ENV_TABLE
+    EXAMPLE = '.../data/nb101/nb101_cifar10_subset.csv'
+    REQUIRED_COLUMNS = REQUIRED_COLUMNS
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
-        if path is None:
-            path = os.environ.get(ENV_TABLE)
-            if not path:
-                raise ValueError(f'no NAS-Bench-101 table given: pass a path or set {ENV_TABLE} to the CSV file '
-                                 '(e.g. .../data/nb101/nb101_cifar10_subset.csv)')
-        self.path = check_input_file(path, 'NAS-Bench-101 table', 'NAS-Bench-101 table (CSV)')
-        try:
-            df = pd.read_csv(self.path)
-        except pd.errors.EmptyDataError as err:
-            raise ValueError(f'{self.path}: the file is empty, expected a NAS-Bench-101 CSV table with columns '
-                             f'{list(REQUIRED_COLUMNS)}') from err
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise ValueError(f'{self.path}: not a readable NAS-Bench-101 CSV table ({err})') from err
-        self._init_frame(df)
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame, name: str = '<frame>') -> 'NB101Table':
-        """Build from a DataFrame with the CSV schema (no file involved)."""
-        self = cls.__new__(cls)
-        self.path = Path(name)
-        self._init_frame(df.reset_index(drop=True))
-        return self
-
-    def _init_frame(self, df: pd.DataFrame) -> None:
-        src = str(self.path)
-        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-        if missing:
-            raise ValueError(f'{src}: not a NAS-Bench-101 table, missing column(s) {missing} '
-                             f'(found {list(df.columns)})')
-        if len(df) == 0:
-            raise ValueError(f'{src}: the table has a header but no rows')
+    def _parse_archs(self, df: pd.DataFrame, src: str) -> None:
         archs = []
         for r, (mat, ops) in enumerate(zip(df['matrix'].tolist(), df['ops'].tolist())):
             if not isinstance(mat, str) or not mat.strip():
@@ -94,29 +66,16 @@ class NB101Table:
                 raise ValueError(f'{_where(src, col, r)}: {err}') from None
         self._row_archs = archs
         self._row_keys = [canonical(a) for a in archs]
-        self._values: dict[str, np.ndarray] = {}
-        for col in ('val_accuracy', 'params_m', 'flops_m'):
-            if col not in df.columns:
-                continue
-            v = _numeric_column(df, col, src)
-            blank = np.isnan(v)
-            if blank.any():
-                raise ValueError(f'{_where(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
-                                 f'{int(blank.sum())} blank cell(s) in the column')
-            if col == 'val_accuracy':
-                _check_range(v, col, src, 0.0, 100.0, 'an accuracy in percent')
-            else:
-                _check_range(v, col, src, 0.0, np.inf, 'a count in millions')
-            self._values[col] = v
+
+    def _index(self) -> None:
         # cells: one per isomorphism class, in order of first appearance
         self._rows_of_key: dict[str, list[int]] = {}
         for r, k in enumerate(self._row_keys):
             self._rows_of_key.setdefault(k, []).append(r)
         self._keys = list(self._rows_of_key)
         self._exact_row = {}
-        for r, a in enumerate(archs):
+        for r, a in enumerate(self._row_archs):
             self._exact_row.setdefault(a, r)
-        self._df = df
 
     # -- lookups --------------------------------------------------------------------------------
     def _key(self, arch: NB101Arch | str) -> str:
@@ -125,13 +84,6 @@ class NB101Table:
             raise KeyError(f'cell {short_repr(str(to_arch(arch)))} is not in the NAS-Bench-101 table '
                            f'{self.path.name}')
         return k
-
-    def _column(self, dataset: str, metric: str) -> np.ndarray:
-        if str(dataset).strip().lower() != DATASET:
-            raise ValueError(f'unknown dataset {dataset!r}; {self.path.name} holds {DATASET!r} only')
-        if metric not in METRICS:
-            raise ValueError(f'unknown metric {metric!r}; {self.path.name} holds {list(METRICS)}')
-        return self._values[metric]
 
     def accuracy(self, arch: NB101Arch | str, dataset: str = DATASET, metric: str = 'val_accuracy') -> float:
         """CIFAR-10 validation accuracy (%) of one cell: the mean over its rows."""
@@ -143,25 +95,12 @@ class NB101Table:
         col = self._column(dataset, metric)
         return np.array([col[self._rows_of_key[self._key(a)]].mean() for a in archs], dtype=np.float64)
 
-    def _size_row(self, arch: NB101Arch | str) -> int:
+    def _lookup_row(self, arch: NB101Arch | str) -> int:
         """The row of ``arch`` in exactly this numbering, else the first row of its cell (the
         benchmark's channel rule gives isomorphic numberings up to ~1% different sizes)."""
         a = to_arch(arch)
         row = self._exact_row.get(a)
         return row if row is not None else self._rows_of_key[self._key(a)][0]
-
-    def params(self, arch: NB101Arch | str) -> float:
-        """Parameters of the NAS-Bench-101 network of ``arch``, in millions."""
-        return float(self._values['params_m'][self._size_row(arch)])
-
-    def params_many(self, archs: Iterable[NB101Arch | str]) -> np.ndarray:
-        return np.array([self.params(a) for a in archs], dtype=np.float64)
-
-    def flops(self, arch: NB101Arch | str) -> float:
-        """FLOPs of the NAS-Bench-101 network of ``arch``, in millions."""
-        if 'flops_m' not in self._values:
-            raise ValueError(f'{self.path}: the table has no flops_m column')
-        return float(self._values['flops_m'][self._size_row(arch)])
 
     def archs(self) -> list[NB101Arch]:
         """Every distinct cell once (the form of its first row), in order of first appearance."""
@@ -198,13 +137,6 @@ class NB101Table:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def __contains__(self, arch: Any) -> bool:
-        try:
-            self._key(arch)
-        except (KeyError, ValueError):
-            return False
-        return True
-
     def __repr__(self) -> str:
         return f'NB101Table({len(self)} cells in {len(self._row_archs)} rows, file={self.path})'
 
@@ -217,12 +149,11 @@ def param_agreement(table: NB101Table, rows: Iterable[int] | None = None, progre
     space = get_space('nb101')
     archs = table._row_archs
     rows = range(len(archs)) if rows is None else [int(r) for r in rows]
-    out = []
-    for r in tqdm(rows, desc='nb101 params', leave=False, disable=not progress):
+
+    def built(r: int) -> float:
         with torch.device('meta'):
             net = space.build_network(archs[r], **size)
-        built = sum(p.numel() for p in net.parameters()) / 1e6
-        want = float(table._values['params_m'][r])
-        out.append({'row': r, 'arch_str': str(archs[r]), 'params_m': want, 'built_m': built,
-                    'rel_error': abs(built - want) / want})
-    return pd.DataFrame(out)
+        return sum(p.numel() for p in net.parameters()) / 1e6
+
+    return agreement_frame(tqdm(rows, desc='nb101 params', leave=False, disable=not progress),
+                           [str(a) for a in archs], table._values['params_m'], built)
