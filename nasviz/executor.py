@@ -91,26 +91,17 @@ def _set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def _init_local(token: str, initializer: Callable | None, initargs: tuple) -> None:
-    if initializer is not None:
-        initializer(*initargs)
-    _STATE['token'] = token
-
-
-def _call_local(fn: Callable, args: tuple, threads: int) -> Any:
-    _set_threads(threads)
-    return fn(*args)
-
-
-def _call_ray(token: str, init: list, fn: Callable, args: tuple, threads: int) -> Any:
-    """Ray's task body. ``init`` holds the object ref of ``(initializer, initargs)`` inside a list,
-    so Ray does not fetch it for every task: only a worker that has not yet run this run's
-    initializer gets it."""
+def _call(token: str, init: Any, fn: Callable, args: tuple, threads: int) -> Any:
+    """A task's body in a worker. ``init``: ``(initializer, initargs)`` (local pool), or a list
+    holding the Ray object ref of that pair (in a list, so Ray does not fetch it for every task:
+    only a worker that has not yet run this run's initializer gets it)."""
     if _STATE.get('token') != token:
-        if init[0] is not None:
+        if isinstance(init, list):
             import ray
 
-            initializer, initargs = ray.get(init[0])
+            init = ray.get(init[0])
+        initializer, initargs = init
+        if initializer is not None:
             initializer(*initargs)
         _STATE['token'] = token
     _set_threads(threads)
@@ -180,12 +171,38 @@ class Executor:
 class LocalExecutor(Executor):
     """A process pool on this machine (``spawn`` context: workers start clean, no inherited
     thread pools). ``workers`` = 1 runs the tasks in this process, as before the pool existed,
-    with this process's thread count."""
+    with this process's thread count. ``keep_workers``: keep the worker processes between runs
+    (as Ray keeps its workers) until :meth:`close` or the end of a ``with`` block; by default
+    they end with each run."""
 
     backend = 'local'
 
-    def __init__(self, workers: int | None = 1, max_retries: int = 2) -> None:
+    def __init__(self, workers: int | None = 1, max_retries: int = 2, keep_workers: bool = False) -> None:
         super().__init__(1 if workers is None else workers, max_retries)
+        self.keep_workers = bool(keep_workers)
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> 'LocalExecutor':
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the worker processes (after their tasks)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _discard_pool(self) -> None:
+        """Stop the workers now (an error, an interrupt or a broken pool): tasks in flight are lost."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in list((getattr(pool, '_processes', None) or {}).values()):
+            if p.is_alive():
+                p.terminate()
 
     def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
              initializer: Callable | None, initargs: tuple) -> None:
@@ -196,19 +213,21 @@ class LocalExecutor(Executor):
                 done(t, fn(*t.args))
             return
         token = uuid.uuid4().hex
+        init = (initializer, initargs)
         pending = deque(tasks)
         attempts: Counter = Counter()
-        while pending:
-            pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'),
-                                          initializer=_init_local, initargs=(token, initializer, initargs))
-            running: dict[cf.Future, Task] = {}
-            ok = False
-            try:
+        running: dict[cf.Future, Task] = {}
+        try:
+            while pending:
+                if self._pool is None:
+                    self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'))
+                pool = self._pool
+                running.clear()
                 broken = False
                 while (pending or running) and not broken:
                     while pending and len(running) < self.workers:
                         t = pending.popleft()
-                        running[pool.submit(_call_local, fn, t.args, t.num_cpus)] = t
+                        running[pool.submit(_call, token, init, fn, t.args, t.num_cpus)] = t
                     finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                     for f in finished:
                         t = running.pop(f)
@@ -225,15 +244,19 @@ class LocalExecutor(Executor):
                         self._charge(attempts, t, 'its worker process died')
                         pending.appendleft(t)
                     running.clear()
-                ok = True
-            finally:
-                if ok:
-                    pool.shutdown(wait=True)
-                else:  # an error or an interrupt: stop the workers now; tasks in flight are lost
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for p in list((getattr(pool, '_processes', None) or {}).values()):
-                        if p.is_alive():
-                            p.terminate()
+                    self._discard_pool()
+        except Exception:
+            if self.keep_workers and self._pool is not None:
+                for f in running:  # the queued ones; tasks running now finish unheard
+                    f.cancel()
+            else:
+                self._discard_pool()
+            raise
+        except BaseException:  # an interrupt: stop the workers now
+            self._discard_pool()
+            raise
+        if not self.keep_workers:
+            self.close()
 
 
 def _import_ray() -> Any:
@@ -302,9 +325,9 @@ class RayExecutor(Executor):
     def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
              initializer: Callable | None, initargs: tuple) -> None:
         ray = self.connect()
-        remote = ray.remote(_call_ray)
+        remote = ray.remote(_call)
         token = uuid.uuid4().hex
-        init = [ray.put((initializer, initargs)) if initializer is not None else None]
+        init = [ray.put((initializer, initargs))]
         cap = self.workers or len(tasks)
         pending = deque(tasks)
         running: dict[Any, Task] = {}
@@ -325,8 +348,8 @@ class RayExecutor(Executor):
                                          f'max_retries={self.max_retries} times ({type(err).__name__})') from None
                     done(t, result)
         except BaseException:
-            for ref in running:
-                ray.cancel(ref, force=True)
+            for ref in running:  # not forced: the worker processes stay for the next run
+                ray.cancel(ref)
             raise
 
 
