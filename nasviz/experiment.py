@@ -442,7 +442,7 @@ def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any
 
 
 def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
-                progress: bool = True, epochs: int | None = None, n_eval: int | None = None,
+                progress: bool = True, epochs: int | None = None, n_eval: int | None = None, n_seeds: int = 1,
                 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
 
@@ -453,8 +453,12 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     ``epochs`` and ``n_eval`` override the profile's (None: the profile's, as notebook 01 uses).
     Returns ``(inputs, unavailable)``: ``inputs[name]`` holds ``archs``, ``scores``, ``truth``,
     ``params``, ``space`` (and, for our supernets, ``history`` and ``bn_scores``: the same cells
-    scored with each BN handling of ``BN_MODES``, recalibration being ``scores``); ``unavailable[name]`` says why an
+    scored with each BN handling of ``BN_MODES``, recalibration being ``scores``; with
+    ``n_seeds`` > 1 also ``seed_scores``, seeds x cells, from supernets of seeds ``seed``,
+    ``seed + 1``, ...: the first row is ``scores``); ``unavailable[name]`` says why an
     input could not be built (e.g. no micro benchmark of that space on the embedded data)."""
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
+        raise ValueError(f'n_seeds must be an integer >= 1, got {n_seeds!r}')
     inputs: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
     for name in spaces:
@@ -473,8 +477,14 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
             if mode != 'recalibrate':
                 bn_scores[mode] = evaluate_cached(model, archs, data, s, progress=progress,
                                                   bn=mode)['score'].to_numpy(dtype=np.float64)
+        seed_scores = [scores]
+        for extra in range(seed + 1, seed + int(n_seeds)):
+            m_extra, _ = spos_supernet(s, data, seed=extra, progress=progress)
+            seed_scores.append(evaluate_cached(m_extra, archs, data, s, progress=progress)['score']
+                               .to_numpy(dtype=np.float64))
         inputs[key] = dict(archs=archs, scores=scores, truth=bench.accuracies(archs), bn_scores=bn_scores,
                            params=bench.params_many(archs), space=s['space'], history=history,
+                           **({'seed_scores': np.stack(seed_scores)} if len(seed_scores) > 1 else {}),
                            truth_name=('the micro benchmark' if s['bench'] == 'micro' else f'the {s["space"]} table'))
     if published and 'nb201' in [get_space(n).name for n in spaces]:
         from nasviz.bench import NB201Table

@@ -138,3 +138,11 @@ def test_bad_inputs_name_the_problem(cells):
         choice_bias(archs[:5], truth, truth)
     with pytest.raises(ValueError, match='prune'):
         pruned_search_curve(truth, truth, prune=(1.0,))
+
+
+def test_bias_inputs_checks_the_number_of_seeds():
+    from nasviz.experiment import bias_inputs
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match='n_seeds must be an integer >= 1'):
+            bias_inputs('tiny', spaces=(), published=False, n_seeds=bad)
