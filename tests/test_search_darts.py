@@ -284,3 +284,13 @@ def test_space_settings():
     with pytest.raises(ValueError, match='space'):
         run_search('ista', space='nb101')
     assert len(EDGES) == 14
+
+
+def test_step_costs_on_the_darts_space():
+    from nasviz.search.cost import step_costs
+
+    costs = step_costs(steps=1, warmup=0, kinds=('ista', 'darts'), space='darts').set_index('kind')
+    assert (costs['space'] == 'darts').all() and (costs['C'] == get_space('darts').sizes['tiny']['C']).all()
+    # ISTA-NAS's sparse node pairs keep less for backward than the 14-edge x 7-op mixture (measured)
+    assert 0 < costs.loc['ista', 'memory_vs_darts'] < 1
+    assert get_space('darts').is_valid(DartsArch.from_str(costs.loc['ista', 'support']))

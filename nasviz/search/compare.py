@@ -12,6 +12,7 @@ import pandas as pd
 from nasviz.analysis.ranking import seed_summary
 from nasviz.bench.micro import default_path
 from nasviz.search.base import SearchResult
+from nasviz.spaces import SearchSpace, get_space
 
 
 def comparison_rows(results: Sequence[SearchResult]) -> pd.DataFrame:
@@ -53,12 +54,19 @@ def summarize_comparison(runs: pd.DataFrame, reference: str | None = 'ista', lev
     return pd.DataFrame(out).set_index('method')
 
 
+def _live_archs(bench: Any) -> list:
+    """The benchmark's cells that are not degenerate, judged by the benchmark's space."""
+    space = getattr(bench, 'space', 'nb201')
+    space = space if isinstance(space, SearchSpace) else get_space(space)
+    return [a for a in bench.archs() if not space.is_degenerate(a)]
+
+
 def space_baselines(bench: Any, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trivial baselines from the ground truth itself: a uniformly random non-degenerate cell
     (mean, and the 2.5-97.5% range of the distribution), the largest cell by parameters, the best
     cell (an oracle ceiling); with ``runs``, each found cell's percentile in the distribution is
     in :func:`percentile_in_space`."""
-    archs = [a for a in bench.archs() if not a.is_degenerate]
+    archs = _live_archs(bench)
     acc = bench.accuracies(archs)
     params = bench.params_many(archs) if hasattr(bench, 'params_many') else np.array([bench.params(a) for a in archs])
     big = int(np.argmax(params))
@@ -74,7 +82,7 @@ def space_baselines(bench: Any, runs: pd.DataFrame | None = None) -> pd.DataFram
 
 def percentile_in_space(values: Sequence[float], bench: Any) -> np.ndarray:
     """Percent of the space's non-degenerate cells with a lower true accuracy than each value."""
-    acc = np.sort(bench.accuracies([a for a in bench.archs() if not a.is_degenerate]))
+    acc = np.sort(bench.accuracies(_live_archs(bench)))
     return 100.0 * np.searchsorted(acc, np.asarray(values, dtype=np.float64), side='left') / len(acc)
 
 

@@ -68,8 +68,8 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
     xs = torch.randn(n_batches, z['batch'], z['in_channels'], z['image'], z['image'], generator=g)
     ys = torch.randint(0, 10, (n_batches, z['batch']), generator=g)
     model = groups.weighted_supernet(z['C'], z['N'], 10, z['in_channels'])
-    cfg = SearchConfig(method='ista' if kind.startswith('ista') else 'darts', space=space, C=z['C'], N=z['N'],
-                       seed=seed, **groups.defaults)
+    cfg = SearchConfig(**{**groups.defaults, **dict(method='ista' if kind.startswith('ista') else 'darts',
+                                                     space=space, C=z['C'], N=z['N'], seed=seed)})
     opt_w, sched = weight_optimizer(model.parameters(), cfg, 10 ** 6)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed)
