@@ -189,29 +189,6 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
     return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
 
 
-def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95, random_state: int = 0) -> pd.DataFrame:
-    """Kendall tau (with its bootstrap CI) and Spearman of the tracked scores against ``truth``
-    at every tracked epoch of a :func:`spos_supernet` history, beside the supernet's training
-    accuracy and the mean score of the tracked cells. One row per tracked epoch (1-based)."""
-    from nasviz.analysis.ranking import kendall_ci, spearman
-
-    if 'scores' not in history.columns:
-        raise ValueError('history has no scores column: train with spos_supernet(..., score_archs=archs)')
-    truth = np.asarray(truth, dtype=np.float64)
-    rows = []
-    for _, r in history.iterrows():
-        if r['scores'] is None or (isinstance(r['scores'], float) and np.isnan(r['scores'])):
-            continue
-        sc = np.asarray(r['scores'], dtype=np.float64)
-        if sc.shape != truth.shape:
-            raise ValueError(f'epoch {r["epoch"]}: {sc.size} scores for {truth.size} ground-truth values')
-        est = kendall_ci(sc, truth, level=level, random_state=random_state)
-        rows.append(dict(epoch=int(r['epoch']) + 1, kendall_tau=est.estimate, low=est.low, high=est.high, n=est.n,
-                         spearman=spearman(sc, truth), mean_score=float(sc.mean()),
-                         train_acc=float(r['train_acc'])))
-    return pd.DataFrame(rows)
-
-
 def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, seed: int = 0, **kw: Any):
     """A :class:`~nasviz.partition.pipeline.PartitionConfig` sized by the profile."""
     from nasviz.partition.pipeline import PartitionConfig

@@ -3,6 +3,8 @@
 Functions over one space's architectures, a predictor's scores (a supernet, a proxy, ...) and the
 ground truth, returning plain data with bootstrap confidence intervals over architectures:
 
+* :func:`ranking_over_training` -- tau (CI), Spearman, training accuracy at every tracked epoch:
+  is a better-trained supernet a better ranker?
 * :func:`picking_vs_pruning` -- does the predictor find the best cells (precision of its top
   0.1% / 1% / 10%), or only avoid the worst (precision of its bottom 10% / 50%)? Plus Kendall tau
   inside the true top 10% and the regret of its best pick;
@@ -29,12 +31,12 @@ from scipy import stats
 from scipy.special import gammaln
 
 from nasviz.analysis.ranking import (Estimate, _bootstrap_ci, _numeric, _resolve_k, kendall_ci, paired_difference,
-                                     regret, topk_precision, topk_precision_ci)
+                                     regret, spearman, topk_precision, topk_precision_ci)
 from nasviz.spaces import get_space, space_of
 from nasviz.validate import short_repr
 
 __all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
-           'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
+           'ranking_over_training', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
 TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
@@ -58,6 +60,29 @@ def _fraction_k(fraction: float, n: int, name: str) -> int:
     if not 0 < f < 1:
         raise ValueError(f'{name} fractions must lie in (0, 1), got {short_repr(fraction)}')
     return _resolve_k(f, n)
+
+
+def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
+                          random_state: int = 0) -> pd.DataFrame:
+    """Kendall tau (with its bootstrap CI) and Spearman of the tracked scores against ``truth``
+    at every tracked epoch of a supernet's training history (``nasviz.experiment.spos_supernet``),
+    beside the supernet's training accuracy and the mean score of the tracked cells. One row per
+    tracked epoch (1-based)."""
+    if 'scores' not in history.columns:
+        raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
+    truth = np.asarray(truth, dtype=np.float64)
+    rows = []
+    for _, r in history.iterrows():
+        if r['scores'] is None or (isinstance(r['scores'], float) and np.isnan(r['scores'])):
+            continue
+        sc = np.asarray(r['scores'], dtype=np.float64)
+        if sc.shape != truth.shape:
+            raise ValueError(f'epoch {r["epoch"]}: {sc.size} scores for {truth.size} ground-truth values')
+        est = kendall_ci(sc, truth, level=level, random_state=random_state)
+        rows.append(dict(epoch=int(r['epoch']) + 1, kendall_tau=est.estimate, low=est.low, high=est.high, n=est.n,
+                         spearman=spearman(sc, truth), mean_score=float(sc.mean()),
+                         train_acc=float(r['train_acc'])))
+    return pd.DataFrame(rows)
 
 
 def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACTIONS,
