@@ -420,14 +420,15 @@ def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any
 
 def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
                 progress: bool = True, epochs: int | None = None, n_eval: int | None = None, n_seeds: int = 1,
-                ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                track_every: int | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
 
     For each space, the profile's SPOS supernet (``'<space>/spos'``; notebook 01's supernet for
     NB201, loaded from its checkpoint) scoring the profile's cells against the space's ground
     truth; with ``published`` and NB201 among the spaces, the paper-scale published NB201 one-shot
     and few-shot supernets over all 15,625 cells (``'published/oneshot'``, ``'published/fewshot'``).
-    ``epochs`` and ``n_eval`` override the profile's (None: the profile's, as notebook 01 uses).
+    ``epochs``, ``n_eval`` and ``track_every`` (epochs between the checkpoints at which the cells
+    are scored during training) override the profile's (None: the profile's, as notebook 01 uses).
     Returns ``(inputs, unavailable)``: ``inputs[name]`` holds ``archs``, ``scores``, ``truth``,
     ``params``, ``space`` (and, for our supernets, ``history`` and ``bn_scores``: the same cells
     scored with each BN handling of ``BN_MODES``, recalibration being ``scores``; with
@@ -441,7 +442,7 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     for name in spaces:
         key = f'{get_space(name).name}/spos'
         try:
-            s = settings_for(profile, space=name, epochs=epochs, n_eval=n_eval)
+            s = settings_for(profile, space=name, epochs=epochs, n_eval=n_eval, track_every=track_every)
             data, bench = load_data(s), load_bench(s)
         except (ValueError, FileNotFoundError) as e:
             unavailable[key] = str(e)
