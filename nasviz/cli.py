@@ -75,6 +75,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     from nasviz.partition.compare import run_comparison, summarize
     from nasviz.utils import cache_dir, param_hash
 
+    ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
     data, bench = load_data(s), load_bench(s)
     archs = eval_archs(s, bench)
@@ -85,7 +86,8 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, s['C'], s['N'],
                                                               [space.to_str(x) for x in archs])
     comp = run_comparison(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base, tc, work_dir=work,
-                          size=None if space.name == 'nb201' else network_size(s, data))
+                          size=None if space.name == 'nb201' else network_size(s, data),
+                          executor=ex)
     df = comp.to_frame()
     print(summarize(df).to_string())
     summ = comp.summary()
@@ -309,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--criterion', default='max_within', choices=CRITERIA, help='which edge to split')
     q.add_argument('--work-dir')
     q.add_argument('--out')
+    q.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
+                   help='(method, seed) runs at once: local pool processes (default 1: one after another in this '
+                        'process); with --backend ray, the most runs in flight (default: no cap)')
+    _add_backend_args(q)
     q.set_defaults(func=_cmd_partition)
 
     r = sub.add_parser('report', help='run every notebook through papermill into an HTML report')

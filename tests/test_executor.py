@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -231,3 +232,30 @@ def test_backend_choice_and_resources(monkeypatch, capsys):
     assert '--address' in capsys.readouterr().err
     assert task_resources('cuda:0') == dict(num_cpus=1, num_gpus=1.0)
     assert task_resources('cpu', num_cpus=2) == dict(num_cpus=2, num_gpus=0.0)
+
+
+def test_partition_comparison_on_ray_equals_in_process(ray_local, tmp_path):
+    from nasviz.bench import MicroBench
+    from nasviz.data import ImageData, load_digits
+    from nasviz.partition.compare import run_comparison
+    from nasviz.partition.pipeline import PartitionConfig
+    from nasviz.spaces.nb201 import sample_archs
+    from nasviz.supernet.train import TrainConfig
+
+    d = load_digits(n_train=200, test_views=1)
+    data = ImageData(d.name, d.x_train, d.y_train, d.x_test[:200], d.y_test[:200], d.num_classes, d.data_id + '-t200')
+    archs = sample_archs(12, rng=0, unique=True)
+    conv = [str(a).count('conv') for a in archs]
+    bench = MicroBench.from_frame(pd.DataFrame(dict(arch_str=[str(a) for a in archs], params=[1000 + c for c in conv],
+                                                    acc_seed0=[60.0 + c for c in conv])),
+                                  recipe=dict(dataset='digits', epochs=1))
+    base = PartitionConfig(method='spos', total_epochs=3, warmup_epochs=1, k=2, repeats=2, batch_size=64,
+                           n_neighbors=10, recal_batches=1)
+    args = (['spos', 'random'], [0], data, 4, 1, bench, archs, base, TrainConfig(batch_size=64, lr=0.05))
+    here = run_comparison(*args, progress=False, baselines=False)
+    there = run_comparison(*args, progress=False, baselines=False, work_dir=tmp_path / 'runs', executor=RayExecutor())
+    assert sorted(p.name for p in (tmp_path / 'runs').iterdir()) == ['random-seed0', 'spos-seed0']
+    for key in here.scores:
+        assert np.array_equal(here.scores[key], there.scores[key]), key
+    cols = ['method', 'seed', 'kendall_tau', 'epochs', 'n_leaves']
+    pd.testing.assert_frame_equal(here.runs[cols], there.runs[cols], check_exact=True)

@@ -3,7 +3,9 @@
 :func:`run_comparison` runs every method for every seed (each run resumable and cached when a
 ``work_dir`` is given) and keeps the per-cell scores, so that besides mean +- SE over seeds it can
 test a method against a reference (SPOS) *paired over seeds and cells*: the same seeds and the
-same cells enter both sides of every difference (:meth:`Comparison.differences`).
+same cells enter both sides of every difference (:meth:`Comparison.differences`). The runs are
+independent tasks for :mod:`nasviz.executor` (in this process by default; a local process pool
+or Ray with ``executor=``), each resumable in its own ``work_dir/<method>-seed<seed>``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from nasviz.analysis.ranking import baseline_metrics, kendall_tau
+from nasviz.executor import Executor, LocalExecutor, Task, task_resources
 from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
                                        run_partition)
 from nasviz.spaces import get_space
@@ -128,18 +131,44 @@ class Comparison:
         return pd.DataFrame(rows).set_index('method')
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(shared: dict[str, Any]) -> None:
+    """What every (method, seed) run of a comparison shares, loaded once per worker process."""
+    _WORKER.clear()
+    _WORKER.update(shared)
+
+
+def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
+    """One (method, seed) run (resumable in ``work_dir``): its per-cell scores and truth, and its row."""
+    w = dict(_WORKER)
+    cfg = replace(w.pop('base'), method=method, seed=seed)
+    res = run_partition(cfg, w.pop('data'), w.pop('C'), w.pop('N'), archs=w.pop('archs'), bench=w.pop('bench'),
+                        work_dir=None if work_dir is None else Path(work_dir), **w)
+    row = dict(method=method, seed=seed, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
+               epochs=res.total_epochs, budget=res.info['budget'], train_s=res.seconds['train'],
+               features_s=res.seconds['features'], eval_s=res.seconds['eval'], total_s=res.seconds['total'])
+    return dict(row=row, score=res.frame['score'].to_numpy(dtype=np.float64),
+                truth=res.frame['truth'].to_numpy(dtype=np.float64))
+
+
 def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', C: int, N: int,
                    bench: Any, archs: Iterable[Arch | str] | None = None,
                    base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
                    work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
                    dataset: str | None = None, metric: str | None = None,
-                   size: dict[str, Any] | None = None) -> Comparison:
+                   size: dict[str, Any] | None = None, executor: Executor | None = None) -> Comparison:
     """Run every method for every seed on the same cells and rank them against ``bench``.
 
     Runs go to ``work_dir/<method>-seed<seed>`` when ``work_dir`` is given (resumable; a finished
     run reloads). Baselines: every entry of :func:`~nasviz.analysis.ranking.baseline_scores` and
-    ``'random-scores'`` (not ``'random'``, which is the random-split method)."""
+    ``'random-scores'`` (not ``'random'``, which is the random-split method).
+
+    ``executor`` runs the (method, seed) runs (default: one after another in this process); in
+    worker processes each run uses one torch thread and shows no bar of its own, and a run on
+    CUDA asks Ray for a GPU. The result does not depend on the order the runs finish in."""
     if bench is None:
         raise ValueError('run_comparison needs a benchmark for the ground truth')
     methods = list(methods)
@@ -154,22 +183,21 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
     base = base_config or PartitionConfig()
     space = get_space(base.space)
     archs = _prepare_archs(archs, bench, space.root_mask(), base.seed)
-    rows: list[dict[str, Any]] = []
-    scores: dict[tuple[str, int], np.ndarray] = {}
-    truth = None
-    for m in methods:
-        for s in seeds:
-            cfg = replace(base, method=m, seed=s)
-            res = run_partition(cfg, data, C, N, train_config=train_config, archs=archs, bench=bench,
-                                work_dir=None if work_dir is None else Path(work_dir) / f'{m}-seed{s}',
-                                progress=progress, device=device, dataset=dataset, metric=metric, ks=ks,
-                                size=size)
-            scores[(m, s)] = res.frame['score'].to_numpy(dtype=np.float64)
-            truth = res.frame['truth'].to_numpy(dtype=np.float64)
-            rows.append(dict(method=m, seed=s, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
-                             epochs=res.total_epochs, budget=res.info['budget'],
-                             train_s=res.seconds['train'], features_s=res.seconds['features'],
-                             eval_s=res.seconds['eval'], total_s=res.seconds['total']))
+    ex = executor if executor is not None else LocalExecutor(1)
+    in_process = ex.backend == 'local' and ex.workers == 1
+    shared = dict(base=base, data=data, C=C, N=N, archs=archs, bench=bench, train_config=train_config,
+                  progress=progress and in_process, device=device, dataset=dataset, metric=metric, ks=ks, size=size)
+    resources = task_resources(device if device is not None else 'cpu')
+    tasks = [Task((m, s), (m, s, None if work_dir is None else str(Path(work_dir) / f'{m}-seed{s}')), **resources)
+             for m in methods for s in seeds]
+    got: dict[tuple[str, int], dict[str, Any]] = {}
+    ex.run(_run_one, tasks, got.__setitem__, initializer=_init_worker, initargs=(shared,), progress=progress,
+           desc='partition runs', unit='run')
+    rows = [got[(m, s)]['row'] for m in methods for s in seeds]  # the order of the loops, whatever finished first
+    scores = {(m, s): got[(m, s)]['score'] for m in methods for s in seeds}
+    truth = got[(methods[-1], seeds[-1])]['truth']
+    if in_process:
+        _WORKER.clear()  # the data and bench need not outlive the runs
     runs = pd.DataFrame(rows)
     runs['n'] = runs['n'].astype(int)
     base_rows = pd.DataFrame()
