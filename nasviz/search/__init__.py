@@ -1,6 +1,7 @@
-"""Architecture search on NAS-Bench-201: ISTA-NAS (sparse coding), the DARTS relaxation, SPOS +
-random search over supernet scores, and plain random search, at one budget
-(:func:`run_search`; results as :class:`SearchResult`).
+"""Architecture search on NAS-Bench-201 and the DARTS cell space: ISTA-NAS (sparse coding), the
+DARTS relaxation, SPOS + random search over supernet scores, and plain random search, at one
+budget (:func:`run_search`; results as :class:`SearchResult`). What a method needs from a space
+lives in :mod:`nasviz.search.groups`.
 
 Importing the package is light (torch loads on first use of a search function)."""
 from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES

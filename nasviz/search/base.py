@@ -52,12 +52,14 @@ class SearchConfig:
     5) as in :class:`~nasviz.supernet.train.TrainConfig`. Architecture variables (ISTA's ``b``,
     DARTS' ``alpha``): Adam with ``arch_lr``, betas (0.5, 0.999), ``arch_weight_decay`` (DARTS
     only: ISTA-NAS leaves ``b`` undecayed, decay would pull every code to the empty one, ``none``).
-    ISTA-NAS: ``lam`` (LASSO weight), ``m`` (compressed dimension per edge), ``fista_iters``,
+    ISTA-NAS: ``lam`` (LASSO weight), ``m`` (compressed dimension per decision group: an NB201
+    edge, a DARTS node), ``fista_iters``,
     ``nonneg`` (z >= 0: op weights stay mixing weights). SPOS-RS and random search:
     ``n_candidates`` cells evaluated.
     """
 
     method: str = 'ista'
+    #: the search space (``'nb201'`` or ``'darts'``; see :mod:`nasviz.search.groups`)
     space: str = 'nb201'
     C: int = 8
     N: int = 1

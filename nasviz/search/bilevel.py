@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -17,22 +17,23 @@ from torch import nn
 from nasviz.data import ImageData, iterate_batches
 from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, cycle_batches, epoch_generator,
                                 weight_optimizer)
-from nasviz.search.network import WeightedSupernet, count_saved_bytes
-from nasviz.spaces.nb201 import Arch
+from nasviz.search.network import count_saved_bytes
 from nasviz.utils import atomic_torch_save, load_checked
 
 CKPT_NAME = 'search_checkpoint.pt'
 
 
-def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callable[[], torch.Tensor],
-              select: Callable[[torch.Tensor], Arch], mode: str, data: ImageData, cfg: SearchConfig,
+def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], torch.Tensor],
+              select: Callable[[torch.Tensor], Any], mode: str, data: ImageData, cfg: SearchConfig,
               on_epoch: Callable[[int], dict] | None = None, progress: bool = True,
               desc: str = 'search', arch_weight_decay: float | None = None,
               checkpoint_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Run the search; returns the per-epoch history and the step costs.
 
-    ``weights_fn()`` gives the ``(6, 5)`` edge weights (attached to ``arch_vars``' parameters),
-    ``select(weights)`` the cell they stand for. Each step: architecture variables by Adam on a
+    ``model`` is a weighted supernet of the space (``forward_weighted(x, weights, mode,
+    support=...)``, see :mod:`nasviz.search.groups`); ``weights_fn()`` gives its weights (NB201
+    ``(6, 5)``, DARTS ``(2, 14, 7)``; attached to ``arch_vars``' parameters), ``select(weights)``
+    the cell they stand for. Each step: architecture variables by Adam on a
     held-out batch (network weights frozen), then network weights by SGD on a training batch
     with the architecture weights detached. ``on_epoch(epoch)`` adds columns to an epoch's row;
     ``arch_weight_decay`` overrides ``cfg.arch_weight_decay``.
@@ -52,7 +53,7 @@ def alternate(model: WeightedSupernet, arch_vars: nn.Module, weights_fn: Callabl
     opt_a = arch_optimizer(arch_vars.parameters(), cfg, arch_weight_decay)
     model.train()
     rows, w_times, a_times, saved_w, saved_a = [], [], [], [], []
-    prev: Arch | None = None
+    prev: Any = None
     start = 0
     ckpt = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
     state = None if ckpt is None else load_checked(
