@@ -390,3 +390,24 @@ def test_load_benchmark_dispatch(tiny_table_csv: Path, tiny_official: Path, tmp_
         load_benchmark(tmp_path / 'nothing.csv')
     with pytest.raises(ValueError, match='name or a path'):
         load_benchmark(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize('space', ['nb101', 'darts'])
+def test_shipped_micro_benchmark_of_each_space(space: str) -> None:
+    """The micro benchmarks shipped in data/ for the NB101 and DARTS spaces: built by
+    `nasviz build-microbench --space S` (its recipe says so), >= 200 valid cells of that space,
+    >= 2 seeds with a measured seed-to-seed tau, and summary figures that match the rows."""
+    from nasviz.experiment import MICROBENCH_OF_SPACE
+    from nasviz.spaces import get_space
+
+    path = micro_mod.default_path().parent / MICROBENCH_OF_SPACE.format(space=space).split('/')[-1]
+    mb = MicroBench.load(path)
+    sp = get_space(space)
+    assert mb.space is sp and mb.recipe['space'] == space and mb.recipe['builder'] == 'nasviz build-microbench'
+    assert len(mb) >= 200 and len(mb.seeds) >= 2
+    archs = mb.archs()
+    assert all(sp.is_valid(a) for a in archs) and len({sp.canonical(a) for a in archs}) == len(archs)
+    acc = mb.accuracies(archs)
+    assert np.all((acc > 10) & (acc <= 100))  # every cell learned (10% is chance on 10 classes)
+    assert mb.summary['seed_to_seed_kendall_tau'] == pytest.approx(mb.seed_to_seed_tau(), abs=1e-3)
+    assert mb.summary['spread']['iqr'] == pytest.approx(mb.spread()['iqr'], abs=1e-3)
