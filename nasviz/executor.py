@@ -111,7 +111,8 @@ def _call(token: str, init: Any, fn: Callable, args: tuple, threads: int) -> Any
 # -- driver side ----------------------------------------------------------------------------------
 class Executor:
     """What both backends share: argument checks, the progress bar, the run statistics
-    (``tasks_``, ``retries_``, ``seconds_`` of the last :meth:`run`)."""
+    (``tasks_``, ``seconds_`` of the last :meth:`run`, and ``retries_``: tasks the local pool
+    resubmitted after a worker died; Ray retries inside and reports none)."""
 
     backend = ''
 
@@ -138,6 +139,8 @@ class Executor:
             dup = [k for k, n in Counter(keys).items() if n > 1]
             raise ValueError(f'task keys repeat: {short_repr(dup)}')
         weight = sum(t.weight for t in tasks)
+        if tasks:
+            self._prepare()  # e.g. connect to the cluster: its errors come before the bar
         bar = tqdm(total=initial + weight if total is None else total, initial=initial, desc=desc, unit=unit,
                    disable=not progress)
         t0 = time.perf_counter()
@@ -155,6 +158,9 @@ class Executor:
             self.tasks_ = len(tasks)
             self.seconds_ = time.perf_counter() - t0
         return len(tasks)
+
+    def _prepare(self) -> None:
+        pass
 
     def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
              initializer: Callable | None, initargs: tuple) -> None:
@@ -268,25 +274,50 @@ def _import_ray() -> Any:
     return ray
 
 
-def start_local_ray(num_cpus: int | None = None, **kwargs: Any) -> Any:
-    """Start a Ray instance on this machine only and return the ``ray`` module: every service
-    listens on 127.0.0.1 (Ray otherwise binds the host's routable address), no dashboard, and
-    workers at normal priority (Ray lowers them to nice 15 by default, which starves them beside
-    other work on a shared machine and makes timings against the local pool unfair)."""
-    # Ray picks 127.0.0.1 when it believes clusters are off; its processes read this at import
+def _loopback_only() -> Any:
+    """Keep Ray on 127.0.0.1 in this process and the processes it starts (Ray otherwise replaces a
+    loopback address by the host's routable one); returns the ``ray`` module."""
+    # Ray keeps 127.0.0.1 when it believes clusters are off; its processes read this at import
     os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] = '0'
     ray = _import_ray()
-    try:  # the driver may have imported ray already
+    try:  # this process may have imported ray already
         from ray._private import ray_constants
 
         ray_constants.ENABLE_RAY_CLUSTER = False
     except (ImportError, AttributeError):
         pass
+    return ray
+
+
+def _is_loopback(host: str) -> bool:
+    return host.strip('[]') in ('localhost', '::1') or host.startswith('127.')
+
+
+def start_local_ray(num_cpus: int | None = None, **kwargs: Any) -> Any:
+    """Start a Ray instance on this machine only and return the ``ray`` module: every service
+    listens on 127.0.0.1 (Ray otherwise binds the host's routable address), no dashboard, and
+    workers at normal priority (Ray lowers them to nice 15 by default, which starves them beside
+    other work on a shared machine and makes timings against the local pool unfair)."""
+    ray = _loopback_only()
     options = dict(num_cpus=num_cpus, include_dashboard=False, logging_level='warning',
                    _system_config={'worker_niceness': 0})
     options.update(kwargs)
     ray.init(**options)
     return ray
+
+
+def _check_listening(address: str, timeout: float = 5.0) -> None:
+    """A ``HOST:PORT`` that nothing answers is an error now (Ray itself would retry for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(':')
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address must be 'auto' or HOST:PORT of a Ray head node, got {short_repr(address)}")
+    try:
+        socket.create_connection((host.strip('[]'), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ValueError(f'no Ray cluster answers at {address} ({err}); start one there with '
+                         f'`ray start --head --port {port}`') from None
 
 
 class RayExecutor(Executor):
@@ -307,11 +338,18 @@ class RayExecutor(Executor):
     def __repr__(self) -> str:
         return f'RayExecutor(workers={self.workers}, address={self.address!r}, max_retries={self.max_retries})'
 
+    def _prepare(self) -> None:
+        self.connect()
+
     def connect(self) -> Any:
         """Initialise Ray (once per process) and return the module."""
         ray = self.ray
         if ray.is_initialized():
             return ray
+        if self.address is not None and self.address != 'auto' and '://' not in self.address:
+            _check_listening(self.address)
+            if _is_loopback(self.address.rpartition(':')[0]):  # a head started on 127.0.0.1 (tests, one machine)
+                _loopback_only()
         try:
             if self.address is None:
                 start_local_ray(self.workers)

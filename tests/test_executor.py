@@ -22,8 +22,8 @@ import torch
 
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.cli import main
-from nasviz.executor import (LocalExecutor, MissingBackend, RayExecutor, Task, TaskFailed, get_executor,
-                             start_local_ray, task_resources)
+from nasviz.executor import (LocalExecutor, MissingBackend, RayExecutor, Task, TaskFailed, _check_listening,
+                             get_executor, start_local_ray, task_resources)
 from nasviz.proxies import ProxySweep, SweepConfig
 from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text
@@ -230,6 +230,11 @@ def test_backend_choice_and_resources(monkeypatch, capsys):
         LocalExecutor(1).run(_compute, [Task(1, (1, '.')), Task(1, (1, '.'))], lambda k, r: None, progress=False)
     assert main(['proxies', '--proxy', 'params', '--address', 'auto', '--out', 'x.csv']) == 2
     assert '--address' in capsys.readouterr().err
+    # a head address nothing answers on (loopback port 1) or that is no HOST:PORT fails at once
+    with pytest.raises(ValueError, match='no Ray cluster answers at 127.0.0.1:1'):
+        _check_listening('127.0.0.1:1')
+    with pytest.raises(ValueError, match="address must be 'auto' or HOST:PORT"):
+        _check_listening('head-node')
     assert task_resources('cuda:0') == dict(num_cpus=1, num_gpus=1.0)
     assert task_resources('cpu', num_cpus=2) == dict(num_cpus=2, num_gpus=0.0)
 
