@@ -1,7 +1,7 @@
 """Running many independent, idempotent tasks: a local process pool or a Ray cluster.
 
-Every sweep in nasviz (micro-benchmark builds, proxy sweeps) is a list of :class:`Task` values,
-each with a stable ``key``, run through one interface::
+Every sweep in nasviz (micro-benchmark builds, proxy sweeps, partition comparisons over methods
+and seeds) is a list of :class:`Task` values, each with a stable ``key``, run through one interface::
 
     ex = get_executor('ray', workers=None, address='auto')   # or 'local' (default), NASVIZ_BACKEND
     ex.run(fn, tasks, on_result, initializer=init, initargs=(...,), desc='proxies', unit='cell')
@@ -9,7 +9,9 @@ each with a stable ``key``, run through one interface::
 * ``fn(*task.args)`` runs in a worker process; ``fn``, ``initializer`` and the arguments must be
   picklable (module-level functions), and on a cluster nasviz must be installed on every node.
 * ``initializer(*initargs)`` runs once per worker process before its first task of a run (it
-  loads data into the worker). Ray ships ``initargs`` through its object store once per run.
+  loads data into the worker). Ray ships ``initargs`` through its object store once per run; the
+  local pool sends them with each task (a probe batch or a recipe: small), so a pool kept between
+  runs (``keep_workers``) serves runs with different initializers.
 * ``on_result(key, result)`` is called **on the driver** as each task finishes, in completion
   order: the caller writes the result to its cache there (atomically), so a rerun skips finished
   keys and an interrupted driver loses only the tasks in flight. The executor keeps no state of
@@ -38,7 +40,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable
 
 from nasviz.validate import check_count, short_repr
 
