@@ -420,7 +420,7 @@ def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any
 
 def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
                 progress: bool = True, epochs: int | None = None, n_eval: int | None = None, n_seeds: int = 1,
-                track_every: int | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                track_every: int | None = None, other_spaces: dict[str, Any] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
 
     For each space, the profile's SPOS supernet (``'<space>/spos'``; notebook 01's supernet for
@@ -428,7 +428,9 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     truth; with ``published`` and NB201 among the spaces, the paper-scale published NB201 one-shot
     and few-shot supernets over all 15,625 cells (``'published/oneshot'``, ``'published/fewshot'``).
     ``epochs``, ``n_eval`` and ``track_every`` (epochs between the checkpoints at which the cells
-    are scored during training) override the profile's (None: the profile's, as notebook 01 uses).
+    are scored during training) override the profile's (None: the profile's, as notebook 01 uses);
+    ``other_spaces`` (e.g. ``{'n_eval': 60, 'track_every': 5}``) overrides settings further for
+    spaces other than NB201 only (whose supernets, unlike NB201's, no other notebook has trained).
     Returns ``(inputs, unavailable)``: ``inputs[name]`` holds ``archs``, ``scores``, ``truth``,
     ``params``, ``space`` (and, for our supernets, ``history`` and ``bn_scores``: the same cells
     scored with each BN handling of ``BN_MODES``, recalibration being ``scores``; with
@@ -442,7 +444,9 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     for name in spaces:
         key = f'{get_space(name).name}/spos'
         try:
-            s = settings_for(profile, space=name, epochs=epochs, n_eval=n_eval, track_every=track_every)
+            extra = dict(other_spaces or {}) if get_space(name).name != 'nb201' else {}
+            s = settings_for(profile, space=name, **{'epochs': epochs, 'n_eval': n_eval, 'track_every': track_every,
+                                                     **{k: v for k, v in extra.items() if v is not None}})
             data, bench = load_data(s), load_bench(s)
         except (ValueError, FileNotFoundError) as e:
             unavailable[key] = str(e)
