@@ -93,7 +93,7 @@ def _compute(key: int, marker_dir: str, die_on: int = -1, always: bool = False) 
             first.write_text('')
             os.kill(os.getpid(), 9)
     (d / f'computed-{key}-{uuid.uuid4().hex}').write_text('')
-    return dict(key=key, value=key * key + _WORKER['offset'], pid=os.getpid())
+    return dict(key=key, value=key * key + _WORKER['offset'], pid=os.getpid(), threads=torch.get_num_threads())
 
 
 def _computed(marker_dir: Path) -> list[int]:
@@ -166,11 +166,12 @@ def test_a_task_that_kills_its_worker_is_retried(executor, tmp_path):
     markers = tmp_path / 'markers'
     markers.mkdir()
     got: dict[int, dict] = {}
-    tasks = [Task(k, (k, str(markers), 2)) for k in range(6)]
+    tasks = [Task(k, (k, str(markers), 2), num_cpus=1 + k % 2) for k in range(6)]
     executor.run(_compute, tasks, got.__setitem__, initializer=_init, initargs=(1000,), progress=False)
     assert {k: r['value'] for k, r in got.items()} == {k: k * k + 1000 for k in range(6)}
     assert (markers / 'died-2').exists()  # the first attempt of task 2 did die
     assert _computed(markers).count(2) == 1
+    assert {k: r['threads'] for k, r in got.items()} == {k: 1 + k % 2 for k in range(6)}  # torch threads = num_cpus
     if executor.backend == 'local':  # the pool broke and was started again
         assert executor.retries_ >= 1
 
