@@ -113,7 +113,8 @@ def _cmd_report(a: argparse.Namespace) -> int:
 
     try:
         res = run_report(notebooks_dir=a.notebooks, out_dir=a.out, profile=a.profile,
-                         notebooks=a.only or None, show_code=a.show_code)
+                         notebooks=a.only or None, show_code=a.show_code,
+                         backend=a.backend, workers=a.workers, address=a.address)
     except ReportError as e:
         print(f'report failed: {e}', file=sys.stderr)
         return 1
@@ -324,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--only', nargs='*', help='notebook names or number prefixes')
     r.add_argument('--show-code', action='store_true',
                    help='keep code cells in the HTML pages (hidden by default)')
+    r.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
+                   help='notebooks at once after the first (default 1: one after another in this process); '
+                        'with --backend ray, the most in flight (default: no cap)')
+    _add_backend_args(r)
     r.set_defaults(func=_cmd_report)
 
     lab = sub.add_parser('lab', help='JupyterLab on 127.0.0.1 with the notebooks, this environment\'s kernel '

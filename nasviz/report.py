@@ -37,18 +37,23 @@ from nasviz.profiles import PROFILES as _PROFILE_SETTINGS
 import datetime as _dt
 import html
 import json
+import os
 import re
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
+from nasviz.executor import Executor, LocalExecutor, RayExecutor, Task, get_executor, resolve_backend, task_resources
+from nasviz.profiles import profile_settings, resolve_device
 from nasviz.utils import atomic_write_text
+from nasviz.validate import check_count, short_repr
 
 __all__ = [
     'PROFILES', 'NotebookRun', 'ReportResult', 'ReportError', 'check_parameters', 'run_report',
     'find_notebooks', 'notebook_defaults', 'run_metadata', 'format_value', 'metric_rows',
-    'metrics_path_for',
+    'metrics_path_for', 'run_notebook',
 ]
 
 #: Run sizes, smallest first: ``tiny`` for unit tests, ``small`` for smoke runs on a CPU,
@@ -285,7 +290,10 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
                keep_going: bool = True,
                plotlyjs: Literal['local', 'inline'] = 'local',
                show_code: bool = False,
-               raise_on_error: bool = True) -> ReportResult:
+               raise_on_error: bool = True,
+               backend: str | None = None,
+               workers: int | None = 1,
+               address: str | None = None) -> ReportResult:
     """Execute the numbered notebooks with papermill and write an HTML report to ``out_dir``.
 
     Every notebook gets ``{'profile': profile, **parameters}`` injected after its ``parameters``
@@ -304,6 +312,20 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     HTML files and links it; ``'inline'`` embeds it in every HTML file (~5 MB each) so a single
     file can be mailed around. Neither needs network access. Code cells are hidden in the HTML
     unless ``show_code=True`` (the executed ``.ipynb`` always keeps them).
+
+    Where the notebooks run (:mod:`nasviz.executor`): ``backend`` ``'local'`` | ``'ray'``
+    (``None``: ``$NASVIZ_BACKEND``, else local), ``workers`` and ``address`` as for the other
+    sweeps. The default, the local backend with one worker, runs the notebooks one after another
+    in this process (papermill starts each kernel). Otherwise every notebook is one executor task
+    (papermill, HTML export and metrics read in a worker, whose kernel runs with
+    ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set to the task's one CPU): the first notebook runs
+    alone first, because it trains the supernet that later notebooks load from the cache, then
+    the others run in parallel (``workers`` at once on the local pool; on Ray at most ``workers``
+    in flight, ``None``: no cap). Results are collected in notebook order. With several workers
+    ``keep_going=False`` stops *starting* notebooks once a failure is reported: notebooks already
+    running finish and are recorded, the rest are marked ``skipped``. Workers write into
+    ``out_dir`` and the shared cache themselves, so on a cluster of several nodes both must be
+    on a file system every node sees.
     """
     params = {'profile': profile, **dict(parameters or {})}
     # fail before any kernel starts: a bad profile would otherwise surface only after minutes
@@ -313,13 +335,15 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     paths = find_notebooks(notebooks_dir, notebooks)
     kernel_name = kernel_name or 'python3'
     _check_kernel(kernel_name)
+    resolve_backend(backend)  # a bad name fails at once, before other checks
 
-    import papermill as pm
+    import papermill  # noqa: F401 - a missing papermill fails before anything is written
 
     out = Path(out_dir).resolve()
     if out == Path(notebooks_dir).resolve():
         # executed copies carry the same names: they would overwrite the source notebooks
         raise ValueError(f'out_dir must differ from notebooks_dir ({out})')
+    ex = _report_executor(backend, workers, address)  # no Ray cluster there: an error before anything is written
     out.mkdir(parents=True, exist_ok=True)
     if plotlyjs == 'local':
         _write_plotlyjs(out)
@@ -332,68 +356,160 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
 
     started = _dt.datetime.now().astimezone().isoformat(timespec='seconds')
     t_all = time.perf_counter()
-    runs: list[NotebookRun] = []
-    stop = False
-    for path in paths:
-        defaults = notebook_defaults(path)
-        resolved = {**defaults, **params}
-        if stop:
-            runs.append(NotebookRun(path.name, str(path.resolve()), None, None, 'skipped', 0.0, resolved,
-                                    injected=dict(params), defaults=defaults))
-            continue
-        out_nb = out / path.name
-        out_html = out / f'{path.stem}.html'
-        metrics_file = metrics_path_for(out, path.name)
-        # a stale copy from an earlier run must not pass for this run's output
-        for stale in (out_nb, out_html, metrics_file):
-            stale.unlink(missing_ok=True)
-        t0 = time.perf_counter()
-        failure: dict[str, Any] = {}
-        try:
-            pm.execute_notebook(str(path.resolve()), str(out_nb), parameters=params,
-                                kernel_name=kernel_name, language=_notebook_language(path),
-                                cwd=str(out), progress_bar=True)
-        except pm.PapermillExecutionError as e:
-            failure = _describe_cell_error(path, e)
-        except Exception as e:  # dead kernel, timeout, unreadable notebook: no cell to blame
-            failure = {'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
-                       'ename': type(e).__name__, 'evalue': str(e)}
-        seconds = time.perf_counter() - t0
-        metrics, findings = _read_metrics(metrics_file)
-        html_path: Path | None = None
-        if out_nb.exists():
-            try:
-                _relative_papermill_paths(out_nb, out)
-                page = dict(name=path.name, profile=params['profile'], seconds=seconds,
-                            metrics=metrics_file.name if metrics is not None else None,
-                            caveat=profile_info.get('caveat'), parameters=resolved)
-                _export_html(out_nb, out_html, plotlyjs, show_code=show_code, page=page)
-                html_path = out_html
-            except Exception as e:  # a broken export must not hide the notebook's own result
-                if not failure:
-                    failure = {'error': f'{path.name}: HTML export failed: {type(e).__name__}: {e}',
-                               'ename': type(e).__name__, 'evalue': str(e)}
-        runs.append(NotebookRun(
-            name=path.name, input_path=str(path.resolve()),
-            output_path=str(out_nb) if out_nb.exists() else None,
-            html_path=str(html_path) if html_path else None,
-            status='failed' if failure else 'ok', seconds=round(seconds, 3), parameters=resolved,
-            injected=dict(params), defaults=defaults,
-            metrics_path=str(metrics_file) if metrics is not None else None,
-            metrics=metrics, findings=tuple(findings), **failure))
-        if failure and not keep_going:
-            stop = True
+    job = dict(out_dir=str(out), params=params, kernel_name=kernel_name, plotlyjs=plotlyjs,
+               show_code=show_code, caveat=profile_info.get('caveat'))
+    if ex is None:
+        runs: list[NotebookRun] = []
+        stop = False
+        for path in paths:
+            if stop:
+                runs.append(_skipped_run(path, params))
+                continue
+            runs.append(run_notebook(path, **job))
+            if not runs[-1].ok and not keep_going:
+                stop = True
+    else:
+        runs = _run_on_executor(ex, paths, job, keep_going)
+    metadata = run_metadata(notebooks_dir)
+    if ex is not None:
+        metadata['executor'] = {'backend': ex.backend, 'workers': ex.workers,
+                                'address': getattr(ex, 'address', None)}
 
     result = ReportResult(
         runs=tuple(runs), out_dir=str(out), index_path=str(out / INDEX_FILE),
         json_path=str(out / JSON_FILE), profile=params['profile'], parameters=params,
         started=started, seconds=round(time.perf_counter() - t_all, 3),
-        metadata=run_metadata(notebooks_dir), profile_info=profile_info, show_code=show_code)
+        metadata=metadata, profile_info=profile_info, show_code=show_code)
     _write(result.json_path, json.dumps(result.to_dict(), indent=2, default=_json_default) + '\n')
     _write(result.index_path, _index_html(result))
     if not result.ok and raise_on_error:
         raise ReportError(result)
     return result
+
+
+def run_notebook(path: str | Path, out_dir: str | Path, params: Mapping[str, Any], kernel_name: str = 'python3',
+                 *, plotlyjs: Literal['local', 'inline'] = 'local', show_code: bool = False,
+                 caveat: str | None = None, progress_bar: bool = True) -> NotebookRun:
+    """Execute one notebook as :func:`run_report` does and return its record: papermill with
+    ``params`` injected and ``out_dir`` as working directory, the executed copy's HTML page
+    (``plotlyjs``, ``show_code``, the profile's ``caveat`` on the page) and the
+    ``metrics_NN.json`` it wrote. A failing cell, a dead kernel or a broken export is recorded
+    in the returned run (``status='failed'``), never raised. ``out_dir`` must exist (and hold
+    ``plotly.min.js`` for ``plotlyjs='local'``, which :func:`run_report` writes)."""
+    import papermill as pm
+
+    path, out = Path(path), Path(out_dir).resolve()
+    params = dict(params)
+    defaults = notebook_defaults(path)
+    resolved = {**defaults, **params}
+    out_nb = out / path.name
+    out_html = out / f'{path.stem}.html'
+    metrics_file = metrics_path_for(out, path.name)
+    # a stale copy from an earlier run must not pass for this run's output
+    for stale in (out_nb, out_html, metrics_file):
+        stale.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    failure: dict[str, Any] = {}
+    try:
+        pm.execute_notebook(str(path.resolve()), str(out_nb), parameters=params,
+                            kernel_name=kernel_name, language=_notebook_language(path),
+                            cwd=str(out), progress_bar=progress_bar)
+    except pm.PapermillExecutionError as e:
+        failure = _describe_cell_error(path, e)
+    except Exception as e:  # dead kernel, timeout, unreadable notebook: no cell to blame
+        failure = {'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
+                   'ename': type(e).__name__, 'evalue': str(e)}
+    seconds = time.perf_counter() - t0
+    metrics, findings = _read_metrics(metrics_file)
+    html_path: Path | None = None
+    if out_nb.exists():
+        try:
+            _relative_papermill_paths(out_nb, out)
+            page = dict(name=path.name, profile=params['profile'], seconds=seconds,
+                        metrics=metrics_file.name if metrics is not None else None,
+                        caveat=caveat, parameters=resolved)
+            _export_html(out_nb, out_html, plotlyjs, show_code=show_code, page=page)
+            html_path = out_html
+        except Exception as e:  # a broken export must not hide the notebook's own result
+            if not failure:
+                failure = {'error': f'{path.name}: HTML export failed: {type(e).__name__}: {e}',
+                           'ename': type(e).__name__, 'evalue': str(e)}
+    return NotebookRun(
+        name=path.name, input_path=str(path.resolve()),
+        output_path=str(out_nb) if out_nb.exists() else None,
+        html_path=str(html_path) if html_path else None,
+        status='failed' if failure else 'ok', seconds=round(seconds, 3), parameters=resolved,
+        injected=params, defaults=defaults,
+        metrics_path=str(metrics_file) if metrics is not None else None,
+        metrics=metrics, findings=tuple(findings), **failure)
+
+
+def _skipped_run(path: Path, params: Mapping[str, Any]) -> NotebookRun:
+    """The record of a notebook not run after an earlier failure (``keep_going=False``)."""
+    defaults = notebook_defaults(path)
+    return NotebookRun(path.name, str(path.resolve()), None, None, 'skipped', 0.0, {**defaults, **params},
+                       injected=dict(params), defaults=defaults)
+
+
+def _report_executor(backend: str | None, workers: int | None, address: str | None) -> Executor | None:
+    """The executor of a report's notebooks, or ``None`` for the default (the local backend with
+    one worker): run them one after another in this process, as before executors existed."""
+    backend = resolve_backend(backend)
+    if address is not None and backend != 'ray':
+        raise ValueError(f'address {short_repr(address)} is for the ray backend (got backend {backend!r})')
+    if backend == 'local':
+        if workers is None or check_count(workers, 'workers') == 1:
+            return None
+        # the notebooks run in two rounds (the first one alone, then the rest): keep the pool between them
+        return LocalExecutor(workers, keep_workers=True)
+    ex = get_executor('ray', workers, address)
+    assert isinstance(ex, RayExecutor)
+    ex.connect()  # no cluster at ``address``: an error before anything is written
+    return ex
+
+
+def _notebook_task(path: str, job: dict[str, Any], threads: int, stop_file: str) -> NotebookRun:
+    """One notebook in an executor worker: skipped when the driver has asked to stop starting
+    notebooks (``stop_file`` exists), else run with its kernel limited to ``threads`` threads."""
+    if Path(stop_file).exists():
+        return _skipped_run(Path(path), job['params'])
+    # the kernel inherits this worker's environment; it is this worker's to set
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[var] = str(threads)
+    return run_notebook(path, progress_bar=False, **job)
+
+
+def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], keep_going: bool) -> list[NotebookRun]:
+    """The notebooks as executor tasks: ``paths[0]`` alone, then the rest in parallel; the runs
+    in notebook order. ``keep_going=False``: after a reported failure, tasks not yet started
+    return ``skipped`` (a stop file in the report folder tells them)."""
+    device = resolve_device(profile_settings(job['params']['profile']).get('device', 'cpu'))
+    resources = task_resources(device)  # a notebook on CUDA asks Ray for a GPU
+    stop_file = Path(job['out_dir']) / f'.stop-{uuid.uuid4().hex}'
+    got: dict[str, NotebookRun] = {}
+
+    def record(name: str, run: NotebookRun) -> None:
+        got[name] = run
+        if run.status == 'failed' and not keep_going:
+            stop_file.touch()
+
+    def tasks(chunk: Sequence[Path]) -> list[Task]:
+        return [Task(p.name, (str(p.resolve()), job, int(resources['num_cpus']), str(stop_file)), **resources)
+                for p in chunk]
+
+    bar = dict(desc='notebooks', unit='notebook', total=len(paths))
+    try:
+        ex.run(_notebook_task, tasks(paths[:1]), record, **bar)
+        rest = list(paths[1:])
+        if rest and stop_file.exists():  # the first one failed: start no other
+            got.update((p.name, _skipped_run(p, job['params'])) for p in rest)
+        elif rest:
+            ex.run(_notebook_task, tasks(rest), record, initial=1, **bar)
+    finally:
+        stop_file.unlink(missing_ok=True)
+        if isinstance(ex, LocalExecutor):
+            ex.close()
+    return [got[p.name] for p in paths]
 
 
 def _json_default(obj: Any) -> Any:
@@ -1058,6 +1174,11 @@ def _metadata_table(result: ReportResult) -> str:
         'platform': host.get('platform'),
         'code cells': 'shown' if result.show_code else 'hidden (nasviz report --show-code keeps them)',
     }
+    ex = meta.get('executor')
+    if ex:
+        where = 'local process pool' if ex.get('backend') == 'local' else (f'Ray at {ex["address"]}' if ex.get('address') else "Ray (this process's instance)")
+        cap = f'{ex["workers"]} at once' if ex.get('workers') else 'no cap'
+        rows['notebooks ran on'] = f'{where}, {cap}: the first notebook alone, then the rest in parallel, one thread each'
     rows.update({k: v if v is not None else 'not installed' for k, v in versions.items()})
     return _kv_table(rows, cls='kv meta')
 
