@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from nasviz.executor import Task, get_executor, task_resources
 from nasviz.profiles import profile_settings, resolve_device
 from nasviz.spaces import SearchSpace, get_space
 from nasviz.spaces.nb201 import Arch, OpMask
@@ -418,9 +419,46 @@ def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any
             f'the {level * 100:g}% prediction interval for one more seed is [{lo:.{digits}f}, {hi:.{digits}f}].')
 
 
+#: the data sets of the bias supernets this process trains, by their settings (one load per
+#: data set and run: the driver's, or a worker's for the run's tasks)
+_BIAS_DATA: dict[str, Any] = {}
+
+
+def _bias_data(settings: dict[str, Any]):
+    key = repr((settings['dataset'], settings.get('data')))
+    if key not in _BIAS_DATA:
+        _BIAS_DATA[key] = load_data(settings)
+    return _BIAS_DATA[key]
+
+
+def _bias_supernet(settings: dict[str, Any], archs: list[Arch], seed: int, first: bool, progress: bool) -> dict[str, Any]:
+    """One task of :func:`bias_inputs`: the SPOS supernet of (space, ``seed``), trained or loaded
+    from its checkpoint in the cache, and its scores of ``archs``; for the ``first`` seed also
+    the scores over training (``history``) and with each BN handling (``bn_scores``)."""
+    data = _bias_data(settings)
+    if not first:
+        model, _ = spos_supernet(settings, data, seed=seed, progress=progress)
+        return dict(scores=evaluate_cached(model, archs, data, settings, progress=progress)['score']
+                    .to_numpy(dtype=np.float64))
+    model, history = spos_supernet(settings, data, seed=seed, score_archs=archs, progress=progress)
+    scores = evaluate_cached(model, archs, data, settings, progress=progress)['score'].to_numpy(dtype=np.float64)
+    bn_scores = {'recalibrate': scores}
+    for mode in BN_MODES:
+        if mode != 'recalibrate':
+            bn_scores[mode] = evaluate_cached(model, archs, data, settings, progress=progress,
+                                              bn=mode)['score'].to_numpy(dtype=np.float64)
+    return dict(scores=scores, bn_scores=bn_scores, history=history)
+
+
+def _forget_bias_data() -> None:
+    _BIAS_DATA.clear()
+
+
 def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
                 progress: bool = True, epochs: int | None = None, n_eval: int | None = None, n_seeds: int = 1,
-                track_every: int | None = None, other_spaces: dict[str, Any] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                track_every: int | None = None, other_spaces: dict[str, Any] | None = None, *,
+                backend: str | None = None, workers: int | None = 1,
+                address: str | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
 
     For each space, the profile's SPOS supernet (``'<space>/spos'``; notebook 01's supernet for
@@ -436,36 +474,55 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     scored with each BN handling of ``BN_MODES``, recalibration being ``scores``; with
     ``n_seeds`` > 1 also ``seed_scores``, seeds x cells, from supernets of seeds ``seed``,
     ``seed + 1``, ...: the first row is ``scores``); ``unavailable[name]`` says why an
-    input could not be built (e.g. no micro benchmark of that space on the embedded data)."""
+    input could not be built (e.g. no micro benchmark of that space on the embedded data).
+
+    Each (space, seed) supernet is one :mod:`nasviz.executor` task (train, or load from its
+    checkpoint in the cache, then score the cells): ``backend`` (``None``: ``$NASVIZ_BACKEND``,
+    else local), ``workers`` and ``address`` as for the other sweeps. The default, the local
+    backend with one worker, trains them one after another in this process; otherwise each
+    worker loads the data itself, trains with one torch thread and no bar of its own, and writes
+    checkpoints and scores to its own cache (on several nodes: put ``$NASVIZ_CACHE`` on a shared
+    file system, or a rerun trains again). The scores do not depend on where they ran."""
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
         raise ValueError(f'n_seeds must be an integer >= 1, got {n_seeds!r}')
+    ex = get_executor(backend, workers, address)  # a bad backend or a missing ray fails before any training
+    in_process = ex.backend == 'local' and ex.workers == 1
     inputs: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
+    tasks: list[Task] = []
+    found: dict[str, tuple[dict[str, Any], Any, list[Arch]]] = {}
     for name in spaces:
         key = f'{get_space(name).name}/spos'
         try:
             extra = dict(other_spaces or {}) if get_space(name).name != 'nb201' else {}
             s = settings_for(profile, space=name, **{'epochs': epochs, 'n_eval': n_eval, 'track_every': track_every,
                                                      **{k: v for k, v in extra.items() if v is not None}})
-            data, bench = load_data(s), load_bench(s)
+            _bias_data(s)  # a data set that cannot be loaded makes the space unavailable
+            bench = load_bench(s)
         except (ValueError, FileNotFoundError) as e:
             unavailable[key] = str(e)
             continue
         archs = eval_archs(s, bench, seed=seed)
-        model, history = spos_supernet(s, data, seed=seed, score_archs=archs, progress=progress)
-        scores = evaluate_cached(model, archs, data, s, progress=progress)['score'].to_numpy(dtype=np.float64)
-        bn_scores = {'recalibrate': scores}
-        for mode in BN_MODES:
-            if mode != 'recalibrate':
-                bn_scores[mode] = evaluate_cached(model, archs, data, s, progress=progress,
-                                                  bn=mode)['score'].to_numpy(dtype=np.float64)
-        seed_scores = [scores]
-        for extra in range(seed + 1, seed + int(n_seeds)):
-            m_extra, _ = spos_supernet(s, data, seed=extra, progress=progress)
-            seed_scores.append(evaluate_cached(m_extra, archs, data, s, progress=progress)['score']
-                               .to_numpy(dtype=np.float64))
-        inputs[key] = dict(archs=archs, scores=scores, truth=bench.accuracies(archs), bn_scores=bn_scores,
-                           params=bench.params_many(archs), space=s['space'], history=history,
+        found[key] = (s, bench, archs)
+        tasks += [Task((key, sd), (s, archs, sd, sd == seed, progress and in_process), **task_resources(s['device']))
+                  for sd in range(seed, seed + int(n_seeds))]
+    got: dict[tuple[str, int], dict[str, Any]] = {}
+    if not in_process:
+        _forget_bias_data()  # loaded to check it; the workers load their own
+    try:
+        if in_process:  # one after another here, with this process's data and bars, as before executors
+            ex.run(_bias_supernet, tasks, got.__setitem__, progress=False)
+        else:
+            ex.run(_bias_supernet, tasks, got.__setitem__, initializer=_forget_bias_data, progress=progress,
+                   desc='bias supernets', unit='supernet')
+    finally:
+        _forget_bias_data()  # the data need not outlive the trainings
+    for key, (s, bench, archs) in found.items():
+        first = got[(key, seed)]
+        seed_scores = [got[(key, sd)]['scores'] for sd in range(seed, seed + int(n_seeds))]
+        inputs[key] = dict(archs=archs, scores=first['scores'], truth=bench.accuracies(archs),
+                           bn_scores=first['bn_scores'], params=bench.params_many(archs), space=s['space'],
+                           history=first['history'],
                            **({'seed_scores': np.stack(seed_scores)} if len(seed_scores) > 1 else {}),
                            truth_name=('the micro benchmark' if s['bench'] == 'micro' else f'the {s["space"]} table'))
     if published and 'nb201' in [get_space(n).name for n in spaces]:
