@@ -45,7 +45,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
-from nasviz.executor import Executor, LocalExecutor, RayExecutor, Task, get_executor, resolve_backend, task_resources
+from nasviz.executor import (ENV_BACKEND, Executor, LocalExecutor, RayExecutor, Task, get_executor, resolve_backend,
+                             task_resources)
 from nasviz.profiles import profile_settings, resolve_device
 from nasviz.utils import atomic_write_text
 from nasviz.validate import check_count, short_repr
@@ -318,7 +319,8 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     sweeps. The default, the local backend with one worker, runs the notebooks one after another
     in this process (papermill starts each kernel). Otherwise every notebook is one executor task
     (papermill, HTML export and metrics read in a worker, whose kernel runs with
-    ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set to the task's one CPU): the first notebook runs
+    ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set to the task's one CPU and ``NASVIZ_BACKEND=local``,
+    so a notebook's own sweeps stay in its kernel): the first notebook runs
     alone first, because it trains the supernet that later notebooks load from the cache, then
     the others run in parallel (``workers`` at once on the local pool; on Ray at most ``workers``
     in flight, ``None``: no cap). Results are collected in notebook order. With several workers
@@ -476,6 +478,10 @@ def _notebook_task(path: str, job: dict[str, Any], threads: int, stop_file: str)
     # the kernel inherits this worker's environment; it is this worker's to set
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         os.environ[var] = str(threads)
+    # the notebooks are the report's parallel units: their own sweeps (notebook 04's bias
+    # supernets) run in their kernel, never as tasks nested in this one (which could wait forever
+    # for CPUs that this task and its siblings hold)
+    os.environ[ENV_BACKEND] = 'local'
     return run_notebook(path, progress_bar=False, **job)
 
 

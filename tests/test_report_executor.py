@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - when tests/ is a package
 PARAMS = "profile = 'tiny'\nx: int = 1"
 WHERE = ("import json, os, time\n"
          "t_start = time.time()\n"
-         "where = {'ppid': os.getppid(), 'omp': os.environ.get('OMP_NUM_THREADS')}")
+         "where = {'ppid': os.getppid(), 'omp': os.environ.get('OMP_NUM_THREADS'),\n"
+         "         'backend': os.environ.get('NASVIZ_BACKEND')}")
 DONE = "json.dump({**where, 'start': t_start, 'end': time.time()}, open(f'where_{NN}.json', 'w'))"
 
 
@@ -105,6 +106,7 @@ def test_parallel_report_equals_in_process(backend, in_process, nb_dir, tmp_path
     for nn in ('01', '02'):
         where = _where(tmp_path, nn)
         assert where['ppid'] != os.getpid() and where['omp'] == '1'  # a worker started the kernel, one thread
+        assert where['backend'] == 'local'  # a notebook's own sweeps stay in its kernel
         assert nn == '01' or first['end'] <= where['start']  # 02 started after 01 had finished
     assert not list(tmp_path.glob('.stop-*'))
     index = (tmp_path / 'index.html').read_text()
