@@ -482,7 +482,8 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     backend with one worker, trains them one after another in this process; otherwise each
     worker loads the data itself, trains with one torch thread and no bar of its own, and writes
     checkpoints and scores to its own cache (on several nodes: put ``$NASVIZ_CACHE`` on a shared
-    file system, or a rerun trains again). The scores do not depend on where they ran."""
+    file system, or a rerun trains again). The scores do not depend on where they ran (at equal
+    torch thread counts: a worker uses one)."""
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
         raise ValueError(f'n_seeds must be an integer >= 1, got {n_seeds!r}')
     ex = get_executor(backend, workers, address)  # a bad backend or a missing ray fails before any training
