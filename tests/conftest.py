@@ -46,3 +46,37 @@ def nb201_table(nb201_table_path):  # noqa: ANN001, ANN201
     from nasviz.bench import NB201Table
 
     return NB201Table(nb201_table_path)
+
+
+def _ray_available() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope='session')
+def ray_local():
+    """One local Ray instance for the whole session (2 CPUs, services on 127.0.0.1): starting Ray
+    costs ~25 s here, so every test file that needs it shares this one. Ray's workers import task
+    functions from test files: tests/ is put on their ``PYTHONPATH``. Ray is in the test extra, so
+    with ``CI=true`` a missing Ray fails instead of skipping."""
+    if not _ray_available():
+        msg = "ray is not installed: `pip install -e '.[test]'` installs it"
+        if _in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    import ray
+
+    from nasviz.executor import start_local_ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    here = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(here)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
+    start_local_ray(num_cpus=2, runtime_env={'env_vars': {'PYTHONPATH': path, 'OMP_NUM_THREADS': '1'}})
+    nodes = ray.nodes()
+    assert [n['NodeManagerAddress'] for n in nodes] == ['127.0.0.1'], 'Ray must stay on the loopback address'
+    yield ray
+    ray.shutdown()

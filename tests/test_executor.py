@@ -2,7 +2,8 @@
 results, a worker killed mid-task is retried, an interrupted driver resumes computing only what is
 missing, and a missing Ray is a clear error.
 
-One local Ray instance (2 CPUs, services on 127.0.0.1, no dashboard) is shared by the module.
+One local Ray instance (2 CPUs, services on 127.0.0.1, no dashboard) is shared by the whole test
+session (the ``ray_local`` fixture in ``conftest.py``).
 Ray is in the project's test extra, so with ``CI=true`` these tests fail rather than skip when it
 is missing. Ray's workers import the task functions below from this file: the fixture puts this
 folder on their ``PYTHONPATH`` (the local pool's spawned workers inherit ``sys.path``).
@@ -23,40 +24,13 @@ import torch
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.cli import main
 from nasviz.executor import (LocalExecutor, MissingBackend, RayExecutor, Task, TaskFailed, _check_listening,
-                             get_executor, start_local_ray, task_resources)
+                             get_executor, task_resources)
 from nasviz.proxies import ProxySweep, SweepConfig
 from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text
 
 torch.set_num_threads(1)
-HERE = Path(__file__).resolve().parent
 
-
-def _ray_available() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture(scope='module')
-def ray_local():
-    if not _ray_available():
-        msg = "ray is not installed: `pip install -e '.[test]'` installs it"
-        if os.environ.get('CI', '').strip().lower() == 'true':
-            pytest.fail(msg)
-        pytest.skip(msg)
-    import ray
-
-    if ray.is_initialized():
-        ray.shutdown()
-    path = os.pathsep.join([str(HERE)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
-    start_local_ray(num_cpus=2, runtime_env={'env_vars': {'PYTHONPATH': path, 'OMP_NUM_THREADS': '1'}})
-    nodes = ray.nodes()
-    assert [n['NodeManagerAddress'] for n in nodes] == ['127.0.0.1'], 'Ray must stay on the loopback address'
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope='module')

@@ -18,11 +18,6 @@ import pytest
 from nasviz.cli import main
 from nasviz.report import run_report
 
-try:  # tests/ is on sys.path under pytest's default import mode
-    from test_executor import ray_local  # noqa: F401 - the module's one local Ray instance
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.test_executor import ray_local  # noqa: F401
-
 PARAMS = "profile = 'tiny'\nx: int = 1"
 WHERE = ("import json, os, time\n"
          "t_start = time.time()\n"
