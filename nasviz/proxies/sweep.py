@@ -15,7 +15,6 @@ output) get NaN for every proxy that reads the input images; they are not comput
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
