@@ -23,7 +23,7 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -117,6 +117,26 @@ def _check_dataset_metric(avail: dict[str, list[str]], dataset: str, metric: str
     return ds, metric
 
 
+def read_table_csv(path: str | os.PathLike | None, env: str, bench_name: str, example: str,
+                   columns: Sequence[str]) -> tuple[Path, pd.DataFrame]:
+    """``(path, frame)`` of a benchmark table CSV: ``path``, else ``$env``; errors name the file and
+    say what was expected (``bench_name`` e.g. ``'NAS-Bench-201'``, ``columns`` the required ones)."""
+    what = f'{bench_name} table'
+    if path is None:
+        path = os.environ.get(env)
+        if not path:
+            raise ValueError(f'no {what} given: pass a path or set {env} to the CSV file (e.g. {example})')
+    path = check_input_file(path, what, f'{what} (CSV)')
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f'{path}: the file is empty, expected a {bench_name} CSV table with columns '
+                         f'{list(columns)}') from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f'{path}: not a readable {bench_name} CSV table ({err})') from err
+    return path, df
+
+
 class NB201Table:
     """NAS-Bench-201 accuracies from a CSV (schema of ``nb201_accuracy.csv``).
 
@@ -125,19 +145,8 @@ class NB201Table:
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        if path is None:
-            path = os.environ.get(ENV_TABLE)
-            if not path:
-                raise ValueError(f'no NAS-Bench-201 table given: pass a path or set {ENV_TABLE} to the '
-                                 'CSV file (e.g. .../data/nb201/nb201_accuracy.csv)')
-        self.path = check_input_file(path, 'NAS-Bench-201 table', 'NAS-Bench-201 table (CSV)')
-        try:
-            df = pd.read_csv(self.path)
-        except pd.errors.EmptyDataError as err:
-            raise ValueError(f'{self.path}: the file is empty, expected a NAS-Bench-201 CSV table '
-                             f'with columns {list(REQUIRED_COLUMNS)}') from err
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise ValueError(f'{self.path}: not a readable NAS-Bench-201 CSV table ({err})') from err
+        self.path, df = read_table_csv(path, ENV_TABLE, 'NAS-Bench-201', '.../data/nb201/nb201_accuracy.csv',
+                                       REQUIRED_COLUMNS)
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f'{self.path}: not a NAS-Bench-201 table, missing column(s) {missing} '

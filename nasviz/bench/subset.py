@@ -17,8 +17,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from nasviz.bench.nb201 import _check_range, _numeric_column, _where
-from nasviz.validate import check_input_file
+from nasviz.bench.nb201 import _check_range, _numeric_column, _where, read_table_csv
 
 #: the columns every subset table may hold besides its architecture columns
 VALUE_COLUMNS: tuple[str, ...] = ('val_accuracy', 'params_m', 'flops_m')
@@ -41,20 +40,7 @@ class SubsetTable:
     DATASET = 'cifar10'
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        what = f'{self.BENCH_NAME} table'
-        if path is None:
-            path = os.environ.get(self.ENV_TABLE)
-            if not path:
-                raise ValueError(f'no {what} given: pass a path or set {self.ENV_TABLE} to the CSV file '
-                                 f'(e.g. {self.EXAMPLE})')
-        self.path = check_input_file(path, what, f'{what} (CSV)')
-        try:
-            df = pd.read_csv(self.path)
-        except pd.errors.EmptyDataError as err:
-            raise ValueError(f'{self.path}: the file is empty, expected a {self.BENCH_NAME} CSV table with columns '
-                             f'{list(self.REQUIRED_COLUMNS)}') from err
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise ValueError(f'{self.path}: not a readable {self.BENCH_NAME} CSV table ({err})') from err
+        self.path, df = read_table_csv(path, self.ENV_TABLE, self.BENCH_NAME, self.EXAMPLE, self.REQUIRED_COLUMNS)
         self._init_frame(df)
 
     @classmethod
