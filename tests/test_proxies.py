@@ -54,6 +54,26 @@ def test_naswot_kernel_on_hand_made_codes():
     assert naswot_from_codes([torch.tensor([[1, 0], [1, 0]], dtype=torch.bool)]) == -math.inf
 
 
+def test_naswot_kernel_counts_repeated_codes_exactly():
+    """Codes computed once and repeated (a node feeding several ReLU consumers) give the same kernel
+    as the plain sum over layers; codes that agree on the fingerprint's sample of units but differ
+    elsewhere are not merged."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(6, 200, generator=g) > 0.5
+    b = a.clone()
+    b[:, 1] = ~b[:, 1]  # differs from a only off the sampled units (every 61st: 0, 61, 122, 183)
+    c = torch.rand(6, 50, generator=g) > 0.5
+    codes = [a, c, a.clone(), b, a, c.clone()]
+
+    def plain(codes):
+        n = sum(x.shape[1] for x in codes)
+        agree = sum((x[:, None, :] == x[None, :, :]).sum(-1) for x in codes)
+        assert agree.max() <= n
+        return agree.numpy().astype(float)
+
+    np.testing.assert_array_equal(hamming_kernel(codes), plain(codes))
+    np.testing.assert_array_equal(hamming_kernel([b, a]), plain([a, b]))
+
 def test_naswot_on_a_hand_made_batch():
     lin = nn.Linear(2, 3, bias=False)
     with torch.no_grad():

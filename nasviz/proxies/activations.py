@@ -16,18 +16,31 @@ from nasviz.proxies._common import relu_codes, restore, snapshot
 def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
     """NASWOT's kernel ``K[i, j] = N_A - d_H(c_i, c_j)``: for each pair of inputs, the number of
     ReLU units (over all layers) on which the two binary codes agree. Computed as
-    ``2 C C^T - s_i - s_j + N_A`` (``s``: ones per input), one matrix product per layer."""
+    ``2 C C^T - s_i - s_j + N_A`` (``s``: ones per input), one matrix product per distinct layer
+    code: a ReLU applied to the same tensor by several consumers (an NB201 or DARTS node feeding
+    several convolution edges) gives identical codes, whose product is computed once and counted
+    as often as it occurs (exact: the codes are compared in full, after a cheap fingerprint)."""
     if not codes:
         raise ValueError('hamming_kernel: no ReLU codes (the network ran no nn.ReLU)')
     b = codes[0].shape[0]
     both = torch.zeros(b, b, dtype=torch.float64)
     ones = torch.zeros(b, dtype=torch.float64)
     n_units = 0
+    seen: dict[tuple, list[list]] = {}  # fingerprint -> [[code, multiplicity], ...]
     for c in codes:
-        c = c.to(torch.float32)
-        both += (c @ c.T).to(torch.float64)  # exact: counts stay far below 2**24 per layer
-        ones += c.sum(1, dtype=torch.float64)
-        n_units += c.shape[1]
+        key = (tuple(c.shape), c[:, ::61].contiguous().numpy().tobytes())  # a sample of units
+        for entry in seen.setdefault(key, []):
+            if torch.equal(entry[0], c):
+                entry[1] += 1
+                break
+        else:
+            seen[key].append([c, 1])
+    for group in seen.values():
+        for c, mult in group:
+            c = c.to(torch.float32)
+            both += mult * (c @ c.T).to(torch.float64)  # exact: counts stay far below 2**24 per layer
+            ones += mult * c.sum(1, dtype=torch.float64)
+            n_units += mult * c.shape[1]
     K = 2 * both - ones[:, None] - ones[None, :] + n_units
     return K.numpy()
 
