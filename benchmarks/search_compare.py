@@ -2,12 +2,19 @@
 
 Every method gets the same data (search-train / held-out halves of the training split), the same
 epochs and the same seeds; each found cell is judged by its true accuracy (tiny: the micro
-benchmark, cells it lacks trained with its recipe; small: the NB201 table). Prints mean +- SE over
-seeds per method, search time and the cost of one step, the trivial baselines (a random cell of
-the space, the largest cell), and each method's paired difference to ISTA-NAS over seeds.
-Runs are cached (a killed comparison resumes); the table is rewritten after every run.
+benchmark, cells it lacks trained with its recipe; small: the space's table). Prints mean +- SE
+over seeds per method, search time and the cost of one step, the trivial baselines (a random cell
+of the space with the central 95% of its accuracies, the largest cell, the best cell), each
+method's paired difference to ISTA-NAS over seeds (95% t interval) and where each found cell falls
+in the space's distribution. Runs are cached (a killed comparison resumes: searches that finished
+load from the cache, ISTA-NAS / DARTS / the SPOS supernet resume from their last epoch); the table
+is rewritten after every run.
 
     python benchmarks/search_compare.py --profile tiny --seeds 0 1 2 --out data/search_comparison_tiny.csv --extend-truth
+    python benchmarks/search_compare.py --space darts --profile tiny --seeds 0 1 2 --epochs 5 --extend-truth
+
+``--space darts`` writes ``data/search_comparison_<profile>_darts.csv`` unless ``--out`` says otherwise
+(``--out`` is optional for NB201, as before).
 """
 from __future__ import annotations
 
@@ -22,14 +29,18 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from nasviz.experiment import load_bench, settings_for  # noqa: E402
-from nasviz.search import SEARCH_METHODS, run_search  # noqa: E402
+from nasviz.search import SEARCH_METHODS, SEARCH_SPACES, run_search  # noqa: E402
 from nasviz.search.base import extend_truth  # noqa: E402
-from nasviz.search.compare import comparison_rows, summarize_comparison, space_baselines  # noqa: E402
+from nasviz.search.compare import (comparison_path, comparison_rows, percentile_in_space,  # noqa: E402
+                                   space_baselines, summarize_comparison)
 from nasviz.utils import atomic_write_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--space', default='nb201', choices=SEARCH_SPACES,
+                   help='search space (default nb201; darts writes data/search_comparison_<profile>_darts.csv '
+                        'unless --out is given)')
     p.add_argument('--profile', default='tiny')
     p.add_argument('--methods', nargs='+', default=list(SEARCH_METHODS), choices=SEARCH_METHODS)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -39,18 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--m', type=int, default=None, help='ISTA-NAS compressed dimension (default: SearchConfig\'s)')
     p.add_argument('--out', help='CSV of every run (method, seed, cell, true accuracy, costs)')
     p.add_argument('--extend-truth', action='store_true',
-                   help='tiny: add found cells the micro benchmark lacks to data/microbench_search_cells.csv')
+                   help='tiny: add found cells the micro benchmark lacks to data/microbench_search_cells.csv '
+                        '(darts: data/microbench_search_cells_darts.csv)')
     a = p.parse_args(argv)
     if len(set(a.seeds)) < len(a.seeds):
         p.error('--seeds: a seed is repeated')
+    if a.out is None and a.space != 'nb201':
+        a.out = str(comparison_path(a.profile, a.space))
     torch.set_num_threads(1)
-    s = settings_for(a.profile)
+    s = settings_for(a.profile, space=a.space)
     bench = load_bench(s)
     results = []
     t0 = time.perf_counter()
     for seed in a.seeds:
         for method in a.methods:
-            r = run_search(method, profile=a.profile, seed=seed, epochs=a.epochs, n_candidates=a.n_candidates,
+            r = run_search(method, space=a.space, profile=a.profile, seed=seed, epochs=a.epochs, n_candidates=a.n_candidates,
                            bench=bench, progress=False, lam=a.lam if method == 'ista' else None,
                            m=a.m if method == 'ista' else None)
             results.append(r)
@@ -63,12 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         path = extend_truth(runs['arch'], bench)
         print(f'extension truth table: {path}')
     pd.set_option('display.width', 200)
-    print(f'\nprofile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; true accuracy (%) of the '
+    if a.out:
+        print(f'runs: {a.out}')
+    print(f'\nspace {a.space}, profile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; true accuracy (%) of the '
           f'found cell: mean +- SE over seeds (95% t interval); costs: median seconds of one step, '
           f'activation memory autograd saves for one weight step (MiB)')
     print(summarize_comparison(runs, reference='ista').round(3).to_string())
     print('\ntrivial baselines (the space\'s accuracy distribution):')
     print(space_baselines(bench, runs).round(3).to_string(index=False))
+    pct = runs.assign(percentile=percentile_in_space(runs['true_accuracy'], bench))
+    print('\nwhere each found cell falls in the space (% of the benchmark\'s non-degenerate cells below it):')
+    print(pct.pivot(index='seed', columns='method', values='percentile').round(1).to_string())
     return 0
 
 

@@ -90,10 +90,12 @@ RUN_COLUMNS = ('method', 'seed', 'epochs', 'arch', 'true_accuracy', 'search_seco
 METHOD_NAMES = {'ista': 'ISTA-NAS', 'darts': 'DARTS', 'spos-rs': 'SPOS + random search', 'random': 'random search'}
 
 
-def comparison_path(profile: str = 'tiny') -> Path:
-    """Where ``benchmarks/search_compare.py --out`` keeps a profile's comparison by default:
-    ``data/search_comparison_<profile>.csv`` beside the micro benchmark."""
-    return default_path().with_name(f'search_comparison_{profile}.csv')
+def comparison_path(profile: str = 'tiny', space: str = 'nb201') -> Path:
+    """Where ``benchmarks/search_compare.py`` keeps a profile's comparison by default, beside the
+    micro benchmark: ``data/search_comparison_<profile>.csv`` for NAS-Bench-201,
+    ``data/search_comparison_<profile>_<space>.csv`` for another space."""
+    return default_path().with_name(f'search_comparison_{profile}.csv' if space == 'nb201'
+                                    else f'search_comparison_{profile}_{space}.csv')
 
 
 def load_comparison(path: str | os.PathLike) -> pd.DataFrame:
