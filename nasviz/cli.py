@@ -191,12 +191,21 @@ def _cmd_search(a: argparse.Namespace) -> int:
     from nasviz.search import run_search
     from nasviz.utils import atomic_write_text
 
+    if (a.one_stage or a.final_epochs is not None) and a.method != 'ista':
+        raise ValueError(f'--one-stage / --final-epochs: the one-stage variant is an ISTA-NAS option (--method ista); '
+                         f'--method {a.method} has none')
+    if a.final_epochs is not None and not a.one_stage:
+        raise ValueError('--final-epochs needs --one-stage')
     res = run_search(a.method, space=a.space, profile=a.profile, seed=a.seed, epochs=a.epochs, lam=a.lam, m=a.m,
-                     n_candidates=a.n_candidates, arch_lr=a.arch_lr)
+                     n_candidates=a.n_candidates, arch_lr=a.arch_lr, one_stage=a.one_stage or None,
+                     final_epochs=a.final_epochs)
     out = res.to_dict()
     print(f'{a.method} on {a.space} ({a.profile}, seed {a.seed}): {out["arch"]}\n'
           f'true accuracy {out["true_accuracy"]:.2f}% ({out["ground_truth"]}; {out["truth_source"]}); '
           f'search {out["search_seconds"]:.1f} s')
+    if out.get('one_stage'):
+        print(f'one-stage: after {out["final_epochs"]} epochs on the fixed support, the network\'s own test '
+              f'accuracy is {out["network_test_accuracy"]:.2f}%')
     if a.out:
         atomic_write_text(a.out, json.dumps(out, indent=1) + '\n')
         print(f'wrote {a.out}')
@@ -389,6 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                   'default 3 on nb201, 8 on darts)')
     se.add_argument('--n-candidates', type=_int_arg(1), help='spos-rs / random: cells evaluated')
     se.add_argument('--arch-lr', type=_positive_float, help='Adam learning rate of b (ISTA) / alpha (DARTS)')
+    se.add_argument('--one-stage', action='store_true',
+                    help='ISTA-NAS only: after the search, fix the support and keep training the same weights on '
+                         'the whole training split; the JSON adds the network\'s own test accuracy')
+    se.add_argument('--final-epochs', type=_int_arg(1),
+                    help='with --one-stage: epochs of that final training (default: as many as --epochs)')
     se.add_argument('--out', help='JSON: arch, true_accuracy, ground_truth, search_seconds, support history, ...')
     se.set_defaults(func=_cmd_search)
     return p

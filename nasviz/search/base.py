@@ -56,6 +56,11 @@ class SearchConfig:
     edge, a DARTS node), ``fista_iters``,
     ``nonneg`` (z >= 0: op weights stay mixing weights). SPOS-RS and random search:
     ``n_candidates`` cells evaluated.
+
+    ``one_stage`` (ISTA-NAS only): after the ``epochs`` of search, the support is fixed and the
+    same network weights train on for ``final_epochs`` more epochs (default: ``epochs``) on the
+    whole training split; see :func:`nasviz.search.one_stage.train_fixed_support`. Configs without
+    it keep the cache keys and checkpoints they had before the option existed (:func:`config_key`).
     """
 
     method: str = 'ista'
@@ -77,6 +82,10 @@ class SearchConfig:
     recal_batches: int = 4
     score: str = 'accuracy'
     seed: int = 0
+    #: ISTA-NAS one-stage: fix the support after search, keep training the same weights
+    one_stage: bool = False
+    #: epochs of that final training (None: as many as ``epochs``; only with ``one_stage``)
+    final_epochs: int | None = None
 
     def __post_init__(self) -> None:
         if self.method not in SEARCH_METHODS:
@@ -96,6 +105,34 @@ class SearchConfig:
                 raise ValueError(f'{name} must be a number > 0, got {v!r}')
         if self.score not in ('accuracy', 'loss'):
             raise ValueError(f"score must be 'accuracy' or 'loss', got {self.score!r}")
+        if not isinstance(self.one_stage, bool):
+            raise ValueError(f'one_stage must be True or False, got {self.one_stage!r}')
+        if self.one_stage and self.method != 'ista':
+            raise ValueError(f'one_stage is an ISTA-NAS option (method ista); method {self.method!r} has no '
+                             'one-stage variant')
+        if self.final_epochs is not None:
+            if not self.one_stage:
+                raise ValueError(f'final_epochs={self.final_epochs!r} needs one_stage=True (the epochs of training '
+                                 'after the support is fixed)')
+            check_count(self.final_epochs, 'final_epochs')
+
+    @property
+    def n_final_epochs(self) -> int:
+        """Epochs of fixed-support training after the search (0 unless ``one_stage``)."""
+        if not self.one_stage:
+            return 0
+        return self.epochs if self.final_epochs is None else int(self.final_epochs)
+
+
+def config_key(cfg: SearchConfig) -> dict[str, Any]:
+    """The config as a dict for cache keys and checkpoints: ``asdict(cfg)`` without the
+    one-stage fields when ``one_stage`` is off, so searches cached or checkpointed before the
+    option existed are found again."""
+    d = asdict(cfg)
+    if not cfg.one_stage:
+        d.pop('one_stage')
+        d.pop('final_epochs')
+    return d
 
 
 @dataclass
@@ -111,6 +148,11 @@ class SearchResult:
     ``step``: cost of one search step (``w_step_s``, ``arch_step_s`` seconds; ``saved_mib``:
     activation memory autograd keeps for the backward of one weight step).
     ``true_accuracy``/``ground_truth``/``truth_source`` are set by :func:`nasviz.search.run_search`.
+    One-stage ISTA-NAS (``config.one_stage``) adds ``final_history`` (one row per epoch of
+    fixed-support training: ``epoch``, ``arch`` = the cell the code supports then, which stays the
+    found cell, ``train_loss``, ``train_acc``, ``seconds``) and ``network_accuracy`` /
+    ``network_loss``: the trained network's own test accuracy (%) and loss on the profile's test
+    split, beside the cell's ``true_accuracy`` from the ground truth.
     """
 
     method: str
@@ -123,6 +165,9 @@ class SearchResult:
     true_accuracy: float | None = None
     ground_truth: str | None = None
     truth_source: str | None = None
+    final_history: pd.DataFrame | None = None
+    network_accuracy: float | None = None
+    network_loss: float | None = None
 
     @property
     def seed(self) -> int:
@@ -159,6 +204,15 @@ class SearchResult:
             out['final_weights'] = np.asarray(h['weights'].iloc[-1], dtype=np.float64).tolist()
         if self.candidates is not None:
             out['n_candidates'] = int(len(self.candidates))
+        if self.config.one_stage:
+            f = self.final_history if self.final_history is not None else pd.DataFrame()
+            out.update(one_stage=True, final_epochs=self.config.n_final_epochs,
+                       network_test_accuracy=None if self.network_accuracy is None else float(self.network_accuracy),
+                       network_test_loss=None if self.network_loss is None else float(self.network_loss),
+                       final_support_history=[str(a) for a in f.get('arch', [])],
+                       final_train_loss=[float(v) for v in f.get('train_loss', [])],
+                       final_train_acc=[float(v) for v in f.get('train_acc', [])],
+                       final_seconds=float(f['seconds'].sum()) if 'seconds' in f else None)
         return out
 
 
@@ -376,5 +430,6 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-__all__ = ['check_lambda', 'SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'split_for_search',
+__all__ = ['check_lambda', 'SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'config_key', 'SearchResult',
+           'split_for_search',
            'true_accuracy', 'NoGroundTruth', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']

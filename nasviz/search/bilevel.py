@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,8 +14,8 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, cycle_batches, epoch_generator,
-                                weight_optimizer)
+from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, config_key, cycle_batches,
+                                epoch_generator, weight_optimizer)
 from nasviz.search.network import count_saved_bytes
 from nasviz.utils import atomic_torch_save, load_checked
 
@@ -60,7 +59,7 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
         ckpt, lambda p: torch.load(p, weights_only=False),
         validate=lambda st: {'model', 'arch_vars', 'opt_w', 'opt_a', 'sched', 'epoch', 'rows', 'config'} <= set(st))
     if state is not None:
-        if state['config'] != asdict(cfg):
+        if state['config'] != config_key(cfg):
             raise ValueError(f'{ckpt} holds a search with another config; use a fresh checkpoint_dir')
         model.load_state_dict(state['model'])
         arch_vars.load_state_dict(state['arch_vars'])
@@ -131,7 +130,7 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
         if ckpt is not None:
             atomic_torch_save(dict(model=model.state_dict(), arch_vars=arch_vars.state_dict(),
                                    opt_w=opt_w.state_dict(), opt_a=opt_a.state_dict(), sched=sched.state_dict(),
-                                   epoch=epoch, rows=rows, prev=prev, config=asdict(cfg),
+                                   epoch=epoch, rows=rows, prev=prev, config=config_key(cfg),
                                    costs=(w_times, a_times, saved_w, saved_a)), ckpt)
         bar.set_postfix(loss=f'{row["train_loss"]:.3f}', cell=str(row['arch'])[:24])
     # the first steps pay one-off warm-up costs; the median is the steady step

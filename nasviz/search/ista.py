@@ -34,6 +34,7 @@ from torch import nn
 from nasviz.search.base import SearchConfig, SearchResult, check_lambda
 from nasviz.search.bilevel import alternate
 from nasviz.search.groups import CODED_OPS, NONE, NB201Groups, block_gap, block_support, search_groups
+from nasviz.search.one_stage import train_fixed_support
 from nasviz.validate import check_count
 
 # ---------------------------------------------------------------------------------------------
@@ -250,13 +251,22 @@ __all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objec
 # ---------------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------------
-def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None) -> SearchResult:
+def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None,
+                full_data=None) -> SearchResult:
     """ISTA-NAS on ``cfg.space``: returns a :class:`~nasviz.search.base.SearchResult` whose
     history holds, per epoch, the code ``z`` expanded to the network's weights (``weights``:
     NB201 6 x 5, DARTS 2 x 14 x 7), the cell it selects, the number of support changes, the
     recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the support). ``data`` is the search view
     (:func:`~nasviz.search.base.split_for_search`); ``checkpoint_dir`` makes it resumable
-    (:func:`~nasviz.search.bilevel.alternate`)."""
+    (:func:`~nasviz.search.bilevel.alternate`).
+
+    ``cfg.one_stage``: then the support is fixed at the found cell, with the code's values on it
+    kept as fixed scales, and the same weights train on for ``cfg.n_final_epochs`` epochs on the
+    whole training split of ``full_data`` (required; the data ``data`` is a view of); the result
+    adds ``final_history`` and the network's own accuracy on ``full_data``'s test split
+    (:mod:`nasviz.search.one_stage`). The search phase is the same as without the option."""
+    if cfg.one_stage and full_data is None:
+        raise ValueError('one_stage needs full_data: the dataset whose whole training split the final training uses')
     t0 = time.perf_counter()
     groups = search_groups(cfg.space)
     torch.manual_seed(cfg.seed)
@@ -273,7 +283,13 @@ def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=N
     hist, step = alternate(model, code, code, groups.support, 'sparse', data, cfg, on_epoch=on_epoch,
                            progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0,
                            checkpoint_dir=checkpoint_dir)
-    return SearchResult('ista', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)
+    arch = hist['arch'].iloc[-1]
+    if not cfg.one_stage:
+        return SearchResult('ista', arch, cfg, time.perf_counter() - t0, hist, step=step)
+    final, acc, loss = train_fixed_support(model, code, groups.support, full_data, cfg, progress=progress,
+                                           checkpoint_dir=checkpoint_dir)
+    return SearchResult('ista', arch, cfg, time.perf_counter() - t0, hist, step=step, final_history=final,
+                        network_accuracy=acc, network_loss=loss)
 
 
 __all__ += ['ista_search']

@@ -1,10 +1,11 @@
 """One entry point for every search method: :func:`run_search`."""
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
-from nasviz.search.base import SEARCH_METHODS, SEARCH_SPACES, SearchConfig, SearchResult, split_for_search, true_accuracy
+from nasviz.search.base import (SEARCH_METHODS, SEARCH_SPACES, SearchConfig, SearchResult, config_key, split_for_search,
+                                true_accuracy)
 from nasviz.bench.micro import MicroBench
 from nasviz.experiment import load_bench, load_data, settings_for
 from nasviz.profiles import profile_settings
@@ -42,7 +43,10 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
     ``'darts'``; ``profile``: ``'tiny'`` (digits, the space's micro benchmark) | ``'small'``
     (CIFAR-10 subset, the space's table: NAS-Bench-201, or the NAS-Bench-301 sample);
     ``overrides``: :class:`SearchConfig` fields (``epochs``, ``lam``, ``m``, ``n_candidates``,
-    ``arch_lr`` ...). ``data``/``bench`` default to the profile's. The candidates of ``spos-rs``
+    ``arch_lr`` ...; ``one_stage=True`` with ``final_epochs``: ISTA-NAS's one-stage variant, the
+    support fixed after the search and the same weights trained on the whole training split, the
+    result carrying the network's own test accuracy, :mod:`nasviz.search.one_stage`; other methods
+    reject it with a ``ValueError``). ``data``/``bench`` default to the profile's. The candidates of ``spos-rs``
     and ``random`` are drawn from the benchmark's cells when it does not hold the whole space (a
     micro benchmark, the NAS-Bench-301 sample), so each has a real truth; ISTA-NAS and DARTS may
     return any cell: on a micro benchmark its truth is then trained with the benchmark's recipe
@@ -63,7 +67,7 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
         partial = isinstance(bench, MicroBench) or not groups.table_is_complete
         candidates = candidate_cells(cfg.n_candidates, cfg.seed, bench.archs() if partial else None, space=space)
 
-    key = (asdict(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
+    key = (config_key(cfg), view.data_id, [str(a) for a in candidates] if candidates else None)
     # per-epoch checkpoints of the search itself, so a killed search resumes (random search is a
     # sequence of short standalone runs and restarts)
     run_dir = cache_dir() / 'search_runs' / param_hash(*key) if cache else None
@@ -71,7 +75,7 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
     def compute() -> SearchResult:
         # searches run on the CPU tensors of ``data`` (the tiny and small profiles' sizes)
         if method == 'ista':
-            return ista_search(cfg, view, progress=progress, checkpoint_dir=run_dir)
+            return ista_search(cfg, view, progress=progress, checkpoint_dir=run_dir, full_data=data)
         if method == 'darts':
             return darts_search(cfg, view, progress=progress, checkpoint_dir=run_dir)
         if method == 'spos-rs':
