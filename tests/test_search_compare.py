@@ -1,0 +1,67 @@
+"""benchmarks/search_compare.py: one comparison per space (--space nb201|darts), its CSV and the
+printed table (mean +- SE, paired differences, trivial baselines, percentiles). The searches are
+replaced by cells drawn from the real benchmark, so the test checks the script, not a search."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasviz.search import SEARCH_METHODS, SearchConfig
+from nasviz.search.base import SearchResult
+from nasviz.search.compare import comparison_path, load_comparison
+
+SCRIPT = Path(__file__).resolve().parents[1] / 'benchmarks' / 'search_compare.py'
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('search_compare_script', SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_comparison_path_per_space():
+    assert comparison_path('tiny').name == 'search_comparison_tiny.csv'
+    assert comparison_path('tiny', 'darts').name == 'search_comparison_tiny_darts.csv'
+    assert comparison_path('small', 'darts').parent == comparison_path('tiny').parent
+
+
+@pytest.mark.parametrize('space', ['nb201', 'darts'])
+def test_script_compares_on_each_space(space, tmp_path, monkeypatch, capsys):
+    mod = load_script()
+    calls = []
+
+    def fake_run_search(method, space, profile, seed, bench, **kw):
+        calls.append((method, space, seed, kw.get('epochs')))
+        archs = bench.archs()
+        arch = archs[(7 * seed + SEARCH_METHODS.index(method)) % len(archs)]
+        return SearchResult(method, arch, SearchConfig(method=method, space=space, seed=seed, epochs=kw['epochs']),
+                            1.0 + seed, true_accuracy=float(bench.accuracy(arch)), truth_source='benchmark')
+
+    monkeypatch.setattr(mod, 'run_search', fake_run_search)
+    out = tmp_path / 'cmp.csv'
+    assert mod.main(['--space', space, '--seeds', '0', '1', '2', '--epochs', '2', '--out', str(out)]) == 0
+    assert {c[1] for c in calls} == {space} and {c[3] for c in calls} == {2} and len(calls) == 12
+    runs = load_comparison(out)
+    assert len(runs) == 12 and set(runs['method']) == set(SEARCH_METHODS)
+    text = capsys.readouterr().out
+    assert f'space {space}' in text and 'diff_low' in text and 'random cell (mean of the space)' in text
+    assert 'best cell in the table (oracle)' in text and 'where each found cell falls' in text
+    # the printed means are those of the CSV
+    ista = runs.loc[runs.method == 'ista', 'true_accuracy'].to_numpy()
+    assert f'{np.mean(ista):.3f}' in text
+    if space == 'darts':  # darts cells really are DARTS genotypes
+        assert runs['arch'].str.startswith('normal=').all()
+
+
+def test_script_rejects_repeated_seeds(capsys):
+    mod = load_script()
+    with pytest.raises(SystemExit) as e:
+        mod.main(['--seeds', '0', '0'])
+    assert e.value.code == 2 and 'repeated' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        mod.main(['--space', 'nb101'])
+    assert e.value.code == 2 and '--space' in capsys.readouterr().err
