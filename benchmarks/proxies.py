@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from nasviz.proxies import PROXIES, PROXY_NAMES, compute_proxies, probe_batch, proxies_for_arch
+from nasviz.proxies._common import relu_codes
+from nasviz.proxies.activations import hamming_kernel
 from nasviz.proxies.sweep import get_space
 
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     warm = space.build_network(archs[0])
     compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
     per: dict[str, list[float]] = {p: [] for p in a.proxies}
-    build, path, shared = [], [], []
+    build, path, shared, kernel_plain, kernel_dedup = [], [], [], [], []
     for arch in archs:
         t = time.perf_counter()
         torch.manual_seed(a.seed)
@@ -69,10 +71,23 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         proxies_for_arch(space, arch, ['naswot', 'synflow'], x, y, seed=a.seed)
         path.append(time.perf_counter() - t)
+        # the NASWOT kernel side by side: every layer's product vs one per distinct code
+        net.train()
+        with torch.inference_mode(), relu_codes(net) as codes:
+            net(x)
+        t = time.perf_counter()
+        K_plain = _plain_kernel(codes)
+        kernel_plain.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        K = hamming_kernel(codes)
+        kernel_dedup.append(time.perf_counter() - t)
+        if not np.array_equal(K, K_plain):
+            raise AssertionError(f'{arch}: the deduplicated NASWOT kernel differs from the plain one')
     res = {'cells': a.cells, 'threads': a.threads, 'build_s': float(np.mean(build)),
            'per_proxy_s': {p: float(np.mean(v)) for p, v in per.items()},
            'batch': {p: PROXIES[p].batch_size for p in a.proxies},
-           'naswot_synflow_cell_s': float(np.mean(path))}
+           'naswot_synflow_cell_s': float(np.mean(path)),
+           'kernel_plain_s': float(np.mean(kernel_plain)), 'kernel_dedup_s': float(np.mean(kernel_dedup))}
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
     n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
@@ -84,6 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
     if shared:
         print(f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
               f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
+    print(f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
+          f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)')
     print(f'  sweep path naswot + synflow (build + both): {res["naswot_synflow_cell_s"]:.3f} s/cell')
     print(f'  projection, all {n:,} non-degenerate cells on 2 cores: '
           f'{res["naswot_synflow_all_cells_min_on_2_cores"]:.1f} min (target 20)')
@@ -91,6 +108,20 @@ def main(argv: list[str] | None = None) -> dict:
         with open(a.json, 'w') as f:
             json.dump(res, f, indent=1)
     return res
+
+
+def _plain_kernel(codes: list) -> np.ndarray:
+    """The NASWOT kernel with one matrix product per recorded ReLU (no deduplication)."""
+    b = codes[0].shape[0]
+    both = torch.zeros(b, b, dtype=torch.float64)
+    ones = torch.zeros(b, dtype=torch.float64)
+    n = 0
+    for c in codes:
+        c = c.to(torch.float32)
+        both += (c @ c.T).to(torch.float64)
+        ones += c.sum(1, dtype=torch.float64)
+        n += c.shape[1]
+    return (2 * both - ones[:, None] - ones[None, :] + n).numpy()
 
 
 def export(path: str) -> dict:
