@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nasviz.search import SEARCH_METHODS, SearchConfig
@@ -65,3 +66,29 @@ def test_script_rejects_repeated_seeds(capsys):
     with pytest.raises(SystemExit) as e:
         mod.main(['--space', 'nb101'])
     assert e.value.code == 2 and '--space' in capsys.readouterr().err
+
+
+def test_script_one_stage(tmp_path, monkeypatch, capsys):
+    mod = load_script()
+
+    def fake_run_search(method, space, profile, seed, bench, **kw):
+        assert kw['one_stage'] is True and method == 'ista'
+        arch = bench.archs()[seed]
+        c = SearchConfig(method=method, space=space, seed=seed, epochs=2, one_stage=True, final_epochs=kw['final_epochs'])
+        return SearchResult(method, arch, c, 1.0, true_accuracy=float(bench.accuracy(arch)), truth_source='benchmark',
+                            final_history=pd.DataFrame(dict(epoch=[2], arch=[arch], train_loss=[1.0], train_acc=[50.0],
+                                                            seconds=[3.0])),
+                            network_accuracy=float(bench.accuracy(arch)) - 1 - seed, network_loss=1.0)
+
+    monkeypatch.setattr(mod, 'run_search', fake_run_search)
+    out = tmp_path / 'one.csv'
+    assert mod.main(['--methods', 'ista', '--one-stage', '--final-epochs', '1', '--seeds', '0', '1', '2',
+                     '--out', str(out)]) == 0
+    runs = pd.read_csv(out)
+    assert {'network_accuracy', 'final_epochs', 'final_seconds'} <= set(runs.columns)
+    text = capsys.readouterr().out
+    # network minus truth is -1, -2, -3 by construction: mean -2.00
+    assert "one-stage: the trained network's own test accuracy" in text and '-2.00 (95% t interval' in text
+    with pytest.raises(SystemExit) as e:
+        mod.main(['--methods', 'ista', 'darts', '--one-stage'])
+    assert e.value.code == 2 and 'ISTA-NAS option' in capsys.readouterr().err

@@ -17,7 +17,9 @@ from nasviz.spaces import SearchSpace, get_space
 
 def comparison_rows(results: Sequence[SearchResult]) -> pd.DataFrame:
     """One row per search: method, seed, cell, true accuracy and where it came from, search
-    seconds, step costs, support changes and the final recovery error (ISTA)."""
+    seconds, step costs, support changes and the final recovery error (ISTA); one-stage ISTA-NAS
+    runs add ``final_epochs``, ``network_accuracy``/``network_loss`` (the trained network's own,
+    on the test split) and ``final_seconds``."""
     rows = []
     for r in results:
         h = r.history
@@ -28,6 +30,11 @@ def comparison_rows(results: Sequence[SearchResult]) -> pd.DataFrame:
                          saved_mib=r.step.get('saved_mib', np.nan),
                          support_changes=float(h['support_changes'].sum()) if 'support_changes' in h else np.nan,
                          recovery_error=float(h['recovery_error'].iloc[-1]) if 'recovery_error' in h else np.nan))
+        if r.config.one_stage:  # only then: the columns of plain comparisons stay as they were
+            f = r.final_history if r.final_history is not None else pd.DataFrame()
+            rows[-1].update(final_epochs=r.config.n_final_epochs, network_accuracy=r.network_accuracy,
+                            network_loss=r.network_loss,
+                            final_seconds=float(f['seconds'].sum()) if 'seconds' in f else np.nan)
     return pd.DataFrame(rows)
 
 
