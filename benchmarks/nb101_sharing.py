@@ -1,12 +1,18 @@
-"""Does the NB101 single-path supernet train when its paths vary? (README, 'Search spaces as plug-ins')
+"""Does the NB101 single-path supernet train when its paths vary? (README, 'NAS-Bench-101 space')
 
-Trains the tiny NB101 supernet for one epoch on the embedded digits, cycling through k fixed
-cells (k = 1, 2, 8 by default) and then on uniformly sampled cells, and prints the training loss
-and accuracy of each run. On a supernet whose shared weights serve every path, accuracy should
-not collapse as k grows; with the benchmark's channel rule (node outputs at cell-dependent offsets
-of the output concatenation) it does.
+Trains the tiny NB101 supernet of each design (``nasviz.spaces.nb101_network.DESIGNS``) for one
+epoch on the embedded digits, cycling through k fixed cells (k = 1, 2, 8 by default) and then on
+uniformly sampled cells, and prints the training loss and accuracy of each run. On a supernet
+whose shared weights serve every path, accuracy should not collapse as k grows; with the
+benchmark's channel rule (design ``'benchmark'``: node outputs at cell-dependent offsets of the
+output concatenation) it does.
 
-    python benchmarks/nb101_sharing.py [--ks 1 2 8] [--epochs 1] [--lr 0.05]
+    python benchmarks/nb101_sharing.py [--ks 1 2 8] [--epochs 1] [--lr 0.05] [--designs benchmark fixed fixed_shortcut]
+                                       [--seeds 0 1 2]
+    python benchmarks/nb101_sharing.py --tau [--cells 120] [--designs ...] [--seeds 0 1 2]
+
+``--tau`` instead trains the tiny profile's SPOS supernet of each design and seed (10 epochs, as
+notebook 04) and prints Kendall tau of its scores against data/microbench_nb101.csv.
 """
 from __future__ import annotations
 
@@ -15,21 +21,26 @@ import argparse
 import numpy as np
 import torch
 
+from nasviz.analysis.ranking import kendall_ci
 from nasviz.data import iterate_batches
-from nasviz.experiment import load_data, network_size, settings_for
+from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, network_size, settings_for,
+                               trained_supernet)
 from nasviz.spaces import get_space
+from nasviz.spaces.nb101_network import DESIGNS
 
 
-def run(k: int | None, epochs: int, lr: float, seed: int = 0) -> tuple[float, float, float]:
+def run(k: int | None, epochs: int, lr: float, seed: int = 0,
+        design: str = 'fixed_shortcut') -> tuple[float, float, float]:
     """Train loss of the first and last 10 steps, and training accuracy (%), cycling through
-    ``k`` fixed cells (``None``: a uniformly sampled cell every step)."""
+    ``k`` fixed cells (``None``: a uniformly sampled cell every step), for the supernet of
+    ``design`` (``'fixed_shortcut'``: today's default; ``'benchmark'``: the earlier one)."""
     s = settings_for('tiny', space='nb101')
     data = load_data(s)
     space = get_space('nb101')
     rng = np.random.default_rng(seed + 1)
     fixed = space.sample(k, rng=rng) if k else None
     torch.manual_seed(seed)
-    net = space.build_supernet(**network_size(s, data)).train()
+    net = space.build_supernet(**network_size(s, data), design=design).train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True)
     losses, correct, n, step = [], 0, 0, 0
     for epoch in range(epochs):
@@ -49,18 +60,64 @@ def run(k: int | None, epochs: int, lr: float, seed: int = 0) -> tuple[float, fl
     return float(np.mean(losses[:10])), float(np.mean(losses[-10:])), 100.0 * correct / n
 
 
+def spos_tau(design: str, seed: int, n_eval: int, epochs: int | None = None):
+    """Kendall tau (with its 95% bootstrap CI over cells) of the tiny profile's SPOS supernet of
+    ``design`` against the NB101 micro benchmark on ``n_eval`` of its cells (scored as the
+    profile scores: minus the BN-recalibrated test loss), and its last-epoch training accuracy.
+    The supernet is trained (or loaded: checkpoints in the cache, keyed by the design) exactly as
+    notebook 04 trains it."""
+    s = settings_for('tiny', space='nb101', n_eval=n_eval, epochs=epochs)
+    data = load_data(s)
+    s['size'] = dict(network_size(s, data), design=design)
+    bench = load_bench(s)
+    archs = eval_archs(s, bench)
+    model, hist = trained_supernet(s, data, seed=seed, progress=False)
+    scores = evaluate_cached(model, archs, data, s, progress=False)['score'].to_numpy()
+    return kendall_ci(scores, bench.accuracies(archs)), float(hist['train_acc'].iloc[-1])
+
+
+def params_tau(n_eval: int):
+    """The parameter-count baseline on the same cells (benchmark networks at the tiny size)."""
+    s = settings_for('tiny', space='nb101', n_eval=n_eval)
+    bench = load_bench(s)
+    archs = eval_archs(s, bench)
+    return kendall_ci(bench.params_many(archs), bench.accuracies(archs))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--ks', type=int, nargs='+', default=[1, 2, 8])
     ap.add_argument('--epochs', type=int, default=1)
     ap.add_argument('--lr', type=float, default=0.05)
+    ap.add_argument('--designs', nargs='+', default=['benchmark', 'fixed', 'fixed_shortcut'], choices=DESIGNS)
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0])
+    ap.add_argument('--tau', action='store_true',
+                    help='instead: SPOS Kendall tau of the tiny profile against data/microbench_nb101.csv')
+    ap.add_argument('--cells', type=int, default=120, help='cells ranked with --tau')
     a = ap.parse_args()
     torch.set_num_threads(1)
-    for k in [*a.ks, None]:
-        first, last, acc = run(k, a.epochs, a.lr)
-        what = f'{k} fixed cell(s)' if k else 'uniformly sampled cells'
-        print(f'{what:>26}: loss first 10 steps {first:.3f}, last 10 steps {last:.3f}, train accuracy {acc:.1f}%',
-              flush=True)
+    if a.tau:
+        print(f'parameter count baseline: tau {params_tau(a.cells):.3f}', flush=True)
+        for design in a.designs:
+            taus, accs = [], []
+            for seed in a.seeds:
+                est, acc = spos_tau(design, seed, a.cells)
+                taus.append(est.estimate)
+                accs.append(acc)
+                print(f'{design:>9} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] (n={a.cells}), '
+                      f'supernet train accuracy {acc:.1f}%', flush=True)
+            if len(taus) > 1:
+                print(f'{design:>9} over {len(taus)} seeds: tau {np.mean(taus):.3f} +- {np.std(taus, ddof=1):.3f}, '
+                      f'train accuracy {np.mean(accs):.1f} +- {np.std(accs, ddof=1):.1f}%', flush=True)
+        return
+    for design in a.designs:
+        for k in [*a.ks, None]:
+            res = np.array([run(k, a.epochs, a.lr, seed, design) for seed in a.seeds])
+            first, last, acc = res.mean(0)
+            sd = f' (sd {res[:, 2].std(ddof=1):.1f} over {len(a.seeds)} seeds)' if len(a.seeds) > 1 else ''
+            what = f'{k} fixed cell(s)' if k else 'uniformly sampled cells'
+            print(f'{design:>9} {what:>24}: loss first 10 steps {first:.3f}, last 10 steps {last:.3f}, '
+                  f'train accuracy {acc:.1f}%{sd}', flush=True)
 
 
 if __name__ == '__main__':

@@ -133,6 +133,9 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     parts = (cfg, mask.to_list(), data.data_id, settings['C'], settings['N'], getattr(callback, 'key', None))
     if space.name != 'nb201':
         parts += (space.name, size)
+        # a space whose supernet design changed tags it: checkpoints of an earlier design are not loaded
+        if getattr(space, 'supernet_tag', None):
+            parts += (space.supernet_tag,)
     key = param_hash(*parts)
     run_dir = Path(run_dir) if run_dir else cache_dir() / 'supernet' / key
     torch.manual_seed(seed)

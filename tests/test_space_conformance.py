@@ -124,7 +124,7 @@ def test_single_path_equals_standalone_network(space):
     size = _size(space)
     supernet = space.build_supernet(**size).eval()
     arch = space.sample(1, rng=5)[0]
-    net = space.build_network(arch, **size).eval()
+    net = space.single_path_network(arch, **size).eval()
     sstate = supernet.state_dict()
     nstate = net.state_dict()
     shared = {k: sstate[k] for k in nstate if k in sstate and sstate[k].shape == nstate[k].shape}

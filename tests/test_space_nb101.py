@@ -24,7 +24,7 @@ from nasviz.spaces import get_space
 from nasviz.spaces.base import product_iter
 from nasviz.spaces.nb101 import (ABSENT_OP, NODE_SLOTS, OPS, SLOTS, NB101Arch, _normal_form, canonical,
                                  vertex_channels)
-from nasviz.spaces.nb101_network import BN_MOMENTUM, NB101Network
+from nasviz.spaces.nb101_network import BN_MOMENTUM, NB101Network, SlicedConvBNReLU
 
 SPACE = get_space('nb101')
 SHARED_TABLE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'nb101' / 'nb101_cifar10_subset.csv'
@@ -336,7 +336,7 @@ def test_exact_benchmark_network_equals_the_shared_one_with_sliced_weights():
 
 def test_supernet_trains_only_the_path_and_slices_bn_statistics():
     torch.manual_seed(0)
-    sup = SPACE.build_supernet(**SPACE.sizes['tiny'])
+    sup = SPACE.build_supernet(**SPACE.sizes['tiny'], design='benchmark')
     # 3 interior nodes feed the output: 16 channels split 6/5/5 in the first cell
     a = NB101Arch([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
                   ['input', C3, C1, MP, 'output'])
@@ -370,7 +370,7 @@ def test_bn_recalibration_averages_sliced_statistics():
     of the supernet the statistics torch's own BN gets in the exact-width network."""
     torch.manual_seed(0)
     size = dict(SPACE.sizes['tiny'])
-    sup = SPACE.build_supernet(**size)
+    sup = SPACE.build_supernet(**size, design='benchmark')
     a = NB101Arch([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
                   ['input', C3, C1, MP, 'output'])
     exact = SPACE.build_network(a, **{**size, 'alloc': 'exact'})
@@ -406,6 +406,89 @@ def test_size_arguments_are_checked():
         SPACE.build_network(a, N=0)
     with pytest.raises(ValueError, match='bn_momentum must be in'):
         SPACE.build_network(a, bn_momentum=0)
+    with pytest.raises(ValueError, match='design must be one of'):
+        SPACE.build_supernet(design='wide')
+
+
+# ---------------------------------------------------------------------------------------------
+# The supernet's design: fixed widths and channel positions (nb101_network module docstring)
+# ---------------------------------------------------------------------------------------------
+def _conv_calls(net, archs):
+    """For every (cell, node, op) conv and projection a forward runs: the set of (input channels,
+    output channels) it used, over ``archs``."""
+    used: dict[str, set] = {}
+    hooks = []
+    for name, mod in net.named_modules():
+        if isinstance(mod, SlicedConvBNReLU) and name.startswith('cells.'):
+            hooks.append(mod.register_forward_hook(
+                lambda m, inp, out, name=name: used.setdefault(name, set()).add((inp[0].shape[1], out.shape[1]))))
+    with torch.no_grad():
+        for a in archs:
+            net(torch.randn(2, 3, 16, 16), a)
+    for h in hooks:
+        h.remove()
+    return used
+
+
+def test_default_supernet_gives_every_node_op_the_same_channels_in_every_cell():
+    """The design invariant: a (node, op) weight and an input projection run on their whole tensor,
+    the same input and output channels, whatever the cell; the benchmark design slices them."""
+    archs = SPACE.sample(40, rng=11)
+    sup = SPACE.build_supernet(**SPACE.sizes['tiny'])
+    assert sup.design == SPACE.single_path_network(archs[0], **SPACE.sizes['tiny']).design != 'benchmark'
+    used = _conv_calls(sup, archs)
+    assert len(used) > 20
+    mods = dict(sup.named_modules())
+    for name, shapes in used.items():
+        w = mods[name].conv.weight
+        assert shapes == {(w.shape[1], w.shape[0])}, (name, shapes)
+    # the benchmark design runs some weights on several slices (a node's width depends on the cell)
+    used = _conv_calls(SPACE.build_supernet(**SPACE.sizes['tiny'], design='benchmark'), archs)
+    assert sum(len(v) > 1 for v in used.values()) > 10
+    # every cell's output has the same width, and the nodes feeding it are averaged, not concatenated
+    with torch.no_grad():
+        widths = {tuple(b.shape[1] for b in sup.forward_intermediates(torch.randn(2, 3, 16, 16), a)[1])
+                  for a in archs[:10]}
+    assert widths == {(16, 32, 64)}
+
+
+def test_fixed_designs_normalise_the_cell_output_scale():
+    """The diagnosis behind the output BN: at initialisation the benchmark design's last cell
+    output varies severalfold in scale between cells (about tenfold on the digits); the fixed
+    designs keep it at 1."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    archs = SPACE.sample(30, rng=12)
+    spread = {}
+    for design in ('benchmark', 'fixed'):
+        sup = SPACE.build_supernet(**SPACE.sizes['tiny'], design=design).train()
+        with torch.no_grad():
+            scale = [sup.forward_intermediates(x, a)[1][-1].std().item() for a in archs]
+        spread[design] = (min(scale), max(scale))
+    assert spread['benchmark'][1] > 2 * spread['benchmark'][0], spread
+    assert 0.9 < spread['fixed'][0] <= spread['fixed'][1] < 1.1, spread
+
+
+def test_single_path_network_is_the_supernet_design_and_build_network_the_benchmark():
+    torch.manual_seed(0)
+    a = NB101Arch(ROW0_MATRIX, ROW0_OPS)
+    size = SPACE.sizes['tiny']
+    # the benchmark network keeps its size: build_network is unchanged by the supernet's design
+    assert SPACE.build_network(a).design == 'benchmark'
+    assert sum(p.numel() for p in SPACE.build_network(a).parameters()) == SPACE.param_count(a)
+    sup = SPACE.build_supernet(**size).eval()
+    net = SPACE.single_path_network(a, **size).eval()
+    sstate, nstate = sup.state_dict(), net.state_dict()
+    extra = [k for k in nstate if k not in sstate]
+    assert extra and all(k.endswith(('.weight', '.bias')) and nstate[k].dim() == 1 for k in extra)  # affine BN
+    net.load_state_dict({k: sstate[k] for k in nstate if k in sstate}, strict=False)
+    x = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), sup(x, a), rtol=1e-4, atol=1e-5)
+    # the output BN and the shortcut belong to every path: shared, owned by no choice
+    shared = {id(p) for p in net.shared_parameters()}
+    assert {id(p) for p in net.cells[0].out_bn.parameters()} <= shared
+    assert {id(p) for p in net.cells[1].shortcut.parameters()} <= shared and len(shared) > 4
 
 
 def test_tiny_networks_use_a_bn_momentum_their_short_training_can_settle():

@@ -227,6 +227,12 @@ class SearchSpace(ABC):
     def build_network(self, arch: Any, **size: Any) -> nn.Module:
         """A standalone network of ``arch``; no size arguments = the benchmark's network."""
 
+    def single_path_network(self, arch: Any, **size: Any) -> nn.Module:
+        """The standalone network that computes what ``build_supernet(**size)`` computes on
+        ``arch`` (its tensors named as the supernet's). The benchmark's network unless a space's
+        supernet has a design of its own (NB101: fixed channel widths and positions)."""
+        return self.build_network(arch, **size)
+
     # -- helpers every space gets -------------------------------------------------------------
     def check(self, arch: Any, name: str = 'arch') -> Any:
         """``arch`` as this space's architecture value: a string is parsed, an architecture of

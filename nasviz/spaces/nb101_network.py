@@ -11,15 +11,38 @@ channels; other interior nodes take the widest of the nodes they feed; an edge b
 nodes truncates channels; an edge from the input is a 1x1 conv-BN-ReLU projection to the target
 node's width; an input -> output edge adds a projection of the input to the concatenation.
 
-Weight sharing. Node widths depend on the cell (an interior node of a 128-channel cell is 128,
-64, 43, 42, 32, 26 or 25 channels wide, depending on how many nodes feed the output and which
-of them it feeds), so the supernet holds, per cell position, one weight per (node, op) and one
-per input projection *at the widest width the node can take* (the cell's output channels), and
-a sampled cell uses the leading slice of each: the first ``w`` output (and input) channels, and
-the first ``w`` entries of BN statistics. Every cell thus shares its (node, op) weights with
-every other cell that puts the same op on the same node, whatever the widths; the price is that
-narrow cells train only the leading channels, which the wide cells train too. The single path is
-exactly the benchmark's network of that cell (same widths, same operations).
+Weight sharing. The supernet holds, per cell position, one weight per (node, op) and one per
+input projection, so a (node, op) is trained by every sampled cell that puts that op on that
+node. How a cell lays out its channels is the ``design``:
+
+- ``'benchmark'``: the single path is exactly the benchmark's network of the cell. Node widths
+  depend on the cell (an interior node of a 128-channel cell is 128, 64, 43, 42, 32, 26 or 25
+  channels wide, depending on how many nodes feed the output and which of them it feeds), so
+  weights are allocated at the widest width (the cell's output channels) and a cell uses their
+  leading slice (output and input channels, and BN statistics). A node's channels then land at a
+  cell-dependent offset of the output concatenation, and the next cell and the classifier see a
+  different channel layout on every path: this supernet hardly trains on sampled paths.
+- ``'fixed'``: every interior node is ``c_out`` wide in every cell (no slicing, and an edge
+  between interior nodes no longer truncates), so a (node, op) weight always sees the same input
+  channels and fills the same output channels. The output node averages the nodes feeding it
+  (and the input projection, when the cell has that edge) instead of concatenating them, so its
+  width is fixed too, and a BN of the cell position normalises it: its scale otherwise varies
+  about tenfold between cells (sums through chains of max-pools grow; at initialisation a cell's
+  loss correlated 0.98 with the scale of the last cell's output).
+- ``'fixed_shortcut'`` (the default of :meth:`NB101Space.build_supernet`): ``'fixed'`` plus a
+  shortcut every cell shares, from the cell input to its output (identity, or a 1x1 conv-BN
+  where the channels double). Without it, every path is a different chain of randomly
+  initialised convolutions, and gradients of the shared classifier from two sampled cells are
+  nearly orthogonal at initialisation (cosine 0.10, against 0.84 in the NB201 supernet whose
+  skip-connect ops carry the cell input through); the shortcut gives every path a common
+  feature to which the cell's own computation adds.
+
+The fixed designs are this package's own (after the idea of NAS-Bench-1Shot1, Zela et al. 2020,
+to give each node of the one-shot model a fixed width): a single path is no longer the
+benchmark's network of the cell (node widths, output aggregation, the output BN and the
+shortcut differ), so a supernet ranks cells by a proxy of their benchmark networks;
+:meth:`NB101Space.single_path_network` builds the standalone network a single path equals.
+Measured figures and the sharing benchmark are in the README ("NAS-Bench-101 space").
 
 A standalone network is the same class restricted to one cell. With ``alloc='shared'`` it holds
 the supernet's tensor shapes (so supernet weights load by name; unused slices stay at their
@@ -46,6 +69,9 @@ BN_EPS = 1e-5
 #: op name -> (module key, kernel size); max-pooling has no weights
 CONV_OPS = {'conv1x1-bn-relu': ('conv1x1', 1), 'conv3x3-bn-relu': ('conv3x3', 3)}
 ALLOC = ('shared', 'exact')
+#: how a cell lays out its channels: the benchmark's rule, or fixed widths and positions (without
+#: and with a shortcut from the cell input to its output); see the module docstring
+DESIGNS = ('benchmark', 'fixed', 'fixed_shortcut')
 
 
 class SlicedConvBNReLU(nn.Module):
@@ -92,10 +118,12 @@ class NB101Cell(nn.Module):
     """One cell position: weights for every (node, op) and input projection the mask allows."""
 
     def __init__(self, c_in: int, c_out: int, mask: SlotMask, affine: bool, track_running_stats: bool,
-                 widths: Sequence[int] | None = None, bn_momentum: float = BN_MOMENTUM) -> None:
+                 widths: Sequence[int] | None = None, bn_momentum: float = BN_MOMENTUM,
+                 design: str = 'benchmark') -> None:
         super().__init__()
-        self.c_in, self.c_out = c_in, c_out
-        # widths: exact per-node widths of a fixed cell (alloc='exact'), else the widest (c_out)
+        self.c_in, self.c_out, self.design = c_in, c_out, design
+        # widths: exact per-node widths of a fixed cell (alloc='exact'), else the widest (c_out);
+        # with design='fixed' every interior node is c_out wide (widths is None)
         width = (lambda t: widths[t]) if widths is not None else (lambda t: c_out)
         self.ops = nn.ModuleDict()
         self.proj = nn.ModuleDict()
@@ -111,8 +139,21 @@ class NB101Cell(nn.Module):
                 self.proj[f'n{t}'] = SlicedConvBNReLU(c_in, width(t), 1, affine, track_running_stats, bn_momentum)
         if '1' in mask.allowed_for(f'0->{MAX_NODES - 1}'):
             self.proj['out'] = SlicedConvBNReLU(c_in, c_out, 1, affine, track_running_stats, bn_momentum)
+        if design != 'benchmark':
+            # the output's scale varies ~10x between cells (sums through chains of max-pools grow):
+            # one BN of the cell position normalises whatever path ran
+            self.out_bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
+                                         track_running_stats=track_running_stats)
+        if design == 'fixed_shortcut':
+            # a path every cell shares: the cell input itself, or a 1x1 conv-BN where the channels double
+            self.shortcut = (nn.Identity() if c_in == c_out else
+                             nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False),
+                                           nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
+                                                          track_running_stats=track_running_stats)))
 
     def forward(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
+        if self.design != 'benchmark':
+            return self._forward_fixed(x, arch)
         m, ops = arch.matrix, arch.ops
         k = len(ops)
         ch = vertex_channels(m, self.c_in, self.c_out)
@@ -142,6 +183,37 @@ class NB101Cell(nn.Module):
             out = p if out is None else out + p
         return out
 
+    def _forward_fixed(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
+        """Every interior node ``c_out`` wide (no slicing, no truncation); the output is the mean
+        of the nodes feeding it and of the input projection (see the module docstring)."""
+        m, ops = arch.matrix, arch.ops
+        k = len(ops)
+        w = self.c_out
+        nodes: list[torch.Tensor] = [x]
+        terms_out: list[torch.Tensor] = []
+        for t in range(1, k - 1):
+            terms = [nodes[s] for s in range(1, t) if m[s][t]]
+            if m[0][t]:
+                terms.append(self.proj[f'n{t}'](x, w))
+            h = terms[0]
+            for extra in terms[1:]:
+                h = h + extra
+            op = ops[t]
+            if op in CONV_OPS:
+                h = self.ops[f'n{t}'][CONV_OPS[op][0]](h, w)
+            else:
+                h = F.max_pool2d(h, 3, stride=1, padding=1)
+            nodes.append(h)
+            if m[t][k - 1]:
+                terms_out.append(h)
+        if m[0][k - 1]:
+            terms_out.append(self.proj['out'](x, w))
+        out = terms_out[0]
+        for extra in terms_out[1:]:
+            out = out + extra
+        out = self.out_bn(out if len(terms_out) == 1 else out / len(terms_out))
+        return out + self.shortcut(x) if self.design == 'fixed_shortcut' else out
+
 
 class NB101Network(nn.Module):
     """The NAS-Bench-101 network over ``mask`` (a supernet) or for one ``arch`` (standalone).
@@ -156,7 +228,8 @@ class NB101Network(nn.Module):
 
     def __init__(self, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10, in_channels: int = 3,
                  mask: SlotMask | None = None, arch: NB101Arch | str | None = None, affine: bool | None = None,
-                 track_running_stats: bool = True, alloc: str = 'shared', bn_momentum: float = BN_MOMENTUM) -> None:
+                 track_running_stats: bool = True, alloc: str = 'shared', bn_momentum: float = BN_MOMENTUM,
+                 design: str = 'benchmark') -> None:
         super().__init__()
         if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)) or not 0 < bn_momentum <= 1:
             raise ValueError(f'NB101Network: bn_momentum must be in (0, 1], got {short_repr(bn_momentum)}')
@@ -166,6 +239,8 @@ class NB101Network(nn.Module):
                 raise ValueError(f'NB101Network: {name} must be an integer >= {low}, got {short_repr(v)}')
         if alloc not in ALLOC:
             raise ValueError(f'NB101Network: alloc must be one of {ALLOC}, got {short_repr(alloc)}')
+        if design not in DESIGNS:
+            raise ValueError(f'NB101Network: design must be one of {DESIGNS}, got {short_repr(design)}')
         if arch is not None:
             if mask is not None:
                 raise ValueError('give either mask or arch, not both')
@@ -178,8 +253,10 @@ class NB101Network(nn.Module):
         self.fixed_arch: NB101Arch | None = arch
         self.mask = mask or full_mask()
         self.C, self.N, self.stacks, self.num_classes, self.in_channels = C, N, stacks, num_classes, in_channels
-        self.alloc = alloc
+        self.alloc, self.design = alloc, design
         self.size = dict(C=C, N=N, stacks=stacks, num_classes=num_classes, in_channels=in_channels)
+        if design != 'benchmark':
+            self.size['design'] = design
         affine = (arch is not None) if affine is None else affine
         self.stem = SlicedConvBNReLU(in_channels, C, 3, affine, track_running_stats, bn_momentum)
         cells: list[nn.Module] = []
@@ -190,9 +267,10 @@ class NB101Network(nn.Module):
             if s > 0:
                 c *= 2
             for j in range(N):
-                widths = vertex_channels(arch.matrix, c_in, c) if alloc == 'exact' else None
+                # fixed design: every node is c wide in every cell, so 'exact' allocation is the shared one
+                widths = vertex_channels(arch.matrix, c_in, c) if alloc == 'exact' and design == 'benchmark' else None
                 widths = None if widths is None else _frame_widths(arch, widths)
-                cells.append(NB101Cell(c_in, c, self.mask, affine, track_running_stats, widths, bn_momentum))
+                cells.append(NB101Cell(c_in, c, self.mask, affine, track_running_stats, widths, bn_momentum, design))
                 self._cell_names.append(f's{s}c{j}')
                 self._pool_before.append(s > 0 and j == 0)
                 c_in = c
@@ -244,8 +322,14 @@ class NB101Network(nn.Module):
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        """Parameters every subnet uses: the stem and the classifier."""
-        return list(self.stem.parameters()) + list(self.classifier.parameters())
+        """Parameters every subnet uses: the stem, the classifier and, in the fixed designs, each
+        cell's output BN (affine only in a standalone network) and shortcut projection."""
+        params = list(self.stem.parameters())
+        for cell in self.cells:
+            for name in ('out_bn', 'shortcut'):
+                if hasattr(cell, name):
+                    params += list(getattr(cell, name).parameters())
+        return params + list(self.classifier.parameters())
 
     def choice_parameters(self, slot: str, choice: str | None = None) -> list[nn.Parameter]:
         """Parameters owned by ``choice`` on ``slot`` in every cell: a node slot's conv op, or the
@@ -301,4 +385,4 @@ def arch_param_count(arch: NB101Arch | str, C: int = 128, N: int = 3, stacks: in
 
 
 __all__ = ['NB101Network', 'NB101Cell', 'SlicedConvBNReLU', 'count_parameters', 'arch_param_count', 'BN_MOMENTUM',
-           'BN_EPS']
+           'BN_EPS', 'DESIGNS']

@@ -19,7 +19,9 @@ from nasviz.validate import short_repr
 
 #: the network NAS-Bench-101 trained (CIFAR-10): stem 128 channels, 3 stacks of 3 cells
 BENCHMARK_SIZE = dict(C=128, N=3, stacks=3, num_classes=10, in_channels=3)
-_SIZE_KEYS = set(BENCHMARK_SIZE) | {'affine', 'track_running_stats', 'alloc', 'bn_momentum'}
+_SIZE_KEYS = set(BENCHMARK_SIZE) | {'affine', 'track_running_stats', 'alloc', 'bn_momentum', 'design'}
+#: the supernet's channel layout (:data:`nasviz.spaces.nb101_network.DESIGNS`): fixed widths and positions
+SUPERNET_DESIGN = 'fixed_shortcut'
 
 
 class NB101Space(SearchSpace):
@@ -32,6 +34,9 @@ class NB101Space(SearchSpace):
     # statistics are still mostly their initial values and eval-mode accuracy is near chance
     sizes = {'benchmark': {**BENCHMARK_SIZE, 'alloc': 'exact'},
              'tiny': dict(C=16, N=1, stacks=3, num_classes=10, in_channels=3, alloc='shared', bn_momentum=0.1)}
+    #: the supernet's design (its cache keys record it: checkpoints of the earlier, benchmark-layout
+    #: supernet have the same tensor shapes and must not be loaded into this one)
+    supernet_tag = f'design={SUPERNET_DESIGN}'
 
     def choices(self, slot: str) -> tuple[str, ...]:
         if slot in NODE_SLOTS:
@@ -84,8 +89,12 @@ class NB101Space(SearchSpace):
         return {**BENCHMARK_SIZE, **size}
 
     def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> NB101Network:
-        """The single-path supernet (sliced shared weights, see :mod:`nasviz.spaces.nb101_network`)."""
-        kw = self._size(size, 'build_supernet')
+        """The single-path supernet: by default every node at a fixed width and channel position,
+        an output BN and a shortcut every cell shares (``design='fixed_shortcut'``; ``'fixed'``
+        without the shortcut); ``design='benchmark'`` gives the earlier supernet whose single
+        paths are the benchmark's networks (sliced weights; it hardly trains on sampled paths).
+        See :mod:`nasviz.spaces.nb101_network`."""
+        kw = {'design': SUPERNET_DESIGN, **self._size(size, 'build_supernet')}
         if kw.get('alloc', 'shared') != 'shared':
             raise ValueError(f"nb101 build_supernet: alloc must be 'shared' (got {kw['alloc']!r}); "
                              "'exact' widths exist only for one cell")
@@ -100,6 +109,12 @@ class NB101Space(SearchSpace):
 
     def build_network(self, arch: Any, **size: Any) -> NB101Network:
         """The standalone network of ``arch``; with no size arguments the benchmark's network
-        (exact widths: its parameter count is the table's ``params_m``)."""
+        (exact widths: its parameter count is the table's ``params_m``). ``design='fixed_shortcut'``
+        or ``'fixed'`` gives a supernet's single path instead (:meth:`single_path_network`)."""
         kw = {'alloc': 'exact', **self._size(size, 'build_network')}
         return NB101Network(arch=self.check(arch), **kw)
+
+    def single_path_network(self, arch: Any, **size: Any) -> NB101Network:
+        """The standalone network that computes what ``build_supernet(**size)`` computes on
+        ``arch`` (the supernet's design, tensors named as in the supernet)."""
+        return self.build_network(arch, **{'design': SUPERNET_DESIGN, **size})
