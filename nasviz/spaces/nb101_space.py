@@ -102,7 +102,8 @@ class NB101Space(SearchSpace):
 
     def param_count(self, arch: Any, **size: Any) -> int:
         """Parameters of ``arch``'s benchmark network at ``size`` (default: the benchmark's), whatever
-        ``alloc``: the size of the cell, not of the tensors a shared-shape network holds."""
+        ``alloc`` and ``design``: the size of the cell, not of the tensors a shared-shape network
+        or a supernet's single path holds."""
         kw = self._size(size, 'param_count')
         kw = {k: v for k, v in kw.items() if k in BENCHMARK_SIZE}
         return arch_param_count(self.check(arch), **kw)
