@@ -12,16 +12,20 @@ output concatenation) it does.
     python benchmarks/nb101_sharing.py --tau [--cells 120] [--designs ...] [--seeds 0 1 2]
 
 ``--tau`` instead trains the tiny profile's SPOS supernet of each design and seed (10 epochs, as
-notebook 04) and prints Kendall tau of its scores against data/microbench_nb101.csv.
+notebook 04) and prints Kendall tau of its scores against data/microbench_nb101.csv with 95%
+bootstrap CIs, the parameter-count baseline, the size bias, the agreement between seeds, and
+paired differences over the same cells (the first design against the others and parameters).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 
 import numpy as np
 import torch
 
-from nasviz.analysis.ranking import kendall_ci
+from nasviz.analysis.bias import size_bias
+from nasviz.analysis.ranking import kendall_ci, kendall_tau, paired_difference
 from nasviz.data import iterate_batches
 from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, network_size, settings_for,
                                trained_supernet)
@@ -73,15 +77,16 @@ def spos_tau(design: str, seed: int, n_eval: int, epochs: int | None = None):
     archs = eval_archs(s, bench)
     model, hist = trained_supernet(s, data, seed=seed, progress=False)
     scores = evaluate_cached(model, archs, data, s, progress=False)['score'].to_numpy()
-    return kendall_ci(scores, bench.accuracies(archs)), float(hist['train_acc'].iloc[-1])
+    return kendall_ci(scores, bench.accuracies(archs)), float(hist['train_acc'].iloc[-1]), scores
 
 
-def params_tau(n_eval: int):
-    """The parameter-count baseline on the same cells (benchmark networks at the tiny size)."""
+def truth_and_params(n_eval: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ground truth and parameter counts (benchmark networks at the tiny size) of the cells
+    :func:`spos_tau` ranks."""
     s = settings_for('tiny', space='nb101', n_eval=n_eval)
     bench = load_bench(s)
     archs = eval_archs(s, bench)
-    return kendall_ci(bench.params_many(archs), bench.accuracies(archs))
+    return bench.accuracies(archs), bench.params_many(archs)
 
 
 def main() -> None:
@@ -97,18 +102,31 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.tau:
-        print(f'parameter count baseline: tau {params_tau(a.cells):.3f}', flush=True)
+        truth, params = truth_and_params(a.cells)
+        print(f'parameter count baseline: tau {kendall_ci(params, truth):.3f}', flush=True)
+        scores: dict[tuple[str, int], np.ndarray] = {}
         for design in a.designs:
             taus, accs = [], []
             for seed in a.seeds:
-                est, acc = spos_tau(design, seed, a.cells)
+                est, acc, scores[design, seed] = spos_tau(design, seed, a.cells)
                 taus.append(est.estimate)
                 accs.append(acc)
                 print(f'{design:>9} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] (n={a.cells}), '
-                      f'supernet train accuracy {acc:.1f}%', flush=True)
+                      f'supernet train accuracy {acc:.1f}%; size bias (partial Spearman with parameters given '
+                      f'the truth) {size_bias(scores[design, seed], truth, params):.3f}', flush=True)
             if len(taus) > 1:
+                pairs = [kendall_tau(scores[design, i], scores[design, j]) for i, j in
+                         itertools.combinations(a.seeds, 2)]
                 print(f'{design:>9} over {len(taus)} seeds: tau {np.mean(taus):.3f} +- {np.std(taus, ddof=1):.3f}, '
-                      f'train accuracy {np.mean(accs):.1f} +- {np.std(accs, ddof=1):.1f}%', flush=True)
+                      f'train accuracy {np.mean(accs):.1f} +- {np.std(accs, ddof=1):.1f}%, tau between two seeds\' '
+                      f'rankings {min(pairs):.3f}-{max(pairs):.3f}', flush=True)
+        first = a.designs[0]
+        for seed in a.seeds:  # paired over the same cells: the first design against each other one and params
+            for other in a.designs[1:]:
+                d = paired_difference(scores[first, seed], scores[other, seed], truth)
+                print(f'seed {seed}: tau({first}) - tau({other}) = {d.diff:.3f}', flush=True)
+            d = paired_difference(scores[first, seed], params, truth)
+            print(f'seed {seed}: tau({first}) - tau(parameter count) = {d.diff:.3f}', flush=True)
         return
     for design in a.designs:
         for k in [*a.ks, None]:
