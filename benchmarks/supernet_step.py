@@ -8,8 +8,9 @@ sampling should cost what the sampled subnet costs: the target is step_ratio <= 
     python benchmarks/supernet_step.py --space nb101   # another space at its 'tiny' size
 
 For a space other than NB201 the supernet is ``space.build_supernet(**space.sizes['tiny'])`` and
-the standalone network ``space.build_network(cell, ...)`` at the same size, with exact widths
-where the space allocates shared-width weights for its supernet (NB101: ``alloc='exact'``).
+the standalone network ``space.single_path_network(cell, ...)`` at the same size (the network a
+single path computes: the benchmark's network except where the supernet has a design of its own,
+as NB101's fixed widths), with exact widths where a space allocates shared-width weights.
 
 It also prints the training throughput (images/s of a full SPOS step: sample a path, forward,
 backward, clip, SGD) at the CPU profiles' sizes (``tiny``: C=8, N=1, 1x16x16, batch 64; ``small``:
@@ -146,7 +147,7 @@ def main_space(a: argparse.Namespace) -> None:
     print(f'{"cell":<40} {"supernet ms":>12} {"standalone ms":>14} {"ratio":>6}')
     ratios = []
     for arch in space.sample_distinct(a.cells, rng=a.seed):
-        net = space.build_network(arch, **exact).to(device)
+        net = space.single_path_network(arch, **exact).to(device)
         _timed_steps(sup, arch, x, y, 3, sampler, rng, device)  # warm-up
         _timed_steps(net, arch, x, y, 3, None, rng, device)
         ts, tn = [], []
