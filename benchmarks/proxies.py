@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     warm = space.build_network(archs[0])
     compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
     per: dict[str, list[float]] = {p: [] for p in a.proxies}
-    build, path, shared, kernel_plain, kernel_dedup = [], [], [], [], []
+    build, path, shared, kernel_plain, kernel_dedup, forward = [], [], [], [], [], []
     for arch in archs:
         t = time.perf_counter()
         torch.manual_seed(a.seed)
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> dict:
         path.append(time.perf_counter() - t)
         # the NASWOT kernel side by side: every layer's product vs one per distinct code
         net.train()
+        t = time.perf_counter()
+        with torch.inference_mode():
+            net(x)
+        forward.append(time.perf_counter() - t)  # the floor: one plain forward of the batch
         with torch.inference_mode(), relu_codes(net) as codes:
             net(x)
         t = time.perf_counter()
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
            'per_proxy_s': {p: float(np.mean(v)) for p, v in per.items()},
            'batch': {p: PROXIES[p].batch_size for p in a.proxies},
            'naswot_synflow_cell_s': float(np.mean(path)),
-           'kernel_plain_s': float(np.mean(kernel_plain)), 'kernel_dedup_s': float(np.mean(kernel_dedup))}
+           'kernel_plain_s': float(np.mean(kernel_plain)), 'kernel_dedup_s': float(np.mean(kernel_dedup)),
+           'forward_s': float(np.mean(forward))}
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
     n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> dict:
               f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
     print(f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
           f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)')
+    print(f'  one plain forward of the batch (no ReLU recording): {res["forward_s"]:.3f} s/cell; for all '
+          f'{15625 - 341:,} non-degenerate cells on 2 cores: {res["forward_s"] * (15625 - 341) / 2 / 60:.1f} min')
     print(f'  sweep path naswot + synflow (build + both): {res["naswot_synflow_cell_s"]:.3f} s/cell')
     print(f'  projection, all {n:,} non-degenerate cells on 2 cores: '
           f'{res["naswot_synflow_all_cells_min_on_2_cores"]:.1f} min (target 20)')
