@@ -14,6 +14,27 @@ ReLU-conv1x1-BN (a factorized reduction when the previous cell reduced) with aff
 affine parameters inside the candidate operations, global average pooling and a linear classifier.
 Left out: the auxiliary head and drop-path, which are training regularisers and hold no
 parameters that NAS-Bench-301 counts.
+
+Supernet design (``design``). ``'benchmark'`` (the class default, and every standalone network
+``build_network`` gives) is the NAS-Bench-301 cell: the concatenation of the 4 intermediate nodes.
+As a single-path supernet it hardly trains on the tiny profile: each sampled path is a different
+chain of randomly initialised depthwise-separable convolutions, the scale of a cell's output
+varies from path to path (at initialisation a path's loss ranges 2.31-3.02 and correlates 0.83
+with the scale of its last cell's output), and the loss on sampled paths rises above chance in the
+first epoch while a fixed cell trains. Two designs of this package fix that for the supernet:
+
+- ``'out_bn'``: a BatchNorm (no affine parameters) of the cell position on the concatenated
+  output, so whatever path ran, the next cell and the classifier see unit-scale features.
+- ``'out_bn_shortcut'``: ``'out_bn'`` plus a shortcut every path shares, from the cell's previous
+  input ``s1`` to its output (identity where the shapes agree, a 1x1 conv-BN where only the
+  channels differ, a factorized reduction in a reduction cell), after the idea of the NB101
+  supernet's shortcut (README, 'NAS-Bench-101 space').
+
+A single path of a non-benchmark design is no longer the NAS-Bench-301 network of the genotype;
+``DartsSpace.single_path_network`` builds the standalone network it equals, and
+``DartsSpace.build_network`` stays the benchmark's network (parameter counts exact). Which design
+is the space's supernet default, and the measurements behind it: ``nasviz.spaces.darts_space`` and
+the README ('DARTS / NAS-Bench-301 space').
 """
 from __future__ import annotations
 
@@ -26,6 +47,9 @@ from nasviz.spaces.base import SlotMask
 from nasviz.spaces.darts import CELL_TYPES, EDGES, NODES, OPS, SLOTS, DartsArch, parse_slot, slot_choices, to_arch
 from nasviz.validate import short_repr
 
+#: how a cell's output is formed: the benchmark's concatenation, with a BN of the cell position,
+#: and with that BN plus a shortcut every path shares (module docstring)
+DESIGNS = ('benchmark', 'out_bn', 'out_bn_shortcut')
 
 # ---------------------------------------------------------------------------------------------
 # Operations
@@ -119,9 +143,9 @@ class DartsCell(nn.Module):
 
     def __init__(self, C_pp: int, C_p: int, C: int, reduction: bool, reduction_prev: bool,
                  edge_ops: dict[tuple[int, int], list[str]], ops_affine: bool = False,
-                 pre_affine: bool = True) -> None:
+                 pre_affine: bool = True, design: str = 'benchmark') -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reduction, self.design = reduction, design
         self.preprocess0 = (FactorizedReduce(C_pp, C, pre_affine) if reduction_prev
                             else ReLUConvBN(C_pp, C, 1, 1, 0, pre_affine))
         self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0, pre_affine)
@@ -132,6 +156,18 @@ class DartsCell(nn.Module):
                 stride = 2 if reduction and j < 2 else 1
                 self.edges[_edge_key(j, i)] = nn.ModuleDict({o: make_op(o, C, stride, ops_affine) for o in ops})
         self.out_channels = len(NODES) * C
+        if design != 'benchmark':
+            # one BN of the cell position: the output's scale otherwise varies from path to path
+            self.out_bn = nn.BatchNorm2d(self.out_channels, affine=False)
+        if design == 'out_bn_shortcut':
+            # a path every genotype shares, from the previous cell's output to this one's
+            C_out = self.out_channels
+            if reduction:
+                self.shortcut = FactorizedReduce(C_p, C_out, affine=False)
+            elif C_p == C_out:
+                self.shortcut = nn.Identity()
+            else:
+                self.shortcut = nn.Sequential(nn.Conv2d(C_p, C_out, 1, bias=False), nn.BatchNorm2d(C_out, affine=False))
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, pairs: Iterable[tuple[str, int]]) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
@@ -141,7 +177,24 @@ class DartsCell(nn.Module):
             h = (self.edges[_edge_key(in_a, node)][op_a](states[in_a])
                  + self.edges[_edge_key(in_b, node)][op_b](states[in_b]))
             states.append(h)
-        return torch.cat(states[2:], dim=1)
+        return self.combine(torch.cat(states[2:], dim=1), s1)
+
+    def combine(self, out: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        """The cell's output from the concatenation of its nodes ``out`` and its input ``s1``, as
+        the design forms it (the benchmark's: ``out`` itself)."""
+        if self.design == 'benchmark':
+            return out
+        out = self.out_bn(out)
+        return out + self.shortcut(s1) if self.design == 'out_bn_shortcut' else out
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters every path through this cell uses: input preprocessing, and the design's
+        output BN and shortcut."""
+        params = list(self.preprocess0.parameters()) + list(self.preprocess1.parameters())
+        for name in ('out_bn', 'shortcut'):
+            if hasattr(self, name):
+                params += list(getattr(self, name).parameters())
+        return params
 
     def op_parameters(self, edges: Iterable[tuple[int, int]], op: str | None) -> list[nn.Parameter]:
         out = []
@@ -194,12 +247,14 @@ class DartsSupernet(nn.Module):
 
     def __init__(self, C: int = 32, layers: int = 8, num_classes: int = 10, in_channels: int = 3,
                  mask: SlotMask | None = None, arch: DartsArch | str | None = None,
-                 stem_multiplier: int = 3, ops_affine: bool = False) -> None:
+                 stem_multiplier: int = 3, ops_affine: bool = False, design: str = 'benchmark') -> None:
         super().__init__()
         for name, v, low in (('C', C, 2), ('layers', layers, 3), ('num_classes', num_classes, 2),
                              ('in_channels', in_channels, 1), ('stem_multiplier', stem_multiplier, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ValueError(f'darts network: {name} must be an integer >= {low}, got {short_repr(v)}')
+        if design not in DESIGNS:
+            raise ValueError(f'darts network: design must be one of {DESIGNS}, got {short_repr(design)}')
         if C % 2:
             raise ValueError(f'darts network: C must be even (factorized reductions halve it), got {C}')
         if arch is not None:
@@ -219,6 +274,9 @@ class DartsSupernet(nn.Module):
             self.size['stem_multiplier'] = stem_multiplier
         if ops_affine:
             self.size['ops_affine'] = True
+        self.design = design
+        if design != 'benchmark':
+            self.size['design'] = design
         edge_ops = {t: edge_ops_of(self.mask, t) for t in CELL_TYPES}
         C_curr = stem_multiplier * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
@@ -232,7 +290,8 @@ class DartsSupernet(nn.Module):
             if reduction:
                 C_curr *= 2
             kind = 'reduce' if reduction else 'normal'
-            cell = DartsCell(C_pp, C_p, C_curr, reduction, reduction_prev, edge_ops[kind], ops_affine)
+            cell = DartsCell(C_pp, C_p, C_curr, reduction, reduction_prev, edge_ops[kind], ops_affine,
+                             design=design)
             self.cells.append(cell)
             self.cell_types.append(kind)
             reduction_prev = reduction
@@ -285,10 +344,11 @@ class DartsSupernet(nn.Module):
         return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(h, 1), 1))
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        """Parameters every subnet uses: stem, each cell's input preprocessing, classifier."""
+        """Parameters every subnet uses: stem, each cell's input preprocessing (and the design's
+        output BN and shortcut, see :meth:`DartsCell.shared_parameters`), classifier."""
         params = list(self.stem.parameters()) + list(self.classifier.parameters())
         for cell in self.cells:
-            params += list(cell.preprocess0.parameters()) + list(cell.preprocess1.parameters())
+            params += cell.shared_parameters()
         return params
 
     def choice_parameters(self, slot: str, choice: str | None = None) -> list[nn.Parameter]:

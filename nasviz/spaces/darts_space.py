@@ -6,7 +6,11 @@ Slots are each intermediate node's two inputs and two ops in the normal and the 
 ``'normal=[...];reduce=[...]'`` with each cell in the DARTS genotype format of the NAS-Bench-301
 tables. The space (~2.8e20 genotypes) is sampled, never enumerated. ``build_network(arch)`` with no
 size arguments is the network NAS-Bench-301 trained (C=32, 8 cells, 10 classes), whose parameter
-count reproduces the table's ``params_m``.
+count reproduces the table's ``params_m``. ``build_supernet()`` uses the supernet design
+:data:`SUPERNET_DESIGN` (:mod:`nasviz.spaces.darts_network`: a BN of each cell position on the
+cell's output and a shortcut every path shares, chosen because it trains on sampled paths where
+the benchmark's cell does not; figures in the README, 'DARTS / NAS-Bench-301 space');
+``single_path_network(arch)`` is the standalone network a single path of it equals.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from nasviz.spaces.darts_network import DartsSupernet
 
 #: the network NAS-Bench-301 trained on CIFAR-10
 BENCHMARK_SIZE = dict(C=32, layers=8, num_classes=10, in_channels=3)
+#: the supernet's design (:data:`nasviz.spaces.darts_network.DESIGNS`), measured in the README
+SUPERNET_DESIGN = 'out_bn_shortcut'
 
 
 class DartsSpace(SearchSpace):
@@ -32,6 +38,9 @@ class DartsSpace(SearchSpace):
              # backward dominates on CPU), and cells still reach 65-75% on the digits (67-72% on three
              # sampled cells, against 73-78% at C=8)
              'tiny': dict(C=4, layers=3, num_classes=10, in_channels=3)}
+    #: the supernet's design: cache keys record it, so checkpoints of the earlier (benchmark-cell)
+    #: supernet, whose tensors are a subset of this one's, are not loaded into it
+    supernet_tag = f'design={SUPERNET_DESIGN}'
 
     def choices(self, slot: str) -> tuple[str, ...]:
         return slot_choices(slot)
@@ -59,8 +68,18 @@ class DartsSpace(SearchSpace):
         return self.check(arch).with_choice(slot, choice)
 
     def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> DartsSupernet:
+        """The single-path supernet, by default of design :data:`SUPERNET_DESIGN`
+        (``design='benchmark'``: cells as NAS-Bench-301's, the earlier supernet)."""
         mask = None if mask is None else self.check_mask(mask)
-        return DartsSupernet(mask=mask, **{**BENCHMARK_SIZE, **size})
+        return DartsSupernet(mask=mask, **{'design': SUPERNET_DESIGN, **BENCHMARK_SIZE, **size})
 
     def build_network(self, arch: Any, **size: Any) -> DartsSupernet:
+        """The standalone network of ``arch``: with no size arguments the NAS-Bench-301 network
+        (its parameter count is the table's ``params_m``); ``design=`` gives a supernet design's
+        single path instead (:meth:`single_path_network`)."""
         return DartsSupernet(arch=self.check(arch), **{**BENCHMARK_SIZE, **size})
+
+    def single_path_network(self, arch: Any, **size: Any) -> DartsSupernet:
+        """The standalone network that computes what ``build_supernet(**size)`` computes on
+        ``arch`` (the supernet's design; tensor names as in the supernet)."""
+        return self.build_network(arch, **{'design': SUPERNET_DESIGN, **size})
