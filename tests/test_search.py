@@ -339,6 +339,8 @@ def test_search_figures_draw_results():
     r = ista_search(small_cfg('ista'), view, progress=False)
     heat = sf.plot_code_heatmap(r.weights_frame(), support=r.support_history())
     assert heat.data[0].z.shape == (NUM_EDGES * len(OPS), 2) and 'epoch' in heat.layout.xaxis.title.text
+    by_labels = sf.plot_code_heatmap(r.weights_frame(), support=r.support_labels())
+    assert list(by_labels.data[1].y) == list(heat.data[1].y)  # cell strings and (edge, op) pairs mark the same
     assert len(sf.plot_support_changes({'ista seed 0': r.history}).data) == 1
     assert len(sf.plot_recovery({'ista': r.history}).data) == 2
     space = pd.DataFrame({'arch': [str(a) for a in candidate_cells(10, 0)], 'true_accuracy': np.linspace(60, 80, 10)})

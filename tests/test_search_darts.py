@@ -182,6 +182,14 @@ def test_seeded_darts_space_ista_search_is_deterministic():
     json.dumps(d)
     assert d['space'] == 'darts' and DartsArch.from_str(d['arch']) == r1.arch
     assert np.asarray(d['final_weights']).shape == WEIGHT_SHAPE
+    # the support per epoch names entries of the weights frame: 2 per node, 8 per cell, 16 in all
+    labels = r1.support_labels()
+    entries = set(zip(wf['edge'], wf['op']))
+    assert len(labels) == 1 and len(labels[0]) == 16 and set(labels[0]) <= entries
+    from nasviz.viz import search_figures as sf
+
+    heat = sf.plot_code_heatmap(wf, support=labels)
+    assert heat.data[0].z.shape == (2 * 14 * 7, 1) and len(heat.data[1].x) == 16
 
 
 def test_darts_space_baselines_run():

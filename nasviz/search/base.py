@@ -177,6 +177,11 @@ class SearchResult:
         h = self.history
         return [str(a) for a in h['arch']] if len(h) and 'arch' in h.columns else []
 
+    def support_labels(self) -> list[list[tuple[str, str]]]:
+        """Per epoch, the ``(edge, op)`` entries of :meth:`weights_frame` the selected cell uses."""
+        groups = search_groups(self.config.space)
+        return [groups.chosen_labels(a) for a in self.history['arch']] if len(self.history) else []
+
     def weights_frame(self) -> pd.DataFrame:
         """Long frame of the per-epoch weights (``epoch``, ``edge``, ``op``, ``value``; a DARTS
         edge is named ``'<cell>.<input>-><node>'``)."""

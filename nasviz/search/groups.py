@@ -140,6 +140,10 @@ class SearchGroups:
         """The support with the most compute (cost benchmarks)."""
         raise NotImplementedError
 
+    def chosen_labels(self, arch: Any) -> list[tuple[str, str]]:
+        """The :meth:`weight_labels` entries ``arch`` uses (its support: one per decision)."""
+        raise NotImplementedError
+
     # -- networks -------------------------------------------------------------------------------
     def size(self, C: int, N: int) -> dict:
         raise NotImplementedError
@@ -203,6 +207,10 @@ class NB201Groups(SearchGroups):
 
     def weight_labels(self) -> list[tuple[str, str]]:
         return [(e, o) for e in EDGE_NAMES for o in OPS]
+
+    def chosen_labels(self, arch: Any) -> list[tuple[str, str]]:
+        a = self.to_arch(arch)
+        return [(EDGE_NAMES[e], OPS[o]) for e, o in enumerate(a.op_idx)]
 
     def dearest_cell(self) -> Arch:
         return Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
@@ -280,6 +288,11 @@ class DartsGroups(SearchGroups):
 
     def weight_labels(self) -> list[tuple[str, str]]:
         return [(f'{t}.{j}->{i}', o) for t in D.CELL_TYPES for (j, i) in D.EDGES for o in D.OPS]
+
+    def chosen_labels(self, arch: Any) -> list[tuple[str, str]]:
+        a = self.to_arch(arch)
+        return [(f'{t}.{j}->{D.NODES[k // 2]}', op) for t in D.CELL_TYPES
+                for k, (op, j) in enumerate(getattr(a, t))]
 
     def dearest_cell(self) -> D.DartsArch:
         # sep_conv_5x5 on both cell inputs of every node (stride 2 on the reduction cells' inputs)

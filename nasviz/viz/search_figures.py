@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS
+from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, Arch
 from nasviz.viz.figures import _require, plot_seed_comparison
 
 __all__ = ['plot_code_heatmap', 'plot_support_changes', 'plot_recovery', 'plot_found_vs_space',
@@ -19,36 +19,42 @@ __all__ = ['plot_code_heatmap', 'plot_support_changes', 'plot_recovery', 'plot_f
 _METHOD_COLOURS = {'ista': '#D55E00', 'darts': '#0072B2', 'spos-rs': '#009E73', 'random': '#6e7781'}
 
 
-def plot_code_heatmap(weights: pd.DataFrame, support: Sequence[str] | None = None, title: str | None = None,
+def plot_code_heatmap(weights: pd.DataFrame, support: Sequence[Any] | None = None, title: str | None = None,
                       value_label: str = 'z') -> go.Figure:
-    """Heatmap of the architecture weights per decision group over epochs: rows ``edge: op``
-    (6 edges x 5 ops), columns epochs (1-based), colour the value. ``weights`` is the long frame
-    of :meth:`SearchResult.weights_frame` (``epoch``, ``edge``, ``op``, ``value``); ``support``
-    (cell string per epoch) marks the chosen op of each edge with a dot."""
+    """Heatmap of the architecture weights per decision group over epochs: rows ``edge: op`` (in
+    the order of ``weights``: NB201 6 edges x 5 ops, DARTS 2 cells x 14 edges x 7 ops), columns
+    epochs (1-based), colour the value. ``weights`` is the long frame of
+    :meth:`SearchResult.weights_frame` (``epoch``, ``edge``, ``op``, ``value``); ``support`` marks
+    the chosen op of each edge with a dot, one entry per epoch: the ``(edge, op)`` pairs the cell
+    uses (:meth:`SearchResult.support_labels`, any space) or an NB201 cell string."""
     _require(weights, ['epoch', 'edge', 'op', 'value'], 'plot_code_heatmap')
-    rows = [f'{e}: {OP_ABBREV[o]}' for e in EDGE_NAMES for o in OPS]
+
+    def label(e: Any, o: Any) -> str:
+        return f'{e}: {OP_ABBREV.get(o, o)}'
+
+    rows = list(dict.fromkeys(label(e, o) for e, o in zip(weights['edge'], weights['op'])))
     epochs = sorted(weights['epoch'].unique())
-    w = weights.assign(row=[f'{e}: {OP_ABBREV[o]}' for e, o in zip(weights['edge'], weights['op'])])
+    w = weights.assign(row=[label(e, o) for e, o in zip(weights['edge'], weights['op'])])
     mat = w.pivot_table(index='row', columns='epoch', values='value', aggfunc='first').reindex(rows)[epochs]
     x = [int(e) + 1 for e in epochs]
     fig = go.Figure(go.Heatmap(z=mat.to_numpy(), x=x, y=rows, colorscale='Viridis',
                                colorbar=dict(title=value_label),
                                hovertemplate=f'epoch %{{x}}<br>%{{y}}<br>{value_label} = %{{z:.3f}}<extra></extra>'))
     if support is not None:
-        from nasviz.spaces.nb201 import Arch
-
         xs, ys = [], []
-        for ep, cell in zip(x, support):
-            a = Arch.from_str(str(cell))
-            for e, o in enumerate(a.op_idx):
+        for ep, chosen in zip(x, support):
+            if isinstance(chosen, str):  # an NB201 cell string
+                a = Arch.from_str(chosen)
+                chosen = [(EDGE_NAMES[e], OPS[o]) for e, o in enumerate(a.op_idx)]
+            for e, o in chosen:
                 xs.append(ep)
-                ys.append(f'{EDGE_NAMES[e]}: {OP_ABBREV[OPS[o]]}')
+                ys.append(label(e, o))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode='markers', name='support (chosen op)',
                                  marker=dict(color='white', size=7, line=dict(color='black', width=1)),
                                  hovertemplate='epoch %{x}<br>chosen: %{y}<extra></extra>'))
     fig.update_layout(title_text=title or f'Architecture code {value_label} per edge and op over epochs',
                       xaxis_title='epoch', yaxis_title='edge: op', yaxis=dict(autorange='reversed'),
-                      height=620, legend=dict(orientation='h', y=-0.12))
+                      height=max(620, 14 * len(rows)), legend=dict(orientation='h', y=-0.12))
     fig.update_xaxes(tickmode='array', tickvals=x)
     return fig
 
