@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None, space: str | None = None) -> None:
                 est, acc, scores[design, seed] = spos_tau(design, seed, a.cells, space=a.space)
                 taus.append(est.estimate)
                 accs.append(acc)
-                print(f'{design:>15} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] (n={a.cells}), '
+                print(f'{design:>15} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] '
+                      f'(n={a.cells}), '
                       f'supernet train accuracy {acc:.1f}%; size bias (partial Spearman with parameters given '
                       f'the truth) {size_bias(scores[design, seed], truth, params):.3f}', flush=True)
             if len(taus) > 1:
