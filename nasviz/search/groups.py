@@ -307,7 +307,11 @@ class DartsGroups(SearchGroups):
         return WeightedDartsSupernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels)
 
     def spos_supernet(self, C, N, num_classes, in_channels):
-        return self.space.build_supernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels)
+        # the NAS-Bench-301 cell (design 'benchmark'), as when the committed DARTS-space comparison
+        # (data/search_comparison_tiny_darts.csv) was run: search cache keys do not record a design, so
+        # changing it here would mix cached and new SPOS-RS runs
+        return self.space.build_supernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels,
+                                         design='benchmark')
 
     def standalone(self, arch, C, N, num_classes, in_channels):
         return self.space.build_network(arch, **self.size(C, N), num_classes=num_classes, in_channels=in_channels)
