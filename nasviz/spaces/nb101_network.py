@@ -157,24 +157,7 @@ class NB101Cell(nn.Module):
         m, ops = arch.matrix, arch.ops
         k = len(ops)
         ch = vertex_channels(m, self.c_in, self.c_out)
-        nodes: list[torch.Tensor] = [x]
-        concat: list[torch.Tensor] = []
-        for t in range(1, k - 1):
-            w = ch[t]
-            terms = [nodes[s] if nodes[s].shape[1] == w else nodes[s][:, :w] for s in range(1, t) if m[s][t]]
-            if m[0][t]:
-                terms.append(self.proj[f'n{t}'](x, w))
-            h = terms[0]
-            for extra in terms[1:]:
-                h = h + extra
-            op = ops[t]
-            if op in CONV_OPS:
-                h = self.ops[f'n{t}'][CONV_OPS[op][0]](h, w)
-            else:
-                h = F.max_pool2d(h, 3, stride=1, padding=1)
-            nodes.append(h)
-            if m[t][k - 1]:
-                concat.append(h)
+        concat = self._interior(x, arch, ch)
         out = None
         if concat:
             out = concat[0] if len(concat) == 1 else torch.cat(concat, dim=1)
@@ -183,29 +166,37 @@ class NB101Cell(nn.Module):
             out = p if out is None else out + p
         return out
 
-    def _forward_fixed(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
-        """Every interior node ``c_out`` wide (no slicing, no truncation); the output is the mean
-        of the nodes feeding it and of the input projection (see the module docstring)."""
+    def _interior(self, x: torch.Tensor, arch: NB101Arch, widths: Sequence[int]) -> list[torch.Tensor]:
+        """Run the interior nodes of ``arch`` on the cell input ``x``, node ``t`` at ``widths[t]``
+        channels (a wider predecessor is truncated to its leading channels; the input reaches a node
+        through its 1x1 projection); returns the outputs of the nodes that feed the output node."""
         m, ops = arch.matrix, arch.ops
         k = len(ops)
-        w = self.c_out
         nodes: list[torch.Tensor] = [x]
-        terms_out: list[torch.Tensor] = []
+        feeding: list[torch.Tensor] = []
         for t in range(1, k - 1):
-            terms = [nodes[s] for s in range(1, t) if m[s][t]]
+            w = widths[t]
+            terms = [nodes[s] if nodes[s].shape[1] == w else nodes[s][:, :w] for s in range(1, t) if m[s][t]]
             if m[0][t]:
                 terms.append(self.proj[f'n{t}'](x, w))
             h = terms[0]
             for extra in terms[1:]:
                 h = h + extra
-            op = ops[t]
-            if op in CONV_OPS:
-                h = self.ops[f'n{t}'][CONV_OPS[op][0]](h, w)
+            if ops[t] in CONV_OPS:
+                h = self.ops[f'n{t}'][CONV_OPS[ops[t]][0]](h, w)
             else:
                 h = F.max_pool2d(h, 3, stride=1, padding=1)
             nodes.append(h)
             if m[t][k - 1]:
-                terms_out.append(h)
+                feeding.append(h)
+        return feeding
+
+    def _forward_fixed(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
+        """Every interior node ``c_out`` wide (no slicing, no truncation); the output is the mean
+        of the nodes feeding it and of the input projection (see the module docstring)."""
+        m, k = arch.matrix, len(arch.ops)
+        w = self.c_out
+        terms_out = self._interior(x, arch, [w] * k)  # every node c_out wide: nothing is sliced
         if m[0][k - 1]:
             terms_out.append(self.proj['out'](x, w))
         out = terms_out[0]
