@@ -164,7 +164,9 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
                           progress=False)
     pd.testing.assert_frame_equal(first.frame, again.frame, check_exact=True)
     assert again.metrics == first.metrics and again.node_epochs == first.node_epochs
-    assert again.seconds['train'] < first.seconds['train'] and again.seconds['features'] == 0
+    # nothing recomputed: the features are never called (boom above) and took no time; training time is
+    # not compared (a wall-clock comparison of two sub-second phases fails under load)
+    assert again.seconds['features'] == 0
 
     # a child killed before it trained: retrained from the root checkpoint, bit for bit
     shutil.rmtree(tmp_path / '0.1')
