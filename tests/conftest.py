@@ -8,12 +8,45 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: where the offline NAS-Bench-201 table sits beside the checkout (``<repo>/../shared/...``)
-SHARED_NB201_TABLE = REPO_ROOT.parent / 'shared' / 'data' / 'nb201' / 'nb201_accuracy.csv'
+#: where the shared data sit beside the checkout (``<repo>/../shared/data``)
+SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'
 
 
 def _in_ci() -> bool:
     return os.environ.get('CI', '').strip().lower() == 'true'
+
+
+def skip_or_fail(msg: str):
+    """Skip a test whose data or tool is missing here; fail it in CI (``CI=true``), where
+    everything it needs must be installed, so it can never pass silently there."""
+    if _in_ci():
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def find_shared_file(env_var: str, relative: str, what: str) -> Path:
+    """``$<env_var>``, else ``<repo>/../shared/data/<relative>``; otherwise :func:`skip_or_fail`
+    with a message naming both places tried. A variable that points to a missing file warns."""
+    tried = []
+    env = os.environ.get(env_var)
+    if env:
+        p = Path(env)
+        if p.is_file():
+            return p
+        tried.append(f'${env_var}={p}')
+        warnings.warn(f'{env_var} points to a missing file: {p}', stacklevel=2)
+    shared = SHARED_DATA / relative
+    if shared.is_file():
+        return shared
+    tried.append(str(shared))
+    skip_or_fail(f'{what} not found (tried {", ".join(tried)}); set {env_var}')
+
+
+@pytest.fixture(scope='session')
+def shared_file():
+    """:func:`find_shared_file` for fixtures of other test modules: ``shared_file(env_var,
+    relative_path, what)``."""
+    return find_shared_file
 
 
 @pytest.fixture(scope='session')
@@ -23,21 +56,7 @@ def nb201_table_path() -> Path:
     When neither exists the test is skipped locally but fails in CI (``CI=true``), so tests that
     need the real table can never pass silently there.
     """
-    tried = []
-    env = os.environ.get('NASVIZ_NB201_TABLE')
-    if env:
-        p = Path(env)
-        if p.is_file():
-            return p
-        tried.append(f'$NASVIZ_NB201_TABLE={p}')
-        warnings.warn(f'NASVIZ_NB201_TABLE points to a missing file: {p}', stacklevel=1)
-    if SHARED_NB201_TABLE.is_file():
-        return SHARED_NB201_TABLE
-    tried.append(str(SHARED_NB201_TABLE))
-    msg = f'real NAS-Bench-201 table not found (tried {", ".join(tried)}); set NASVIZ_NB201_TABLE'
-    if _in_ci():
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return find_shared_file('NASVIZ_NB201_TABLE', 'nb201/nb201_accuracy.csv', 'real NAS-Bench-201 table')
 
 
 @pytest.fixture(scope='session')

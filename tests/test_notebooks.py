@@ -23,10 +23,10 @@ NB = ROOT / 'notebooks'
 FAST = {
     '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2,
                                            n_resamples=200, paper_resamples=100),
-    '02_lid_embeddings.ipynb': dict(seed=1, epochs=3, edge=3, n_subnets=30, lid_repeats=2, n_neighbors=10,
+    '02_lid_embeddings.ipynb': dict(seed=1, epochs=2, edge=3, n_subnets=20, lid_repeats=2, n_neighbors=10,
                                     umap_neighbors=8, n_resamples=200),
     '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
-                                       methods=['naslid', 'random'], levels=[1], n_subnets=40, seeds=[0, 1],
+                                       methods=['naslid', 'random'], levels=[1], n_subnets=24, seeds=[0, 1],
                                        n_resamples=200),
     '04_weight_sharing_bias.ipynb': dict(seed=1, epochs=2, n_eval=20, spaces=['nb201'], prune=[0.0, 0.5],
                                          budget=5, n_resamples=200),
@@ -77,7 +77,7 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
         assert any(f.startswith('The SPOS supernet ranks 20 cells') for f in metrics['findings'])
     if name.startswith('02'):
         assert metrics['edge'] == 3
-        assert metrics['last_block_lid_spearman']['n'] == 30
+        assert metrics['last_block_lid_spearman']['n'] == 20
     if name.startswith('06'):
         assert metrics['seeds'] == [1] and metrics['epochs'] == 2 and metrics['lam'] == 0.2
         assert _is_estimate(metrics['ista_true_accuracy']) and 0 < metrics['ista_step_memory_vs_darts'] < 1

@@ -1,7 +1,6 @@
 """Published paper-scale NAS-Bench-201 supernets: reader, lookups, and the facts of SOURCES.md."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,11 @@ from nasviz.analysis.ranking import kendall_tau
 from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 from nasviz.spaces.nb201 import Arch, sample_archs
 
-SHARED = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'nb201' / 'nb201_published_supernets.csv'
-
 
 @pytest.fixture(scope='module')
-def published_path() -> Path:
+def published_path(shared_file) -> Path:
     """``$NASVIZ_NB201_SUPERNETS``, else the shared copy; skipped locally when absent, failed in CI."""
-    env = os.environ.get(ENV_SUPERNETS)
-    for p in ([Path(env)] if env else []) + [SHARED]:
-        if p.is_file():
-            return p
-    msg = f'published supernets file not found (set {ENV_SUPERNETS})'
-    if os.environ.get('CI', '').strip().lower() == 'true':
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return shared_file(ENV_SUPERNETS, 'nb201/nb201_published_supernets.csv', 'published supernets file')
 
 
 def _frame(n: int = 5) -> tuple[pd.DataFrame, list[Arch]]:

@@ -3,7 +3,6 @@ benchmark's parameter counts, the supernet's ownership of weights, and the NB301
 (The space also runs through tests/test_space_conformance.py.)"""
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from nasviz.spaces.darts_network import DESIGNS, DartsSupernet, count_parameters
 from nasviz.spaces.darts_space import SUPERNET_DESIGN
 from nasviz.spaces.nb201 import Arch as NB201Arch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_TABLE = REPO_ROOT.parent / 'shared' / 'data' / 'nb301' / 'nb301_cifar10_subset.csv'
 
 NORMAL = [('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1),
           ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]
@@ -46,17 +43,10 @@ def tiny_supernet(space):
 
 
 @pytest.fixture(scope='module')
-def table_path() -> Path:
+def table_path(shared_file) -> Path:
     """``$NASVIZ_DARTS_TABLE``, else the shared copy; skipped locally when neither exists, a
     failure in CI (``CI=true``)."""
-    env = os.environ.get('NASVIZ_DARTS_TABLE')
-    for p in ([Path(env)] if env else []) + [SHARED_TABLE]:
-        if p.is_file():
-            return p
-    msg = f'NAS-Bench-301 subset table not found (set NASVIZ_DARTS_TABLE; tried {env!r}, {SHARED_TABLE})'
-    if os.environ.get('CI', '').strip().lower() == 'true':
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return shared_file('NASVIZ_DARTS_TABLE', 'nb301/nb301_cifar10_subset.csv', 'NAS-Bench-301 subset table')
 
 
 @pytest.fixture(scope='module')

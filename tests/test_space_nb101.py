@@ -7,7 +7,6 @@ covers what is specific to NAS-Bench-101.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from nasviz.spaces.nb101 import (ABSENT_OP, NODE_SLOTS, OPS, SLOTS, NB101Arch, _
 from nasviz.spaces.nb101_network import BN_MOMENTUM, NB101Network, SlicedConvBNReLU
 
 SPACE = get_space('nb101')
-SHARED_TABLE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'nb101' / 'nb101_cifar10_subset.csv'
 C1, C3, MP = OPS
 
 # the shared table's first row: 7 nodes, node 5 has no path to the output (pruned)
@@ -37,17 +35,10 @@ ROW0_OPS = ['input', MP, MP, C3, C3, C3, 'output']
 
 
 @pytest.fixture(scope='module')
-def table_path() -> Path:
+def table_path(shared_file) -> Path:
     """``$NASVIZ_NB101_TABLE``, else the shared copy; skipped locally when neither exists, a
     failure in CI (``CI=true``)."""
-    env = os.environ.get('NASVIZ_NB101_TABLE')
-    for p in ([Path(env)] if env else []) + [SHARED_TABLE]:
-        if p.is_file():
-            return p
-    msg = f'NAS-Bench-101 subset table not found (set NASVIZ_NB101_TABLE; tried {env!r}, {SHARED_TABLE})'
-    if os.environ.get('CI', '').strip().lower() == 'true':
-        pytest.fail(msg)
-    pytest.skip(msg)
+    return shared_file('NASVIZ_NB101_TABLE', 'nb101/nb101_cifar10_subset.csv', 'NAS-Bench-101 subset table')
 
 
 @pytest.fixture(scope='module')

@@ -29,7 +29,7 @@ from nasviz.supernet.evaluate import accuracy
 from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
-from nasviz.utils import cached
+from nasviz.utils import cached, load_checked
 from nasviz.validate import check_count, check_int
 
 def check_lambda(lam: float, name: str = 'lam') -> float:
@@ -134,6 +134,28 @@ def config_key(cfg: SearchConfig) -> dict[str, Any]:
         d.pop('final_epochs')
     return d
 
+
+
+def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any],
+                      keys: tuple[str, ...] = (), what: str = 'search') -> dict[str, Any] | None:
+    """The state saved in checkpoint ``ckpt`` of a search with config ``cfg``, or None (no
+    checkpoint, or one that cannot be read: :func:`nasviz.utils.load_checked` sets it aside).
+
+    A checkpoint holds ``epoch``, ``rows``, ``config`` and, for every name in ``parts``, the state
+    dict of that object (a module, an optimiser, a schedule), which is loaded back into it here;
+    ``keys`` names the further entries the caller restores itself. A checkpoint of another config
+    is refused with an error that names it, never resumed."""
+    if ckpt is None:
+        return None
+    need = {'epoch', 'rows', 'config', *parts, *keys}
+    state = load_checked(ckpt, lambda p: torch.load(p, weights_only=False), validate=lambda st: need <= set(st))
+    if state is None:
+        return None
+    if state['config'] != config_key(cfg):
+        raise ValueError(f'{ckpt} holds a {what} of another config; use a fresh checkpoint_dir')
+    for name, obj in parts.items():
+        obj.load_state_dict(state[name])
+    return state
 
 @dataclass
 class SearchResult:

@@ -15,9 +15,9 @@ from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
 from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, config_key, cycle_batches,
-                                epoch_generator, weight_optimizer)
+                                epoch_generator, resume_checkpoint, weight_optimizer)
 from nasviz.search.network import count_saved_bytes
-from nasviz.utils import atomic_torch_save, load_checked
+from nasviz.utils import atomic_torch_save
 
 CKPT_NAME = 'search_checkpoint.pt'
 
@@ -55,17 +55,9 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
     prev: Any = None
     start = 0
     ckpt = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
-    state = None if ckpt is None else load_checked(
-        ckpt, lambda p: torch.load(p, weights_only=False),
-        validate=lambda st: {'model', 'arch_vars', 'opt_w', 'opt_a', 'sched', 'epoch', 'rows', 'config'} <= set(st))
+    state = resume_checkpoint(ckpt, cfg, dict(model=model, arch_vars=arch_vars, opt_w=opt_w, opt_a=opt_a,
+                                              sched=sched), keys=('prev', 'costs'))
     if state is not None:
-        if state['config'] != config_key(cfg):
-            raise ValueError(f'{ckpt} holds a search with another config; use a fresh checkpoint_dir')
-        model.load_state_dict(state['model'])
-        arch_vars.load_state_dict(state['arch_vars'])
-        opt_w.load_state_dict(state['opt_w'])
-        opt_a.load_state_dict(state['opt_a'])
-        sched.load_state_dict(state['sched'])
         rows, prev, start = state['rows'], state['prev'], state['epoch'] + 1
         w_times, a_times, saved_w, saved_a = state['costs']
     bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False, initial=start,

@@ -37,8 +37,9 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.search.base import SearchConfig, clip_step, config_key, epoch_generator, weight_optimizer
-from nasviz.utils import atomic_torch_save, load_checked
+from nasviz.search.base import (SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint,
+                                weight_optimizer)
+from nasviz.utils import atomic_torch_save
 
 FINAL_CKPT_NAME = 'final_checkpoint.pt'
 #: batch streams of the final training (the search uses 0 for weights and 1 for held-out batches)
@@ -86,15 +87,9 @@ def train_fixed_support(model: nn.Module, weights_fn, select, data: ImageData, c
     rows: list[dict] = []
     start = 0
     ckpt = Path(checkpoint_dir) / FINAL_CKPT_NAME if checkpoint_dir is not None else None
-    state = None if ckpt is None else load_checked(
-        ckpt, lambda p: torch.load(p, weights_only=False),
-        validate=lambda st: {'model', 'opt', 'sched', 'epoch', 'rows', 'config', 'weights'} <= set(st))
+    state = resume_checkpoint(ckpt, cfg, dict(model=model, opt=opt, sched=sched), keys=('weights',),
+                              what='final training')
     if state is not None:
-        if state['config'] != config_key(cfg):
-            raise ValueError(f'{ckpt} holds a final training of another config; use a fresh checkpoint_dir')
-        model.load_state_dict(state['model'])
-        opt.load_state_dict(state['opt'])
-        sched.load_state_dict(state['sched'])
         w, rows, start = state['weights'], state['rows'], state['epoch'] + 1
         arch = select(w)
     bar = tqdm(range(start, epochs), desc='one-stage: final training', disable=not progress, leave=False,
