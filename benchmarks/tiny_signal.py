@@ -13,11 +13,19 @@ ground truth (``--cells`` cells x 4 seeds, resumable, cached), trains SPOS super
 
     python benchmarks/tiny_signal.py --settings current views4 --cells 60 --spos-seeds 3
     python benchmarks/tiny_signal.py --spos-curve --gt data/microbench_digits.csv --epochs 20 --spos-seeds 5
+    python benchmarks/tiny_signal.py --frontier --gt data/microbench_digits.csv --compare data/partition_comparison_tiny.csv
 
 The second form is the supernet half of the study on a finished ground truth: for each supernet
 seed it trains one SPOS supernet, scores every cell of the ground truth every ``--every`` epochs
 by accuracy and by loss, and prints Kendall tau (mean +- sd over seeds) against the number of
 sample-passes: the frontier of ranking quality against training cost.
+
+The third form trains nothing: it prints what reaching the issue's targets would cost on this
+recipe. Ground-truth reliability against the seeds averaged per half (measured where the seeds
+allow, else projected by :func:`nasviz.analysis.ranking.reliability_frontier`'s noise model) with
+the build time that many seeds take at the benchmark's measured CPU seconds per job; and, from a
+method comparison over supernet seeds (``nasviz partition --seeds ... --out``), each method's
+paired difference to SPOS, its SE over seeds, and the seeds an SE of ``--target-se`` needs.
 
 Every ground-truth build and supernet lands in the cache (``NASVIZ_CACHE``), so a rerun or a
 new setting only pays for what is new. The last line is a machine-readable summary of the
@@ -165,6 +173,36 @@ def spos_curve(gt: str, epochs: int, every: int, seeds: int, batch_size: int, lr
                                    cpu_s=('cpu_s', 'mean'))
 
 
+def frontier(gt: str, compare: str | None, ks: list[int], workers: int, target_se: float) -> pd.DataFrame:
+    """Reliability against build cost, and the supernet seeds a target SE needs (prints both)."""
+    from nasviz.analysis.ranking import reliability_frontier
+    from nasviz.bench.micro import MicroBench
+
+    mb = MicroBench.load(gt)
+    acc = mb.seed_matrix()
+    job_s = float(mb.summary.get('cpu_seconds_per_job', float('nan')))
+    rel = reliability_frontier(acc, ks=ks)
+    rel['build_min'] = rel['seeds_total'] * acc.shape[0] * job_s / workers / 60
+    print(f'ground truth {gt}: {acc.shape[0]} cells x {acc.shape[1]} seeds, {job_s:.2f} CPU s a job, '
+          f'{workers} workers; noise sd {rel.attrs["noise_sd"]:.2f} points, true sd {rel.attrs["true_sd"]:.2f}')
+    print(rel.round(3).to_string(index=False))
+    if compare:
+        df = pd.read_csv(compare)
+        df = df[df['kind'] == 'method']
+        taus = df.pivot_table(index='seed', columns='method', values='kendall_tau')
+        rows = []
+        for m in [c for c in taus.columns if c != 'spos']:
+            d = (taus[m] - taus['spos']).dropna()
+            sd = float(d.std(ddof=1))
+            rows.append(dict(method=m, n_seeds=len(d), diff_to_spos=float(d.mean()), sd_over_seeds=sd,
+                             se=sd / np.sqrt(len(d)), seeds_for_target=int(np.ceil((sd / target_se) ** 2))))
+        res = pd.DataFrame(rows)
+        print(f'\nmethod minus SPOS (Kendall tau), paired over the {len(taus)} seeds of {compare}; '
+              f'seeds_for_target: seeds an SE over seeds of {target_se} needs (cells held fixed)')
+        print(res.round(3).to_string(index=False))
+    return rel
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--settings', nargs='+', default=['current', 'views4'], choices=sorted(SETTINGS))
@@ -180,7 +218,18 @@ def main() -> None:
     p.add_argument('--every', type=int, default=2)
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--lr', type=float, default=0.05)
+    p.add_argument('--frontier', action='store_true', help='train nothing: reliability and resolving power '
+                   'against their cost (on --gt and --compare)')
+    p.add_argument('--compare', default=None, help='with --frontier: CSV of `nasviz partition --seeds ... --out`')
+    p.add_argument('--ks', type=int, nargs='+', default=[1, 2, 3, 4, 5, 6, 8],
+                   help='with --frontier: seeds per half')
+    p.add_argument('--target-se', type=float, default=0.03)
     a = p.parse_args()
+    if a.frontier:
+        from nasviz.bench.micro import default_path
+
+        frontier(a.gt or str(default_path()), a.compare, a.ks, a.workers, a.target_se)
+        return
     if a.spos_curve:
         from nasviz.bench.micro import default_path
 

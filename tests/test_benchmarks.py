@@ -32,3 +32,19 @@ def test_supernet_step_prints_ratio():
     last = _run('supernet_step.py', '--C', '4', '--N', '1', '--batch', '16', '--cells', '2', '--steps', '2',
                 '--rounds', '1')
     assert re.fullmatch(r'step_ratio=\d+\.\d{3}', last), last
+
+
+def test_tiny_signal_frontier_reads_the_shipped_ground_truth():
+    """The frontier form trains nothing: reliability by seeds per half (measured for 1 and 2 on
+    the shipped 4-seed micro benchmark, projected beyond) and the seeds a target SE needs."""
+    res = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'tiny_signal.py'), '--frontier', '--gt',
+                          'data/microbench_digits.csv', '--compare', 'data/partition_comparison_tiny.csv',
+                          '--ks', '1', '2', '4'], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = res.stdout
+    rows = {int(m.group(1)): m for m in re.finditer(r'^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+\S+\s+(\S+)$', out, re.M)}
+    assert sorted(rows) == [1, 2, 4], out
+    assert rows[4].group(3) == 'NaN' and float(rows[4].group(4)) > float(rows[2].group(4))
+    # the measured 2-vs-2 split-half tau is the benchmark's reliability (0.67 on any split, +-0.02)
+    assert abs(float(rows[2].group(3)) - 0.67) < 0.03, out
+    assert 'seeds_for_target' in out and re.search(r'^\s*naslid\s+5\s', out, re.M), out

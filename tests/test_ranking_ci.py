@@ -309,3 +309,36 @@ def test_baselines_with_intervals_fall_back_to_seed_to_seed_and_valid() -> None:
     name, pred, truth = ceiling_scores(table, archs)
     assert name == 'valid-as-predictor'
     np.testing.assert_array_equal(truth, acc)
+
+
+def test_reliability_frontier_matches_the_gaussian_closed_form() -> None:
+    """Planted ground truth: true accuracies with sd 3, one seed's noise sd 1.5, 4 seeds. The
+    split-half Kendall tau of k-seed means is (2/pi) arcsin(r_k) with r_k = t^2 / (t^2 + s^2/k)
+    (bivariate normal); measured (k = 1, 2) and projected (every k) must both land on it."""
+    from nasviz.analysis.ranking import reliability_frontier
+
+    rng = np.random.default_rng(3)
+    t_sd, s_sd, n = 3.0, 1.5, 600
+    truth = 70 + rng.standard_normal(n) * t_sd
+    acc = truth[:, None] + rng.standard_normal((n, 4)) * s_sd
+    f = reliability_frontier(acc, ks=(1, 2, 4, 8), n_sims=100, random_state=0)
+    closed = [2 / np.pi * np.arcsin(t_sd ** 2 / (t_sd ** 2 + s_sd ** 2 / k)) for k in (1, 2, 4, 8)]
+    assert np.allclose(f['projected'], closed, atol=0.03), (f, closed)
+    assert np.allclose(f['measured'][:2], closed[:2], atol=0.03)
+    assert f['measured'][2:].isna().all()  # 8 and 16 seeds are not there to measure
+    assert f['projected'].is_monotonic_increasing and list(f['seeds_total']) == [2, 4, 8, 16]
+    assert abs(f.attrs['noise_sd'] - s_sd) < 0.1 and abs(f.attrs['true_sd'] - t_sd) < 0.3
+    # noise-free seeds are perfectly reliable at every k
+    exact = reliability_frontier(np.repeat(truth[:, None], 2, axis=1), ks=(1, 3), n_sims=100)
+    assert np.allclose(exact['projected'], 1.0) and exact['measured'][0] == pytest.approx(1.0)
+
+
+def test_reliability_frontier_names_bad_input() -> None:
+    from nasviz.analysis.ranking import reliability_frontier
+
+    with pytest.raises(ValueError, match='cells x seeds'):
+        reliability_frontier(np.ones(5))
+    with pytest.raises(ValueError, match='NaN'):
+        reliability_frontier(np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, 3.0]]))
+    with pytest.raises(ValueError, match='ks'):
+        reliability_frontier(np.ones((4, 2)), ks=(0,))

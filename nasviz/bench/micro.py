@@ -231,6 +231,11 @@ class MicroBench:
         c0, c1 = self._seed_col[self.seeds[0]], self._seed_col[self.seeds[1]]
         return kendall_tau(live[c1].to_numpy(), live[c0].to_numpy())
 
+    def seed_matrix(self) -> np.ndarray:
+        """Accuracies of the non-degenerate cells, cells x seeds (columns in :attr:`seeds` order)."""
+        rows = np.flatnonzero(~self._df['degenerate'].to_numpy())
+        return np.stack([self._values[self._seed_col[s]][rows] for s in self.seeds], axis=1)
+
     def halves(self, archs: Iterable[Arch | str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Two independent halves of the ground truth: the mean accuracy over the first half of
         the seeds and over the second half (seeds ``[0, 1] | [2, 3]`` for four seeds), for
