@@ -133,6 +133,28 @@ class SlotMask:
 # ---------------------------------------------------------------------------------------------
 # The space interface
 # ---------------------------------------------------------------------------------------------
+class ArchInput:
+    """What a space's network runs in ``forward(x, arch)``: ``arch`` (a cell or its string) inside
+    the network's ``mask``, or ``fixed_arch`` when ``arch`` is None. A network sets
+    ``_coerce_arch`` (its space's ``to_arch``) and, where its mask describes itself relative to
+    the full one, overrides ``_describe_mask``."""
+
+    _coerce_arch: Callable[[Any], Any]
+
+    def _describe_mask(self) -> str:
+        return self.mask.describe()
+
+    def _arch(self, arch: Any) -> Any:
+        if arch is None:
+            if self.fixed_arch is None:
+                raise ValueError(f'this {type(self).__name__} needs an arch: forward(x, arch)')
+            return self.fixed_arch
+        arch = self._coerce_arch(arch)
+        if not self.mask.contains(arch):
+            raise ValueError(f'{arch} is outside this network\'s mask ({self._describe_mask()})')
+        return arch
+
+
 class SearchSpace(ABC):
     """A cell search space (see the module docstring). Subclasses fill in the abstract methods."""
 

@@ -43,7 +43,7 @@ from typing import Any, Iterable
 import torch
 from torch import nn
 
-from nasviz.spaces.base import SlotMask
+from nasviz.spaces.base import ArchInput, SlotMask
 from nasviz.spaces.darts import CELL_TYPES, EDGES, NODES, OPS, SLOTS, DartsArch, parse_slot, slot_choices, to_arch
 from nasviz.validate import short_repr
 
@@ -231,7 +231,7 @@ def single_mask(arch: DartsArch) -> SlotMask:
     return SlotMask(DartsArch.space, SLOTS, tuple((arch.choice(s),) for s in SLOTS))
 
 
-class DartsSupernet(nn.Module):
+class DartsSupernet(ArchInput, nn.Module):
     """The DARTS evaluation network's skeleton with, in every cell, one module per (candidate
     edge, op) allowed by ``mask`` (default: all 14 edges x 7 ops); ``arch`` instead builds the
     standalone network of one genotype (``forward(x)`` then needs no arch).
@@ -241,6 +241,8 @@ class DartsSupernet(nn.Module):
     10 classes). ``ops_affine`` gives the candidate ops' BN affine parameters (NAS-Bench-301: no);
     the preprocessing and stem BN are affine.
     """
+
+    _coerce_arch = staticmethod(to_arch)
 
     #: the search space this network belongs to
     space = 'darts'
@@ -310,15 +312,8 @@ class DartsSupernet(nn.Module):
     def num_blocks(self) -> int:
         return len(self.cells)
 
-    def _arch(self, arch: DartsArch | str | None) -> DartsArch:
-        if arch is None:
-            if self.fixed_arch is None:
-                raise ValueError('this darts supernet needs an arch: forward(x, arch)')
-            return self.fixed_arch
-        arch = to_arch(arch)
-        if not self.mask.contains(arch):
-            raise ValueError(f'{arch!r} is outside this supernet\'s mask ({self.mask.describe(full_mask())})')
-        return arch
+    def _describe_mask(self) -> str:
+        return self.mask.describe(full_mask())
 
     def forward_intermediates(self, x: torch.Tensor, arch: DartsArch | str | None = None,
                               ) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasviz.spaces.base import SlotMask
+from nasviz.spaces.base import ArchInput, SlotMask
 from nasviz.spaces.nb101 import (EDGE_SLOTS, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask, full_mask, to_arch,
                                  vertex_channels)
 from nasviz.validate import short_repr
@@ -206,13 +206,15 @@ class NB101Cell(nn.Module):
         return out + self.shortcut(x) if self.design == 'fixed_shortcut' else out
 
 
-class NB101Network(nn.Module):
+class NB101Network(ArchInput, nn.Module):
     """The NAS-Bench-101 network over ``mask`` (a supernet) or for one ``arch`` (standalone).
 
     BN is non-affine by default in the supernet (as NB201's weight-sharing baselines) and affine,
     as in the benchmark, in a standalone network. ``alloc`` is ``'shared'`` (tensors at the
     supernet's widths) or ``'exact'`` (only for one ``arch``: the widths its cells use).
     """
+
+    _coerce_arch = staticmethod(to_arch)
 
     #: the search space this network belongs to
     space = 'nb101'
@@ -275,15 +277,8 @@ class NB101Network(nn.Module):
         """``s<stack>c<cell>`` for every cell, in order."""
         return list(self._cell_names)
 
-    def _arch(self, arch: NB101Arch | str | None) -> NB101Arch:
-        if arch is None:
-            if self.fixed_arch is None:
-                raise ValueError('this supernet needs an arch for forward(x, arch)')
-            return self.fixed_arch
-        arch = to_arch(arch)
-        if not self.mask.contains(arch):
-            raise ValueError(f'{arch} is outside this network\'s mask ({self.mask.describe(full_mask())})')
-        return arch
+    def _describe_mask(self) -> str:
+        return self.mask.describe(full_mask())
 
     def forward_intermediates(self, x: torch.Tensor, arch: NB101Arch | str | None = None,
                               ) -> tuple[torch.Tensor, list[torch.Tensor]]:

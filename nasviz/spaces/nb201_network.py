@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nasviz.spaces.base import ArchInput
 from nasviz.spaces.nb201 import EDGE_NAMES, EDGES, NUM_EDGES, NUM_NODES, OPS, Arch, OpMask, to_arch
 from nasviz.spaces.nb201_ops import ResNetBasicBlock, get_op
 
@@ -39,7 +40,7 @@ class SearchCell(nn.Module):
         return nodes[-1] if nodes[-1] is not None else x.mul(0.0)
 
 
-class NB201Supernet(nn.Module):
+class NB201Supernet(ArchInput, nn.Module):
     """NAS-Bench-201 macro skeleton: stem, 3 stages of ``N`` cells with a residual reduction
     block between stages, global average pooling and a linear classifier.
 
@@ -50,6 +51,8 @@ class NB201Supernet(nn.Module):
     standalone network for one cell. BN is non-affine by default in the supernet, as in the
     NAS-Bench-201 weight-sharing baselines, and affine for standalone networks.
     """
+
+    _coerce_arch = staticmethod(to_arch)
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
                  mask: OpMask | None = None, arch: Arch | str | None = None,
@@ -107,16 +110,6 @@ class NB201Supernet(nn.Module):
                 names.append(f's{stage}c{cell}')
                 cell += 1
         return names
-
-    def _arch(self, arch: Arch | str | None) -> Arch:
-        if arch is None:
-            if self.fixed_arch is None:
-                raise ValueError('this supernet needs an arch for forward(x, arch)')
-            return self.fixed_arch
-        arch = to_arch(arch)
-        if not self.mask.contains(arch):
-            raise ValueError(f'{arch} is outside this supernet\'s mask ({self.mask.describe()})')
-        return arch
 
     def forward_intermediates(self, x: torch.Tensor, arch: Arch | str | None = None,
                               ) -> tuple[torch.Tensor, list[torch.Tensor]]:
