@@ -40,7 +40,7 @@ REPORT = Path(os.environ.get('NASVIZ_REPORT_DIR', ROOT / 'reports'))
 SHOTS = Path(os.environ.get('NASVIZ_LAB_SCREENSHOTS', REPORT / 'lab_screenshots'))
 #: small settings of notebook 03 so that Run All finishes in about a minute on 2 busy cores
 #: (the explorer itself only needs the LID similarities of notebook 01's supernet)
-SMALL = dict(profile='tiny', seed=0, epochs=2, n_eval=12, methods=['random'], seeds=[0], levels=[1],
+SMALL = dict(profile='tiny', seed=0, epochs=4, n_eval=12, methods=['random'], seeds=[0], levels=[1],
              n_partitions=2, split_method='exhaustive', n_subnets=20, n_resamples=100)
 RUN_ALL_TIMEOUT_S = 300
 EXPLORER = '.nasviz-partition-explorer'
