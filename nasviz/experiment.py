@@ -186,9 +186,12 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
                                   batch_size=settings['feature_batch'], seed=seed)
     scorer = None
     if score_archs is not None:
+        # the last epoch's scores go through the evaluation cache: scoring the finished supernet
+        # (notebooks, bias_inputs) then reads them instead of running every cell again
         scorer = ScoreTracker(data, score_archs, every=settings.get('track_every', 5), epochs=settings['epochs'],
                               recal_batches=settings['recal_batches'], max_samples=settings['eval_samples'],
-                              score=settings.get('score', 'accuracy'))
+                              score=settings.get('score', 'accuracy'),
+                              final_evaluate=lambda m: evaluate_cached(m, score_archs, data, settings, progress=False))
     callback = tracker if scorer is None else chain_callbacks(tracker, scorer)
     return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
 

@@ -48,3 +48,26 @@ def test_bias_inputs_backend_is_checked_before_any_training(monkeypatch):
         bias_inputs('tiny', **SMALLEST)
     with pytest.raises(ValueError, match='workers'):
         bias_inputs('tiny', backend='local', workers=0, **SMALLEST)
+
+
+def test_the_last_tracked_epoch_fills_the_evaluation_cache(tmp_path, monkeypatch):
+    """Scoring the finished supernet reads the last tracked epoch's evaluation from the cache:
+    every cell is evaluated once for the tracked epochs plus once per other BN mode, never twice
+    for recalibrated BN, and the scores are the tracked ones (which the history rounds to 4 places)."""
+    import nasviz.supernet.evaluate as ev
+
+    monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
+    calls = []
+    real = ev.evaluate_archs
+
+    def counted(model, archs, data, **kw):
+        calls.append(kw.get('bn', 'recalibrate'))
+        return real(model, archs, data, **kw)
+
+    monkeypatch.setattr(ev, 'evaluate_archs', counted)
+    got, _ = bias_inputs('tiny', spaces=('nb201',), published=False, progress=False, epochs=2, n_eval=12,
+                         track_every=1)
+    d = got['nb201/spos']
+    # epochs 1 and 2 tracked, then running and batch statistics: 4 evaluations, not 5
+    assert sorted(calls) == ['batch', 'recalibrate', 'recalibrate', 'running'], calls
+    assert np.allclose(d['history']['scores'].iloc[-1], d['scores'], atol=5e-5)
