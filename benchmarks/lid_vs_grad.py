@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from nasviz.utils import proc_status_kib, reset_peak_rss  # noqa: E402
+
 MiB = 2 ** 20
 
 
@@ -83,21 +85,6 @@ def run_method(model, data, spec: dict, method: str, device: torch.device, warmu
 # ---------------------------------------------------------------------------------------------
 # CPU: one fresh process per method
 # ---------------------------------------------------------------------------------------------
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
 
 
 def cpu_worker(spec: dict, method: str, state_path: str) -> dict:
@@ -109,12 +96,12 @@ def cpu_worker(spec: dict, method: str, state_path: str) -> dict:
     dev = torch.device('cpu')
     run_method(model, data, spec, method, dev, warmup=True)
     gc.collect()
-    base = _status_kib('VmRSS')
-    reset = _reset_peak_rss()
+    base = proc_status_kib('VmRSS')
+    reset = reset_peak_rss()
     t0 = time.perf_counter()
     res = run_method(model, data, spec, method, dev)
     seconds = time.perf_counter() - t0
-    peak = _status_kib('VmHWM') if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = proc_status_kib('VmHWM') if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return dict(method=method, seconds=seconds, peak_bytes=max(0, peak - base) * 1024, base_bytes=base * 1024,
                 how='VmHWM after a clear_refs reset' if reset else 'ru_maxrss', shape=tuple(res.features.shape))
 

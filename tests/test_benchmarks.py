@@ -48,3 +48,29 @@ def test_tiny_signal_frontier_reads_the_shipped_ground_truth():
     # the measured 2-vs-2 split-half tau is the benchmark's reliability (0.67 on any split, +-0.02)
     assert abs(float(rows[2].group(3)) - 0.67) < 0.03, out
     assert 'seeds_for_target' in out and re.search(r'^\s*naslid\s+5\s', out, re.M), out
+
+
+@pytest.mark.slow
+def test_small_curve_tracks_tau_by_training_set_size(tmp_path, shared_file, nb201_table_path):
+    """The small-profile curve trains a real supernet on a CIFAR-10 subset and ranks the same
+    cells against the NB201 table at every tracked epoch; a too-small training set is refused."""
+    import os
+
+    npz = shared_file('NASVIZ_CIFAR10_NPZ', 'cifar10/cifar10_jpeg.npz', 'CIFAR-10 images')
+    env = dict(os.environ, NASVIZ_CACHE=str(tmp_path / 'cache'), NASVIZ_CIFAR10_NPZ=str(npz),
+               NASVIZ_NB201_TABLE=str(nb201_table_path), OMP_NUM_THREADS='1')
+    out = tmp_path / 'curve.csv'
+    res = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'small_curve.py'), '--n-train', '1000',
+                          '--epochs', '2', '--track-every', '1', '--n-eval', '12', '--out', str(out)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    import pandas as pd
+
+    t = pd.read_csv(out)
+    assert list(t['epoch']) == [1, 2] and list(t['sample_passes']) == [1000, 2000]
+    assert (t['n'] == 12).all() and t['kendall_tau'].between(-1, 1).all()
+    assert (t['low'] <= t['kendall_tau']).all() and (t['kendall_tau'] <= t['high']).all()
+    assert t['params_tau'].nunique() == 1 and t['train_seconds'].is_monotonic_increasing
+    bad = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'small_curve.py'), '--n-train', '500'],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and 'n_train=500' in bad.stderr, bad.stderr[-2000:]

@@ -18,6 +18,7 @@ from nasviz.search.groups import search_groups
 from nasviz.search.ista import SparseCode
 from nasviz.search.network import count_saved_bytes
 from nasviz.supernet.train import path_sampler
+from nasviz.utils import proc_status_kib, reset_peak_rss
 
 #: network and batch sizes (``N`` cells per stage; the DARTS space builds ``3 N`` cells)
 SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),
@@ -27,23 +28,6 @@ SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),
 #: same on the space's dearest cell (NB201: all ``nor_conv_3x3``); ``darts``: an alpha step + a weight step on the
 #: mixture; ``spos``: one weight step on a uniformly sampled path
 STEP_KINDS = ('ista', 'ista-conv', 'darts', 'spos')
-
-
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
 
 
 def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3, seed: int = 0,
@@ -119,8 +103,8 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
 
     # resident memory before the first step (model, optimizers, batches); the peak over all steps
     # minus it is what the steps add (activations, gradients, optimizer state, allocator slack)
-    rss0 = _status_kib('VmRSS') if track_rss else 0
-    reset = _reset_peak() if track_rss else False
+    rss0 = proc_status_kib('VmRSS') if track_rss else 0
+    reset = reset_peak_rss() if track_rss else False
     for i in range(warmup):
         one_step(i)
     times = []
@@ -130,7 +114,7 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
         times.append(time.perf_counter() - t0)
     # activation memory, averaged over a few more steps (SPOS draws another path every step)
     saved = [one_step(warmup + steps + i, count=True) for i in range(min(steps, 5))]
-    peak = _status_kib('VmHWM') if reset else None
+    peak = proc_status_kib('VmHWM') if reset else None
     out = dict(kind=kind, size=size, space=space, C=z['C'], N=z['N'], step_s=float(np.median(times)), step_min_s=float(np.min(times)),
                saved_mib=float(np.mean(saved)) / 2 ** 20,
                peak_rss_delta_mib=None if peak is None else (peak - rss0) / 1024,
@@ -138,8 +122,6 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
     if mode == 'sparse':
         out['support'] = str(select(arch_vars.weights() if kind == 'ista' else None))
     return out
-
-
 
 
 def step_costs(size: str = 'tiny', steps: int = 10, warmup: int = 2, seed: int = 0,
