@@ -92,3 +92,19 @@ def test_script_one_stage(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         mod.main(['--methods', 'ista', 'darts', '--one-stage'])
     assert e.value.code == 2 and 'ISTA-NAS option' in capsys.readouterr().err
+
+
+def test_shipped_small_comparison_matches_the_nb201_table(nb201_table_path):
+    """The shipped NB201 `small` comparison holds every method on the same 3 seeds, at the
+    profile's 30 epochs, and each found cell's true accuracy is the real table's value."""
+    from nasviz.bench import load_benchmark
+    from nasviz.spaces import get_space
+
+    runs = load_comparison(comparison_path('small'))
+    assert sorted(runs.groupby('method')['seed'].apply(sorted).apply(tuple).unique()) == [(0, 1, 2)]
+    assert set(runs['method']) == set(SEARCH_METHODS) and (runs['epochs'] == 30).all()
+    assert (runs['truth_source'] == 'benchmark').all()
+    bench = load_benchmark('nb201')
+    space = get_space('nb201')
+    table = np.array([bench.accuracy(space.from_str(a)) for a in runs['arch']])
+    np.testing.assert_allclose(runs['true_accuracy'].to_numpy(), table, atol=1e-6)
