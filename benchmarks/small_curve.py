@@ -4,9 +4,10 @@ batch and 2,000 test images), its scores of the same seeded non-degenerate cells
 ``--track-every`` epochs and ranked against the NB201 table, beside parameter count on the same
 cells. Prints one row per (training-set size, tracked epoch): Kendall tau with its 95% bootstrap
 CI, the sample passes (images x epochs) behind it, the supernet's training accuracy, its training
-time to that epoch and the wall time of the call. Supernets, their tracked scores and evaluations are cached, so a rerun loads them
-and a killed run resumes from its last epoch; the profile's own run (10,000 images, 30 epochs,
-``--track-every 5``, as ``benchmarks/bias_small.py`` trains it) is found in the cache.
+time to that epoch and the wall time of the call. Supernets, their tracked scores and evaluations
+are cached, so a rerun loads them and a killed run resumes from its last epoch; the profile's own
+run (10,000 images, 30 epochs, ``--track-every 5``, as ``benchmarks/bias_small.py`` trains it) is
+found in the cache.
 
     OMP_NUM_THREADS=1 python benchmarks/small_curve.py --n-train 5000 20000 --epochs 30 --track-every 15
     python benchmarks/small_curve.py --n-train 10000 --track-every 5 --out small_curve.csv
@@ -33,9 +34,9 @@ def curve_rows(n_train: int, epochs: int | None = None, track_every: int | None 
     """Tau over training of one supernet trained on ``n_train`` images (rows as
     :func:`nasviz.analysis.bias.ranking_over_training`, plus ``n_train``, ``sample_passes``,
     ``params_tau`` with its CI, ``train_seconds`` to each tracked epoch and this call's ``run_seconds``)."""
-    if n_train < 1000:
-        raise ValueError(f'n_train={n_train}: give at least 1,000 training images (BN recalibration and the '
-                         'tracked interference batches draw from them)')
+    if not 1000 <= n_train <= 50000:
+        raise ValueError(f'n_train={n_train}: give 1,000 to 50,000 training images (CIFAR-10 has 50,000; BN '
+                         'recalibration and the tracked interference batches draw from them)')
     base = settings_for(profile)
     if base['dataset'] != 'cifar10':
         raise ValueError(f'profile {profile!r} trains on {base["dataset"]}: this curve is for a CIFAR-10 profile '

@@ -73,4 +73,5 @@ def test_small_curve_tracks_tau_by_training_set_size(tmp_path, shared_file, nb20
     assert t['params_tau'].nunique() == 1 and t['train_seconds'].is_monotonic_increasing
     bad = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'small_curve.py'), '--n-train', '500'],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert bad.returncode == 2 and 'n_train=500' in bad.stderr, bad.stderr[-2000:]
+    assert bad.returncode == 2, bad.stderr[-2000:]
+    assert 'n_train=500' in bad.stderr and '1,000 to 50,000' in bad.stderr, bad.stderr[-2000:]
