@@ -34,6 +34,8 @@ def curve_rows(n_train: int, epochs: int | None = None, track_every: int | None 
     """Tau over training of one supernet trained on ``n_train`` images (rows as
     :func:`nasviz.analysis.bias.ranking_over_training`, plus ``n_train``, ``sample_passes``,
     ``params_tau`` with its CI, ``train_seconds`` to each tracked epoch and this call's ``run_seconds``)."""
+    if not 100 <= n_test <= 10000:
+        raise ValueError(f'n_test={n_test}: give 100 to 10,000 test images (CIFAR-10 has 10,000)')
     if not 1000 <= n_train <= 50000:
         raise ValueError(f'n_train={n_train}: give 1,000 to 50,000 training images (CIFAR-10 has 50,000; BN '
                          'recalibration and the tracked interference batches draw from them)')
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument('--epochs', type=int, help="supernet epochs (default: the profile's 30)")
     ap.add_argument('--track-every', type=int, default=15, help='epochs between the scored checkpoints')
     ap.add_argument('--n-eval', type=int, help="cells ranked (default: the profile's 200)")
+    ap.add_argument('--n-test', type=int, default=2000,
+                    help='test images the cells are scored on (default 2,000, as the small profile)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--profile', default='small')
     ap.add_argument('--out', help='write the table (CSV) here')
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     for n in a.n_train:
         try:
             parts.append(curve_rows(n, epochs=a.epochs, track_every=a.track_every, n_eval=a.n_eval, seed=a.seed,
-                                    profile=a.profile))
+                                    n_test=a.n_test, profile=a.profile))
         except ValueError as e:
             ap.error(str(e))
         table = pd.concat(parts, ignore_index=True)

@@ -61,7 +61,8 @@ def test_small_curve_tracks_tau_by_training_set_size(tmp_path, shared_file, nb20
                NASVIZ_NB201_TABLE=str(nb201_table_path), OMP_NUM_THREADS='1')
     out = tmp_path / 'curve.csv'
     res = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'small_curve.py'), '--n-train', '1000',
-                          '--epochs', '2', '--track-every', '1', '--n-eval', '12', '--out', str(out)],
+                          '--epochs', '2', '--track-every', '1', '--n-eval', '12', '--n-test', '200',
+                          '--out', str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     import pandas as pd
