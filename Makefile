@@ -11,7 +11,7 @@ export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_
 export NASVIZ_DARTS_TABLE ?= $(abspath ../shared/data/nb301/nb301_cifar10_subset.csv)
 export NASVIZ_NB101_TABLE ?= $(abspath ../shared/data/nb101/nb101_cifar10_subset.csv)
 
-.PHONY: setup test report bench clean lab
+.PHONY: setup test report bench clean lab docs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,5 +40,9 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/supernet_step.py
 	$(PY) benchmarks/lid_vs_grad.py
 
+# the documentation site, offline, warnings as errors (mkdocs.yml sets strict) -> site/index.html
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache site
