@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -97,9 +96,7 @@ def test_table_errors(tiny_table_csv: Path, tmp_path: Path, monkeypatch: pytest.
 # The real table
 # ---------------------------------------------------------------------------------------------
 def test_real_table_facts(nb201_table_path: Path) -> None:
-    start = time.perf_counter()
-    t = NB201Table(nb201_table_path)
-    assert time.perf_counter() - start < 1.0  # O(1) lookups must not cost a slow load
+    t = NB201Table(nb201_table_path)  # its load time is measured by benchmarks/table_load.py
     assert len(t) == 15625
     df = t._df
     best_row = int(np.argmax(df['cifar10_test_200ep'].to_numpy()))

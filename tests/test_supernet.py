@@ -131,12 +131,27 @@ from nasviz.supernet.train import TrainConfig, train_supernet
 data = load_digits(n_train=200, test_views=1)
 torch.manual_seed(int(sys.argv[3]))
 m = NB201Supernet(C=4, N=1, num_classes=10, in_channels=1)
-train_supernet(m, data, TrainConfig(epochs=int(sys.argv[2]), batch_size=32), checkpoint_dir=sys.argv[1], progress=False)
+marker = sys.argv[4] if len(sys.argv) > 4 else None
+state = {'epochs_done': 0, 'steps': 0}
+def after_epoch(epoch, model):
+    state['epochs_done'] = epoch + 1
+def pause_mid_epoch(module, inputs):
+    # with a marker: three steps into the third epoch (two checkpoints on disk), say so and wait to be killed
+    if marker and state['epochs_done'] == 2 and module.training:
+        state['steps'] += 1
+        if state['steps'] == 3:
+            open(marker, 'w').close()
+            import time
+            time.sleep(600)
+m.register_forward_pre_hook(pause_mid_epoch)
+train_supernet(m, data, TrainConfig(epochs=int(sys.argv[2]), batch_size=32), checkpoint_dir=sys.argv[1],
+               progress=False, callback=after_epoch)
 """
 
 
-def _train(ckdir, epochs, init_seed=0):
-    return subprocess.Popen([sys.executable, '-c', WORKER, str(ckdir), str(epochs), str(init_seed)])
+def _train(ckdir, epochs, init_seed=0, marker=None):
+    args = [sys.executable, '-c', WORKER, str(ckdir), str(epochs), str(init_seed)] + ([str(marker)] if marker else [])
+    return subprocess.Popen(args)
 
 
 @pytest.mark.slow
@@ -144,17 +159,19 @@ def test_killed_training_resumes_to_identical_weights(tmp_path):
     epochs = 6
     assert _train(tmp_path / 'ref', epochs).wait() == 0
     ckdir = tmp_path / 'run'
-    proc = _train(ckdir, epochs)
-    deadline = time.time() + 120
-    while not (ckdir / 'checkpoint.pt').exists():
-        assert proc.poll() is None, 'worker ended before its first checkpoint'
-        assert time.time() < deadline
+    marker = tmp_path / 'mid_epoch'
+    proc = _train(ckdir, epochs, marker=marker)
+    # the worker announces that it is inside its third epoch (after two checkpoints) and waits there:
+    # the kill lands mid-epoch on every machine, however loaded
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        assert proc.poll() is None, 'worker ended before it reached its third epoch'
+        assert time.monotonic() < deadline, 'worker never reached its third epoch'
         time.sleep(0.05)
-    time.sleep(0.3)
-    os.kill(proc.pid, signal.SIGKILL)  # a real kill, possibly in the middle of an epoch
+    os.kill(proc.pid, signal.SIGKILL)  # a real kill, in the middle of an epoch
     proc.wait()
     killed_at = torch.load(ckdir / 'checkpoint.pt', weights_only=False)['epoch']
-    assert killed_at < epochs - 1, 'the worker finished before it could be killed'
+    assert killed_at == 1, killed_at
     # resume from whatever the killed run left; another init seed proves nothing comes from init
     assert _train(ckdir, epochs, init_seed=123).wait() == 0
     ref = torch.load(tmp_path / 'ref' / 'checkpoint.pt', weights_only=False)
