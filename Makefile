@@ -11,7 +11,7 @@ export NASVIZ_NB201_SUPERNETS ?= $(abspath ../shared/data/nb201/nb201_published_
 export NASVIZ_DARTS_TABLE ?= $(abspath ../shared/data/nb301/nb301_cifar10_subset.csv)
 export NASVIZ_NB101_TABLE ?= $(abspath ../shared/data/nb101/nb101_cifar10_subset.csv)
 
-.PHONY: setup test report bench clean lab docs
+.PHONY: setup test test-fast report bench clean lab docs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,10 @@ setup: $(VENV)/.installed
 
 test: setup
 	$(PY) -m pytest -q
+
+# everyday lane: everything but the end-to-end runs marked slow (`make test` still runs them all)
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 report: $(VENV)/.installed
 	$(VENV)/bin/nasviz report --profile $(PROFILE) --out $(OUT)
