@@ -449,6 +449,13 @@ def _preflight(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f'--run: {run} {why}, so there is no training run to evaluate; '
                                     f'train one with `nasviz train --out {run}`, or leave --run out '
                                     'to use the cache')
+    for option, directory in (('--run', args.run if cmd == 'evaluate' else None),
+                              ('--out', args.out if cmd == 'train' else None)):
+        if directory is not None:  # a file there that nasviz did not write: exit 2 before any work
+            from nasviz.ownership import claim
+            from nasviz.supernet.train import RUN_FILES
+
+            claim(directory, RUN_FILES, option, record=False)
     fresh = []
     if cmd == 'train' and args.out is not None:
         from nasviz.supernet.train import CKPT_NAME
