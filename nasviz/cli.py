@@ -63,7 +63,7 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
     ex = _executor(a, local_workers=2)
-    mb = build_microbench(replace(r, **changes), out=a.out, executor=ex)
+    mb = build_microbench(replace(r, **changes), out=a.out, executor=ex, force=a.force)
     print(json.dumps(mb.summary, indent=1))
     return 0
 
@@ -307,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
     b.add_argument('--seeds', type=_seed, nargs='+')
+    b.add_argument('--force', action='store_true',
+                   help='replace a finished benchmark of another recipe at --out (default: refuse, exit 2)')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
