@@ -16,7 +16,6 @@ first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 import numpy as np
@@ -28,7 +27,7 @@ from nasviz.bench.nb201 import _where, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces import get_space
 from nasviz.spaces.nb101 import NB101Arch, canonical, to_arch
-from nasviz.validate import short_repr
+from nasviz.validate import parse_json, short_repr
 
 #: environment variable naming the NAS-Bench-101 subset table
 ENV_TABLE = 'NASVIZ_NB101_TABLE'
@@ -59,11 +58,7 @@ class NB101Table(SubsetTable):
                 raise ValueError(f'{_where(src, "matrix", r)}: blank matrix cell')
             if not isinstance(ops, str) or not ops.strip():
                 raise ValueError(f'{_where(src, "ops", r)}: blank ops cell')
-            try:
-                rows = json.loads(mat)
-            except json.JSONDecodeError as err:
-                raise ValueError(f'{_where(src, "matrix", r)}: {short_repr(mat)} is not a JSON list of rows '
-                                 f'({err.msg})') from None
+            rows = parse_json(mat, f'{_where(src, "matrix", r)}: matrix')
             try:
                 archs.append(NB101Arch(rows, ops))
             except ValueError as err:
