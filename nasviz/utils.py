@@ -297,10 +297,22 @@ def cache_dir() -> Path:
 
 
 def check_cache_dir() -> Path:
-    """The cache directory, checked to be usable (creatable, writable) before work starts."""
-    from nasviz.validate import check_writable_dir
+    """The cache directory, checked to be usable before work starts: created if missing and a
+    file written and removed there (a folder the permission bits allow but the file system
+    refuses, e.g. under /proc, fails here). Errors name the setting (``NASVIZ_CACHE``)."""
+    from nasviz.validate import check_writable_dir, short_path
 
-    return check_writable_dir(cache_dir(), 'NASVIZ_CACHE', create=True)
+    p = check_writable_dir(cache_dir(), 'NASVIZ_CACHE', create=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix='.probe.', suffix=f'.{os.getpid()}@{_host_tag()}.tmp', dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        what = 'NASVIZ_CACHE' if os.environ.get('NASVIZ_CACHE') is not None else 'the cache (~/.cache/nasviz)'
+        raise PermissionError(f'{what}: cannot write in {short_path(p)} ({err.strerror or err}); set NASVIZ_CACHE '
+                              'to a writable folder') from None
+    return p
 
 
 _CACHE_MAGIC = b'NASVIZCACHE1\n'
