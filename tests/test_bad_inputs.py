@@ -1051,3 +1051,13 @@ def test_reliability_case(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     # a refusal must come before any work: loading the training data is already too late
     monkeypatch.setattr(ex, 'load_data', lambda *a, **k: pytest.fail('work started before the check'))
     assert reliability_outcome(RELIABILITY[name], tmp_path) == 'ok'
+
+
+def reliability_catalogue() -> pd.Series:
+    """Cases of the reliability catalogue by class."""
+    return pd.Series([c.cls for c in RELIABILITY.values()]).value_counts()
+
+
+def test_reliability_catalogue_covers_every_class() -> None:
+    counts = reliability_catalogue()
+    assert {'data loss', 'silent wrong', 'traceback', 'unclear'} == set(counts.index) and counts.min() >= 4, counts
