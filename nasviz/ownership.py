@@ -49,6 +49,7 @@ RECOGNISERS: dict[str, Callable[[Path], bool]] = {
     'run.json': _json_with({'partition'}),
     'split.json': _json_with({'edge'}),
     'eval.csv': _commented_csv,
+    'report.json': _json_with({'runs', 'profile', 'parameters', 'metadata'}),
 }
 
 
@@ -88,21 +89,25 @@ def foreign_files(directory: str | os.PathLike, names: Iterable[str]) -> list[Pa
     return [d / n for n in names if ((d / n).exists() or (d / n).is_symlink()) and not is_owned(d / n)]
 
 
-def claim(directory: str | os.PathLike, names: Iterable[str], what: str = 'directory', record: bool = True) -> Path:
+def claim(directory: str | os.PathLike, names: Iterable[str], what: str = 'directory', record: bool = True,
+          vouched_by: str | None = None) -> Path:
     """Make sure nasviz may write ``names`` into ``directory`` and record them in its manifest.
 
     ``FileExistsError`` naming the first file there that nasviz did not write (``what`` names the
     option or argument, e.g. ``'--out'``); nothing is touched then. Otherwise the directory is
     created if needed and its manifest lists ``names`` before any of them is written, so a kill
     between the two leaves no file of nasviz's unrecognised (``record=False``: check only, as
-    the command line does before any work). Returns the directory."""
+    the command line does before any work). ``vouched_by`` names a file whose presence in
+    nasviz's format shows that nasviz wrote the others there before manifests existed (a
+    report's ``report.json``). Returns the directory."""
     d = Path(directory)
     names = list(names)
     marker = d / MARKER
     if (marker.exists() or marker.is_symlink()) and not is_owned(marker):
         raise FileExistsError(f'{what}: {short_path(marker)} exists and was not written by nasviz; '
                               'nasviz keeps its manifest there: move that file away or choose another directory')
-    foreign = foreign_files(d, names)
+    vouched = vouched_by is not None and vouched_by not in owned_names(d) and is_owned(d / vouched_by)
+    foreign = [] if vouched else foreign_files(d, names)
     if foreign:
         f = foreign[0]
         more = f' (and {len(foreign) - 1} more: {", ".join(p.name for p in foreign[1:])})' if len(foreign) > 1 else ''

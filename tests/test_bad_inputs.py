@@ -817,6 +817,12 @@ def _finished_of_other_recipe(tmp: Path) -> list[Path]:
     return [tmp / 'mb.csv']
 
 
+def _user_site(tmp: Path) -> list[Path]:
+    (tmp / 'site').mkdir()
+    (tmp / 'site' / 'index.html').write_text('<html>my own page</html>')
+    return [tmp / 'site' / 'index.html']
+
+
 def _user_csv(tmp: Path) -> list[Path]:
     (tmp / 'mb.csv').write_text('my,own\n1,2\n')
     return [tmp / 'mb.csv']
@@ -840,6 +846,9 @@ DATA_LOSS = {
         'data loss', lambda t: _fake_build(_recipes()[0], t / 'mb.csv'), r'mb\.csv exists and is not a micro benchmark',
         untouched=_user_csv),
     'garbled checkpoint.pt.sha256 keeps the intact checkpoint': Rel('data loss', _garbled_side_file, check=bool),
+    'report --out on a folder with the user\'s index.html': Rel(
+        'data loss', lambda t: _cli(t, 'report', '--out', str(t / 'site'), '--only', '01'),
+        r'site/index\.html was not written by nasviz', untouched=_user_site),
 }
 
 
@@ -884,10 +893,13 @@ def _cached_proxies_then_ray(tmp: Path) -> int:
         ex._import_ray = saved
 
 
-_G = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
-      "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=range(2, 6), "
-      "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-      "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))")
+_GN = ("[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), "
+       "('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]")
+_GR = ("[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+       "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)]")
+#: DARTS's own log line of its searched genotype
+_G = f'Genotype(normal={_GN}, normal_concat=range(2, 6), reduce={_GR}, reduce_concat=range(2, 6))'
+
 
 
 def _darts_from_str(text: str):
@@ -910,7 +922,7 @@ SILENT = {
         t, [(_NB101_ROW, 92.5), (_NB101_ROW, 92.0), (_NB101_OTHER, 90.0)]).accuracy(
         '[[0,1,0],[0,0,1],[0,0,0]]|input,conv3x3-bn-relu,output'), check=lambda v: abs(v - 92.25) < 1e-9),
     'Genotype with normal twice': Rel('silent wrong', lambda t: _darts_from_str(
-        _G.replace('reduce=', 'normal=')), r"Genotype argument 'normal' is given twice"),
+        f'Genotype(normal={_GN}, normal={_GR}, reduce={_GN})'), r"Genotype argument 'normal' is given twice"),
     'expected_best_of_random budget 2.7': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], 2.7),
                                               r'budget must be an integer, got 2\.7'),
     'expected_best_of_random budget True': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], True),
