@@ -45,7 +45,7 @@ def _commented_csv(path: Path) -> bool:
 #: file name -> test that a file of that name is in nasviz's own format (besides checkpoints,
 #: ``*.pt``, and their side files, ``*.pt.sha256``)
 RECOGNISERS: dict[str, Callable[[Path], bool]] = {
-    'config.json': _json_with({'train', 'mask', 'space', 'model', 'data_id'}),
+    'config.json': _json_with({'train', 'mask'}),
     'run.json': _json_with({'partition'}),
     'split.json': _json_with({'edge'}),
     'eval.csv': _commented_csv,

@@ -93,7 +93,8 @@ def parse_json(text: str, name: str, limit: int = MAX_PARSE_CHARS) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f'{name} {short_repr(text)} is not a JSON text (not valid JSON: {err.msg} at character {err.pos})') from None
+        raise ValueError(f'{name} {short_repr(text)} is not a JSON text (not valid JSON: {err.msg} at character '
+                         f'{err.pos})') from None
     except RecursionError:
         raise ValueError(f'{name} {short_repr(text)} is nested too deeply to be read') from None
 
