@@ -1025,9 +1025,11 @@ UNCLEAR = {
                                             r"belongs to space 'nb101'"),
     'seed_stability with a string score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 'x', 3], [1, 2, 3]],
                                                                          [1, 2, 3]), r'score_runs\[0\]\[1\]'),
-    'bn_handling with a string reference score': Rel(
-        'unclear', lambda t: _bias('bn_handling', {'recalibrate': [1, 'x', 3], 'running': [1, 2, 3]}, [1, 2, 3]),
-        r"scores_by_mode\['recalibrate'\]\[1\]"),
+    'bn_handling with a NaN score': Rel(
+        'unclear', lambda t: _bias('bn_handling', {'recalibrate': [1, 2, 3], 'running': [1, np.nan, 3]}, [1, 2, 3]),
+        r"scores_by_mode\['running'\] holds 1 value.*NaN.*position 1"),
+    'seed_stability with a NaN score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 2, 3], [1, np.nan, 3]],
+                                                                      [1, 2, 3]), r'score_runs\[1\] holds 1 value.*NaN'),
     'ranking_over_training with string truth': Rel('unclear', lambda t: _bias('ranking_over_training', _history(),
                                                                               ['a', 'b', 'c']), r'truth\[0\]'),
     'choice_bias of DARTS strings without space': Rel(
