@@ -1075,3 +1075,22 @@ def reliability_catalogue() -> pd.Series:
 def test_reliability_catalogue_covers_every_class() -> None:
     counts = reliability_catalogue()
     assert {'data loss', 'silent wrong', 'traceback', 'unclear'} == set(counts.index) and counts.min() >= 4, counts
+
+
+def test_is_nasviz_checkpoint_tells_ours_from_others(tmp_path: Path) -> None:
+    import torch
+
+    from nasviz.checkpoint import is_nasviz_checkpoint
+    from nasviz.ownership import MARKER, is_owned
+
+    _train_tiny(tmp_path / 'run')
+    ours = tmp_path / 'run' / 'checkpoint.pt'
+    assert is_nasviz_checkpoint(ours) and (tmp_path / 'run' / MARKER).is_file()
+    torch.save({'weights': torch.arange(4.0)}, tmp_path / 'other.pt')
+    damaged = tmp_path / 'damaged.pt'
+    blob = bytearray(ours.read_bytes())
+    blob[len(blob) // 2] ^= 1
+    damaged.write_bytes(bytes(blob))
+    assert not is_nasviz_checkpoint(tmp_path / 'other.pt') and not is_nasviz_checkpoint(damaged)
+    assert not is_nasviz_checkpoint(tmp_path / 'missing.pt') and not is_nasviz_checkpoint(tmp_path)
+    assert is_owned(ours) and not is_owned(tmp_path / 'other.pt')
