@@ -35,9 +35,10 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
                                    trained_supernet)
 
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
-    data, bench = load_data(s), load_bench(s)
+    bench = load_bench(s)
+    archs = _check_n(a.n, eval_archs(s, bench, seed=a.seed), bench)  # before any training
+    data = load_data(s)
     model, _ = trained_supernet(s, data, seed=a.seed, run_dir=a.run)
-    archs = eval_archs(s, bench, seed=a.seed)
     df = evaluate_cached(model, archs, data, s)
     df['truth'] = bench.accuracies(archs)
     # top-10 by default; with fewer cells, the top half (a top-k over every cell says nothing)
@@ -54,6 +55,15 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _check_n(n: int | None, archs: list, bench) -> list:
+    """``archs``, or ``ValueError`` when ``--n`` asked for more cells than the benchmark offers
+    (a request is never reduced in silence)."""
+    if n is not None and len(archs) < n:
+        raise ValueError(f'--n {n}: the ground truth ({type(bench).__name__}, {getattr(bench, "path", "")}) holds '
+                         f'only {len(archs)} cells to rank; ask for --n {len(archs)} or fewer')
+    return archs
+
+
 def _cmd_build_microbench(a: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -63,7 +73,7 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
     ex = _executor(a, local_workers=2)
-    mb = build_microbench(replace(r, **changes), out=a.out, executor=ex)
+    mb = build_microbench(replace(r, **changes), out=a.out, executor=ex, force=a.force)
     print(json.dumps(mb.summary, indent=1))
     return 0
 
@@ -77,8 +87,9 @@ def _cmd_partition(a: argparse.Namespace) -> int:
 
     ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
-    data, bench = load_data(s), load_bench(s)
-    archs = eval_archs(s, bench)
+    bench = load_bench(s)
+    archs = _check_n(a.n, eval_archs(s, bench), bench)
+    data = load_data(s)
     base = partition_config(s, 'spos', n_splits=a.levels, criterion=a.criterion)
     tc = train_config(s)
     # every run is resumable: by default under the cache, keyed by what determines it
@@ -127,7 +138,11 @@ def _read_arch_file(path: str) -> list[str]:
     from nasviz.validate import check_input_file
 
     f = check_input_file(path, '--archs', 'architecture list')
-    lines = [ln.strip() for ln in f.read_text().splitlines()]
+    try:
+        lines = [ln.strip() for ln in f.read_text(encoding='utf-8').splitlines()]
+    except UnicodeDecodeError as err:
+        raise ValueError(f'--archs {f}: not a text file (byte {err.start} is not UTF-8 text); expected one '
+                         'architecture string per line') from None
     archs = [ln for ln in lines if ln and not ln.startswith('#')]
     if not archs:
         raise ValueError(f'--archs {f}: the file lists no architecture (one string per line)')
@@ -191,9 +206,13 @@ def _cmd_search(a: argparse.Namespace) -> int:
     from nasviz.search import run_search
     from nasviz.utils import atomic_write_text
 
-    if (a.one_stage or a.final_epochs is not None) and a.method != 'ista':
-        raise ValueError(f'--one-stage / --final-epochs: the one-stage variant is an ISTA-NAS option (--method ista); '
-                         f'--method {a.method} has none')
+    from nasviz.search.names import METHOD_OPTIONS, METHOD_TITLES
+
+    for option, methods in METHOD_OPTIONS.items():  # one rule: an option that does not apply is refused
+        value = getattr(a, option[2:].replace('-', '_'))
+        if value not in (None, False) and a.method not in methods:
+            raise ValueError(f'{option}: an {" / ".join(METHOD_TITLES[m] for m in methods)} option '
+                             f'(--method {" or ".join(methods)}); --method {a.method} does not use it')
     if a.final_epochs is not None and not a.one_stage:
         raise ValueError('--final-epochs needs --one-stage')
     res = run_search(a.method, space=a.space, profile=a.profile, seed=a.seed, epochs=a.epochs, lam=a.lam, m=a.m,
@@ -230,7 +249,10 @@ def _executor(a: argparse.Namespace, local_workers: int):
     if a.address is not None and backend != 'ray':
         raise ValueError(f'--address {short_repr(a.address)} needs --backend ray')
     workers = a.workers if a.workers is not None else (local_workers if backend == 'local' else None)
-    return get_executor(backend, workers, a.address)
+    ex = get_executor(backend, workers, a.address)
+    if hasattr(ex, 'check_address'):  # an unreachable --address fails now, even when all is cached
+        ex.check_address()
+    return ex
 
 
 def _positive_float(text: str) -> float:
@@ -307,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
     b.add_argument('--seeds', type=_seed, nargs='+')
+    b.add_argument('--force', action='store_true',
+                   help='replace a finished benchmark of another recipe at --out (default: refuse, exit 2)')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
@@ -449,6 +473,13 @@ def _preflight(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f'--run: {run} {why}, so there is no training run to evaluate; '
                                     f'train one with `nasviz train --out {run}`, or leave --run out '
                                     'to use the cache')
+    for option, directory in (('--run', args.run if cmd == 'evaluate' else None),
+                              ('--out', args.out if cmd == 'train' else None)):
+        if directory is not None:  # a file there that nasviz did not write: exit 2 before any work
+            from nasviz.ownership import claim
+            from nasviz.supernet.train import RUN_FILES
+
+            claim(directory, RUN_FILES, option, record=False)
     fresh = []
     if cmd == 'train' and args.out is not None:
         from nasviz.supernet.train import CKPT_NAME

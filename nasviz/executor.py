@@ -343,13 +343,19 @@ class RayExecutor(Executor):
     def _prepare(self) -> None:
         self.connect()
 
+    def check_address(self) -> None:
+        """``ValueError`` now when ``address`` is a ``HOST:PORT`` nothing answers at: the check the
+        first task would make, done before anything else (a fully cached run included)."""
+        if self.address is not None and self.address != 'auto' and '://' not in self.address:
+            _check_listening(self.address)
+
     def connect(self) -> Any:
         """Initialise Ray (once per process) and return the module."""
         ray = self.ray
         if ray.is_initialized():
             return ray
         if self.address is not None and self.address != 'auto' and '://' not in self.address:
-            _check_listening(self.address)
+            self.check_address()
             if _is_loopback(self.address.rpartition(':')[0]):  # a head started on 127.0.0.1 (tests, one machine)
                 _loopback_only()
         try:

@@ -48,6 +48,7 @@ from typing import Any, Literal, Mapping, Sequence
 from nasviz.executor import (ENV_BACKEND, Executor, LocalExecutor, RayExecutor, Task, get_executor, resolve_backend,
                              task_resources)
 from nasviz.profiles import profile_settings, resolve_device
+from nasviz.ownership import claim
 from nasviz.utils import atomic_write_text
 from nasviz.validate import check_count, short_repr
 
@@ -346,6 +347,10 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
         # executed copies carry the same names: they would overwrite the source notebooks
         raise ValueError(f'out_dir must differ from notebooks_dir ({out})')
     ex = _report_executor(backend, workers, address)  # no Ray cluster there: an error before anything is written
+    # every file the report writes there; one nasviz did not write is refused, untouched
+    names = [INDEX_FILE, JSON_FILE, PLOTLYJS_FILE] + [n for p in paths for n in (
+        p.name, f'{p.stem}.html', metrics_path_for(out, p.name).name)]
+    claim(out, names, 'out_dir', vouched_by=JSON_FILE)
     out.mkdir(parents=True, exist_ok=True)
     if plotlyjs == 'local':
         _write_plotlyjs(out)

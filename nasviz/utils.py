@@ -192,7 +192,8 @@ def set_aside(path: str | os.PathLike, reason: str) -> Path | None:
 
 
 def load_checked(path: str | os.PathLike, loader: Callable[[Path], T],
-                 validate: Optional[Callable[[T], Any]] = None) -> Optional[T]:
+                 validate: Optional[Callable[[T], Any]] = None,
+                 intact: Optional[Callable[[Path], bool]] = None) -> Optional[T]:
     """``loader(path)``, or None when there is nothing usable at ``path``.
 
     None when the file does not exist, and also when it is damaged: its checksum side file
@@ -201,12 +202,24 @@ def load_checked(path: str | os.PathLike, loader: Callable[[Path], T],
     (valid-looking content of the wrong kind). A damaged file is renamed aside with a
     ``RuntimeWarning`` naming it, so the caller recomputes. Permission and memory errors
     propagate: they say nothing about the file.
+
+    ``intact(path)`` is a check of the file that needs no side file (a torch checkpoint's zip
+    CRCs, :func:`nasviz.checkpoint.zip_intact`). When only the side file fails (unreadable or
+    not matching) but the file passes ``intact``, loads and passes ``validate``, the side file is
+    the damaged one: it is set aside with a warning and the file is kept.
     """
     path = Path(path)
     if not path.exists():
         return None
+    side_error = None
     try:
         verify_checksum(path)
+    except ValueError as err:
+        if intact is None or not intact(path):
+            set_aside(path, f'unreadable ({type(err).__name__}: {str(err)[:200]})')
+            return None
+        side_error = err
+    try:
         obj = loader(path)
     except (PermissionError, IsADirectoryError, MemoryError, KeyboardInterrupt):
         raise
@@ -224,7 +237,22 @@ def load_checked(path: str | os.PathLike, loader: Callable[[Path], T],
         if ok is False:
             set_aside(path, 'content check failed')
             return None
+    if side_error is not None:
+        _set_aside_side_file(path, side_error)
     return obj
+
+
+def _set_aside_side_file(path: Path, err: Exception) -> None:
+    """The checksum side file of an intact ``path`` failed: keep ``path``, move the side file aside."""
+    side = _checksum_path(path)
+    dest = side.with_name(f'{side.name}.corrupt-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}')
+    try:
+        os.replace(side, dest)
+    except OSError:
+        dest = side
+    warnings.warn(f'{side}: {err}; {path.name} itself is intact (its own checksums match, it loads and passes '
+                  f'its content check), so it is kept; the side file was moved aside to {dest.name}',
+                  RuntimeWarning, stacklevel=3)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -269,10 +297,22 @@ def cache_dir() -> Path:
 
 
 def check_cache_dir() -> Path:
-    """The cache directory, checked to be usable (creatable, writable) before work starts."""
-    from nasviz.validate import check_writable_dir
+    """The cache directory, checked to be usable before work starts: created if missing and a
+    file written and removed there (a folder the permission bits allow but the file system
+    refuses, e.g. under /proc, fails here). Errors name the setting (``NASVIZ_CACHE``)."""
+    from nasviz.validate import check_writable_dir, short_path
 
-    return check_writable_dir(cache_dir(), 'NASVIZ_CACHE', create=True)
+    p = check_writable_dir(cache_dir(), 'NASVIZ_CACHE', create=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix='.probe.', suffix=f'.{os.getpid()}@{_host_tag()}.tmp', dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        what = 'NASVIZ_CACHE' if os.environ.get('NASVIZ_CACHE') is not None else 'the cache (~/.cache/nasviz)'
+        raise PermissionError(f'{what}: cannot write in {short_path(p)} ({err.strerror or err}); set NASVIZ_CACHE '
+                              'to a writable folder') from None
+    return p
 
 
 _CACHE_MAGIC = b'NASVIZCACHE1\n'

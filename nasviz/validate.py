@@ -11,6 +11,9 @@ mistake fails early and clearly instead of being truncated, wrapped or discovere
 * :func:`check_input_file`, :func:`check_output_file`, :func:`check_output_dir` -- paths checked
   before work starts (missing, a directory where a file is expected, a missing parent folder,
   no write permission);
+* :func:`check_text_size`, :func:`parse_json` -- the input size every parser accepts (an
+  architecture string or a table cell is a few hundred characters), and JSON whose nesting or
+  length would exhaust the parser (``RecursionError``) refused as a ``ValueError``;
 * :func:`short_repr` -- ``repr`` cut to a readable length for messages.
 
 Type mistakes (a string where a number belongs) raise ``TypeError``; wrong values raise
@@ -19,6 +22,7 @@ Type mistakes (a string where a number belongs) raise ``TypeError``; wrong value
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -26,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ['short_repr', 'short_path', 'check_int', 'check_count', 'check_fraction', 'check_percent',
-           'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir']
+           'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir', 'check_text_size',
+           'parse_json', 'MAX_PARSE_CHARS']
 
 #: longest repr of an argument shown in an error message
 MAX_REPR = 80
@@ -67,6 +72,31 @@ def short_repr_text(text: str, limit: int = MAX_REPR) -> str:
         return text
     keep = max(limit - 25, 10)
     return f'{text[:keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2):]}'
+
+
+#: longest text any parser of nasviz reads as one value (an architecture string, a table cell)
+MAX_PARSE_CHARS = 10_000
+
+
+def check_text_size(text: str, name: str, limit: int = MAX_PARSE_CHARS) -> str:
+    """``text`` if at most ``limit`` characters long, else ``ValueError`` naming ``name``."""
+    if len(text) > limit:
+        raise ValueError(f'{name} is {len(text):,} characters long ({short_repr(text)}); at most {limit:,} are read '
+                         '(a real one is a few hundred)')
+    return text
+
+
+def parse_json(text: str, name: str, limit: int = MAX_PARSE_CHARS) -> Any:
+    """``json.loads(text)``, or ``ValueError`` naming ``name`` when the text is longer than
+    ``limit``, not JSON, or nested too deeply for the parser."""
+    check_text_size(text, name, limit)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{name} {short_repr(text)} is not a JSON text (not valid JSON: {err.msg} at character '
+                         f'{err.pos})') from None
+    except RecursionError:
+        raise ValueError(f'{name} {short_repr(text)} is nested too deeply to be read') from None
 
 
 def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:

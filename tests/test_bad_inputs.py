@@ -12,6 +12,7 @@ short" cases (an enormous argument is shortened). :func:`catalogue` counts them.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import warnings
@@ -635,3 +636,461 @@ def test_catalogue_size() -> None:
     df = catalogue()
     assert df.loc['total', 'total'] >= 60, df
     assert {1, 2, 3, 4, 5, 7} <= set(df.columns) - {'total'}, df
+
+
+# =============================================================================================
+# Reliability catalogue: a user's files are never touched unasked, no silent wrong number, no
+# traceback, errors that say what and where. Each case names its class (what it would be if it
+# failed): 'data loss', 'silent wrong', 'traceback' or 'unclear'. :func:`reliability_outcome`
+# runs one case and says 'ok' or the class it fell into; benchmarks/reliability_catalogue.py
+# runs the same cases on any checkout and counts them per class.
+# =============================================================================================
+class CliError(ValueError):
+    """``nasviz ...`` exited 2; the message is its stderr."""
+
+
+class Rel(NamedTuple):
+    cls: str  # 'data loss' | 'silent wrong' | 'traceback' | 'unclear'
+    fn: Callable[[Path], object]  # gets a fresh folder
+    match: str | None = None  # the error must match this; None: fn must return a value passing `check`
+    check: Callable[[object], bool] | None = None
+    untouched: Callable[[Path], list[Path]] | None = None  # user files that must keep their bytes
+
+
+def _hashes(paths: list[Path]) -> dict[Path, str | None]:
+    import hashlib
+
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None for p in paths}
+
+
+def reliability_outcome(case: Rel, tmp: Path) -> str:
+    """'ok', or the class the case fell into ('traceback' for an exception that is no error)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    files = case.untouched(tmp) if case.untouched else []
+    before = _hashes(files)
+    try:
+        got = case.fn(tmp)
+        kind, msg = 'value', ''
+    except (ValueError, TypeError, KeyError, OSError) as err:
+        kind, msg = 'error', str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+        got = None
+    except Exception:  # noqa: BLE001 - any other exception reaches the user as a traceback
+        return 'traceback'
+    if files and _hashes(files) != before:
+        return 'data loss'
+    if 'Traceback' in msg or 'RecursionError' in msg:
+        return 'traceback'
+    if kind == 'error':
+        return 'ok' if case.match is not None and re.search(case.match, msg) and len(msg) < 800 else (
+            'unclear' if case.cls != 'data loss' else 'data loss')
+    if case.match is None and case.check is not None and case.check(got):
+        return 'ok'
+    return case.cls  # accepted in silence, or a wrong value
+
+
+def _cli(tmp: Path, *argv: str, env: dict | None = None) -> int:
+    """``nasviz argv`` in this process with its cache under ``tmp``; exit 2 raises CliError(stderr)."""
+    import contextlib
+    import io
+
+    env = {'NASVIZ_CACHE': str(tmp / 'cache'), **(env or {})}
+    old = {k: os.environ.get(k) for k in env}
+    err = io.StringIO()
+    try:
+        os.environ.update(env)
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                rc = main(list(argv))
+            except SystemExit as e:  # argparse usage error
+                rc = e.code
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if rc == 2:
+        raise CliError(err.getvalue())
+    return rc
+
+
+# -- data loss ---------------------------------------------------------------------------------
+def _user_run_dir(tmp: Path) -> list[Path]:
+    """A folder of the user's: a checkpoint.pt of another program, a config.json, notes."""
+    import torch
+
+    d = tmp / 'mine'
+    d.mkdir(exist_ok=True)
+    torch.save({'weights': torch.arange(8.0)}, d / 'checkpoint.pt')
+    (d / 'config.json').write_text('{"lr": 0.1, "note": "my own experiment"}')
+    (d / 'notes.txt').write_text('do not lose')
+    return [d / 'checkpoint.pt', d / 'config.json', d / 'notes.txt']
+
+
+def _tiny_data():
+    import torch
+
+    from nasviz.data import ImageData
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 1, 8, 8, generator=g), torch.randint(0, 3, (32,), generator=g)
+    return ImageData('tiny', x, y, x[:8], y[:8], 3, 'tiny-fake')
+
+
+def _train_tiny(run_dir: Path):
+    from nasviz.supernet.model import NB201Supernet
+    from nasviz.supernet.train import TrainConfig, train_supernet
+    from nasviz.utils import set_seed
+
+    set_seed(0)
+    return train_supernet(NB201Supernet(4, 1, 3, 1), _tiny_data(), TrainConfig(epochs=1, batch_size=16),
+                          checkpoint_dir=run_dir, progress=False)
+
+
+def _garbled_side_file(tmp: Path) -> bool:
+    """An intact checkpoint whose .sha256 side file is garbled resumes (nothing retrained)."""
+    import warnings as w
+
+    d = tmp / 'run'
+    _train_tiny(d)
+    blob = (d / 'checkpoint.pt').read_bytes()
+    (d / 'checkpoint.pt.sha256').write_text('garbled')
+    with w.catch_warnings():
+        w.simplefilter('ignore')
+        hist = _train_tiny(d)
+    return (d / 'checkpoint.pt').read_bytes() == blob and len(hist) == 1
+
+
+def _fake_build(recipe, out: Path, kill_after: int | None = None, **kw):
+    """build_microbench with a fake job (accuracy 50 + job number); KeyboardInterrupt after
+    ``kill_after`` finished jobs."""
+    import nasviz.bench.build as build
+
+    calls: list = []
+
+    def job(rdict: dict, arch_str: str, seed: int) -> dict:
+        calls.append(arch_str)
+        if kill_after is not None and len(calls) > kill_after:
+            raise KeyboardInterrupt
+        return dict(arch_str=arch_str, seed=seed, accuracy=50.0 + len(calls), train_acc=50.0, params=1, seconds=0.1)
+
+    import inspect
+
+    if 'force' not in inspect.signature(build.build_microbench).parameters:
+        kw.pop('force', None)  # a version without the option
+    saved = build._train_one, build._init_worker
+    build._train_one, build._init_worker = job, (lambda rdict: None)
+    try:
+        return build.build_microbench(recipe, out, workers=1, progress=False, **kw)
+    except KeyboardInterrupt:
+        return None
+    finally:
+        build._train_one, build._init_worker = saved
+
+
+def _recipes():
+    from nasviz.bench.build import MicroBenchRecipe
+
+    return MicroBenchRecipe(n_cells=3, seeds=(0, 1), C=4, epochs=1), MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=2)
+
+
+def _aside_jobs_kept(tmp: Path) -> bool:
+    """A killed after 2 jobs, B built, A again (replacing B's result: --force) killed after 1
+    more, B again: A's 3 finished jobs are all still on disk."""
+    a, b = _recipes()
+    out = tmp / 'mb.csv'
+    _fake_build(a, out, kill_after=2)
+    _fake_build(b, out)
+    _fake_build(a, out, kill_after=1, force=True)
+    _fake_build(b, out, force=True)
+    jobs = set()
+    for p in tmp.glob('mb.csv.partial.jsonl*'):
+        for line in p.read_text().splitlines()[1:]:
+            r = json.loads(line)
+            jobs.add((r['arch_str'], r['seed']))
+    return len(jobs) == 3
+
+
+def _finished_of_other_recipe(tmp: Path) -> list[Path]:
+    a, b = _recipes()
+    _fake_build(b, tmp / 'mb.csv')
+    return [tmp / 'mb.csv']
+
+
+def _user_site(tmp: Path) -> list[Path]:
+    (tmp / 'site').mkdir()
+    (tmp / 'site' / 'index.html').write_text('<html>my own page</html>')
+    return [tmp / 'site' / 'index.html']
+
+
+def _user_csv(tmp: Path) -> list[Path]:
+    (tmp / 'mb.csv').write_text('my,own\n1,2\n')
+    return [tmp / 'mb.csv']
+
+
+DATA_LOSS = {
+    'train --out on a folder of the user': Rel(
+        'data loss', lambda t: _cli(t, 'train', '--epochs', '1', '--out', str(t / 'mine')),
+        r'--out: .*mine/checkpoint\.pt was not written by nasviz', untouched=_user_run_dir),
+    'evaluate --run on a foreign checkpoint': Rel(
+        'data loss', lambda t: _cli(t, 'evaluate', '--epochs', '1', '--n', '5', '--run', str(t / 'mine')),
+        r'--run: .*mine/checkpoint\.pt was not written by nasviz', untouched=_user_run_dir),
+    'train_supernet into a folder of the user': Rel(
+        'data loss', lambda t: _train_tiny(t / 'mine'), r'mine/checkpoint\.pt was not written by nasviz',
+        untouched=_user_run_dir),
+    'microbench: set-aside jobs of a returning recipe': Rel('data loss', _aside_jobs_kept, check=bool),
+    'microbench: --out is a finished benchmark of another recipe': Rel(
+        'data loss', lambda t: _fake_build(_recipes()[0], t / 'mb.csv'), r'mb\.csv holds a finished micro benchmark '
+        r'of another recipe.*--force', untouched=_finished_of_other_recipe),
+    'microbench: --out is a file of the user': Rel(
+        'data loss', lambda t: _fake_build(_recipes()[0], t / 'mb.csv'), r'mb\.csv exists and is not a micro benchmark',
+        untouched=_user_csv),
+    'garbled checkpoint.pt.sha256 keeps the intact checkpoint': Rel('data loss', _garbled_side_file, check=bool),
+    'report --out on a folder with the user\'s index.html': Rel(
+        'data loss', lambda t: _cli(t, 'report', '--out', str(t / 'site'), '--only', '01'),
+        r'site/index\.html was not written by nasviz', untouched=_user_site),
+}
+
+
+# -- silent wrong results ----------------------------------------------------------------------
+def _nb201_text(tmp: Path, name: str = 'nb201.csv', cut: int = 0) -> Path:
+    p = tmp / name
+    text = _frame().to_csv(index=False)
+    p.write_text(text[:len(text) - cut] if cut else text)
+    return p
+
+
+_NB101_ROW = '"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output"'
+_NB101_OTHER = '"[[0,1,1],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output"'
+
+
+def _nb101_table(tmp: Path, rows: list[tuple[str, float]]):
+    from nasviz.bench import NB101Table
+
+    p = tmp / 'nb101.csv'
+    p.write_text('matrix,ops,val_accuracy,params_m\n' + ''.join(f'{a},{v},1.0\n' for a, v in rows))
+    return NB101Table(p)
+
+
+def _bias(name: str, *args, **kw):
+    from nasviz.analysis import bias
+
+    return getattr(bias, name)(*args, **kw)
+
+
+def _cached_proxies_then_ray(tmp: Path) -> int:
+    """Everything cached, then the same sweep with an unreachable Ray address (Ray itself is
+    faked: the address check must come first)."""
+    import nasviz.executor as ex
+
+    args = ('proxies', '--proxy', 'params', '--sample', '3', '--data', 'digits', '--out', str(tmp / 'p.csv'))
+    _cli(tmp, *args)
+    saved = ex._import_ray
+    ex._import_ray = lambda: type('FakeRay', (), {'is_initialized': staticmethod(lambda: False)})
+    try:
+        return _cli(tmp, *args, '--backend', 'ray', '--address', '127.0.0.1:1')
+    finally:
+        ex._import_ray = saved
+
+
+_GN = ("[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), "
+       "('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]")
+_GR = ("[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+       "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)]")
+#: DARTS's own log line of its searched genotype
+_G = f'Genotype(normal={_GN}, normal_concat=range(2, 6), reduce={_GR}, reduce_concat=range(2, 6))'
+
+
+
+def _darts_from_str(text: str):
+    from nasviz.spaces import get_space
+
+    return get_space('darts').from_str(text)
+
+
+SILENT = {
+    'NB201 table cut mid-line': Rel('silent wrong', lambda t: NB201Table(_nb201_text(t, cut=3)),
+                                    r'nb201\.csv: the last line \(line 4\) does not end with a newline'),
+    'shared NB201 table with rows missing': Rel('silent wrong', lambda t: NB201Table(_nb201_text(t, 'nb201_accuracy.csv')),
+                                                r'nb201_accuracy\.csv holds 15,625 rows, this copy 3'),
+    'NB101 accuracies as fractions': Rel('silent wrong', lambda t: _nb101_table(t, [(_NB101_ROW, 0.93),
+                                                                                   (_NB101_OTHER, 0.73)]),
+                                         r"nb101\.csv, column 'val_accuracy'.*fractions, not percent"),
+    'NB101 conflicting repeats': Rel('silent wrong', lambda t: _nb101_table(t, [(_NB101_ROW, 92.58), (_NB101_ROW, 10.0)]),
+                                     r"nb101\.csv, column 'val_accuracy': rows 0 and 1.*92\.58 and 10"),
+    'NB101 close repeats are averaged': Rel('silent wrong', lambda t: _nb101_table(
+        t, [(_NB101_ROW, 92.5), (_NB101_ROW, 92.0), (_NB101_OTHER, 90.0)]).accuracy(
+        '[[0,1,0],[0,0,1],[0,0,0]]|input,conv3x3-bn-relu,output'), check=lambda v: abs(v - 92.25) < 1e-9),
+    'Genotype with normal twice': Rel('silent wrong', lambda t: _darts_from_str(
+        f'Genotype(normal={_GN}, normal={_GR}, reduce={_GN})'), r"Genotype argument 'normal' is given twice"),
+    'expected_best_of_random budget 2.7': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], 2.7),
+                                              r'budget must be an integer, got 2\.7'),
+    'expected_best_of_random budget True': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], True),
+                                               r'budget must be an integer, got the boolean True'),
+    'pruned_search_curve budget 2.9': Rel('silent wrong', lambda t: _bias('pruned_search_curve', [1, 2, 3, 4],
+                                                                          [1, 2, 3, 4], budget=2.9),
+                                          r'budget must be an integer, got 2\.9'),
+    'expected_best_of_random NaN': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, np.nan, 3], 2),
+                                       r'values holds 1 value.*NaN.*position 1'),
+    'evaluate --n 100000': Rel('silent wrong', lambda t: _cli(t, 'evaluate', '--n', '100000', '--epochs', '1',
+                                                              '--eval-samples', '20'),
+                               r'--n 100000: .*holds only 200 cells'),
+    'partition --n 100000': Rel('silent wrong', lambda t: _cli(t, 'partition', '--n', '100000', '--seeds', '0',
+                                                               '--methods', 'spos', '--epochs', '1',
+                                                               '--eval-samples', '20'),
+                                r'--n 100000: .*holds only 200 cells'),
+    'ray --address unreachable, all cached': Rel('silent wrong', _cached_proxies_then_ray,
+                                                 r'no Ray cluster answers at 127\.0\.0\.1:1'),
+}
+
+
+# -- tracebacks --------------------------------------------------------------------------------
+_DEEP = '[' * 200_000 + ']' * 200_000
+
+
+def _archs_file(tmp: Path, text: str | bytes) -> str:
+    p = tmp / 'archs.txt'
+    (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
+    return str(p)
+
+
+def _space(name: str):
+    from nasviz.spaces import get_space
+
+    return get_space(name)
+
+
+def _microbench_text(tmp: Path, text: str):
+    from nasviz.bench.micro import MicroBench
+
+    (tmp / 'mb.csv').write_text(text)
+    return MicroBench.load(tmp / 'mb.csv')
+
+
+TRACEBACK = {
+    'proxies --archs with 200,000 nested brackets': Rel(
+        'traceback', lambda t: _cli(t, 'proxies', '--space', 'nb101', '--proxy', 'params', '--out', str(t / 'o.csv'),
+                                    '--archs', _archs_file(t, _DEEP + '|input,output\n')),
+        r'--archs .*archs\.txt, line 1: nb101 arch string is 400,013 characters long'),
+    'nb101 from_str nested brackets': Rel('traceback', lambda t: _space('nb101').from_str('[' * 5000 + ']' * 5000 + '|input,output'),
+                                          r'nb101 arch string .*nested too deeply|characters long'),
+    'NB101 table with a nested matrix cell': Rel(
+        'traceback', lambda t: _nb101_table(t, [('"' + '[' * 5000 + ']' * 5000 + '","input,output"', 90.0)]),
+        r"nb101\.csv, column 'matrix', row 0 \(line 2\): matrix .*nested too deeply"),
+    'micro benchmark header nested': Rel('traceback', lambda t: _microbench_text(t, '# recipe: ' + '[' * 100_000 + '\na\n'),
+                                         r'mb\.csv: line 1 \(# recipe:\) .*nested too deeply'),
+}
+
+
+# -- unclear errors ----------------------------------------------------------------------------
+def _darts_assignment_with(value: str):
+    d = _space('darts')
+    a = dict(d.sample(1, rng=0)[0].assignment())
+    slot = next(s for s in a if s.endswith('in0'))
+    a[slot] = value
+    return type(d.sample(1, rng=0)[0]).from_assignment(a)
+
+
+def _nb101_to_nb201_supernet():
+    import torch
+
+    from nasviz.supernet.model import NB201Supernet
+
+    return NB201Supernet(4, 1, 3, 1)(torch.zeros(1, 1, 8, 8), _space('nb101').sample(1, rng=0)[0])
+
+
+def _history():
+    return pd.DataFrame({'epoch': [0], 'scores': [[1.0, 2.0, 3.0]], 'train_acc': [50.0]})
+
+
+def _nb101_csv(tmp: Path) -> str:
+    _nb101_table(tmp, [(_NB101_ROW, 92.5), (_NB101_OTHER, 90.0)])
+    return str(tmp / 'nb101.csv')
+
+
+def _darts_strings() -> list[str]:
+    d = _space('darts')
+    return [d.to_str(a) for a in d.sample(8, rng=0)]
+
+
+def _unknown_csv(tmp: Path) -> str:
+    (tmp / 'what.csv').write_text('a,b\n1,2\n')
+    return str(tmp / 'what.csv')
+
+
+UNCLEAR = {
+    'DARTS input slot of a non-ASCII digit': Rel('unclear', lambda t: _darts_assignment_with('\u00b2'),
+                                                 r'darts slot normal\.n2\.in0: input must be a node index'),
+    'NB101 arch to the NB201 supernet': Rel('unclear', lambda t: _nb101_to_nb201_supernet(),
+                                            r"belongs to space 'nb101'"),
+    'seed_stability with a string score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 'x', 3], [1, 2, 3]],
+                                                                         [1, 2, 3]), r'score_runs\[0\]\[1\]'),
+    'bn_handling with a NaN score': Rel(
+        'unclear', lambda t: _bias('bn_handling', {'recalibrate': [1, 2, 3], 'running': [1, np.nan, 3]}, [1, 2, 3]),
+        r"scores_by_mode\['running'\] holds 1 value.*NaN.*position 1"),
+    'seed_stability with a NaN score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 2, 3], [1, np.nan, 3]],
+                                                                      [1, 2, 3]), r'score_runs\[1\] holds 1 value.*NaN'),
+    'ranking_over_training with string truth': Rel('unclear', lambda t: _bias('ranking_over_training', _history(),
+                                                                              ['a', 'b', 'c']), r'truth\[0\]'),
+    'choice_bias of DARTS strings without space': Rel(
+        'unclear', lambda t: _bias('choice_bias', _darts_strings(), np.arange(8.0), np.arange(8.0)[::-1],
+                                   intervals=False), check=lambda df: len(df) > 0 and df['slot'].str.startswith('normal').any()),
+    'binary --archs file': Rel('unclear', lambda t: _cli(t, 'proxies', '--proxy', 'params', '--out', str(t / 'o.csv'),
+                                                         '--archs', _archs_file(t, bytes(range(256)) * 4)),
+                               r'--archs .*archs\.txt: not a text file'),
+    'NASVIZ_CACHE under /proc': Rel('unclear', lambda t: _cli(t, 'evaluate', env={'NASVIZ_CACHE': '/proc/nasviz-cache'}),
+                                    r'NASVIZ_CACHE: cannot (write in|create) /proc/nasviz-cache'),
+    'load_benchmark of an NB101 csv': Rel('unclear', lambda t: load_benchmark(_nb101_csv(t)),
+                                          check=lambda b: type(b).__name__ == 'NB101Table'),
+    'load_benchmark of an unknown csv': Rel('unclear', lambda t: load_benchmark(_unknown_csv(t)),
+                                            r"what\.csv: which benchmark table is this\?.*NB101Table: columns"),
+    'DARTS genotype with reduce_concat=range(2, 6)': Rel('unclear', lambda t: _darts_from_str(_G),
+                                                         check=lambda a: str(a).startswith("normal=[('sep_conv_3x3', 0)")),
+    'search --method random --lam 5': Rel('unclear', lambda t: _cli(t, 'search', '--method', 'random', '--lam', '5'),
+                                          r'--lam: an ISTA-NAS option .*--method random does not use it'),
+    'search --method ista --n-candidates 3': Rel('unclear', lambda t: _cli(t, 'search', '--method', 'ista',
+                                                                           '--n-candidates', '3'),
+                                                 r'--n-candidates: .*--method ista does not use it'),
+}
+
+RELIABILITY = {**DATA_LOSS, **SILENT, **TRACEBACK, **UNCLEAR}
+
+
+@pytest.mark.parametrize('name', list(RELIABILITY))
+def test_reliability_case(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each case: a clear error naming the problem (exit 2 without a traceback on the command
+    line), or the right value; the user's files keep their bytes."""
+    import nasviz.experiment as ex
+
+    # a refusal must come before any work: loading the training data is already too late
+    monkeypatch.setattr(ex, 'load_data', lambda *a, **k: pytest.fail('work started before the check'))
+    assert reliability_outcome(RELIABILITY[name], tmp_path) == 'ok'
+
+
+def reliability_catalogue() -> pd.Series:
+    """Cases of the reliability catalogue by class."""
+    return pd.Series([c.cls for c in RELIABILITY.values()]).value_counts()
+
+
+def test_reliability_catalogue_covers_every_class() -> None:
+    counts = reliability_catalogue()
+    assert {'data loss', 'silent wrong', 'traceback', 'unclear'} == set(counts.index) and counts.min() >= 4, counts
+
+
+def test_is_nasviz_checkpoint_tells_ours_from_others(tmp_path: Path) -> None:
+    import torch
+
+    from nasviz.checkpoint import is_nasviz_checkpoint
+    from nasviz.ownership import MARKER, is_owned
+
+    _train_tiny(tmp_path / 'run')
+    ours = tmp_path / 'run' / 'checkpoint.pt'
+    assert is_nasviz_checkpoint(ours) and (tmp_path / 'run' / MARKER).is_file()
+    torch.save({'weights': torch.arange(4.0)}, tmp_path / 'other.pt')
+    damaged = tmp_path / 'damaged.pt'
+    blob = bytearray(ours.read_bytes())
+    blob[len(blob) // 2] ^= 1
+    damaged.write_bytes(bytes(blob))
+    assert not is_nasviz_checkpoint(tmp_path / 'other.pt') and not is_nasviz_checkpoint(damaged)
+    assert not is_nasviz_checkpoint(tmp_path / 'missing.pt') and not is_nasviz_checkpoint(tmp_path)
+    assert is_owned(ours) and not is_owned(tmp_path / 'other.pt')

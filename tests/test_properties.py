@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -377,3 +377,57 @@ def test_every_space_mask_split_keeps_each_arch_in_one_child(name: str, seed: in
     for a in space.sample(20, rng=seed):
         assert sum(tree[k].mask.contains(a) for k in kids) == 1
         assert tree.leaf_for(a).node_id in kids
+
+
+# ---------------------------------------------------------------------------------------------
+# every parser: random bytes and deeply nested brackets give a ValueError (or a value), never
+# another exception, never a hang
+# ---------------------------------------------------------------------------------------------
+_CLOSE = {'[': ']', '{': '}', '(': ')'}
+nested_text = st.builds(
+    lambda o, n, closed, head, tail: head + o * n + (_CLOSE[o] * n if closed else '') + tail,
+    st.sampled_from(sorted(_CLOSE)), st.integers(1, 300_000), st.booleans(),
+    st.sampled_from(['', 'Genotype(normal=', 'normal=', '"', '[[0,1],[0,0]]|']),
+    st.sampled_from(['', '|input,output', ';reduce=[]', ')', '"']))
+random_text = st.one_of(st.binary(max_size=400).map(lambda b: b.decode('utf-8', 'replace')), nested_text)
+PARSE = settings(max_examples=40, deadline=10_000, derandomize=True,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@PARSE
+@given(text=random_text, name=st.sampled_from(['nb201', 'nb101', 'darts']))
+@example(text='[' * 200_000 + ']' * 200_000 + '|input,output', name='nb101')
+@example(text='Genotype(normal=' + '[' * 100_000, name='darts')
+def test_every_from_str_refuses_junk_with_value_error(text: str, name: str) -> None:
+    from nasviz.spaces import get_space
+
+    try:
+        get_space(name).from_str(text)
+    except ValueError:
+        pass
+
+
+_HEADERS = ['', 'index,arch_str,cifar10_test_200ep\n', 'matrix,ops,val_accuracy,params_m\n',
+            'normal,reduce,val_accuracy,params_m\n', '# recipe: ', '# recipe: {}\narch_str,accuracy\n']
+
+
+@PARSE
+@given(head=st.sampled_from(_HEADERS), body=st.one_of(st.binary(max_size=400), nested_text.map(str.encode)),
+       reader=st.sampled_from(['NB201Table', 'NB101Table', 'DartsTable', 'MicroBench', 'load_benchmark']))
+@example(head=_HEADERS[2], body=b'"' + b'[' * 5000 + b']' * 5000 + b'","input,output",90,1\n', reader='NB101Table')
+@example(head=_HEADERS[4], body=b'[' * 100_000 + b'\narch_str,accuracy\n', reader='load_benchmark')
+def test_every_table_reader_refuses_junk_with_value_error(head: str, body: bytes, reader: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from nasviz.bench import DartsTable, MicroBench, NB101Table, NB201Table, load_benchmark
+
+    fn = dict(NB201Table=NB201Table, NB101Table=NB101Table, DartsTable=DartsTable, MicroBench=MicroBench.load,
+              load_benchmark=load_benchmark)[reader]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / 'table.csv'
+        path.write_bytes(head.encode() + body)
+        try:
+            fn(path)
+        except ValueError:
+            pass

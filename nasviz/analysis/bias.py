@@ -30,10 +30,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from nasviz.analysis.ranking import (Estimate, _bootstrap_ci, _numeric, _resolve_k, kendall_ci, paired_difference,
-                                     regret, spearman, topk_precision, topk_precision_ci)
-from nasviz.spaces import get_space, space_of
-from nasviz.validate import short_repr
+from nasviz.analysis.ranking import (Estimate, _as_vector, _bootstrap_ci, _numeric, _resolve_k, kendall_ci,
+                                     paired_difference, regret, spearman, topk_precision, topk_precision_ci)
+from nasviz.spaces import get_space, list_spaces, space_of
+from nasviz.validate import check_int, short_repr
 
 __all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
            'ranking_over_training', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
@@ -55,6 +55,35 @@ def _pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
+def _finite(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float64 vector of finite numbers, or ``ValueError`` naming ``name`` and the
+    first position that is not a number, NaN or infinite."""
+    v = _as_vector(x, name)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'{name} holds {int(bad.sum())} value(s) that are NaN or infinite (first at position {i}: '
+                         f'{float(v[i])}); drop those cells first')
+    return v
+
+
+def _infer_space(archs: Sequence[Any]) -> Any:
+    """The one registered space whose strings ``archs`` are, or ``ValueError`` asking for ``space``."""
+    if not archs or not isinstance(archs[0], str):
+        return space_of(archs[0]) if archs else get_space('nb201')
+    fits = []
+    for name in list_spaces():
+        try:
+            get_space(name).from_str(archs[0])
+            fits.append(name)
+        except ValueError:
+            continue
+    if len(fits) != 1:
+        raise ValueError(f'archs[0] {short_repr(archs[0])} is a string of {"no" if not fits else "several"} registered '
+                         f'space{"s" if fits else ""} ({", ".join(fits) or ", ".join(list_spaces())}): pass space=')
+    return get_space(fits[0])
+
+
 def _fraction_k(fraction: float, n: int, name: str) -> int:
     f = float(fraction)
     if not 0 < f < 1:
@@ -70,12 +99,12 @@ def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
     tracked epoch (1-based)."""
     if 'scores' not in history.columns:
         raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
-    truth = np.asarray(truth, dtype=np.float64)
+    truth = _finite(truth, 'truth')
     rows = []
     for _, r in history.iterrows():
         if r['scores'] is None or (isinstance(r['scores'], float) and np.isnan(r['scores'])):
             continue
-        sc = np.asarray(r['scores'], dtype=np.float64)
+        sc = _finite(r['scores'], f'history scores of epoch {r["epoch"]}')
         if sc.shape != truth.shape:
             raise ValueError(f'epoch {r["epoch"]}: {sc.size} scores for {truth.size} ground-truth values')
         est = kendall_ci(sc, truth, level=level, random_state=random_state)
@@ -135,9 +164,7 @@ def choice_bias(archs: Sequence[Any], scores: Any, truth: Any, space: Any = None
     p, t = _pair(scores, truth)
     if len(archs) != p.size:
         raise ValueError(f'{len(archs)} architectures for {p.size} scores')
-    if space is None:
-        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else get_space('nb201')
-    space = get_space(space)
+    space = get_space(_infer_space(archs) if space is None else space)
     archs = [space.check(a, 'archs') for a in archs]
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     columns: dict[tuple[str, str], np.ndarray] = {}
@@ -204,10 +231,14 @@ def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples
     Kendall tau against the truth (``per_seed``, with CIs), their spread (``tau_mean``,
     ``tau_sd``), and Kendall tau between the rankings of every pair of seeds (``between_seeds``:
     how stable the supernet's own ranking is; its mean in ``between_mean``)."""
-    S = np.asarray(score_runs, dtype=np.float64)
+    try:
+        S = np.asarray(score_runs, dtype=object)
+    except ValueError:
+        S = np.empty(0)
     if S.ndim != 2 or S.shape[0] < 2:
         raise ValueError(f'score_runs must be seeds x cells with at least 2 seeds, got shape {S.shape}')
-    t = _numeric(truth, 'truth')
+    S = np.stack([_finite(list(row), f'score_runs[{i}]') for i, row in enumerate(S)])
+    t = _finite(truth, 'truth')
     if S.shape[1] != t.size:
         raise ValueError(f'score_runs has {S.shape[1]} cells per seed, truth {t.size}')
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
@@ -229,18 +260,19 @@ def bn_handling(scores_by_mode: dict[str, Any], truth: Any, reference: str = 're
         raise ValueError(f'scores_by_mode must be a non-empty dict mode -> scores, got {short_repr(scores_by_mode)}')
     if reference not in scores_by_mode:
         raise ValueError(f'reference {reference!r} is not among the modes {sorted(scores_by_mode)}')
-    t = _numeric(truth, 'truth')
+    t = _finite(truth, 'truth')
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     rows = []
+    ref = _finite(scores_by_mode[reference], f'scores_by_mode[{reference!r}]')
     for mode, sc in scores_by_mode.items():
-        p = _numeric(sc, f'scores_by_mode[{mode!r}]')
+        p = _finite(sc, f'scores_by_mode[{mode!r}]')
         if p.size != t.size:
             raise ValueError(f'scores_by_mode[{mode!r}] has {p.size} scores, truth {t.size}')
         tau = kendall_ci(p, t, **boot)
         row = dict(mode=mode, n=t.size, kendall_tau=tau.estimate, tau_low=tau.low, tau_high=tau.high,
                    mean_score=float(np.mean(p)), diff=0.0, diff_low=0.0, diff_high=0.0, p=float('nan'))
         if mode != reference:
-            d = paired_difference(p, scores_by_mode[reference], t, **boot)
+            d = paired_difference(p, ref, t, **boot)
             row.update(diff=d.diff.estimate, diff_low=d.diff.low, diff_high=d.diff.high, p=d.p_value)
         rows.append(row)
     return pd.DataFrame(rows).set_index('mode')
@@ -250,8 +282,8 @@ def expected_best_of_random(values: Any, budget: int) -> float:
     """Expected maximum of ``budget`` values drawn without replacement, uniformly, from
     ``values`` -- exactly: with values sorted ascending, the i-th (1-based) is the maximum with
     probability C(i-1, B-1) / C(N, B)."""
-    v = np.sort(_numeric(values, 'values'))
-    N, B = v.size, int(budget)
+    v = np.sort(_finite(values, 'values'))
+    N, B = v.size, check_int(budget, 'budget')
     if not 1 <= B <= N:
         raise ValueError(f'budget must be in 1..{N} (the values to draw from), got {short_repr(budget)}')
     i = np.arange(1, N + 1)
@@ -270,6 +302,7 @@ def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 
     (``whole_space``, X = 0) and ``gain = expected_best - whole_space``; ``best_left`` is the best
     true accuracy still in the pruned space (what pruning may cost)."""
     p, t = _pair(scores, truth)
+    budget = check_int(budget, 'budget', 1)
     whole = expected_best_of_random(t, min(budget, t.size))
     order = np.argsort(p, kind='stable')  # ascending: the first ones are pruned
     rows = []
@@ -278,7 +311,7 @@ def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 
         if not 0 <= x < 1:
             raise ValueError(f'prune shares must lie in [0, 1), got {short_repr(x)}')
         keep = order[int(np.floor(x * t.size)):]
-        b = min(int(budget), keep.size)
+        b = min(budget, keep.size)
         eb = expected_best_of_random(t[keep], b)
         rows.append(dict(prune=x, n_left=int(keep.size), budget=b, expected_best=eb, whole_space=whole,
                          gain=eb - whole, best_left=float(t[keep].max())))
@@ -364,9 +397,7 @@ def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: An
     minutes; ``info['n_resamples']`` records the number used."""
     archs = list(archs)
     p, t = _pair(scores, truth)
-    if space is None:
-        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else get_space('nb201')
-    space = get_space(space)
+    space = get_space(_infer_space(archs) if space is None else space)
     if p.size > 2000:
         n_resamples = min(int(n_resamples), 200)
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)

@@ -52,7 +52,8 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
 
     ``'micro'`` -> the default :class:`MicroBench`; ``'nb201'`` -> :class:`NB201Table` from
     ``$NASVIZ_NB201_TABLE``; a ``.pth`` path -> :class:`NB201Official`; a ``.csv`` path ->
-    :class:`MicroBench` when it starts with a ``# recipe:`` line, else :class:`NB201Table`.
+    :class:`MicroBench` when it starts with a ``# recipe:`` line, else the table whose
+    architecture columns its header holds (:data:`CSV_KINDS`: NB201, NB101 or NB301).
     An already open benchmark is returned as is.
     """
     if isinstance(spec, (NB201Table, NB201Official, MicroBench, DartsTable, NB101Table)):
@@ -79,4 +80,26 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
         return NB201Official(path)
     if is_microbench_file(path):
         return MicroBench.load(path)
-    return NB201Table(path)
+    return _table_of_kind(path)(path)
+
+
+#: the benchmark tables a .csv may hold, told apart by the columns that name their architectures
+CSV_KINDS: dict[type, tuple[str, ...]] = {NB201Table: ('index', 'arch_str'), NB101Table: ('matrix', 'ops'),
+                                          DartsTable: ('normal', 'reduce')}
+
+
+def _table_of_kind(path: Path) -> type:
+    """The table class whose architecture columns the header of ``path`` holds; ``ValueError``
+    listing the kinds when it holds none of them."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            head = f.readline(100_000)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f'{path}: not a readable CSV benchmark table ({err})') from None
+    columns = {c.strip().strip('"') for c in head.strip().split(',')}
+    for cls, need in CSV_KINDS.items():
+        if set(need) <= columns:
+            return cls
+    kinds = '; '.join(f'{cls.__name__}: columns {list(need)}' for cls, need in CSV_KINDS.items())
+    raise ValueError(f'{path}: which benchmark table is this? Its header holds {short_repr(sorted(columns))}; '
+                     f'a table is one of {kinds} (or a micro benchmark starting with a "# recipe:" line)')

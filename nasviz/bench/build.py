@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasviz.bench.micro import MicroBench, default_path
+from nasviz.bench.micro import MicroBench, default_path, is_microbench_file
 from nasviz.executor import Executor, Task, get_executor
 from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text, param_hash
@@ -116,50 +116,107 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
                 cpu_seconds=time.process_time() - c0)
 
 
+def _read_jobs(path: Path) -> tuple[str | None, dict[tuple[str, int], dict]]:
+    """``(recipe hash, finished jobs)`` of a partial file (a line cut by a kill is skipped; the hash
+    is None when the first line is not nasviz's header)."""
+    lines = path.read_text().splitlines()
+    try:
+        head = json.loads(lines[0]).get('recipe_hash') if lines else None
+    except (json.JSONDecodeError, AttributeError):
+        head = None
+    jobs: dict[tuple[str, int], dict] = {}
+    for line in lines[1:]:
+        try:
+            r = json.loads(line)
+            jobs[(r['arch_str'], r['seed'])] = r
+        except (json.JSONDecodeError, KeyError, TypeError):  # a line cut by a kill
+            continue
+    return head if isinstance(head, str) else None, jobs
+
+
+def _write_jobs(path: Path, rhash: str, jobs: dict[tuple[str, int], dict]) -> None:
+    atomic_write_text(path, ''.join(json.dumps(r) + '\n' for r in [{'recipe_hash': rhash}, *jobs.values()]))
+
+
+def _aside_path(partial: Path, rhash: str) -> Path:
+    """Where the finished jobs of recipe ``rhash`` wait while another recipe builds: one file per
+    recipe, so set-aside jobs of two recipes never share a name."""
+    return partial.with_name(f'{partial.name}.recipe-{rhash}')
+
+
+def _check_out(out: Path, rdict: dict, force: bool) -> None:
+    """``FileExistsError`` when ``out`` holds something other than this recipe's finished
+    benchmark (another recipe's, or a file nasviz did not write), unless ``force``."""
+    if force or not out.exists():
+        return
+    if not is_microbench_file(out):
+        raise FileExistsError(f'{out} exists and is not a micro benchmark written by nasviz; it is never '
+                              'overwritten: choose another --out')
+    try:
+        saved = MicroBench.load(out).recipe
+    except (ValueError, KeyError) as err:
+        raise FileExistsError(f'{out} is a damaged micro benchmark ({err}); move it away, or pass --force '
+                              '(force=True) to replace it') from None
+    mine = json.loads(json.dumps(rdict))
+    if {k: saved.get(k) for k in mine} != mine:
+        diff = sorted(k for k in mine if saved.get(k) != mine[k])
+        raise FileExistsError(f'{out} holds a finished micro benchmark of another recipe (differs in {diff}); '
+                              'choose another --out, or pass --force (force=True) to replace it')
+
+
 def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | os.PathLike | None = None,
-                     workers: int = 2, progress: bool = True, executor: Executor | None = None) -> MicroBench:
+                     workers: int = 2, progress: bool = True, executor: Executor | None = None,
+                     force: bool = False) -> MicroBench:
     """Train ``recipe.n_cells`` cells for every seed, write the benchmark CSV (with its recipe and
     summary in the header) and return it. Resumes from ``<out>.partial.jsonl`` if present.
+
+    Finished jobs are never lost: jobs of another recipe found in the partial file are kept in
+    ``<out>.partial.jsonl.recipe-<hash>`` (one file per recipe, merged when that recipe is set
+    aside again) and taken back when that recipe is built again. A finished benchmark of another
+    recipe at ``out``, or a file there that nasviz did not write, is refused (``FileExistsError``)
+    unless ``force``.
 
     ``executor`` runs the jobs (default: :func:`nasviz.executor.get_executor` with ``workers``:
     the local pool unless ``NASVIZ_BACKEND`` says otherwise; ``workers=1`` trains in this
     process)."""
-    ex = executor if executor is not None else get_executor(None, workers)
     rdict = recipe.to_dict()
     space = get_space(recipe.space)
     if out is None:  # NB201's shipped file, or data/microbench_<space>.csv beside it
         out = default_path() if space.name == 'nb201' else default_path().with_name(f'microbench_{space.name}.csv')
     out = Path(out)
+    _check_out(out, rdict, force)
+    ex = executor if executor is not None else get_executor(None, workers)
     rhash = param_hash(rdict)
     partial = out.with_name(out.name + '.partial.jsonl')
     done: dict[tuple[str, int], dict] = {}
     if partial.exists():
-        text = partial.read_text()
-        if text and not text.endswith('\n'):
-            # the last line was cut by a kill: drop it, or the next job would be appended to it
-            text = text[:text.rfind('\n') + 1]
-            atomic_write_text(partial, text)
-        lines = text.splitlines()
-        try:
-            head = json.loads(lines[0]).get('recipe_hash') if lines else None
-        except json.JSONDecodeError:
-            head = None
+        head, jobs = _read_jobs(partial)
+        if head is None:
+            raise FileExistsError(f'{partial} was not written by nasviz (no recipe header on its first line); '
+                                  'it is never moved or overwritten: move it away or choose another --out')
         if head == rhash:
-            for line in lines[1:]:
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:  # a line cut by a kill
-                    continue
-                done[(r['arch_str'], r['seed'])] = r
+            done = jobs
         else:
-            # finished jobs of another recipe are never discarded: keep them aside, and say so
-            aside = partial.with_name(f'{partial.name}.recipe-{head or "unknown"}')
-            partial.replace(aside)
-            print(f'build-microbench: {partial} holds jobs of another recipe ({max(len(lines) - 1, 0)} lines); '
-                  f'kept aside as {aside}')
-    if not partial.exists():
+            # finished jobs of another recipe are never discarded: keep them aside (merged with
+            # any kept earlier for that recipe), and say so
+            aside = _aside_path(partial, head)
+            kept = _read_jobs(aside)[1] if aside.exists() else {}
+            _write_jobs(aside, head, {**kept, **jobs})
+            partial.unlink()
+            print(f'build-microbench: {partial} holds {len(jobs)} finished job(s) of another recipe; '
+                  f'kept aside as {aside} ({len({**kept, **jobs})} job(s) of that recipe there)')
+    mine = _aside_path(partial, rhash)
+    if mine.exists():  # this recipe's own jobs, set aside while another recipe was built
+        back = _read_jobs(mine)[1]
+        done = {**back, **done}
+        print(f'build-microbench: {len(back)} finished job(s) of this recipe taken back from {mine}')
+    if not partial.exists() or mine.exists():
         partial.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(partial, json.dumps({'recipe_hash': rhash}) + '\n')
+        _write_jobs(partial, rhash, done)  # rewritten whole: a line cut by a kill is dropped
+        if mine.exists():
+            mine.unlink()
+    elif partial.read_text()[-1:] not in ('', '\n'):
+        _write_jobs(partial, rhash, done)  # the last line was cut by a kill: drop it
     cells = [space.to_str(a) for a in recipe.cells()]
     todo = [(a, s) for s in recipe.seeds for a in cells if (a, s) not in done]
     t0 = time.perf_counter()

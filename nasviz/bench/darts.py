@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nasviz.bench.nb201 import _where
+from nasviz.bench.nb201 import _where, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces.darts import DartsArch, parse_cell, to_arch
 from nasviz.spaces.darts_network import count_parameters
@@ -53,13 +53,10 @@ class DartsTable(SubsetTable):
                     raise ValueError(f'{_where(src, col, r)}: {err}') from None
             cells[col] = out
         self._archs = [DartsArch(n, r) for n, r in zip(cells['normal'], cells['reduce'])]
-        self._row: dict[DartsArch, int] = {}
+        rows_of = check_repeats(src, 'normal', self._archs, tolerance=self.REPEAT_TOLERANCE, what='genotype')
+        self._row: dict[DartsArch, int] = {a: rows[0] for a, rows in rows_of.items()}
         self._canon: dict[DartsArch, int] = {}
         for i, a in enumerate(self._archs):
-            if a in self._row:
-                j = self._row[a]
-                raise ValueError(f'{src}: genotype in row {i} (line {i + 2}) repeats row {j} (line {j + 2})')
-            self._row[a] = i
             c = a.canonical()
             if c in self._canon:
                 j = self._canon[c]

@@ -24,6 +24,7 @@ import pandas as pd
 from nasviz.spaces import get_space
 from nasviz.spaces.nb201 import Arch
 from nasviz.utils import atomic_write_text
+from nasviz.validate import parse_json
 
 RECIPE_PREFIX = '# recipe: '
 SUMMARY_PREFIX = '# summary: '
@@ -283,10 +284,7 @@ def _split_header(text: str, path: Path) -> tuple[dict[str, Any], dict[str, Any]
         n += 1
         for prefix in (RECIPE_PREFIX, SUMMARY_PREFIX):
             if line.startswith(prefix):
-                try:
-                    value = json.loads(line[len(prefix):])
-                except json.JSONDecodeError as err:
-                    raise ValueError(f'{path}: line {n} ({prefix.strip()}) is not valid JSON: {err}') from err
+                value = parse_json(line[len(prefix):], f'{path}: line {n} ({prefix.strip()})', limit=10 ** 6)
                 if not isinstance(value, dict):
                     raise ValueError(f'{path}: line {n} ({prefix.strip()}) must hold a JSON object')
                 if prefix == RECIPE_PREFIX:

@@ -10,12 +10,12 @@ The table repeats cells: several rows can hold the same cell up to isomorphism (
 notion of one cell; the shared subset's 500 rows hold 292 cells, 55 rows are the bare
 input -> output cell), with the accuracy of one of the benchmark's training runs each. A
 :class:`NB101Table` therefore speaks of *cells*: :meth:`~NB101Table.archs` lists each once (its
-first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows, and
+first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows (repeats must agree within
+:attr:`~NB101Table.REPEAT_TOLERANCE`, 5 percentage points; a conflicting repeat is refused), and
 :meth:`~NB101Table.rows_frame` keeps every row.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 import numpy as np
@@ -23,11 +23,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from nasviz.bench.nb201 import _where
+from nasviz.bench.nb201 import _where, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces import get_space
 from nasviz.spaces.nb101 import NB101Arch, canonical, to_arch
-from nasviz.validate import short_repr
+from nasviz.validate import parse_json, short_repr
 
 #: environment variable naming the NAS-Bench-101 subset table
 ENV_TABLE = 'NASVIZ_NB101_TABLE'
@@ -46,6 +46,10 @@ class NB101Table(SubsetTable):
     ENV_TABLE = ENV_TABLE
     EXAMPLE = '.../data/nb101/nb101_cifar10_subset.csv'
     REQUIRED_COLUMNS = REQUIRED_COLUMNS
+    #: the table repeats cells (one row per training run of the benchmark): repeats are averaged
+    #: when their accuracies lie within this many percentage points (the shared subset's spread
+    #: at most 1.4), and refused when they conflict
+    REPEAT_TOLERANCE = 5.0
 
     def _parse_archs(self, df: pd.DataFrame, src: str) -> None:
         archs = []
@@ -54,11 +58,7 @@ class NB101Table(SubsetTable):
                 raise ValueError(f'{_where(src, "matrix", r)}: blank matrix cell')
             if not isinstance(ops, str) or not ops.strip():
                 raise ValueError(f'{_where(src, "ops", r)}: blank ops cell')
-            try:
-                rows = json.loads(mat)
-            except json.JSONDecodeError as err:
-                raise ValueError(f'{_where(src, "matrix", r)}: {short_repr(mat)} is not a JSON list of rows '
-                                 f'({err.msg})') from None
+            rows = parse_json(mat, f'{_where(src, "matrix", r)}: matrix')
             try:
                 archs.append(NB101Arch(rows, ops))
             except ValueError as err:
@@ -69,9 +69,9 @@ class NB101Table(SubsetTable):
 
     def _index(self) -> None:
         # cells: one per isomorphism class, in order of first appearance
-        self._rows_of_key: dict[str, list[int]] = {}
-        for r, k in enumerate(self._row_keys):
-            self._rows_of_key.setdefault(k, []).append(r)
+        self._rows_of_key: dict[str, list[int]] = check_repeats(
+            str(self.path), 'matrix', self._row_keys, self._values['val_accuracy'], 'val_accuracy',
+            self.REPEAT_TOLERANCE, what='cell')
         self._keys = list(self._rows_of_key)
         self._exact_row = {}
         for r, a in enumerate(self._row_archs):

@@ -85,6 +85,49 @@ def _check_range(values: np.ndarray, column: str, source: str, low: float, high:
                          f'({what}); {int(bad.sum())} such cell(s) in the column')
 
 
+def _check_percent(values: np.ndarray, column: str, source: str) -> None:
+    """An accuracy column in percent: every value in [0, 100], and not a column of fractions
+    (every value <= 1, as in 0.73-0.95: read as percent they would all be near 0)."""
+    _check_range(values, column, source, 0.0, 100.0, 'an accuracy in percent')
+    finite = values[np.isfinite(values)]
+    if len(finite) and finite.max() <= 1.0:
+        raise ValueError(f'{source}, column {column!r}: every accuracy lies in [{finite.min():g}, {finite.max():g}]: '
+                         'fractions, not percent; multiply the column by 100 (the table holds accuracies in %)')
+
+
+def check_repeats(source: str, key_column: str, keys: Sequence, values: np.ndarray | None = None,
+                  value_column: str = '', tolerance: float | None = None, what: str = 'architecture') -> dict:
+    """The one rule every benchmark reader applies to rows that repeat an architecture (``keys``,
+    read from ``key_column``). With ``tolerance=None`` the benchmark holds one row per
+    architecture and any repeat is refused. Otherwise repeats are the benchmark's repeated
+    training runs: kept (the reader averages them) while their ``values`` (``value_column``)
+    lie within ``tolerance`` of each other, refused when they conflict. Each ``ValueError``
+    names the file, both rows and lines, and both values. Returns ``{key: [rows]}`` in order of
+    first appearance."""
+    rows_of: dict = {}
+    for r, k in enumerate(keys):
+        rows = rows_of.setdefault(k, [])
+        rows.append(r)
+        if len(rows) == 2 and tolerance is None:
+            a = rows[0]
+            raise ValueError(f'{source}, column {key_column!r}: the {what} in row {r} (line {r + 2}) repeats row {a} '
+                             f'(line {a + 2}): {short_repr(str(k))} appears twice (rows {a} and {r}); this '
+                             f'benchmark holds one row per {what}')
+    if tolerance is None or values is None:
+        return rows_of
+    for k, rows in rows_of.items():
+        if len(rows) < 2:
+            continue
+        v = values[rows]
+        lo, hi = rows[int(np.argmin(v))], rows[int(np.argmax(v))]
+        if values[hi] - values[lo] > tolerance:
+            a, b = sorted((lo, hi))
+            raise ValueError(f'{source}, column {value_column!r}: rows {a} and {b} (lines {a + 2} and {b + 2}) hold '
+                             f'the same {what} with conflicting values {values[a]:g} and {values[b]:g}; repeated '
+                             f'rows are averaged only within {tolerance:g} percentage points')
+    return rows_of
+
+
 def _is_accuracy(column: str) -> bool:
     metric = column.split('_', 1)[1] if '_' in column else ''
     return any(w in metric for w in ('test', 'valid', 'train', 'acc'))
@@ -117,10 +160,43 @@ def _check_dataset_metric(avail: dict[str, list[str]], dataset: str, metric: str
     return ds, metric
 
 
+#: the NAS-Bench-201 benchmark's size: one row per cell in its complete table
+NB201_ROWS = 15625
+#: rows of the shared tables, by file name (a copy of another length was cut or edited)
+KNOWN_ROWS: dict[str, int] = {'nb201_accuracy.csv': NB201_ROWS, 'nb201_published_supernets.csv': NB201_ROWS,
+                              'nb201_proxies.csv': NB201_ROWS, 'nb101_cifar10_subset.csv': 500,
+                              'nb301_cifar10_subset.csv': 725}
+
+
+def check_complete(path: Path, n_rows: int, bench_name: str, max_rows: int | None = None) -> None:
+    """``ValueError`` when a table file looks cut: its last line lacks the newline every line
+    ends with (a copy stopped mid-line), a shared table (:data:`KNOWN_ROWS`) holds another number
+    of rows, or the table holds more rows than its benchmark has cells (``max_rows``)."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(size - 1, 0))
+            last = f.read(1)
+    except OSError:
+        return
+    if size and last not in (b'\n', b'\r'):
+        raise ValueError(f'{path}: the last line (line {n_rows + 1}) does not end with a newline: the file looks '
+                         f'cut off in the middle of a row (an interrupted copy?); if it is complete, end it with '
+                         f'a newline')
+    want = KNOWN_ROWS.get(path.name)
+    if want is not None and n_rows != want:
+        raise ValueError(f'{path}: the shared {bench_name} table {path.name} holds {want:,} rows, this copy '
+                         f'{n_rows:,}: cut or edited? (a subset of your own needs another file name)')
+    if max_rows is not None and n_rows > max_rows:
+        raise ValueError(f'{path}: {n_rows:,} rows, but {bench_name} has {max_rows:,} cells')
+
+
 def read_table_csv(path: str | os.PathLike | None, env: str, bench_name: str, example: str,
-                   columns: Sequence[str]) -> tuple[Path, pd.DataFrame]:
+                   columns: Sequence[str], max_rows: int | None = None) -> tuple[Path, pd.DataFrame]:
     """``(path, frame)`` of a benchmark table CSV: ``path``, else ``$env``; errors name the file and
-    say what was expected (``bench_name`` e.g. ``'NAS-Bench-201'``, ``columns`` the required ones)."""
+    say what was expected (``bench_name`` e.g. ``'NAS-Bench-201'``, ``columns`` the required ones).
+    A file that looks cut (see :func:`check_complete`) is refused."""
     what = f'{bench_name} table'
     if path is None:
         path = os.environ.get(env)
@@ -133,7 +209,8 @@ def read_table_csv(path: str | os.PathLike | None, env: str, bench_name: str, ex
         raise ValueError(f'{path}: the file is empty, expected a {bench_name} CSV table with columns '
                          f'{list(columns)}') from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f'{path}: not a readable {bench_name} CSV table ({err})') from err
+        raise ValueError(f'{path}: not a readable {bench_name} CSV table ({short_repr(str(err), 300)})') from err
+    check_complete(path, len(df), bench_name, max_rows)
     return path, df
 
 
@@ -146,7 +223,7 @@ class NB201Table:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path, df = read_table_csv(path, ENV_TABLE, 'NAS-Bench-201', '.../data/nb201/nb201_accuracy.csv',
-                                       REQUIRED_COLUMNS)
+                                       REQUIRED_COLUMNS, max_rows=NB201_ROWS)
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f'{self.path}: not a NAS-Bench-201 table, missing column(s) {missing} '
@@ -187,12 +264,7 @@ class NB201Table:
             except ValueError as err:
                 why = str(err)
             raise ValueError(f'{_where(src, "arch_str", r)}: {why}')
-        self._row: dict[str, int] = {}
-        for i, s in enumerate(arch_strs):
-            if s in self._row:
-                raise ValueError(f'{src}, column \'arch_str\': arch {short_repr(s)} appears twice '
-                                 f'(rows {self._row[s]} and {i}, lines {self._row[s] + 2} and {i + 2})')
-            self._row[s] = i
+        self._row: dict[str, int] = {s: rows[0] for s, rows in check_repeats(src, 'arch_str', arch_strs).items()}
         self._arch_strs = arch_strs
         self._row_of_index = {int(ix): i for i, ix in enumerate(self._index)}
         known = set(DATASET_ALIASES.values())
@@ -202,7 +274,7 @@ class NB201Table:
         for c in self._metric_cols:
             v = _numeric_column(df, c, src)
             if _is_accuracy(c):
-                _check_range(v, c, src, 0.0, 100.0, 'an accuracy in percent')
+                _check_percent(v, c, src)
             self._values[c] = v
         if 'params_mb' in df.columns:
             v = _numeric_column(df, 'params_mb', src)
@@ -317,8 +389,14 @@ class NB201Table:
             return False
         return True
 
+    @property
+    def is_subset(self) -> bool:
+        """True when the table holds fewer than the benchmark's 15,625 cells."""
+        return len(self) < NB201_ROWS
+
     def __repr__(self) -> str:
-        return f'NB201Table({len(self)} cells, file={self.path})'
+        part = f' of the benchmark\'s {NB201_ROWS:,}: a subset' if self.is_subset else ''
+        return f'NB201Table({len(self)} cells{part}, file={self.path})'
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from nasviz.bench.nb201 import _check_range, _numeric_column, _where, read_table_csv
+from nasviz.bench.nb201 import _check_percent, _check_range, _numeric_column, _where, read_table_csv
 
 #: the columns every subset table may hold besides its architecture columns
 VALUE_COLUMNS: tuple[str, ...] = ('val_accuracy', 'params_m', 'flops_m')
@@ -35,6 +35,9 @@ class SubsetTable:
     ENV_TABLE: str = ''
     EXAMPLE: str = ''
     REQUIRED_COLUMNS: tuple[str, ...] = ()
+    #: rows repeating an architecture (see :func:`nasviz.bench.nb201.check_repeats`): ``None``
+    #: refuses any repeat; a number (percentage points) averages repeats that agree that closely
+    REPEAT_TOLERANCE: float | None = None
     #: accuracy columns a lookup may name (``metric=``), and the only dataset the tables hold
     METRICS: tuple[str, ...] = ('val_accuracy',)
     DATASET = 'cifar10'
@@ -70,7 +73,7 @@ class SubsetTable:
                 raise ValueError(f'{_where(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
                                  f'{int(blank.sum())} blank cell(s) in the column')
             if col == 'val_accuracy':
-                _check_range(v, col, src, 0.0, 100.0, 'an accuracy in percent')
+                _check_percent(v, col, src)
             else:
                 _check_range(v, col, src, 0.0, np.inf, 'a count in millions')
             self._values[col] = v

@@ -63,6 +63,7 @@ from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces import SlotMask, get_space
 from nasviz.spaces.nb201 import Arch, OpMask
+from nasviz.ownership import claim
 from nasviz.utils import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
@@ -187,6 +188,7 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
     """Refuse to resume a work_dir that belongs to another configuration."""
     path = work_dir / 'run.json'
     text = json.dumps(record, indent=1, sort_keys=True, default=str)
+    claim(work_dir, ['run.json'], 'work_dir')  # a run.json nasviz did not write is never replaced
     if path.is_file():
         old = json.loads(path.read_text(encoding='utf-8'))
         if isinstance(old.get('partition'), dict):  # runs from before spaces were plug-ins were NB201
@@ -223,6 +225,7 @@ def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Arch], data: 'Image
                              progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
         known = new if known.empty else pd.concat([known, new], ignore_index=True)
         if path is not None:
+            claim(node_dir, ['eval.csv'], 'work_dir')
             atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'
                               + known.to_csv(index=False, lineterminator='\n'))
     return known.set_index('arch_str').loc[[to_str(a) for a in archs]].reset_index()
@@ -351,6 +354,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
                     decision.update(level=level, edge_name=space.slots[decision['edge']])
                     node_seconds.setdefault(leaf.node_id, {})['features'] = round(time.perf_counter() - t0, 3)
                     if node_dir is not None:
+                        claim(node_dir, ['split.json'], 'work_dir')
                         atomic_write_text(node_dir / 'split.json', json.dumps(decision, indent=1))
                 seconds['features'] += time.perf_counter() - t0
             if decision is None:

@@ -25,6 +25,8 @@ from torch import nn
 
 from nasviz.bench.micro import MicroBench, default_path
 from nasviz.data import ImageData, iterate_batches, load_dataset
+from nasviz.checkpoint import zip_intact
+from nasviz.ownership import claim
 from nasviz.supernet.evaluate import accuracy
 from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.search.groups import search_groups
@@ -147,8 +149,10 @@ def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any
     is refused with an error that names it, never resumed."""
     if ckpt is None:
         return None
+    claim(ckpt.parent, (ckpt.name, ckpt.name + '.sha256'), 'checkpoint_dir')  # never a user's file
     need = {'epoch', 'rows', 'config', *parts, *keys}
-    state = load_checked(ckpt, lambda p: torch.load(p, weights_only=False), validate=lambda st: need <= set(st))
+    state = load_checked(ckpt, lambda p: torch.load(p, weights_only=False), validate=lambda st: need <= set(st),
+                         intact=zip_intact)
     if state is None:
         return None
     if state['config'] != config_key(cfg):

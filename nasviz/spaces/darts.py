@@ -199,6 +199,14 @@ class DartsArch:
             raise ValueError(f'a Genotype(...) string needs keyword arguments normal=, reduce=: {short_repr(text)}')
         kw = {}
         for k in call.keywords:
+            if k.arg in kw or k.arg is None:
+                raise ValueError(f'Genotype argument {k.arg or "**"!r} is given twice: {short_repr(text)}')
+            v = k.value
+            if (k.arg.endswith('_concat') and isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
+                    and v.func.id == 'range' and not v.keywords and 1 <= len(v.args) <= 2
+                    and all(isinstance(x, ast.Constant) and type(x.value) is int for x in v.args)):
+                kw[k.arg] = list(range(*(x.value for x in v.args)))  # as DARTS's own logs print it
+                continue
             try:
                 kw[k.arg] = ast.literal_eval(k.value)
             except (ValueError, SyntaxError, TypeError, RecursionError):
@@ -247,8 +255,9 @@ class DartsArch:
             v = choices[s]
             if kind == 'in':
                 text = str(v).strip()
-                if isinstance(v, bool) or not text.isdigit():
-                    raise ValueError(f'darts slot {s}: input must be a node index, got {short_repr(v)}')
+                if isinstance(v, bool) or not (text.isascii() and text.isdigit()):
+                    raise ValueError(f'darts slot {s}: input must be a node index (ASCII digits 0-9), got '
+                                     f'{short_repr(v)}')
                 cells[cell][pair][1] = int(text)
             else:
                 cells[cell][pair][0] = v

@@ -24,7 +24,6 @@ kind of hash the benchmark uses to identify cells), written here.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +32,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from nasviz.spaces.base import SlotMask
-from nasviz.validate import check_count, short_repr
+from nasviz.validate import check_count, check_text_size, parse_json, short_repr
 
 INPUT, OUTPUT = 'input', 'output'
 OPS: tuple[str, ...] = ('conv1x1-bn-relu', 'conv3x3-bn-relu', 'maxpool3x3')
@@ -88,10 +87,7 @@ def _find_cycle(m: np.ndarray) -> list[int] | None:
 def _as_matrix(matrix: Any, name: str = 'matrix') -> np.ndarray:
     """``matrix`` as a square 0/1 int array of 2..7 nodes; ``ValueError`` naming what is wrong."""
     if isinstance(matrix, str):
-        try:
-            matrix = json.loads(matrix)
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{name} {short_repr(matrix)} is not a JSON list of rows ({err.msg})') from None
+        matrix = parse_json(matrix, f'{name} (a JSON list of rows)')
     try:
         m = np.asarray(matrix, dtype=object)
     except ValueError:  # ragged rows
@@ -191,6 +187,7 @@ class NB101Arch:
         """Parse ``'<matrix as JSON rows>|<ops, comma separated>'`` (see :meth:`__str__`)."""
         if not isinstance(s, str):
             raise ValueError(f'nb101 arch string must be a str, got {type(s).__name__}: {short_repr(s)}')
+        check_text_size(s, 'nb101 arch string')
         mt = _STR_RE.match(s)
         if mt is None:
             raise ValueError(f'nb101 arch string {short_repr(s)} must look like '

@@ -365,5 +365,10 @@ def sample_archs(n: int, mask: 'OpMask | SlotMask | None' = None, rng: np.random
 
 
 def to_arch(a: 'Arch | str') -> Arch:
-    """Accept an :class:`Arch` or an official string."""
-    return a if isinstance(a, Arch) else Arch.from_str(a)
+    """Accept an :class:`Arch` or an official string; another space's architecture is refused."""
+    if isinstance(a, Arch):
+        return a
+    space = getattr(a, 'space', None)
+    if isinstance(space, str) and space != 'nb201':
+        raise ValueError(f'arch {short_repr(a)} belongs to space {space!r}, not \'nb201\'')
+    return Arch.from_str(a)

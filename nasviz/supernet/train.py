@@ -18,11 +18,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from nasviz.checkpoint import CKPT_NAME, CHECKPOINT_KEYS, zip_intact
 from nasviz.data import ImageData, iterate_batches
+from nasviz.ownership import claim
 from nasviz.spaces import SlotMask, get_space
 from nasviz.utils import atomic_torch_save, atomic_write_text, load_checked
 
-CKPT_NAME = 'checkpoint.pt'
+#: what a training run writes into its checkpoint directory
+RUN_FILES = (CKPT_NAME, CKPT_NAME + '.sha256', 'config.json')
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,13 @@ def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = Trai
     history: list[dict] = []
     start = 0
     ckpt_path = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
-    # a damaged or foreign checkpoint is set aside (renamed, with a warning) and training restarts
+    if ckpt_path is not None:  # a file there that nasviz did not write: FileExistsError, nothing touched
+        claim(checkpoint_dir, RUN_FILES, 'checkpoint_dir')
+    # a damaged checkpoint of nasviz's own is set aside (renamed, with a warning) and training
+    # restarts; a damaged side file alone is not a damaged checkpoint (its zip CRCs decide)
     state = None if ckpt_path is None else load_checked(
         ckpt_path, lambda p: torch.load(p, map_location=device, weights_only=False),
-        validate=lambda st: {'model', 'optimizer', 'scheduler', 'epoch', 'history', 'config'} <= set(st))
+        validate=lambda st: CHECKPOINT_KEYS <= set(st), intact=zip_intact)
     if state is not None:
         if state['config'] != asdict(config) or state.get('mask') != mask_record(mask):
             raise ValueError(f'{ckpt_path} holds a run with another config or mask '
