@@ -953,7 +953,7 @@ def _inject_head(page: str, snippet: str) -> str:
 _STATUS_COLOUR = {'ok': '#1a7f37', 'failed': '#cf222e', 'skipped': '#6e7781'}
 
 # metrics keys that describe the run rather than measure anything; shown elsewhere on the index
-_META_KEYS = frozenset({'notebook', 'profile', 'findings', 'headline'})
+_META_KEYS = frozenset({'notebook', 'profile', 'findings', 'headline', 'sources', 'labels'})
 _MAX_METRIC_ROWS = 40
 MINUS = '\u2212'
 
@@ -1057,24 +1057,37 @@ def metric_rows(metrics: Mapping[str, Any] | None) -> list[tuple[str, str, str |
 
 
 def _metrics_table(run: NotebookRun) -> str:
+    """The index's table of one notebook's headline numbers: name (the metrics file's ``labels``
+    entry when it gives one), value with its CI, and where the number comes from (the file's
+    ``sources``: computed in this run, or read from a shipped file, by name)."""
     esc = html.escape
     rows = metric_rows(run.metrics)
     if not rows:
         return '<p class="none">no metrics file written</p>' if run.metrics is None else ''
+    metrics = run.metrics or {}
+    sources = metrics.get('sources') if isinstance(metrics.get('sources'), Mapping) else {}
+    labels = metrics.get('labels') if isinstance(metrics.get('labels'), Mapping) else {}
     more = ''
     if len(rows) > _MAX_METRIC_ROWS:
-        more = (f'<tr><td colspan="2"><i>{len(rows) - _MAX_METRIC_ROWS} more in the metrics '
+        more = (f'<tr><td colspan="3"><i>{len(rows) - _MAX_METRIC_ROWS} more in the metrics '
                 'JSON</i></td></tr>')
         rows = rows[:_MAX_METRIC_ROWS]
     notes = sorted({n for _, _, n in rows if n})
-    body = ''.join(f'<tr><th scope="row">{esc(k)}</th><td class="num"'
-                   f'{f" title={chr(34)}{esc(n)}{chr(34)}" if n else ""}>{esc(v)}</td></tr>'
-                   for k, v, n in rows)
+    body = []
+    for k, v, n in rows:
+        top, _, rest = k.partition(' \u00b7 ')
+        shown = str(labels.get(top, top)) + (f' \u00b7 {rest}' if rest else '')
+        src = sources.get(top)
+        src_td = f'<td class="src">{esc(str(src))}</td>' if sources else ''
+        body.append(f'<tr><th scope="row">{esc(shown)}</th><td class="num"'
+                    f'{f" title={chr(34)}{esc(n)}{chr(34)}" if n else ""}>{esc(v)}</td>{src_td}</tr>')
     caption = ''
     if notes:
         caption = ('<caption>estimate [low, high] = ' + esc('; '.join(notes))
-                   + ', n = cells (or runs) it rests on</caption>')
-    return f'<table class="metrics">{caption}<tbody>{body}{more}</tbody></table>'
+                   + ', n = cells (or runs) it rests on' + ('; the last column says whether this run computed the '
+                                                             'number or read it from a shipped file' if sources else '')
+                   + '</caption>')
+    return f'<table class="metrics">{caption}<tbody>{"".join(body)}{more}</tbody></table>'
 
 
 def _notebook_section(r: NotebookRun) -> str:
