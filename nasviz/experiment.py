@@ -352,8 +352,9 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
               'few-shot supernet (published)': pub.scores(archs, 'fewshot')}
     table = ranking_with_baselines_ci(scores, bench, archs, ks=(), n_resamples=n_resamples, n_draws=n_draws,
                                       random_state=random_state)
+    # files by name only: a page must not carry this machine's absolute paths
     return table, (f'{len(archs):,} non-degenerate NAS-Bench-201 cells, ground truth {bench.column()}'
-                   f' ({bench.path}); supernet scores from {pub.name}')
+                   f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}')
 
 
 def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch], methods=('spos', 'fewshot',

@@ -21,7 +21,7 @@ def test_the_issue_example_reads_worse_than_random() -> None:
     s = describe_ranking('SPOS', est, random=RANDOM, ceiling=CEILING)
     assert s.startswith('SPOS ranks 120 cells at Kendall tau -0.13 [95% CI -0.25, -0.08]: ')
     assert 'worse than random scores (0.00, 95% range -0.06 to 0.06)' in s
-    assert "far below the ground truth's own split-half reliability (0.63 [95% CI 0.58, 0.68])" in s
+    assert "far below the ground truth's own split-half reliability (0.63 [95% CI 0.58, 0.68]; the intervals disjoint)" in s
     assert s.endswith('.')
 
 

@@ -41,10 +41,15 @@ METRIC_LABELS = {'kendall_tau': 'Kendall tau', 'spearman': 'Spearman rho', 'regr
 #: how each ceiling of :func:`nasviz.analysis.ranking.ceiling_scores` reads in a sentence
 CEILING_LABELS = {
     'reliability': "the ground truth's own split-half reliability",
-    'reliability (Spearman-Brown)': "the ground truth's own reliability (split-half, Spearman-Brown-corrected to "
-                                    "the seeds the truth averages)",
+    'reliability (Spearman-Brown)': "the ground truth's own reliability",
     'seed-to-seed': "the ground truth's own seed-to-seed agreement",
-    'valid-as-predictor': 'a separate training run as predictor (valid-as-predictor)',
+    'valid-as-predictor': "a separate training run's validation accuracy as predictor",
+}
+
+
+#: what a ceiling's number is, said beside it
+CEILING_NOTES = {
+    'reliability (Spearman-Brown)': 'split-half, Spearman-Brown-corrected to the seeds the truth averages',
 }
 
 
@@ -176,26 +181,29 @@ def describe_paired(name_a: str, name_b: str, diff: Any, metric: str = 'kendall_
 
 
 def _vs_params(params: Estimate | None, params_diff: Any, digits: int) -> str:
-    ref = 'the parameter-count baseline' + (f' ({_ci(params, digits)})' if params is not None else '')
+    ref = 'the parameter-count baseline'
+    own = f'{_ci(params, digits)}; ' if params is not None else ''
     if params_diff is None:
-        return f'not tested against {ref} (no paired difference given, so no claim)'
+        return f'not tested against {ref}' + (f' ({_ci(params, digits)})' if params is not None else '') + \
+            ' (no paired difference given, so no claim)'
     word, tail = _verdict(params_diff, digits)
     if word == 'no claim':
-        return f'no claim against {ref} ({tail})'
-    return f'{"level with" if word == "level with" else word + " than"} {ref} ({tail})'
+        return f'no claim against {ref} ({own}{tail})'
+    return f'{"level with" if word == "level with" else word + " than"} {ref} ({own}{tail})'
 
 
-def _vs_ceiling(est: Estimate, base: Estimate, label: str, digits: int) -> str:
-    ref = f'{label} ({_ci(base, digits)})'
+def _vs_ceiling(est: Estimate, base: Estimate, label: str, digits: int, note: str | None = None) -> str:
+    inner = _ci(base, digits) + (f'; {note}' if note else '')
     if est.below(base):
         # 'far below' only when the estimate is under half of a positive ceiling
         far = base.estimate > 0 and est.estimate < base.estimate / 2
-        return f'{"far " if far else ""}below {ref}, the intervals disjoint'
+        return f'{"far " if far else ""}below {label} ({inner}; the intervals disjoint)'
     if est.above(base):
-        return f'above {ref}, the intervals disjoint'
+        return f'above {label} ({inner}; the intervals disjoint)'
     if not (est.has_interval and base.has_interval):
-        return f'not comparable with {ref} (an interval is missing)'
-    return f'not separable from {ref}: the intervals overlap, and the ceiling rests on other truths, so no paired test and no claim'
+        return f'not comparable with {label} ({inner}; an interval is missing)'
+    return (f'not separable from {label} ({inner}): the intervals overlap, and the ceiling rests on other '
+            'truths, so no paired test and no claim')
 
 
 def describe_ranking(name: str, est: Estimate, random: Estimate | None = None, ceiling: Estimate | None = None,
@@ -221,7 +229,7 @@ def describe_ranking(name: str, est: Estimate, random: Estimate | None = None, c
         clauses.append(_vs_params(params, params_diff, digits))
     if ceiling is not None:
         label = CEILING_LABELS.get(ceiling_name, ceiling_name)
-        clauses.append(_vs_ceiling(est, ceiling, label, digits))
+        clauses.append(_vs_ceiling(est, ceiling, label, digits, CEILING_NOTES.get(ceiling_name)))
     body = clauses[0] if len(clauses) == 1 else '; '.join(clauses[:-1]) + '; and ' + clauses[-1]
     return f'{name} ranks {est.n} {what} at {metric_label(metric)} {_ci(est, digits)}: {body}.'
 
