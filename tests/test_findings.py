@@ -8,7 +8,7 @@ import pytest
 
 from nasviz.analysis.findings import (THIS_RUN, Findings, describe_change_over_training, describe_difference,
                                       describe_paired, describe_ranking, describe_seed_comparison,
-                                      detectable_difference, metric_label, metrics_payload, write_metrics)
+                                      detectable_from_interval, metric_label, metrics_payload, write_metrics)
 from nasviz.analysis.ranking import Estimate, paired_difference, paired_seed_difference, seed_summary
 
 RANDOM = Estimate(0.0, -0.06, 0.06, 120, method='null distribution of 1000 random score draws')
@@ -78,10 +78,10 @@ def test_baseline_comparisons_need_a_paired_difference() -> None:
 
 def test_detectable_difference_and_paired_sentences() -> None:
     # SE from a 95% normal interval of half-width 1.96: SE 1, detectable (1.96 + 0.84) = 2.80
-    assert detectable_difference(Estimate(0.0, -1.96, 1.96, 100)) == pytest.approx(2.8016, abs=1e-3)
-    assert np.isnan(detectable_difference(Estimate(0.1, float('nan'), float('nan'), 1)))
+    assert detectable_from_interval(Estimate(0.0, -1.96, 1.96, 100)) == pytest.approx(2.8016, abs=1e-3)
+    assert np.isnan(detectable_from_interval(Estimate(0.1, float('nan'), float('nan'), 1)))
     # over seeds: Student t quantiles, 3 seeds (2 degrees of freedom): (4.303 + 1.061) / 4.303 per half-width
-    assert detectable_difference(Estimate(0, -1, 1, 3), df=2) == pytest.approx(1.2465, abs=1e-3)
+    assert detectable_from_interval(Estimate(0, -1, 1, 3), df=2) == pytest.approx(1.2465, abs=1e-3)
     s = describe_paired('SPOS', 'parameter count', Estimate(-0.2, -0.35, -0.05, 120))
     assert s.startswith('SPOS ranks worse than parameter count in Kendall tau (paired difference -0.20')
     s = describe_paired('LID', 'parameter count', Estimate(0.02, -0.1, 0.14, 60), metric='spearman')

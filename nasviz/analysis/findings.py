@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import numpy as np
+from scipy import stats
 
 from nasviz.analysis.ranking import Estimate, PairedDifference, SeedSummary, _json_float, _level_label
 
 __all__ = ['describe_bn_handling', 'METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
-           'describe_paired', 'describe_change_over_training', 'detectable_difference', 'describe_seed_comparison',
+           'describe_paired', 'describe_change_over_training', 'detectable_from_interval', 'describe_seed_comparison',
            'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN']
 
 #: how metric column names read in a sentence
@@ -111,13 +112,12 @@ def _vs_random(est: Estimate, random: Estimate | None, digits: int) -> str:
     return f'indistinguishable from {ref}'
 
 
-def detectable_difference(diff: Estimate, power: float = 0.8, alpha: float = 0.05, df: int | None = None) -> float:
+def detectable_from_interval(diff: Estimate, power: float = 0.8, alpha: float = 0.05, df: int | None = None) -> float:
     """The smallest true difference a paired comparison with ``diff``'s interval would detect with
     ``power`` at two-sided level ``alpha``: ``(z_{1-alpha/2} + z_power) * SE``, the SE read from
     the interval's width (``half-width / z_{(1+level)/2}``; Student t with ``df`` degrees of
-    freedom for an interval over seeds). NaN without an interval."""
-    from scipy import stats
-
+    freedom for an interval over seeds). NaN without an interval. (The audit engine's
+    ``detectable_difference`` is the same rule from a bootstrap SE.)"""
     if not diff.has_interval:
         return float('nan')
     q = (lambda p: float(stats.t.ppf(p, df))) if df else (lambda p: float(stats.norm.ppf(p)))
@@ -153,7 +153,7 @@ def _verdict(diff: Any, digits: int, df: int | None = None) -> tuple[str, str]:
     """('better' | 'worse' | 'level with' | 'no claim', the paired difference in words)."""
     est, p, det = _paired_parts(diff)
     if det is None:
-        det = detectable_difference(est, df=df)
+        det = detectable_from_interval(est, df=df)
     tail = f'paired difference {_ci(est, digits)}' + (f', p={p:.2g}' if p is not None and np.isfinite(p) else '')
     if not est.has_interval:
         return 'no claim', tail + ', no interval'
@@ -253,7 +253,7 @@ def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estim
     if not est.has_interval:
         return f'{name_a} vs {name_b} in {label}: {signed} ({tail}); no interval, so no claim.'
     if est.covers(0.0):
-        det = detectable_difference(est)
+        det = detectable_from_interval(est)
         return (f'{name_a} vs {name_b} in {label} is within noise: {signed} ({tail}); the CI covers 0, '
                 f'{_detectable_text(det, digits)}.')
     better = est.low > 0
@@ -292,7 +292,7 @@ def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | N
     if diff.n < 2 or not diff.ci.has_interval:
         verdict = f'; the difference from {reference} is {_num(diff.mean, digits)} on one seed (no SE, no claim)'
     elif diff.ci.covers(0.0):
-        det = detectable_difference(diff.ci, df=diff.n - 1)
+        det = detectable_from_interval(diff.ci, df=diff.n - 1)
         verdict = f'; its difference from {reference}, {d}, is within noise ({_detectable_text(det, digits)})'
     else:
         verdict = f'; it ranks {"better" if diff.ci.low > 0 else "worse"} than {reference} by {d}'
@@ -309,7 +309,7 @@ def describe_change_over_training(name: str, diff: Any, first_epoch: int, last_e
     name = _check_name(name, 'name')
     est, p, det = _paired_parts(diff)
     if det is None:
-        det = detectable_difference(est)
+        det = detectable_from_interval(est)
     label = metric_label(metric)
     pt = f', p={p:.2g}' if p is not None and np.isfinite(p) else ''
     head = (f'{name}: {label} after epoch {last_epoch} minus after epoch {first_epoch} = {_ci(est, digits)} '
@@ -381,7 +381,7 @@ def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
     """Partial Spearman of score with parameter count given the truth, in words."""
     if not np.isfinite(est.estimate):
         return f'{name}: size bias undefined (the scores follow the truth exactly).'
-    det = detectable_difference(est)
+    det = detectable_from_interval(est)
     verdict = (f'within noise (the CI covers 0; {_detectable_text(det, digits)})' if est.covers(0) else
                'it rewards size beyond what size buys in accuracy' if est.low > 0 else
                'it penalises size beyond what the truth does')
@@ -397,7 +397,7 @@ def describe_bn_handling(name: str, table: Any, reference: str = 'recalibrate', 
         if mode == reference:
             continue
         covers = r['diff_low'] <= 0 <= r['diff_high']
-        det = detectable_difference(Estimate(r['diff'], r['diff_low'], r['diff_high'], int(r['n'])))
+        det = detectable_from_interval(Estimate(r['diff'], r['diff_low'], r['diff_high'], int(r['n'])))
         verdict = (f'within noise ({_detectable_text(det, digits)})' if covers
                    else 'better' if r['diff_low'] > 0 else 'worse')
         parts.append(f'{mode} statistics give tau {r["kendall_tau"]:.{digits}f} [{r["tau_low"]:.{digits}f}, '
