@@ -486,9 +486,13 @@ def _notebook_task(path: str, job: dict[str, Any], threads: int, stop_file: str)
 
 
 def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], keep_going: bool) -> list[NotebookRun]:
-    """The notebooks as executor tasks: ``paths[0]`` alone, then the rest in parallel; the runs
-    in notebook order. ``keep_going=False``: after a reported failure, tasks not yet started
+    """The notebooks as executor tasks: the one the others build on alone (notebook 01, which
+    trains the supernet 02-04 reuse; else the first), then the rest in parallel; the runs in
+    notebook order. ``keep_going=False``: after a reported failure, tasks not yet started
     return ``skipped`` (a stop file in the report folder tells them)."""
+    order = [p.name for p in paths]
+    first = next((p for p in paths if p.name.startswith('01')), paths[0])
+    paths = [first] + [p for p in paths if p != first]
     device = resolve_device(profile_settings(job['params']['profile']).get('device', 'cpu'))
     resources = task_resources(device)  # a notebook on CUDA asks Ray for a GPU
     stop_file = Path(job['out_dir']) / f'.stop-{uuid.uuid4().hex}'
@@ -515,7 +519,7 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
         stop_file.unlink(missing_ok=True)
         if isinstance(ex, LocalExecutor):
             ex.close()
-    return [got[p.name] for p in paths]
+    return [got[name] for name in order]
 
 
 def _json_default(obj: Any) -> Any:
@@ -1197,7 +1201,7 @@ def _metadata_table(result: ReportResult) -> str:
     if ex:
         where = 'local process pool' if ex.get('backend') == 'local' else (f'Ray at {ex["address"]}' if ex.get('address') else "Ray (this process's instance)")
         cap = f'{ex["workers"]} at once' if ex.get('workers') else 'no cap'
-        rows['notebooks ran on'] = f'{where}, {cap}: the first notebook alone, then the rest in parallel, one thread each'
+        rows['notebooks ran on'] = f'{where}, {cap}: the first notebook alone (01 where it runs), then the rest in parallel, one thread each'
     rows.update({k: v if v is not None else 'not installed' for k, v in versions.items()})
     return _kv_table(rows, cls='kv meta')
 

@@ -5,8 +5,8 @@ ground truth, returning plain data with bootstrap confidence intervals over arch
 
 * :func:`ranking_over_training` -- tau (CI), Spearman, training accuracy at every tracked epoch:
   is a better-trained supernet a better ranker?
-* :func:`change_over_training` -- the one test of "the ranking changed over training": tau after
-  the last tracked epoch minus after the first, paired over the same cells;
+* :func:`training_endpoints` -- the scores after the first and the last tracked epoch, for the one
+  test of "the ranking changed over training" (a paired test on the same cells);
 * :func:`picking_vs_pruning` -- does the predictor find the best cells (precision of its top
   0.1% / 1% / 10%), or only avoid the worst (precision of its bottom 10% / 50%)? Plus Kendall tau
   inside the true top 10% and the regret of its best pick;
@@ -38,7 +38,7 @@ from nasviz.spaces import get_space, space_of
 from nasviz.validate import short_repr
 
 __all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
-           'ranking_over_training', 'change_over_training', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
+           'ranking_over_training', 'training_endpoints', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
 TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
@@ -87,23 +87,21 @@ def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
     return pd.DataFrame(rows)
 
 
-def change_over_training(history: pd.DataFrame, truth, metric: str = 'kendall_tau', level: float = 0.95,
-                         n_resamples: int = 2000, random_state: int = 0) -> dict[str, Any] | None:
-    """Did the ranking change over training? ``metric`` of the scores after the last tracked epoch
-    minus after the first, by a paired bootstrap over the same cells
-    (:func:`~nasviz.analysis.ranking.paired_difference`): the one definition every notebook uses.
-    Returns ``{"diff": PairedDifference, "first_epoch", "last_epoch"}`` (epochs 1-based), or None
-    when fewer than two epochs were tracked."""
+def training_endpoints(history: pd.DataFrame) -> dict[str, Any] | None:
+    """The first and the last tracked epoch of a training history (``scores`` per tracked epoch,
+    as :func:`nasviz.experiment.spos_supernet` records them): ``{"first_scores", "last_scores",
+    "first_epoch", "last_epoch"}`` (epochs 1-based), or None when fewer than two epochs were
+    tracked. Whether the ranking changed between them is one paired test on the same cells,
+    :func:`nasviz.audit.compare.changed_over_training`."""
     if 'scores' not in history.columns:
         raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
     tracked = history[history['scores'].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))]
     if len(tracked) < 2:
         return None
     first, last = tracked.iloc[0], tracked.iloc[-1]
-    diff = paired_difference(np.asarray(last['scores'], dtype=np.float64), np.asarray(first['scores'], dtype=np.float64),
-                             np.asarray(truth, dtype=np.float64), metric=metric, level=level, n_resamples=n_resamples,
-                             random_state=random_state)
-    return {'diff': diff, 'first_epoch': int(first['epoch']) + 1, 'last_epoch': int(last['epoch']) + 1}
+    return {'first_scores': np.asarray(first['scores'], dtype=np.float64),
+            'last_scores': np.asarray(last['scores'], dtype=np.float64),
+            'first_epoch': int(first['epoch']) + 1, 'last_epoch': int(last['epoch']) + 1}
 
 
 def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACTIONS,

@@ -34,7 +34,7 @@ from scipy import stats
 from nasviz.analysis.ranking import Estimate, PairedDifference, SeedSummary, _json_float, _level_label
 
 __all__ = ['describe_bn_handling', 'METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
-           'describe_paired', 'describe_change_over_training', 'detectable_from_interval', 'describe_seed_comparison',
+           'describe_paired', 'describe_change_over_training', 'paired_estimate', 'detectable_from_interval', 'describe_seed_comparison',
            'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN']
 
 #: how metric column names read in a sentence
@@ -127,6 +127,12 @@ def detectable_from_interval(diff: Estimate, power: float = 0.8, alpha: float = 
 
 def _detectable_text(d: float, digits: int) -> str:
     return f'smallest detectable difference {_num(d, digits)} (80% power, 5% two-sided)'
+
+
+def paired_estimate(diff: Any) -> Estimate:
+    """The paired difference of a PairedDifference, an Estimate or a comparison (the audit engine's
+    ``Comparison`` or its dict) as an Estimate, for a metrics file."""
+    return _paired_parts(diff)[0]
 
 
 def _paired_parts(diff: Any) -> tuple[Estimate, float | None, float | None]:
