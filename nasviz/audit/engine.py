@@ -1,0 +1,228 @@
+"""One bootstrap over architectures for every metric of every estimator of one table.
+
+:func:`bootstrap_metrics` draws ``n_resamples`` resamples of the rows once, seeded, and
+computes every requested statistic of every score vector on each (``nasviz.audit.resample``),
+so the distribution of a paired difference is the difference of two stored distributions. The
+result keeps those distributions (:class:`Distributions`) so intervals, paired comparisons and
+detectable differences all come from the same draws.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from tqdm.auto import tqdm
+
+from nasviz.analysis.ranking import _resolve_k
+from nasviz.audit import resample as rs
+
+__all__ = [
+    'HIGHER_IS_BETTER',
+    'METRICS',
+    'Distributions',
+    'bootstrap_metrics',
+    'bootstrap_p',
+    'detectable_difference',
+    'k_label',
+    'percentile_ci',
+]
+
+#: metrics with one value per K (the rest are single numbers)
+K_METRICS = ('precision_top', 'precision_bottom', 'best_rank', 'worst_rank', 'tau_in_true_top')
+#: every metric the engine computes for each score vector, in display order
+METRICS = ('kendall_tau', 'spearman', 'pearson', *K_METRICS, 'regret', 'size_bias', 'op_bias')
+#: direction of "better" for the paired verdicts (None: a bias, no better or worse)
+HIGHER_IS_BETTER: dict[str, bool | None] = {
+    'kendall_tau': True, 'spearman': True, 'pearson': True, 'precision_top': True, 'precision_bottom': True,
+    'best_rank': False, 'worst_rank': False, 'tau_in_true_top': True, 'regret': False, 'size_bias': None,
+    'op_bias': None}
+#: the vector name under which statistics of the truth itself are stored
+TRUTH = '(truth)'
+#: resamples per block (memory: rows x block float32 numbers per matrix)
+_BLOCK = 100
+
+
+def k_label(k: float) -> str:
+    """``'0.01'`` for a fraction, ``'10'`` for a count (the keys of ``audit.json``)."""
+    if isinstance(k, (float, np.floating)) and 0 < k < 1:
+        return f'{float(k):g}'
+    return str(int(k))
+
+
+@dataclass
+class Distributions:
+    """Point estimates and bootstrap distributions, keyed ``(vector, metric, k)`` (``k`` is a
+    K label, a choice for ``op_bias``, or ``''``)."""
+
+    n: int
+    n_resamples: int
+    level: float
+    point: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    dist: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
+    sizes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def keys_of(self, vector: str) -> list[tuple[str, str, str]]:
+        return [key for key in self.point if key[0] == vector]
+
+
+def percentile_ci(dist: np.ndarray, level: float) -> tuple[float, float]:
+    """Central ``level`` percentile interval; NaN when more than 10% of the resamples are undefined."""
+    d = dist[np.isfinite(dist)]
+    if d.size == 0 or d.size < 0.9 * dist.size:
+        return float('nan'), float('nan')
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(d, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def bootstrap_p(dist: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of 'no difference' (twice the smaller tail share around 0)."""
+    d = dist[np.isfinite(dist)]
+    if d.size == 0:
+        return float('nan')
+    below, above = int((d <= 0).sum()), int((d >= 0).sum())
+    return float(min(1.0, 2 * (1 + min(below, above)) / (d.size + 1)))
+
+
+def detectable_difference(se: float, level: float = 0.95, power: float = 0.8) -> float:
+    """Smallest true paired difference a two-sided test at ``1 - level`` detects with
+    probability ``power``, given the difference's standard error: ``(z_{1-a/2} + z_power) se``
+    (2.80 se at 5% and 80%)."""
+    z = stats.norm.ppf(1 - (1 - level) / 2) + stats.norm.ppf(power)
+    return float(z * se)
+
+
+class _Shared:
+    """What every score vector of one block needs about the truth and the parameter count."""
+
+    def __init__(self, C: np.ndarray, truth: rs.Ranked, neg_truth: rs.Ranked, ks: list[int],
+                 params: rs.Ranked | None) -> None:
+        self.C = C
+        G = truth.group_sums(C)
+        self.truth_ties = truth.tie_pairs(C, G)
+        self.truth_mid = rs.midranks(truth, C, G)
+        self.ranks = rs.true_ranks(C, truth, G)
+        self.neg_ranks = rs.true_ranks(C, neg_truth)
+        self.top_masks = [C * (self.ranks <= k) for k in ks]
+        self.bottom_masks = [C * (self.neg_ranks <= k) for k in ks]
+        self.params_mid = rs.midranks(params, C) if params is not None else None
+        self.r_pt = rs.corr(C, self.params_mid, self.truth_mid) if params is not None else None
+
+
+def _precision(pred: rs.Ranked, C: np.ndarray, masks: list[np.ndarray], ks: list[int]) -> np.ndarray:
+    G = pred.group_sums(C)[::-1]
+    before = np.cumsum(G, axis=0) - G
+    out = np.empty((len(ks), C.shape[1]))
+    for j, (k, M) in enumerate(zip(ks, masks)):
+        Hg = pred.group_sums(M)[::-1]
+        take = np.clip((k - before) / np.where(G > 0, G, 1.0), 0.0, 1.0)
+        out[j] = np.einsum('gb,gb->b', Hg, take) / k
+    return out
+
+
+def _partial(r_xy: np.ndarray, r_xz: np.ndarray, r_yz: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid='ignore', divide='ignore'):
+        den = np.sqrt((1 - r_xz ** 2) * (1 - r_yz ** 2))
+        return np.where(den > 1e-6, (r_xy - r_xz * r_yz) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: Sequence[float | int] = (),
+                      params: np.ndarray | None = None, choices: tuple[np.ndarray, list[tuple[str, str]]] | None = None,
+                      full: Sequence[str] = (), n_resamples: int = 2000, level: float = 0.95,
+                      random_state: Any = 0, progress: bool = False) -> Distributions:
+    """Every metric of every vector in ``vectors`` (name -> scores, higher = better, finite,
+    aligned with ``truth``) on one seeded set of bootstrap resamples.
+
+    All vectors get Kendall, Spearman, Pearson, precision at top / bottom K, best / worst true
+    rank of the predicted top K, Kendall inside the true top K (a fixed set of rows: the table's
+    true top K) and regret. The vectors named in ``full`` also get the size bias (partial
+    Spearman of score and ``params`` given the truth) and, given ``choices`` (a rows x features
+    0/1 matrix and the ``(slot, choice)`` of each column), the op bias of each feature (Kendall
+    of the feature with the score minus with the truth).
+    """
+    truth = np.asarray(truth, dtype=np.float64)
+    n = truth.size
+    kk = [_resolve_k(k, n) for k in ks]
+    labels = [k_label(k) for k in ks]
+    out = Distributions(n=n, n_resamples=int(n_resamples), level=float(level))
+    tr, neg_tr = rs.Ranked(truth), rs.Ranked(-truth)
+    pr = rs.Ranked(params) if params is not None else None
+    ranked = {name: rs.Ranked(v) for name, v in vectors.items()}
+    plans = {name: rs.KendallPlan(r, tr) for name, r in ranked.items()}
+    neg = {name: rs.Ranked(-np.asarray(v, dtype=np.float64)) for name, v in vectors.items()}
+    # Kendall inside the true top K: the rows of the table's true top K (ties at the cut kept)
+    ranks0 = rs.true_ranks(rs.ones(n), tr)[:, 0]
+    top_sets = {lab: np.flatnonzero(ranks0 <= k) for lab, k in zip(labels, kk)}
+    top_plans = {}
+    for lab, rows in top_sets.items():
+        if rows.size >= 3:
+            t_sub = rs.Ranked(truth[rows])
+            top_plans[lab] = (rows, {name: rs.KendallPlan(rs.Ranked(np.asarray(v, dtype=np.float64)[rows]), t_sub)
+                                     for name, v in vectors.items()})
+    X, feats = choices if choices is not None else (None, [])
+    full = set(full)
+
+    def run(C: np.ndarray) -> dict[tuple[str, str, str], np.ndarray]:
+        sh = _Shared(C, tr, neg_tr, kk, pr)
+        res: dict[tuple[str, str, str], np.ndarray] = {}
+        truth_tau_feats = None
+        if X is not None and full:
+            truth_tau_feats = rs.binary_kendall(C, X, sh.truth_mid, sh.truth_ties)
+        for name, r in ranked.items():
+            G = r.group_sums(C)
+            ties = r.tie_pairs(C, G)
+            res[(name, 'kendall_tau', '')] = plans[name](C, pred_ties=ties, truth_ties=sh.truth_ties)
+            mid = rs.midranks(r, C, G)
+            r_st = rs.corr(C, mid, sh.truth_mid)
+            res[(name, 'spearman', '')] = r_st
+            res[(name, 'pearson', '')] = rs.pearson(C, r.values, truth)
+            if kk:
+                top = _precision(r, C, sh.top_masks, kk)
+                bot = _precision(neg[name], C, sh.bottom_masks, kk)
+                br, wr = rs.best_worst_rank(C, r, sh.ranks, kk)
+                for j, lab in enumerate(labels):
+                    res[(name, 'precision_top', lab)] = top[j]
+                    res[(name, 'precision_bottom', lab)] = bot[j]
+                    res[(name, 'best_rank', lab)] = br[j]
+                    res[(name, 'worst_rank', lab)] = wr[j]
+                for lab, (rows, sub) in top_plans.items():
+                    res[(name, 'tau_in_true_top', lab)] = sub[name](C[rows])
+            res[(name, 'regret', '')] = rs.regret(C, r, truth)
+            if name in full and sh.params_mid is not None:
+                r_sp = rs.corr(C, mid, sh.params_mid)
+                res[(name, 'size_bias', '')] = _partial(r_sp, r_st, sh.r_pt)
+            if name in full and truth_tau_feats is not None:
+                tau_f = rs.binary_kendall(C, X, mid, ties)
+                for j, (slot, choice) in enumerate(feats):
+                    res[(name, 'op_bias', f'{slot}={choice}')] = tau_f[j] - truth_tau_feats[j]
+                    res[(name, 'op_tau', f'{slot}={choice}')] = tau_f[j]
+        if truth_tau_feats is not None:
+            for j, (slot, choice) in enumerate(feats):
+                res[(TRUTH, 'op_tau', f'{slot}={choice}')] = truth_tau_feats[j]
+        return res
+
+    for key, v in run(rs.ones(n)).items():
+        out.point[key] = float(v[0])
+        out.sizes[key] = int(top_sets[key[2]].size) if key[1] == 'tau_in_true_top' else n
+    for lab in labels:  # K too small for a Kendall inside the true top: record it, undefined
+        if lab not in top_plans:
+            for name in vectors:
+                out.point[(name, 'tau_in_true_top', lab)] = float('nan')
+                out.sizes[(name, 'tau_in_true_top', lab)] = int(top_sets[lab].size)
+    rng = np.random.default_rng(random_state)
+    blocks = [min(_BLOCK, n_resamples - s) for s in range(0, n_resamples, _BLOCK)]
+    acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
+    it = blocks
+    if progress:
+        it = tqdm(blocks, desc=f'bootstrap ({n_resamples} resamples of {n} architectures)', unit='block')
+    for b in it:
+        for key, v in run(rs.draw_counts(rng, n, b)).items():
+            acc.setdefault(key, []).append(np.asarray(v, dtype=np.float64))
+    for key, parts in acc.items():
+        out.dist[key] = np.concatenate(parts)
+    for key in out.point:
+        out.dist.setdefault(key, np.full(n_resamples, np.nan))
+    return out
