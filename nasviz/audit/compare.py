@@ -43,6 +43,23 @@ def verdict(low: float, high: float, higher_is_better: bool | None = True) -> st
     return 'level with'
 
 
+def verdict_phrase(word: str) -> str:
+    """``'better than'``, ``'worse than'`` or ``'level with'``."""
+    return word if word == 'level with' else f'{word} than'
+
+
+def verdict_sentence(row: Any, digits: int = 3) -> str:
+    """:meth:`Comparison.sentence` of a row of ``Audit.comparisons`` (or a Comparison)."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    f = f'.{digits}f'
+    lo, hi = get('low'), get('high')
+    ci = f'[{lo:{f}}, {hi:{f}}]' if lo is not None and np.isfinite(lo) else '[no CI]'
+    tail = (f' (smallest detectable difference {get("detectable"):{f}})' if get('verdict') == 'level with' else '')
+    m = get('metric') + (f'@{get("k")}' if get('k') else '')
+    return (f'{get("estimator")} is {verdict_phrase(get("verdict"))} {get("other")} on {m}: diff '
+            f'{get("diff"):+{f}} {ci}, p={get("p"):.3g}, n={get("n")}{tail}')
+
+
 @dataclass(frozen=True)
 class Comparison:
     """``metric(a) - metric(b)`` on the same architectures (or over seeds): ``diff`` in
@@ -75,8 +92,8 @@ class Comparison:
         ci = (f'[{self.level:.0%} CI {self.low:{f}}, {self.high:{f}}]' if np.isfinite(self.low)
               else '[no CI]')
         tail = f' (smallest detectable difference {self.detectable:{f}})' if self.verdict == 'level with' else ''
-        return (f'{self.estimator} is {self.verdict} {self.other} on {m}: diff {self.diff:+{f}} {ci}, '
-                f'p={self.p:.3g}, n={self.n} {self.over}{tail}')
+        return (f'{self.estimator} is {verdict_phrase(self.verdict)} {self.other} on {m}: diff {self.diff:+{f}} '
+                f'{ci}, p={self.p:.3g}, n={self.n} {self.over}{tail}')
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -106,20 +106,38 @@ class _Shared:
         self.truth_mid = rs.midranks(truth, C, G)
         self.ranks = rs.true_ranks(C, truth, G)
         self.neg_ranks = rs.true_ranks(C, neg_truth)
-        self.top_masks = [C * (self.ranks <= k) for k in ks]
-        self.bottom_masks = [C * (self.neg_ranks <= k) for k in ks]
+        self.tops = _tops_of(C, self.ranks, ks)
+        self.bottoms = _tops_of(C, self.neg_ranks, ks)
         self.params_mid = rs.midranks(params, C) if params is not None else None
-        self.r_pt = rs.corr(C, self.params_mid, self.truth_mid) if params is not None else None
+        self.truth_sq = rs.rank_square(C, self.truth_mid)
+        self.r_pt = rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if params is not None else None
 
 
-def _precision(pred: rs.Ranked, C: np.ndarray, masks: list[np.ndarray], ks: list[int]) -> np.ndarray:
-    G = pred.group_sums(C)[::-1]
+def _tops_of(C: np.ndarray, ranks: np.ndarray, ks: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    best = ranks.min(axis=1)
+    out = []
+    for k in ks:
+        rows = np.flatnonzero(best <= k)
+        out.append((rows, C[rows] * (ranks[rows] <= k)))
+    return out
+
+
+def _precision(pred: rs.Ranked, C: np.ndarray, tops: list[tuple[np.ndarray, np.ndarray]], ks: list[int]
+               ) -> np.ndarray:
+    """Precision at each k. ``tops[j]`` holds the rows that are in the true top k on some
+    resample and their drawn units that are (``C`` masked by true rank <= k): the tie groups fully
+    inside the predicted top k count whole, the straddling group in proportion."""
+    G = pred.group_sums(C)[::-1]  # tie groups by decreasing score
     before = np.cumsum(G, axis=0) - G
+    last = rs.cut_rows(before, ks)  # the group holding the k-th unit, per k and resample
+    cols = np.arange(C.shape[1])
+    gdesc = pred.starts.size - 1 - pred.group  # each row's group in decreasing order
     out = np.empty((len(ks), C.shape[1]))
-    for j, (k, M) in enumerate(zip(ks, masks)):
-        Hg = pred.group_sums(M)[::-1]
-        take = np.clip((k - before) / np.where(G > 0, G, 1.0), 0.0, 1.0)
-        out[j] = np.einsum('gb,gb->b', Hg, take) / k
+    for j, (k, (rows, M)) in enumerate(zip(ks, tops)):
+        g = last[j]
+        gr = gdesc[rows][:, None]
+        frac = (k - before[g, cols]) / np.where(G[g, cols] > 0, G[g, cols], 1.0)
+        out[j] = ((M * (gr < g)).sum(axis=0) + frac * (M * (gr == g)).sum(axis=0)) / k
     return out
 
 
@@ -176,12 +194,12 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
             ties = r.tie_pairs(C, G)
             res[(name, 'kendall_tau', '')] = plans[name](C, pred_ties=ties, truth_ties=sh.truth_ties)
             mid = rs.midranks(r, C, G)
-            r_st = rs.corr(C, mid, sh.truth_mid)
+            r_st = rs.corr(C, mid, sh.truth_mid, sh.truth_sq)
             res[(name, 'spearman', '')] = r_st
             res[(name, 'pearson', '')] = rs.pearson(C, r.values, truth)
             if kk:
-                top = _precision(r, C, sh.top_masks, kk)
-                bot = _precision(neg[name], C, sh.bottom_masks, kk)
+                top = _precision(r, C, sh.tops, kk)
+                bot = _precision(neg[name], C, sh.bottoms, kk)
                 br, wr = rs.best_worst_rank(C, r, sh.ranks, kk)
                 for j, lab in enumerate(labels):
                     res[(name, 'precision_top', lab)] = top[j]

@@ -36,7 +36,7 @@ __all__ = [
     'midranks',
     'ones',
     'pearson',
-    'precision_top',
+    'precision_top', 'cut_rows', 'rank_square',
     'regret',
     'true_ranks',
 ]
@@ -117,17 +117,23 @@ def midranks(r: Ranked, C: np.ndarray, G: np.ndarray | None = None) -> np.ndarra
     return mid_g[r.group]
 
 
-def corr(C: np.ndarray, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
-    """Pearson correlation of two ``n x b`` value matrices weighted by ``C`` (NaN where constant)."""
+def corr(C: np.ndarray, ra: np.ndarray, rb: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
+    """Pearson correlation of two ``n x b`` matrices of mid-ranks weighted by ``C`` (their
+    weighted mean is ``(N + 1) / 2``; NaN where constant). ``bb``: ``sum c rb^2`` if known."""
     N = C.sum(axis=0, dtype=np.float64)
-    ma = np.einsum('ib,ib->b', C, ra) / N
-    mb = np.einsum('ib,ib->b', C, rb) / N
-    da, db = ra - ma, rb - mb
-    Cd = C * da
-    num = np.einsum('ib,ib->b', Cd, db)
-    den = np.sqrt(np.einsum('ib,ib->b', Cd, da) * np.einsum('ib,ib->b', C * db, db))
+    mean2 = N * ((N + 1) / 2) ** 2
+    Ca = C * ra
+    num = np.einsum('ib,ib->b', Ca, rb) - mean2
+    va = np.einsum('ib,ib->b', Ca, ra) - mean2
+    vb = (rank_square(C, rb) if bb is None else bb) - mean2
+    den = np.sqrt(np.clip(va, 0, None) * np.clip(vb, 0, None))
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(den > 1e-9 * N * N, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def rank_square(C: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``sum_i c_i r_i^2`` per resample (to reuse one side of :func:`corr`)."""
+    return np.einsum('ib,ib->b', C * r, r)
 
 
 def pearson(C: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -170,7 +176,8 @@ class Inversions:
         kp[:n] = k
         kb = kp.reshape(self.n_blocks, m)
         i_lt_j = np.triu(np.ones((m, m), dtype=bool), 1)
-        self.U_block = ((kb[:, :, None] > kb[:, None, :]) & i_lt_j).astype(np.float32)
+        self.U_T = np.ascontiguousarray(((kb[:, :, None] > kb[:, None, :]) & i_lt_j).transpose(0, 2, 1),
+                                        dtype=np.float32)
         # bins of consecutive tie groups holding at most m positions
         order = np.argsort(k, kind='stable')
         starts = _groups(k[order])
@@ -199,22 +206,23 @@ class Inversions:
             valid[r, :mem.size] = True
             kk, bb = k[mem], blk[mem]
             V[r, :mem.size, :mem.size] = (kk[:, None] > kk[None, :]) & (bb[:, None] < bb[None, :])
-        self.members, self.valid, self.V_bin = members, valid, V
+        self.members = np.where(valid, perm[members], n)  # rows of C; n: the zero row appended
+        self.V_T = np.ascontiguousarray(V.transpose(0, 2, 1))
+        self.perm_padded = np.r_[perm, np.full(self.n_blocks * m - n, n, dtype=np.int64)]
         self._grid = _summer(blk * n_bins + bin_of_pos, self.n_blocks * n_bins)
         self._upper = np.triu(np.ones((n_bins, n_bins)), 1)  # [q' > q]
 
     def __call__(self, C: np.ndarray) -> np.ndarray:
-        b, n, m = C.shape[1], self.n, self.m
-        Cp = C[self.perm]  # positions x b
-        W = np.zeros((self.n_blocks * m, b), dtype=np.float32)
-        W[:n] = Cp
-        Wb = W.reshape(self.n_blocks, m, b)
-        # sum_ij w_i U_ij w_j per block: (U^T w) . w
-        d1 = (np.matmul(self.U_block.transpose(0, 2, 1), Wb) * Wb).sum(axis=1).sum(axis=0, dtype=np.float64)
+        b, m = C.shape[1], self.m
+        Cz = np.vstack([C, np.zeros((1, b), dtype=C.dtype)])
+        Wb = Cz[self.perm_padded].reshape(self.n_blocks, m, b)
+        Cp = Wb.reshape(-1, b)[:self.n]
+        # sum_ij w_i U_ij w_j per block: (U^T w) . w, exact in float32 within a block
+        d1 = np.einsum('tmb,tmb->tb', np.matmul(self.U_T, Wb), Wb).sum(axis=0, dtype=np.float64)
         d2 = np.zeros(b)
         if self.members.size:
-            Wm = Cp[self.members] * self.valid[:, :, None]  # bins x m x b
-            d2 = (np.matmul(self.V_bin.transpose(0, 2, 1), Wm) * Wm).sum(axis=1).sum(axis=0, dtype=np.float64)
+            Wm = Cz[self.members]  # bins x m x b
+            d2 = np.einsum('tmb,tmb->tb', np.matmul(self.V_T, Wm), Wm).sum(axis=0, dtype=np.float64)
         H = np.asarray(self._grid @ Cp, dtype=np.float64).reshape(self.n_blocks, self.n_bins, b)
         prev = np.cumsum(H, axis=0) - H  # weight in earlier blocks, per bin
         later_bins = np.matmul(self._upper, prev)  # ... summed over the higher bins
@@ -280,16 +288,17 @@ def best_worst_rank(C: np.ndarray, pred: Ranked, ranks: np.ndarray, ks: list[int
     present = Cs > 0
     run_min = np.minimum.accumulate(np.where(present, R, np.inf), axis=0)
     run_max = np.maximum.accumulate(np.where(present, R, -np.inf), axis=0)
-    before = np.cumsum(Cs, axis=0, dtype=np.float64) - Cs
+    last = cut_rows(np.cumsum(Cs, axis=0, dtype=np.float64) - Cs, ks)  # the row holding the k-th unit
     N = C.sum(axis=0, dtype=np.float64)
     cols = np.arange(C.shape[1])
-    br = np.empty((len(ks), C.shape[1]))
-    wr = np.empty_like(br)
-    for j, k in enumerate(ks):
-        last = (before < k).sum(axis=0) - 1  # the row holding the k-th unit
-        br[j] = run_min[last, cols] / N
-        wr[j] = run_max[last, cols] / N
-    return br, wr
+    return run_min[last, cols] / N, run_max[last, cols] / N
+
+
+def cut_rows(before: np.ndarray, ks: list[int]) -> np.ndarray:
+    """For each k and column, the last row whose units-ahead count ``before`` (non-decreasing
+    down each column) is below k: the row holding the k-th unit (``len(ks) x b``)."""
+    kk = np.asarray(ks, dtype=np.float64)
+    return np.stack([np.searchsorted(before[:, j], kk, side='left') - 1 for j in range(before.shape[1])], axis=1)
 
 
 def regret(C: np.ndarray, pred: Ranked, truth_values: np.ndarray) -> np.ndarray:
