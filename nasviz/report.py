@@ -54,7 +54,7 @@ from nasviz.validate import check_count, short_repr
 __all__ = [
     'PROFILES', 'NotebookRun', 'ReportResult', 'ReportError', 'check_parameters', 'run_report',
     'find_notebooks', 'notebook_defaults', 'run_metadata', 'format_value', 'metric_rows',
-    'metrics_path_for', 'run_notebook',
+    'metrics_path_for', 'run_notebook', 'without_paths',
 ]
 
 #: Run sizes, smallest first: ``tiny`` for unit tests, ``small`` for smoke runs on a CPU,
@@ -227,6 +227,15 @@ def _relative_paths(obj: Any, out: Path) -> Any:
         except ValueError:  # another drive on Windows
             return obj
     return obj.replace(root + os.sep, '').replace(root, '.')
+
+
+_ABS_PATH = re.compile(r'(?<![\w.:/])(?:/[\w.+-]+)+/([\w.+-]+)')
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute POSIX path written as its file name: a page says which file
+    a number came from, never where it sat on the machine that ran it."""
+    return _ABS_PATH.sub(lambda m: m.group(1), str(text))
 
 
 class ReportError(RuntimeError):
