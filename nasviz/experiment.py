@@ -577,5 +577,5 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
             for which in ('oneshot', 'fewshot'):
                 inputs[f'published/{which}'] = dict(archs=archs, scores=pub.scores(archs, which), truth=truth,
                                                     params=params, space='nb201',
-                                                    truth_name='the NB201 table (cifar10_test_200ep)')
+                                                    truth_name='the NB201 table (CIFAR-10 test accuracy after 200 epochs)')
     return inputs, unavailable
