@@ -125,6 +125,7 @@ def _from_dists(name_a: str, name_b: str, metric: str, k: str, d: engine.Distrib
     lo, hi = engine.percentile_ci(dist, d.level)
     fin = dist[np.isfinite(dist)]
     se = float(fin.std(ddof=1)) if fin.size > 1 else float('nan')
+    se = se if se > 0 else float('nan')  # a difference that never varies: no power figure to give
     diff = d.point[ka] - d.point[kb]
     return Comparison(name_a, name_b, metric, k, float(diff), lo, hi, engine.bootstrap_p(dist),
                       verdict(lo, hi, engine.HIGHER_IS_BETTER[metric]), engine.detectable_difference(se, d.level),

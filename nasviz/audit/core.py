@@ -340,7 +340,7 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
     seed_cols = [c for cols in (seed_runs or {}).values() for c in cols]
     if estimators is None:
         estimators = [c for c in df.columns if c not in not_est and c not in seed_cols
-                      and not (c == truth or c == truth_column)
+                      and not ((isinstance(truth, str) and c == truth) or c == truth_column)
                       and not (c == 'flops' and 'flops' in baselines) and not (c == 'params' and 'params' in baselines)]
     missing = [e for e in estimators if e not in df.columns]
     if missing:
