@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import hashlib
 import json
 import os
 import re
@@ -132,9 +133,48 @@ def _parse_nb201(text: str) -> Any:
     return Arch.from_str(s)  # its error names the problem
 
 
+#: NAS-Bench-101's op labels in its module hash (the benchmark's ``available_ops`` order)
+NB101_HASH_OPS = ('conv3x3-bn-relu', 'conv1x1-bn-relu', 'maxpool3x3')
+_HEX32 = re.compile(r'^[0-9a-f]{32}$')
+
+
+def nb101_hash(arch: Any) -> str:
+    """NAS-Bench-101's module hash of a (pruned) cell: iterated MD5 of each vertex's
+    (out-degree, in-degree, label) refined by its in- and out-neighbours' hashes, as many rounds
+    as there are vertices, then the MD5 of the sorted vertex hashes (the key of the official
+    benchmark; input and output are labelled -1 and -2)."""
+    a = arch if isinstance(arch, NB101Arch) else get_space('nb101').check(arch)
+    m = np.asarray(a.matrix, dtype=int)
+    labels = [-1] + [NB101_HASH_OPS.index(op) for op in a.ops[1:-1]] + [-2]
+    v = m.shape[0]
+    md5 = lambda text: hashlib.md5(text.encode('utf-8')).hexdigest()  # noqa: E731
+    h = [md5(str((int(o), int(i), lab))) for o, i, lab in zip(m.sum(axis=1), m.sum(axis=0), labels)]
+    for _ in range(v):
+        h = [md5(''.join(sorted(h[w] for w in range(v) if m[w, x])) + '|'
+                 + ''.join(sorted(h[w] for w in range(v) if m[x, w])) + '|' + h[x]) for x in range(v)]
+    return md5(str(sorted(h)))
+
+
+_NB101_BY_HASH: dict[str, Any] = {}
+
+
+def _nb101_from_hash(key: str) -> Any:
+    """The cell of the NB101 table (``$NASVIZ_NB101_TABLE``) with this module hash: a hash cannot be
+    inverted, so only cells of the benchmark table resolve."""
+    if not _NB101_BY_HASH:
+        from nasviz.bench import NB101Table
+        for a in NB101Table().archs():
+            _NB101_BY_HASH[nb101_hash(a)] = a
+    if key not in _NB101_BY_HASH:
+        raise ValueError(f'NB101 module hash {key} is not among the cells of the NAS-Bench-101 table')
+    return _NB101_BY_HASH[key]
+
+
 def _parse_nb101(text: str) -> Any:
     space = get_space('nb101')
     s = text.strip()
+    if _HEX32.match(s):
+        return _nb101_from_hash(s)
     lit = _literal(s) if s[:1] in '([' else None
     if isinstance(lit, (tuple, list)) and lit and all(isinstance(i, int) for i in lit):
         L = len(lit)
