@@ -183,7 +183,7 @@ def describe_paired(name_a: str, name_b: str, diff: Any, metric: str = 'kendall_
     if word == 'no claim':
         return f'{name_a} against {name_b} in {label}: {tail} {where}, so no claim.'
     verb = 'ranks level with' if word == 'level with' else f'ranks {word} than'
-    return f'{name_a[:1].upper() + name_a[1:]} {verb} {name_b} in {label} ({tail}; {where}).'
+    return f'{name_a} {verb} {name_b} in {label} ({tail}; {where}).'
 
 
 def _vs_params(params: Estimate | None, params_diff: Any, digits: int) -> str:
