@@ -304,7 +304,7 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
           baselines: Iterable[str] = DEFAULT_BASELINES, ks: Sequence[float | int] = DEFAULT_KS,
           n_resamples: int = 2000, level: float = 0.95, random_state: int = 0, merge_isomorphic: bool = False,
           truth_column: str | None = None, seed_runs: Mapping[str, Sequence[str]] | None = None,
-          progress: bool = False) -> Audit:
+          progress: bool = False, n_jobs: int | None = None) -> Audit:
     """Audit one or many estimators against a ground truth on the same architectures.
 
     ``scores``: a DataFrame (architectures in an ``arch`` / ``arch_str`` column or the index,
@@ -323,7 +323,7 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
 
     Every metric gets a percentile interval at ``level`` from ``n_resamples`` bootstrap
     resamples of the architectures drawn once with ``random_state``; comparisons are paired on
-    those same resamples.
+    those same resamples. ``n_jobs`` threads share the work (default up to 2; same result).
     """
     sp = get_space(space)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
@@ -435,7 +435,7 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             ceiling_vec = cs
     d = engine.bootstrap_metrics(all_vectors, truth_v, ks=ks, params=params_v,
                                  choices=(X, feats) if feats else None, full=est_names, n_resamples=n_resamples,
-                                 level=level, random_state=random_state, progress=progress)
+                                 level=level, random_state=random_state, progress=progress, n_jobs=n_jobs)
     metrics_rows = []
     for name in all_vectors:
         kind = 'estimator' if name in vectors else 'baseline'

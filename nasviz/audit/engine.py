@@ -9,6 +9,8 @@ detectable differences all come from the same draws.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,10 +149,16 @@ def _partial(r_xy: np.ndarray, r_xz: np.ndarray, r_yz: np.ndarray) -> np.ndarray
         return np.where(den > 1e-6, (r_xy - r_xz * r_yz) / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _collect(res: dict[tuple[str, str, str], np.ndarray], acc: dict[tuple[str, str, str], list[np.ndarray]]
+             ) -> None:
+    for key, v in res.items():
+        acc.setdefault(key, []).append(np.asarray(v, dtype=np.float64))
+
+
 def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: Sequence[float | int] = (),
                       params: np.ndarray | None = None, choices: tuple[np.ndarray, list[tuple[str, str]]] | None = None,
                       full: Sequence[str] = (), n_resamples: int = 2000, level: float = 0.95,
-                      random_state: Any = 0, progress: bool = False) -> Distributions:
+                      random_state: Any = 0, progress: bool = False, n_jobs: int | None = None) -> Distributions:
     """Every metric of every vector in ``vectors`` (name -> scores, higher = better, finite,
     aligned with ``truth``) on one seeded set of bootstrap resamples.
 
@@ -159,7 +167,8 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     true top K) and regret. The vectors named in ``full`` also get the size bias (partial
     Spearman of score and ``params`` given the truth) and, given ``choices`` (a rows x features
     0/1 matrix and the ``(slot, choice)`` of each column), the op bias of each feature (Kendall
-    of the feature with the score minus with the truth).
+    of the feature with the score minus with the truth). ``n_jobs`` threads score the resample
+    blocks (default: up to 2); the result is the same for any ``n_jobs``.
     """
     truth = np.asarray(truth, dtype=np.float64)
     n = truth.size
@@ -233,12 +242,22 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     rng = np.random.default_rng(random_state)
     blocks = [min(_BLOCK, n_resamples - s) for s in range(0, n_resamples, _BLOCK)]
     acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    it = blocks
-    if progress:
-        it = tqdm(blocks, desc=f'bootstrap ({n_resamples} resamples of {n} architectures)', unit='block')
-    for b in it:
-        for key, v in run(rs.draw_counts(rng, n, b)).items():
-            acc.setdefault(key, []).append(np.asarray(v, dtype=np.float64))
+    bar = tqdm(total=len(blocks), desc=f'bootstrap ({n_resamples} resamples of {n} architectures)', unit='block',
+               disable=not progress)
+    # the resamples are drawn in order from one generator (the result does not depend on
+    # n_jobs); blocks are scored in threads (NumPy releases the GIL in its loops)
+    jobs = max(1, int(n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pending = []
+        for b in blocks:
+            pending.append(pool.submit(run, rs.draw_counts(rng, n, b)))
+            while len(pending) > jobs:  # bounded memory: at most `jobs` blocks waiting
+                _collect(pending.pop(0).result(), acc)
+                bar.update()
+        for f in pending:
+            _collect(f.result(), acc)
+            bar.update()
+    bar.close()
     for key, parts in acc.items():
         out.dist[key] = np.concatenate(parts)
     for key in out.point:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -121,8 +122,15 @@ def _nb201_from_nodes(nodes: Any) -> Any:
     return Arch.from_ops(ops)
 
 
+_OFFICIAL = re.compile(r'\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|')
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+
+
 def _parse_nb201(text: str) -> Any:
     s = text.strip()
+    m = _OFFICIAL.fullmatch(s)
+    if m is not None and all(op in _OP_INDEX for op in m.groups()):  # the official form, fast
+        return Arch(tuple(_OP_INDEX[op] for op in m.groups()))
     if s.startswith('|'):
         return Arch.from_str(s)
     lit = _literal(s)
