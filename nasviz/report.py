@@ -18,7 +18,10 @@ directory, which is the report folder)::
      "params_tau": 0.04,                      # plain numbers are fine too
      "kendall_tau_by_method": {"SPOS": {"estimate": ...}, "NAS-LID": {...}},   # one level of nesting
      "findings": ["SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of ..."],
-     "headline": ["kendall_tau", "params_tau"]}   # optional: which keys the index shows, in order
+     "headline": ["kendall_tau", "params_tau"],   # optional: which keys the index shows, in order
+     "labels": {"params_tau": "parameter count, Kendall tau"},    # optional: how a key reads on the index
+     "sources": {"kendall_tau": "computed in this run",           # optional: each number's provenance,
+                 "params_tau": "read from shipped_table.csv"}}    # shown beside it on the index
 
 Exported pages are static and offline: plotly.js is written locally (or inlined), require.js,
 MathJax, mermaid and the ipywidgets manager (all CDN scripts) are left out, stored widget state
