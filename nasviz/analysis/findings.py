@@ -459,7 +459,9 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
     its size bias. ``names`` maps column names to words (default: baselines named, underscores
     read as spaces)."""
     names = dict(names or {})
-    label = lambda e: names.get(e, BASELINE_NAMES.get(e, str(e).replace('_', ' ')))  # noqa: E731
+    def label(e: str) -> str:
+        return names.get(e, BASELINE_NAMES.get(e, str(e).replace('_', ' ')))
+
     m, c = res.metrics, res.comparisons
     out: list[str] = []
     head = f'{res.n:,} {what} audited'
@@ -502,7 +504,7 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
                    + '; '.join(clauses) + '.')
         prec, best, reg = est(e, 'precision_top', top_k), est(e, 'best_rank', top_k), est(e, 'regret')
         if prec is not None and best is not None:
-            kk = max(1, int(round(float(top_k) * tau.n))) if float(top_k) < 1 else int(float(top_k))
+            kk = max(1, round(float(top_k) * tau.n)) if float(top_k) < 1 else int(float(top_k))
             text = (f'In its predicted top {_frac(top_k)} ({kk:,} {what}), {label(e)} finds {_ci(prec, digits)} of the '
                     f'true top {_frac(top_k)} (chance {min(1.0, kk / tau.n):.{digits}g}); the best of them has true rank '
                     f'{_ci(best, 4)} of the space (BR@{_frac(top_k)}: the true rank as a share of the space, 1/n = the best)')
