@@ -187,3 +187,41 @@ def test_findings_collector_and_metrics_file(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match='sentence'):
         f.add('')
     assert Findings()._repr_markdown_() == '*no findings*'
+
+
+def test_describe_audit_words_come_from_the_paired_rows() -> None:
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from nasviz.analysis.findings import describe_audit
+
+    m = pd.DataFrame([
+        dict(estimator='sn', kind='estimator', metric='kendall_tau', k='', estimate=0.30, low=0.20, high=0.40, n=200),
+        dict(estimator='zc', kind='estimator', metric='kendall_tau', k='', estimate=0.35, low=0.25, high=0.45, n=200),
+        dict(estimator='params', kind='baseline', metric='kendall_tau', k='', estimate=0.33, low=0.23, high=0.43, n=200),
+        dict(estimator='sn', kind='estimator', metric='precision_top', k='0.1', estimate=0.2, low=0.1, high=0.3, n=200),
+        dict(estimator='sn', kind='estimator', metric='best_rank', k='0.1', estimate=0.01, low=0.005, high=0.05, n=200),
+        dict(estimator='sn', kind='estimator', metric='op_bias', k='skip_connect', estimate=0.2, low=0.1, high=0.3, n=200),
+    ])
+    c = pd.DataFrame([  # overlapping separate intervals everywhere; only these paired rows decide
+        dict(estimator='sn', other='params', metric='kendall_tau', k='', diff=-0.03, low=-0.05, high=-0.01, p=0.01,
+             verdict='worse', detectable=0.03, n=200),
+        dict(estimator='zc', other='params', metric='kendall_tau', k='', diff=0.02, low=-0.02, high=0.06, p=0.3,
+             verdict='level with', detectable=0.06, n=200),
+        dict(estimator='sn', other='zc', metric='kendall_tau', k='', diff=-0.05, low=-0.08, high=-0.02, p=0.002,
+             verdict='worse', detectable=0.04, n=200),
+    ])
+    res = SimpleNamespace(metrics=m, comparisons=c, estimators=['sn', 'zc'], baselines=['params'], n=200, merged=3,
+                          dropped={'sn': {'nan': 2}}, ceiling=None, settings={'n_resamples': 500, 'level': 0.95})
+    text = describe_audit(res, names={'sn': 'the supernet', 'zc': 'the proxy'}, top_k='0.1')
+    assert text[0].startswith('200 architectures audited (3 isomorphic duplicates merged first; dropped as unusable: '
+                              'the supernet 2)')
+    sn = next(t for t in text if t.startswith('The supernet ranks 200'))
+    assert 'worse than parameter count' in sn and 'worse than the proxy' in sn
+    zc = next(t for t in text if t.startswith('The proxy ranks 200'))
+    # the stored row is supernet - proxy: read from the proxy's side it is turned round
+    assert 'level with parameter count' in zc and 'smallest detectable difference 0.06' in zc
+    assert 'better than the supernet (paired difference 0.05 [95% CI 0.02, 0.08]' in zc
+    assert any('predicted top 10% (20 architectures)' in t for t in text)
+    assert any('rewards skip_connect beyond the truth' in t for t in text)
+    assert not any('CIs overlap' in t for t in text)
