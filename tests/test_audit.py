@@ -285,3 +285,20 @@ def test_to_dict_schema_and_json(tmp_path):
     res = audit(df, pd.Series(t, index=archs), n_resamples=200, ks=(0.05, 0.5), baselines=('params', 'random'),
                 n_jobs=3)  # threads score the blocks; the draws and the result do not change
     pd.testing.assert_frame_equal(res.metrics, again.metrics)
+
+
+def test_op_bias_is_choice_bias_on_the_same_cells():
+    """The audit's op bias is nasviz.analysis.bias.choice_bias's per-(slot, choice) definition,
+    computed by the shared bootstrap engine: the point values agree."""
+    from nasviz.analysis.bias import choice_bias
+    archs = _cells(300, seed=12)
+    rng = np.random.default_rng(12)
+    t = rng.normal(size=300)
+    s = t + rng.normal(size=300) + 0.5 * np.array([Arch.from_str(a).count('skip_connect') for a in archs])
+    res = audit(_frame({'s': s}, archs), pd.Series(t, index=archs), n_resamples=100, baselines=(), ks=(0.1,))
+    ref = choice_bias(archs, s, t, intervals=False)
+    ref = ref[ref['slot'] != '*'].set_index(['slot', 'choice'])
+    mine = res.op_bias.set_index(['slot', 'choice'])
+    assert set(mine.index) == set(ref.index)
+    for col, ref_col in (('tau_score', 'tau_score'), ('tau_truth', 'tau_truth'), ('bias', 'bias')):
+        assert np.allclose(mine.loc[ref.index, col], ref[ref_col])

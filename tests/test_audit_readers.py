@@ -207,3 +207,16 @@ def test_cli_writes_audit_json_and_html(tmp_path, capsys, nb201_table, nb201_tab
     assert d['ceiling']['kind'] == 'valid-as-predictor'
     html = (out / 'audit.html').read_text()
     assert 'Plotly.newPlot' in html and '<script src="http' not in html and 'Paired verdicts' in html
+
+
+def test_several_files_join_on_the_architecture(tmp_path):
+    archs = _cells(20, seed=7)
+    rng = np.random.default_rng(7)
+    pd.DataFrame({'arch_str': archs, 'x': rng.normal(size=20), 'y': rng.normal(size=20)}).to_csv(
+        tmp_path / 'one.csv', index=False)
+    pd.DataFrame({'arch': [str(to_naslib_nb201(a)) for a in archs[5:]], 'z': rng.normal(size=15)}).to_csv(
+        tmp_path / 'two.csv', index=False)
+    out = read_scores([tmp_path / 'one.csv', tmp_path / 'two.csv'], space='nb201', estimators=['x', 'z'])
+    assert list(out.columns) == ['x', 'z'] and len(out) == 20 and out['z'].isna().sum() == 5
+    with pytest.raises(ValueError, match=r"no score column\(s\) \['w'\]"):
+        read_scores([tmp_path / 'one.csv', tmp_path / 'two.csv'], space='nb201', estimators=['x', 'w'])

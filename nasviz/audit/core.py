@@ -409,7 +409,9 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
     est_names = list(vectors)
     base_vectors: dict[str, np.ndarray] = {}
     for b in baselines:
-        if b == 'random':
+        if b in vectors:
+            notes.append(f'{b} is audited as an estimator here; it is not repeated as a baseline')
+        elif b == 'random':
             base_vectors['random'] = np.random.default_rng([int(random_state), 1]).random(rows.size)
         elif b in sizes:
             v = sizes[b][rows]

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from nasviz.analysis.ranking import _resolve_k
@@ -103,15 +104,17 @@ class _Shared:
     def __init__(self, C: np.ndarray, truth: rs.Ranked, neg_truth: rs.Ranked, ks: list[int],
                  params: rs.Ranked | None) -> None:
         self.C = C
+        self.Ct = C.T.astype(np.float64)
         G = truth.group_sums(C)
         self.truth_ties = truth.tie_pairs(C, G)
         self.truth_mid = rs.midranks(truth, C, G)
-        self.ranks = rs.true_ranks(C, truth, G)
+        self.ranks = rs.true_ranks(C, truth, G).astype(np.float32)  # exact: integers <= n
         self.neg_ranks = rs.true_ranks(C, neg_truth)
         self.tops = _tops_of(C, self.ranks, ks)
         self.bottoms = _tops_of(C, self.neg_ranks, ks)
         self.params_mid = rs.midranks(params, C) if params is not None else None
         self.truth_sq = rs.rank_square(C, self.truth_mid)
+        self.best = rs.best_drawn(C, truth.values)
         self.r_pt = rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if params is not None else None
 
 
@@ -197,7 +200,7 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
         res: dict[tuple[str, str, str], np.ndarray] = {}
         truth_tau_feats = None
         if X is not None and full:
-            truth_tau_feats = rs.binary_kendall(C, X, sh.truth_mid, sh.truth_ties)
+            truth_tau_feats = rs.binary_kendall(C, X, sh.truth_mid, sh.truth_ties, sh.Ct)
         for name, r in ranked.items():
             G = r.group_sums(C)
             ties = r.tie_pairs(C, G)
@@ -205,7 +208,7 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
             mid = rs.midranks(r, C, G)
             r_st = rs.corr(C, mid, sh.truth_mid, sh.truth_sq)
             res[(name, 'spearman', '')] = r_st
-            res[(name, 'pearson', '')] = rs.pearson(C, r.values, truth)
+            res[(name, 'pearson', '')] = rs.pearson(C, r.values, truth, sh.Ct)
             if kk:
                 top = _precision(r, C, sh.tops, kk)
                 bot = _precision(neg[name], C, sh.bottoms, kk)
@@ -217,12 +220,12 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
                     res[(name, 'worst_rank', lab)] = wr[j]
                 for lab, (rows, sub) in top_plans.items():
                     res[(name, 'tau_in_true_top', lab)] = sub[name](C[rows])
-            res[(name, 'regret', '')] = rs.regret(C, r, truth)
+            res[(name, 'regret', '')] = rs.regret(C, r, truth, sh.best)
             if name in full and sh.params_mid is not None:
                 r_sp = rs.corr(C, mid, sh.params_mid)
                 res[(name, 'size_bias', '')] = _partial(r_sp, r_st, sh.r_pt)
             if name in full and truth_tau_feats is not None:
-                tau_f = rs.binary_kendall(C, X, mid, ties)
+                tau_f = rs.binary_kendall(C, X, mid, ties, sh.Ct)
                 for j, (slot, choice) in enumerate(feats):
                     res[(name, 'op_bias', f'{slot}={choice}')] = tau_f[j] - truth_tau_feats[j]
                     res[(name, 'op_tau', f'{slot}={choice}')] = tau_f[j]
@@ -247,7 +250,9 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     # the resamples are drawn in order from one generator (the result does not depend on
     # n_jobs); blocks are scored in threads (NumPy releases the GIL in its loops)
     jobs = max(1, int(n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    # one BLAS thread per block thread: BLAS's own threads on top of ours (and of a busy
+    # machine) spin and thrash; the many small matrix products here gain nothing from them
+    with threadpool_limits(limits=1, user_api='blas'), ThreadPoolExecutor(max_workers=jobs) as pool:
         pending = []
         for b in blocks:
             pending.append(pool.submit(run, rs.draw_counts(rng, n, b)))

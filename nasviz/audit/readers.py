@@ -489,6 +489,9 @@ def read_scores(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike], 
     if not paths:
         raise ValueError('read_scores needs at least one file')
     frames = []
+    # with several files, each gives the requested estimators it holds (every file all of its
+    # own columns when none are requested); a requested name no file holds is an error
+    pick = estimators if len(paths) == 1 else None
     for p in paths:
         path = Path(p)
         if not path.exists():
@@ -497,11 +500,24 @@ def read_scores(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike], 
             raise IsADirectoryError(f'{path} is a folder; give the score file itself')
         fmt = _sniff_format(path) if format == 'auto' else format
         if fmt == 'csv':
-            frames.append(_read_csv(path, space, arch_column, estimators))
+            frames.append(_read_csv(path, space, arch_column, pick))
         elif fmt == 'naslib-zc':
-            frames.append(_read_naslib_zc(path, space, estimators))
+            frames.append(_read_naslib_zc(path, space, pick))
         else:
-            frames.append(_read_fewshot(path, space, estimators))
+            frames.append(_read_fewshot(path, space, pick))
+    if pick is None and estimators and len(paths) > 1:
+        kept = []
+        for f in frames:
+            cols = [c for c in f.columns if c in estimators]
+            sub = f[cols].copy()
+            sub.attrs = {**f.attrs, 'dropped': {c: f.attrs['dropped'][c] for c in cols}, 'not_estimators': []}
+            kept.append(sub)
+        frames = kept
+        held = {c for f in frames for c in f.columns}
+        missing = [e for e in estimators if e not in held]
+        if missing:
+            raise ValueError(f'no score column(s) {missing} in {", ".join(str(p) for p in paths)}')
+        frames = [f for f in frames if len(f.columns)]
     out = _merge(frames)
     out.attrs['space'] = space
     return out

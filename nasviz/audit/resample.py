@@ -136,13 +136,14 @@ def rank_square(C: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.einsum('ib,ib->b', C * r, r)
 
 
-def pearson(C: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of the values ``a`` and ``b`` on each resample."""
+def pearson(C: np.ndarray, a: np.ndarray, b: np.ndarray, Ct: np.ndarray | None = None) -> np.ndarray:
+    """Pearson correlation of the values ``a`` and ``b`` on each resample (``Ct``: ``C.T`` as
+    float64, if already made)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     a = (a - a.mean()) / (a.std() or 1.0)
     b = (b - b.mean()) / (b.std() or 1.0)
-    Ct = C.T.astype(np.float64)
+    Ct = C.T.astype(np.float64) if Ct is None else Ct
     N = Ct.sum(axis=1)
     sa, sb = Ct @ a, Ct @ b
     saa, sbb, sab = Ct @ (a * a), Ct @ (b * b), Ct @ (a * b)
@@ -301,26 +302,32 @@ def cut_rows(before: np.ndarray, ks: list[int]) -> np.ndarray:
     return np.stack([np.searchsorted(before[:, j], kk, side='left') - 1 for j in range(before.shape[1])], axis=1)
 
 
-def regret(C: np.ndarray, pred: Ranked, truth_values: np.ndarray) -> np.ndarray:
-    """Best drawn truth minus the truth of the predicted best drawn row (ties: row order)."""
+def regret(C: np.ndarray, pred: Ranked, truth_values: np.ndarray, best: np.ndarray | None = None) -> np.ndarray:
+    """Best drawn truth minus the truth of the predicted best drawn row (ties: row order);
+    ``best``: the best drawn truth per resample, if already known (:func:`best_drawn`)."""
     order = pred.desc
     first = np.argmax(C[order] > 0, axis=0)
-    chosen = truth_values[order][first]
+    chosen = np.asarray(truth_values, dtype=np.float64)[order][first]
+    return (best_drawn(C, truth_values) if best is None else best) - chosen
+
+
+def best_drawn(C: np.ndarray, truth_values: np.ndarray) -> np.ndarray:
+    """The highest truth among the drawn rows, per resample."""
     tv = np.asarray(truth_values, dtype=np.float64)
     by_truth = np.argsort(-tv, kind='stable')
-    best = tv[by_truth][np.argmax(C[by_truth] > 0, axis=0)]
-    return best - chosen
+    return tv[by_truth][np.argmax(C[by_truth] > 0, axis=0)]
 
 
-def binary_kendall(C: np.ndarray, X: np.ndarray, ranks: np.ndarray, score_ties: np.ndarray) -> np.ndarray:
+def binary_kendall(C: np.ndarray, X: np.ndarray, ranks: np.ndarray, score_ties: np.ndarray,
+                   Ct: np.ndarray | None = None) -> np.ndarray:
     """Kendall tau-b between each 0/1 column of ``X`` (rows x features) and a score, per feature
     and resample (``features x b``). ``ranks`` are the score's :func:`midranks`, ``score_ties``
-    its tied unit pairs (:meth:`Ranked.tie_pairs`).
+    its tied unit pairs (:meth:`Ranked.tie_pairs`), ``Ct`` ``C.T`` as float64 if already made.
 
     With ``W1`` drawn units having the feature and ``W0`` not,
     ``S = 2 (sum_{x=1} c R - W1 (W1 + 1) / 2) - W1 W0`` (the Mann-Whitney form) and
     ``tau_b = S / sqrt((n0 - ties_x) (n0 - ties_score))``."""
-    Ct = C.T.astype(np.float64)
+    Ct = C.T.astype(np.float64) if Ct is None else Ct
     N = Ct.sum(axis=1)
     n0 = N * (N - 1) / 2
     W1 = Ct @ X
