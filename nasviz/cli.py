@@ -275,8 +275,9 @@ def _cmd_audit(a: argparse.Namespace) -> int:
 
     out = check_output_dir(a.out, '--out') if a.out is not None else None
     ks = DEFAULT_KS if not a.k else tuple(a.k)
-    scores = read_scores(a.scores, space=a.space, format=a.format, arch_column=a.arch_column,
-                         estimators=a.estimators)
+    # every column is read (a parameter or FLOPs column then serves as a baseline); the audit
+    # picks the estimators and names any that no file holds
+    scores = read_scores(a.scores, space=a.space, format=a.format, arch_column=a.arch_column)
     truth = a.bench
     if a.truth is not None and a.truth in scores.columns:
         truth, column = a.truth, None

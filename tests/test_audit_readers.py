@@ -220,3 +220,8 @@ def test_several_files_join_on_the_architecture(tmp_path):
     assert list(out.columns) == ['x', 'z'] and len(out) == 20 and out['z'].isna().sum() == 5
     with pytest.raises(ValueError, match=r"no score column\(s\) \['w'\]"):
         read_scores([tmp_path / 'one.csv', tmp_path / 'two.csv'], space='nb201', estimators=['x', 'w'])
+    # the first file's row order is kept (it breaks predicted ties), rows only in later files follow
+    pd.DataFrame({'arch_str': archs[:1] + ['|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'],
+                  'w': [1.0, 2.0]}).to_csv(tmp_path / 'three.csv', index=False)
+    both = read_scores([tmp_path / 'one.csv', tmp_path / 'three.csv'], space='nb201')
+    assert list(both.index[:20]) == archs and both.index[20] == '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'

@@ -458,7 +458,13 @@ def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
                              'rename them or pick estimators')
         dropped.update(f.attrs.get('dropped', {}))
         not_est += f.attrs.get('not_estimators', [])
-        out = f.copy() if out is None else out.join(f, how='outer')
+        if out is None:
+            out = f.copy()
+        else:  # the first file's row order first (it breaks predicted ties), then new rows
+            idx = out.index.append(f.index[~f.index.isin(out.index)])
+            out = out.reindex(idx)
+            for c in f.columns:
+                out[c] = f[c].reindex(idx)
     for c in out.columns:  # rows a file does not have are missing for its columns, not errors
         dropped.setdefault(c, dict.fromkeys(DROP_KINDS, 0))
     out.attrs['dropped'] = dropped
