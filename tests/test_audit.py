@@ -9,13 +9,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.analysis.ranking import _topk
-from nasviz.audit import (Audit, audit, changed_over_training, compare, compare_seeds, spearman_brown,
-                          tau_spearman_brown)
-from nasviz.audit import engine
+from nasviz.analysis.ranking import Estimate, _topk
+from nasviz.audit import (
+    Audit,
+    audit,
+    changed_over_training,
+    compare,
+    compare_seeds,
+    engine,
+    spearman_brown,
+    tau_spearman_brown,
+)
 from nasviz.audit import resample as rs
 from nasviz.audit.ceiling import Ceiling
-from nasviz.analysis.ranking import Estimate
 from nasviz.spaces.nb201 import Arch
 
 RNG = np.random.default_rng(12345)

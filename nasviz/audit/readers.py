@@ -155,7 +155,9 @@ def nb101_hash(arch: Any) -> str:
     m = np.asarray(a.matrix, dtype=int)
     labels = [-1] + [NB101_HASH_OPS.index(op) for op in a.ops[1:-1]] + [-2]
     v = m.shape[0]
-    md5 = lambda text: hashlib.md5(text.encode('utf-8')).hexdigest()  # noqa: E731
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode('utf-8')).hexdigest()
+
     h = [md5(str((int(o), int(i), lab))) for o, i, lab in zip(m.sum(axis=1), m.sum(axis=0), labels)]
     for _ in range(v):
         h = [md5(''.join(sorted(h[w] for w in range(v) if m[w, x])) + '|'
@@ -186,7 +188,7 @@ def _parse_nb101(text: str) -> Any:
     lit = _literal(s) if s[:1] in '([' else None
     if isinstance(lit, (tuple, list)) and lit and all(isinstance(i, int) for i in lit):
         L = len(lit)
-        n = int(round((-1 + np.sqrt(1 + 4 * L)) / 2))
+        n = round((-1 + np.sqrt(1 + 4 * L)) / 2)
         if n * n + n != L:
             raise ValueError(f'a NASLib NB101 tuple holds n*n matrix entries then n op indices; got {L} numbers')
         mat = np.array(lit[:n * n]).reshape(n, n).tolist()
@@ -218,10 +220,14 @@ _PARSERS: dict[str, Callable[[str], Any]] = {'nb201': _parse_nb201, 'nb101': _pa
 
 def parse_arch(text: Any, space: str) -> Any:
     """One architecture of ``space`` from any spelling this module reads; ``ValueError`` otherwise."""
+    return _parse_cached(text if isinstance(text, str) else str(text), space)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _parse_cached(text: str, space: str) -> Any:
+    """Architecture values are immutable, so one parse per distinct string is enough."""
     if space not in _PARSERS:
-            return get_space(space).from_str(str(text))
-    if not isinstance(text, str):
-        text = str(text)
+        return get_space(space).from_str(text)
     if not text.strip():
         raise ValueError('blank architecture')
     return _PARSERS[space](text)
