@@ -308,3 +308,28 @@ def test_op_bias_is_choice_bias_on_the_same_cells():
     assert set(mine.index) == set(ref.index)
     for col, ref_col in (('tau_score', 'tau_score'), ('tau_truth', 'tau_truth'), ('bias', 'bias')):
         assert np.allclose(mine.loc[ref.index, col], ref[ref_col])
+
+
+def test_seed_runs_compare_over_seeds_with_every_baseline():
+    archs = _cells(120, seed=13)
+    rng = np.random.default_rng(13)
+    t = rng.normal(size=120)
+    runs = {f'spos_s{s}': _noisy(t, 0.6, rng) for s in range(3)}
+    df = _frame({**runs, 'params': _noisy(t, 3.0, rng)}, archs)
+    res = audit(df, pd.Series(t, index=archs), n_resamples=100, ks=(0.1,), baselines=('params', 'random'),
+                estimators=['spos_s0'], seed_runs={'spos': list(runs)})
+    sc = res.seed_comparisons
+    assert list(sc['other']) == ['params', 'random'] and (sc['n'] == 3).all()
+    assert set(sc['verdict']) == {'better'}
+    assert res.to_dict()['seed_comparisons'][0]['estimator'] == 'spos'
+
+
+def test_importing_the_audit_loads_no_plotting():
+    """Computation never imports plotting: ``import nasviz.audit`` loads neither plotly nor umap
+    (the figures live in nasviz.viz.audit)."""
+    import subprocess
+    import sys
+    code = ('import sys, nasviz.audit; '
+            'print(sorted({m.split(".")[0] for m in sys.modules} & {"plotly", "umap", "matplotlib"}))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == '[]'
