@@ -333,3 +333,20 @@ def test_importing_the_audit_loads_no_plotting():
             'print(sorted({m.split(".")[0] for m in sys.modules} & {"plotly", "umap", "matplotlib"}))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'
+
+
+def test_ceiling_of_a_four_seed_benchmark_is_spearman_brown_corrected():
+    from pathlib import Path
+
+    from nasviz.bench import MicroBench
+    bench = MicroBench.load(Path(__file__).resolve().parents[1] / 'data' / 'microbench_digits.csv')
+    archs = [str(a) for a in bench.archs()]
+    t = bench.accuracies(archs)
+    scores = _frame({'noisy': t + np.random.default_rng(0).normal(0, 3, len(t))}, archs)
+    res = audit(scores, bench, n_resamples=200, ks=(0.1,))
+    c = res.ceiling
+    assert c.kind == 'reliability' and c.seeds_measured == 2 and c.seeds_truth == 4 and c.factor == 2
+    assert c.corrected.estimate == pytest.approx(tau_spearman_brown(c.measured.estimate, 2))
+    row = res.metrics[(res.metrics.kind == 'ceiling') & (res.metrics.metric == 'kendall_tau')].iloc[0]
+    assert row.estimate == pytest.approx(c.corrected.estimate)
+    assert set(res.metrics.loc[res.metrics.kind == 'ceiling', 'metric']) == {'kendall_tau', 'spearman', 'pearson'}

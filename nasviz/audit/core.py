@@ -22,7 +22,7 @@ import pandas as pd
 
 from nasviz.analysis.ranking import Estimate, ceiling_scores
 from nasviz.audit import engine
-from nasviz.audit.ceiling import Ceiling
+from nasviz.audit.ceiling import Ceiling, spearman_brown
 from nasviz.audit.compare import Comparison, _from_dists, compare_seeds, estimate_of
 from nasviz.audit.readers import DROP_KINDS, parse_arch, read_scores
 from nasviz.bench import load_benchmark
@@ -483,12 +483,17 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             else:
                 per_half = total = None
             ceiling = Ceiling.from_measured(kind, meas, per_half, total)
-            for key in dc.point:
-                e = estimate_of(dc, key)
-                metrics_rows.append(dict(estimator=f'ceiling ({kind})', kind='ceiling', metric=key[1], k=key[2],
-                                         estimate=ceiling.corrected.estimate if key[1] == 'kendall_tau' else e.estimate,
-                                         low=ceiling.corrected.low if key[1] == 'kendall_tau' else e.low,
-                                         high=ceiling.corrected.high if key[1] == 'kendall_tau' else e.high, n=e.n))
+            # the ceiling's rank correlations, projected like its Kendall tau (Spearman-Brown on
+            # Pearson and Spearman directly); its top-K figures are no ceiling and are left out
+            for m in ('kendall_tau', 'spearman', 'pearson'):
+                if m == 'kendall_tau':
+                    e = ceiling.corrected
+                else:
+                    raw = estimate_of(dc, ('ceiling', m, ''))
+                    e = Estimate(*(spearman_brown(v, ceiling.factor) if np.isfinite(v) else v
+                                   for v in (raw.estimate, raw.low, raw.high)), raw.n, raw.level)
+                metrics_rows.append(dict(estimator=f'ceiling ({kind})', kind='ceiling', metric=m, k='',
+                                         estimate=e.estimate, low=e.low, high=e.high, n=e.n))
     metrics = pd.DataFrame(metrics_rows, columns=METRIC_COLUMNS)
     cmp_rows = []
     for i, name in enumerate(est_names):
