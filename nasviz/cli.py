@@ -290,6 +290,58 @@ class _Parser(argparse.ArgumentParser):
         super().error(re.sub(r"'[^']{100,}'", lambda m: short_repr(m.group(0)[1:-1]), message))
 
 
+def _cmd_audit(a: argparse.Namespace) -> int:
+    from nasviz.audit import audit, read_scores
+    from nasviz.audit.compare import verdict_sentence
+    from nasviz.audit.core import DEFAULT_KS
+
+    out = check_output_dir(a.out, '--out') if a.out is not None else None
+    ks = DEFAULT_KS if not a.k else tuple(a.k)
+    # every column is read (a parameter or FLOPs column then serves as a baseline); the audit
+    # picks the estimators and names any that no file holds
+    scores = read_scores(a.scores, space=a.space, format=a.format, arch_column=a.arch_column)
+    truth = a.bench
+    if a.truth is not None and a.truth in scores.columns:
+        truth, column = a.truth, None
+    else:
+        column = a.truth
+    res = audit(scores, truth, space=a.space, estimators=a.estimators, ks=ks, n_resamples=a.n_resamples,
+                random_state=a.seed, merge_isomorphic=a.merge_isomorphic, truth_column=column, progress=True)
+    print(f'audit of {", ".join(res.estimators)} on {res.n} {res.space} architectures; truth: '
+          f'{res.settings["truth"]}; {res.settings["level"]:.0%} bootstrap CIs, {a.n_resamples} resamples, '
+          f'seed {a.seed}; computed in this run')
+    for note in res.notes:
+        print(f'note: {note}')
+    for problem in scores.attrs.get('problems', [])[:5]:
+        print(f'dropped: {problem}')
+    for dup in scores.attrs.get('duplicates', [])[:5]:
+        print(f'dropped: {dup}')
+    with pd_options():
+        print(res.summary(metrics=['kendall_tau', 'spearman', 'pearson', 'regret', 'size_bias']).to_string())
+        print()
+        top = res.summary(metrics=['precision_top', 'best_rank', 'worst_rank'])
+        print(top[[c for c in top.columns if c not in ('kind', 'n') and not c.startswith('dropped')]].to_string())
+    if res.ceiling is not None:
+        print(f'\n{res.ceiling}')
+    print('\npaired verdicts (Kendall tau, same architectures):')
+    for c in res.comparisons[res.comparisons['metric'] == 'kendall_tau'].itertuples(index=False):
+        print(f'  {verdict_sentence(c)}')
+    if out is not None:
+        from nasviz.viz.audit_page import write_audit_html
+
+        out.mkdir(parents=True, exist_ok=True)
+        res.to_json(out / 'audit.json')
+        write_audit_html(res, out / 'audit.html')
+        print(f'\nwrote {out / "audit.json"} and {out / "audit.html"}')
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+
+    return pd.option_context('display.width', 200, 'display.max_columns', 50, 'display.max_colwidth', 40)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # the valid names come from the library, so the CLI cannot drift from it (no torch import)
     from nasviz.partition.pipeline import PARTITION_METHODS
@@ -429,7 +481,40 @@ def build_parser() -> argparse.ArgumentParser:
                     help='with --one-stage: epochs of that final training (default: as many as --epochs)')
     se.add_argument('--out', help='JSON: arch, true_accuracy, ground_truth, search_seconds, support history, ...')
     se.set_defaults(func=_cmd_search)
+
+    au = sub.add_parser('audit', help="audit any estimator's per-architecture scores (supernets, proxies, "
+                                      'predictors) against a benchmark: every metric with CIs, paired verdicts')
+    au.add_argument('scores', nargs='+', help='score file(s): CSV/TSV/parquet with an architecture column, '
+                                              "NASLib zero-cost JSON, or the few-shot NAS release's JSON")
+    au.add_argument('--space', required=True, choices=spaces, help='search space of the architectures')
+    au.add_argument('--truth', help='ground-truth column: of the benchmark (NB201: e.g. cifar10_test_200ep, '
+                                    'the default) or of the score file (e.g. val_accuracy)')
+    au.add_argument('--bench', help='benchmark spec or file (default: the space\'s table from its environment '
+                                    'variable)')
+    au.add_argument('--arch-column', help='the architecture column (default: found by name)')
+    au.add_argument('--format', default='auto', choices=('auto', 'csv', 'naslib-zc', 'fewshot'))
+    au.add_argument('--estimators', nargs='+', help='score columns / proxies to audit (default: every one)')
+    au.add_argument('--out', help='folder for audit.json and audit.html')
+    au.add_argument('--n-resamples', type=_int_arg(100), default=2000, help='bootstrap resamples (>= 100)')
+    au.add_argument('--seed', type=_seed, default=0)
+    au.add_argument('--k', nargs='+', type=_k_arg, help='K values: fractions in (0, 1) or counts '
+                                                       '(default: 0.001 0.01 0.05 0.1 0.2 0.5)')
+    au.add_argument('--merge-isomorphic', action='store_true',
+                    help='keep one architecture per isomorphism class (counted in the output)')
+    au.set_defaults(func=_cmd_audit)
     return p
+
+
+def _k_arg(text: str) -> float | int:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'K must be a fraction in (0, 1) or a count >= 1, got {text!r}') from None
+    if 0 < v < 1:
+        return v
+    if v >= 1 and v.is_integer():
+        return int(v)
+    raise argparse.ArgumentTypeError(f'K must be a fraction in (0, 1) or a count >= 1, got {text!r}')
 
 
 #: output arguments checked before any work starts: (command, attribute, option, kind)

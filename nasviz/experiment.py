@@ -323,6 +323,34 @@ def describe_op_preference(table: pd.DataFrame, name: str = 'the supernet', digi
     return out
 
 
+def corrected_ceiling_table(table: pd.DataFrame, bench) -> pd.DataFrame:
+    """A long CI table (:func:`~nasviz.analysis.ranking.ranking_with_baselines_ci`,
+    :func:`~nasviz.analysis.ranking.baseline_metrics_ci`) whose split-half ``'reliability'`` rows
+    become the ceiling to print: the Kendall tau row corrected by Spearman-Brown to the seeds the
+    truth averages (:class:`nasviz.audit.ceiling.Ceiling`; method ``'reliability (Spearman-Brown)'``),
+    the other metrics' rows of the split-half figure dropped (they have no such correction). A
+    table without split-half rows comes back unchanged."""
+    from nasviz.analysis.ranking import Estimate
+    from nasviz.audit.ceiling import Ceiling
+
+    rows = table['method'] == 'reliability'
+    if not rows.any():
+        return table
+    n_seeds = len(getattr(bench, 'seeds', ()) or ())
+    out = table[~rows | (table['metric'] == 'kendall_tau')].copy()
+    for i in out.index[out['method'] == 'reliability']:
+        r = out.loc[i]
+        measured = Estimate(r['estimate'], r['low'], r['high'], int(r['n']), float(r.get('level', 0.95)),
+                            str(r.get('ci_method', '')))
+        ceiling = Ceiling.from_measured('reliability', measured, n_seeds // 2, n_seeds)
+        out.loc[i, ['estimate', 'low', 'high']] = [ceiling.corrected.estimate, ceiling.corrected.low,
+                                                   ceiling.corrected.high]
+        out.loc[i, 'method'] = 'reliability (Spearman-Brown)'
+        if 'ci_method' in out.columns:
+            out.loc[i, 'ci_method'] = ceiling.corrected.method
+    return out.reset_index(drop=True)
+
+
 def published_reference(n_resamples: int = 500, n_draws: int = 200,
                         random_state: int = 0) -> tuple[pd.DataFrame | None, str]:
     """The published paper-scale NB201 one-shot and few-shot supernets
@@ -352,8 +380,9 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
               'few-shot supernet (published)': pub.scores(archs, 'fewshot')}
     table = ranking_with_baselines_ci(scores, bench, archs, ks=(), n_resamples=n_resamples, n_draws=n_draws,
                                       random_state=random_state)
+    # files by name only: a page must not carry this machine's absolute paths
     return table, (f'{len(archs):,} non-degenerate NAS-Bench-201 cells, ground truth {bench.column()}'
-                   f' ({bench.path}); supernet scores from {pub.name}')
+                   f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}')
 
 
 def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch], methods=('spos', 'fewshot',
@@ -548,5 +577,5 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
             for which in ('oneshot', 'fewshot'):
                 inputs[f'published/{which}'] = dict(archs=archs, scores=pub.scores(archs, which), truth=truth,
                                                     params=params, space='nb201',
-                                                    truth_name='the NB201 table (cifar10_test_200ep)')
+                                                    truth_name='the NB201 table (CIFAR-10 test accuracy after 200 epochs)')
     return inputs, unavailable

@@ -18,7 +18,10 @@ directory, which is the report folder)::
      "params_tau": 0.04,                      # plain numbers are fine too
      "kendall_tau_by_method": {"SPOS": {"estimate": ...}, "NAS-LID": {...}},   # one level of nesting
      "findings": ["SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of ..."],
-     "headline": ["kendall_tau", "params_tau"]}   # optional: which keys the index shows, in order
+     "headline": ["kendall_tau", "params_tau"],   # optional: which keys the index shows, in order
+     "labels": {"params_tau": "parameter count, Kendall tau"},    # optional: how a key reads on the index
+     "sources": {"kendall_tau": "computed in this run",           # optional: each number's provenance,
+                 "params_tau": "read from shipped_table.csv"}}    # shown beside it on the index
 
 Exported pages are static and offline: plotly.js is written locally (or inlined), require.js,
 MathJax, mermaid and the ipywidgets manager (all CDN scripts) are left out, stored widget state
@@ -55,7 +58,7 @@ from nasviz.validate import check_count, short_repr
 __all__ = [
     'PROFILES', 'NotebookRun', 'ReportResult', 'ReportError', 'check_parameters', 'run_report',
     'find_notebooks', 'notebook_defaults', 'run_metadata', 'format_value', 'metric_rows',
-    'metrics_path_for', 'run_notebook',
+    'metrics_path_for', 'run_notebook', 'without_paths',
 ]
 
 #: Run sizes, smallest first: ``tiny`` for unit tests, ``small`` for smoke runs on a CPU,
@@ -228,6 +231,15 @@ def _relative_paths(obj: Any, out: Path) -> Any:
         except ValueError:  # another drive on Windows
             return obj
     return obj.replace(root + os.sep, '').replace(root, '.')
+
+
+_ABS_PATH = re.compile(r'(?<![\w.:/])(?:/[\w.+-]+)+/([\w.+-]+)')
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute POSIX path written as its file name: a page says which file
+    a number came from, never where it sat on the machine that ran it."""
+    return _ABS_PATH.sub(lambda m: m.group(1), str(text))
 
 
 class ReportError(RuntimeError):
@@ -491,9 +503,13 @@ def _notebook_task(path: str, job: dict[str, Any], threads: int, stop_file: str)
 
 
 def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], keep_going: bool) -> list[NotebookRun]:
-    """The notebooks as executor tasks: ``paths[0]`` alone, then the rest in parallel; the runs
-    in notebook order. ``keep_going=False``: after a reported failure, tasks not yet started
+    """The notebooks as executor tasks: the one the others build on alone (notebook 01, which
+    trains the supernet 02-04 reuse; else the first), then the rest in parallel; the runs in
+    notebook order. ``keep_going=False``: after a reported failure, tasks not yet started
     return ``skipped`` (a stop file in the report folder tells them)."""
+    order = [p.name for p in paths]
+    first = next((p for p in paths if p.name.startswith('01')), paths[0])
+    paths = [first] + [p for p in paths if p != first]
     device = resolve_device(profile_settings(job['params']['profile']).get('device', 'cpu'))
     resources = task_resources(device)  # a notebook on CUDA asks Ray for a GPU
     stop_file = Path(job['out_dir']) / f'.stop-{uuid.uuid4().hex}'
@@ -520,7 +536,7 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
         stop_file.unlink(missing_ok=True)
         if isinstance(ex, LocalExecutor):
             ex.close()
-    return [got[p.name] for p in paths]
+    return [got[name] for name in order]
 
 
 def _json_default(obj: Any) -> Any:
@@ -958,7 +974,7 @@ def _inject_head(page: str, snippet: str) -> str:
 _STATUS_COLOUR = {'ok': '#1a7f37', 'failed': '#cf222e', 'skipped': '#6e7781'}
 
 # metrics keys that describe the run rather than measure anything; shown elsewhere on the index
-_META_KEYS = frozenset({'notebook', 'profile', 'findings', 'headline'})
+_META_KEYS = frozenset({'notebook', 'profile', 'findings', 'headline', 'sources', 'labels'})
 _MAX_METRIC_ROWS = 40
 MINUS = '\u2212'
 
@@ -1062,24 +1078,37 @@ def metric_rows(metrics: Mapping[str, Any] | None) -> list[tuple[str, str, str |
 
 
 def _metrics_table(run: NotebookRun) -> str:
+    """The index's table of one notebook's headline numbers: name (the metrics file's ``labels``
+    entry when it gives one), value with its CI, and where the number comes from (the file's
+    ``sources``: computed in this run, or read from a shipped file, by name)."""
     esc = html.escape
     rows = metric_rows(run.metrics)
     if not rows:
         return '<p class="none">no metrics file written</p>' if run.metrics is None else ''
+    metrics = run.metrics or {}
+    sources = metrics.get('sources') if isinstance(metrics.get('sources'), Mapping) else {}
+    labels = metrics.get('labels') if isinstance(metrics.get('labels'), Mapping) else {}
     more = ''
     if len(rows) > _MAX_METRIC_ROWS:
-        more = (f'<tr><td colspan="2"><i>{len(rows) - _MAX_METRIC_ROWS} more in the metrics '
+        more = (f'<tr><td colspan="3"><i>{len(rows) - _MAX_METRIC_ROWS} more in the metrics '
                 'JSON</i></td></tr>')
         rows = rows[:_MAX_METRIC_ROWS]
     notes = sorted({n for _, _, n in rows if n})
-    body = ''.join(f'<tr><th scope="row">{esc(k)}</th><td class="num"'
-                   f'{f" title={chr(34)}{esc(n)}{chr(34)}" if n else ""}>{esc(v)}</td></tr>'
-                   for k, v, n in rows)
+    body = []
+    for k, v, n in rows:
+        top, _, rest = k.partition(' \u00b7 ')
+        shown = str(labels.get(top, top)) + (f' \u00b7 {rest}' if rest else '')
+        src = sources.get(top)
+        src_td = f'<td class="src">{esc(str(src))}</td>' if sources else ''
+        body.append(f'<tr><th scope="row">{esc(shown)}</th><td class="num"'
+                    f'{f" title={chr(34)}{esc(n)}{chr(34)}" if n else ""}>{esc(v)}</td>{src_td}</tr>')
     caption = ''
     if notes:
         caption = ('<caption>estimate [low, high] = ' + esc('; '.join(notes))
-                   + ', n = cells (or runs) it rests on</caption>')
-    return f'<table class="metrics">{caption}<tbody>{body}{more}</tbody></table>'
+                   + ', n = cells (or runs) it rests on' + ('; the last column says whether this run computed the '
+                                                             'number or read it from a shipped file' if sources else '')
+                   + '</caption>')
+    return f'<table class="metrics">{caption}<tbody>{"".join(body)}{more}</tbody></table>'
 
 
 def _notebook_section(r: NotebookRun) -> str:
@@ -1189,7 +1218,7 @@ def _metadata_table(result: ReportResult) -> str:
     if ex:
         where = 'local process pool' if ex.get('backend') == 'local' else (f'Ray at {ex["address"]}' if ex.get('address') else "Ray (this process's instance)")
         cap = f'{ex["workers"]} at once' if ex.get('workers') else 'no cap'
-        rows['notebooks ran on'] = f'{where}, {cap}: the first notebook alone, then the rest in parallel, one thread each'
+        rows['notebooks ran on'] = f'{where}, {cap}: the first notebook alone (01 where it runs), then the rest in parallel, one thread each'
     rows.update({k: v if v is not None else 'not installed' for k, v in versions.items()})
     return _kv_table(rows, cls='kv meta')
 

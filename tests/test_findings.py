@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from nasviz.analysis.findings import (Findings, describe_difference, describe_ranking, describe_seed_comparison,
-                                      metric_label, metrics_payload, write_metrics)
+from nasviz.analysis.findings import (THIS_RUN, Findings, describe_change_over_training, describe_difference,
+                                      describe_paired, describe_ranking, describe_seed_comparison,
+                                      detectable_from_interval, metric_label, metrics_payload, write_metrics)
 from nasviz.analysis.ranking import Estimate, paired_difference, paired_seed_difference, seed_summary
 
 RANDOM = Estimate(0.0, -0.06, 0.06, 120, method='null distribution of 1000 random score draws')
@@ -20,7 +21,7 @@ def test_the_issue_example_reads_worse_than_random() -> None:
     s = describe_ranking('SPOS', est, random=RANDOM, ceiling=CEILING)
     assert s.startswith('SPOS ranks 120 cells at Kendall tau -0.13 [95% CI -0.25, -0.08]: ')
     assert 'worse than random scores (0.00, 95% range -0.06 to 0.06)' in s
-    assert "far below the ground truth's own split-half reliability (0.63 [95% CI 0.58, 0.68])" in s
+    assert "far below the ground truth's own split-half reliability (0.63 [95% CI 0.58, 0.68]; the intervals disjoint)" in s
     assert s.endswith('.')
 
 
@@ -48,19 +49,49 @@ def test_within_noise_when_the_ci_covers_zero() -> None:
     assert 'no claim' in describe_ranking('X', Estimate(0.2, float('nan'), float('nan'), 1))
 
 
-def test_baseline_comparisons_need_disjoint_intervals() -> None:
+def test_baseline_comparisons_need_a_paired_difference() -> None:
+    # without a paired difference, overlapping (or even disjoint) intervals make no claim
     s = describe_ranking('NAS-LID', Estimate(0.09, 0.01, 0.17, 120), params=PARAMS, ceiling=CEILING,
                          ceiling_name='seed-to-seed')
-    assert 'level with the parameter-count baseline' in s and 'the CIs overlap' in s
-    assert "far below the ground truth's own seed-to-seed agreement" in s
-    s = describe_ranking('NB201', Estimate(0.58, 0.56, 0.60, 15625), params=Estimate(0.40, 0.38, 0.42, 15625),
-                         ceiling=Estimate(0.62, 0.59, 0.65, 15625), ceiling_name='valid-as-predictor',
-                         what='NAS-Bench-201 cells')
-    assert 'ranks 15625 NAS-Bench-201 cells' in s and 'above the parameter-count baseline' in s
-    assert 'level with a separate training run as predictor' in s and 'far' not in s
+    assert 'no paired difference given, so no claim' in s and 'level with' not in s
+    assert "far below the ground truth's own seed-to-seed agreement" in s and 'intervals disjoint' in s
+    # the paired difference alone decides: overlapping intervals, yet a paired CI below 0 reads 'worse'
+    s = describe_ranking('SPOS', Estimate(0.13, -0.01, 0.25, 120), params=Estimate(0.33, 0.20, 0.45, 120),
+                         params_diff=Estimate(-0.20, -0.35, -0.05, 120))
+    assert 'worse than the parameter-count baseline' in s and 'paired difference -0.20 [95% CI -0.35, -0.05]' in s
+    s = describe_ranking('SPOS', Estimate(0.13, -0.01, 0.25, 120), params=PARAMS,
+                         params_diff=Estimate(0.09, -0.05, 0.23, 120))
+    assert 'level with the parameter-count baseline' in s and 'smallest detectable difference' in s
+    assert 'CIs overlap' not in s
+    # the audit engine's comparison rows are read as they are (its detectable difference quoted)
+    s = describe_ranking('X', Estimate(0.5, 0.45, 0.55, 500), params_diff={'diff': 0.1, 'low': 0.05, 'high': 0.15,
+                                                                          'n': 500, 'p': 0.001, 'detectable': 0.07})
+    assert 'better than the parameter-count baseline' in s and 'p=0.001' in s
+    s = describe_ranking('NB201', Estimate(0.58, 0.56, 0.60, 15625), ceiling=Estimate(0.62, 0.59, 0.65, 15625),
+                         ceiling_name='valid-as-predictor', what='NAS-Bench-201 cells')
+    assert 'ranks 15625 NAS-Bench-201 cells' in s and 'not separable from a separate training run' in s
+    assert 'level with' not in s
     # a clear but not halving gap reads 'below', not 'far below'
     assert ' below the ground' in describe_ranking('X', Estimate(0.45, 0.40, 0.50, 100), ceiling=CEILING)
     assert 'far below' not in describe_ranking('X', Estimate(0.45, 0.40, 0.50, 100), ceiling=CEILING)
+
+
+def test_detectable_difference_and_paired_sentences() -> None:
+    # SE from a 95% normal interval of half-width 1.96: SE 1, detectable (1.96 + 0.84) = 2.80
+    assert detectable_from_interval(Estimate(0.0, -1.96, 1.96, 100)) == pytest.approx(2.8016, abs=1e-3)
+    assert np.isnan(detectable_from_interval(Estimate(0.1, float('nan'), float('nan'), 1)))
+    # over seeds: Student t quantiles, 3 seeds (2 degrees of freedom): (4.303 + 1.061) / 4.303 per half-width
+    assert detectable_from_interval(Estimate(0, -1, 1, 3), df=2) == pytest.approx(1.2465, abs=1e-3)
+    s = describe_paired('SPOS', 'parameter count', Estimate(-0.2, -0.35, -0.05, 120))
+    assert s.startswith('SPOS ranks worse than parameter count in Kendall tau (paired difference -0.20')
+    s = describe_paired('LID', 'parameter count', Estimate(0.02, -0.1, 0.14, 60), metric='spearman')
+    assert 'ranks level with parameter count in Spearman rho' in s and 'smallest detectable difference 0.17' in s
+    s = describe_change_over_training('SPOS', Estimate(0.1, 0.01, 0.2, 40), 2, 10)
+    assert 'after epoch 10 minus after epoch 2 = 0.10' in s and 'improved over training' in s
+    s = describe_change_over_training('SPOS', Estimate(0.05, -0.05, 0.15, 40), 2, 10)
+    assert 'no detectable change over training' in s and 'smallest detectable difference' in s
+    assert 'within noise' in describe_difference('A', 'B', Estimate(0.05, -0.05, 0.15, 40))
+    assert 'smallest detectable difference' in describe_difference('A', 'B', Estimate(0.05, -0.05, 0.15, 40))
 
 
 def test_difference_sentences() -> None:
@@ -135,6 +166,14 @@ def test_findings_collector_and_metrics_file(tmp_path) -> None:  # noqa: ANN001
     assert payload['undefined'] is None and payload['findings'] == f.to_list()
     assert Estimate.from_dict(payload['spos_kendall_tau']) == Estimate(-0.13, -0.25, -0.08, 120)
     assert payload['spos_over_seeds']['ci']['n'] == 3
+    # every number says where it comes from: this run by default, or a shipped file by name
+    f.metric('ista_accuracy', 90.1, source='read from search_comparison_tiny.csv')
+    sources = f.payload()['sources']
+    assert sources['spos_kendall_tau'] == THIS_RUN and sources['ista_accuracy'].endswith('search_comparison_tiny.csv')
+    with pytest.raises(ValueError, match='absolute path'):
+        f.metric('x', 1.0, source='read from /work/shared/data/x.csv')
+    with pytest.raises(ValueError, match='reserved'):
+        f.metric('sources', 1.0)
     path = f.write(tmp_path / 'metrics_01.json', wall_s=12.5)
     back = json.loads(path.read_text())
     assert back['wall_s'] == 12.5 and back['findings'] == f.to_list()
@@ -148,3 +187,41 @@ def test_findings_collector_and_metrics_file(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match='sentence'):
         f.add('')
     assert Findings()._repr_markdown_() == '*no findings*'
+
+
+def test_describe_audit_words_come_from_the_paired_rows() -> None:
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from nasviz.analysis.findings import describe_audit
+
+    m = pd.DataFrame([
+        dict(estimator='sn', kind='estimator', metric='kendall_tau', k='', estimate=0.30, low=0.20, high=0.40, n=200),
+        dict(estimator='zc', kind='estimator', metric='kendall_tau', k='', estimate=0.35, low=0.25, high=0.45, n=200),
+        dict(estimator='params', kind='baseline', metric='kendall_tau', k='', estimate=0.33, low=0.23, high=0.43, n=200),
+        dict(estimator='sn', kind='estimator', metric='precision_top', k='0.1', estimate=0.2, low=0.1, high=0.3, n=200),
+        dict(estimator='sn', kind='estimator', metric='best_rank', k='0.1', estimate=0.01, low=0.005, high=0.05, n=200),
+        dict(estimator='sn', kind='estimator', metric='op_bias', k='skip_connect', estimate=0.2, low=0.1, high=0.3, n=200),
+    ])
+    c = pd.DataFrame([  # overlapping separate intervals everywhere; only these paired rows decide
+        dict(estimator='sn', other='params', metric='kendall_tau', k='', diff=-0.03, low=-0.05, high=-0.01, p=0.01,
+             verdict='worse', detectable=0.03, n=200),
+        dict(estimator='zc', other='params', metric='kendall_tau', k='', diff=0.02, low=-0.02, high=0.06, p=0.3,
+             verdict='level with', detectable=0.06, n=200),
+        dict(estimator='sn', other='zc', metric='kendall_tau', k='', diff=-0.05, low=-0.08, high=-0.02, p=0.002,
+             verdict='worse', detectable=0.04, n=200),
+    ])
+    res = SimpleNamespace(metrics=m, comparisons=c, estimators=['sn', 'zc'], baselines=['params'], n=200, merged=3,
+                          dropped={'sn': {'nan': 2}}, ceiling=None, settings={'n_resamples': 500, 'level': 0.95})
+    text = describe_audit(res, names={'sn': 'the supernet', 'zc': 'the proxy'}, top_k='0.1')
+    assert text[0].startswith('200 architectures audited (3 isomorphic duplicates merged first; dropped as unusable: '
+                              'the supernet 2)')
+    sn = next(t for t in text if t.startswith('The supernet ranks 200'))
+    assert 'worse than parameter count' in sn and 'worse than the proxy' in sn
+    zc = next(t for t in text if t.startswith('The proxy ranks 200'))
+    # the stored row is supernet - proxy: read from the proxy's side it is turned round
+    assert 'level with parameter count' in zc and 'smallest detectable difference 0.06' in zc
+    assert 'better than the supernet (paired difference 0.05 [95% CI 0.02, 0.08]' in zc
+    assert any('predicted top 10% (20 architectures)' in t for t in text)
+    assert any('rewards skip_connect beyond the truth' in t for t in text)
+    assert not any('CIs overlap' in t for t in text)

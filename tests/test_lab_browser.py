@@ -7,7 +7,8 @@ Playwright's Python package; only loopback addresses are reached).
   partition-count explorer is driven: slider 2 -> 3, method exhaustive -> spectral. Its figures
   must redraw (titles name the new count and method), the console must show no JavaScript error,
   and no request may leave 127.0.0.1. Screenshots before and after, and the measured times, are
-  kept in ``reports/lab_screenshots/`` (``$NASVIZ_LAB_SCREENSHOTS`` overrides).
+  kept in ``nasviz_lab_screenshots/`` under the system's temp folder, never inside the report
+  folder (``$NASVIZ_LAB_SCREENSHOTS`` overrides).
 - The static report's pages (``make report``'s output) are opened with every non-file request
   refused: every plotly figure on them must render (no CDN).
 
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +39,8 @@ except ImportError:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 NB03 = ROOT / 'notebooks' / '03_partition_quality.ipynb'
 REPORT = Path(os.environ.get('NASVIZ_REPORT_DIR', ROOT / 'reports'))
-SHOTS = Path(os.environ.get('NASVIZ_LAB_SCREENSHOTS', REPORT / 'lab_screenshots'))
+# the screenshots are a test's evidence, not part of the report a reader opens
+SHOTS = Path(os.environ.get('NASVIZ_LAB_SCREENSHOTS', Path(tempfile.gettempdir()) / 'nasviz_lab_screenshots'))
 #: small settings of notebook 03 so that Run All finishes in about a minute on 2 busy cores
 #: (the explorer itself only needs the LID similarities of notebook 01's supernet)
 SMALL = dict(profile='tiny', seed=0, epochs=4, n_eval=12, methods=['random'], seeds=[0], levels=[1],
@@ -374,3 +377,8 @@ def test_report_pages_render_every_figure_offline():
         finally:
             chromium.close()
     assert not refused, f'report pages asked the network for {refused}'
+
+
+def test_lab_screenshots_stay_out_of_the_report_folder():
+    """The report folder holds what a reader opens; the lab test's screenshots live elsewhere."""
+    assert not SHOTS.resolve().is_relative_to(REPORT.resolve()), SHOTS

@@ -21,6 +21,7 @@ NB = ROOT / 'notebooks'
 
 # small but not default: fewer epochs and cells, another seed, another edge
 FAST = {
+    '00_estimator_audit.ipynb': dict(seed=1, ks=[0.01, 0.1], n_resamples=200, merge_isomorphic=False),
     '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2,
                                            n_resamples=200, paper_resamples=100),
     '02_lid_embeddings.ipynb': dict(seed=1, epochs=2, edge=3, n_subnets=20, lid_repeats=2, n_neighbors=10,
@@ -72,6 +73,16 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
     assert _is_estimate(metrics[metrics['headline'][0]]), metrics['headline']
     assert all(_is_estimate(metrics[k]) or isinstance(metrics[k], (int, float)) for k in metrics['headline'])
     assert metrics['findings'] and all(isinstance(f, str) and f for f in metrics['findings'])
+    if name.startswith('00'):
+        assert metrics['absent'] is None and metrics['files'] == ['nb201_published_supernets.csv']
+        assert metrics['n'] == 15625 and metrics['oneshot_supernet/kendall_tau']['n'] == 15625
+        assert set(metrics['estimators']) == {'oneshot_supernet', 'fewshot_supernet', 'cifar10valid_valid_12ep'}
+        assert _is_estimate(metrics['oneshot_supernet_minus_params'])
+        assert any(f.startswith('The one-shot supernet ranks 15,625 NAS-Bench-201 cells') and 'parameter count' in f
+                   for f in metrics['findings'])
+        assert all(src.startswith('computed in this run from nb201_published_supernets.csv')
+                   for src in metrics['sources'].values())
+        assert not any('CIs overlap' in f or '/work/' in f for f in metrics['findings'])
     if name.startswith('01'):
         assert metrics['n_eval'] == 20 and metrics['kendall_tau']['n'] == 20
         assert any(f.startswith('The SPOS supernet ranks 20 cells') for f in metrics['findings'])
@@ -103,6 +114,21 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch):
         assert any(f.startswith('C-BRED keeps cluster') for f in metrics['findings'])
     text = out.read_text()
     assert 'application/vnd.plotly.v1+json' in text
+
+
+@pytest.mark.slow
+def test_audit_notebook_says_when_the_published_file_is_absent(tmp_path, monkeypatch):
+    monkeypatch.setenv('NASVIZ_NB201_SUPERNETS', str(tmp_path / 'gone' / 'nb201_published_supernets.csv'))
+    out = tmp_path / '00.ipynb'
+    pm.execute_notebook(str(NB / '00_estimator_audit.ipynb'), str(out), parameters=dict(profile='tiny', n_resamples=200),
+                        cwd=str(tmp_path), progress_bar=False, kernel_name='python3')
+    metrics = json.loads((tmp_path / 'metrics_00.json').read_text())
+    assert 'nb201_published_supernets.csv is absent' in metrics['absent'] and metrics['n'] is None
+    assert metrics['findings'] == [f'Nothing was audited: {metrics["absent"]}.']
+    import nbformat
+
+    shown = json.dumps([c.get('outputs', []) for c in nbformat.read(out, as_version=4).cells])
+    assert 'Nothing to audit' in shown and str(tmp_path) not in shown  # the file by name, no absolute path
 
 
 def test_unknown_profile_fails_clearly(tmp_path):

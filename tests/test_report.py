@@ -365,3 +365,19 @@ def test_rendered_report_shows_metrics_no_traceback_short_ticks(failed_run):
     subnet_ticks = [t for t in ticks if t.startswith('s') and t[1:].isdigit()]
     assert len(subnet_ticks) >= 12, ticks  # the heatmap's s0..s11 on both axes
     assert not [t for t in ticks if '|' in t or len(t) > 12], 'cell strings on an axis'
+
+
+def test_index_rows_say_where_each_number_comes_from():
+    from nasviz.report import NotebookRun, _metrics_table, without_paths
+
+    metrics = {'tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120}, 'acc': 77.9,
+               'headline': ['tau', 'acc'], 'labels': {'tau': 'SPOS supernet, Kendall tau'},
+               'sources': {'tau': 'computed in this run', 'acc': 'read from search_comparison_tiny.csv'}}
+    run = NotebookRun('01_x.ipynb', '/in', None, None, 'ok', 1.0, metrics=metrics)
+    table = _metrics_table(run)
+    assert '<th scope="row">SPOS supernet, Kendall tau</th>' in table and '<th scope="row">acc</th>' in table
+    assert '<td class="src">computed in this run</td>' in table
+    assert '<td class="src">read from search_comparison_tiny.csv</td>' in table
+    assert without_paths('truth (NB201Table /work/shared/data/nb201/nb201_accuracy.csv)') == \
+        'truth (NB201Table nb201_accuracy.csv)'
+    assert without_paths('see https://example.org/a/b.html') == 'see https://example.org/a/b.html'

@@ -480,3 +480,12 @@ def test_plot_bars_groups_and_hover():
     assert 'note' in fig.data[0].hovertemplate and fig.layout.yaxis.title.text
     with pytest.raises(ValueError, match='missing'):
         plot_bars(df, x='layer', y='nope')
+
+
+def test_trim_table_names_why_a_cell_is_empty_and_keeps_strings_whole():
+    long = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
+    df = pd.DataFrame({'baseline': ['random cell', 'largest cell'], 'low': [80.0, np.nan], 'arch': [np.nan, long]})
+    out = trim_table(df, na={'low': 'one cell, no interval'})
+    assert out['low'].tolist() == [80.0, 'n/a (one cell, no interval)'] and out['arch'][0] == 'n/a'
+    assert long in out._repr_html_() and '...' not in out._repr_html_()
+    assert trim_table(df, na='not measured')['arch'][0] == 'n/a (not measured)'

@@ -5,6 +5,8 @@ ground truth, returning plain data with bootstrap confidence intervals over arch
 
 * :func:`ranking_over_training` -- tau (CI), Spearman, training accuracy at every tracked epoch:
   is a better-trained supernet a better ranker?
+* :func:`training_endpoints` -- the scores after the first and the last tracked epoch, for the one
+  test of "the ranking changed over training" (a paired test on the same cells);
 * :func:`picking_vs_pruning` -- does the predictor find the best cells (precision of its top
   0.1% / 1% / 10%), or only avoid the worst (precision of its bottom 10% / 50%)? Plus Kendall tau
   inside the true top 10% and the regret of its best pick;
@@ -36,7 +38,7 @@ from nasviz.spaces import get_space, list_spaces, space_of
 from nasviz.validate import check_int, short_repr
 
 __all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
-           'ranking_over_training', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
+           'ranking_over_training', 'training_endpoints', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
 TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
@@ -112,6 +114,23 @@ def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
                          spearman=spearman(sc, truth), mean_score=float(sc.mean()),
                          train_acc=float(r['train_acc'])))
     return pd.DataFrame(rows)
+
+
+def training_endpoints(history: pd.DataFrame) -> dict[str, Any] | None:
+    """The first and the last tracked epoch of a training history (``scores`` per tracked epoch,
+    as :func:`nasviz.experiment.spos_supernet` records them): ``{"first_scores", "last_scores",
+    "first_epoch", "last_epoch"}`` (epochs 1-based), or None when fewer than two epochs were
+    tracked. Whether the ranking changed between them is one paired test on the same cells,
+    :func:`nasviz.audit.compare.changed_over_training`."""
+    if 'scores' not in history.columns:
+        raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
+    tracked = history[history['scores'].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))]
+    if len(tracked) < 2:
+        return None
+    first, last = tracked.iloc[0], tracked.iloc[-1]
+    return {'first_scores': np.asarray(first['scores'], dtype=np.float64),
+            'last_scores': np.asarray(last['scores'], dtype=np.float64),
+            'first_epoch': int(first['epoch']) + 1, 'last_epoch': int(last['epoch']) + 1}
 
 
 def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACTIONS,

@@ -9,7 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import seed_summary
+from nasviz.analysis.findings import detectable_from_interval
+from nasviz.analysis.ranking import Estimate, seed_summary
 from nasviz.bench.micro import default_path
 from nasviz.search.base import SearchResult
 from nasviz.spaces import SearchSpace, get_space
@@ -145,8 +146,10 @@ def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: 
             if not np.isfinite(r.get('diff_low', np.nan)):
                 head += f'; {d} against {ref_name} on one seed (no claim)'
             elif r.diff_low <= 0 <= r.diff_high:
+                det = detectable_from_interval(Estimate(r.diff_vs_ref, r.diff_low, r.diff_high, n), df=n - 1)
                 head += (f'; its difference to {ref_name}, {d} (± {r.diff_se:.{digits}f} SE, 95% t interval '
-                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed), is within noise')
+                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed), is within noise '
+                         f'(smallest detectable difference {det:.{digits}f} points)')
             else:
                 side = 'better' if r.diff_low > 0 else 'worse'
                 head += (f'; it is {side} than {ref_name} by {abs(r.diff_vs_ref):.{digits}f} points (95% t interval '
@@ -155,5 +158,59 @@ def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: 
     return out
 
 
+def versus_cell(runs: pd.DataFrame, accuracy: float, level: float = 0.95) -> pd.DataFrame:
+    """Each method's found cells against one fixed cell of true accuracy ``accuracy`` (the
+    largest cell, say): per seed the difference ``found - accuracy``, then its mean, SE and t
+    interval over seeds (:func:`~nasviz.analysis.ranking.seed_summary`; paired by seed, the fixed
+    cell scoring every seed alike) and the smallest difference the seeds could detect (80% power,
+    5% two-sided). Index ``method``; NaN intervals with one seed."""
+    if not np.isfinite(accuracy):
+        raise ValueError(f'accuracy must be a finite number, got {accuracy!r}')
+    rows = []
+    for method, g in runs.groupby('method', sort=False):
+        d = seed_summary(g['true_accuracy'].to_numpy(dtype=np.float64) - float(accuracy), level=level)
+        rows.append(dict(method=method, n_seeds=d.n, diff=d.mean, se=d.se, low=d.ci.low, high=d.ci.high,
+                         detectable=detectable_from_interval(d.ci, df=d.n - 1) if d.n > 1 else np.nan))
+    return pd.DataFrame(rows).set_index('method')
+
+
+def describe_versus_cell(table: pd.DataFrame, cell_name: str, accuracy: float, digits: int = 2) -> str:
+    """One sentence on :func:`versus_cell`: which methods find better, worse or level cells than
+    the fixed one (by the t interval of the per-seed differences; level with it printed with the
+    smallest detectable difference; no claim on one seed)."""
+    better, worse, level, single = [], [], [], []
+    for method, r in table.iterrows():
+        name = METHOD_NAMES.get(method, method)
+        d = f'{r["diff"]:+.{digits}f} points'
+        if not np.isfinite(r['low']):
+            single.append(f'{name} ({d} on one seed)')
+        elif r['low'] > 0:
+            better.append(f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f})')
+        elif r['high'] < 0:
+            worse.append(f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f})')
+        else:
+            level.append(f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f}; smallest '
+                         f'detectable difference {r["detectable"]:.{digits}f})')
+    parts = []
+    if worse:
+        parts.append('worse than it: ' + '; '.join(worse))
+    if level:
+        parts.append('level with it: ' + '; '.join(level))
+    if better:
+        parts.append('better than it: ' + '; '.join(better))
+    if single:
+        parts.append('no claim with one seed: ' + '; '.join(single))
+    n = int(table['n_seeds'].max()) if len(table) else 0
+    head = (f'Against {cell_name} ({accuracy:.{digits}f}%, a search-free baseline), the found cells, paired by seed '
+            f'over {n} seeds, are ')
+    if worse and not better and not level and not single:
+        return head + f'all worse: it beats every search method ({"; ".join(worse)}).'
+    tail = ''
+    if len(table) and (table['diff'] < 0).all():
+        tail = (f' Every method\'s mean lies below {cell_name}; the paired test over these seeds separates only '
+                f'{len(worse)} of {len(table)}.')
+    return head + '; '.join(parts) + '.' + tail
+
+
 __all__ = ['comparison_rows', 'summarize_comparison', 'space_baselines', 'percentile_in_space', 'comparison_path',
-           'load_comparison', 'describe_comparison', 'METHOD_NAMES']
+           'load_comparison', 'describe_comparison', 'versus_cell', 'describe_versus_cell', 'METHOD_NAMES']

@@ -28,7 +28,7 @@ __all__ = [
     'plot_ranking', 'plot_ranking_baselines', 'plot_ranking_ci', 'plot_seed_comparison', 'plot_over_training',
     'plot_tau_vs_partitions', 'plot_similarity', 'plot_similarity_grid', 'plot_subnet_similarity', 'subnet_ids',
     'plot_lid_curves', 'plot_embedding', 'plot_metric_vs', 'plot_partition_tree', 'plot_cost_bars', 'plot_bars',
-    'trim_table', 'op_colour', 'OP_COLOURS', 'DEFAULT_BASELINES',
+    'trim_table', 'DisplayTable', 'op_colour', 'OP_COLOURS', 'DEFAULT_BASELINES',
 ]
 
 #: One colour per NAS-Bench-201 operation, used by every figure that colours by op (Okabe-Ito
@@ -150,13 +150,36 @@ def _integer_ticks(fig: go.Figure, values: Any, axis: str = 'x', **where: Any) -
         update(tickformat='d', **where)
 
 
-def trim_table(df: pd.DataFrame, decimals: int | None = 3) -> pd.DataFrame:
+class DisplayTable(pd.DataFrame):
+    """A DataFrame that a notebook shows in full: no cell string cut to '...' (cell strings,
+    genotypes and group lists stay readable on a static page, where there is no hover), and no
+    column hidden."""
+
+    @property
+    def _constructor(self):  # pandas operations on it keep the class
+        return DisplayTable
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context('display.max_colwidth', None, 'display.max_columns', None, 'display.width', None):
+            return super()._repr_html_()
+
+
+def trim_table(df: pd.DataFrame, decimals: int | None = 3, na: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """A copy of ``df`` fit for display: all-NaN columns dropped (e.g. metrics a baseline does
-    not have), floats rounded to ``decimals`` (None keeps them)."""
+    not have), floats rounded to ``decimals`` (None keeps them), every remaining empty cell
+    written ``n/a (why)`` (``na``: one reason for all, or ``{column: reason}``; ``n/a`` where no
+    reason is given), and long strings shown in full (:class:`DisplayTable`)."""
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f'trim_table: expected a pandas DataFrame, got {type(df).__name__}')
     out = df.dropna(axis=1, how='all')
-    return out.round(decimals) if decimals is not None else out.copy()
+    out = out.round(decimals) if decimals is not None else out.copy()
+    for col in out.columns:
+        missing = out[col].isna()
+        if not missing.any():
+            continue
+        why = na if isinstance(na, str) else (na or {}).get(col)
+        out[col] = out[col].astype(object).where(~missing, f'n/a ({why})' if why else 'n/a')
+    return DisplayTable(out)
 
 
 def _custom(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
