@@ -99,6 +99,7 @@ def test_cli_lab_bad_input_exits_2(tmp_path, capsys):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_lab_server_refuses_non_loopback_and_bad_token(tmp_path):
     with pytest.raises(ValueError, match='loopback'):
         LabServer(tmp_path, ip='0.0.0.0')

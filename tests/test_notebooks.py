@@ -131,6 +131,7 @@ def test_audit_notebook_says_when_the_published_file_is_absent(tmp_path, monkeyp
     assert 'Nothing to audit' in shown and str(tmp_path) not in shown  # the file by name, no absolute path
 
 
+@pytest.mark.slow
 def test_unknown_profile_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
         run_report(notebooks_dir=NB, out_dir=tmp_path, profile='huge')
