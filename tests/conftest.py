@@ -107,8 +107,8 @@ REPORT_DIR = Path(os.environ.get('NASVIZ_REPORT_DIR', REPO_ROOT / 'reports'))
 #: the small report built when no full one exists: notebook 01 (it draws the subnet x subnet
 #: heatmap the Chromium checks read) with few epochs, cells and resamples
 SMALL_REPORT_NOTEBOOKS = ['01']
-SMALL_REPORT_PARAMETERS = dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2, n_resamples=200,
-                               paper_resamples=100)
+SMALL_REPORT_PARAMETERS = {'seed': 1, 'epochs': 3, 'n_eval': 20, 'n_subnets': 5, 'grad_repeats': 2,
+                           'n_resamples': 200, 'paper_resamples': 100}
 
 
 @pytest.fixture(scope='session')

@@ -32,7 +32,7 @@ def test_lid_vs_grad_prints_ratios():
     # one row per method, each with the features it extracted: LID one value per block (3N + 2 = 5)
     # for the 5 ops and the 1 repeat, GM-NAS the mean gradient over every weight outside edge 2
     rows = {r.group(1): r for r in re.finditer(r'^(lid|grad)\s+([0-9.]+)\s+([0-9.]+)(?:\s+([0-9.]+))?\s+\((.*)\)$',
-                                               out, re.M)}
+                                               out, re.MULTILINE)}
     assert set(rows) == {'lid', 'grad'}, out
     assert rows['lid'].group(5) == '5, 1, 5', out
     n_ops, one, n_weights = map(int, rows['grad'].group(5).split(','))
