@@ -99,3 +99,30 @@ def ray_local():
     assert [n['NodeManagerAddress'] for n in nodes] == ['127.0.0.1'], 'Ray must stay on the loopback address'
     yield ray
     ray.shutdown()
+
+
+#: where ``make report`` writes the full report (``$NASVIZ_REPORT_DIR``, else ``<repo>/reports``)
+REPORT_DIR = Path(os.environ.get('NASVIZ_REPORT_DIR', REPO_ROOT / 'reports'))
+
+#: the small report built when no full one exists: notebook 01 (it draws the subnet x subnet
+#: heatmap the Chromium checks read) with few epochs, cells and resamples
+SMALL_REPORT_NOTEBOOKS = ['01']
+SMALL_REPORT_PARAMETERS = {'seed': 1, 'epochs': 3, 'n_eval': 20, 'n_subnets': 5, 'grad_repeats': 2,
+                           'n_resamples': 200, 'paper_resamples': 100}
+
+
+@pytest.fixture(scope='session')
+def report_dir(tmp_path_factory) -> Path:
+    """A built report folder: the full one ``make report`` wrote when it is there (CI runs it
+    first, so CI pays nothing here), else a small report built once per session into a temporary
+    folder by the public :func:`nasviz.report.run_report` (notebook 01 on the tiny profile with
+    small parameters), so no test depends on an earlier command having been run."""
+    if (REPORT_DIR / 'index.html').exists():
+        return REPORT_DIR
+    from nasviz.report import run_report
+
+    out = tmp_path_factory.mktemp('small_report')
+    result = run_report(REPO_ROOT / 'notebooks', out, profile='tiny', parameters=SMALL_REPORT_PARAMETERS,
+                        notebooks=SMALL_REPORT_NOTEBOOKS)
+    assert result.ok and (out / 'index.html').is_file(), result
+    return out

@@ -11,20 +11,37 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(script: str, *args: str) -> str:
+def _run_out(script: str, *args: str) -> str:
     res = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / script), *args], cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout.strip().splitlines()[-1]
+    return res.stdout.strip()
+
+
+def _run(script: str, *args: str) -> str:
+    return _run_out(script, *args).splitlines()[-1]
 
 
 @pytest.mark.slow
 def test_lid_vs_grad_prints_ratios():
-    last = _run('lid_vs_grad.py', '--dataset', 'digits', '--C', '4', '--N', '1', '--batch', '64', '--k', '10',
-                '--repeats', '1', '--edge', '2')
+    out = _run_out('lid_vs_grad.py', '--dataset', 'digits', '--C', '4', '--N', '1', '--batch', '64', '--k', '10',
+                   '--repeats', '1', '--edge', '2')
+    last = out.splitlines()[-1]
     m = re.fullmatch(r'memory_ratio=(\d+\.\d{3}) time_ratio=(\d+\.\d{3})', last)
     assert m, last
-    assert float(m.group(1)) > 0 and float(m.group(2)) > 0
+    # one row per method, each with the features it extracted: LID one value per block (3N + 2 = 5)
+    # for the 5 ops and the 1 repeat, GM-NAS the mean gradient over every weight outside edge 2
+    rows = {r.group(1): r for r in re.finditer(r'^(lid|grad)\s+([0-9.]+)\s+([0-9.]+)(?:\s+([0-9.]+))?\s+\((.*)\)$',
+                                               out, re.MULTILINE)}
+    assert set(rows) == {'lid', 'grad'}, out
+    assert rows['lid'].group(5) == '5, 1, 5', out
+    n_ops, one, n_weights = map(int, rows['grad'].group(5).split(','))
+    assert (n_ops, one) == (5, 1) and n_weights > 100, out
+    # the time ratio on the last line is the rows' own seconds divided (up to their 2-decimal rounding)
+    t_lid, t_grad = float(rows['lid'].group(2)), float(rows['grad'].group(2))
+    ratio = float(m.group(2))
+    assert (t_lid - 0.005) / (t_grad + 0.005) - 1e-3 <= ratio <= (t_lid + 0.005) / max(t_grad - 0.005, 1e-9) + 1e-3, out
+    assert float(m.group(1)) > 0, out
 
 
 @pytest.mark.slow

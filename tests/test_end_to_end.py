@@ -1,5 +1,7 @@
 """The tiny profile end to end: train a supernet on the embedded data, rank >= 50 cells against
 the shipped micro benchmark, through the library and through the command line."""
+import re
+
 import numpy as np
 import pytest
 
@@ -18,7 +20,7 @@ def tiny(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_tiny_supernet_ranks_microbench(tiny, capsys):
+def test_tiny_supernet_ranks_microbench(tiny, tmp_path, capsys):
     data, bench = load_data(tiny), load_bench(tiny)
     model, hist = trained_supernet(tiny, data, seed=0, progress=False)
     assert len(hist) == 10 and hist.train_loss.iloc[-1] < hist.train_loss.iloc[0]
@@ -42,9 +44,22 @@ def test_tiny_supernet_ranks_microbench(tiny, capsys):
     assert all(np.array_equal(a.detach(), b.detach()) for a, b in zip(model.parameters(), again.parameters()))
 
     # the command line reaches the same run from the cache
-    assert main(['evaluate', '--profile', 'tiny', '--epochs', '10', '--n', '60']) == 0
+    import pandas as pd
+
+    scores = tmp_path / 'cli_scores.csv'
+    assert main(['evaluate', '--profile', 'tiny', '--epochs', '10', '--n', '60', '--out', str(scores)]) == 0
     out = capsys.readouterr().out
-    assert 'supernet' in out and 'kendall_tau' in out and 'tau_truth' in out
+    cli = pd.read_csv(scores)
+    assert len(cli) == 60 and cli['arch_str'].is_unique and '; 60 cells;' in out
+    # the printed supernet tau is the rank correlation of the scores it wrote against the truth
+    want = rank_metrics(cli['score'].to_numpy(), cli['truth'].to_numpy())['kendall_tau']
+    row = re.search(r'^\s*supernet\s+method\s+kendall_tau\s+(\S+)\s+(\S+)\s+(\S+)\s+60\s', out, re.MULTILINE)
+    assert row, out
+    est, low, high = map(float, row.groups())
+    assert est == pytest.approx(want, abs=1e-4) and low <= est <= high
+    for baseline in ('params', 'random-scores', 'reliability'):
+        assert re.search(rf'^\s*{baseline}\s+baseline\s+kendall_tau\s', out, re.MULTILINE), (baseline, out)
+    assert 'tau_truth' in out
 
 
 def test_cli_errors_are_clear(capsys):

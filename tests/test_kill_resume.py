@@ -216,6 +216,7 @@ def _no_set_aside(out: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # nasviz train
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_killed_after_a_checkpoint_resumes_bit_identical(server, tmp_path: Path) -> None:
     epochs = 8
     args = lambda d: ['train', '--profile', 'tiny', '--epochs', str(epochs), '--out', str(tmp_path / d)]  # noqa: E731
@@ -254,6 +255,7 @@ def _bench_frame(path: Path) -> tuple[pd.DataFrame, dict]:
     return mb.to_frame(), mb.recipe
 
 
+@pytest.mark.slow
 def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_path: Path) -> None:
     n_cells, seeds = 5, ['0', '1']
     args = lambda out, workers: ['build-microbench', '--n-cells', str(n_cells), '--epochs', '1',  # noqa: E731
@@ -294,6 +296,7 @@ def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_
 # ---------------------------------------------------------------------------------------------
 # nasviz partition (run_comparison -> run_partition)
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_partition_killed_twice_resumes_identical(server, tmp_path: Path) -> None:
     args = lambda d: ['partition', '--profile', 'tiny', '--methods', 'naslid', '--seeds', '0', '--epochs', '8',  # noqa: E731
                       '--work-dir', str(tmp_path / d), '--out', str(tmp_path / f'{d}.csv')]
@@ -397,6 +400,7 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
 # ---------------------------------------------------------------------------------------------
 # nasviz proxies (a resumable sweep: one atomic CSV chunk per batch of cells and proxy)
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_proxy_sweep_killed_resumes_identical(server, tmp_path: Path) -> None:
     args = lambda out: ['proxies', '--space', 'nb201', '--proxy', 'params', 'synflow', 'naswot',  # noqa: E731
                         '--sample', '100', '--data', 'digits', '--out', str(tmp_path / out)]

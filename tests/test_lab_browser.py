@@ -99,6 +99,7 @@ def test_cli_lab_bad_input_exits_2(tmp_path, capsys):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_lab_server_refuses_non_loopback_and_bad_token(tmp_path):
     with pytest.raises(ValueError, match='loopback'):
         LabServer(tmp_path, ip='0.0.0.0')
@@ -333,15 +334,12 @@ def test_notebook_03_explorer_redraws_in_jupyterlab(lab_server, tmp_path):
 
 
 # -- the static report, with the network refused ---------------------------------------------------
-def test_report_pages_render_every_figure_offline():
-    index = REPORT / 'index.html'
-    if not index.exists():
-        if os.environ.get('CI') == 'true':
-            pytest.fail(f'{index} missing: CI must run `make report` before this check')
-        pytest.skip('no report yet: run `make report`')
+@pytest.mark.slow
+def test_report_pages_render_every_figure_offline(report_dir):
+    index = report_dir / 'index.html'
     sync_playwright = browser.require_playwright()
     browser.require_chromium()
-    pages = [index, *sorted(REPORT.glob('[0-9][0-9]_*.html'))]
+    pages = [index, *sorted(report_dir.glob('[0-9][0-9]_*.html'))]
     assert len(pages) > 1
     refused: list[str] = []
     with sync_playwright() as p:

@@ -131,6 +131,7 @@ def test_audit_notebook_says_when_the_published_file_is_absent(tmp_path, monkeyp
     assert 'Nothing to audit' in shown and str(tmp_path) not in shown  # the file by name, no absolute path
 
 
+@pytest.mark.slow
 def test_unknown_profile_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
         run_report(notebooks_dir=NB, out_dir=tmp_path, profile='huge')
@@ -141,27 +142,21 @@ def test_unknown_profile_fails_clearly(tmp_path):
                             kernel_name='python3')
 
 
-REPORT = Path(os.environ.get('NASVIZ_REPORT_DIR', ROOT / 'reports'))
-
-
-def test_report_renders_in_chromium(tmp_path):
-    """Checks the report ``make report`` wrote (CI runs it before this test)."""
-    index = REPORT / 'index.html'
-    if not index.exists():
-        if os.environ.get('CI') == 'true':
-            pytest.fail(f'{index} missing: CI must run `make report` before this check')
-        pytest.skip('no report yet: run `make report`')
-    summary = json.loads((REPORT / 'report.json').read_text())
+@pytest.mark.slow
+def test_report_renders_in_chromium(report_dir, tmp_path):
+    """Checks the report ``make report`` wrote (CI runs it before this test), else the small one
+    the ``report_dir`` fixture builds."""
+    summary = json.loads((report_dir / 'report.json').read_text())
     assert summary['ok'], summary
     browser.require_chromium()
-    assert browser.report_problems(REPORT) == []
-    for page in sorted(REPORT.glob('[0-9][0-9]_*.html')):
+    assert browser.report_problems(report_dir) == []
+    for page in sorted(report_dir.glob('[0-9][0-9]_*.html')):
         assert browser.plotly_rendered(browser.dump_dom(page)), f'plotly did not render in {page.name}'
         png = tmp_path / f'{page.stem}.png'
         browser.screenshot(page, png)
         assert browser.non_white_fraction(png) > 0.05, page.name
     # the subnet x subnet heatmap of page 01 has short ids (s0, s1, ...) on its axes, not cell strings
-    page01 = next(REPORT.glob('01_*.html'))
+    page01 = next(report_dir.glob('01_*.html'))
     dom = browser.dump_dom(page01)
     ticks = browser.tick_labels(dom, 'x') + browser.tick_labels(dom, 'y')
     assert 's0' in ticks and 's1' in ticks, ticks

@@ -325,6 +325,7 @@ def test_success_returns_result(nb_dir, tmp_path):
 
 
 # -- headless browser: the HTML really draws the figure -----------------------------------------------
+@pytest.mark.slow
 def test_html_renders_plotly_in_chromium(failed_run, tmp_path):
     browser.require_chromium()
     _, out = failed_run
@@ -343,6 +344,7 @@ def test_html_renders_plotly_in_chromium(failed_run, tmp_path):
     assert drawn > 0.08 and drawn > 3 * blank, (drawn, blank)
 
 
+@pytest.mark.slow
 def test_inline_plotlyjs_renders_without_side_file(failed_run, tmp_path):
     _, out = failed_run
     single = tmp_path / 'single.html'  # no plotly.min.js next to it
@@ -352,6 +354,7 @@ def test_inline_plotlyjs_renders_without_side_file(failed_run, tmp_path):
     assert browser.plotly_rendered(browser.dump_dom(single))
 
 
+@pytest.mark.slow
 def test_rendered_report_shows_metrics_no_traceback_short_ticks(failed_run):
     browser.require_chromium()
     _, out = failed_run

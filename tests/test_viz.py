@@ -193,7 +193,10 @@ def test_baselines_use_a_different_colour():
     lines = {a.text.split(':')[0] for a in fig.layout.annotations}
     assert {'random-scores (± std)', 'seed-to-seed'} <= lines
     assert any(sh.type == 'rect' for sh in fig.layout.shapes)  # random's ± std band
-    assert by_name['method'].error_y.array is not None
+    # the error bars are each method's own std, in the table's order
+    assert list(by_name['method'].x) == ['nas-lid', 'gm-nas']
+    np.testing.assert_allclose(by_name['method'].y, [0.6, 0.55])
+    np.testing.assert_allclose(by_name['method'].error_y.array, [0.05, 0.04])
     assert 'std' in fig.layout.title.text  # says what the error bars are
 
 
@@ -265,7 +268,10 @@ def test_tau_vs_partitions_reference_lines_and_integer_ticks():
     assert len(hlines) == 4
     assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == 'd'
     naslid = [t for t in fig.data if t.name == 'naslid'][0]
-    assert naslid.error_y.arrayminus is not None  # CI from kendall_tau_low/high
+    # the asymmetric bars are the CI from kendall_tau_low/high, point by point
+    np.testing.assert_allclose(naslid.x, [2, 4])
+    np.testing.assert_allclose(naslid.error_y.arrayminus, [0.10, 0.10])
+    np.testing.assert_allclose(naslid.error_y.array, [0.10, 0.10])
     assert 'CI' in fig.layout.title.text
 
 
