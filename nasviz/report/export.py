@@ -37,11 +37,15 @@ _REMOTE_LINK = re.compile(r'<link\b[^>]*\bhref\s*=\s*["\'](?:https?:)?//[^"\']*[
 @functools.lru_cache(maxsize=1)
 def templates() -> Any:
     """The Jinja2 environment of the report's own templates (autoescaping HTML)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader
+    from markupsafe import Markup
 
-    return Environment(loader=PackageLoader('nasviz.report', 'templates'),
-                       autoescape=select_autoescape(['html', 'j2']), trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True)
+    def escape(value: Any) -> Markup:
+        # the entities of html.escape (&quot;, &#x27;), as every other page nasviz writes
+        return value if isinstance(value, Markup) else Markup(html.escape(str(value)))
+
+    return Environment(loader=PackageLoader('nasviz.report', 'templates'), autoescape=True, finalize=escape,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _write_plotlyjs(out: Path) -> Path:

@@ -344,7 +344,7 @@ def _skipped_run(path: Path, params: Mapping[str, Any]) -> NotebookRun:
 
 def _report_executor(backend: str | None, workers: int | None, address: str | None) -> Executor | None:
     """The executor of a report's notebooks, or ``None`` for the default (the local backend with
-    one worker): run them one after another in this process, as before executors existed."""
+    one worker): run them one after another in this process, each kernel started by papermill."""
     backend = resolve_backend(backend)
     if address is not None and backend != 'ray':
         raise ValueError(f'address {short_repr(address)} is for the ray backend (got backend {backend!r})')
