@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nasviz import report
-from nasviz.report import ReportError, check_parameters, run_report
+from nasviz.report import ReportError, check_parameters, find_notebooks, run_report
+from nasviz.report import export
 
 try:  # tests/ is on sys.path under pytest's default import mode
     import browser
@@ -106,7 +106,7 @@ def test_bad_selection_and_missing_dir(nb_dir, tmp_path):
         run_report(tmp_path / 'nope', tmp_path / 'r')
     with pytest.raises(ValueError, match='out_dir must differ'):
         run_report(nb_dir, nb_dir)
-    assert [p.name for p in report.find_notebooks(nb_dir)] == ['01_plot.ipynb', '02_fail.ipynb', '03_plot.ipynb']
+    assert [p.name for p in find_notebooks(nb_dir)] == ['01_plot.ipynb', '02_fail.ipynb', '03_plot.ipynb']
 
 
 # -- one run over all three notebooks ------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_keeps_going_and_writes_everything(failed_run):
     assert statuses == {'01_plot.ipynb': 'ok', '02_fail.ipynb': 'failed', '03_plot.ipynb': 'ok'}
     for stem in ('01_plot', '02_fail', '03_plot'):
         assert (out / f'{stem}.ipynb').exists() and (out / f'{stem}.html').exists()
-    assert (out / report.PLOTLYJS_FILE).stat().st_size > 1_000_000
+    assert (out / export.PLOTLYJS_FILE).stat().st_size > 1_000_000
     assert not (out / 'helper.ipynb').exists()
 
 
@@ -242,7 +242,7 @@ def test_code_hidden_unless_show_code(failed_run, tmp_path):
     hidden = (out / '01_plot.html').read_text()
     assert 'plot_metric_vs(df' not in hidden and code not in hidden
     assert 'x is 7' in hidden  # outputs stay
-    shown = report._export_html(out / '01_plot.ipynb', tmp_path / 'code.html', 'local', show_code=True)
+    shown = export.export_html(out / '01_plot.ipynb', tmp_path / 'code.html', 'local', show_code=True)
     assert 'plot_metric_vs' in shown.read_text()
 
 
@@ -259,16 +259,16 @@ def test_widget_outputs_become_notes_or_vanish():
     cell = nbformat.v4.new_code_cell('x')
     view = {'model_id': 'abc', 'version_major': 2, 'version_minor': 0}
     cell.outputs = [
-        nbformat.v4.new_output('display_data', data={report.WIDGET_VIEW_MIME: view, 'text/plain': 'HBox(...)'}),
-        nbformat.v4.new_output('display_data', data={report.WIDGET_VIEW_MIME: {'model_id': 'other'},
+        nbformat.v4.new_output('display_data', data={export.WIDGET_VIEW_MIME: view, 'text/plain': 'HBox(...)'}),
+        nbformat.v4.new_output('display_data', data={export.WIDGET_VIEW_MIME: {'model_id': 'other'},
                                                      'text/plain': 'PartitionExplorer(children=(...))'}),
         nbformat.v4.new_output('stream', name='stderr', text='10%\r50%\r100% done\n'),
     ]
     nb.cells = [cell]
-    nb.metadata['widgets'] = {report.WIDGET_STATE_MIME: {'state': {
+    nb.metadata['widgets'] = {export.WIDGET_STATE_MIME: {'state': {
         'abc': {'model_name': 'HBoxModel', 'state': {'children': ['IPY_MODEL_bar']}},
         'bar': {'model_name': 'FloatProgressModel', 'state': {}}}}}
-    report._strip_widgets(nb)
+    export._strip_widgets(nb)
     assert 'widgets' not in nb.metadata
     outs = nb.cells[0].outputs
     assert len(outs) == 2  # the progress bar is gone
@@ -348,7 +348,7 @@ def test_html_renders_plotly_in_chromium(failed_run, tmp_path):
 def test_inline_plotlyjs_renders_without_side_file(failed_run, tmp_path):
     _, out = failed_run
     single = tmp_path / 'single.html'  # no plotly.min.js next to it
-    report._export_html(out / '03_plot.ipynb', single, 'inline')
+    export.export_html(out / '03_plot.ipynb', single, 'inline')
     assert single.stat().st_size > 1_000_000
     browser.require_chromium()
     assert browser.plotly_rendered(browser.dump_dom(single))
@@ -371,13 +371,15 @@ def test_rendered_report_shows_metrics_no_traceback_short_ticks(failed_run):
 
 
 def test_index_rows_say_where_each_number_comes_from():
-    from nasviz.report import NotebookRun, _metrics_table, without_paths
+    from nasviz.report import NotebookRun, ReportResult, without_paths
+    from nasviz.report.index import index_html
 
     metrics = {'tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120}, 'acc': 77.9,
                'headline': ['tau', 'acc'], 'labels': {'tau': 'SPOS supernet, Kendall tau'},
                'sources': {'tau': 'computed in this run', 'acc': 'read from search_comparison_tiny.csv'}}
     run = NotebookRun('01_x.ipynb', '/in', None, None, 'ok', 1.0, metrics=metrics)
-    table = _metrics_table(run)
+    table = index_html(ReportResult((run,), '/r', '/r/index.html', '/r/report.json', 'tiny', {'profile': 'tiny'},
+                                    '2026-01-01T00:00:00+00:00', 1.0))
     assert '<th scope="row">SPOS supernet, Kendall tau</th>' in table and '<th scope="row">acc</th>' in table
     assert '<td class="src">computed in this run</td>' in table
     assert '<td class="src">read from search_comparison_tiny.csv</td>' in table
