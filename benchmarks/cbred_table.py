@@ -27,7 +27,7 @@ import pandas as pd
 from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds
 
 #: the defaults of the C-BRED settings this table reports (and the grid marks)
-DEFAULTS = dict(k=32, encoding='path', distance='js', clustering='spectral', score=('naswot', 'synflow'),
+DEFAULTS = dict(k=64, encoding='path', distance='hellinger', clustering='spectral', score=('naswot', 'synflow'),
                 quantile=0.5, min_size=156)
 
 
@@ -84,11 +84,13 @@ def run(a: argparse.Namespace) -> dict:
         if sp != 'nb201':  # scored by size; 1% of the subset as the smallest selectable cluster
             cfg.update(score=('flops', 'params'), min_size=max(1, len(inp['archs']) // 100),
                        k=min(a.k, max(2, len(inp['archs']) // 20)))
+        models: dict = {}  # one fit per seed, shared by the ground truths
         for ds, truth in inp['truth'].items():
             if sp == 'nb201' and ds not in a.datasets:
                 continue
             t0 = time.perf_counter()
-            per = evaluate_seeds(inp['archs'], inp['space'], inp['proxies'], truth, inp['baselines'], seeds, **cfg)
+            per = evaluate_seeds(inp['archs'], inp['space'], inp['proxies'], truth, inp['baselines'], seeds,
+                                 models=models, **cfg)
             summ = summarize_seeds(per)
             whole = float(np.mean(list(truth.values())))
             for r in summ.to_dict('records'):
@@ -144,8 +146,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument('--encoding', default=DEFAULTS['encoding'], choices=['histogram', 'adjacency', 'wl', 'path'])
     ap.add_argument('--distance', default=DEFAULTS['distance'])
     ap.add_argument('--grid', action='store_true', help='add the k x distance grid on NB201 CIFAR-100')
-    ap.add_argument('--grid-k', type=int, nargs='+', default=[8, 16, 32, 64])
-    ap.add_argument('--grid-distances', nargs='+', default=['js', 'hellinger', 'euclidean', 'cosine'])
+    ap.add_argument('--grid-k', type=int, nargs='+', default=[16, 32, 64, 128])
+    ap.add_argument('--grid-distances', nargs='+', default=['hellinger', 'js', 'cosine'])
     ap.add_argument('--grid-seeds', type=int, default=1)
     ap.add_argument('--grid-html', help='write the grid figure (plotly HTML) here')
     ap.add_argument('--json', help='write the table (and grid) here')

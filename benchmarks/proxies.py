@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,13 +44,14 @@ def main(argv: list[str] | None = None) -> dict:
                     help='--sweep: which passes (1: data-free, 2: input-reading)')
     ap.add_argument('--offset', type=int, default=0,
                     help='--sweep: start at this position of the seeded order (the cells before it come last)')
+    ap.add_argument('--merge', help='--export: an earlier table of the same recipe filling values the cache lacks')
     ap.add_argument('--validate', help='instead of timing: validate the proxy table in this CSV against the NB201 '
                                        'table (NASVIZ_NB201_TABLE) and the published per-cell scores')
     a = ap.parse_args(argv)
     if a.sweep:
         return sweep_space(a.workers, a.passes, a.offset)
     if a.export:
-        return export(a.export)
+        return export(a.export, a.merge)
     if a.validate:
         return validate(a.validate)
     torch.set_num_threads(a.threads)
@@ -174,16 +176,42 @@ def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0)
     return out
 
 
-def export(path: str) -> dict:
+def export(path: str, merge: str | None = None) -> dict:
     """Every NB201 cell with at least one cached value of :data:`SWEEP_PROXIES` (plus any other proxy
     the cache holds for them), one column per proxy, floats to 6 significant digits, and a column
-    ``undefined`` giving, for each cell, why a value is NaN or infinite there."""
+    ``undefined`` giving, for each cell, why a value is NaN or infinite there.
+
+    ``merge``: an earlier table of the same recipe (e.g. the shipped one) fills the values the cache
+    lacks; first, every value both hold must agree to 6 significant digits (else ``ValueError``)."""
+    import pandas as pd
+
     from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.utils import atomic_write_text
 
     space = get_space('nb201')
     order = sweep_order()
     t = ProxySweep(list(PROXY_NAMES), SweepConfig(), progress=False).run(order, compute=False)
+    merged_note = ''
+    if merge:
+        old = pd.read_csv(merge, comment='#').set_index('arch_str')
+        t = t.set_index('arch_str')
+        checked = filled = 0
+        for p in [c for c in old.columns if c in t.columns]:
+            o = old[p].reindex(t.index).astype(float)
+            both = o.notna() & t[p].notna()
+            a, b = t.loc[both, p].to_numpy(float), o[both].to_numpy(float)
+            same = (a == b) | (np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), np.abs(b)))
+            if not same.all():
+                bad = t.index[both][~same][0]
+                raise ValueError(f'{merge}: {p} of {bad} is {old.loc[bad, p]}, the cache has {t.loc[bad, p]}: '
+                                 'not the same recipe, not merged')
+            checked += int(both.sum())
+            fill = o.notna() & t[p].isna()
+            t.loc[fill, p] = o[fill]
+            filled += int(fill.sum())
+        t = t.reset_index()
+        merged_note = (f' {filled} values come from the earlier table {Path(merge).name} of the same recipe, which '
+                       f'agrees with this sweep on all {checked} values both hold (6 significant digits).')
     listed = [p for group in SWEEP_PROXIES for p in group]
     cols = listed + [c for c in PROXY_NAMES if c not in listed and t[c].notna().any()]
     t = t[['arch_str'] + cols]
@@ -213,7 +241,7 @@ def export(path: str) -> dict:
             f'batch size; {len(t)} of 15,625 cells ('
             + ('the whole space' if complete else 'a seeded uniform random order of the space, numpy default_rng(0) '
                'permutation, as far as the sweep got') +
-            f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.\n'
+            f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
             '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 (resumable; the proxy cache under '
             '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n')
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))

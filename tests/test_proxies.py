@@ -189,3 +189,30 @@ def test_cli_proxies(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main(['proxies', '--proxy', 'nope', '--out', str(out)])
     assert e.value.code == 2
+
+
+def test_an_edited_chunk_with_a_wrong_but_well_formed_value_is_recomputed(tmp_path):
+    full = _sweep(tmp_path).run(ARCHS[:4])
+    chunk = sorted((tmp_path / 'proxies').glob('*params*/chunk-*.csv'))[0]
+    lines = chunk.read_text().splitlines()
+    assert lines[0].startswith('# sha256=') and lines[1] == 'arch_str,value'
+    arch, value = lines[2].rsplit(',', 1)
+    lines[2] = f'{arch},{float(value) + 1:.1f}'  # still a number, still parses: only the checksum tells
+    chunk.write_text('\n'.join(lines) + '\n')
+    again = _sweep(tmp_path)
+    with pytest.warns(RuntimeWarning, match='checksum mismatch'):
+        table = again.run(ARCHS[:4])
+    pd.testing.assert_frame_equal(table, full)
+    assert again.computed_ == 2  # the edited chunk's two cells, nothing else
+
+
+def test_shared_passes_give_the_values_computed_apart():
+    space = get_space('nb201')
+    x, y = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 10
+    sizes = dict(snip=8, grad_norm=8, naswot=8, jacob_cov=8)
+    for s in ARCHS[:2]:
+        torch.manual_seed(0)
+        net = space.build_network(space.from_str(s), **TINY)
+        together = compute_proxies(net, x, y, list(sizes), sizes)
+        apart = {p: compute_proxies(net, x, y, [p], sizes)[p] for p in sizes}
+        assert together == apart  # bit for bit

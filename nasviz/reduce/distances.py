@@ -73,8 +73,9 @@ def hellinger(P: Any, Q: Any | None = None) -> Any:
     b = a if Q is None else np.sqrt(_check_dist(Q, 'Q'))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f'P and Q have {a.shape[1]} and {b.shape[1]} categories')
-    bc = a @ b.T
-    D = np.sqrt(np.clip(1.0 - bc, 0.0, 1.0))
+    gap = 1.0 - a @ b.T
+    gap[gap < 1e-12] = 0.0  # round-off of the product for equal rows
+    D = np.sqrt(np.clip(gap, 0.0, 1.0))
     return float(D[0, 0]) if single else D
 
 

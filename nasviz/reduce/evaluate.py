@@ -35,18 +35,25 @@ def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n
 
 def evaluate_seeds(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: Mapping[str, float],
                    baselines: Mapping[str, Mapping[str, float]], seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                   random_draws: int = 200, **cbred: Any) -> pd.DataFrame:
+                   random_draws: int = 200, models: Mapping[int, CBRED] | None = None, **cbred: Any) -> pd.DataFrame:
     """One row per clustering seed: the selection's size ``n`` and mean truth (``cbred``), and per
     baseline name ``b`` in ``baselines`` (arch_str -> value, higher first) the mean truth of its
     top cells at the same size (``top_<b>``, ``top_<b>_cells``, ``top_<b>_exact``), plus the mean
-    of ``random_draws`` seeded random subsets of the same size (``random``)."""
+    of ``random_draws`` seeded random subsets of the same size (``random``). ``models``: seed ->
+    an already fitted :class:`CBRED` (the clustering does not depend on the truth, so several
+    ground truths can share one fit per seed); missing seeds are fitted and added to it."""
     check_count(len(seeds), 'seeds')
     strs = [space.to_str(space.check(a)) for a in archs]
     n_space = len(strs)
     acc_all = np.array([truth[s] for s in strs], dtype=float)
     rows = []
     for seed in seeds:
-        m = CBRED(**{**cbred, 'random_state': int(seed)}).fit(archs, space, proxies)
+        if models is not None and int(seed) in models:
+            m = models[int(seed)]
+        else:
+            m = CBRED(**{**cbred, 'random_state': int(seed)}).fit(archs, space, proxies)
+            if models is not None:
+                models[int(seed)] = m
         sel = m.selected_
         n = len(sel)
         row: dict[str, Any] = dict(seed=int(seed), n=n, cluster=m.best_cluster_,
