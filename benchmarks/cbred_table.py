@@ -50,8 +50,8 @@ def nb201_inputs(table: str | None) -> dict:
             base[p] = dict(zip(v['arch_str'], v[p].astype(float)))
     pub = os.path.join(os.environ.get('NASVIZ_NB201_PROXIES', '/work/shared/data/nb201/nb201_proxies.csv'))
     if os.path.isfile(pub):
-        p = pd.read_csv(pub).dropna(subset=['naswot_cifar10'])
-        base['naswot_published'] = dict(zip(p['arch_str'], p['naswot_cifar10'].astype(float)))
+        p = pd.read_csv(pub)  # empty for degenerate cells: they rank last, so the column covers the space
+        base['naswot_published'] = dict(zip(p['arch_str'], p['naswot_cifar10'].astype(float).fillna(-np.inf)))
     truth = {ds: dict(zip(strs, bench.accuracies(strs, ds, 'test_200ep'))) for ds in ('cifar10', 'cifar100', 'imagenet16')}
     cover = {p: int(prox[p].notna().sum()) for p in DEFAULTS['score'] if p in prox.columns}
     return dict(space=space, archs=archs, proxies=prox, baselines=base, truth=truth,
@@ -61,8 +61,10 @@ def nb201_inputs(table: str | None) -> dict:
 def subset_inputs(name: str) -> dict:
     from nasviz.bench import load_benchmark
 
+    from nasviz.spaces import get_space
+
     bench = load_benchmark(name)
-    space = bench.space if not callable(getattr(bench, 'space', None)) else bench.space()
+    space = get_space(bench.space) if isinstance(bench.space, str) else bench.space
     archs = list(dict.fromkeys(bench.archs()))
     strs = [space.to_str(a) for a in archs]
     acc = dict(zip(strs, bench.accuracies(strs)))
@@ -97,6 +99,7 @@ def run(a: argparse.Namespace) -> dict:
                 rows.append(dict(space=sp, dataset=ds, whole=whole, **r))
             per_seed_all.append(per.assign(space=sp, dataset=ds))
             print(f'  {ds}: {time.perf_counter() - t0:.0f} s', flush=True)
+            print(summ.round(3).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     pd.set_option('display.width', 220)
     pd.set_option('display.max_columns', 30)

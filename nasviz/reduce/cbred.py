@@ -181,8 +181,6 @@ class CBRED:
         if self.encoding == 'wl' and self.distance not in ('cosine', 'euclidean'):
             raise ValueError(f'encoding wl works with distance cosine (the normalised WL kernel) or euclidean, '
                              f'not {self.distance!r}')
-        if self.distance == 'ged' and self.encoding != 'adjacency':
-            pass  # the graph edit distance reads the cells themselves
         check_count(self.min_size, 'min_size', minimum=1)
         check_fraction(self.quantile, 'quantile')
         if isinstance(self.score, str):
@@ -272,8 +270,9 @@ class CBRED:
         table.loc[table['n_scored'] < self.min_scored, 'score'] = np.nan
         table.loc[table['size'] < self.min_size, 'score'] = np.nan
         if table['score'].notna().sum() == 0:
-            raise ValueError(f'no cluster holds {self.min_scored} scored cells and {self.min_size} cells: the '
-                             f'proxies table covers too few of the {len(strs)} architectures, or k is too large')
+            raise ValueError(f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size} cells '
+                             f'(min_size): the proxies table covers too few of the {len(strs)} architectures, or k '
+                             'is too large')
         self.best_cluster_ = int(table.loc[table['score'].idxmax(), 'cluster'])
         table['selected'] = table['cluster'] == self.best_cluster_
         self.cluster_table_ = table
