@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
     compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
     per: dict[str, list[float]] = {p: [] for p in a.proxies}
     build, path, shared, kernel_plain, kernel_dedup, forward = [], [], [], [], [], []
+    shared_grad, whole = [], []
+    seven = [p for p in ('params', 'flops', 'synflow', 'snip', 'grad_norm', 'jacob_cov', 'naswot') if p in a.proxies]
     for arch in archs:
         t = time.perf_counter()
         torch.manual_seed(a.seed)
@@ -83,9 +85,16 @@ def main(argv: list[str] | None = None) -> dict:
             t = time.perf_counter()
             compute_proxies(net, x, y, ['naswot', 'jacob_cov'])
             shared.append(time.perf_counter() - t)
+        if 'snip' in a.proxies and 'grad_norm' in a.proxies:
+            t = time.perf_counter()
+            compute_proxies(net, x, y, ['snip', 'grad_norm'])
+            shared_grad.append(time.perf_counter() - t)
         t = time.perf_counter()
         proxies_for_arch(space, arch, ['naswot', 'synflow'], x, y, seed=a.seed)
         path.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        proxies_for_arch(space, arch, seven, x, y, seed=a.seed)  # the whole-space sweep's per-cell path
+        whole.append(time.perf_counter() - t)
         # the NASWOT kernel side by side: every layer's product vs one per distinct code
         net.train()
         t = time.perf_counter()
@@ -110,15 +119,26 @@ def main(argv: list[str] | None = None) -> dict:
            'forward_s': float(np.mean(forward))}
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
+    if shared_grad:
+        res['snip_grad_norm_shared_s'] = float(np.mean(shared_grad))
+    res['sweep_cell_s'] = float(np.mean(whole))
+    res['sweep_all_cells_min_on_2_cores'] = res['sweep_cell_s'] * (15625 - 341) / 2 / 60
     n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
     res['naswot_synflow_all_cells_min_on_2_cores'] = res['naswot_synflow_cell_s'] * n / 2 / 60
-    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells')
+    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells; '
+          f'load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs')
     print(f'  network build: {res["build_s"]:.3f} s')
     for p in a.proxies:
         print(f'  {p:15s} batch {PROXIES[p].batch_size:4d}: {res["per_proxy_s"][p]:.3f} s/cell')
     if shared:
         print(f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
               f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
+    if shared_grad:
+        print(f'  snip + grad_norm sharing one backward: {res["snip_grad_norm_shared_s"]:.3f} s/cell '
+              f'(separately {res["per_proxy_s"]["snip"] + res["per_proxy_s"]["grad_norm"]:.3f})')
+    print(f'  the sweep\'s per-cell path, build + {",".join(seven)}: {res["sweep_cell_s"]:.3f} s/cell; all '
+          f'{15625 - 341:,} non-degenerate cells on 2 idle cores: {res["sweep_all_cells_min_on_2_cores"]:.0f} min '
+          '(degenerate cells cost a build and the data-free proxies only)')
     print(f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
           f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)')
     print(f'  one plain forward of the batch (no ReLU recording): {res["forward_s"]:.3f} s/cell; for all '
