@@ -5,6 +5,7 @@ NASWOT + synflow (network build, both proxies) and the projection for all 15,625
 
     OMP_NUM_THREADS=1 python benchmarks/proxies.py --cells 5
     python benchmarks/proxies.py --proxies naswot synflow --cells 10 --json out.json
+    nice -n 19 python benchmarks/proxies.py --sweep --workers 2          # the whole-space sweep (resumable)
     python benchmarks/proxies.py --export data/nb201_proxies_cifar10.csv   # cached values -> shipped table
     python benchmarks/proxies.py --validate data/nb201_proxies_cifar10.csv # Spearman vs NB201 and published
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,11 +35,23 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument('--json', help='write the figures here')
     ap.add_argument('--export', help='instead of timing: write every cached CIFAR-10 proxy value of NB201 cells '
                                      '(default sweep settings) to this CSV, with a header naming the recipe')
+    ap.add_argument('--sweep', action='store_true',
+                    help='instead of timing: sweep SWEEP_PROXIES over every NB201 cell into the cache (resumable: '
+                         'a rerun computes only what is missing), the cheap data-free ones first over the whole '
+                         'space, then the input-reading ones, both in the seeded order of the space')
+    ap.add_argument('--workers', type=int, default=2, help='worker processes of --sweep')
+    ap.add_argument('--passes', type=int, nargs='+', default=[1, 2], choices=[1, 2],
+                    help='--sweep: which passes (1: data-free, 2: input-reading)')
+    ap.add_argument('--offset', type=int, default=0,
+                    help='--sweep: start at this position of the seeded order (the cells before it come last)')
+    ap.add_argument('--merge', help='--export: an earlier table of the same recipe filling values the cache lacks')
     ap.add_argument('--validate', help='instead of timing: validate the proxy table in this CSV against the NB201 '
                                        'table (NASVIZ_NB201_TABLE) and the published per-cell scores')
     a = ap.parse_args(argv)
+    if a.sweep:
+        return sweep_space(a.workers, a.passes, a.offset)
     if a.export:
-        return export(a.export)
+        return export(a.export, a.merge)
     if a.validate:
         return validate(a.validate)
     torch.set_num_threads(a.threads)
@@ -55,6 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
     compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
     per: dict[str, list[float]] = {p: [] for p in a.proxies}
     build, path, shared, kernel_plain, kernel_dedup, forward = [], [], [], [], [], []
+    shared_grad, whole = [], []
+    seven = [p for p in ('params', 'flops', 'synflow', 'snip', 'grad_norm', 'jacob_cov', 'naswot') if p in a.proxies]
     for arch in archs:
         t = time.perf_counter()
         torch.manual_seed(a.seed)
@@ -68,9 +85,16 @@ def main(argv: list[str] | None = None) -> dict:
             t = time.perf_counter()
             compute_proxies(net, x, y, ['naswot', 'jacob_cov'])
             shared.append(time.perf_counter() - t)
+        if 'snip' in a.proxies and 'grad_norm' in a.proxies:
+            t = time.perf_counter()
+            compute_proxies(net, x, y, ['snip', 'grad_norm'])
+            shared_grad.append(time.perf_counter() - t)
         t = time.perf_counter()
         proxies_for_arch(space, arch, ['naswot', 'synflow'], x, y, seed=a.seed)
         path.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        proxies_for_arch(space, arch, seven, x, y, seed=a.seed)  # the whole-space sweep's per-cell path
+        whole.append(time.perf_counter() - t)
         # the NASWOT kernel side by side: every layer's product vs one per distinct code
         net.train()
         t = time.perf_counter()
@@ -95,15 +119,26 @@ def main(argv: list[str] | None = None) -> dict:
            'forward_s': float(np.mean(forward))}
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
+    if shared_grad:
+        res['snip_grad_norm_shared_s'] = float(np.mean(shared_grad))
+    res['sweep_cell_s'] = float(np.mean(whole))
+    res['sweep_all_cells_min_on_2_cores'] = res['sweep_cell_s'] * (15625 - 341) / 2 / 60
     n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
     res['naswot_synflow_all_cells_min_on_2_cores'] = res['naswot_synflow_cell_s'] * n / 2 / 60
-    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells')
+    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells; '
+          f'load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs')
     print(f'  network build: {res["build_s"]:.3f} s')
     for p in a.proxies:
         print(f'  {p:15s} batch {PROXIES[p].batch_size:4d}: {res["per_proxy_s"][p]:.3f} s/cell')
     if shared:
         print(f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
               f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
+    if shared_grad:
+        print(f'  snip + grad_norm sharing one backward: {res["snip_grad_norm_shared_s"]:.3f} s/cell '
+              f'(separately {res["per_proxy_s"]["snip"] + res["per_proxy_s"]["grad_norm"]:.3f})')
+    print(f'  the sweep\'s per-cell path, build + {",".join(seven)}: {res["sweep_cell_s"]:.3f} s/cell; all '
+          f'{15625 - 341:,} non-degenerate cells on 2 idle cores: {res["sweep_all_cells_min_on_2_cores"]:.0f} min '
+          '(degenerate cells cost a build and the data-free proxies only)')
     print(f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
           f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)')
     print(f'  one plain forward of the batch (no ReLU recording): {res["forward_s"]:.3f} s/cell; for all '
@@ -131,24 +166,104 @@ def _plain_kernel(codes: list) -> np.ndarray:
     return (2 * both - ones[:, None] - ones[None, :] + n).numpy()
 
 
-def export(path: str) -> dict:
-    """Cells with at least one cached value, one column per proxy that has any."""
+#: the proxies shipped for every NB201 cell, in two passes: data-free and cheap, then input-reading
+SWEEP_PROXIES = (('params', 'flops', 'synflow'), ('snip', 'grad_norm', 'jacob_cov', 'naswot'))
+
+
+def sweep_order() -> list[str]:
+    """Every NB201 cell in the seeded order of the sweep (numpy ``default_rng(0)`` permutation), so
+    an unfinished sweep covers a uniform random sample of the space."""
+    space = get_space('nb201')
+    strs = [space.to_str(a) for a in space.enumerate()]
+    return [strs[i] for i in np.random.default_rng(0).permutation(len(strs))]
+
+
+def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0) -> dict:
+    """The whole-space sweep of :data:`SWEEP_PROXIES` into the proxy cache, timed per pass."""
+    from nasviz.proxies import ProxySweep, SweepConfig
+
+    order = sweep_order()
+    order = order[offset:] + order[:offset]
+    out = {}
+    for group in [SWEEP_PROXIES[i - 1] for i in passes]:
+        load0 = os.getloadavg()[0]
+        sw = ProxySweep(list(group), SweepConfig(), workers=workers)
+        sw.run(order)
+        out[','.join(group)] = dict(seconds=sw.seconds_, computed=sw.computed_, load_before=load0,
+                                    load_after=os.getloadavg()[0])
+        print(f'{",".join(group)}: {sw.computed_} values computed in {sw.seconds_:.0f} s with {workers} workers '
+              f'(load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after)', flush=True)
+    return out
+
+
+def export(path: str, merge: str | None = None) -> dict:
+    """Every NB201 cell with at least one cached value of :data:`SWEEP_PROXIES` (plus any other proxy
+    the cache holds for them), one column per proxy, floats to 6 significant digits, and a column
+    ``undefined`` giving, for each cell, why a value is NaN or infinite there.
+
+    ``merge``: an earlier table of the same recipe (e.g. the shipped one) fills the values the cache
+    lacks; first, every value both hold must agree to 6 significant digits (else ``ValueError``)."""
+    import pandas as pd
+
     from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.utils import atomic_write_text
 
     space = get_space('nb201')
-    t = ProxySweep(list(PROXY_NAMES), SweepConfig(), progress=False).run(list(space.enumerate()), compute=False)
-    cols = [c for c in PROXY_NAMES if t[c].notna().any()]
-    # a degenerate cell has NaN for input-reading proxies by design: keep rows with any value
+    order = sweep_order()
+    t = ProxySweep(list(PROXY_NAMES), SweepConfig(), progress=False).run(order, compute=False)
+    merged_note = ''
+    if merge:
+        old = pd.read_csv(merge, comment='#').set_index('arch_str')
+        t = t.set_index('arch_str')
+        checked = filled = 0
+        for p in [c for c in old.columns if c in t.columns]:
+            o = old[p].reindex(t.index).astype(float)
+            both = o.notna() & t[p].notna()
+            a, b = t.loc[both, p].to_numpy(float), o[both].to_numpy(float)
+            same = (a == b) | (np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), np.abs(b)))
+            if not same.all():
+                bad = t.index[both][~same][0]
+                raise ValueError(f'{merge}: {p} of {bad} is {old.loc[bad, p]}, the cache has {t.loc[bad, p]}: '
+                                 'not the same recipe, not merged')
+            checked += int(both.sum())
+            fill = o.notna() & t[p].isna()
+            t.loc[fill, p] = o[fill]
+            filled += int(fill.sum())
+        t = t.reset_index()
+        merged_note = (f' {filled} values come from the earlier table {Path(merge).name} of the same recipe, which '
+                       f'agrees with this sweep on all {checked} values both hold (6 significant digits).')
+    listed = [p for group in SWEEP_PROXIES for p in group]
+    cols = listed + [c for c in PROXY_NAMES if c not in listed and t[c].notna().any()]
     t = t[['arch_str'] + cols]
     t = t[t[cols].notna().any(axis=1)].reset_index(drop=True)
+    uses_input = {p for p in cols if PROXIES[p].uses_input}
+    reasons = []
+    for s, row in zip(t['arch_str'], t[cols].itertuples(index=False)):
+        degenerate = space.is_degenerate(space.from_str(s))
+        why = []
+        nan = [p for p, v in zip(cols, row) if not np.isfinite(v)]
+        if degenerate and any(p in uses_input for p in nan):
+            why.append('degenerate cell (no path from input to output): ' +
+                       ','.join(p for p in nan if p in uses_input) + ' undefined, not computed')
+        neg = [p for p, v in zip(cols, row) if v == -np.inf]
+        if neg:
+            why.append(','.join(neg) + ' = -inf: log of 0 (synflow: no gradient reaches a weight; naswot: singular '
+                                       'kernel)')
+        missing = [p for p, v in zip(cols, row) if np.isnan(v) and not (degenerate and p in uses_input)]
+        if missing:
+            why.append(','.join(missing) + ' not computed yet (sweep unfinished)')
+        reasons.append('; '.join(why))
+    t['undefined'] = reasons
     counts = {c: int(t[c].notna().sum()) for c in cols}
+    complete = all(counts[p] == 15625 for p in listed) and len(t) == 15625
     head = ('# nasviz training-free proxies on NAS-Bench-201 cells (C=16, N=5, 10 classes), CIFAR-10 training '
             'images (NASVIZ_CIFAR10_NPZ), seed 0 for initialisation and the probe batch, each proxy at its paper '
-            "batch size; cells: a seeded uniform random order of the space (numpy default_rng(0) permutation), "
-            f'as far as the sweep got. Values per proxy: {counts}. NaN = not computed, or an input-reading proxy '
-            'of a degenerate cell.\n# made by: nasviz proxies --space nb201 --proxy ... --archs <that order> '
-            '--out ...; exported with: python benchmarks/proxies.py --export ' + path + '\n')
+            f'batch size; {len(t)} of 15,625 cells ('
+            + ('the whole space' if complete else 'a seeded uniform random order of the space, numpy default_rng(0) '
+               'permutation, as far as the sweep got') +
+            f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
+            '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 (resumable; the proxy cache under '
+            '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n')
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))
     print(f'wrote {len(t)} cells to {path}: {counts}')
     return counts
@@ -177,7 +292,7 @@ def validate(path: str) -> dict:
     strs = t['arch_str'].tolist()
     for ds in ('cifar10', 'cifar100', 'imagenet16'):
         truth = bench.accuracies(strs, ds, 'test_200ep')
-        for p in [c for c in t.columns if c != 'arch_str']:
+        for p in [c for c in t.columns if c not in ('arch_str', 'undefined')]:
             v = t[p].to_numpy(float)
             ok = np.isfinite(v) & np.isfinite(truth)
             if ok.sum() >= 3:

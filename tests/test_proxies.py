@@ -189,3 +189,66 @@ def test_cli_proxies(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main(['proxies', '--proxy', 'nope', '--out', str(out)])
     assert e.value.code == 2
+
+
+def test_an_edited_chunk_with_a_wrong_but_well_formed_value_is_recomputed(tmp_path):
+    full = _sweep(tmp_path).run(ARCHS[:4])
+    chunk = sorted((tmp_path / 'proxies').glob('*params*/chunk-*.csv'))[0]
+    lines = chunk.read_text().splitlines()
+    assert lines[0].startswith('# sha256=') and lines[1] == 'arch_str,value'
+    arch, value = lines[2].rsplit(',', 1)
+    lines[2] = f'{arch},{float(value) + 1:.1f}'  # still a number, still parses: only the checksum tells
+    chunk.write_text('\n'.join(lines) + '\n')
+    again = _sweep(tmp_path)
+    with pytest.warns(RuntimeWarning, match='checksum mismatch'):
+        table = again.run(ARCHS[:4])
+    pd.testing.assert_frame_equal(table, full)
+    assert again.computed_ == 2  # the edited chunk's two cells, nothing else
+
+
+def test_shared_passes_give_the_values_computed_apart():
+    space = get_space('nb201')
+    x, y = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 10
+    sizes = dict(snip=8, grad_norm=8, naswot=8, jacob_cov=8)
+    for s in ARCHS[:2]:
+        torch.manual_seed(0)
+        net = space.build_network(space.from_str(s), **TINY)
+        together = compute_proxies(net, x, y, list(sizes), sizes)
+        apart = {p: compute_proxies(net, x, y, [p], sizes)[p] for p in sizes}
+        assert together == apart  # bit for bit
+
+
+#: the proxies the shipped NB201 table holds for every cell
+SHIPPED_PROXIES = ('params', 'flops', 'synflow', 'snip', 'grad_norm', 'jacob_cov', 'naswot')
+
+
+def _shipped():
+    from nasviz.reduce.run import SHIPPED_TABLE, read_proxy_table
+
+    return read_proxy_table(SHIPPED_TABLE, SHIPPED_PROXIES), SHIPPED_TABLE.read_text().splitlines()[0]
+
+
+def test_shipped_table_says_why_every_value_is_missing():
+    t, head = _shipped()
+    space = get_space('nb201')
+    assert t['arch_str'].is_unique and len(t) <= 15625
+    for p in SHIPPED_PROXIES:
+        assert f"'{p}': {int(t[p].notna().sum())}" in head  # the header's coverage is the file's
+    for s, why, row in zip(t['arch_str'], t['undefined'], t[list(SHIPPED_PROXIES)].itertuples(index=False)):
+        bad = [p for p, v in zip(SHIPPED_PROXIES, row) if not np.isfinite(v)]
+        assert all(p in why for p in bad), (s, bad, why)  # a NaN or -inf always comes with its reason
+        if 'degenerate' in why:
+            assert space.is_degenerate(space.from_str(s))
+    assert t[['params', 'flops', 'synflow']].notna().all().all()  # data-free: defined on every cell
+
+
+@pytest.mark.xfail(strict=True, reason='the whole-space sweep is not finished: resume it with '
+                                       '`nice -n 19 python benchmarks/proxies.py --sweep --workers 2`, export with '
+                                       '`--export data/nb201_proxies_cifar10.csv --merge <the current file>`')
+def test_shipped_table_covers_every_nb201_cell():
+    t, _ = _shipped()
+    space = get_space('nb201')
+    assert set(t['arch_str']) == {space.to_str(a) for a in space.enumerate()}
+    for p in SHIPPED_PROXIES:
+        undefined = t[p].isna()
+        assert (t.loc[undefined, 'undefined'].str.contains('degenerate')).all(), p  # NaN only where undefined

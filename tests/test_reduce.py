@@ -102,7 +102,7 @@ def test_cbred_selects_the_cluster_its_proxy_rewards():
 def test_cbred_bad_inputs():
     archs, strs, n_conv, prox, truth = _space_with_planted_proxy()
     with pytest.raises(ValueError, match='unknown distance'):
-        CBRED(distance='cosine').fit(archs, SPACE, prox)
+        CBRED(distance='manhattan').fit(archs, SPACE, prox)
     with pytest.raises(ValueError, match='lacks score column'):
         CBRED(score=('zen',)).fit(archs, SPACE, prox)
     with pytest.raises(ValueError, match='fewer than k'):
@@ -127,3 +127,83 @@ def test_cli_reduce(tmp_path, nb201_table_path, monkeypatch, capsys):
     prox.drop(columns='synflow').to_csv(table, index=False)
     assert main(['reduce', '--proxies-table', str(table), '--out', str(out)]) == 2
     assert "missing proxy column(s) ['synflow']" in capsys.readouterr().err
+
+
+def test_cell_graph_sees_topology_and_ignores_dead_edges():
+    from nasviz.reduce.encodings import cell_graph, path_encoding, wl_features
+
+    chain = '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_3x3~2|'  # three convs in a row
+    dead = '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_3x3~2|'.replace(
+        '|none~0|nor_conv_3x3~1|', '|avg_pool_3x3~0|nor_conv_3x3~1|')  # 0->2 pool feeds node 2: live
+    parallel = '|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|'  # same op counts
+    unused = '|none~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|'  # 1->2 cannot be reached
+    only = '|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|'
+    G = cell_graph(chain, SPACE)
+    assert sorted(d for _, d in G.nodes(data='label')).count('nor_conv_3x3') == 3 and G.number_of_edges() == 6
+    assert op_histogram([chain], SPACE).tolist() == op_histogram([parallel], SPACE).tolist()
+    P = path_encoding([chain, parallel, dead, unused, only], SPACE)
+    W = wl_features([chain, parallel, dead, unused, only], SPACE)
+    assert (P[0] != P[1]).any() and (W[0] != W[1]).any()  # the histogram cannot tell them apart
+    assert (P[3] == P[4]).all() and (W[3] == W[4]).all()  # an unreachable edge changes nothing
+    assert P[0].sum() == 1 and P[1].sum() == 2  # one path through three convs; two paths
+    deg = path_encoding([DEGENERATE_CELL], SPACE)
+    assert deg.sum() == 1 and deg[0, 0] == 1  # the 'no path' column
+
+
+DEGENERATE_CELL = '|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|'
+
+
+def _family_a(s: str) -> bool:
+    return 'pool' not in s and 'none' not in s
+
+
+def _two_families(n: int = 24):
+    """Cells made of convolutions and skips only (family A) or pools and zeros with one skip to the
+    output (family B), with a proxy counting convolutions and a truth favouring A."""
+    rng = np.random.default_rng(0)
+    a_ops, b_ops = ['nor_conv_3x3', 'skip_connect'], ['avg_pool_3x3', 'none']
+    cells = set()
+    while len(cells) < 2 * n:
+        fam = len(cells) % 2
+        ops = [str(rng.choice(a_ops if fam == 0 else b_ops)) for _ in range(6)]
+        if fam:
+            ops[3] = 'skip_connect'  # keep B non-degenerate
+        cells.add(SPACE.to_str(SPACE.from_assignment(dict(zip(SPACE.slots, ops)))))
+    cells = sorted(cells)
+    convs = {s: s.count('conv') for s in cells}
+    truth = {s: 70.0 + convs[s] if _family_a(s) else 50.0 for s in cells}
+    prox = pd.DataFrame({'arch_str': cells, 'convs': [convs[s] for s in cells]})
+    return cells, prox, truth
+
+
+@pytest.mark.parametrize('encoding,distance', [('path', 'hellinger'), ('path', 'js'), ('wl', 'cosine')])
+def test_topology_encodings_select_the_family_the_proxy_rewards(encoding, distance):
+    cells, prox, truth = _two_families()
+    m = CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_scored=2).fit(cells, SPACE, prox)
+    assert m.selected_ and all(_family_a(s) for s in m.selected_)  # never a cell of pools and zeros
+    assert np.mean([truth[s] for s in m.selected_]) >= 70 > np.mean(list(truth.values()))
+    with pytest.raises(ValueError, match='min_size'):
+        CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_size=10 ** 6).fit(cells, SPACE, prox)
+
+
+def test_seed_evaluation_pairs_the_baselines_on_equal_size():
+    from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds, top_fraction_mean
+
+    cells, prox, truth = _two_families()
+    size = {s: -s.count('pool') for s in cells}  # a baseline that prefers family A too
+    half = dict(list(size.items())[::2])  # covers half the cells: the top FRACTION of them is averaged
+    per = evaluate_seeds(cells, SPACE, prox, truth, {'size': size, 'half': half}, seeds=(0, 1), random_draws=20,
+                         k=2, encoding='path', distance='hellinger', score=('convs',), min_scored=2)
+    assert list(per['seed']) == [0, 1] and (per['n'] > 0).all()
+    assert per['top_size_exact'].all() and not per['top_half_exact'].any()
+    assert (per['top_half_cells'] == (per['n'] * len(half) / len(cells)).round()).all()
+    n = int(per['n'].iloc[0])
+    mean, cells_used, exact = top_fraction_mean(size, truth, n, len(cells))
+    assert exact and cells_used == n and mean == pytest.approx(per['top_size'].iloc[0])
+    assert (per['random'] < per['cbred']).all()  # family A (>= 70) against a mix with B (50)
+    summ = summarize_seeds(per).set_index('method')
+    assert summ.loc['random', 'diff'] == pytest.approx((per['cbred'] - per['random']).mean())
+    assert summ.loc['random', 'cbred_wins'] == 2 and summ.loc['cbred', 'seeds'] == 2
+    g = cbred_grid(cells, SPACE, prox, truth, ks=(2, 3), distances=('hellinger', 'js'), encoding='path',
+                   score=('convs',), min_scored=2)
+    assert len(g) == 4 and g['mean'].notna().all() and set(g['k']) == {2, 3}

@@ -78,8 +78,10 @@ def compute_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Seq
     """Each proxy in ``names`` of ``net`` on the first ``batch_size`` images of ``(x, y)``.
 
     ``net`` must be in its freshly initialised state; it is restored to that state before every
-    proxy (a proxy may change weights or BN statistics), and is left in it. NASWOT and jacob_cov
-    share one forward pass when both are asked for with the same batch size.
+    proxy (a proxy may change weights or BN statistics), and is left in it. Proxies that read the
+    same pass share it when asked for together with the same batch size: NASWOT and jacob_cov one
+    forward (with the input Jacobian's backward), snip and grad_norm one loss backward; the values
+    are those computed apart.
     """
     names = check_proxies(names)
     sizes = {n: int((batch_sizes or {}).get(n, PROXIES[n].batch_size)) for n in names}
@@ -97,6 +99,12 @@ def compute_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Seq
             out['naswot'], out['jacob_cov'] = activations.naswot_and_jacob_cov(net, x[:b])
             restore(init)
             todo = [n for n in todo if n not in ('naswot', 'jacob_cov')]
+        if 'snip' in todo and 'grad_norm' in todo and sizes['snip'] == sizes['grad_norm']:
+            b = sizes['snip']
+            net.train()
+            out['snip'], out['grad_norm'] = saliency.snip_and_grad_norm(net, x[:b], y[:b])
+            restore(init)
+            todo = [n for n in todo if n not in ('snip', 'grad_norm')]
         for n in todo:
             b = sizes[n]
             out[n] = float(PROXIES[n].fn(net, x[:b], y[:b]))

@@ -60,6 +60,15 @@ def grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(sum(g.norm() for g in _grads(net, x, y) if g is not None))
 
 
+def snip_and_grad_norm(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Both scores from ONE forward and backward of the loss (they read the same gradient; the
+    values equal :func:`snip` and :func:`grad_norm` computed apart)."""
+    W = weights(net)
+    G = _grads(net, x, y)
+    s = float(sum((w.detach() * g).abs().sum() for w, g in zip(W, G) if g is not None))
+    return s, float(sum(g.norm() for g in G if g is not None))
+
+
 def grasp(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """GraSP (Wang et al. 2020) summed over weights: ``sum(-theta * H g)`` with ``g`` the loss
     gradient and ``H`` the Hessian, by one double backward (the gradient is taken with its graph,

@@ -3,7 +3,9 @@ seed), resumable after a kill, optionally over worker processes, with a progress
 
 Cache layout: ``<cache>/proxies/<key>/chunk-<hash>.csv``, one directory per (space, network
 size, proxy, probe data, batch size, seed) and one small CSV (``arch_str,value``) per finished
-chunk of cells, each written atomically. A sweep reads every chunk of the directories it needs,
+chunk of cells, each written atomically, its first line the SHA-256 of the rest: a chunk that
+fails the check (truncated, or edited to a wrong but well-formed value) is set aside with a
+warning and its cells recomputed. A sweep reads every chunk of the directories it needs,
 computes only the cells missing there, and writes new chunks as they finish: a killed sweep loses
 at most the chunks in flight. Chunks run through :mod:`nasviz.executor` (this process, a local
 process pool, or Ray); the driver writes each chunk as its task finishes.
@@ -149,8 +151,26 @@ def _chunk_name(arch_strs: Sequence[str]) -> str:
     return 'chunk-' + hashlib.sha256('\n'.join(arch_strs).encode()).hexdigest()[:16] + '.csv'
 
 
+_CHECK = '# sha256='
+
+
+def _chunk_text(arch_strs: Sequence[str], values: Sequence[float]) -> str:
+    """A chunk's file: a first line ``# sha256=<hex>`` of the CSV body that follows it, so an edit that
+    leaves a well-formed but wrong value is detected on load (the cache's other entries carry theirs)."""
+    body = pd.DataFrame({'arch_str': list(arch_strs), 'value': list(values)}).to_csv(index=False)
+    return f'{_CHECK}{hashlib.sha256(body.encode()).hexdigest()}\n{body}'
+
+
 def _read_chunk(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype={'arch_str': str})
+    import io
+
+    text = path.read_text()
+    first, _, body = text.partition('\n')
+    if not first.startswith(_CHECK):
+        raise ValueError('no checksum line (a chunk starts with "# sha256=<hex>")')
+    if hashlib.sha256(body.encode()).hexdigest() != first[len(_CHECK):].strip():
+        raise ValueError('checksum mismatch: the chunk was changed after it was written')
+    df = pd.read_csv(io.StringIO(body), dtype={'arch_str': str})
     if list(df.columns) != ['arch_str', 'value']:
         raise ValueError(f'expected columns arch_str,value, got {list(df.columns)}')
     df['value'] = pd.to_numeric(df['value'], errors='raise')
@@ -271,8 +291,7 @@ class ProxySweep:
         def store(key: tuple, res: dict[str, list[float]]) -> None:  # on the driver, as each chunk finishes
             chunk, need = list(key[0]), list(key[1])
             for p in need:
-                text = pd.DataFrame({'arch_str': chunk, 'value': res[p]}).to_csv(index=False)
-                atomic_write_text(dirs[p] / _chunk_name(chunk), text)
+                atomic_write_text(dirs[p] / _chunk_name(chunk), _chunk_text(chunk, res[p]))
                 known[p].update(zip(chunk, res[p]))
                 self.computed_ += len(chunk)
             if self.on_chunk is not None:

@@ -60,7 +60,7 @@ def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | N
     bootstrap CI; ``beats_params`` when that CI lies above zero)."""
     if 'arch_str' not in table.columns:
         raise ValueError('table needs an arch_str column (the output of `nasviz proxies`)')
-    proxies = [c for c in table.columns if c != 'arch_str'] if proxies is None else list(proxies)
+    proxies = [c for c in table.columns if c not in ('arch_str', 'undefined')] if proxies is None else list(proxies)
     strs = table['arch_str'].tolist()
     params = bench.params_many(strs)
     rows = []

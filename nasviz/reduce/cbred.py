@@ -24,8 +24,10 @@ from nasviz.reduce.distances import DISTANCE_FUNCTIONS, graph_edit_distance
 from nasviz.reduce.encodings import encode
 from nasviz.validate import check_count, check_fraction, short_repr
 
-ENCODINGS = ('histogram', 'adjacency')
-DISTANCES = ('js', 'kl', 'hellinger', 'ged', 'euclidean')
+ENCODINGS = ('histogram', 'adjacency', 'wl', 'path')
+DISTANCES = ('js', 'kl', 'hellinger', 'ged', 'euclidean', 'cosine')
+#: distances that read rows as distributions (the encoding's counts are normalised first)
+_DIVERGENCES = ('js', 'kl', 'hellinger')
 CLUSTERINGS = ('spectral', 'kmeans')
 REDUCE_DATASETS = ('cifar10', 'cifar100', 'imagenet16')
 
@@ -36,11 +38,53 @@ def pairwise_distances(X: np.ndarray, distance: str, archs: Sequence[Any] | None
     if distance == 'ged':
         return graph_edit_distance(archs, None, space)
     if distance == 'euclidean':
-        sq = (X ** 2).sum(1)
-        return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0.0))
+        return _euclidean(X, X)
     if distance not in DISTANCE_FUNCTIONS:
         raise ValueError(f'unknown distance {short_repr(distance)}; valid: {", ".join(DISTANCES)}')
     return DISTANCE_FUNCTIONS[distance](X)
+
+
+def _euclidean(A: Any, B: Any) -> np.ndarray:
+    """Euclidean distances between the rows of ``A`` and ``B`` (dense or ``scipy.sparse``)."""
+    import scipy.sparse as sp
+
+    def sq(M: Any) -> np.ndarray:
+        return np.asarray(M.multiply(M).sum(1) if sp.issparse(M) else (M ** 2).sum(1), dtype=np.float64).reshape(-1)
+
+    G = A @ B.T
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    return np.sqrt(np.maximum(sq(A)[:, None] + sq(B)[None, :] - 2 * G, 0.0))
+
+
+def _unique_rows(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(first index, inverse, counts)`` of the distinct rows of a dense or CSR matrix."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(X):
+        _, idx, inv, cnt = np.unique(np.round(X, 12), axis=0, return_index=True, return_inverse=True,
+                                     return_counts=True)
+        return idx, inv.reshape(-1), cnt
+    X = X.tocsr()
+    X.sort_indices()
+    keys: dict[bytes, int] = {}
+    first, inv = [], np.empty(X.shape[0], dtype=np.int64)
+    for r in range(X.shape[0]):
+        a, b = X.indptr[r], X.indptr[r + 1]
+        k = X.indices[a:b].tobytes() + b'|' + np.round(X.data[a:b], 12).tobytes()
+        if k not in keys:
+            keys[k] = len(first)
+            first.append(r)
+        inv[r] = keys[k]
+    return np.asarray(first), inv, np.bincount(inv)
+
+
+def _normalise_rows(X: Any) -> Any:
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        s = np.asarray(X.sum(1)).reshape(-1)
+        return sp.diags(1.0 / np.where(s > 0, s, 1.0)) @ X
+    return X / X.sum(1, keepdims=True)
 
 
 def _mds(D: np.ndarray, dims: int) -> np.ndarray:
@@ -113,7 +157,7 @@ class CBRED:
     those proxies of the ``quantile`` of its cells' percentile ranks (ranks make proxies on
     different scales comparable; a cell without a value ranks lowest). ``max_params`` drops cells
     above that size before clustering (needs a ``params`` column). Clusters with fewer than
-    ``min_scored`` scored cells are not selected.
+    ``min_scored`` scored cells, or fewer than ``min_size`` cells, are not selected.
     """
 
     k: int = 8
@@ -124,6 +168,7 @@ class CBRED:
     quantile: float = 0.5
     max_params: float | None = None
     min_scored: int = 5
+    min_size: int = 1
     max_points: int = 1500
     random_state: int = 0
 
@@ -133,8 +178,10 @@ class CBRED:
                                  ('clustering', self.clustering, CLUSTERINGS)):
             if val not in valid:
                 raise ValueError(f'unknown {name} {short_repr(val)}; valid: {", ".join(valid)}')
-        if self.distance in ('js', 'kl', 'hellinger') and self.encoding == 'adjacency':
-            pass  # rows are normalised to distributions over (edge, op)
+        if self.encoding == 'wl' and self.distance not in ('cosine', 'euclidean'):
+            raise ValueError(f'encoding wl works with distance cosine (the normalised WL kernel) or euclidean, '
+                             f'not {self.distance!r}')
+        check_count(self.min_size, 'min_size', minimum=1)
         check_fraction(self.quantile, 'quantile')
         if isinstance(self.score, str):
             self.score = (self.score,)
@@ -170,16 +217,14 @@ class CBRED:
         self.archs_ = strs
         objs = [space.from_str(s) for s in strs]
         X = encode(objs, space, self.encoding)
-        if self.distance in ('js', 'kl', 'hellinger') and self.encoding == 'adjacency':
-            X = X / X.sum(1, keepdims=True)
+        if self.distance in _DIVERGENCES and self.encoding != 'histogram':
+            X = _normalise_rows(X)  # counts -> distributions
         if self.distance == 'ged':
             uniq_idx = np.arange(len(strs))
             inverse = uniq_idx
             counts = np.ones(len(strs))
         else:
-            _, uniq_idx, inverse, counts = np.unique(np.round(X, 12), axis=0, return_index=True,
-                                                     return_inverse=True, return_counts=True)
-            inverse = inverse.reshape(-1)
+            uniq_idx, inverse, counts = _unique_rows(X)
         m = len(uniq_idx)
         rng = np.random.default_rng(self.random_state)
         core = np.sort(rng.choice(m, self.max_points, replace=False)) if m > self.max_points else np.arange(m)
@@ -189,12 +234,12 @@ class CBRED:
         labels_u = np.full(m, -1)
         labels_u[core] = core_labels
         rest = np.setdiff1d(np.arange(m), core)
-        for start in range(0, rest.size, 2000):  # the others join the nearest cluster on average
-            part = rest[start:start + 2000]
+        for start in range(0, rest.size, 500):  # the others join the nearest cluster on average
+            part = rest[start:start + 500]
             if self.distance == 'ged':
                 Dp = graph_edit_distance([objs[uniq_idx[i]] for i in part], [objs[i] for i in pts], space)
             elif self.distance == 'euclidean':
-                Dp = np.sqrt(((X[uniq_idx[part]][:, None, :] - X[pts][None]) ** 2).sum(-1))
+                Dp = _euclidean(X[uniq_idx[part]], X[pts])
             else:
                 Dp = DISTANCE_FUNCTIONS[self.distance](X[uniq_idx[part]], X[pts])
             means = np.stack([Dp[:, core_labels == c].mean(1) for c in range(self.k)], axis=1)
@@ -223,9 +268,11 @@ class CBRED:
             parts.append(np.asarray(q))
         table['score'] = np.mean(parts, axis=0)
         table.loc[table['n_scored'] < self.min_scored, 'score'] = np.nan
+        table.loc[table['size'] < self.min_size, 'score'] = np.nan
         if table['score'].notna().sum() == 0:
-            raise ValueError(f'no cluster holds {self.min_scored} scored cells: the proxies table covers too '
-                             f'few of the {len(strs)} architectures')
+            raise ValueError(f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size} cells '
+                             f'(min_size): the proxies table covers too few of the {len(strs)} architectures, or k '
+                             'is too large')
         self.best_cluster_ = int(table.loc[table['score'].idxmax(), 'cluster'])
         table['selected'] = table['cluster'] == self.best_cluster_
         self.cluster_table_ = table

@@ -18,8 +18,9 @@ ENV_PROXIES = 'NASVIZ_PROXIES_TABLE'
 
 
 def read_proxy_table(path: str | os.PathLike, columns: Sequence[str] = ()) -> pd.DataFrame:
-    """A proxy table (``arch_str`` + one numeric column per proxy; ``#`` lines are comments),
-    checked: each problem names the file and column."""
+    """A proxy table (``arch_str`` + one numeric column per proxy; ``#`` lines are comments; an
+    optional text column ``undefined`` says why values are missing), checked: each problem names
+    the file and column."""
     p = check_input_file(path, 'proxies table', 'proxy table (CSV)')
     try:
         df = pd.read_csv(p, comment='#')
@@ -31,7 +32,9 @@ def read_proxy_table(path: str | os.PathLike, columns: Sequence[str] = ()) -> pd
     if missing:
         raise ValueError(f'{p}: missing proxy column(s) {missing} (found {list(df.columns)})')
     for c in df.columns:
-        if c != 'arch_str':
+        if c == 'undefined':
+            df[c] = df[c].fillna('').astype(str)
+        elif c != 'arch_str':
             num = pd.to_numeric(df[c], errors='coerce')
             bad = num.isna() & df[c].notna()
             if bad.any():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ['plot_proxy_vs_accuracy', 'plot_selection_vs_baselines', 'plot_proxy_validation']
+__all__ = ['plot_proxy_vs_accuracy', 'plot_selection_vs_baselines', 'plot_proxy_validation', 'plot_cbred_grid']
 
 
 def _need(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
@@ -84,4 +84,36 @@ def plot_proxy_validation(val: pd.DataFrame, title: str | None = None) -> go.Fig
                                  hovertemplate='%{x}: params %{y:.3f} on the same cells<extra></extra>'))
     fig.update_layout(title_text=title or 'Spearman rho of each proxy with ground truth: ours vs published',
                       yaxis_title='Spearman rho', yaxis_range=[min(-0.1, float(val['low'].min()) - 0.05), 1])
+    return fig
+
+
+def plot_cbred_grid(grid: pd.DataFrame, default: tuple[int, str] | None = None, reference: float | None = None,
+                    truth_label: str = 'selected mean accuracy (%)', title: str | None = None) -> go.Figure:
+    """Heatmap of the C-BRED selection's mean accuracy over the grid of settings (rows of
+    :func:`nasviz.reduce.evaluate.cbred_grid`: number of clusters ``k`` x distance), the cell text
+    giving the mean and the selection's size; hover adds the seeds' SE. ``default`` ``(k,
+    distance)`` is outlined; ``reference`` (e.g. the whole space's mean) is named in the title."""
+    _need(grid, ['k', 'distance', 'n', 'mean'], 'plot_cbred_grid')
+    ks = sorted(grid['k'].unique())
+    ds = list(dict.fromkeys(grid['distance']))
+    piv = grid.pivot(index='distance', columns='k', values='mean').reindex(index=ds, columns=ks)
+    n = grid.pivot(index='distance', columns='k', values='n').reindex(index=ds, columns=ks)
+    se = (grid.pivot(index='distance', columns='k', values='se').reindex(index=ds, columns=ks)
+          if 'se' in grid.columns else n * np.nan)
+    text = [[('-' if not np.isfinite(piv.iloc[i, j]) else f'{piv.iloc[i, j]:.1f}%<br>n={n.iloc[i, j]:.0f}')
+             for j in range(len(ks))] for i in range(len(ds))]
+    fig = go.Figure(go.Heatmap(
+        z=piv.to_numpy(), x=[str(k) for k in ks], y=ds, text=text, texttemplate='%{text}', colorscale='Viridis',
+        customdata=np.stack([n.to_numpy(), se.to_numpy()], axis=-1), colorbar=dict(title='%'),
+        hovertemplate='k=%{x}, distance %{y}<br>mean %{z:.2f}% (SE over seeds %{customdata[1]:.2f})'
+                      '<br>selected cells: %{customdata[0]:.0f}<extra></extra>'))
+    if default is not None and default[0] in ks and default[1] in ds:
+        j, i = ks.index(default[0]), ds.index(default[1])
+        fig.add_shape(type='rect', x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line=dict(color='red', width=3))
+        fig.add_annotation(x=str(default[0]), y=default[1], text='default', showarrow=False, yshift=22,
+                           font=dict(color='red'))
+    ref = '' if reference is None else f' (whole space {reference:.2f}%)'
+    fig.update_layout(title_text=(title or 'C-BRED selection over the grid of settings') + ref,
+                      xaxis_title='number of clusters k', yaxis_title='distance')
+    fig.update_traces(colorbar_title=truth_label)
     return fig
