@@ -9,18 +9,23 @@ A :class:`SlotMask` allows a subset of choices per slot; it generalises NB201's 
 sub-supernet is a mask in any space. In spaces with constraints across slots (NB101's edge budget,
 DARTS's distinct inputs) a mask is a product set intersected with the valid architectures.
 
-A new space subclasses :class:`SearchSpace`, registers itself with :func:`register_space`, and is
-admitted once ``tests/test_space_conformance.py`` passes for it.
+A new space subclasses :class:`SearchSpace` and is registered with :func:`register_space` or,
+from an installed package, through the ``nasviz.spaces`` entry-point group (``name =
+"module:factory"``, the factory returning the space); it is admitted once
+``tests/test_space_conformance.py`` passes for it.
 """
 from __future__ import annotations
 
 import itertools
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # the interface names torch types; importing a space's vocabulary needs no torch
+    from torch import nn
 
 from nasviz.validate import check_count, short_repr
 
@@ -375,31 +380,91 @@ def product_iter(mask: SlotMask) -> Iterator[dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------------
+#: the entry-point group an installed package registers its spaces in
+ENTRY_POINT_GROUP = 'nasviz.spaces'
+
 _REGISTRY: dict[str, Callable[[], SearchSpace]] = {}
 _INSTANCES: dict[str, SearchSpace] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def space_key(name: Any) -> str:
+    """The registry key of a space name: names are case-insensitive and surrounding blanks are
+    ignored (``'MySpace'``, ``' myspace'`` and ``'MYSPACE'`` are one space)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f'space name must be a non-empty string, got {short_repr(name)}')
+    return name.strip().lower()
 
 
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
-    """Make ``get_space(name)`` return ``factory()`` (built once, on first use)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f'space name must be a non-empty string, got {short_repr(name)}')
-    _REGISTRY[name] = factory
-    _INSTANCES.pop(name, None)
+    """Make ``get_space(name)`` return ``factory()`` (built once, on first use; the name is
+    case-insensitive). A name registered again is replaced."""
+    key = space_key(name)
+    if not callable(factory):
+        raise ValueError(f'register_space({name!r}, ...): the factory must be callable (a SearchSpace '
+                         f'subclass or a function returning an instance), got {short_repr(factory)}')
+    _REGISTRY[key] = factory
+    _INSTANCES.pop(key, None)
+
+
+def _entry_point_factory(ep: Any) -> Callable[[], SearchSpace]:
+    def factory() -> SearchSpace:
+        try:
+            obj = ep.load()
+        except Exception as e:  # noqa: BLE001 - a broken plug-in is named, not a bare traceback
+            raise ValueError(f'search space {ep.name!r} from entry point {ep.value!r} (group '
+                             f'{ENTRY_POINT_GROUP!r}) could not be imported: {type(e).__name__}: {e}') from e
+        return obj() if callable(obj) and not isinstance(obj, SearchSpace) else obj
+    return factory
+
+
+def load_entry_points() -> None:
+    """Register the spaces installed packages declare in the ``nasviz.spaces`` entry-point group
+    (once per process; a name nasviz already has is kept and the plug-in's is skipped with a
+    warning)."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            key = space_key(ep.name)
+        except ValueError:
+            warnings.warn(f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped')
+            continue
+        if key in _REGISTRY:
+            warnings.warn(f'search space {ep.name!r} from entry point {ep.value!r} is already registered; '
+                          'the registered one is kept')
+            continue
+        _REGISTRY[key] = _entry_point_factory(ep)
 
 
 def list_spaces() -> list[str]:
+    """Names of every registered space (installed plug-ins included)."""
+    load_entry_points()
     return sorted(_REGISTRY)
 
 
 def get_space(name: 'str | SearchSpace') -> SearchSpace:
-    """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``)."""
+    """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``, or a plug-in's; the
+    name is case-insensitive)."""
     if isinstance(name, SearchSpace):
         return name
-    if not isinstance(name, str) or name.strip().lower() not in _REGISTRY:
+    load_entry_points()
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in _REGISTRY:
         raise ValueError(f'unknown search space {short_repr(name)}; known spaces: {", ".join(list_spaces())}')
-    key = name.strip().lower()
     if key not in _INSTANCES:
-        _INSTANCES[key] = _REGISTRY[key]()
+        space = _REGISTRY[key]()
+        if not isinstance(space, SearchSpace):
+            raise ValueError(f'the factory registered for search space {key!r} returned '
+                             f'{type(space).__name__} {short_repr(space)}, not a SearchSpace instance')
+        if space_key(space.name or '?') != key:
+            raise ValueError(f'the factory registered for search space {key!r} returned a space named '
+                             f'{space.name!r}; its name must be the registered one (case aside)')
+        _INSTANCES[key] = space
     return _INSTANCES[key]
 
 
