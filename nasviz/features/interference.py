@@ -14,8 +14,7 @@ import pandas as pd
 
 from nasviz.features.probe import grad_parameters, model_space
 from nasviz.features.subnets import subnet_grad_vectors
-from nasviz.spaces import get_space, space_of
-from nasviz.spaces.nb201 import Arch
+from nasviz.spaces import Architecture, get_space, space_of
 
 
 def cosine_matrix(G: np.ndarray) -> np.ndarray:
@@ -49,14 +48,14 @@ def parameter_groups(model) -> list[tuple[str, slice]]:
     return [(k, slice(*groups[k])) for k in order if k in groups]
 
 
-def subnet_gradients(model, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0,
+def subnet_gradients(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
                      progress: bool = False) -> np.ndarray:
     """Flat gradient of every supernet weight for each subnet, on one seeded batch."""
     return subnet_grad_vectors(model, data, archs, batch_size=batch_size, seed=seed, params='all',
                                progress=progress)
 
 
-def subnet_similarity(model, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0,
+def subnet_similarity(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
                       layer: str | None = None) -> pd.DataFrame:
     """Gradient cosine between subnets (all weights, or one ``layer`` from :func:`parameter_groups`),
     labelled by cell string."""
@@ -72,7 +71,7 @@ def subnet_similarity(model, data, archs: Sequence[Arch | str], batch_size: int 
     return pd.DataFrame(cosine_matrix(G), index=labels, columns=labels)
 
 
-def interference_by_layer(model, data, archs: Sequence[Arch | str], batch_size: int = 128,
+def interference_by_layer(model, data, archs: Sequence[Architecture | str], batch_size: int = 128,
                           seed: int = 0) -> pd.DataFrame:
     """For every layer, statistics of the gradient cosine over all pairs of ``archs`` that both
     use weights of that layer: mean, std, share of pairs in conflict (cosine < 0), and the share
@@ -106,7 +105,7 @@ class InterferenceTracker:
     set of subnets on a fixed batch (all weights, and the stem/reduction/head weights every
     subnet shares), so interference can be followed over training."""
 
-    def __init__(self, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0) -> None:
+    def __init__(self, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0) -> None:
         archs = list(archs)
         # strings are NB201 cells; architecture values know their space
         self.space = get_space('nb201') if not archs or isinstance(archs[0], str) else space_of(archs[0])

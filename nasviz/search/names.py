@@ -2,5 +2,5 @@
 
 #: the search methods, by their command-line names
 SEARCH_METHODS: tuple[str, ...] = ('ista', 'darts', 'spos-rs', 'random')
-#: search spaces with a search implementation (:mod:`nasviz.search.groups`)
-SEARCH_SPACES: tuple[str, ...] = ('nb201', 'darts')
+# the spaces a search runs on are those whose ``search_groups()`` gives an implementation, plug-ins
+# included: :func:`nasviz.search.groups.search_spaces` lists them, checked when a search starts

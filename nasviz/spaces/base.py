@@ -20,7 +20,7 @@ import itertools
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -28,6 +28,20 @@ if TYPE_CHECKING:  # the interface names torch types; importing a space's vocabu
     from torch import nn
 
 from nasviz.validate import check_count, short_repr
+
+
+# ---------------------------------------------------------------------------------------------
+# Architecture values
+# ---------------------------------------------------------------------------------------------
+@runtime_checkable
+class Architecture(Protocol):
+    """What code outside a space may rely on in an architecture value of any space: the name of
+    its space and the choice it takes on each slot (values are small, hashable and immutable;
+    ``str(arch)`` is the space's string)."""
+
+    space: str
+
+    def choice(self, slot: str) -> str: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,6 +183,9 @@ class SearchSpace(ABC):
     slots: tuple[str, ...] = ()
     #: the architecture class of this space
     arch_type: type = object
+    #: the file name of the space's micro benchmark on the embedded data (under ``data/``, built by
+    #: ``nasviz build-microbench --space NAME``); default ``microbench_<name>.csv``
+    micro_benchmark_file: str = ''
     #: network sizes by profile name: ``'benchmark'`` is the network the space's benchmark trained
     #: (what ``build_network(arch)`` builds with no size arguments); ``'tiny'`` a network small
     #: enough for CPU minutes on 16x16 inputs (the default profile and the conformance test).
@@ -260,6 +277,37 @@ class SearchSpace(ABC):
         supernet has a design of its own (NB101: fixed channel widths and positions)."""
         return self.build_network(arch, **size)
 
+    def search_groups(self) -> Any:
+        """What :mod:`nasviz.search` needs to search this space (a
+        :class:`nasviz.search.groups.SearchGroups`), or None where the space has no search
+        implementation (the default)."""
+        return None
+
+    def micro_benchmark_name(self) -> str:
+        """The file name of the space's micro benchmark (:attr:`micro_benchmark_file`)."""
+        return self.micro_benchmark_file or f'microbench_{self.name}.csv'
+
+    def default_size(self, profile: str = 'tiny') -> dict[str, Any]:
+        """The network size of a run profile: ``sizes[profile]``, or ``sizes['tiny']`` for a
+        profile the space does not size (``'benchmark'`` is the benchmark's network). A size is
+        one value, the keyword arguments of :meth:`build_supernet` and :meth:`build_network`."""
+        if not isinstance(profile, str):
+            raise ValueError(f'profile must be a name, got {short_repr(profile)}')
+        return self.check_size(self.sizes.get(profile, self.sizes['tiny']))
+
+    def profile_size(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The network size of a run's settings (:func:`nasviz.experiment.settings_for`): their
+        ``size`` when given, else :meth:`default_size` of their profile."""
+        size = settings.get('size')
+        return self.check_size(size) if size else self.default_size(settings.get('profile', 'tiny'))
+
+    def check_size(self, size: Mapping[str, Any]) -> dict[str, Any]:
+        """``size`` as a plain dict; a ``ValueError`` when it is not a mapping of argument names."""
+        if not isinstance(size, Mapping) or not all(isinstance(k, str) for k in size):
+            raise ValueError(f'a {self.name} network size must be a mapping of size-argument names to values '
+                             f'(e.g. {dict(self.sizes.get("tiny", {}))}), got {short_repr(size)}')
+        return dict(size)
+
     # -- helpers every space gets -------------------------------------------------------------
     def check(self, arch: Any, name: str = 'arch') -> Any:
         """``arch`` as this space's architecture value: a string is parsed, an architecture of
@@ -303,6 +351,10 @@ class SearchSpace(ABC):
                 raise ValueError(f'mask allows unknown choices {bad} on slot {s!r} of {self.name}')
         return mask
 
+    def describe_mask(self, mask: Any) -> str:
+        """``slot:{a,b}`` for each slot ``mask`` restricts, or ``full``."""
+        return self.check_mask(mask).describe(self.full_mask())
+
     def mask_from_list(self, allowed: Sequence[Sequence[str]]) -> Any:
         """A mask from allowed choices per slot in slot order (what ``mask.to_list()`` gives)."""
         return self.check_mask(SlotMask(self.name, tuple(self.slots), tuple(tuple(a) for a in allowed)))
@@ -314,6 +366,23 @@ class SearchSpace(ABC):
     def abbrev(self, choice: str) -> str:
         """A short label of a choice for plots and tables (default: the choice itself)."""
         return choice
+
+    def op_colours(self) -> dict[str, str]:
+        """A fixed colour (``'#rrggbb'``) per operation for figures that colour by op; empty (the
+        default) lets figures use their palette."""
+        return {}
+
+    def parse_choice(self, slot: str, text: str) -> str:
+        """The choice of ``slot`` that ``text`` names: the choice itself or its :meth:`abbrev`;
+        ``ValueError`` naming the choices otherwise."""
+        choices = self.choices(slot)
+        if text in choices:
+            return text
+        by_abbrev = {self.abbrev(c): c for c in choices}
+        if text in by_abbrev:
+            return by_abbrev[text]
+        raise ValueError(f'unknown choice {short_repr(text)} for slot {slot!r} of {self.name}; choices are '
+                         f'{choices} (or their abbreviations {tuple(by_abbrev)})')
 
     def is_degenerate(self, arch: Any) -> bool:
         """True when the cell's output does not depend on its input (default: never)."""
@@ -442,9 +511,17 @@ def load_entry_points() -> None:
 
 
 def list_spaces() -> list[str]:
-    """Names of every registered space (installed plug-ins included)."""
+    """Names of every registered space (installed plug-ins included), sorted."""
     load_entry_points()
     return sorted(_REGISTRY)
+
+
+def registered_spaces() -> list[str]:
+    """Names of every registered space in the order they were registered (nasviz's own first,
+    then installed plug-ins): where two spaces name an operation alike, figures take the
+    vocabulary (colour, abbreviation) of the earlier one."""
+    load_entry_points()
+    return list(_REGISTRY)
 
 
 def get_space(name: 'str | SearchSpace') -> SearchSpace:
