@@ -32,15 +32,20 @@ def cosine_matrix(G: np.ndarray) -> np.ndarray:
 def parameter_groups(model) -> list[tuple[str, slice]]:
     """Slices of the flat gradient (as laid out by ``features.probe.grad_parameters``) per layer:
     ``stem``, each block by the supernet's ``block_names`` (its ``blocks`` or ``cells``, in
-    order), and ``head`` (everything after the last block)."""
+    order, or what its ``parameter_layer(name)`` says), and ``head`` (everything after the last
+    block)."""
     names, params = grad_parameters(model)
     block_names = model.block_names
     container = 'blocks' if hasattr(model, 'blocks') else 'cells'
+    layer_of = getattr(model, 'parameter_layer', None)
     groups: dict[str, list[int]] = {}
     off = 0
     for name, p in zip(names, params):
         parts = name.split('.')
-        layer = block_names[int(parts[1])] if parts[0] == container else ('stem' if parts[0] == 'stem' else 'head')
+        if layer_of is not None:
+            layer = layer_of(name)
+        else:
+            layer = block_names[int(parts[1])] if parts[0] == container else ('stem' if parts[0] == 'stem' else 'head')
         groups.setdefault(layer, [off, off])
         groups[layer][1] = off + p.numel()
         off += p.numel()

@@ -315,7 +315,7 @@ class SearchSpace(ABC):
         if isinstance(arch, str):
             return self.from_str(arch)
         space = getattr(arch, 'space', None)
-        if space is not None and space != self.name:
+        if space is not None and (not isinstance(space, str) or space.strip().lower() != self.name):
             raise ValueError(f'{name} {short_repr(arch)} belongs to space {space!r}, not {self.name!r}')
         if not isinstance(arch, self.arch_type):
             raise ValueError(f'{name} must be a {self.name} architecture or its string, got '
@@ -541,6 +541,7 @@ def get_space(name: 'str | SearchSpace') -> SearchSpace:
         if space_key(space.name or '?') != key:
             raise ValueError(f'the factory registered for search space {key!r} returned a space named '
                              f'{space.name!r}; its name must be the registered one (case aside)')
+        space.name = key  # one spelling everywhere: masks, checkpoints and cache keys use the key
         _INSTANCES[key] = space
     return _INSTANCES[key]
 

@@ -159,6 +159,18 @@ class WrappedSupernet(nn.Module):
         names = dict(self.module.named_parameters())
         return [names[n] for n, (s, c) in self._owner.items() if s == slot and (choice is None or c == choice)]
 
+    def parameter_layer(self, name: str) -> str:
+        """The layer a parameter (named as in ``named_parameters()``) belongs to: the block whose
+        submodule holds it, else ``'stem'`` before the first block's parameters and ``'head'``
+        after them (for per-layer interference)."""
+        rel = name[len('module.'):] if name.startswith('module.') else name
+        for b in self._block_names:
+            if rel.startswith(b + '.'):
+                return b
+        order = [n for n, _ in self.module.named_parameters()]
+        first = next((i for i, n in enumerate(order) if any(n.startswith(b + '.') for b in self._block_names)), len(order))
+        return 'stem' if rel in order and order.index(rel) < first else 'head'
+
     def extra_repr(self) -> str:
         return f'space={self.space!r}, blocks={len(self._block_names)}, owned={len(self._owner)} tensors'
 
