@@ -312,7 +312,7 @@ def describe_op_preference(table: pd.DataFrame, name: str = 'the supernet', digi
 
 
 def published_reference(n_resamples: int = 500, n_draws: int = 200,
-                        random_state: int = 0) -> tuple[pd.DataFrame | None, str]:
+                        random_state: int = 0, space: Any = None) -> tuple[pd.DataFrame | None, str]:
     """The published paper-scale NB201 one-shot and few-shot supernets
     (:class:`~nasviz.bench.published.PublishedSupernets`, ``$NASVIZ_NB201_SUPERNETS``) ranked
     against the NB201 table (``$NASVIZ_NB201_TABLE``, ``cifar10_test_200ep``: CIFAR-10 test
@@ -320,13 +320,17 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
     table of :func:`~nasviz.analysis.ranking.ranking_with_baselines_ci` (Kendall and Spearman).
 
     Returns ``(table, description)``, or ``(None, reason)`` when either file is not configured
-    or not readable: a report then says so and skips the section. Nothing is cached (about 10-20 s
+    or not readable, or ``space`` (default: the table's) is another space, whose cells the
+    published supernets never scored: a report then says so and skips the section. Nothing is cached (about 10-20 s
     on 2 CPU cores with the defaults)."""
 
     from nasviz.analysis.ranking import ranking_with_baselines_ci
     from nasviz.bench import NB201Table
     from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 
+    if space is not None and get_space(space).name != get_space(PublishedSupernets.space).name:
+        return None, (f'published paper-scale supernets exist for {PublishedSupernets.space} only, '
+                      f'not for {get_space(space).name}')
     missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
     if missing:
         return None, (f'paper-scale reference skipped: {" and ".join(missing)} not set (point them at '

@@ -183,6 +183,8 @@ class SearchSpace(ABC):
     slots: tuple[str, ...] = ()
     #: the architecture class of this space
     arch_type: type = object
+    #: what the space's op slots are called in sentences (NB201: ``'edge'``)
+    slot_kind: str = 'op slot'
     #: the file name of the space's micro benchmark on the embedded data (under ``data/``, built by
     #: ``nasviz build-microbench --space NAME``); default ``microbench_<name>.csv``
     micro_benchmark_file: str = ''
@@ -366,6 +368,10 @@ class SearchSpace(ABC):
     def abbrev(self, choice: str) -> str:
         """A short label of a choice for plots and tables (default: the choice itself)."""
         return choice
+
+    def slot_label(self, slot: str) -> str:
+        """How figures and tables name a slot (default: its name)."""
+        return slot
 
     def op_colours(self) -> dict[str, str]:
         """A fixed colour (``'#rrggbb'``) per operation for figures that colour by op; empty (the

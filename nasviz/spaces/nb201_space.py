@@ -22,6 +22,7 @@ class NB201Space(SearchSpace):
     name = 'nb201'
     slots = EDGE_NAMES
     arch_type = Arch
+    slot_kind = 'edge'
     #: the project's first micro benchmark (``data/microbench_digits.csv``)
     micro_benchmark_file = 'microbench_digits.csv'
     #: how the micro benchmark's header names its networks
@@ -72,6 +73,9 @@ class NB201Space(SearchSpace):
 
     def abbrev(self, choice: str) -> str:
         return OP_ABBREV.get(choice, choice)
+
+    def slot_label(self, slot: str) -> str:
+        return f'edge {slot}'
 
     def op_colours(self) -> dict[str, str]:
         return dict(OP_COLOURS)
