@@ -62,6 +62,9 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     r = MicroBenchRecipe()
     changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
+    views = {k: v for k, v in dict(train_views=a.train_views, test_views=a.test_views).items() if v is not None}
+    if views:  # fewer warped views of the same digits: a cheaper benchmark (recorded in its recipe)
+        changes['data'] = {**r.data, **views}
     ex = _executor(a, local_workers=2)
     mb = build_microbench(replace(r, **changes), out=a.out, executor=ex)
     print(json.dumps(mb.summary, indent=1))
@@ -319,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
     b.add_argument('--seeds', type=_seed, nargs='+')
+    b.add_argument('--train-views', type=_int_arg(1), help='warped training views of each digit (default 4)')
+    b.add_argument('--test-views', type=_int_arg(1), help='warped test views of each digit (default 4)')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')

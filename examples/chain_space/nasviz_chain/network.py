@@ -3,6 +3,11 @@ network.
 
 The supernet holds, in every block, one inverted-residual module per allowed choice (weights per
 block and choice; ``'skip'`` holds none); a forward pass runs the chosen module of each block.
+The first block of a stage (stride or width change, so no identity residual) adds a 1x1
+projection of its input that every choice of the block shares, as a ResNet's downsampling
+shortcut: without it no path has a trained route through those blocks early in single-path
+training, and the supernet stays at chance for epochs (measured: 10.6% training accuracy after 3
+epochs on 500 digits, against 43.6% for a standalone network).
 ``arch=`` builds the standalone network of one architecture: the same class holding only the
 chosen modules, so its tensors are named as the supernet's and a single path of the supernet is
 that network with the supernet's weights.
@@ -81,8 +86,10 @@ class ChainSupernet(ArchInput, nn.Module):
             self.size['stem_stride'] = stem_stride
         self.stem = nn.Sequential(*_conv_bn(in_channels, stem, 3, stem_stride))
         self.blocks = nn.ModuleList()
+        #: per block, a projection every path through it shares (first block of a stage), else None
+        self.shortcuts = nn.ModuleList()
         c_in = stem
-        for slot, (stage, stride, _first) in zip(SLOTS, LAYOUT):
+        for slot, (stage, stride, first) in zip(SLOTS, LAYOUT):
             c_out = widths[stage]
             choices = nn.ModuleDict()
             for c in self.mask.allowed_for(slot):
@@ -90,6 +97,8 @@ class ChainSupernet(ArchInput, nn.Module):
                 if ke is not None:
                     choices[c] = InvertedResidual(c_in, c_out, ke[0], ke[1], stride)
             self.blocks.append(choices)
+            self.shortcuts.append(nn.Sequential(*_conv_bn(c_in, c_out, 1, stride, act=False)) if first
+                                  else nn.Identity())
             c_in = c_out
         self.classifier = nn.Linear(c_in, num_classes)
         # channels-last: depthwise convolutions run faster on CPU in this layout
@@ -108,26 +117,33 @@ class ChainSupernet(ArchInput, nn.Module):
         arch = self._arch(arch)
         h = self.stem(x.contiguous(memory_format=torch.channels_last))
         feats = []
-        for choices, c in zip(self.blocks, arch.ops):
-            if c != SKIP:
-                h = choices[c](h)
+        for choices, short, c in zip(self.blocks, self.shortcuts, arch.ops):
+            h = self._block(choices, short, c, h)
             feats.append(h)
         return self._head(h), feats
 
     def forward(self, x: torch.Tensor, arch: ChainArch | str | None = None) -> torch.Tensor:
         arch = self._arch(arch)
         h = self.stem(x.contiguous(memory_format=torch.channels_last))
-        for choices, c in zip(self.blocks, arch.ops):
-            if c != SKIP:
-                h = choices[c](h)
+        for choices, short, c in zip(self.blocks, self.shortcuts, arch.ops):
+            h = self._block(choices, short, c, h)
         return self._head(h)
+
+    @staticmethod
+    def _block(choices: nn.ModuleDict, short: nn.Module, c: str, h: torch.Tensor) -> torch.Tensor:
+        if c == SKIP:
+            return h
+        y = choices[c](h)
+        # the first block of a stage adds its shared projection of the input (the later blocks add
+        # the input itself, inside InvertedResidual): every path has a trained route through it
+        return y if isinstance(short, nn.Identity) else y + short(h)
 
     def _head(self, h: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(h, 1), 1))
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        """The stem and the classifier: every path uses them."""
-        return list(self.stem.parameters()) + list(self.classifier.parameters())
+        """The stem, the stages' projection shortcuts and the classifier: every path uses them."""
+        return list(self.stem.parameters()) + list(self.shortcuts.parameters()) + list(self.classifier.parameters())
 
     def choice_parameters(self, slot: str, choice: str | None = None) -> list[nn.Parameter]:
         """Parameters of ``choice``'s module in block ``slot`` (every choice's when None; ``'skip'``
