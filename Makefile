@@ -13,12 +13,14 @@ export NASVIZ_NB101_TABLE ?= $(abspath ../shared/data/nb101/nb101_cifar10_subset
 
 .PHONY: setup test test-fast report bench clean lab docs
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml examples/chain_space/pyproject.toml
 	python3 -m venv $(VENV)
 	# the CPU build of torch lies on this machine's disk; install it first so the range in
 	# pyproject.toml is already satisfied and no CUDA build is downloaded
 	$(PY) -m pip install -q torch==2.13.0 || $(PY) -m pip install -q "torch>=2.1,<2.15"
 	$(PY) -m pip install -q -e '.[test]'
+	# the chain search space, a plug-in package found through the nasviz.spaces entry point
+	$(PY) -m pip install -q -e examples/chain_space
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 

@@ -58,7 +58,7 @@ def make_data(spec: dict):  # noqa: ANN201 - ImageData, imported lazily
 
 
 def make_model(spec: dict, in_channels: int):  # noqa: ANN201
-    from nasviz.supernet.model import NB201Supernet
+    from nasviz.spaces.nb201_network import NB201Supernet
 
     return NB201Supernet(spec['C'], spec['N'], num_classes=10, in_channels=in_channels)
 

@@ -32,8 +32,9 @@ import torch  # noqa: E402
 
 from nasviz.analysis.ranking import seed_summary  # noqa: E402
 from nasviz.experiment import load_bench, settings_for  # noqa: E402
-from nasviz.search import SEARCH_METHODS, SEARCH_SPACES, run_search  # noqa: E402
+from nasviz.search import SEARCH_METHODS, run_search  # noqa: E402
 from nasviz.search.base import extend_truth  # noqa: E402
+from nasviz.search.groups import search_spaces  # noqa: E402
 from nasviz.search.compare import (comparison_path, comparison_rows, percentile_in_space,  # noqa: E402
                                    space_baselines, summarize_comparison)
 from nasviz.utils import atomic_write_text  # noqa: E402
@@ -41,7 +42,7 @@ from nasviz.utils import atomic_write_text  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--space', default='nb201', choices=SEARCH_SPACES,
+    p.add_argument('--space', default='nb201', choices=search_spaces(),
                    help='search space (default nb201; darts writes data/search_comparison_<profile>_darts.csv '
                         'unless --out is given)')
     p.add_argument('--profile', default='tiny')

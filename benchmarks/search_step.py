@@ -30,7 +30,7 @@ import subprocess
 import sys
 
 from nasviz.search.cost import SIZES, STEP_KINDS as KINDS, measure_step  # noqa: E402
-from nasviz.search.names import SEARCH_SPACES  # noqa: E402
+from nasviz.search.groups import search_spaces  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--kinds', nargs='+', default=list(KINDS), choices=KINDS)
-    p.add_argument('--space', default='nb201', choices=SEARCH_SPACES)
+    p.add_argument('--space', default='nb201', choices=search_spaces())
     p.add_argument('--worker', choices=KINDS, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.steps < 1 or a.warmup < 0:

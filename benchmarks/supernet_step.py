@@ -29,7 +29,7 @@ import torch
 
 from nasviz.spaces import get_space, list_spaces
 from nasviz.spaces.nb201 import OP_ABBREV, OpMask, sample_archs
-from nasviz.supernet import NB201Supernet, standalone
+from nasviz.spaces.nb201_network import NB201Supernet, standalone
 
 
 class _SpaceSampler:

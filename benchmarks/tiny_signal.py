@@ -46,7 +46,7 @@ from nasviz.analysis.ranking import kendall_tau
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.data import load_dataset
 from nasviz.supernet.evaluate import evaluate_archs
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.utils import cache_dir, param_hash
 

@@ -72,6 +72,9 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     r = MicroBenchRecipe()
     changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
                                      seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
+    views = {k: v for k, v in dict(train_views=a.train_views, test_views=a.test_views).items() if v is not None}
+    if views:  # fewer warped views of the same digits: a cheaper benchmark (recorded in its recipe)
+        changes['data'] = {**r.data, **views}
     ex = _executor(a, local_workers=2)
     mb = build_microbench(replace(r, **changes), out=a.out, executor=ex, force=a.force)
     print(json.dumps(mb.summary, indent=1))
@@ -93,12 +96,10 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     base = partition_config(s, 'spos', n_splits=a.levels, criterion=a.criterion)
     tc = train_config(s)
     # every run is resumable: by default under the cache, keyed by what determines it
-    space = settings_space(s)
-    work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, s['C'], s['N'],
+    space, size = settings_space(s), network_size(s, data)
+    work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, size,
                                                               [space.to_str(x) for x in archs])
-    comp = run_comparison(a.methods, a.seeds, data, s['C'], s['N'], bench, archs, base, tc, work_dir=work,
-                          size=None if space.name == 'nb201' else network_size(s, data),
-                          executor=ex)
+    comp = run_comparison(a.methods, a.seeds, data, size, bench, archs, base, tc, work_dir=work, executor=ex)
     df = comp.to_frame()
     print(summarize(df).to_string())
     summ = comp.summary()
@@ -283,6 +284,20 @@ def _int_arg(minimum: int, maximum: int | None = None):
 _seed = _int_arg(0, 2 ** 32 - 1)
 
 
+def _space_arg(text: str) -> str:
+    """argparse ``type=``: any registered search space (plug-ins included), looked up when the
+    command runs; an unknown name is a usage error listing the known ones."""
+    from nasviz.spaces import get_space
+
+    try:
+        return get_space(text).name
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+_space_arg.__name__ = 'space'
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors stay short: an enormous quoted argument shows its ends only."""
 
@@ -346,16 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     # the valid names come from the library, so the CLI cannot drift from it (no torch import)
     from nasviz.partition.pipeline import PARTITION_METHODS
     from nasviz.partition.split import CRITERIA
-    from nasviz.spaces import list_spaces
-
-    spaces = list_spaces()
 
     p = _Parser(prog='nasviz', description=__doc__)
     sub = p.add_subparsers(dest='command', required=True)
 
     t = sub.add_parser('train', help='train a supernet (single-path uniform sampling), checkpointed')
     t.add_argument('--profile', default='tiny')
-    t.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
+    t.add_argument('--space', default='nb201', type=_space_arg,
+                   help='search space: any registered name, plug-ins included (default: nb201)')
     t.add_argument('--epochs', type=_int_arg(1))
     t.add_argument('--seed', type=_seed, default=0)
     t.add_argument('--out', help='checkpoint directory (default: the cache, keyed by parameters)')
@@ -363,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser('evaluate', help='rank subnets of a trained supernet against ground truth')
     e.add_argument('--profile', default='tiny')
-    e.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
+    e.add_argument('--space', default='nb201', type=_space_arg,
+                   help='search space: any registered name, plug-ins included (default: nb201)')
     e.add_argument('--epochs', type=_int_arg(1))
     e.add_argument('--seed', type=_seed, default=0)
     e.add_argument('--n', type=_int_arg(2), help='number of cells to evaluate (>= 2)')
@@ -374,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser('build-microbench', help='train sampled cells standalone on the embedded dataset')
     b.add_argument('--out', help='CSV path (default: data/microbench_digits.csv)')
-    b.add_argument('--space', default='nb201', choices=spaces, help='search space of the cells (default: nb201)')
+    b.add_argument('--space', default='nb201', type=_space_arg,
+                   help='search space of the cells: any registered name (default: nb201)')
     b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
                    help='local pool processes (default 2); with --backend ray, the most jobs in flight (default: no cap)')
     _add_backend_args(b)
@@ -383,11 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--seeds', type=_seed, nargs='+')
     b.add_argument('--force', action='store_true',
                    help='replace a finished benchmark of another recipe at --out (default: refuse, exit 2)')
+    b.add_argument('--train-views', type=_int_arg(1), help='warped training views of each digit (default 4)')
+    b.add_argument('--test-views', type=_int_arg(1), help='warped test views of each digit (default 4)')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
     q.add_argument('--profile', default='tiny')
-    q.add_argument('--space', default='nb201', choices=spaces, help='search space (default: nb201)')
+    q.add_argument('--space', default='nb201', type=_space_arg,
+                   help='search space: any registered name, plug-ins included (default: nb201)')
     q.add_argument('--methods', nargs='+', default=list(PARTITION_METHODS), choices=PARTITION_METHODS)
     q.add_argument('--seeds', type=_seed, nargs='+', default=[0, 1, 2])
     q.add_argument('--epochs', type=_int_arg(1))
@@ -458,13 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')
     c.set_defaults(func=_cmd_reduce)
 
-    from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
+    from nasviz.search.names import SEARCH_METHODS
 
     se = sub.add_parser('search', help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
                                        'and the true accuracy of the cell it finds')
     se.add_argument('--method', required=True, choices=SEARCH_METHODS)
-    se.add_argument('--space', default='nb201', choices=SEARCH_SPACES,
-                    help='nb201 | darts (tiny: the space\'s micro benchmark; small: its table, and a found '
+    se.add_argument('--space', default='nb201', type=_space_arg,
+                    help='a space with a search implementation, checked when the search starts: nb201 | darts (tiny: the space\'s micro benchmark; small: its table, and a found '
                          'cell the NAS-Bench-301 sample lacks has no ground truth: exit 2)')
     se.add_argument('--profile', default='tiny', help='tiny (micro benchmark) | small (NB201 table)')
     se.add_argument('--seed', type=_seed, default=0)
@@ -486,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       'predictors) against a benchmark: every metric with CIs, paired verdicts')
     au.add_argument('scores', nargs='+', help='score file(s): CSV/TSV/parquet with an architecture column, '
                                               "NASLib zero-cost JSON, or the few-shot NAS release's JSON")
-    au.add_argument('--space', required=True, choices=spaces, help='search space of the architectures')
+    au.add_argument('--space', required=True, type=_space_arg, help='search space of the architectures')
     au.add_argument('--truth', help='ground-truth column: of the benchmark (NB201: e.g. cifar10_test_200ep, '
                                     'the default) or of the score file (e.g. val_accuracy)')
     au.add_argument('--bench', help='benchmark spec or file (default: the space\'s table from its environment '

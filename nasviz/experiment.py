@@ -12,14 +12,10 @@ import pandas as pd
 
 from nasviz.executor import Task, get_executor, task_resources
 from nasviz.profiles import profile_settings, resolve_device
-from nasviz.spaces import SearchSpace, get_space
-from nasviz.spaces.nb201 import Arch, OpMask
+from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.supernet.evaluate import BN_MODES
 from nasviz.utils import cache_dir, cached, param_hash
 
-#: where a micro benchmark of a space other than NB201 lives (built by
-#: ``nasviz build-microbench --space NAME --out data/microbench_NAME.csv``)
-MICROBENCH_OF_SPACE = 'data/microbench_{space}.csv'
 
 
 def settings_for(profile: str, **overrides: Any) -> dict[str, Any]:
@@ -60,38 +56,37 @@ def settings_space(settings: dict[str, Any]) -> SearchSpace:
 
 
 def network_size(settings: dict[str, Any], data) -> dict[str, Any]:
-    """Size arguments of the profile's supernet for ``data``: NB201 takes the profile's ``C`` and
-    ``N``; other spaces their ``sizes['tiny']`` unless the settings give a ``size``."""
-    space = settings_space(settings)
-    if space.name == 'nb201':
-        size = dict(C=settings['C'], N=settings['N'])
-    else:
-        size = dict(settings.get('size') or space.sizes['tiny'])
+    """Size arguments of the profile's supernet for ``data``: the space's
+    :meth:`~nasviz.spaces.base.SearchSpace.profile_size` (the settings' ``size`` when given),
+    with the data's classes and channels."""
+    size = settings_space(settings).profile_size(settings)
     size.update(num_classes=data.num_classes, in_channels=data.in_channels)
     return size
 
 
 def load_bench(settings: dict[str, Any]):
-    """The profile's ground truth: NB201 reads ``micro`` (the shipped micro benchmark) or
-    ``nb201`` (the table); another space reads its own micro benchmark on the embedded data
-    (``data/microbench_<space>.csv``) or, on CIFAR-10 profiles, its benchmark table."""
+    """The profile's ground truth: ``micro`` reads the space's micro benchmark on the embedded
+    data (``data/microbench_<space>.csv``; NB201's is ``data/microbench_digits.csv``); a table or
+    file path is read as given; any other name (the CIFAR-10 profiles' ``nb201``) means the
+    space's own benchmark table."""
     from nasviz.bench import load_benchmark
-    from nasviz.bench.micro import MicroBench, default_path
+    from nasviz.bench.micro import MicroBench, microbench_path
 
     space = settings_space(settings)
-    if space.name == 'nb201':
-        return load_benchmark(settings['bench'])
-    if settings['bench'] == 'micro':
-        path = default_path().parent / Path(MICROBENCH_OF_SPACE.format(space=space.name)).name
+    spec = str(settings['bench'])
+    if spec == 'micro':
+        path = microbench_path(space)
         if not path.is_file():
             raise ValueError(f'no micro benchmark of the {space.name} space on the embedded data ({path} is '
                              f'missing): build it with `nasviz build-microbench --space {space.name} --out {path}`, '
                              f'or use --profile small to rank against the {space.name} table on CIFAR-10')
         return MicroBench.load(path)
+    if spec.lower().endswith(('.csv', '.pth')):
+        return load_benchmark(spec)
     return load_benchmark(space.name)
 
 
-def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int = 0) -> list[Arch]:
+def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int = 0) -> list[Architecture]:
     """Cells to rank: for the micro benchmark its own cells; for NB201 a seeded sample of
     distinct non-degenerate cells."""
     n = n or settings['n_eval']
@@ -113,7 +108,7 @@ def train_config(settings: dict[str, Any], seed: int = 0, epochs: int | None = N
 
 
 def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int | None = None,
-                     mask: OpMask | None = None, progress: bool = True,
+                     mask: SlotMask | None = None, progress: bool = True,
                      callback: Callable | None = None, run_dir: str | Path | None = None):
     """A supernet trained by single-path uniform sampling; returns ``(model, history)``.
 
@@ -128,15 +123,10 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     cfg = train_config(settings, seed, epochs)
     mask = mask or space.root_mask()
     size = network_size(settings, data)
-    # a callback that adds columns to the history is part of what the run produced; NB201 keys
-    # keep their earlier form (no space named = NB201), so finished NB201 runs stay found
-    parts = (cfg, mask.to_list(), data.data_id, settings['C'], settings['N'], getattr(callback, 'key', None))
-    if space.name != 'nb201':
-        parts += (space.name, size)
-        # a space whose supernet design changed tags it: checkpoints of an earlier design are not loaded
-        if getattr(space, 'supernet_tag', None):
-            parts += (space.supernet_tag,)
-    key = param_hash(*parts)
+    # a callback that adds columns to the history is part of what the run produced; a space whose
+    # supernet design changed tags it, so checkpoints of an earlier design are not loaded
+    key = param_hash(cfg, mask.to_list(), data.data_id, space.name, size, getattr(space, 'supernet_tag', None),
+                     getattr(callback, 'key', None))
     run_dir = Path(run_dir) if run_dir else cache_dir() / 'supernet' / key
     torch.manual_seed(seed)
     model = space.build_supernet(**size)
@@ -145,7 +135,7 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     return model, hist
 
 
-def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], progress: bool = True,
+def evaluate_cached(model, archs: list[Architecture], data, settings: dict[str, Any], progress: bool = True,
                     bn: str = 'recalibrate') -> pd.DataFrame:
     """``evaluate_archs`` cached on disk, keyed by the model's weights, the cells and the data
     (``bn``: how BN normalises, see ``nasviz.supernet.evaluate.BN_MODES``)."""
@@ -156,9 +146,7 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
     space = settings_space(settings)
     names = [space.to_str(a) for a in archs]
     key = (model_fingerprint(model), names, data.data_id, settings['recal_batches'],
-           settings['eval_samples']) + ((score,) if score != 'accuracy' else ())
-    if space.name != 'nb201':
-        key += (space.name,)
+           settings['eval_samples'], space.name) + ((score,) if score != 'accuracy' else ())
     if bn != 'recalibrate':
         key += (('bn', bn),)
 
@@ -172,7 +160,7 @@ def evaluate_cached(model, archs: list[Arch], data, settings: dict[str, Any], pr
 
 
 def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 8, progress: bool = True,
-                  score_archs: list[Arch] | None = None):
+                  score_archs: list[Architecture] | None = None):
     """The profile's single-path one-shot supernet, trained while tracking the gradient
     interference of ``n_track`` fixed subnets after every epoch and, given ``score_archs``, their
     BN-recalibrated scores every ``settings['track_every']`` epochs (ranking over training);
@@ -232,11 +220,11 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
     rows, results = [], {}
     for method, lv in runs:
         cfg = replace(base, method=method, n_splits=max(lv, 1))
-        work = cache_dir() / 'partition' / param_hash(cfg, tc, data.data_id, settings['C'], settings['N'],
+        size = network_size(settings, data)
+        work = cache_dir() / 'partition' / param_hash(cfg, tc, data.data_id, size,
                                                       [settings_space(settings).to_str(a) for a in archs])
-        res = run_partition(cfg, data, settings['C'], settings['N'], train_config=tc, archs=archs, bench=bench,
-                            work_dir=work, progress=progress, device=settings['device'],
-                            size=None if cfg.space == 'nb201' else network_size(settings, data))
+        res = run_partition(cfg, data, size, train_config=tc, archs=archs, bench=bench,
+                            work_dir=work, progress=progress, device=settings['device'])
         results[(method, lv)] = res
         n_parts = res.tree.n_leaves
         rows.append(dict(method=method, kind='method', levels=lv, n_partitions=n_parts,
@@ -250,7 +238,7 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
 # ---------------------------------------------------------------------------------------------
 # Report building blocks (notebooks 01 and 03): numbers with intervals, and the sentences on them
 # ---------------------------------------------------------------------------------------------
-def op_preference_ci(archs: list[Arch], pred, truth, level: float = 0.95, n_resamples: int = 1000,
+def op_preference_ci(archs: list[Architecture], pred, truth, level: float = 0.95, n_resamples: int = 1000,
                      random_state: int = 0, space: Any = None) -> pd.DataFrame:
     """:func:`~nasviz.analysis.ranking.op_preference` with bootstrap CIs: for every operation of
     the space, Kendall tau between how many of a cell's op slots carry it and the cell's score
@@ -352,7 +340,7 @@ def corrected_ceiling_table(table: pd.DataFrame, bench) -> pd.DataFrame:
 
 
 def published_reference(n_resamples: int = 500, n_draws: int = 200,
-                        random_state: int = 0) -> tuple[pd.DataFrame | None, str]:
+                        random_state: int = 0, space: Any = None) -> tuple[pd.DataFrame | None, str]:
     """The published paper-scale NB201 one-shot and few-shot supernets
     (:class:`~nasviz.bench.published.PublishedSupernets`, ``$NASVIZ_NB201_SUPERNETS``) ranked
     against the NB201 table (``$NASVIZ_NB201_TABLE``, ``cifar10_test_200ep``: CIFAR-10 test
@@ -360,13 +348,17 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
     table of :func:`~nasviz.analysis.ranking.ranking_with_baselines_ci` (Kendall and Spearman).
 
     Returns ``(table, description)``, or ``(None, reason)`` when either file is not configured
-    or not readable: a report then says so and skips the section. Nothing is cached (about 10-20 s
+    or not readable, or ``space`` (default: the table's) is another space, whose cells the
+    published supernets never scored: a report then says so and skips the section. Nothing is cached (about 10-20 s
     on 2 CPU cores with the defaults)."""
 
     from nasviz.analysis.ranking import ranking_with_baselines_ci
     from nasviz.bench import NB201Table
     from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 
+    if space is not None and get_space(space).name != get_space(PublishedSupernets.space).name:
+        return None, (f'published paper-scale supernets exist for {PublishedSupernets.space} only, '
+                      f'not for {get_space(space).name}')
     missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
     if missing:
         return None, (f'paper-scale reference skipped: {" and ".join(missing)} not set (point them at '
@@ -385,7 +377,7 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
                    f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}')
 
 
-def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch], methods=('spos', 'fewshot',
+def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Architecture], methods=('spos', 'fewshot',
                         'random', 'gmnas', 'naslid'), seeds=(0, 1, 2), levels=(1,), progress: bool = True,
                         **config_kw: Any) -> tuple[dict[int, Any], pd.DataFrame, dict]:
     """:func:`~nasviz.partition.compare.run_comparison` of ``methods`` over ``seeds`` on the same
@@ -410,12 +402,12 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Arch]
         if not here:
             continue
         base = partition_config(settings, 'spos', n_splits=lv, **config_kw)
-        work = cache_dir() / 'compare' / param_hash(base, tc, data.data_id, settings['C'], settings['N'],
+        size = network_size(settings, data)
+        work = cache_dir() / 'compare' / param_hash(base, tc, data.data_id, size,
                                                     [settings_space(settings).to_str(a) for a in archs])
-        comp = run_comparison(here, seeds, data, settings['C'], settings['N'], bench, archs,
+        comp = run_comparison(here, seeds, data, size, bench, archs,
                               replace(base, seed=0), tc, work_dir=work, progress=progress,
-                              device=settings['device'],
-                              size=None if base.space == 'nb201' else network_size(settings, data))
+                              device=settings['device'])
         comps[lv] = comp
         for m in here:
             for sd in seeds:
@@ -466,7 +458,7 @@ def _bias_data(settings: dict[str, Any]):
     return _BIAS_DATA[key]
 
 
-def _bias_supernet(settings: dict[str, Any], archs: list[Arch], seed: int, first: bool, progress: bool) -> dict[str, Any]:
+def _bias_supernet(settings: dict[str, Any], archs: list[Architecture], seed: int, first: bool, progress: bool) -> dict[str, Any]:
     """One task of :func:`bias_inputs`: the SPOS supernet of (space, ``seed``), trained or loaded
     from its checkpoint in the cache, and its scores of ``archs``; for the ``first`` seed also
     the scores over training (``history``) and with each BN handling (``bn_scores``)."""
@@ -526,7 +518,7 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     inputs: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
     tasks: list[Task] = []
-    found: dict[str, tuple[dict[str, Any], Any, list[Arch]]] = {}
+    found: dict[str, tuple[dict[str, Any], Any, list[Architecture]]] = {}
     for name in spaces:
         key = f'{get_space(name).name}/spos'
         try:

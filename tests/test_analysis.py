@@ -9,7 +9,7 @@ from nasviz.analysis.embedding import embed_umap
 from nasviz.features.interference import InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups
 from nasviz.data import load_digits
 from nasviz.spaces.nb201 import OPS, sample_archs
-from nasviz.supernet import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 
 
 def _blobs(seed=0):

@@ -394,10 +394,10 @@ def test_shipped_micro_benchmark_of_each_space(space: str) -> None:
     """The micro benchmarks shipped in data/ for the NB101 and DARTS spaces: built by
     `nasviz build-microbench --space S` (its recipe says so), >= 200 valid cells of that space,
     >= 2 seeds with a measured seed-to-seed tau, and summary figures that match the rows."""
-    from nasviz.experiment import MICROBENCH_OF_SPACE
     from nasviz.spaces import get_space
 
-    path = micro_mod.default_path().parent / MICROBENCH_OF_SPACE.format(space=space).split('/')[-1]
+    path = micro_mod.microbench_path(space)
+    assert path == micro_mod.default_path().parent / f'microbench_{space}.csv'
     mb = MicroBench.load(path)
     sp = get_space(space)
     assert mb.space is sp and mb.recipe['space'] == space and mb.recipe['builder'] == 'nasviz build-microbench'

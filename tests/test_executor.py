@@ -231,7 +231,7 @@ def test_partition_comparison_on_ray_equals_in_process(ray_local, tmp_path):
                                   recipe=dict(dataset='digits', epochs=1))
     base = PartitionConfig(method='spos', total_epochs=3, warmup_epochs=1, k=2, repeats=2, batch_size=64,
                            n_neighbors=10, recal_batches=1)
-    args = (['spos', 'random'], [0], data, 4, 1, bench, archs, base, TrainConfig(batch_size=64, lr=0.05))
+    args = (['spos', 'random'], [0], data, dict(C=4, N=1), bench, archs, base, TrainConfig(batch_size=64, lr=0.05))
     here = run_comparison(*args, progress=False, baselines=False)
     there = run_comparison(*args, progress=False, baselines=False, work_dir=tmp_path / 'runs', executor=RayExecutor())
     assert sorted(p.name for p in (tmp_path / 'runs').iterdir()) == ['random-seed0', 'spos-seed0']

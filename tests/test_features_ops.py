@@ -17,7 +17,7 @@ from nasviz.features.ops import (FeatureConfig, OpFeatures, edge_similarities, e
                                  grad_features, grad_parameters, lid_features, model_fingerprint,
                                  op_similarity, subnet_grad_vectors, subnet_lid_vectors)
 from nasviz.spaces.nb201 import OPS, Arch, OpMask
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 
 LID = FeatureConfig(kind='lid', repeats=2, batch_size=64, n_neighbors=10)
 GRAD = dataclasses.replace(LID, kind='grad')

@@ -63,7 +63,7 @@ _train_one = build._train_one
 # and shared copy-on-write, and torch's first training step (lazy kernel set-up); one thread
 import functools
 import nasviz.data
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 from nasviz.supernet.train import TrainConfig, train_supernet
 
 _digits = functools.lru_cache(maxsize=4)(nasviz.data.load_digits)

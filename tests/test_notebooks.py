@@ -9,7 +9,7 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
-from nasviz.report import ReportError, run_report
+from nasviz.report import run_report
 
 try:
     import browser

@@ -19,7 +19,7 @@ from nasviz.supernet.train import TrainConfig
 
 torch.set_num_threads(1)
 
-C, N = 4, 1
+SIZE = dict(C=4, N=1)
 TRAIN = TrainConfig(batch_size=64, lr=0.05)
 #: tiny feature settings shared by every run
 TINY = dict(repeats=2, batch_size=64, n_neighbors=10, recal_batches=1)
@@ -62,7 +62,7 @@ def config(method: str, **kw) -> PartitionConfig:  # noqa: ANN003
 def runs(data, archs, bench) -> dict:  # noqa: ANN001
     """One run per method: warm-up 1 epoch, then k=2 children of 2 + 1 epochs (fewshot: 5 of 1).
     naslid and gmnas use the real features of nasviz.features.ops."""
-    return {m: run_partition(config(m), data, C, N, train_config=TRAIN, archs=archs, bench=bench,
+    return {m: run_partition(config(m), data, SIZE, train_config=TRAIN, archs=archs, bench=bench,
                              progress=False) for m in PARTITION_METHODS}
 
 
@@ -130,7 +130,7 @@ def test_children_per_method(runs):  # noqa: ANN001
 
 def test_two_levels_make_up_to_four_leaves(data, archs, bench):  # noqa: ANN001
     # 1 warm-up + 4 + 4: level 2 has 4 children of one epoch each
-    res = run_partition(config('naslid', n_splits=2, total_epochs=9), data, C, N, train_config=TRAIN,
+    res = run_partition(config('naslid', n_splits=2, total_epochs=9), data, SIZE, train_config=TRAIN,
                         archs=archs, bench=bench, progress=False)
     check_partition(res, archs)
     assert res.tree.depth == 2 and 2 < res.tree.n_leaves <= 4
@@ -140,7 +140,7 @@ def test_two_levels_make_up_to_four_leaves(data, archs, bench):  # noqa: ANN001
 
 def test_equal_per_child_and_fixed_edge(data, archs):  # noqa: ANN001
     cfg = config('fewshot', total_epochs=2, warmup_epochs=1, equal_per_child=True, edge=3)
-    res = run_partition(cfg, data, C, N, train_config=TRAIN, archs=archs[:10], progress=False)
+    res = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs[:10], progress=False)
     assert res.tree.root_node.info['split']['edge'] == 3
     assert res.info['budget'] == 'equal_per_child'
     assert res.node_epochs == {'0': 1, **{f'0.{i}': 1 for i in range(5)}}
@@ -150,7 +150,7 @@ def test_equal_per_child_and_fixed_edge(data, archs):  # noqa: ANN001
 # -- resume ------------------------------------------------------------------------------------
 def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):  # noqa: ANN001
     cfg = config('naslid', total_epochs=4)
-    first = run_partition(cfg, data, C, N, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
+    first = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
                           progress=False)
     for name in ('frame.csv', 'tree.json', 'metrics.json', 'run.json', '0/checkpoint.pt', '0/split.json',
                  '0.0/eval.csv'):
@@ -160,7 +160,7 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
         raise AssertionError('features recomputed on resume')
 
     monkeypatch.setattr(P, '_edge_similarities', boom)
-    again = run_partition(cfg, data, C, N, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
+    again = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
                           progress=False)
     pd.testing.assert_frame_equal(first.frame, again.frame, check_exact=True)
     assert again.metrics == first.metrics and again.node_epochs == first.node_epochs
@@ -170,7 +170,7 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
 
     # a child killed before it trained: retrained from the root checkpoint, bit for bit
     shutil.rmtree(tmp_path / '0.1')
-    third = run_partition(cfg, data, C, N, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
+    third = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
                           progress=False)
     pd.testing.assert_frame_equal(first.frame, third.frame, check_exact=True)
 
@@ -186,14 +186,14 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
                                       check_dtype=False)
 
     with pytest.raises(ValueError, match='another configuration'):
-        run_partition(config('naslid', total_epochs=5), data, C, N, train_config=TRAIN, archs=archs,
+        run_partition(config('naslid', total_epochs=5), data, SIZE, train_config=TRAIN, archs=archs,
                       bench=bench, work_dir=tmp_path, progress=False)
 
 
 # -- comparison ------------------------------------------------------------------------------
 def test_compare_methods_and_summarize(data, archs, bench):  # noqa: ANN001
     base = config('spos', total_epochs=3, warmup_epochs=1)
-    df = compare_methods(['spos', 'random'], [0, 1], data, C, N, bench, archs[:20], base, TRAIN, progress=False)
+    df = compare_methods(['spos', 'random'], [0, 1], data, SIZE, bench, archs[:20], base, TRAIN, progress=False)
     runs_ = df[df['kind'] == 'method']
     assert len(runs_) == 4 and set(runs_['epochs']) == {3}
     assert set(df.loc[df['kind'] == 'baseline', 'method']) == {'params', 'seed-to-seed', 'random-scores'}
@@ -204,7 +204,7 @@ def test_compare_methods_and_summarize(data, archs, bench):  # noqa: ANN001
     assert (s.loc[['spos', 'random'], 'n_runs'] == 2).all()
     assert {'kendall_tau', 'kendall_tau_std', 'spearman_std'} <= set(s.columns)
     with pytest.raises(ValueError, match='valid methods'):
-        compare_methods(['darts'], [0], data, C, N, bench, archs, base, TRAIN)
+        compare_methods(['darts'], [0], data, SIZE, bench, archs, base, TRAIN)
 
 
 # -- budget rule and bad input -----------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_bad_config(kw, match):  # noqa: ANN001
 
 
 def test_bad_run_input(data, archs, bench):  # noqa: ANN001
-    run = lambda cfg, **kw: run_partition(cfg, data, C, N, train_config=TRAIN, progress=False,  # noqa: E731
+    run = lambda cfg, **kw: run_partition(cfg, data, SIZE, train_config=TRAIN, progress=False,  # noqa: E731
                                           **{'archs': archs, **kw})
     with pytest.raises(ValueError, match='empty'):
         run(config('spos'), archs=[])

@@ -56,9 +56,14 @@ def test_every_method_returns_a_canonical_partition(method):
 
 
 def test_canonical_order_independent_of_matrix_order():
-    shuffled = planted_sim(order=['nor_conv_3x3', 'avg_pool_3x3', 'none', 'nor_conv_1x1', 'skip_connect'])
+    """Given the space, groups follow its operation order whatever the matrix's order; without
+    one, the matrix's order."""
+    order = ['nor_conv_3x3', 'avg_pool_3x3', 'none', 'nor_conv_1x1', 'skip_connect']
+    shuffled = planted_sim(order=order)
     for method in ('exhaustive', 'spectral', 'agglomerative'):
-        assert split_ops(shuffled, method=method) == PLANTED
+        assert split_ops(shuffled, method=method, space='nb201') == PLANTED
+        assert split_ops(shuffled, method=method) == [['nor_conv_3x3', 'nor_conv_1x1'],
+                                                      ['avg_pool_3x3', 'none', 'skip_connect']]
 
 
 def test_exhaustive_counts_and_score():
@@ -146,7 +151,7 @@ def edge_sims(planted_edge: int = 3) -> dict[int, pd.DataFrame]:
 
 @pytest.mark.parametrize('method', ['exhaustive', 'spectral', 'agglomerative'])
 def test_choose_edge_picks_planted(method):
-    edge, groups, scores = choose_edge(edge_sims(3), k=2, method=method)
+    edge, groups, scores = choose_edge(edge_sims(3), k=2, method=method, space='nb201')
     assert edge == 3 and groups == PLANTED
     assert list(scores.index) == list(range(6))
     assert scores['chosen'].sum() == 1 and scores.loc[3, 'chosen']

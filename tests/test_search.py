@@ -15,12 +15,13 @@ from nasviz.search import SEARCH_METHODS, SearchConfig, run_search, split_for_se
 from nasviz.search.base import extend_truth, true_accuracy
 from nasviz.search.compare import comparison_rows, summarize_comparison
 from nasviz.search.darts import argmax_cell, darts_search
-from nasviz.search.ista import (CODED_OPS, NONE, SparseCode, block_gap, block_support, fista, ista_search,
-                                lasso_jacobian, lasso_objective, sensing_matrices)
-from nasviz.search.network import WeightedSupernet, count_saved_bytes
+from nasviz.search.ista import (SparseCode, block_gap, fista, ista_search, lasso_jacobian, lasso_objective,
+                                sensing_matrices)
+from nasviz.search.network import count_saved_bytes
+from nasviz.spaces.nb201_search import CODED_OPS, NONE, WeightedSupernet, block_support
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
 from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch, canonical
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 
 torch.set_num_threads(1)
 

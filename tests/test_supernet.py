@@ -5,13 +5,12 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from nasviz.data import iterate_batches, load_digits, random_crop_flip
 from nasviz.spaces.nb201 import Arch, OpMask, sample_archs
-from nasviz.supernet import NB201Supernet, count_parameters, standalone
+from nasviz.spaces.nb201_network import NB201Supernet, count_parameters, standalone
 from nasviz.supernet.evaluate import evaluate_archs, preserved_bn_stats
 from nasviz.supernet.train import TrainConfig, train_supernet
 
@@ -126,7 +125,7 @@ WORKER = r"""
 import sys, torch
 torch.set_num_threads(1)
 from nasviz.data import load_digits
-from nasviz.supernet import NB201Supernet
+from nasviz.spaces.nb201_network import NB201Supernet
 from nasviz.supernet.train import TrainConfig, train_supernet
 data = load_digits(n_train=200, test_views=1)
 torch.manual_seed(int(sys.argv[3]))

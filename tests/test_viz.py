@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import pytest
 
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, sample_archs
+from nasviz.spaces import get_space
 from nasviz.viz import (
-    OP_COLOURS,
     plot_bars,
     plot_cost_bars,
     plot_embedding,
@@ -307,6 +307,10 @@ def test_similarity_scale_follows_the_data():
     assert len(grid.data[0].text[0][1].split('.')[1]) >= 4
     assert 'only' in grid.layout.title.text
     assert ':.5f' in grid.data[0].hovertemplate
+
+
+#: the colours the NB201 space gives its operations
+OP_COLOURS = get_space('nb201').op_colours()
 
 
 def test_one_colour_per_op_everywhere():

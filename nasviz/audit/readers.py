@@ -47,7 +47,6 @@ import pandas as pd
 from nasviz.spaces import get_space, list_spaces
 from nasviz.spaces.darts import DartsArch, parse_cell
 from nasviz.spaces.nb101 import NB101Arch
-from nasviz.spaces.nb201 import EDGES, OPS, Arch, to_arch
 from nasviz.validate import short_repr
 
 __all__ = [
@@ -56,8 +55,6 @@ __all__ = [
     'FORMATS',
     'NASLIB_DARTS_OPS',
     'NASLIB_NB101_OPS',
-    'NASLIB_NB201_EDGES',
-    'NASLIB_NB201_OPS',
     'parse_arch',
     'read_scores',
     'to_naslib_nb201',
@@ -72,10 +69,6 @@ ARCH_COLUMNS = ('arch_str', 'arch', 'architecture', 'arch_string', 'genotype', '
 #: columns that are never scores (indices, bookkeeping)
 _NOT_SCORES = {'index', 'idx', 'id', 'arch_index', 'row', 'seed', 'dataset', 'unnamed: 0', 'normal', 'reduce',
                'matrix', 'ops', 'val_accuracy'}
-#: NASLib's NB201 op order (``OP_NAMES_NB201`` in naslib/search_spaces/nasbench201/conversions.py)
-NASLIB_NB201_OPS = ('skip_connect', 'none', 'nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3')
-#: NASLib's NB201 edge order, 0-based (its ``EDGE_LIST`` counts nodes from 1)
-NASLIB_NB201_EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
 #: NASLib's NB101 op order in its hash tuples (``convert_spec_to_tuple``)
 NASLIB_NB101_OPS = ('input', 'output', 'maxpool3x3', 'conv1x1-bn-relu', 'conv3x3-bn-relu')
 #: NASLib's DARTS op order in its compact tuples (nasbench301 ``convert_genotype_to_compact``)
@@ -93,52 +86,9 @@ def _literal(text: str) -> Any:
         return None
 
 
-def _nb201_from_naslib(idx: Sequence[int]) -> Any:
-    if len(idx) != 6 or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 5 for i in idx):
-        raise ValueError(f'a NASLib NB201 op-index tuple has 6 integers in 0..4, got {short_repr(tuple(idx))}')
-    ops = {e: NASLIB_NB201_OPS[i] for e, i in zip(NASLIB_NB201_EDGES, idx)}
-    return Arch(tuple(OPS.index(ops[e]) for e in EDGES))
-
-
 def to_naslib_nb201(arch: Any) -> tuple[int, ...]:
     """NASLib's op-index tuple of an NB201 cell (the key of ``zc_nasbench201.json``)."""
-    a = to_arch(arch)
-    ops = dict(zip(EDGES, a.ops))
-    return tuple(NASLIB_NB201_OPS.index(ops[e]) for e in NASLIB_NB201_EDGES)
-
-
-def _nb201_from_nodes(nodes: Any) -> Any:
-    """The few-shot release / AutoDL ``tostr`` list: node j's tuple of ``(op, input)`` pairs."""
-    if not (isinstance(nodes, (list, tuple)) and len(nodes) == 3):
-        raise ValueError('expected 3 node groups')
-    ops = []
-    for j, node in enumerate(nodes, start=1):
-        if not (isinstance(node, (list, tuple)) and len(node) == j):
-            raise ValueError(f'node {j} must list {j} (op, input) pair(s)')
-        for src, pair in enumerate(node):
-            if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and pair[1] == src):
-                raise ValueError(f'node {j}: pair {short_repr(pair)} must read (op, {src})')
-            ops.append(str(pair[0]))
-    return Arch.from_ops(ops)
-
-
-_OFFICIAL = re.compile(r'\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|')
-_OP_INDEX = {op: i for i, op in enumerate(OPS)}
-
-
-def _parse_nb201(text: str) -> Any:
-    s = text.strip()
-    m = _OFFICIAL.fullmatch(s)
-    if m is not None and all(op in _OP_INDEX for op in m.groups()):  # the official form, fast
-        return Arch(tuple(_OP_INDEX[op] for op in m.groups()))
-    if s.startswith('|'):
-        return Arch.from_str(s)
-    lit = _literal(s)
-    if isinstance(lit, (tuple, list)) and lit and all(isinstance(i, int) for i in lit):
-        return _nb201_from_naslib(list(lit))
-    if isinstance(lit, (tuple, list)) and lit and isinstance(lit[0], (tuple, list)):
-        return _nb201_from_nodes(lit)
-    return Arch.from_str(s)  # its error names the problem
+    return get_space('nb201').foreign_key(arch, 'naslib')
 
 
 #: NAS-Bench-101's op labels in its module hash (the benchmark's ``available_ops`` order)
@@ -215,7 +165,9 @@ def _parse_darts(text: str) -> Any:
     return space.from_str(s)
 
 
-_PARSERS: dict[str, Callable[[str], Any]] = {'nb201': _parse_nb201, 'nb101': _parse_nb101, 'darts': _parse_darts}
+#: spellings of other tools this module reads beside the space's own (a space may read more itself:
+#: :meth:`SearchSpace.parse_spelling`)
+_PARSERS: dict[str, Callable[[str], Any]] = {'nb101': _parse_nb101, 'darts': _parse_darts}
 
 
 def parse_arch(text: Any, space: str) -> Any:
@@ -226,10 +178,10 @@ def parse_arch(text: Any, space: str) -> Any:
 @functools.lru_cache(maxsize=200_000)
 def _parse_cached(text: str, space: str) -> Any:
     """Architecture values are immutable, so one parse per distinct string is enough."""
-    if space not in _PARSERS:
-        return get_space(space).from_str(text)
     if not text.strip():
         raise ValueError('blank architecture')
+    if space not in _PARSERS:
+        return get_space(space).parse_spelling(text)
     return _PARSERS[space](text)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasviz.bench.micro import MicroBench, default_path, is_microbench_file
+from nasviz.bench.micro import MicroBench, is_microbench_file, microbench_path
 from nasviz.executor import Executor, Task, get_executor
 from nasviz.spaces import get_space
 from nasviz.utils import atomic_write_text, param_hash
@@ -36,14 +36,15 @@ class MicroBenchRecipe:
     cell_seed: int = 0
     # four seeds: two independent halves of two seeds each give the split-half reliability
     seeds: tuple[int, ...] = (0, 1, 2, 3)
+    #: NB201's network size (recipes of the first micro benchmark name it this way)
     C: int = 8
     N: int = 1
     epochs: int = 3
     batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 5e-4
-    #: the search space; for spaces other than NB201 ``size`` gives the network size arguments
-    #: (default: the space's ``sizes['tiny']``), NB201 keeps ``C`` and ``N``
+    #: the search space and its network size arguments (default: the space's ``sizes['tiny']``;
+    #: for NB201 ``C`` and ``N`` above, so the recipe and hash of its shipped benchmark stay)
     space: str = 'nb201'
     size: dict | None = None
 
@@ -53,15 +54,20 @@ class MicroBenchRecipe:
         object.__setattr__(self, 'seeds', tuple(int(s) for s in self.seeds))
         space = get_space(self.space)  # unknown names fail here, before any work
         object.__setattr__(self, 'space', space.name)
-        if space.name != 'nb201' and self.size is None:
-            tiny = {k: v for k, v in space.sizes['tiny'].items() if k not in ('num_classes', 'in_channels')}
+        tiny = {k: v for k, v in space.default_size('tiny').items() if k not in ('num_classes', 'in_channels')}
+        if self.size is None and set(tiny) != {'C', 'N'}:
             object.__setattr__(self, 'size', tiny)
 
+    def network_size(self) -> dict:
+        """The size arguments the recipe's networks are built with (the data's classes and
+        channels come on top)."""
+        return dict(self.size) if self.size is not None else dict(C=self.C, N=self.N)
+
     def to_dict(self) -> dict:
-        """The recipe as stored and hashed (NB201 recipes keep their pre-plug-in form, so their
-        hash, and with it a resumable partial build, stays the same)."""
+        """The recipe as stored and hashed (a recipe sized by ``C`` and ``N`` keeps the form it had
+        before spaces were plug-ins, so its hash, and a resumable partial build, stays the same)."""
         d = asdict(self)
-        if d['space'] == 'nb201' and d['size'] is None:
+        if d['size'] is None and d['space'] == _DEFAULT_SPACE:
             d.pop('space')
             d.pop('size')
         return d
@@ -71,6 +77,9 @@ class MicroBenchRecipe:
         score chance and would only add ties."""
         return get_space(self.space).sample_distinct(self.n_cells, rng=self.cell_seed, exclude_degenerate=True)
 
+
+#: the recipe's default space (recipes of it sized by ``C`` and ``N`` name no space)
+_DEFAULT_SPACE = MicroBenchRecipe.__dataclass_fields__['space'].default
 
 _WORKER: dict = {}
 
@@ -88,27 +97,22 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
     import torch
 
     from nasviz.supernet.evaluate import accuracy
-    from nasviz.supernet.model import NB201Supernet, count_parameters
     from nasviz.supernet.train import TrainConfig, train_supernet
 
     data = _WORKER['data']
     space = get_space(recipe.get('space', 'nb201'))
     arch = space.from_str(arch_str)
+    size = dict(recipe.get('size') or dict(C=recipe['C'], N=recipe['N']), num_classes=data.num_classes,
+                in_channels=data.in_channels)
     torch.manual_seed(seed)
-    if space.name == 'nb201':
-        net = NB201Supernet(recipe['C'], recipe['N'], data.num_classes, data.in_channels, arch=arch)
-    else:
-        net = space.build_network(arch, **recipe['size'], num_classes=data.num_classes,
-                                  in_channels=data.in_channels)
+    net = space.build_network(arch, **size)
     t0, c0 = time.perf_counter(), time.process_time()
     cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
                       weight_decay=recipe['weight_decay'], seed=seed)
     hist = train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
-    if space.name == 'nb201':
-        params = count_parameters(net, arch)
-    elif hasattr(space, 'param_count'):  # spaces whose small networks hold shared-width weights
-        params = space.param_count(arch, **recipe['size'], num_classes=data.num_classes, in_channels=data.in_channels)
+    if hasattr(space, 'param_count'):  # the cell's own size (NB201: live edges; NB101: exact widths)
+        params = space.param_count(arch, **size)
     else:
         params = sum(p.numel() for p in net.parameters())
     return dict(arch_str=arch_str, seed=seed, accuracy=acc, train_acc=float(hist.train_acc.iloc[-1]),
@@ -181,8 +185,8 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     process)."""
     rdict = recipe.to_dict()
     space = get_space(recipe.space)
-    if out is None:  # NB201's shipped file, or data/microbench_<space>.csv beside it
-        out = default_path() if space.name == 'nb201' else default_path().with_name(f'microbench_{space.name}.csv')
+    if out is None:  # the space's shipped file (data/microbench_<space>.csv, NB201's microbench_digits.csv)
+        out = microbench_path(space)
     out = Path(out)
     _check_out(out, rdict, force)
     ex = executor if executor is not None else get_executor(None, workers)
@@ -240,7 +244,7 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     df = pd.DataFrame(rows)
     df['accuracy'] = df[[f'acc_seed{s}' for s in recipe.seeds]].mean(axis=1).round(4)
     recipe_out = dict(rdict, builder='nasviz build-microbench',
-                      model='NB201 standalone (affine BN)' if space.name == 'nb201'
+                      model=space.micro_benchmark_model if hasattr(space, 'micro_benchmark_model')
                       else f'{space.name} standalone network (space.build_network)',
                       optimizer='SGD nesterov momentum 0.9, cosine schedule, grad clip 5')
     recipe_out = json.loads(json.dumps(recipe_out))  # the form it has once saved

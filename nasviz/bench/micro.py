@@ -21,8 +21,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces import get_space
-from nasviz.spaces.nb201 import Arch
+from nasviz.spaces import Architecture, get_space
 from nasviz.utils import atomic_write_text
 from nasviz.validate import parse_json
 
@@ -34,11 +33,24 @@ _SEED_COL = re.compile(r'^acc_seed(-?\d+)$')
 BUILD_HINT = 'nasviz build-microbench'
 
 
+#: the default micro benchmark's file name
+DEFAULT_NAME = 'microbench_digits.csv'
+
+
 def default_path() -> Path:
     """``$NASVIZ_MICROBENCH`` if set, else ``<repo root>/data/microbench_digits.csv`` (repo root =
     parent of the ``nasviz`` package)."""
     env = os.environ.get('NASVIZ_MICROBENCH')
-    return Path(env) if env else Path(__file__).resolve().parents[2] / 'data' / 'microbench_digits.csv'
+    return Path(env) if env else Path(__file__).resolve().parents[2] / 'data' / DEFAULT_NAME
+
+
+def microbench_path(space: Any) -> Path:
+    """Where the micro benchmark of ``space`` (a space object or name) lives: its
+    ``micro_benchmark_name()`` beside :func:`default_path` (the default file itself, honouring
+    ``$NASVIZ_MICROBENCH``, for the space whose benchmark it is)."""
+    name = get_space(space).micro_benchmark_name()
+    default = default_path()
+    return default if name == DEFAULT_NAME else default.parent / name
 
 
 def _seed_columns(columns: Iterable[str]) -> list[tuple[int, str]]:
@@ -159,7 +171,7 @@ class MicroBench:
         return out
 
     # -- lookups ----------------------------------------------------------------------------
-    def _row_of(self, arch: Arch | str) -> int:
+    def _row_of(self, arch: Architecture | str) -> int:
         key = arch.strip() if isinstance(arch, str) else self.space.to_str(self.space.check(arch))
         row = self._row.get(key)
         if row is None:
@@ -183,30 +195,30 @@ class MicroBench:
         raise ValueError(f'unknown metric {metric!r}; available: ' +
                          str(['test'] + [f'seed{s}' for s in self.seeds]))
 
-    def accuracy(self, arch: Arch | str, dataset: str = 'digits', metric: str = 'test') -> float:
+    def accuracy(self, arch: Architecture | str, dataset: str = 'digits', metric: str = 'test') -> float:
         """Test accuracy (%): ``metric='test'`` is the seed mean, ``'seed<S>'`` one seed."""
         return float(self._values[self._column(dataset, metric)][self._row_of(arch)])
 
-    def accuracies(self, archs: Iterable[Arch | str], dataset: str = 'digits',
+    def accuracies(self, archs: Iterable[Architecture | str], dataset: str = 'digits',
                    metric: str = 'test') -> np.ndarray:
         """Vectorised :meth:`accuracy`."""
         col = self._values[self._column(dataset, metric)]
         return col[np.fromiter((self._row_of(a) for a in archs), dtype=np.int64)]
 
-    def params(self, arch: Arch | str) -> float:
+    def params(self, arch: Architecture | str) -> float:
         """Parameter count of the trained network."""
         return float(self._values['params'][self._row_of(arch)])
 
-    def params_many(self, archs: Iterable[Arch | str]) -> np.ndarray:
+    def params_many(self, archs: Iterable[Architecture | str]) -> np.ndarray:
         """Vectorised :meth:`params`."""
         return self._values['params'][np.fromiter((self._row_of(a) for a in archs), dtype=np.int64)]
 
-    def archs(self) -> list[Arch]:
+    def archs(self) -> list[Architecture]:
         """Cells in file order."""
         return [self.space.from_str(s) for s in self._df['arch_str']]
 
     def to_frame(self) -> pd.DataFrame:
-        """The table plus an ``arch`` column of :class:`Arch` values."""
+        """The table plus an ``arch`` column of :class:`Architecture` values."""
         df = self._df.copy()
         df.insert(1, 'arch', self.archs())
         return df
@@ -237,7 +249,7 @@ class MicroBench:
         rows = np.flatnonzero(~self._df['degenerate'].to_numpy())
         return np.stack([self._values[self._seed_col[s]][rows] for s in self.seeds], axis=1)
 
-    def halves(self, archs: Iterable[Arch | str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def halves(self, archs: Iterable[Architecture | str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Two independent halves of the ground truth: the mean accuracy over the first half of
         the seeds and over the second half (seeds ``[0, 1] | [2, 3]`` for four seeds), for
         ``archs`` (default: the non-degenerate cells). Their agreement is the benchmark's

@@ -16,7 +16,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces.nb201 import Arch, to_arch
+from nasviz.spaces import Architecture, get_space
 
 __all__ = ['ENV_SUPERNETS', 'SUPERNET_COLUMNS', 'PublishedSupernets']
 
@@ -45,6 +45,9 @@ class PublishedSupernets:
     >>> pub.scores(archs, which='fewshot')              # one score per arch, in order
     """
 
+    #: the search space of the table's cells
+    space = 'nb201'
+
     def __init__(self, df: pd.DataFrame, name: str = '<frame>') -> None:
         if not isinstance(df, pd.DataFrame):
             raise ValueError(f'df must be a pandas DataFrame, got {type(df).__name__}')
@@ -59,7 +62,7 @@ class PublishedSupernets:
         # the first row must already be in the official, canonical form
         if len(df):
             try:
-                first = str(Arch.from_str(df.loc[0, 'arch_str']))
+                first = get_space(self.space).to_str(df.loc[0, 'arch_str'])
             except ValueError as err:
                 raise ValueError(f'{name}: bad arch_str in row 0 ({err})') from err
             if first != df.loc[0, 'arch_str']:
@@ -90,7 +93,7 @@ class PublishedSupernets:
             raise ValueError(f'{p}: not a readable published-supernets CSV ({err})') from err
         return cls(df, name=str(p))
 
-    def scores(self, archs: Iterable[Arch | str], which: str = 'oneshot') -> np.ndarray:
+    def scores(self, archs: Iterable[Architecture | str], which: str = 'oneshot') -> np.ndarray:
         """Scores of ``archs`` (``Arch`` or official strings) from the ``'oneshot'`` or
         ``'fewshot'`` supernet, in the order given; KeyError naming a missing cell."""
         col = self._values[_which(which)]
@@ -98,16 +101,17 @@ class PublishedSupernets:
         for a in archs:
             row = self._row.get(a.strip()) if isinstance(a, str) else None
             if row is None:  # an Arch, or a string in another spelling: parse, print officially
-                key = str(to_arch(a.strip() if isinstance(a, str) else a))
+                key = get_space(self.space).to_str(a.strip() if isinstance(a, str) else a)
                 if key not in self._row:
                     raise KeyError(f'{key} is not in {self.name}')
                 row = self._row[key]
             rows.append(row)
         return col[np.asarray(rows, dtype=np.int64)]
 
-    def archs(self) -> list[Arch]:
+    def archs(self) -> list[Architecture]:
         """Every cell of the table, in file order."""
-        return [Arch.from_str(s) for s in self._df['arch_str']]
+        space = get_space(self.space)
+        return [space.from_str(s) for s in self._df['arch_str']]
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the table (``arch_str`` canonical)."""
@@ -118,7 +122,7 @@ class PublishedSupernets:
 
     def __contains__(self, arch: object) -> bool:
         try:
-            return str(to_arch(arch)) in self._row  # type: ignore[arg-type]
+            return get_space(self.space).to_str(arch) in self._row  # type: ignore[arg-type]
         except (ValueError, TypeError):
             return False
 

@@ -14,8 +14,7 @@ import pandas as pd
 
 from nasviz.features.probe import grad_parameters, model_space
 from nasviz.features.subnets import subnet_grad_vectors
-from nasviz.spaces import get_space, space_of
-from nasviz.spaces.nb201 import Arch
+from nasviz.spaces import Architecture, get_space, space_of
 
 
 def cosine_matrix(G: np.ndarray) -> np.ndarray:
@@ -33,15 +32,20 @@ def cosine_matrix(G: np.ndarray) -> np.ndarray:
 def parameter_groups(model) -> list[tuple[str, slice]]:
     """Slices of the flat gradient (as laid out by ``features.probe.grad_parameters``) per layer:
     ``stem``, each block by the supernet's ``block_names`` (its ``blocks`` or ``cells``, in
-    order), and ``head`` (everything after the last block)."""
+    order, or what its ``parameter_layer(name)`` says), and ``head`` (everything after the last
+    block)."""
     names, params = grad_parameters(model)
     block_names = model.block_names
     container = 'blocks' if hasattr(model, 'blocks') else 'cells'
+    layer_of = getattr(model, 'parameter_layer', None)
     groups: dict[str, list[int]] = {}
     off = 0
     for name, p in zip(names, params):
         parts = name.split('.')
-        layer = block_names[int(parts[1])] if parts[0] == container else ('stem' if parts[0] == 'stem' else 'head')
+        if layer_of is not None:
+            layer = layer_of(name)
+        else:
+            layer = block_names[int(parts[1])] if parts[0] == container else ('stem' if parts[0] == 'stem' else 'head')
         groups.setdefault(layer, [off, off])
         groups[layer][1] = off + p.numel()
         off += p.numel()
@@ -49,14 +53,14 @@ def parameter_groups(model) -> list[tuple[str, slice]]:
     return [(k, slice(*groups[k])) for k in order if k in groups]
 
 
-def subnet_gradients(model, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0,
+def subnet_gradients(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
                      progress: bool = False) -> np.ndarray:
     """Flat gradient of every supernet weight for each subnet, on one seeded batch."""
     return subnet_grad_vectors(model, data, archs, batch_size=batch_size, seed=seed, params='all',
                                progress=progress)
 
 
-def subnet_similarity(model, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0,
+def subnet_similarity(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
                       layer: str | None = None) -> pd.DataFrame:
     """Gradient cosine between subnets (all weights, or one ``layer`` from :func:`parameter_groups`),
     labelled by cell string."""
@@ -72,7 +76,7 @@ def subnet_similarity(model, data, archs: Sequence[Arch | str], batch_size: int 
     return pd.DataFrame(cosine_matrix(G), index=labels, columns=labels)
 
 
-def interference_by_layer(model, data, archs: Sequence[Arch | str], batch_size: int = 128,
+def interference_by_layer(model, data, archs: Sequence[Architecture | str], batch_size: int = 128,
                           seed: int = 0) -> pd.DataFrame:
     """For every layer, statistics of the gradient cosine over all pairs of ``archs`` that both
     use weights of that layer: mean, std, share of pairs in conflict (cosine < 0), and the share
@@ -106,7 +110,7 @@ class InterferenceTracker:
     set of subnets on a fixed batch (all weights, and the stem/reduction/head weights every
     subnet shares), so interference can be followed over training."""
 
-    def __init__(self, data, archs: Sequence[Arch | str], batch_size: int = 128, seed: int = 0) -> None:
+    def __init__(self, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0) -> None:
         archs = list(archs)
         # strings are NB201 cells; architecture values know their space
         self.space = get_space('nb201') if not archs or isinstance(archs[0], str) else space_of(archs[0])

@@ -53,7 +53,6 @@ from nasviz.features.probe import (_batches, _check_setting, _device, _effective
 from nasviz.features.similarity import _finish, _similarity_matrix, op_similarity
 from nasviz.features.subnets import subnet_grad_vectors, subnet_lid_vectors
 from nasviz.spaces import SlotMask
-from nasviz.spaces.nb201 import OpMask
 from nasviz.supernet.train import model_size
 from nasviz.utils import cached
 
@@ -63,7 +62,7 @@ __all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', '
            'model_fingerprint', 'model_space', 'slot_index']
 
 
-def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
+def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
                  config: FeatureConfig = FeatureConfig(kind='lid'), device: str | torch.device | None = None,
                  progress: bool = True, *, stream: bool = True) -> OpFeatures:
     """NAS-LID features of every allowed op of ``edge``: layer-wise LID profiles.
@@ -99,7 +98,7 @@ def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: "Op
                                 device=str(dev)))
 
 
-def grad_features(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
+def grad_features(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
                   config: FeatureConfig = FeatureConfig(kind='grad'), device: str | torch.device | None = None,
                   progress: bool = True) -> OpFeatures:
     """GM-NAS features of every allowed op of ``edge``: gradients on the weights outside it.
@@ -165,12 +164,12 @@ def model_fingerprint(model: nn.Module) -> str:
     return h.hexdigest()
 
 
-def _cache_key(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask", config: FeatureConfig) -> tuple:
+def _cache_key(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask, config: FeatureConfig) -> tuple:
     size = dict(model_size(model), model_mask=model.mask.to_list(), space=model_space(model).name)
     return (config, int(edge), mask.to_list(), data.data_id, model_fingerprint(model), size)
 
 
-def edge_similarity(model: nn.Module, data: ImageData, edge: "int | str", mask: "OpMask | SlotMask | None" = None,
+def edge_similarity(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
                     config: FeatureConfig = FeatureConfig(), cache: bool | str | os.PathLike = True,
                     device: str | torch.device | None = None, progress: bool = True) -> OpFeatures:
     """Features and op x op similarity of ``edge``: :func:`lid_features` or
@@ -199,7 +198,7 @@ def edge_similarity(model: nn.Module, data: ImageData, edge: "int | str", mask: 
     return res
 
 
-def edge_similarities(model: nn.Module, data: ImageData, mask: "OpMask | SlotMask | None" = None,
+def edge_similarities(model: nn.Module, data: ImageData, mask: SlotMask | None = None,
                       config: FeatureConfig = FeatureConfig(), edges: Sequence[int] | None = None,
                       cache: bool | str | os.PathLike = True, device: str | torch.device | None = None,
                       progress: bool = True) -> dict[int, OpFeatures]:

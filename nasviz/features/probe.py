@@ -13,7 +13,7 @@ from torch import nn
 from nasviz.data import ImageData
 from nasviz.features.lid import layerwise_lid
 from nasviz.spaces import SearchSpace, SlotMask, get_space
-from nasviz.spaces.nb201 import Arch, OpMask
+from nasviz.spaces.base import Architecture
 from nasviz.supernet.evaluate import preserved_bn_stats
 from nasviz.supernet.train import model_size
 
@@ -40,15 +40,15 @@ def slot_index(space: SearchSpace, edge: 'int | str') -> int:
     return int(edge)
 
 
-def _check_setting(model: nn.Module, data: ImageData, edge: 'int | str', mask: 'OpMask | SlotMask | None'
-                   ) -> 'OpMask | SlotMask':
+def _check_setting(model: nn.Module, data: ImageData, edge: 'int | str', mask: SlotMask | None
+                   ) -> SlotMask:
     """The mask to use, after checking edge (slot), mask and data against the model."""
     space = model_space(model)
     e_idx = slot_index(space, edge)
     mask = model.mask if mask is None else mask
-    if not isinstance(mask, (OpMask, SlotMask)) or mask.space != space.name:
-        raise ValueError(f'mask must be a mask of space {space.name} (OpMask or SlotMask), '
-                         f'got {type(mask).__name__}')
+    if getattr(mask, 'space', None) != space.name:
+        raise ValueError(f'mask must be a mask of space {space.name}, got {type(mask).__name__}')
+    mask = space.check_mask(mask)
     for e, slot in enumerate(space.slots):
         extra = set(mask.choices_at(e)) - set(model.mask.choices_at(e))
         if extra:
@@ -95,7 +95,7 @@ def _batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: 
         yield data.x_train[idx].to(device), data.y_train[idx].to(device)
 
 
-def _paths(mask: 'OpMask | SlotMask', repeats: int, seed: int, space: SearchSpace | None = None,
+def _paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = None,
            slot: int | None = None) -> list:
     """``repeats`` random paths inside ``mask``, seeded by the config seed only (not the slot):
     every slot sees the same paths and batches, so differences between slots do not come from
@@ -104,8 +104,7 @@ def _paths(mask: 'OpMask | SlotMask', repeats: int, seed: int, space: SearchSpac
     admits them all (a DARTS node input: the node's other input always holds one of the
     choices), the last draw is kept and :func:`_candidates` repairs it per choice."""
     rng = np.random.default_rng(int(seed))
-    if isinstance(mask, OpMask):
-        return [mask.sample(rng) for _ in range(repeats)]
+    space = space if space is not None else get_space(mask.space)
     out = []
     for _ in range(repeats):
         for _try in range(50):
@@ -116,7 +115,7 @@ def _paths(mask: 'OpMask | SlotMask', repeats: int, seed: int, space: SearchSpac
     return out
 
 
-def _candidates(space: SearchSpace, mask: 'OpMask | SlotMask', paths: Sequence, slot: int,
+def _candidates(space: SearchSpace, mask: SlotMask, paths: Sequence, slot: int,
                 choices: Sequence[str], seed: int) -> list[list]:
     """For every repeat, the path with each choice of ``slot`` put on it. A choice the space's
     rules forbid on that path gets its own path instead: a seeded draw from the mask restricted
@@ -165,7 +164,7 @@ def _progress(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm type
 # ---------------------------------------------------------------------------------------------
 # LID profiles
 # ---------------------------------------------------------------------------------------------
-def _lid_profile(model: nn.Module, x: torch.Tensor, arch: Arch, k: int, estimator: str,
+def _lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, estimator: str,
                  stream: bool = True) -> np.ndarray:
     """Layer-wise LID of every block output for one path on one batch (no grad).
 
@@ -208,7 +207,7 @@ def _blocks(model: nn.Module) -> 'list[nn.Module] | None':
 # ---------------------------------------------------------------------------------------------
 # gradients
 # ---------------------------------------------------------------------------------------------
-def grad_parameters(model: nn.Module, edge: int | None = None, mask: "OpMask | SlotMask | None" = None,
+def grad_parameters(model: nn.Module, edge: int | None = None, mask: SlotMask | None = None,
                     ) -> tuple[list[str], list[nn.Parameter]]:
     """Names and parameters whose gradient forms a GM-NAS feature, in a fixed order.
 
@@ -230,7 +229,7 @@ def grad_parameters(model: nn.Module, edge: int | None = None, mask: "OpMask | S
 
 
 def _grad_into(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
-               arch: Arch, out: torch.Tensor) -> None:
+               arch: Architecture, out: torch.Tensor) -> None:
     """Write the flat cross-entropy gradient of ``params`` for path ``arch`` into ``out``.
 
     ``autograd.grad`` (not ``backward``) leaves the model's ``.grad`` untouched; weights the

@@ -9,7 +9,6 @@ from nasviz.partition.config import PartitionConfig
 from nasviz.partition.rules import candidate_edges, min_ops, structural_split
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces import SlotMask
-from nasviz.spaces.nb201 import OpMask
 
 __all__ = ['level_budgets', 'share_epochs', 'expected_level_sizes', 'check_budget']
 
@@ -30,7 +29,7 @@ def share_epochs(budget: int, n_nodes: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def expected_level_sizes(config: PartitionConfig, root_mask: 'OpMask | SlotMask') -> list[int]:
+def expected_level_sizes(config: PartitionConfig, root_mask: SlotMask) -> list[int]:
     """Nodes each level will create: exact for 'fewshot'/'random' (a dry run of the rule),
     an upper bound (every leaf splits into k) for the feature-driven methods."""
     if config.method == 'spos':

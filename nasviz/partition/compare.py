@@ -21,8 +21,7 @@ from nasviz.analysis.ranking import baseline_metrics, kendall_tau
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
 from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
                                        run_partition)
-from nasviz.spaces import get_space
-from nasviz.spaces.nb201 import Arch
+from nasviz.spaces import Architecture, get_space
 
 if TYPE_CHECKING:
     from nasviz.data import ImageData
@@ -144,7 +143,7 @@ def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
     """One (method, seed) run (resumable in ``work_dir``): its per-cell scores and truth, and its row."""
     w = dict(_WORKER)
     cfg = replace(w.pop('base'), method=method, seed=seed)
-    res = run_partition(cfg, w.pop('data'), w.pop('C'), w.pop('N'), archs=w.pop('archs'), bench=w.pop('bench'),
+    res = run_partition(cfg, w.pop('data'), w.pop('size'), archs=w.pop('archs'), bench=w.pop('bench'),
                         work_dir=None if work_dir is None else Path(work_dir), **w)
     row = dict(method=method, seed=seed, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
                epochs=res.total_epochs, budget=res.info['budget'], train_s=res.seconds['train'],
@@ -153,14 +152,17 @@ def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
                 truth=res.frame['truth'].to_numpy(dtype=np.float64))
 
 
-def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', C: int, N: int,
-                   bench: Any, archs: Iterable[Arch | str] | None = None,
+def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', size: dict[str, Any] | None,
+                   bench: Any, archs: Iterable[Architecture | str] | None = None,
                    base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
                    work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
                    dataset: str | None = None, metric: str | None = None,
-                   size: dict[str, Any] | None = None, executor: Executor | None = None) -> Comparison:
+                   executor: Executor | None = None) -> Comparison:
     """Run every method for every seed on the same cells and rank them against ``bench``.
+
+    ``size``: the network size of the space (``space.default_size(profile)``; None: the
+    benchmark's network), as :func:`~nasviz.partition.pipeline.run_partition` takes it.
 
     Runs go to ``work_dir/<method>-seed<seed>`` when ``work_dir`` is given (resumable; a finished
     run reloads). Baselines: every entry of :func:`~nasviz.analysis.ranking.baseline_scores` and
@@ -185,8 +187,8 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
     archs = _prepare_archs(archs, bench, space.root_mask(), base.seed)
     ex = executor if executor is not None else LocalExecutor(1)
     in_process = ex.backend == 'local' and ex.workers == 1
-    shared = dict(base=base, data=data, C=C, N=N, archs=archs, bench=bench, train_config=train_config,
-                  progress=progress and in_process, device=device, dataset=dataset, metric=metric, ks=ks, size=size)
+    shared = dict(base=base, data=data, size=size, archs=archs, bench=bench, train_config=train_config,
+                  progress=progress and in_process, device=device, dataset=dataset, metric=metric, ks=ks)
     resources = task_resources(device if device is not None else 'cpu')
     tasks = [Task((m, s), (m, s, None if work_dir is None else str(Path(work_dir) / f'{m}-seed{s}')), **resources)
              for m in methods for s in seeds]

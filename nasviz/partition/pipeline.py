@@ -61,9 +61,8 @@ from nasviz.partition.result import PartitionResult
 from nasviz.partition.rules import candidate_edges, min_ops, seed_for, structural_split
 from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
-from nasviz.spaces import SlotMask, get_space
-from nasviz.spaces.nb201 import Arch, OpMask
 from nasviz.ownership import claim
+from nasviz.spaces import Architecture, SlotMask, get_space
 from nasviz.utils import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
@@ -79,7 +78,7 @@ __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfi
 # ---------------------------------------------------------------------------------------------
 # helpers of run_partition
 # ---------------------------------------------------------------------------------------------
-def _prepare_archs(archs: Iterable[Arch | str] | None, bench: Any, mask: 'OpMask | SlotMask', seed: int
+def _prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: SlotMask, seed: int
                    ) -> list:
     space = get_space(mask.space)
     if archs is None:
@@ -105,7 +104,7 @@ def _prepare_archs(archs: Iterable[Arch | str] | None, bench: Any, mask: 'OpMask
     return out
 
 
-def _truth(bench: Any, archs: Sequence[Arch], dataset: str | None, metric: str | None) -> np.ndarray:
+def _truth(bench: Any, archs: Sequence[Architecture], dataset: str | None, metric: str | None) -> np.ndarray:
     kw = {k: v for k, v in (('dataset', dataset), ('metric', metric)) if v is not None}
     try:
         vals = np.asarray(bench.accuracies(archs, **kw), dtype=np.float64)
@@ -123,7 +122,7 @@ def _truth(bench: Any, archs: Sequence[Arch], dataset: str | None, metric: str |
     return vals
 
 
-def _params(bench: Any, archs: Sequence[Arch]) -> np.ndarray | None:
+def _params(bench: Any, archs: Sequence[Architecture]) -> np.ndarray | None:
     try:
         if hasattr(bench, 'params_many'):
             return np.asarray(bench.params_many(archs), dtype=np.float64)
@@ -137,7 +136,7 @@ def _metric_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
     return tuple(k for k in ks if not (isinstance(k, (int, np.integer)) and k > n))
 
 
-def _edge_similarities(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | SlotMask', config: PartitionConfig,
+def _edge_similarities(model: 'torch.nn.Module', data: 'ImageData', mask: SlotMask, config: PartitionConfig,
                        edges: Sequence[int], device: Any, progress: bool) -> dict[int, pd.DataFrame]:
     """Op x op similarity of each edge, from ``nasviz.features.ops`` (one seam for tests)."""
     from nasviz.features.ops import edge_similarities
@@ -161,7 +160,7 @@ def _jsonable_scores(scores: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | SlotMask', node_id: str,
+def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: SlotMask, node_id: str,
                    config: PartitionConfig, is_root: bool, device: Any, progress: bool
                    ) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
     cands = candidate_edges(mask, config, is_root)
@@ -179,7 +178,7 @@ def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: 'OpMask | 
     sims = {e: sims[e] for e in cands}
     edge, groups, scores = choose_edge(sims, k=config.k, method=config.split_method, criterion=config.criterion,
                                        random_state=seed_for('split', config.seed, node_id),
-                                       balanced=config.balanced)
+                                       balanced=config.balanced, space=mask.space)
     rule = 'fixed' if is_root and config.edge is not None else config.criterion
     return int(edge), [[str(o) for o in g] for g in groups], rule, _jsonable_scores(scores)
 
@@ -201,7 +200,7 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
     atomic_write_text(path, text)
 
 
-def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Arch], data: 'ImageData', config: PartitionConfig,
+def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Architecture], data: 'ImageData', config: PartitionConfig,
                    node_dir: Path | None, progress: bool, device: Any) -> pd.DataFrame:
     """Scores of ``archs`` with one leaf's weights; reuses rows stored in ``node_dir/eval.csv``."""
     from nasviz.supernet.evaluate import evaluate_archs
@@ -234,16 +233,15 @@ def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Arch], data: 'Image
 # ---------------------------------------------------------------------------------------------
 # the pipeline
 # ---------------------------------------------------------------------------------------------
-def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: int = 5,
-                  train_config: 'TrainConfig | None' = None, archs: Iterable[Arch | str] | None = None,
+def run_partition(config: PartitionConfig, data: 'ImageData', size: dict[str, Any] | None = None,
+                  train_config: 'TrainConfig | None' = None, archs: Iterable[Architecture | str] | None = None,
                   bench: Any = None, work_dir: str | os.PathLike | None = None, progress: bool = True,
-                  device: Any = None, *, mask: 'OpMask | SlotMask | None' = None, dataset: str | None = None,
-                  metric: str | None = None, ks: Sequence[int | float] = (10, 0.1),
-                  size: dict[str, Any] | None = None) -> PartitionResult:
+                  device: Any = None, *, mask: SlotMask | None = None, dataset: str | None = None,
+                  metric: str | None = None, ks: Sequence[int | float] = (10, 0.1)) -> PartitionResult:
     """Train, split and evaluate one method (see the module docstring for the rules).
 
     ``train_config`` gives the optimiser settings; its ``epochs`` is replaced per node by the
-    budget rule. ``archs`` (Arch or official strings) are scored, each by the leaf supernet that
+    budget rule. ``archs`` (Architecture or official strings) are scored, each by the leaf supernet that
     contains it; default: the benchmark's cells inside ``mask`` when ``bench`` is given, else 100
     cells sampled from ``mask`` (default: the whole space). ``bench`` supplies ``truth`` (via
     ``bench.accuracies(archs, dataset, metric)``, defaults of the bench unless given) and
@@ -251,8 +249,9 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     than the number of cells are dropped). With ``work_dir`` the run is resumable and its result
     is saved there (:meth:`PartitionResult.save`).
 
-    The supernets are ``get_space(config.space).build_supernet(mask=..., **size)``; ``size``
-    defaults to ``dict(C=C, N=N)`` (the NB201 arguments), plus the data's classes and channels.
+    The supernets are ``get_space(config.space).build_supernet(mask=..., **size)``: ``size`` is
+    the space's size arguments (``space.default_size(profile)``; default: the benchmark's
+    network), with the data's classes and channels.
     """
     import torch
 
@@ -265,7 +264,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     root_mask = space.root_mask() if mask is None else mask
     if getattr(root_mask, 'space', None) != space.name:
         raise ValueError(f'mask belongs to space {getattr(root_mask, "space", None)!r}, the config to {space.name!r}')
-    net_size = dict(C=C, N=N) if size is None else dict(size)
+    net_size = space.check_size(space.default_size('benchmark') if size is None else size)
     net_size.update(num_classes=data.num_classes, in_channels=data.in_channels)
     t_start = time.perf_counter()
 
@@ -284,13 +283,10 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
     wd = Path(work_dir) if work_dir is not None else None
     if wd is not None:
         wd.mkdir(parents=True, exist_ok=True)
-        guard = dict(partition=config.to_dict(), train=asdict(train_config), C=C, N=N,
-                     data_id=data.data_id, mask=root_mask.to_list())
-        if size is not None:
-            guard['size'] = net_size
-        _run_guard(wd, guard)
+        _run_guard(wd, dict(partition=config.to_dict(), train=asdict(train_config), size=net_size,
+                            data_id=data.data_id, mask=root_mask.to_list()))
 
-    def build(node_mask: 'OpMask | SlotMask', state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
+    def build(node_mask: SlotMask, state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
         # init must not disturb (or depend on) the caller's global RNG
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed_for('init', config.seed))
@@ -400,7 +396,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', C: int = 16, N: in
         frame['params'] = params
     seconds['total'] = time.perf_counter() - t_start
     seconds = {k: round(v, 3) for k, v in seconds.items()}
-    info = dict(C=C, N=N, space=space.name, size=net_size, data_id=data.data_id, n_archs=len(frame), n_leaves=tree.n_leaves,
+    info = dict(space=space.name, size=net_size, data_id=data.data_id, n_archs=len(frame), n_leaves=tree.n_leaves,
                 budget='equal_per_child' if config.equal_per_child else 'equal_total',
                 level_budgets=budgets, epochs_used=sum(int(n.info.get('epochs', 0)) for n in tree),
                 root_mask=root_mask.to_list(), dataset=dataset, metric=metric, node_seconds=node_seconds)

@@ -13,7 +13,6 @@ import pandas as pd
 from nasviz.partition.config import PartitionConfig
 from nasviz.partition.split import split_ops
 from nasviz.spaces import SlotMask, get_space
-from nasviz.spaces.nb201 import OpMask
 
 __all__ = ['seed_for', 'min_ops', 'candidate_edges', 'structural_split']
 
@@ -27,7 +26,7 @@ def min_ops(config: PartitionConfig) -> int:
     return 2 if config.method == 'fewshot' else config.k
 
 
-def candidate_edges(mask: 'OpMask | SlotMask', config: PartitionConfig, is_root: bool) -> list[int]:
+def candidate_edges(mask: SlotMask, config: PartitionConfig, is_root: bool) -> list[int]:
     need = min_ops(config)
     slots = get_space(config.space).slots
     if is_root and config.edge is not None:
@@ -39,7 +38,7 @@ def candidate_edges(mask: 'OpMask | SlotMask', config: PartitionConfig, is_root:
     return [e for e in range(len(slots)) if len(mask.choices_at(e)) >= need]
 
 
-def structural_split(mask: 'OpMask | SlotMask', node_id: str, config: PartitionConfig, is_root: bool
+def structural_split(mask: SlotMask, node_id: str, config: PartitionConfig, is_root: bool
                       ) -> tuple[int, list[list[str]], str] | None:
     """Edge and groups of the splits that need no model ('fewshot', 'random'); None: no edge."""
     cands = candidate_edges(mask, config, is_root)
@@ -53,5 +52,6 @@ def structural_split(mask: 'OpMask | SlotMask', node_id: str, config: PartitionC
     edge = cands[0] if len(cands) == 1 else int(cands[rng.integers(len(cands))])
     names = list(mask.choices_at(edge))
     dummy = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    groups = split_ops(dummy, k=config.k, method='random', random_state=int(rng.integers(2**31)))
+    groups = split_ops(dummy, k=config.k, method='random', random_state=int(rng.integers(2**31)),
+                       space=mask.space)
     return edge, [list(g) for g in groups], 'fixed' if is_root and config.edge is not None else 'random'

@@ -11,8 +11,9 @@ pairs. Singleton groups contribute no pair; a split into singletons only has no 
 scores NaN. The diagonal of ``sim`` is never used, and ``sim`` is symmetrised as
 ``(sim + sim.T) / 2`` before use.
 
-Canonical group order (all methods): labels that are all NB201 op names, all abbreviations
-(:data:`OP_ABBREV`), or all integers are ordered as in :data:`OPS` / numerically; other labels
+Canonical group order (all methods): given the search ``space``, labels that are all its
+operations (``space.ops()``) or all their abbreviations (``space.abbrev``) are ordered as the
+space lists its operations; labels that are all integers are ordered numerically; other labels
 keep the order of the matrix. Each group is sorted that way, and groups are ordered by their
 first member.
 """
@@ -24,7 +25,7 @@ from typing import Any, Hashable, Iterator, Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS
+from nasviz.spaces import SearchSpace, get_space
 
 __all__ = ['METHODS', 'CRITERIA', 'MAX_EXHAUSTIVE_OPS', 'SplitResult', 'enumerate_partitions', 'split_quality',
            'split_score', 'split_between', 'split_ops', 'choose_edge']
@@ -36,8 +37,6 @@ MAX_EXHAUSTIVE_OPS = 10
 
 Method = Literal['exhaustive', 'spectral', 'agglomerative', 'random']
 Criterion = Literal['max_within', 'min_within', 'min_between', 'max_gap']
-
-_ABBREV_ORDER = [OP_ABBREV[o] for o in OPS]
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,20 @@ def _matrix(sim: 'pd.DataFrame | np.ndarray', labels: Sequence[Hashable] | None 
     return (S + S.T) / 2.0, labs
 
 
-def _rank(labels: Sequence[Hashable]) -> dict[Hashable, int]:
+def _space(space: 'str | SearchSpace | None') -> SearchSpace | None:
+    return None if space is None else get_space(space)
+
+
+def _rank(labels: Sequence[Hashable], space: SearchSpace | None = None) -> dict[Hashable, int]:
     """Canonical position of each label (see module docstring)."""
     labs = list(labels)
-    if all(isinstance(l, str) and l in OPS for l in labs):
-        return {l: OPS.index(l) for l in labs}
-    if all(isinstance(l, str) and l in _ABBREV_ORDER for l in labs):
-        return {l: _ABBREV_ORDER.index(l) for l in labs}
+    if space is not None:
+        ops = list(space.ops())
+        abbrev = [space.abbrev(o) for o in ops]
+        if all(isinstance(l, str) and l in ops for l in labs):
+            return {l: ops.index(l) for l in labs}
+        if all(isinstance(l, str) and l in abbrev for l in labs):
+            return {l: abbrev.index(l) for l in labs}
     if all(isinstance(l, (int, np.integer)) and not isinstance(l, bool) for l in labs):
         return {l: int(l) for l in labs}
     return {l: i for i, l in enumerate(labs)}
@@ -257,7 +263,7 @@ def _random(n: int, k: int, random_state: int | None) -> np.ndarray:
 
 def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'exhaustive',
               random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: bool = False
+              balanced: bool = False, return_result: bool = False, space: 'str | SearchSpace | None' = None,
               ) -> 'list[list[Hashable]] | SplitResult':
     """Split the ops of one edge into ``k`` groups of mutually similar ops.
 
@@ -275,7 +281,7 @@ def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'ex
     * ``'random'``: a uniformly random balanced split, the baseline.
 
     Deterministic for a fixed ``random_state``. Returns the groups in canonical order (module
-    docstring), or a :class:`SplitResult` (with ``score`` and ``n_candidates``) when
+    docstring; ``space`` names the search space whose operation order it uses), or a :class:`SplitResult` (with ``score`` and ``n_candidates``) when
     ``return_result``.
     """
     if method not in METHODS:
@@ -305,7 +311,7 @@ def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'ex
     if len(found) != k:
         raise RuntimeError(f'{method} produced {len(found)} non-empty groups instead of {k}')
     raw = [[lab for lab, a in zip(labs, assign) if a == g] for g in found]
-    groups = _canonical(raw, _rank(labs))
+    groups = _canonical(raw, _rank(labs, _space(space)))
     if not return_result:
         return groups
     assign_c = _assignment(groups, labs)[None]
@@ -317,17 +323,17 @@ def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'ex
 # ---------------------------------------------------------------------------------------------
 # edge choice
 # ---------------------------------------------------------------------------------------------
-def _fmt_groups(groups: Sequence[Sequence[Hashable]]) -> str:
+def _fmt_groups(groups: Sequence[Sequence[Hashable]], space: SearchSpace | None = None) -> str:
     def name(x: Hashable) -> str:
-        return OP_ABBREV.get(x, str(x)) if isinstance(x, str) else str(x)
+        return space.abbrev(x) if isinstance(x, str) and space is not None else str(x)
 
     return ' | '.join('{' + ','.join(name(x) for x in g) + '}' for g in groups)
 
 
 def choose_edge(sims: Mapping[int, 'pd.DataFrame | np.ndarray'], k: int = 2,
                 method: Method = 'exhaustive', criterion: Criterion = 'max_within',
-                random_state: int | None = 0, *, balanced: bool = False
-                ) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
+                random_state: int | None = 0, *, balanced: bool = False,
+                space: 'str | SearchSpace | None' = None) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
     """Pick the edge to split, given one op x op similarity matrix per edge.
 
     Every edge is split with :func:`split_ops`; edges with fewer than ``max(k, 2)`` ops, or
@@ -352,7 +358,8 @@ def choose_edge(sims: Mapping[int, 'pd.DataFrame | np.ndarray'], k: int = 2,
       (measured on CIFAR-10, C=8, N=2), so ``'max_within'`` then picks the edge where the ops
       differ least, while the gap picks the edge where the groups differ most.
 
-    Ties go to the lowest edge id. Returns ``(edge, groups, scores)``; ``scores`` has one row
+    ``space``: the search space the edges (slots) belong to: names the slots and orders and
+    abbreviates the ops (see :func:`split_ops`). Ties go to the lowest edge id. Returns ``(edge, groups, scores)``; ``scores`` has one row
     per edge (index ``edge``) with ``edge_name``, ``n_ops``, ``within``, ``between``,
     ``n_candidates``, ``groups`` (list), ``groups_str`` and ``chosen``.
     """
@@ -362,17 +369,19 @@ def choose_edge(sims: Mapping[int, 'pd.DataFrame | np.ndarray'], k: int = 2,
         raise ValueError(f'unknown split method {method!r}; valid methods: {", ".join(METHODS)}')
     if not sims:
         raise ValueError('choose_edge needs at least one edge similarity matrix')
+    sp = _space(space)
+    slots = sp.slots if sp is not None else ()
     rows: list[dict[str, Any]] = []
     for edge in sorted(sims):
         S, labs = _matrix(sims[edge])
-        name = EDGE_NAMES[edge] if isinstance(edge, (int, np.integer)) and 0 <= edge < len(EDGE_NAMES) else str(edge)
+        name = slots[edge] if isinstance(edge, (int, np.integer)) and 0 <= edge < len(slots) else str(edge)
         row: dict[str, Any] = dict(edge=edge, edge_name=name, n_ops=len(labs), within=np.nan,
                                    between=np.nan, n_candidates=0, groups=None, groups_str='')
         if len(labs) >= max(k, 2):
             res = split_ops(sims[edge], k=k, method=method, random_state=random_state,
-                            balanced=balanced, return_result=True)
+                            balanced=balanced, return_result=True, space=sp)
             row.update(within=res.score, between=res.between, n_candidates=res.n_candidates,
-                       groups=res.groups, groups_str=_fmt_groups(res.groups))
+                       groups=res.groups, groups_str=_fmt_groups(res.groups, sp))
         rows.append(row)
     df = pd.DataFrame(rows).set_index('edge')
     score = {'min_between': df['between'], 'max_gap': df['within'] - df['between']}.get(criterion, df['within'])

@@ -16,27 +16,21 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from nasviz.spaces import SearchSpace, SlotMask, get_space
-from nasviz.spaces.nb201 import OP_ABBREV, OPS, Arch, OpMask, op_index
+from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.utils import atomic_write_text
 
 __all__ = ['PartitionNode', 'PartitionTree']
 
 _FORMAT = 'nasviz.PartitionTree'
 _VERSION = 1
-_ABBREV_TO_IDX = {OP_ABBREV[o]: i for i, o in enumerate(OPS)}
 
 
 def _choice_name(space: SearchSpace, slot: str, op: int | str) -> str:
-    """A choice of ``slot`` from its name, its index in ``space.choices(slot)`` or (NB201) an
-    abbreviation such as ``c3x3``."""
+    """A choice of ``slot`` from its name, its abbreviation (NB201: ``c3x3``) or its index in
+    ``space.choices(slot)``."""
     choices = space.choices(slot)
     if isinstance(op, str):
-        if op in choices:
-            return op
-        if space.name == 'nb201':
-            return OPS[_ABBREV_TO_IDX[op] if op in _ABBREV_TO_IDX else op_index(op)]
-        raise ValueError(f'unknown choice {op!r} for slot {slot!r}; choices are {choices}')
+        return space.parse_choice(slot, op)
     if isinstance(op, bool) or not 0 <= int(op) < len(choices):
         raise ValueError(f'op index {op!r} out of range 0..{len(choices) - 1}')
     return choices[int(op)]
@@ -66,7 +60,7 @@ class PartitionNode:
     node_id: str
     parent_id: str | None
     depth: int
-    mask: 'OpMask | SlotMask'
+    mask: 'SlotMask'
     split_edge: int | None = None
     group: tuple[str, ...] | None = None
     children: list[str] = field(default_factory=list)
@@ -91,15 +85,16 @@ class PartitionNode:
 class PartitionTree:
     """A tree of sub-supernets; build with :meth:`root`, grow with :meth:`split`."""
 
-    def __init__(self, mask: 'OpMask | SlotMask | None' = None, root_id: str = '0',
+    def __init__(self, mask: 'SlotMask | None' = None, root_id: str = '0',
                  space: 'str | SearchSpace | None' = None) -> None:
         if mask is None:
             self.space = get_space(space or 'nb201')
             mask = self.space.root_mask()
         else:
-            if not isinstance(mask, (OpMask, SlotMask)):
-                raise ValueError(f'mask must be an OpMask or a SlotMask, got {type(mask).__name__}')
+            if not isinstance(getattr(mask, 'space', None), str):
+                raise ValueError(f'mask must be a mask of a search space (a SlotMask), got {type(mask).__name__}')
             self.space = get_space(mask.space)
+            mask = self.space.check_mask(mask)
             if space is not None and get_space(space).name != self.space.name:
                 raise ValueError(f'mask of space {mask.space!r} given for a tree of space {get_space(space).name!r}')
         self.root_id = str(root_id)
@@ -107,7 +102,7 @@ class PartitionTree:
             self.root_id: PartitionNode(self.root_id, None, 0, mask)}
 
     @classmethod
-    def root(cls, mask: 'OpMask | SlotMask | None' = None, space: 'str | SearchSpace | None' = None
+    def root(cls, mask: 'SlotMask | None' = None, space: 'str | SearchSpace | None' = None
              ) -> 'PartitionTree':
         """A tree holding only its root, over ``mask`` (default: the whole ``space``, NB201)."""
         return cls(mask, space=space)
@@ -211,7 +206,7 @@ class PartitionTree:
         return list(ids)
 
     # -- lookup ---------------------------------------------------------------------------
-    def leaf_for(self, arch: 'Arch | str') -> PartitionNode:
+    def leaf_for(self, arch: 'Architecture | str') -> PartitionNode:
         """The unique leaf whose mask contains ``arch`` (an architecture of the tree's space or
         its string)."""
         a = self.space.check(arch)
@@ -225,9 +220,9 @@ class PartitionTree:
             node = hits[0]
         return node
 
-    def describe(self, mask: 'OpMask | SlotMask') -> str:
+    def describe(self, mask: 'SlotMask') -> str:
         """Compact text of a mask: its restricted slots (``full`` for the whole space)."""
-        return mask.describe() if isinstance(mask, OpMask) else mask.describe(self.space.full_mask())
+        return self.space.describe_mask(mask)
 
     # -- export ---------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -239,6 +234,7 @@ class PartitionTree:
                      is_leaf=n.is_leaf) for n in self]
         df = pd.DataFrame(rows)
         df['split_edge'] = df['split_edge'].astype('Int64')
+        df.attrs['space'] = self.space.name  # figures name the split slots by it
         return df
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,53 +28,18 @@ import torch
 
 from nasviz.executor import Executor, Task, get_executor
 from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
+from nasviz.spaces import get_space as _registry_get_space
 from nasviz.utils import atomic_write_text, cache_dir, cached, load_checked, param_hash
 from nasviz.validate import check_count, check_int, short_repr
-
-try:
-    from nasviz.spaces import get_space as _registry_get_space
-except ImportError:  # before the search-space plug-in (issue 10) is in place
-    _registry_get_space = None
 
 DATASETS = ('cifar10', 'digits')
 
 
-class _NB201Fallback:
-    """The few space methods a sweep needs, for NAS-Bench-201, when ``nasviz.spaces.get_space``
-    is not available."""
-
-    name = 'nb201'
-
-    def from_str(self, s: str) -> Any:
-        from nasviz.spaces.nb201 import Arch
-        return Arch.from_str(s)
-
-    def to_str(self, arch: Any) -> str:
-        return str(arch)
-
-    def is_degenerate(self, arch: Any) -> bool:
-        return arch.is_degenerate
-
-    def enumerate(self) -> Iterable[Any]:
-        from nasviz.spaces.nb201 import all_archs
-        return all_archs()
-
-    def build_network(self, arch: Any, **size: Any) -> torch.nn.Module:
-        from nasviz.supernet.model import standalone
-        kw = dict(C=16, N=5, num_classes=10, in_channels=3)
-        kw.update(size)
-        return standalone(arch, **kw)
-
-
 def get_space(name: Any) -> Any:
-    """The search space ``name`` (through ``nasviz.spaces.get_space``; NB201 also without it)."""
+    """The search space ``name`` (any registered one; a space object is returned as is)."""
     if not isinstance(name, str):
         return name
-    if _registry_get_space is not None:
-        return _registry_get_space(name)
-    if name.strip().lower() != 'nb201':
-        raise ValueError(f'unknown search space {short_repr(name)}; known: nb201')
-    return _NB201Fallback()
+    return _registry_get_space(name)
 
 
 def probe_batch(data: str = 'cifar10', n: int = 128, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, str]:

@@ -4,7 +4,7 @@ budget (:func:`run_search`; results as :class:`SearchResult`). What a method nee
 lives in :mod:`nasviz.search.groups`.
 
 Importing the package is light (torch loads on first use of a search function)."""
-from nasviz.search.names import SEARCH_METHODS, SEARCH_SPACES
+from nasviz.search.names import SEARCH_METHODS
 
 __all__ = ['SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'run_search', 'search_config',
            'split_for_search', 'true_accuracy']
@@ -14,6 +14,10 @@ _LAZY = {'SearchConfig': 'base', 'SearchResult': 'base', 'split_for_search': 'ba
 
 
 def __getattr__(name: str):
+    if name == 'SEARCH_SPACES':  # the registered spaces with a search implementation, at the time asked
+        from nasviz.search.groups import search_spaces
+
+        return tuple(search_spaces())
     if name in _LAZY:
         import importlib
 

@@ -13,9 +13,9 @@ from torch import nn
 
 from nasviz.search.base import SearchConfig, SearchResult
 from nasviz.search.bilevel import alternate
-from nasviz.search.groups import NB201Groups, search_groups
+from nasviz.search.groups import search_groups
 from nasviz.search.network import mixture_weights
-from nasviz.spaces.nb201 import Arch
+from nasviz.spaces.base import Architecture
 
 
 class Alpha(nn.Module):
@@ -25,7 +25,7 @@ class Alpha(nn.Module):
 
     def __init__(self, seed: int = 0, shape: tuple[int, ...] | None = None) -> None:
         super().__init__()
-        shape = tuple(shape) if shape is not None else NB201Groups.alpha_shape
+        shape = tuple(shape) if shape is not None else search_groups('nb201').alpha_shape
         g = torch.Generator().manual_seed(int(seed) + 7)
         self.alpha = nn.Parameter(1e-3 * torch.randn(*shape, generator=g))
 
@@ -33,9 +33,9 @@ class Alpha(nn.Module):
         return mixture_weights(self.alpha)
 
 
-def argmax_cell(weights: torch.Tensor) -> Arch:
-    """The discretised NB201 cell: per edge the op of largest weight."""
-    return NB201Groups().derive(weights)
+def argmax_cell(weights: torch.Tensor, space: str = 'nb201') -> Architecture:
+    """The discretised cell of ``space`` (NB201: per edge the op of largest weight)."""
+    return search_groups(space).derive(weights)
 
 
 def darts_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None) -> SearchResult:

@@ -13,7 +13,8 @@ The search methods (:mod:`nasviz.search.ista`, :mod:`nasviz.search.darts`,
 * the networks: weighted supernet, SPOS supernet, standalone network, at the search's size;
 * names of the weight entries (for per-epoch tables and heatmaps).
 
-NAS-Bench-201 (:class:`NB201Groups`): a group is an edge, one op out of 5; the code covers the 4
+A space provides its groups through ``space.search_groups()``. NAS-Bench-201
+(:class:`nasviz.spaces.nb201_search.NB201Groups`): a group is an edge, one op out of 5; the code covers the 4
 ops that are not ``none`` (an all-zero code means ``none``). DARTS (:class:`DartsGroups`): a group
 is an intermediate node of the normal or the reduction cell (8 groups); its code covers every
 (candidate input, op) pair, ``n = inputs x 7`` (14, 21, 28, 35 for nodes 2..5; shorter codes are
@@ -31,32 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasviz.spaces import get_space
+from nasviz.spaces import get_space, list_spaces
 from nasviz.spaces import darts as D
-from nasviz.spaces.nb201 import EDGE_NAMES, NUM_EDGES, OPS, Arch, sample_archs, to_arch
 from nasviz.search.darts_network import WEIGHT_SHAPE, WeightedDartsSupernet, edge_index
-from nasviz.search.network import WeightedSupernet
-from nasviz.supernet.model import NB201Supernet, arch_param_count
-
-#: NAS-Bench-201's ``none`` op, and the ops a NB201 code coordinate stands for (all others)
-NONE = OPS.index('none')
-CODED_OPS: tuple[int, ...] = tuple(i for i in range(len(OPS)) if i != NONE)
-
-
-def block_support(z: torch.Tensor, tol: float = 0.0) -> Arch:
-    """One op per NB201 edge from the code ``z`` (``(6, 5)``, columns in :data:`OPS` order): on
-    each edge the op of largest ``|z|``; an edge whose code is all zero (no ``|z|`` above ``tol``)
-    carries ``none``. The ``none`` column is never selected by size: ``none`` has no output to
-    weight, so its code is the empty code."""
-    z = torch.as_tensor(z)
-    if tuple(z.shape) != (NUM_EDGES, len(OPS)):
-        raise ValueError(f'z must have shape ({NUM_EDGES}, {len(OPS)}), got {tuple(z.shape)}')
-    a = z.detach().abs().clone()
-    a[:, NONE] = -1.0
-    top = a.argmax(1)
-    empty = a.max(1).values <= tol
-    return Arch(tuple(NONE if bool(e) else int(i) for i, e in zip(top.tolist(), empty.tolist())))
-
 
 def block_gap(z: torch.Tensor) -> float:
     """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is
@@ -182,66 +160,6 @@ class SearchGroups:
         return [pool[i] for i in sorted(idx)]
 
 
-class NB201Groups(SearchGroups):
-    """NAS-Bench-201: 6 edges, one op of 5 each; codes over the 4 ops that are not ``none``."""
-
-    name = 'nb201'
-    table_is_complete = True
-    group_names = EDGE_NAMES
-    group_sizes = (len(CODED_OPS),) * NUM_EDGES
-    alpha_shape = (NUM_EDGES, len(OPS))
-
-    def expand(self, z: torch.Tensor) -> torch.Tensor:
-        out = z.new_zeros(z.shape[0], len(OPS))
-        out[:, list(CODED_OPS)] = z
-        return out
-
-    def support(self, weights: torch.Tensor) -> Arch:
-        return block_support(weights)
-
-    def derive(self, weights: torch.Tensor) -> Arch:
-        return Arch(tuple(int(i) for i in weights.argmax(1).tolist()))
-
-    def gap(self, z: torch.Tensor) -> float:
-        return block_gap(z)
-
-    def weight_labels(self) -> list[tuple[str, str]]:
-        return [(e, o) for e in EDGE_NAMES for o in OPS]
-
-    def chosen_labels(self, arch: Any) -> list[tuple[str, str]]:
-        a = self.to_arch(arch)
-        return [(EDGE_NAMES[e], OPS[o]) for e, o in enumerate(a.op_idx)]
-
-    def dearest_cell(self) -> Arch:
-        return Arch((OPS.index('nor_conv_3x3'),) * NUM_EDGES)
-
-    def size(self, C: int, N: int) -> dict:
-        return dict(C=C, N=N)
-
-    def weighted_supernet(self, C, N, num_classes, in_channels) -> WeightedSupernet:
-        return WeightedSupernet(C, N, num_classes, in_channels)
-
-    def spos_supernet(self, C, N, num_classes, in_channels) -> NB201Supernet:
-        return NB201Supernet(C, N, num_classes, in_channels)
-
-    def standalone(self, arch, C, N, num_classes, in_channels) -> NB201Supernet:
-        return NB201Supernet(C, N, num_classes, in_channels, arch=arch)
-
-    def recipe_network(self, recipe, arch, num_classes, in_channels) -> NB201Supernet:
-        return NB201Supernet(recipe['C'], recipe['N'], num_classes, in_channels, arch=arch)
-
-    def recipe_params(self, recipe, arch, num_classes=10, in_channels=1) -> int:
-        return arch_param_count(arch, recipe['C'], recipe['N'], num_classes, in_channels)
-
-    def to_arch(self, arch: Any) -> Arch:
-        return to_arch(arch)
-
-    def candidates(self, n, seed, pool=None) -> list[Arch]:
-        if pool is None:  # the sampler NB201 searches always used (same cells as before)
-            return sample_archs(n, rng=seed, unique=True, exclude_degenerate=True)
-        return super().candidates(n, seed, pool)
-
-
 class DartsGroups(SearchGroups):
     """The DARTS cell space: 8 groups (normal and reduction cell x nodes 2..5), each coding all
     (candidate input, op) pairs of its node; the support keeps 2 distinct inputs per node."""
@@ -322,15 +240,22 @@ class DartsGroups(SearchGroups):
         return self.space.build_network(arch, **size, num_classes=num_classes, in_channels=in_channels)
 
 
-_GROUPS: dict[str, type[SearchGroups]] = {'nb201': NB201Groups, 'darts': DartsGroups}
+def search_groups(space: Any) -> SearchGroups:
+    """The :class:`SearchGroups` of a space (by name or the space object): what the space's
+    ``search_groups()`` gives; a ``ValueError`` naming the spaces searches run on otherwise."""
+    sp = get_space(space)
+    groups = sp.search_groups()
+    if groups is None:
+        raise ValueError(f'no search implementation for space {sp.name!r}; searches run on: '
+                         f'{", ".join(search_spaces())}')
+    if not isinstance(groups, SearchGroups):
+        raise ValueError(f'space {sp.name!r}: search_groups() returned {type(groups).__name__}, not SearchGroups')
+    return groups
 
 
-def search_groups(space: str) -> SearchGroups:
-    """The :class:`SearchGroups` of a space by name (``'nb201'``, ``'darts'``)."""
-    if space not in _GROUPS:
-        raise ValueError(f'unknown space {space!r}; searches run on: {", ".join(_GROUPS)}')
-    return _GROUPS[space]()
+def search_spaces() -> list[str]:
+    """The registered spaces with a search implementation (plug-ins included)."""
+    return [n for n in list_spaces() if get_space(n).search_groups() is not None]
 
 
-__all__ = ['NONE', 'CODED_OPS', 'block_support', 'block_gap', 'top2_cells', 'SearchGroups', 'NB201Groups', 'DartsGroups',
-           'search_groups']
+__all__ = ['block_gap', 'top2_cells', 'SearchGroups', 'DartsGroups', 'search_groups', 'search_spaces']

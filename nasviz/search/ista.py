@@ -33,7 +33,7 @@ from torch import nn
 
 from nasviz.search.base import SearchConfig, SearchResult, check_lambda
 from nasviz.search.bilevel import alternate
-from nasviz.search.groups import CODED_OPS, NONE, NB201Groups, block_gap, block_support, search_groups
+from nasviz.search.groups import block_gap, search_groups
 from nasviz.search.one_stage import train_fixed_support
 from nasviz.validate import check_count
 
@@ -190,15 +190,15 @@ class SparseCode(nn.Module):
     """
 
     def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
-                 nonneg: bool = True, init: float = 1.0, sizes=None, expand=None) -> None:
+                 nonneg: bool = True, init: float = 1.0, sizes=None, expand=None, space: str = 'nb201') -> None:
         super().__init__()
         self.lam = check_lambda(lam)
         groups = check_count(groups, 'groups')
-        if sizes is None:
-            sizes = (len(CODED_OPS),) * groups
+        if sizes is None:  # one code per group of ``space`` (default NB201: the 4 ops that are not none)
+            sizes = (search_groups(space).group_sizes[0],) * groups
         self.sizes = tuple(int(k) for k in sizes)
         n = max(self.sizes)
-        self._expand = expand if expand is not None else NB201Groups().expand
+        self._expand = expand if expand is not None else search_groups(space).expand
         self.m, self.n, self.n_iter, self.nonneg = check_count(m, 'm'), n, check_count(n_iter, 'n_iter'), nonneg
         uneven = any(k != n for k in self.sizes)
         self.register_buffer('A', sensing_matrices(groups, m, n, seed, sizes=self.sizes if uneven else None))
@@ -244,7 +244,7 @@ class SparseCode(nn.Module):
         return self.expand(z + torch.einsum('gnm,gm->gn', J, delta)).float()
 
 
-__all__ = ['NONE', 'CODED_OPS', 'check_lambda', 'sensing_matrices', 'lasso_objective', 'fista', 'lasso_jacobian', 'block_support',
+__all__ = ['check_lambda', 'sensing_matrices', 'lasso_objective', 'fista', 'lasso_jacobian',
            'recovery_error', 'block_gap', 'SparseCode']
 
 

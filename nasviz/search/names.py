@@ -2,8 +2,8 @@
 
 #: the search methods, by their command-line names
 SEARCH_METHODS: tuple[str, ...] = ('ista', 'darts', 'spos-rs', 'random')
-#: search spaces with a search implementation (:mod:`nasviz.search.groups`)
-SEARCH_SPACES: tuple[str, ...] = ('nb201', 'darts')
+# the spaces a search runs on are those whose ``search_groups()`` gives an implementation, plug-ins
+# included: :func:`nasviz.search.groups.search_spaces` lists them, checked when a search starts
 #: the method-specific command-line options, each with the methods that use it (any other method
 #: refuses it: an option that does not apply is an error, never silently ignored)
 METHOD_OPTIONS: dict[str, tuple[str, ...]] = {

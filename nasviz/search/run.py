@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from nasviz.search.base import (SEARCH_METHODS, SEARCH_SPACES, SearchConfig, SearchResult, config_key, split_for_search,
+from nasviz.search.base import (SEARCH_METHODS, SearchConfig, SearchResult, config_key, split_for_search,
                                 true_accuracy)
 from nasviz.bench.micro import MicroBench
 from nasviz.experiment import load_bench, load_data, settings_for
@@ -22,7 +22,7 @@ def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str 
     rate, BN recalibration and held-out score), then the space's own defaults (DARTS: ``m=8``),
     then ``overrides`` (None values ignored)."""
     check_choice(method, SEARCH_METHODS, 'method')
-    check_choice(space, SEARCH_SPACES, 'space')
+    search_groups(space)  # names the spaces searches run on when this one has none
     s = profile_settings(profile)
     base = dict(method=method, space=space, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'],
                 lr=s['lr'], recal_batches=s['recal_batches'], score=s.get('score', 'accuracy'), seed=seed)
@@ -54,7 +54,7 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
     :class:`~nasviz.search.base.NoGroundTruth` (a ``ValueError``: nothing is invented).
     """
     check_choice(method, SEARCH_METHODS, 'method')
-    check_choice(space, SEARCH_SPACES, 'space')
+    search_groups(space)  # names the spaces searches run on when this one has none
     cfg = search_config(method, profile, seed, space=space, **overrides)
     groups = search_groups(space)
     s = settings_for(profile, space=space)

@@ -9,20 +9,39 @@ A :class:`SlotMask` allows a subset of choices per slot; it generalises NB201's 
 sub-supernet is a mask in any space. In spaces with constraints across slots (NB101's edge budget,
 DARTS's distinct inputs) a mask is a product set intersected with the valid architectures.
 
-A new space subclasses :class:`SearchSpace`, registers itself with :func:`register_space`, and is
-admitted once ``tests/test_space_conformance.py`` passes for it.
+A new space subclasses :class:`SearchSpace` and is registered with :func:`register_space` or,
+from an installed package, through the ``nasviz.spaces`` entry-point group (``name =
+"module:factory"``, the factory returning the space); it is admitted once
+``tests/test_space_conformance.py`` passes for it.
 """
 from __future__ import annotations
 
 import itertools
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # the interface names torch types; importing a space's vocabulary needs no torch
+    from torch import nn
 
 from nasviz.validate import check_count, short_repr
+
+
+# ---------------------------------------------------------------------------------------------
+# Architecture values
+# ---------------------------------------------------------------------------------------------
+@runtime_checkable
+class Architecture(Protocol):
+    """What code outside a space may rely on in an architecture value of any space: the name of
+    its space and the choice it takes on each slot (values are small, hashable and immutable;
+    ``str(arch)`` is the space's string)."""
+
+    space: str
+
+    def choice(self, slot: str) -> str: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +183,11 @@ class SearchSpace(ABC):
     slots: tuple[str, ...] = ()
     #: the architecture class of this space
     arch_type: type = object
+    #: what the space's op slots are called in sentences (NB201: ``'edge'``)
+    slot_kind: str = 'op slot'
+    #: the file name of the space's micro benchmark on the embedded data (under ``data/``, built by
+    #: ``nasviz build-microbench --space NAME``); default ``microbench_<name>.csv``
+    micro_benchmark_file: str = ''
     #: network sizes by profile name: ``'benchmark'`` is the network the space's benchmark trained
     #: (what ``build_network(arch)`` builds with no size arguments); ``'tiny'`` a network small
     #: enough for CPU minutes on 16x16 inputs (the default profile and the conformance test).
@@ -182,6 +206,15 @@ class SearchSpace(ABC):
     @abstractmethod
     def from_str(self, s: str) -> Any:
         """Parse :meth:`to_str`'s string; ``ValueError`` naming the problem otherwise."""
+
+    def parse_spelling(self, text: str) -> Any:
+        """An architecture from any spelling this space reads: its own string by default; a space
+        may also read other tools' keys (NB201: NASLib's op-index tuples, few-shot NAS node tuples)."""
+        return self.from_str(text)
+
+    def foreign_key(self, arch: Any, fmt: str) -> Any:
+        """``arch`` spelled as another tool keys it (``fmt``, e.g. ``'naslib'``), where the space knows it."""
+        raise ValueError(f'space {self.name!r} knows no {fmt!r} spelling of its architectures')
 
     def is_valid(self, arch: Any) -> bool:
         """True when ``arch`` is an architecture of this space that its benchmark admits (a
@@ -255,6 +288,37 @@ class SearchSpace(ABC):
         supernet has a design of its own (NB101: fixed channel widths and positions)."""
         return self.build_network(arch, **size)
 
+    def search_groups(self) -> Any:
+        """What :mod:`nasviz.search` needs to search this space (a
+        :class:`nasviz.search.groups.SearchGroups`), or None where the space has no search
+        implementation (the default)."""
+        return None
+
+    def micro_benchmark_name(self) -> str:
+        """The file name of the space's micro benchmark (:attr:`micro_benchmark_file`)."""
+        return self.micro_benchmark_file or f'microbench_{self.name}.csv'
+
+    def default_size(self, profile: str = 'tiny') -> dict[str, Any]:
+        """The network size of a run profile: ``sizes[profile]``, or ``sizes['tiny']`` for a
+        profile the space does not size (``'benchmark'`` is the benchmark's network). A size is
+        one value, the keyword arguments of :meth:`build_supernet` and :meth:`build_network`."""
+        if not isinstance(profile, str):
+            raise ValueError(f'profile must be a name, got {short_repr(profile)}')
+        return self.check_size(self.sizes.get(profile, self.sizes['tiny']))
+
+    def profile_size(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The network size of a run's settings (:func:`nasviz.experiment.settings_for`): their
+        ``size`` when given, else :meth:`default_size` of their profile."""
+        size = settings.get('size')
+        return self.check_size(size) if size else self.default_size(settings.get('profile', 'tiny'))
+
+    def check_size(self, size: Mapping[str, Any]) -> dict[str, Any]:
+        """``size`` as a plain dict; a ``ValueError`` when it is not a mapping of argument names."""
+        if not isinstance(size, Mapping) or not all(isinstance(k, str) for k in size):
+            raise ValueError(f'a {self.name} network size must be a mapping of size-argument names to values '
+                             f'(e.g. {dict(self.sizes.get("tiny", {}))}), got {short_repr(size)}')
+        return dict(size)
+
     # -- helpers every space gets -------------------------------------------------------------
     def check(self, arch: Any, name: str = 'arch') -> Any:
         """``arch`` as this space's architecture value: a string is parsed, an architecture of
@@ -262,7 +326,7 @@ class SearchSpace(ABC):
         if isinstance(arch, str):
             return self.from_str(arch)
         space = getattr(arch, 'space', None)
-        if space is not None and space != self.name:
+        if space is not None and (not isinstance(space, str) or space.strip().lower() != self.name):
             raise ValueError(f'{name} {short_repr(arch)} belongs to space {space!r}, not {self.name!r}')
         if not isinstance(arch, self.arch_type):
             raise ValueError(f'{name} must be a {self.name} architecture or its string, got '
@@ -298,6 +362,10 @@ class SearchSpace(ABC):
                 raise ValueError(f'mask allows unknown choices {bad} on slot {s!r} of {self.name}')
         return mask
 
+    def describe_mask(self, mask: Any) -> str:
+        """``slot:{a,b}`` for each slot ``mask`` restricts, or ``full``."""
+        return self.check_mask(mask).describe(self.full_mask())
+
     def mask_from_list(self, allowed: Sequence[Sequence[str]]) -> Any:
         """A mask from allowed choices per slot in slot order (what ``mask.to_list()`` gives)."""
         return self.check_mask(SlotMask(self.name, tuple(self.slots), tuple(tuple(a) for a in allowed)))
@@ -309,6 +377,27 @@ class SearchSpace(ABC):
     def abbrev(self, choice: str) -> str:
         """A short label of a choice for plots and tables (default: the choice itself)."""
         return choice
+
+    def slot_label(self, slot: str) -> str:
+        """How figures and tables name a slot (default: its name)."""
+        return slot
+
+    def op_colours(self) -> dict[str, str]:
+        """A fixed colour (``'#rrggbb'``) per operation for figures that colour by op; empty (the
+        default) lets figures use their palette."""
+        return {}
+
+    def parse_choice(self, slot: str, text: str) -> str:
+        """The choice of ``slot`` that ``text`` names: the choice itself or its :meth:`abbrev`;
+        ``ValueError`` naming the choices otherwise."""
+        choices = self.choices(slot)
+        if text in choices:
+            return text
+        by_abbrev = {self.abbrev(c): c for c in choices}
+        if text in by_abbrev:
+            return by_abbrev[text]
+        raise ValueError(f'unknown choice {short_repr(text)} for slot {slot!r} of {self.name}; choices are '
+                         f'{choices} (or their abbreviations {tuple(by_abbrev)})')
 
     def is_degenerate(self, arch: Any) -> bool:
         """True when the cell's output does not depend on its input (default: never)."""
@@ -375,31 +464,100 @@ def product_iter(mask: SlotMask) -> Iterator[dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------------
+#: the entry-point group an installed package registers its spaces in
+ENTRY_POINT_GROUP = 'nasviz.spaces'
+
 _REGISTRY: dict[str, Callable[[], SearchSpace]] = {}
 _INSTANCES: dict[str, SearchSpace] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def space_key(name: Any) -> str:
+    """The registry key of a space name: names are case-insensitive and surrounding blanks are
+    ignored (``'MySpace'``, ``' myspace'`` and ``'MYSPACE'`` are one space)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f'space name must be a non-empty string, got {short_repr(name)}')
+    return name.strip().lower()
 
 
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
-    """Make ``get_space(name)`` return ``factory()`` (built once, on first use)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f'space name must be a non-empty string, got {short_repr(name)}')
-    _REGISTRY[name] = factory
-    _INSTANCES.pop(name, None)
+    """Make ``get_space(name)`` return ``factory()`` (built once, on first use; the name is
+    case-insensitive). A name registered again is replaced."""
+    key = space_key(name)
+    if not callable(factory):
+        raise ValueError(f'register_space({name!r}, ...): the factory must be callable (a SearchSpace '
+                         f'subclass or a function returning an instance), got {short_repr(factory)}')
+    _REGISTRY[key] = factory
+    _INSTANCES.pop(key, None)
+
+
+def _entry_point_factory(ep: Any) -> Callable[[], SearchSpace]:
+    def factory() -> SearchSpace:
+        try:
+            obj = ep.load()
+        except Exception as e:  # noqa: BLE001 - a broken plug-in is named, not a bare traceback
+            raise ValueError(f'search space {ep.name!r} from entry point {ep.value!r} (group '
+                             f'{ENTRY_POINT_GROUP!r}) could not be imported: {type(e).__name__}: {e}') from e
+        return obj() if callable(obj) and not isinstance(obj, SearchSpace) else obj
+    return factory
+
+
+def load_entry_points() -> None:
+    """Register the spaces installed packages declare in the ``nasviz.spaces`` entry-point group
+    (once per process; a name nasviz already has is kept and the plug-in's is skipped with a
+    warning)."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            key = space_key(ep.name)
+        except ValueError:
+            warnings.warn(f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped')
+            continue
+        if key in _REGISTRY:
+            warnings.warn(f'search space {ep.name!r} from entry point {ep.value!r} is already registered; '
+                          'the registered one is kept')
+            continue
+        _REGISTRY[key] = _entry_point_factory(ep)
 
 
 def list_spaces() -> list[str]:
+    """Names of every registered space (installed plug-ins included), sorted."""
+    load_entry_points()
     return sorted(_REGISTRY)
 
 
+def registered_spaces() -> list[str]:
+    """Names of every registered space in the order they were registered (nasviz's own first,
+    then installed plug-ins): where two spaces name an operation alike, figures take the
+    vocabulary (colour, abbreviation) of the earlier one."""
+    load_entry_points()
+    return list(_REGISTRY)
+
+
 def get_space(name: 'str | SearchSpace') -> SearchSpace:
-    """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``)."""
+    """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``, or a plug-in's; the
+    name is case-insensitive)."""
     if isinstance(name, SearchSpace):
         return name
-    if not isinstance(name, str) or name.strip().lower() not in _REGISTRY:
+    load_entry_points()
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in _REGISTRY:
         raise ValueError(f'unknown search space {short_repr(name)}; known spaces: {", ".join(list_spaces())}')
-    key = name.strip().lower()
     if key not in _INSTANCES:
-        _INSTANCES[key] = _REGISTRY[key]()
+        space = _REGISTRY[key]()
+        if not isinstance(space, SearchSpace):
+            raise ValueError(f'the factory registered for search space {key!r} returned '
+                             f'{type(space).__name__} {short_repr(space)}, not a SearchSpace instance')
+        if space_key(space.name or '?') != key:
+            raise ValueError(f'the factory registered for search space {key!r} returned a space named '
+                             f'{space.name!r}; its name must be the registered one (case aside)')
+        space.name = key  # one spelling everywhere: masks, checkpoints and cache keys use the key
+        _INSTANCES[key] = space
     return _INSTANCES[key]
 
 

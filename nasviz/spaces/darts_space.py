@@ -67,6 +67,12 @@ class DartsSpace(SearchSpace):
         take the same input twice (the other pair of the node already reads ``choice``)."""
         return self.check(arch).with_choice(slot, choice)
 
+    def search_groups(self) -> Any:
+        # imported here: the search implementation sits above the spaces (it imports nasviz.search)
+        from nasviz.search.groups import DartsGroups
+
+        return DartsGroups()
+
     def build_supernet(self, mask: SlotMask | None = None, **size: Any) -> DartsSupernet:
         """The single-path supernet, by default of design :data:`SUPERNET_DESIGN`
         (``design='benchmark'``: cells as NAS-Bench-301's, the earlier supernet)."""

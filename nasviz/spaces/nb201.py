@@ -27,6 +27,15 @@ NUM_ARCHS = len(OPS) ** NUM_EDGES
 OP_ABBREV = {'none': 'none', 'skip_connect': 'skip', 'nor_conv_1x1': 'c1x1',
              'nor_conv_3x3': 'c3x3', 'avg_pool_3x3': 'pool'}
 EDGE_NAMES: tuple[str, ...] = tuple(f'{a}->{b}' for a, b in EDGES)
+#: One colour per operation for every figure that colours by op (Okabe-Ito colours,
+#: distinguishable with the common colour-vision deficiencies). Keys: full op names.
+OP_COLOURS: dict[str, str] = {
+    'none': '#999999',          # grey: the zero op
+    'skip_connect': '#0072B2',  # blue
+    'nor_conv_1x1': '#E69F00',  # orange
+    'nor_conv_3x3': '#D55E00',  # vermillion
+    'avg_pool_3x3': '#009E73',  # green
+}
 
 _TOKEN = re.compile(r'^([A-Za-z0-9_]+)~(\d+)$')
 

@@ -1,4 +1,8 @@
-"""Weight-sharing supernet on NAS-Bench-201: model, single-path training, subnet evaluation."""
-from nasviz.supernet.model import NB201Supernet, arch_param_count, count_parameters, standalone
+"""Weight-sharing supernets of any space: single-path training (:mod:`nasviz.supernet.train`),
+BN-recalibrated evaluation (:mod:`nasviz.supernet.evaluate`), a user's own supernet made usable
+(:func:`wrap`) and nasviz's checkpoints loaded with their space (:func:`load`). The networks
+themselves belong to the spaces (``get_space(name).build_supernet()``)."""
+from nasviz.supernet.checkpoint import LoadedSupernet, checkpoint_problem, load
+from nasviz.supernet.wrap import WrappedSupernet, wrap
 
-__all__ = ['NB201Supernet', 'standalone', 'count_parameters', 'arch_param_count']
+__all__ = ['wrap', 'WrappedSupernet', 'load', 'LoadedSupernet', 'checkpoint_problem']

@@ -9,9 +9,7 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.spaces import get_space
-from nasviz.spaces.nb201 import Arch
-from nasviz.supernet.model import NB201Supernet
+from nasviz.spaces import Architecture, get_space
 
 
 def _bns(model: nn.Module) -> list[nn.BatchNorm2d]:
@@ -35,7 +33,7 @@ def preserved_bn_stats(model: nn.Module) -> Iterator[None]:
 
 
 @torch.inference_mode()
-def recalibrate_bn(model: NB201Supernet, arch: Arch, data: ImageData, batches: int = 8,
+def recalibrate_bn(model: nn.Module, arch: Architecture, data: ImageData, batches: int = 8,
                    batch_size: int = 128, seed: int = 0) -> None:
     """Reset BN running statistics and re-estimate them as exact averages over ``batches``
     training batches run through ``arch`` (weight sharing makes the stored ones belong to a mix
@@ -52,7 +50,7 @@ def recalibrate_bn(model: NB201Supernet, arch: Arch, data: ImageData, batches: i
 
 
 @torch.inference_mode()
-def accuracy(model: NB201Supernet, arch: Arch | None, x: torch.Tensor, y: torch.Tensor,
+def accuracy(model: nn.Module, arch: Architecture | None, x: torch.Tensor, y: torch.Tensor,
              batch_size: int = 512, batch_stats: bool = False) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of one path, in eval mode (``batch_stats``:
     BN layers normalise with the statistics of each evaluation batch instead of their running
@@ -83,7 +81,7 @@ EVAL_BATCH = 512
 SCORES: tuple[str, ...] = ('accuracy', 'loss')
 
 
-def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: ImageData,
+def evaluate_archs(model: nn.Module, archs: Iterable[Architecture | str], data: ImageData,
                    recal_batches: int = 8, recal_batch_size: int = 128, split: str = 'test',
                    progress: bool = True, device: str | torch.device | None = None,
                    max_samples: int | None = None, score: str = 'accuracy', bn: str = 'recalibrate') -> pd.DataFrame:
@@ -96,7 +94,7 @@ def evaluate_archs(model: NB201Supernet, archs: Iterable[Arch | str], data: Imag
     which trades a little resolution for speed when many cells are ranked. ``score`` picks what
     the ``score`` column holds (:data:`SCORES`): ``'accuracy'`` (%) or ``'loss'`` (minus the mean
     cross-entropy, so higher is better either way).
-    Returns a DataFrame with columns ``arch`` (Arch), ``arch_str``, ``score``, ``accuracy`` (%)
+    Returns a DataFrame with columns ``arch`` (Architecture), ``arch_str``, ``score``, ``accuracy`` (%)
     and ``loss``. The model's own BN statistics are left as they were.
     """
     from tqdm.auto import tqdm
@@ -142,7 +140,7 @@ class ScoreTracker:
     that the caller's own scoring of the finished supernet finds it there; it must compute what
     :func:`evaluate_archs` would (it is not part of :attr:`key`)."""
 
-    def __init__(self, data: ImageData, archs: Iterable[Arch | str], every: int = 5, epochs: int | None = None,
+    def __init__(self, data: ImageData, archs: Iterable[Architecture | str], every: int = 5, epochs: int | None = None,
                  recal_batches: int = 4, max_samples: int | None = None, score: str = 'accuracy',
                  space: str = 'nb201', final_evaluate: Callable[[nn.Module], pd.DataFrame] | None = None) -> None:
         if int(every) < 1:
@@ -164,7 +162,7 @@ class ScoreTracker:
         last = self.epochs is not None and epoch == self.epochs - 1
         return (epoch + 1) % self.every == 0 or last
 
-    def __call__(self, epoch: int, model: NB201Supernet) -> dict:
+    def __call__(self, epoch: int, model: nn.Module) -> dict:
         if not self.tracks(epoch):
             return {'scores': None, 'mean_score': float('nan')}
         if self.final_evaluate is not None and self.epochs is not None and epoch == self.epochs - 1:
@@ -183,7 +181,7 @@ def chain_callbacks(*callbacks):
     class _Chain:
         key = tuple(getattr(c, 'key', None) for c in callbacks)
 
-        def __call__(self, epoch: int, model: NB201Supernet) -> dict:
+        def __call__(self, epoch: int, model: nn.Module) -> dict:
             row: dict = {}
             for c in callbacks:
                 row.update(c(epoch, model) or {})

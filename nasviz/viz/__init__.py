@@ -5,7 +5,7 @@ embeddings are computed in the analysis code and only drawn here.
 """
 from nasviz.viz.figures import (
     DEFAULT_BASELINES,
-    OP_COLOURS,
+    op_abbrev,
     op_colour,
     plot_bars,
     plot_cost_bars,
@@ -28,7 +28,7 @@ from nasviz.viz.figures import (
 )
 
 __all__ = [
-    'DEFAULT_BASELINES', 'OP_COLOURS', 'op_colour', 'plot_bars', 'plot_cost_bars', 'plot_embedding', 'plot_interval_bars',
+    'DEFAULT_BASELINES', 'op_abbrev', 'op_colour', 'plot_bars', 'plot_cost_bars', 'plot_embedding', 'plot_interval_bars',
     'plot_lid_curves', 'plot_metric_vs', 'plot_over_training', 'plot_partition_tree', 'plot_ranking',
     'plot_ranking_baselines', 'plot_ranking_ci', 'plot_seed_comparison', 'plot_similarity',
     'plot_similarity_grid', 'plot_subnet_similarity', 'plot_tau_vs_partitions', 'subnet_ids', 'trim_table',

@@ -7,7 +7,7 @@ that nasviz uses get readable axis titles automatically (``accuracy`` -> "accura
 any of them.
 
 Conventions shared by every figure: one fixed colour per NAS-Bench-201 operation
-(:data:`OP_COLOURS`, by full or short name) wherever something is coloured by op; integer ticks
+(:func:`op_colour`: the search space's colours, by full or short name) wherever something is coloured by op; integer ticks
 for counts; hover values rounded; error bars and bands say what they are (a CI, SE or std) in
 the title or axis; chance and ceilings are reference lines or bands, never bars.
 """
@@ -22,32 +22,41 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS
+from nasviz.spaces import SearchSpace, get_space, registered_spaces
 
 __all__ = [
     'plot_ranking', 'plot_ranking_baselines', 'plot_ranking_ci', 'plot_seed_comparison', 'plot_over_training',
     'plot_tau_vs_partitions', 'plot_similarity', 'plot_similarity_grid', 'plot_subnet_similarity', 'subnet_ids',
     'plot_lid_curves', 'plot_embedding', 'plot_metric_vs', 'plot_partition_tree', 'plot_cost_bars', 'plot_bars',
-    'trim_table', 'DisplayTable', 'op_colour', 'OP_COLOURS', 'DEFAULT_BASELINES',
+    'trim_table', 'DisplayTable', 'op_colour', 'op_abbrev', 'DEFAULT_BASELINES',
 ]
 
-#: One colour per NAS-Bench-201 operation, used by every figure that colours by op (Okabe-Ito
-#: colours, distinguishable with the common colour-vision deficiencies). Keys: full op names.
-OP_COLOURS: dict[str, str] = {
-    'none': '#999999',          # grey: the zero op
-    'skip_connect': '#0072B2',  # blue
-    'nor_conv_1x1': '#E69F00',  # orange
-    'nor_conv_3x3': '#D55E00',  # vermillion
-    'avg_pool_3x3': '#009E73',  # green
-}
-assert set(OP_COLOURS) == set(OPS), 'OP_COLOURS must cover nasviz.spaces.nb201.OPS'
-_OP_COLOUR_ANY = {**OP_COLOURS, **{OP_ABBREV[o]: c for o, c in OP_COLOURS.items()}}
+def _vocabulary(space: 'str | SearchSpace | None') -> tuple[dict[str, str], dict[str, str]]:
+    """``(colour by op name or abbreviation, abbreviation by op name)`` of ``space``, or (None)
+    of every registered space, the earlier registered winning where two name an op alike."""
+    spaces = [get_space(space)] if space is not None else [get_space(n) for n in registered_spaces()]
+    colours: dict[str, str] = {}
+    abbrev: dict[str, str] = {}
+    for sp in spaces:
+        for op, c in sp.op_colours().items():
+            colours.setdefault(op, c)
+            colours.setdefault(sp.abbrev(op), c)
+        for op in sp.ops():
+            if sp.abbrev(op) != op:
+                abbrev.setdefault(op, sp.abbrev(op))
+    return colours, abbrev
 
 
-def op_colour(op: Any) -> str | None:
-    """The fixed colour of an NB201 operation, by full (``nor_conv_3x3``) or short (``c3x3``)
-    name; None for anything else."""
-    return _OP_COLOUR_ANY.get(str(op))
+def op_colour(op: Any, space: 'str | SearchSpace | None' = None) -> str | None:
+    """The fixed colour a search space gives an operation, by full (``nor_conv_3x3``) or short
+    (``c3x3``) name (``space`` None: any registered space's); None for anything else."""
+    return _vocabulary(space)[0].get(str(op))
+
+
+def op_abbrev(op: Any, space: 'str | SearchSpace | None' = None) -> str:
+    """The short name a search space gives an operation (``space`` None: any registered
+    space's); other values as their string."""
+    return _vocabulary(space)[1].get(str(op), str(op))
 
 #: Methods drawn as reference points rather than contenders in :func:`plot_ranking_baselines`.
 DEFAULT_BASELINES: tuple[str, ...] = (
@@ -112,7 +121,7 @@ def _as_list(cols: str | Sequence[str] | None) -> list[str]:
 
 
 def _op_name(op: Any) -> str:
-    return OP_ABBREV.get(str(op), str(op))
+    return op_abbrev(op)
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -130,8 +139,8 @@ def _hover_template(columns: Sequence[str], first_index: int = 0, df: pd.DataFra
 
 
 def _category_colours(values: Iterable[Any]) -> dict[Any, str]:
-    """Colour per category: the fixed op colour when every value is an NB201 op name, the
-    qualitative palette in order otherwise."""
+    """Colour per category: the fixed op colour when every value is an operation a search space
+    colours (:func:`op_colour`), the qualitative palette in order otherwise."""
     values = list(dict.fromkeys(values))
     if values and all(op_colour(v) for v in values):
         return {v: op_colour(v) for v in values}
@@ -1046,18 +1055,21 @@ def _tree_layout(frame: pd.DataFrame) -> dict[Any, tuple[float, float]]:
     return pos
 
 
-def _edge_name(v: Any) -> str:
-    """``2`` -> ``'1->2'`` (NB201 edge index to its name); names and empty values pass through."""
+def _edge_name(v: Any, slots: Sequence[str] = ()) -> str:
+    """A slot index to its name in ``slots`` (the tree's space's slots; NB201: ``2`` ->
+    ``'1->2'``); names and empty values pass through."""
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ''
     if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
         i = int(v)
-        return EDGE_NAMES[i] if 0 <= i < len(EDGE_NAMES) else str(i)
+        return slots[i] if 0 <= i < len(slots) else str(i)
     return str(v)
 
 
-def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """Draw a partition tree (``PartitionTree.to_frame()``): root on top, leaves spread out.
+def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None,
+                        space: 'str | SearchSpace | None' = None) -> go.Figure:
+    """Draw a partition tree (``PartitionTree.to_frame()``) of ``space`` (default: the space the
+    frame records, else NB201): root on top, leaves spread out; split slots are named by the space.
 
     Columns: ``node_id``, ``parent_id`` (empty/NaN/-1 for the root), ``depth``, ``mask`` (text),
     ``size`` (number of cells), ``split_edge``, ``is_leaf``. Marker area grows with size;
@@ -1093,7 +1105,8 @@ def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None) -> g
         xs = [pos[n][0] for n in part['node_id']]
         ys = [pos[n][1] for n in part['node_id']]
         mask_txt = part['mask'].astype(str).str.replace('\n', '<br>', regex=False)
-        split = part['split_edge'].map(_edge_name)
+        slots = get_space(space or tree_frame.attrs.get('space', 'nb201')).slots
+        split = part['split_edge'].map(lambda v: _edge_name(v, slots))
         custom = np.column_stack([part['node_id'].astype(str), part['size'].astype(int),
                                   split, mask_txt]).astype(object)
         fig.add_trace(go.Scatter(

@@ -10,8 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, Arch
-from nasviz.viz.figures import _require, plot_seed_comparison
+from nasviz.spaces import SearchSpace, get_space
+from nasviz.viz.figures import _require, op_abbrev, plot_seed_comparison
 
 __all__ = ['plot_code_heatmap', 'plot_support_changes', 'plot_recovery', 'plot_found_vs_space',
            'plot_search_comparison', 'plot_step_costs']
@@ -20,17 +20,19 @@ _METHOD_COLOURS = {'ista': '#D55E00', 'darts': '#0072B2', 'spos-rs': '#009E73', 
 
 
 def plot_code_heatmap(weights: pd.DataFrame, support: Sequence[Any] | None = None, title: str | None = None,
-                      value_label: str = 'z') -> go.Figure:
+                      value_label: str = 'z', space: 'str | SearchSpace' = 'nb201') -> go.Figure:
     """Heatmap of the architecture weights per decision group over epochs: rows ``edge: op`` (in
     the order of ``weights``: NB201 6 edges x 5 ops, DARTS 2 cells x 14 edges x 7 ops), columns
     epochs (1-based), colour the value. ``weights`` is the long frame of
     :meth:`SearchResult.weights_frame` (``epoch``, ``edge``, ``op``, ``value``); ``support`` marks
     the chosen op of each edge with a dot, one entry per epoch: the ``(edge, op)`` pairs the cell
-    uses (:meth:`SearchResult.support_labels`, any space) or an NB201 cell string."""
+    uses (:meth:`SearchResult.support_labels`) or the string of a cell of ``space``; ops are
+    abbreviated as the space abbreviates them."""
+    sp = get_space(space)
     _require(weights, ['epoch', 'edge', 'op', 'value'], 'plot_code_heatmap')
 
     def label(e: Any, o: Any) -> str:
-        return f'{e}: {OP_ABBREV.get(o, o)}'
+        return f'{e}: {op_abbrev(o, sp)}'
 
     rows = list(dict.fromkeys(label(e, o) for e, o in zip(weights['edge'], weights['op'])))
     epochs = sorted(weights['epoch'].unique())
@@ -43,9 +45,8 @@ def plot_code_heatmap(weights: pd.DataFrame, support: Sequence[Any] | None = Non
     if support is not None:
         xs, ys = [], []
         for ep, chosen in zip(x, support):
-            if isinstance(chosen, str):  # an NB201 cell string
-                a = Arch.from_str(chosen)
-                chosen = [(EDGE_NAMES[e], OPS[o]) for e, o in enumerate(a.op_idx)]
+            if isinstance(chosen, str):  # a cell string: its (slot, choice) pairs
+                chosen = list(sp.assignment(sp.from_str(chosen)).items())
             for e, o in chosen:
                 xs.append(ep)
                 ys.append(label(e, o))
