@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 from nasviz.bench.nb201 import _where, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces.darts import DartsArch, parse_cell, to_arch
-from nasviz.spaces.darts_network import count_parameters
 from nasviz.validate import short_repr
 
 #: environment variable naming the NAS-Bench-301 subset table
@@ -108,6 +107,9 @@ def param_agreement(table: DartsTable, rows: Iterable[int] | None = None, progre
     """Parameters of each genotype's network (default: the NAS-Bench-301 network, C=32, 8 cells)
     against the table's ``params_m``: one row per genotype with ``params_m`` (table), ``built_m``
     (counted on the ``meta`` device) and ``rel_error``. ~0.1 s per genotype."""
+    # networks are built only for this check: reading the table needs no torch
+    from nasviz.spaces.darts_network import count_parameters
+
     archs = table.archs()
     rows = range(len(archs)) if rows is None else [int(r) for r in rows]
     return agreement_frame(tqdm(rows, desc='darts params', leave=False, disable=not progress),

@@ -20,7 +20,6 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from nasviz.bench.nb201 import _where, check_repeats
@@ -146,6 +145,8 @@ def param_agreement(table: NB101Table, rows: Iterable[int] | None = None, progre
     """Parameters of each row's network (default: the benchmark's, stem 128, 3 stacks of 3 cells,
     exact widths) against the table's ``params_m``: one row per table row with ``params_m``,
     ``built_m`` (built on the ``meta`` device: no weights allocated) and ``rel_error``."""
+    import torch  # networks are built only for this check: reading the table needs no torch
+
     space = get_space('nb101')
     archs = table._row_archs
     rows = range(len(archs)) if rows is None else [int(r) for r in rows]
