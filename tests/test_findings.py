@@ -225,3 +225,11 @@ def test_describe_audit_words_come_from_the_paired_rows() -> None:
     assert any('predicted top 10% (20 architectures)' in t for t in text)
     assert any('rewards skip_connect beyond the truth' in t for t in text)
     assert not any('CIs overlap' in t for t in text)
+
+
+def test_an_undefined_paired_difference_makes_no_claim():
+    # the audit engine stores an undefined statistic (a constant score, too few cells) as None
+    from nasviz.analysis.findings import describe_paired
+    text = describe_paired('A', 'B', {'diff': None, 'low': None, 'high': None, 'n': 40, 'p': None,
+                                      'detectable': None})
+    assert 'no claim' in text and 'better' not in text and 'worse' not in text and 'level with' not in text

@@ -143,8 +143,12 @@ def _paired_parts(diff: Any) -> tuple[Estimate, float | None, float | None]:
     if isinstance(diff, Estimate):
         return diff, None, None
     if isinstance(diff, Mapping):
-        est = Estimate(float(diff.get('diff', diff.get('estimate'))), float(diff['low']), float(diff['high']),
-                       int(diff.get('n', 0) or 0), float(diff.get('level', 0.95)))
+        # an undefined statistic (a constant score, a cell count too small) is stored as None: no claim
+        def num(v: Any) -> float:
+            return float('nan') if v is None else float(v)
+
+        est = Estimate(num(diff.get('diff', diff.get('estimate'))), num(diff.get('low')), num(diff.get('high')),
+                       int(diff.get('n', 0) or 0), float(diff.get('level', 0.95) or 0.95))
         p = diff.get('p')
         det = diff.get('detectable')
         return (est, None if p is None else float(p),
