@@ -738,7 +738,7 @@ def _tiny_data():
 
 
 def _train_tiny(run_dir: Path):
-    from nasviz.supernet.model import NB201Supernet
+    from nasviz.spaces.nb201_network import NB201Supernet
     from nasviz.supernet.train import TrainConfig, train_supernet
     from nasviz.utils import set_seed
 
@@ -994,7 +994,7 @@ def _darts_assignment_with(value: str):
 def _nb101_to_nb201_supernet():
     import torch
 
-    from nasviz.supernet.model import NB201Supernet
+    from nasviz.spaces.nb201_network import NB201Supernet
 
     return NB201Supernet(4, 1, 3, 1)(torch.zeros(1, 1, 8, 8), _space('nb101').sample(1, rng=0)[0])
 
