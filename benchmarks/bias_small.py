@@ -1,4 +1,4 @@
-"""Weight-sharing bias on the ``small`` profile (issue 11): our SPOS supernets trained on a CIFAR-10
+"""Weight-sharing bias on the ``small`` profile: our SPOS supernets trained on a CIFAR-10
 subset and ranked against each space's real ground truth (NB201 table, the NAS-Bench-101 500-row
 subset, the NAS-Bench-301 725-genotype sample), beside the paper-scale published NB201 supernets;
 the "where weight sharing works" summary across spaces, plus tau over training and BN handling.

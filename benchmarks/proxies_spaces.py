@@ -21,7 +21,7 @@ from nasviz.analysis.ranking import kendall_ci, paired_difference, spearman_ci
 from nasviz.bench import load_benchmark
 from nasviz.proxies import ProxySweep, SweepConfig
 
-#: published parameter-count Kendall tau with validation accuracy on these subsets (issue 12)
+#: published parameter-count Kendall tau with validation accuracy on these subsets
 PUBLISHED_PARAMS_TAU = {'nb101': 0.52, 'darts': 0.37}
 
 

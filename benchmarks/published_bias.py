@@ -1,4 +1,4 @@
-"""Weight-sharing bias of the paper-scale published NB201 supernets (issue 11 analyses on all
+"""Weight-sharing bias of the paper-scale published NB201 supernets (the bias analyses on all
 15,625 cells): picking vs pruning, op bias, size bias, pruned-space search. Needs
 $NASVIZ_NB201_TABLE and $NASVIZ_NB201_SUPERNETS (the Makefile sets both).
 

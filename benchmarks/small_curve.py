@@ -1,4 +1,4 @@
-"""The ``small`` profile's SPOS curve against training-set size and epochs (issue 9): one NB201
+"""The ``small`` profile's SPOS curve against training-set size and epochs: one NB201
 supernet per training-set size, trained on that many CIFAR-10 images (the profile's C, N, lr,
 batch and 2,000 test images), its scores of the same seeded non-degenerate cells tracked every
 ``--track-every`` epochs and ranked against the NB201 table, beside parameter count on the same

@@ -20,7 +20,7 @@ seed it trains one SPOS supernet, scores every cell of the ground truth every ``
 by accuracy and by loss, and prints Kendall tau (mean +- sd over seeds) against the number of
 sample-passes: the frontier of ranking quality against training cost.
 
-The third form trains nothing: it prints what reaching the issue's targets would cost on this
+The third form trains nothing: it prints what reaching the signal targets would cost on this
 recipe. Ground-truth reliability against the seeds averaged per half (measured where the seeds
 allow, else projected by :func:`nasviz.analysis.ranking.reliability_frontier`'s noise model) with
 the build time that many seeds take at the benchmark's measured CPU seconds per job; and, from a

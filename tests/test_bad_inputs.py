@@ -1,12 +1,12 @@
-"""A catalogue of bad inputs across the public entry points (issue 15).
+"""A catalogue of bad inputs across the public entry points.
 
 Every case asserts the error type AND that the message names the offending argument, file,
 column or row, in under 600 characters; the estimator cases assert that tied data gives a
 plausible, bounded estimate instead of a number of order 1e15, and the ranking cases that
 numbers beyond float64's precision or range give the answer their order defines. Classes follow
-the issue: 1 silent wrong numbers in estimators, 2 silent coercion (including float overflow in
+these classes: 1 silent wrong numbers in estimators, 2 silent coercion (including float overflow in
 ranking metrics), 3 tables trusted blindly, 4 command line, 5 corrupted state, 6 lost work
-(tests/test_microbench_build.py, tests/test_kill_resume.py); 7 marks the issue's "messages stay
+(tests/test_microbench_build.py, tests/test_kill_resume.py); 7 marks the "messages stay
 short" cases (an enormous argument is shortened). :func:`catalogue` counts them.
 """
 from __future__ import annotations
@@ -631,7 +631,7 @@ def catalogue() -> pd.DataFrame:
 
 
 def test_catalogue_size() -> None:
-    """The issue asks for at least 60 cases across the entry points; every class 1-5 and the
+    """The catalogue holds at least 60 cases across the entry points; every class 1-5 and the
     message-length cases are present."""
     df = catalogue()
     assert df.loc['total', 'total'] >= 60, df

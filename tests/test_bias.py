@@ -1,4 +1,4 @@
-"""Weight-sharing bias analyses (issue 11) on planted cases with known answers."""
+"""Weight-sharing bias analyses on planted cases with known answers."""
 from __future__ import annotations
 
 import itertools

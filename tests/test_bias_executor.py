@@ -1,4 +1,4 @@
-"""Bias sweeps on an executor (issue 14): ``bias_inputs`` trains each (space, seed) SPOS supernet
+"""Bias sweeps on an executor: ``bias_inputs`` trains each (space, seed) SPOS supernet
 as one executor task, and two worker processes of the local pool give exactly the scores of the
 default in-process run (the smallest real training: tiny profile, 1 epoch, 12 cells, 2 seeds).
 

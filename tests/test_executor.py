@@ -1,4 +1,4 @@
-"""The executor behind every sweep (issue 14): the local process pool and Ray give the same
+"""The executor behind every sweep: the local process pool and Ray give the same
 results, a worker killed mid-task is retried, an interrupted driver resumes computing only what is
 missing, and a missing Ray is a clear error.
 

@@ -27,7 +27,7 @@ def test_the_issue_example_reads_worse_than_random() -> None:
 
 @pytest.mark.parametrize('est, low, high, verdict', [
     (-0.16, -0.25, -0.07, 'worse than random'),             # entirely below the random range
-    (-0.13, -0.25, -0.01, 'worse than random'),             # the issue's example: outside the null, CI < 0
+    (-0.13, -0.25, -0.01, 'worse than random'),             # the documented example: outside the null, CI < 0
     (-0.05, -0.25, 0.10, 'indistinguishable from random'),  # inside the null range
     (0.05, -0.10, 0.20, 'indistinguishable from random'),
     (0.16, 0.02, 0.30, 'better than random'),               # outside the null range, CI above 0

@@ -1,4 +1,4 @@
-"""Kill and resume every long job (issue 15): each job runs through the real command line in a
+"""Kill and resume every long job: each job runs through the real command line in a
 fresh process at a tiny size, is SIGKILLed once some but not all of its work is on disk (the
 test polls the checkpoint and log files, it never sleeps blindly), is resumed with the same
 command, and its final result is compared with an uninterrupted run of the same command.
@@ -13,7 +13,7 @@ command, and its final result is compared with an uninterrupted run of the same 
   metrics and training histories must be identical.
 
 Two in-process tests cover the build's partial file directly: a job line cut by a kill, and
-(issue 15, class 6) finished jobs of another recipe kept aside, never discarded.
+(class 6) finished jobs of another recipe kept aside, never discarded.
 
 ``nasviz report`` keeps no resumable state of its own (it re-executes every notebook and
 deletes stale outputs first); the expensive work inside its notebooks is cached training and
@@ -365,7 +365,7 @@ def test_build_drops_a_line_cut_by_a_kill(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture) -> None:
-    """Issue 15, class 6: a build interrupted under one recipe and rerun under another must not
+    """Class 6: a build interrupted under one recipe and rerun under another must not
     discard the finished jobs of the first: they are kept aside, byte for byte, and it says so."""
     import nasviz.bench.build as build
     from nasviz.utils import param_hash

@@ -187,7 +187,7 @@ def test_opmask_size_and_membership(allowed: list[set[int]]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# ranking metrics beyond float64, the bootstrap's statistic, top-k and regret (issue 15)
+# ranking metrics beyond float64, the bootstrap's statistic, top-k and regret
 # ---------------------------------------------------------------------------------------------
 def _exact_ranks(values: list) -> np.ndarray:
     """Average ranks computed by Python comparisons (exact for ints of any size)."""

@@ -1,4 +1,4 @@
-"""The report's notebooks on an executor (issue 14): with several workers on the local pool or on
+"""The report's notebooks on an executor: with several workers on the local pool or on
 Ray, notebook 01 runs alone first and the others after it in worker processes, and the report
 records the same statuses, metrics and notebook order as the default in-process run.
 

@@ -1,4 +1,4 @@
-"""The conformance test a search space passes to be admitted (issue 10).
+"""The conformance test a search space passes to be admitted.
 
 Every registered space: strings round-trip, sampling draws valid architectures (also inside a
 mask), masks are enforced, a sub-supernet's weights come from its parent, the single path through

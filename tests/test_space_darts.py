@@ -268,7 +268,7 @@ def test_the_benchmark_network_shape(space):
 
 def test_parameter_counts_match_the_benchmark(table):
     """A sample of the 725 table genotypes: the NAS-Bench-301 network has the table's params_m
-    (exact to the table's 6 decimals; the issue asks within 1% for >= 95%). The full 725 run is
+    (exact to the table's 6 decimals; the target is within 1% for >= 95%). The full 725 run is
     nasviz.bench.darts.param_agreement(table)."""
     df = table.to_frame()
     rows = np.random.default_rng(0).choice(len(df), 12, replace=False)

@@ -1,4 +1,4 @@
-"""The NAS-Bench-101 space (issue 10): pruning, validity, canonical keys, uniform sampling,
+"""The NAS-Bench-101 space: pruning, validity, canonical keys, uniform sampling,
 the benchmark's channel rule and parameter counts, the sliced supernet, and the table reader.
 
 The conformance test (tests/test_space_conformance.py) covers the interface contract; this file

@@ -18,7 +18,7 @@ from nasviz.analysis.ranking import paired_difference, spearman_ci
 
 #: published Spearman correlations on NB201 (CIFAR-10): (value, ground-truth column, source).
 #: Abdelfattah et al. 2021 (all cells, test accuracy); Mellor et al. 2021 (NASWOT, valid accuracy,
-#: non-degenerate cells); parameter count as the issue states it.
+#: non-degenerate cells); parameter count as its published reference states it.
 PUBLISHED_SPEARMAN: dict[str, tuple[float, str, str]] = {
     'synflow': (0.74, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
     'jacob_cov': (0.73, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
@@ -27,7 +27,7 @@ PUBLISHED_SPEARMAN: dict[str, tuple[float, str, str]] = {
     'grasp': (0.48, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
     'fisher': (0.36, 'cifar10_test_200ep', 'Abdelfattah et al. 2021'),
     'naswot': (0.74, 'cifar10valid_valid_200ep', 'Mellor et al. 2021'),
-    'params': (0.75, 'cifar10_test_200ep', 'parameter count (issue 12)'),
+    'params': (0.75, 'cifar10_test_200ep', 'parameter count (published reference)'),
 }
 #: published per-cell scores: our proxy -> column of nb201_proxies.csv. ``jacob_cov`` is compared
 #: with the published 'naswot' column too: measured on our sample, that column agrees with our
