@@ -303,6 +303,14 @@ def _finalize(df: pd.DataFrame, keys: list[str | None], problems: list[str], sco
     return out
 
 
+def _requested(estimators: Sequence[str], held: Sequence[str], src: str) -> list[str]:
+    """The score columns asked for, each one the file holds; ``ValueError`` naming the missing ones."""
+    missing = [e for e in estimators if e not in held]
+    if missing:
+        raise ValueError(f'{src}: no score column(s) {missing} (columns: {list(held)})')
+    return list(estimators)
+
+
 def _read_csv(path: Path, space: str, arch_column: str | None, estimators: Sequence[str] | None) -> pd.DataFrame:
     df = _read_table(path)
     src = str(path)
@@ -311,10 +319,7 @@ def _read_csv(path: Path, space: str, arch_column: str | None, estimators: Seque
     keys, problems, label = _arch_keys(df, space, arch_column, src)
     arch_cols = set(label.split('/')) | {label, arch_column}
     if estimators:
-        missing = [e for e in estimators if e not in df.columns]
-        if missing:
-            raise ValueError(f'{src}: no score column(s) {missing} (columns: {list(df.columns)})')
-        cols = list(estimators)
+        cols = _requested(estimators, list(df.columns), src)
     else:
         cols = [c for c in df.columns if c not in arch_cols and str(c).strip().lower() not in _NOT_SCORES
                 and str(c) not in ARCH_COLUMNS and pd.api.types.is_numeric_dtype(pd.to_numeric(df[c], errors='coerce'))
@@ -358,13 +363,8 @@ def _read_naslib_zc(path: Path, space: str, estimators: Sequence[str] | None) ->
     df = df.reset_index(drop=True)
     keys, problems, _ = _arch_keys(df, space, '_key', src)
     not_est = [c for c in df.columns if c.split('/')[-1] == 'val_accuracy']
-    if estimators:
-        missing = [e for e in estimators if e not in df.columns]
-        if missing:
-            raise ValueError(f'{src}: no proxy {missing}; the file holds {[c for c in df.columns if c != "_key"]}')
-        cols = list(estimators)
-    else:
-        cols = [c for c in df.columns if c != '_key']
+    held = [c for c in df.columns if c != '_key']
+    cols = _requested(estimators, held, src) if estimators else held
     out = _finalize(df, keys, problems, cols, src, space)
     out.attrs['not_estimators'] = [c for c in not_est if c in out.columns and not estimators]
     out.attrs['datasets'] = datasets
@@ -477,10 +477,7 @@ def read_scores(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike], 
             sub.attrs = {**f.attrs, 'dropped': {c: f.attrs['dropped'][c] for c in cols}, 'not_estimators': []}
             kept.append(sub)
         frames = kept
-        held = {c for f in frames for c in f.columns}
-        missing = [e for e in estimators if e not in held]
-        if missing:
-            raise ValueError(f'no score column(s) {missing} in {", ".join(str(p) for p in paths)}')
+        _requested(estimators, sorted({c for f in frames for c in f.columns}), ', '.join(str(p) for p in paths))
         frames = [f for f in frames if len(f.columns)]
     out = _merge(frames)
     out.attrs['space'] = space
