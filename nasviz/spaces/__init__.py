@@ -11,7 +11,8 @@ statistics that name spaces) needs no torch.
 from importlib import import_module
 from typing import Any, Callable
 
-from nasviz.spaces.base import (ENTRY_POINT_GROUP, Architecture, SearchSpace, SlotMask, get_space, list_spaces,
+from nasviz.spaces.base import (ENTRY_POINT_GROUP, Architecture, SearchSpace, SlotMask, check_assignment, get_space,
+                                list_spaces,
                                 parse_archs, register_space, registered_spaces, space_key, space_of)
 
 #: the spaces nasviz itself provides: registry name -> (module, class)
@@ -38,5 +39,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['Architecture', 'SearchSpace', 'SlotMask', 'get_space', 'list_spaces', 'registered_spaces', 'register_space', 'space_key',
+__all__ = ['Architecture', 'SearchSpace', 'SlotMask', 'check_assignment', 'get_space', 'list_spaces', 'registered_spaces', 'register_space', 'space_key',
            'space_of', 'parse_archs', 'ENTRY_POINT_GROUP', 'BUILTIN_SPACES', 'NB201Space']

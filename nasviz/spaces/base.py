@@ -429,6 +429,21 @@ class SearchSpace(ABC):
         return f'<search space {self.name}: {len(self.slots)} slots>'
 
 
+def check_assignment(space: str, assignment: Any, slots: Sequence[str]) -> Mapping[str, Any]:
+    """``assignment`` as a mapping that gives a choice for every slot of ``space`` and names no other
+    slot; ``ValueError`` listing the missing and the unknown slots otherwise. The check every
+    ``from_assignment`` of a space starts with, plug-ins included."""
+    if not isinstance(assignment, Mapping):
+        raise ValueError(f'a {space} assignment must map every slot to a choice, got {short_repr(assignment)}')
+    known = set(slots)
+    missing = [s for s in slots if s not in assignment]
+    extra = [s for s in assignment if s not in known]
+    if missing or extra:
+        raise ValueError(f'{space} assignment: missing slots {missing[:4]}{"..." if len(missing) > 4 else ""}, '
+                         f'unknown slots {[short_repr(e) for e in extra[:4]]}')
+    return assignment
+
+
 def sample_by_rejection(draw: Callable[[np.random.Generator], Any], is_valid: Callable[[Any], bool],
                         n: int, rng: np.random.Generator | int | None, what: str,
                         max_tries_per_draw: int = 10_000) -> list:

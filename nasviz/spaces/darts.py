@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from nasviz.spaces.base import SlotMask
+from nasviz.spaces.base import SlotMask, check_assignment
 from nasviz.validate import check_count, short_repr
 
 #: the candidate operations of a genotype (DARTS's search space without ``'none'``)
@@ -242,13 +242,7 @@ class DartsArch:
     @classmethod
     def from_assignment(cls, choices: Mapping[str, Any]) -> 'DartsArch':
         """From ``{slot: choice}`` for all 32 slots (inputs as ``'0'``.. or ints)."""
-        if not isinstance(choices, Mapping):
-            raise ValueError(f'an assignment must map every darts slot to a choice, got {short_repr(choices)}')
-        missing = [s for s in SLOTS if s not in choices]
-        extra = [s for s in choices if s not in _SLOT_INFO]
-        if missing or extra:
-            raise ValueError(f'darts assignment: missing slots {missing[:4]}{"..." if len(missing) > 4 else ""}, '
-                             f'unknown slots {[short_repr(e) for e in extra[:4]]}')
+        check_assignment('darts', choices, SLOTS)
         cells: dict[str, list[list[Any]]] = {c: [[None, None] for _ in range(NUM_PAIRS)] for c in CELL_TYPES}
         for s in SLOTS:
             cell, pair, kind = _SLOT_INFO[s]

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from nasviz.spaces.base import SlotMask
+from nasviz.spaces.base import SlotMask, check_assignment
 from nasviz.validate import check_count, check_text_size, parse_json, short_repr
 
 INPUT, OUTPUT = 'input', 'output'
@@ -197,12 +197,7 @@ class NB101Arch:
     @classmethod
     def from_frame(cls, assignment: Mapping[str, str]) -> 'NB101Arch':
         """The cell of a 7-node frame assignment ``{slot: choice}`` (pruned)."""
-        if not isinstance(assignment, Mapping):
-            raise ValueError(f'assignment must be a mapping slot -> choice, got {short_repr(assignment)}')
-        missing = [s for s in SLOTS if s not in assignment]
-        extra = [s for s in assignment if s not in SLOTS]
-        if missing or extra:
-            raise ValueError(f'nb101 assignment: missing slots {missing}, unknown slots {extra}')
+        check_assignment('nb101', assignment, SLOTS)
         m = np.zeros((MAX_NODES, MAX_NODES), np.int64)
         for slot, (i, j) in zip(EDGE_SLOTS, FRAME_EDGES):
             c = assignment[slot]

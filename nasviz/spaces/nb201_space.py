@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from nasviz.spaces.base import SearchSpace, SlotMask
+from nasviz.spaces.base import SearchSpace, SlotMask, check_assignment
 from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OP_COLOURS, OPS, Arch, OpMask, all_archs, canonical, sample_archs
 from nasviz.spaces.nb201_network import NB201Supernet, arch_param_count
@@ -44,12 +44,7 @@ class NB201Space(SearchSpace):
         return Arch.from_str(s)
 
     def from_assignment(self, assignment: Mapping[str, str]) -> Arch:
-        if not isinstance(assignment, Mapping):
-            raise ValueError(f'assignment must be a mapping slot -> choice, got {short_repr(assignment)}')
-        missing = [s for s in EDGE_NAMES if s not in assignment]
-        extra = [s for s in assignment if s not in EDGE_NAMES]
-        if missing or extra:
-            raise ValueError(f'nb201 assignment: missing slots {missing}, unknown slots {extra}')
+        check_assignment('nb201', assignment, EDGE_NAMES)
         return Arch.from_ops([assignment[s] for s in EDGE_NAMES])
 
     def with_choice(self, arch: Any, slot: str, choice: str) -> Arch:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
+from nasviz.spaces import check_assignment
+
 #: blocks per stage and each stage's stride (the first block of a stage applies it)
 STAGES: tuple[tuple[int, int], ...] = ((2, 1), (2, 2), (2, 2))
 NUM_BLOCKS = sum(n for n, _ in STAGES)
@@ -90,12 +92,7 @@ class ChainArch:
 
     @classmethod
     def from_assignment(cls, assignment: Mapping[str, str]) -> 'ChainArch':
-        if not isinstance(assignment, Mapping):
-            raise ValueError(f'assignment must be a mapping slot -> choice, got {assignment!r:.80}')
-        missing = [s for s in SLOTS if s not in assignment]
-        extra = [s for s in assignment if s not in BLOCK_CHOICES]
-        if missing or extra:
-            raise ValueError(f'chain assignment: missing slots {missing}, unknown slots {extra}')
+        check_assignment('chain', assignment, SLOTS)
         return cls(tuple(str(assignment[s]) for s in SLOTS))
 
 
