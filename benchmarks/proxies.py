@@ -275,7 +275,7 @@ def validate(path: str) -> dict:
     proxies rank CIFAR-100 and ImageNet16-120 accuracy."""
     import pandas as pd
 
-    from nasviz.analysis.ranking import spearman_ci
+    from nasviz.analysis.uncertainty import spearman_ci
     from nasviz.bench.nb201 import NB201Table
     from nasviz.proxies.validation import agreement_with_published, validate_proxies
     from nasviz.reduce import read_proxy_table

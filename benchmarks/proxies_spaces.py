@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import kendall_ci, paired_difference, spearman_ci
+from nasviz.analysis.uncertainty import kendall_ci, paired_difference, spearman_ci
 from nasviz.bench import load_benchmark
 from nasviz.proxies import ProxySweep, SweepConfig
 

@@ -9,8 +9,9 @@ import time
 import numpy as np
 from nasviz.bench import NB201Table
 from nasviz.bench.published import PublishedSupernets
-from nasviz.analysis.bias import picking_vs_pruning, choice_bias, size_bias, pruned_search_curve
-from nasviz.analysis.ranking import kendall_ci
+from nasviz.analysis.bias import picking_vs_pruning, size_bias, pruned_search_curve
+from nasviz.analysis.preference import choice_preference
+from nasviz.analysis.uncertainty import kendall_ci
 t0=time.time()
 bench, pub = NB201Table(), PublishedSupernets.load()
 archs = list(bench.archs())
@@ -20,7 +21,7 @@ for which in ('oneshot', 'fewshot'):
     s = pub.scores(archs, which)
     r = picking_vs_pruning(s, truth, n_resamples=200)
     tau = kendall_ci(s, truth, n_resamples=200)
-    cb = choice_bias(archs, s, truth, intervals=False)
+    cb = choice_preference(archs, s, truth)
     ops = cb[cb.slot == '*'].set_index('choice')[['tau_score', 'tau_truth', 'bias']].round(3)
     sb = size_bias(s, truth, params, n_resamples=200)
     curve = pruned_search_curve(s, truth, prune=(0, .25, .5, .75, .9, .99), budget=10)

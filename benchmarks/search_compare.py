@@ -30,7 +30,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from nasviz.analysis.ranking import seed_summary  # noqa: E402
+from nasviz.analysis.seeds import seed_summary  # noqa: E402
 from nasviz.experiment import load_bench, settings_for  # noqa: E402
 from nasviz.search import SEARCH_METHODS, run_search  # noqa: E402
 from nasviz.search.base import extend_truth  # noqa: E402

@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from nasviz.analysis.bias import ranking_over_training  # noqa: E402
-from nasviz.analysis.ranking import kendall_ci  # noqa: E402
+from nasviz.analysis.uncertainty import kendall_ci  # noqa: E402
 from nasviz.experiment import eval_archs, load_bench, load_data, settings_for, spos_supernet  # noqa: E402
 from nasviz.utils import atomic_write_text  # noqa: E402
 

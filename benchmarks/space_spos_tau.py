@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from nasviz.analysis.ranking import metric_ci, paired_difference
+from nasviz.analysis.uncertainty import metric_ci, paired_difference
 from nasviz.experiment import eval_archs, evaluate_cached, load_bench, load_data, settings_for, trained_supernet
 
 

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from nasviz.analysis.bias import size_bias
-from nasviz.analysis.ranking import kendall_ci, kendall_tau, paired_difference
+from nasviz.analysis.metrics import kendall_tau
+from nasviz.analysis.uncertainty import kendall_ci, paired_difference
 from nasviz.data import iterate_batches
 from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, network_size, settings_for,
                                trained_supernet)

@@ -22,7 +22,7 @@ sample-passes: the frontier of ranking quality against training cost.
 
 The third form trains nothing: it prints what reaching the signal targets would cost on this
 recipe. Ground-truth reliability against the seeds averaged per half (measured where the seeds
-allow, else projected by :func:`nasviz.analysis.ranking.reliability_frontier`'s noise model) with
+allow, else projected by :func:`nasviz.analysis.reliability.reliability_frontier`'s noise model) with
 the build time that many seeds take at the benchmark's measured CPU seconds per job; and, from a
 method comparison over supernet seeds (``nasviz partition --seeds ... --out``), each method's
 paired difference to SPOS, its SE over seeds, and the seeds an SE of ``--target-se`` needs.
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nasviz.analysis.ranking import kendall_tau
+from nasviz.analysis.metrics import kendall_tau
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.data import load_dataset
 from nasviz.supernet.evaluate import evaluate_archs
@@ -175,7 +175,7 @@ def spos_curve(gt: str, epochs: int, every: int, seeds: int, batch_size: int, lr
 
 def frontier(gt: str, compare: str | None, ks: list[int], workers: int, target_se: float) -> pd.DataFrame:
     """Reliability against build cost, and the supernet seeds a target SE needs (prints both)."""
-    from nasviz.analysis.ranking import reliability_frontier
+    from nasviz.analysis.reliability import reliability_frontier
     from nasviz.bench.micro import MicroBench
 
     mb = MicroBench.load(gt)

@@ -30,7 +30,8 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(a: argparse.Namespace) -> int:
-    from nasviz.analysis.ranking import op_preference, ranking_with_baselines_ci
+    from nasviz.analysis.baselines import ranking_with_baselines_ci
+    from nasviz.analysis.preference import choice_preference
     from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, settings_for,
                                    trained_supernet)
 
@@ -48,7 +49,8 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     table = ranking_with_baselines_ci({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks, random_state=a.seed)
     print(table.round(4).to_string(index=False))
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
-    print(op_preference(archs, df['score'], df['truth'], space=s['space']).round(3).to_string())
+    prefs = choice_preference(archs, df['score'], df['truth'], space=s['space'], per_slot=False)
+    print(prefs.set_index('choice')[['mean_count', 'tau_score', 'tau_truth', 'bias']].round(3).to_string())
     if a.out:
         df.drop(columns='arch').to_csv(a.out, index=False)
         print(f'wrote {a.out}')
@@ -82,11 +84,11 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
 
 
 def _cmd_partition(a: argparse.Namespace) -> int:
-    from nasviz.experiment import (eval_archs, load_bench, load_data, network_size, partition_config,
+    from nasviz.experiment import (eval_archs, load_bench, load_data, network_size, partition_config, partition_key,
                                    settings_for, settings_space, train_config)
-    from nasviz.analysis.ranking import baseline_metrics_ci
+    from nasviz.analysis.baselines import baseline_metrics_ci
     from nasviz.partition.compare import run_comparison, summarize
-    from nasviz.utils import cache_dir, param_hash
+    from nasviz.utils import cache_dir
 
     ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
@@ -97,8 +99,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     tc = train_config(s)
     # every run is resumable: by default under the cache, keyed by what determines it
     space, size = settings_space(s), network_size(s, data)
-    work = a.work_dir or cache_dir() / 'compare' / param_hash(base, tc, data.data_id, size,
-                                                              [space.to_str(x) for x in archs])
+    work = a.work_dir or cache_dir() / 'compare' / partition_key(base, tc, data, size, space, archs)
     comp = run_comparison(a.methods, a.seeds, data, size, bench, archs, base, tc, work_dir=work, executor=ex)
     df = comp.to_frame()
     print(summarize(df).to_string())

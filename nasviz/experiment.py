@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from nasviz.analysis.seeds import levels_sweep
 from nasviz.executor import Task, get_executor, task_resources
 from nasviz.profiles import profile_settings, resolve_device
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
@@ -198,6 +199,14 @@ def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, s
                            space=settings.get('space', 'nb201'), **kw)
 
 
+def partition_key(config, train_config, data, size: dict[str, Any], space: SearchSpace,
+                  archs: list[Architecture]) -> str:
+    """The cache key of partition runs: a hash of the partition config, the training config, the
+    data, the network size and the ranked cells, which together determine every run (so
+    ``nasviz partition`` and the notebooks find each other's runs)."""
+    return param_hash(config, train_config, data.data_id, size, [space.to_str(a) for a in archs])
+
+
 def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('naslid', 'gmnas', 'random'),
                           levels=(1, 2), seed: int = 0, n_eval: int | None = None, progress: bool = True,
                           **config_kw: Any) -> tuple[pd.DataFrame, dict]:
@@ -210,7 +219,7 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
     """
     from dataclasses import replace
 
-    from nasviz.analysis.ranking import baseline_metrics
+    from nasviz.analysis.baselines import baseline_metrics
     from nasviz.partition.pipeline import run_partition
 
     archs = eval_archs(settings, bench, n=n_eval, seed=seed)
@@ -221,8 +230,7 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
     for method, lv in runs:
         cfg = replace(base, method=method, n_splits=max(lv, 1))
         size = network_size(settings, data)
-        work = cache_dir() / 'partition' / param_hash(cfg, tc, data.data_id, size,
-                                                      [settings_space(settings).to_str(a) for a in archs])
+        work = cache_dir() / 'partition' / partition_key(cfg, tc, data, size, settings_space(settings), archs)
         res = run_partition(cfg, data, size, train_config=tc, archs=archs, bench=bench,
                             work_dir=work, progress=progress, device=settings['device'])
         results[(method, lv)] = res
@@ -236,123 +244,22 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
 
 
 # ---------------------------------------------------------------------------------------------
-# Report building blocks (notebooks 01 and 03): numbers with intervals, and the sentences on them
+# Report building blocks (notebooks 01 and 03): the published reference, the comparison over levels
 # ---------------------------------------------------------------------------------------------
-def op_preference_ci(archs: list[Architecture], pred, truth, level: float = 0.95, n_resamples: int = 1000,
-                     random_state: int = 0, space: Any = None) -> pd.DataFrame:
-    """:func:`~nasviz.analysis.ranking.op_preference` with bootstrap CIs: for every operation of
-    the space, Kendall tau between how many of a cell's op slots carry it and the cell's score
-    (``tau_pred``, ``pred_low``, ``pred_high``) and its ground-truth accuracy (``tau_truth``,
-    ``truth_low``, ``truth_high``), ``gap = tau_pred - tau_truth``, ``mean_count``, ``n``. Index
-    ``op``; NaN where an op's count is the same in every cell."""
-    from nasviz.analysis.ranking import kendall_ci, op_preference
-    from nasviz.spaces import space_of
-
-    archs = list(archs)
-    if space is None:
-        space = space_of(archs[0]) if archs and not isinstance(archs[0], str) else 'nb201'
-    space = get_space(space)
-    archs = [space.check(a, 'archs') for a in archs]
-    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
-    table = op_preference(archs, pred, truth, space=space)
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
-    counts = np.array([list(space.op_counts(a).values()) for a in archs], dtype=np.float64)
-    for i, op in enumerate(space.ops()):
-        count = counts[:, i]
-        for side, y in (('pred', pred), ('truth', truth)):
-            est = kendall_ci(count, y, **boot) if np.ptp(count) > 0 else None
-            table.loc[op, f'{side}_low'] = est.low if est else np.nan
-            table.loc[op, f'{side}_high'] = est.high if est else np.nan
-    table['n'] = len(archs)
-    return table[['mean_count', 'tau_pred', 'pred_low', 'pred_high', 'tau_truth', 'truth_low', 'truth_high',
-                  'gap', 'n']]
-
-
-def describe_op_preference(table: pd.DataFrame, name: str = 'the supernet', digits: int = 2) -> list[str]:
-    """Sentences on :func:`op_preference_ci`: which ops each ranking rewards or punishes (only
-    where the op's CI excludes 0) and the ops where the two disagree in sign (both CIs exclude 0,
-    on opposite sides), else that no op does."""
-    def ci(est: float, lo: float, hi: float) -> str:
-        return f'{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]'
-
-    def side(prefix: str, col: str) -> tuple[list[str], list[str], list[str]]:
-        up, down, flat = [], [], []
-        for op, r in table.iterrows():
-            lo, hi, est = r[f'{prefix}_low'], r[f'{prefix}_high'], r[col]
-            if not (np.isfinite(lo) and np.isfinite(hi)):
-                continue
-            label = 'none (the zero op)' if op == 'none' else str(op)
-            text = f'{label} ({ci(est, lo, hi)})'
-            (up if lo > 0 else down if hi < 0 else flat).append(text if lo > 0 or hi < 0 else label)
-        return up, down, flat
-
-    n = int(table['n'].iloc[0]) if 'n' in table.columns and len(table) else 0
-    level = 'Kendall tau between an op\'s count per cell and the ranking, 95% CI'
-    out = []
-    for who, prefix, col in ((name, 'pred', 'tau_pred'), ('the ground truth', 'truth', 'tau_truth')):
-        up, down, flat = side(prefix, col)
-        parts = []
-        parts.append(f'rewards {", ".join(up)}' if up else 'rewards no op clearly')
-        parts.append(f'punishes {", ".join(down)}' if down else 'punishes no op clearly')
-        tail = f'; within noise of 0: {", ".join(flat)}' if flat else ''
-        out.append(f'Over {n} cells, {who} {parts[0]} and {parts[1]}{tail} ({level}).')
-    opposite = []
-    for op, r in table.iterrows():
-        p = int(r['pred_low'] > 0) - int(r['pred_high'] < 0)
-        t = int(r['truth_low'] > 0) - int(r['truth_high'] < 0)
-        if p and t and p != t:
-            opposite.append(f'{"none (the zero op)" if op == "none" else op} ({name} {ci(r["tau_pred"], r["pred_low"], r["pred_high"])}, ground truth '
-                            f'{ci(r["tau_truth"], r["truth_low"], r["truth_high"])})')
-    if opposite:
-        out.append(f'Opposite signs, both CIs excluding 0: {"; ".join(opposite)}.')
-    else:
-        out.append(f'No op is rewarded by one of {name} and the ground truth and punished by the other with '
-                   'both CIs excluding 0.')
-    return out
-
-
-def corrected_ceiling_table(table: pd.DataFrame, bench) -> pd.DataFrame:
-    """A long CI table (:func:`~nasviz.analysis.ranking.ranking_with_baselines_ci`,
-    :func:`~nasviz.analysis.ranking.baseline_metrics_ci`) whose split-half ``'reliability'`` rows
-    become the ceiling to print: the Kendall tau row corrected by Spearman-Brown to the seeds the
-    truth averages (:class:`nasviz.audit.ceiling.Ceiling`; method ``'reliability (Spearman-Brown)'``),
-    the other metrics' rows of the split-half figure dropped (they have no such correction). A
-    table without split-half rows comes back unchanged."""
-    from nasviz.analysis.ranking import Estimate
-    from nasviz.audit.ceiling import Ceiling
-
-    rows = table['method'] == 'reliability'
-    if not rows.any():
-        return table
-    n_seeds = len(getattr(bench, 'seeds', ()) or ())
-    out = table[~rows | (table['metric'] == 'kendall_tau')].copy()
-    for i in out.index[out['method'] == 'reliability']:
-        r = out.loc[i]
-        measured = Estimate(r['estimate'], r['low'], r['high'], int(r['n']), float(r.get('level', 0.95)),
-                            str(r.get('ci_method', '')))
-        ceiling = Ceiling.from_measured('reliability', measured, n_seeds // 2, n_seeds)
-        out.loc[i, ['estimate', 'low', 'high']] = [ceiling.corrected.estimate, ceiling.corrected.low,
-                                                   ceiling.corrected.high]
-        out.loc[i, 'method'] = 'reliability (Spearman-Brown)'
-        if 'ci_method' in out.columns:
-            out.loc[i, 'ci_method'] = ceiling.corrected.method
-    return out.reset_index(drop=True)
-
-
 def published_reference(n_resamples: int = 500, n_draws: int = 200,
                         random_state: int = 0, space: Any = None) -> tuple[pd.DataFrame | None, str]:
     """The published paper-scale NB201 one-shot and few-shot supernets
     (:class:`~nasviz.bench.published.PublishedSupernets`, ``$NASVIZ_NB201_SUPERNETS``) ranked
     against the NB201 table (``$NASVIZ_NB201_TABLE``, ``cifar10_test_200ep``: CIFAR-10 test
     accuracy after 200 epochs) on every non-degenerate cell, beside params, random scores and the ceiling: the long
-    table of :func:`~nasviz.analysis.ranking.ranking_with_baselines_ci` (Kendall and Spearman).
+    table of :func:`~nasviz.analysis.baselines.ranking_with_baselines_ci` (Kendall and Spearman).
 
     Returns ``(table, description)``, or ``(None, reason)`` when either file is not configured
     or not readable, or ``space`` (default: the table's) is another space, whose cells the
     published supernets never scored: a report then says so and skips the section. Nothing is cached (about 10-20 s
     on 2 CPU cores with the defaults)."""
 
-    from nasviz.analysis.ranking import ranking_with_baselines_ci
+    from nasviz.analysis.baselines import ranking_with_baselines_ci
     from nasviz.bench import NB201Table
     from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 
@@ -385,10 +292,9 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Archi
     Runs live under ``<cache>/compare/<hash>`` keyed as ``nasviz partition`` keys them, so a rerun
     (or the CLI with the same settings) reloads them.
 
-    Returns ``({level: Comparison}, sweep, trees)``; ``sweep`` has one row per method and level:
-    ``method``, ``levels``, ``n_partitions`` (leaves of the tree, most common over seeds),
-    ``kendall_tau`` (mean over seeds), ``se``, ``std``, ``low``/``high`` (95% t interval of the
-    mean), ``n_seeds``, ``n`` (cells), ``kind='method'``; ``trees[(method, level, seed)]`` is the
+    Returns ``({level: Comparison}, sweep, trees)``; ``sweep`` is
+    :func:`~nasviz.analysis.seeds.levels_sweep` of the comparisons (one row per method and
+    level, Kendall tau as mean ± SE over seeds); ``trees[(method, level, seed)]`` is the
     :class:`~nasviz.partition.tree.PartitionTree` of that run."""
     from dataclasses import replace
 
@@ -396,15 +302,14 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Archi
     from nasviz.partition.pipeline import PartitionResult
 
     tc = train_config(settings)
-    comps, rows, trees = {}, [], {}
+    comps, trees = {}, {}
     for i, lv in enumerate(int(v) for v in levels):
         here = [m for m in methods if i == 0 or m != 'spos']
         if not here:
             continue
         base = partition_config(settings, 'spos', n_splits=lv, **config_kw)
         size = network_size(settings, data)
-        work = cache_dir() / 'compare' / param_hash(base, tc, data.data_id, size,
-                                                    [settings_space(settings).to_str(a) for a in archs])
+        work = cache_dir() / 'compare' / partition_key(base, tc, data, size, settings_space(settings), archs)
         comp = run_comparison(here, seeds, data, size, bench, archs,
                               replace(base, seed=0), tc, work_dir=work, progress=progress,
                               device=settings['device'])
@@ -412,38 +317,7 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Archi
         for m in here:
             for sd in seeds:
                 trees[(m, lv, int(sd))] = PartitionResult.load(work / f'{m}-seed{int(sd)}').tree
-        summ = comp.summary()
-        for m in comp.methods:
-            leaves = comp.runs.loc[comp.runs['method'] == m, 'n_leaves']
-            r = summ.loc[m]
-            rows.append(dict(method=m, kind='method', levels=0 if m == 'spos' else lv,
-                             n_partitions=int(leaves.mode().iloc[0]), kendall_tau=r['mean'], se=r['se'],
-                             std=r['std'], low=r['low'], high=r['high'], n_seeds=int(r['n_runs']),
-                             n=int(r['n_cells'])))
-    return comps, pd.DataFrame(rows), trees
-
-
-def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any, level: float = 0.95,
-                          digits: int = 3) -> str:
-    """Is one training run's result (``run``, an Estimate) consistent with a method's results over
-    seeds (``summary``, a :class:`~nasviz.analysis.ranking.SeedSummary`)? The sentence quotes both
-    and the ``level`` prediction interval for one more seed, ``mean ± t * std * sqrt(1 + 1/n)``:
-    *within the seed spread* when the run lies inside it, *outside* otherwise (no claim with one
-    seed)."""
-    from scipy import stats
-
-    one = f'{run.estimate:.{digits}f} [{level * 100:g}% CI {run.low:.{digits}f}, {run.high:.{digits}f}]'
-    many = (f'{summary.mean:.{digits}f} ± {summary.se:.{digits}f} (mean ± SE over {summary.n} seeds, '
-            f'std {summary.std:.{digits}f})')
-    head = f'{run_name} reaches Kendall tau {one}; {seeds_name} {many}'
-    if summary.n < 2 or not np.isfinite(summary.std):
-        return head + '; with one seed there is no seed spread to compare with.'
-    half = float(stats.t.ppf((1 + level) / 2, summary.n - 1)) * summary.std * np.sqrt(1 + 1 / summary.n)
-    lo, hi = summary.mean - half, summary.mean + half
-    inside = lo <= run.estimate <= hi
-    verdict = ('within the seed spread' if inside else 'outside the seed spread')
-    return (f'{head}. The difference, {run.estimate - summary.mean:+.{digits}f}, is {verdict}: '
-            f'the {level * 100:g}% prediction interval for one more seed is [{lo:.{digits}f}, {hi:.{digits}f}].')
+    return comps, levels_sweep(comps), trees
 
 
 #: the data sets of the bias supernets this process trains, by their settings (one load per

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.analysis.ranking import Estimate, _topk
+from nasviz.analysis.metrics import _topk
+from nasviz.analysis.uncertainty import Estimate
 from nasviz.audit import (
     Audit,
     audit,
@@ -293,16 +294,16 @@ def test_to_dict_schema_and_json(tmp_path):
     pd.testing.assert_frame_equal(res.metrics, again.metrics)
 
 
-def test_op_bias_is_choice_bias_on_the_same_cells():
-    """The audit's op bias is nasviz.analysis.bias.choice_bias's per-(slot, choice) definition,
+def test_op_bias_is_choice_preference_on_the_same_cells():
+    """The audit's op bias is nasviz.analysis.preference.choice_preference's per-(slot, choice) definition,
     computed by the shared bootstrap engine: the point values agree."""
-    from nasviz.analysis.bias import choice_bias
+    from nasviz.analysis.preference import choice_preference
     archs = _cells(300, seed=12)
     rng = np.random.default_rng(12)
     t = rng.normal(size=300)
     s = t + rng.normal(size=300) + 0.5 * np.array([Arch.from_str(a).count('skip_connect') for a in archs])
     res = audit(_frame({'s': s}, archs), pd.Series(t, index=archs), n_resamples=100, baselines=(), ks=(0.1,))
-    ref = choice_bias(archs, s, t, intervals=False)
+    ref = choice_preference(archs, s, t)
     ref = ref[ref['slot'] != '*'].set_index(['slot', 'choice'])
     mine = res.op_bias.set_index(['slot', 'choice'])
     assert set(mine.index) == set(ref.index)

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasviz.analysis import ranking
+from nasviz.analysis import ci_tables, metrics, seeds, uncertainty
+from nasviz.analysis.preference import choice_preference
 from nasviz.bench import NB201Official, NB201Table, load_benchmark
 from nasviz.cli import main
 from nasviz.features.lid import (knn_distances, lid_mle, lid_mle_from_knn, lid_mle_mean, lid_twonn,
@@ -303,31 +304,31 @@ def _with_env(name: str, value: str, fn: Callable[[], object]) -> object:
 _INF = float('inf')
 _HUGE_LD = np.array([1, 2, 3], dtype=np.longdouble) * np.longdouble('1e4000')
 RANKING = {
-    'rank pred not a number': Case(2, lambda p: ranking.kendall_tau([1, 'x', 2], [1, 2, 3]), ValueError,
+    'rank pred not a number': Case(2, lambda p: metrics.kendall_tau([1, 'x', 2], [1, 2, 3]), ValueError,
                                    r"pred\[1\] must be a number, got str 'x'"),
-    'rank truth strings': Case(2, lambda p: ranking.spearman([1, 2, 3], ['a', 'b', 'c']), ValueError, r'truth\[0\]'),
-    'rank truth object': Case(2, lambda p: ranking.rank_metrics([1, 2, 3], [1, {}, 2], ks=()), ValueError,
+    'rank truth strings': Case(2, lambda p: metrics.spearman([1, 2, 3], ['a', 'b', 'c']), ValueError, r'truth\[0\]'),
+    'rank truth object': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, {}, 2], ks=()), ValueError,
                               r'truth\[1\] must be a number, got dict'),
-    'rank truth None': Case(2, lambda p: ranking.rank_metrics([1, 2, 3], [1, None, 2], ks=()), ValueError,
+    'rank truth None': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, None, 2], ks=()), ValueError,
                             r'truth holds 1 NaN.*position 1'),
-    'rank truth infinite': Case(2, lambda p: ranking.rank_metrics([1, 2, 3], [1, _INF, 2], ks=()), ValueError,
+    'rank truth infinite': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, _INF, 2], ks=()), ValueError,
                                 r'truth holds 1 infinite.*position 1'),
-    'regret overflows float64': Case(2, lambda p: ranking.regret([1, 3, 2], [1.7e308, -1.7e308, 0]), ValueError,
+    'regret overflows float64': Case(2, lambda p: metrics.regret([1, 3, 2], [1.7e308, -1.7e308, 0]), ValueError,
                                      r'truth: the regret.*float64 range'),
-    'regret overflows huge ints': Case(2, lambda p: ranking.regret([1, 3, 2], [10 ** 400, -10 ** 400, 0]),
+    'regret overflows huge ints': Case(2, lambda p: metrics.regret([1, 3, 2], [10 ** 400, -10 ** 400, 0]),
                                        ValueError, r'truth: the regret'),
-    'regret overflows long double': Case(2, lambda p: ranking.rank_metrics([3, 2, 1], _HUGE_LD, ks=()), ValueError,
+    'regret overflows long double': Case(2, lambda p: metrics.rank_metrics([3, 2, 1], _HUGE_LD, ks=()), ValueError,
                                          r'truth: the regret'),
-    'seed_summary interval overflows': Case(2, lambda p: ranking.seed_summary([1e308, 1.7e308]), ValueError,
+    'seed_summary interval overflows': Case(2, lambda p: seeds.seed_summary([1e308, 1.7e308]), ValueError,
                                             r'values: the 95% interval.*float64'),
-    'seed_summary huge int': Case(2, lambda p: ranking.seed_summary([10 ** 400, 1]), ValueError,
+    'seed_summary huge int': Case(2, lambda p: seeds.seed_summary([10 ** 400, 1]), ValueError,
                                   r'values holds a number beyond the float64 range'),
-    'ranking_table_ci names the method': Case(2, lambda p: ranking.ranking_table_ci({'supernet': [1, 'x', 3]},
+    'ranking_table_ci names the method': Case(2, lambda p: ci_tables.ranking_table_ci({'supernet': [1, 'x', 3]},
                                                                                     [1, 2, 3]),
                                               ValueError, r"scores\['supernet'\]\[1\]"),
-    'paired_difference pred_b': Case(2, lambda p: ranking.paired_difference([1, 2, 3], [1, 'x', 3], [1, 2, 3]),
+    'paired_difference pred_b': Case(2, lambda p: uncertainty.paired_difference([1, 2, 3], [1, 'x', 3], [1, 2, 3]),
                                      ValueError, r'pred_b\[1\]'),
-    'rank random_state': Case(2, lambda p: ranking.kendall_ci([1, 2, 3, 4], [1, 2, 4, 3], random_state='s'),
+    'rank random_state': Case(2, lambda p: uncertainty.kendall_ci([1, 2, 3, 4], [1, 2, 4, 3], random_state='s'),
                               ValueError, r"random_state.*'s'"),
 }
 
@@ -342,12 +343,12 @@ SHORT = {
     'arch 10^6 ops': Case(7, lambda p: Arch(_LIST), ValueError, r'6 edges, got 1000000.*<1000000 items>'),
     'to_arch 10^6 list': Case(7, lambda p: to_arch(_LIST), ValueError, r'arch string must be a str.*<1000000 items>'),
     'with_op 1 MB op name': Case(7, lambda p: BASE.with_op(0, _MB), ValueError, r'unknown.*operation.*chars>'),
-    'ranking k 10^6 list': Case(7, lambda p: ranking.topk_precision([1, 2, 3], [1, 2, 3], _LIST), ValueError,
+    'ranking k 10^6 list': Case(7, lambda p: metrics.topk_precision([1, 2, 3], [1, 2, 3], _LIST), ValueError,
                                 r'\bk\b.*<1000000 items>'),
-    'ranking 1 MB metric name': Case(7, lambda p: ranking.metric_ci(_MB, [1, 2, 3], [1, 2, 3]), ValueError,
+    'ranking 1 MB metric name': Case(7, lambda p: uncertainty.metric_ci(_MB, [1, 2, 3], [1, 2, 3]), ValueError,
                                      r'unknown metric.*chars>'),
-    'ranking 1 MB score': Case(7, lambda p: ranking.kendall_tau([_MB, 'b'], [1, 2]), ValueError, r'pred\[0\].*chars>'),
-    'seed_summary 10^5 NaN': Case(7, lambda p: ranking.seed_summary([float('nan')] * 10 ** 5), ValueError,
+    'ranking 1 MB score': Case(7, lambda p: metrics.kendall_tau([_MB, 'b'], [1, 2]), ValueError, r'pred\[0\].*chars>'),
+    'seed_summary 10^5 NaN': Case(7, lambda p: seeds.seed_summary([float('nan')] * 10 ** 5), ValueError,
                                   r'values must be finite.*<100000 items>'),
     'profile 1 MB name': Case(7, lambda p: profile_settings(_MB), ValueError, r'unknown profile.*chars>'),
     'partition method 1 MB': Case(7, lambda p: PartitionConfig(method=_MB), ValueError, r'partition method.*chars>'),
@@ -371,33 +372,33 @@ ALL = {**SPACE, **LID, **TABLES, **VALIDATE, **RANKING, **SHORT}
 # ---------------------------------------------------------------------------------------------
 _EPS_LD = np.finfo(np.longdouble).eps
 RANK_DEFINED = {  # name -> (call, exact answer, what it returned before)
-    'ints beyond 2**53': (lambda: ranking.kendall_tau([2 ** 53, 2 ** 53 + 1, 2 ** 53 + 2], [1, 2, 3]), 1.0, '0.816'),
-    'int64 beyond 2**53': (lambda: ranking.spearman(np.array([2 ** 60, 2 ** 60 + 1, 2 ** 60 + 2]), [1, 2, 3]),
+    'ints beyond 2**53': (lambda: metrics.kendall_tau([2 ** 53, 2 ** 53 + 1, 2 ** 53 + 2], [1, 2, 3]), 1.0, '0.816'),
+    'int64 beyond 2**53': (lambda: metrics.spearman(np.array([2 ** 60, 2 ** 60 + 1, 2 ** 60 + 2]), [1, 2, 3]),
                            1.0, 'NaN'),
-    'uint64 near 2**64': (lambda: ranking.kendall_tau(np.array([2 ** 64 - 3, 2 ** 64 - 2, 2 ** 64 - 1],
+    'uint64 near 2**64': (lambda: metrics.kendall_tau(np.array([2 ** 64 - 3, 2 ** 64 - 2, 2 ** 64 - 1],
                                                                dtype=np.uint64), [1, 2, 3]), 1.0, 'NaN'),
-    'python ints beyond float64': (lambda: ranking.kendall_tau([10 ** 400, 10 ** 400 + 1, 1], [2, 3, 1]), 1.0,
+    'python ints beyond float64': (lambda: metrics.kendall_tau([10 ** 400, 10 ** 400 + 1, 1], [2, 3, 1]), 1.0,
                                    'OverflowError'),
-    'huge int truth, exact regret': (lambda: ranking.regret([3, 1, 2], [10 ** 400, 10 ** 400 + 1, 10 ** 400 + 7]),
+    'huge int truth, exact regret': (lambda: metrics.regret([3, 1, 2], [10 ** 400, 10 ** 400 + 1, 10 ** 400 + 7]),
                                      7.0, 'OverflowError'),
-    'long double beyond float64 precision': (lambda: ranking.spearman(
+    'long double beyond float64 precision': (lambda: metrics.spearman(
         np.array([1, 1 + 4 * _EPS_LD, 2], dtype=np.longdouble), [1, 2, 3]), 1.0, '0.866 (a false tie)'),
-    'long double beyond float64 range': (lambda: ranking.kendall_tau(_HUGE_LD, [1, 2, 3]), 1.0, 'NaN'),
-    'top-k on ints beyond 2**53': (lambda: ranking.topk_precision([2 ** 60 + 1, 2 ** 60, 2 ** 60 + 2], [2, 1, 3], 2),
+    'long double beyond float64 range': (lambda: metrics.kendall_tau(_HUGE_LD, [1, 2, 3]), 1.0, 'NaN'),
+    'top-k on ints beyond 2**53': (lambda: metrics.topk_precision([2 ** 60 + 1, 2 ** 60, 2 ** 60 + 2], [2, 1, 3], 2),
                                    1.0, '0.667 (a three-way false tie)'),
-    'infinite scores, bootstrap CI': (lambda: ranking.kendall_ci([_INF, _INF, 1, 2, 3, -_INF, 5, 6],
+    'infinite scores, bootstrap CI': (lambda: uncertainty.kendall_ci([_INF, _INF, 1, 2, 3, -_INF, 5, 6],
                                                                  [8, 7, 1, 2, 3, 0, 5, 6], n_resamples=200).low,
-                                      ranking.kendall_ci([9, 9, 1, 2, 3, 0, 5, 6], [8, 7, 1, 2, 3, 0, 5, 6],
+                                      uncertainty.kendall_ci([9, 9, 1, 2, 3, 0, 5, 6], [8, 7, 1, 2, 3, 0, 5, 6],
                                                          n_resamples=200).low, 'NaN'),
     'scores spanning +-1.7e308, bootstrap CI': (
-        lambda: ranking.kendall_ci([1.7e308, -1.7e308, 1e308, 0, 1, 2], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
-        ranking.kendall_ci([6, 1, 5, 2, 3, 4], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
+        lambda: uncertainty.kendall_ci([1.7e308, -1.7e308, 1e308, 0, 1, 2], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
+        uncertainty.kendall_ci([6, 1, 5, 2, 3, 4], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
         'right, through an overflow RuntimeWarning'),
-    'regret of tied 1.7e308': (lambda: ranking.regret([3, 3, 1], [1.7e308, 1.7e308, -1.7e308]), 0.0, '-inf'),
-    'Fractions and Decimals beyond float64': (lambda: ranking.kendall_tau(
+    'regret of tied 1.7e308': (lambda: metrics.regret([3, 3, 1], [1.7e308, 1.7e308, -1.7e308]), 0.0, '-inf'),
+    'Fractions and Decimals beyond float64': (lambda: metrics.kendall_tau(
         [__import__('fractions').Fraction(1, 3), __import__('decimal').Decimal('1e500'),
          __import__('decimal').Decimal('2e500')], [1, 2, 3]), 1.0, '0.816 (both became inf)'),
-    'seed_summary of 1e308 x 3': (lambda: ranking.seed_summary([1e308] * 3).mean, 1e308, 'inf, silently'),
+    'seed_summary of 1e308 x 3': (lambda: seeds.seed_summary([1e308] * 3).mean, 1e308, 'inf, silently'),
 }
 
 
@@ -616,14 +617,14 @@ def catalogue() -> pd.DataFrame:
     test_kill_resume.py."""
     rows: list[tuple[str, int]] = []
     for entry, table in (('spaces', SPACE), ('features.lid', LID), ('bench', TABLES),
-                         ('analysis.ranking', RANKING)):
+                         ('analysis', RANKING)):
         rows += [(entry, c.cls) for c in table.values()]
     rows += [('validate' if k.startswith('check_') else 'utils cache', c.cls) for k, c in VALIDATE.items()]
-    rows += [(_SHORT_ENTRY.get(k, 'analysis.ranking'), c.cls) for k, c in SHORT.items()]
+    rows += [(_SHORT_ENTRY.get(k, 'analysis'), c.cls) for k, c in SHORT.items()]
     long = ('enormous', 'too long', 'huge')  # cases about the message's length
     rows += [('cli', 7 if any(w in k for w in long) else 4) for k in CLI_USAGE]
     rows += [('cli', 5 if 'NASVIZ_CACHE' in k else 7 if any(w in k for w in long) else 4) for k in CLI_PREFLIGHT]
-    rows += [('features.lid', 1)] * len(TIES) + [('analysis.ranking', 2)] * len(RANK_DEFINED)
+    rows += [('features.lid', 1)] * len(TIES) + [('analysis', 2)] * len(RANK_DEFINED)
     rows += [(e, c) for e, c, n in _SINGLE_TESTS for _ in range(n)]
     df = pd.crosstab(pd.Series([e for e, _ in rows], name='entry point'),
                      pd.Series([c for _, c in rows], name='class'), margins=True, margins_name='total')
@@ -1032,9 +1033,9 @@ UNCLEAR = {
                                                                       [1, 2, 3]), r'score_runs\[1\] holds 1 value.*NaN'),
     'ranking_over_training with string truth': Rel('unclear', lambda t: _bias('ranking_over_training', _history(),
                                                                               ['a', 'b', 'c']), r'truth\[0\]'),
-    'choice_bias of DARTS strings without space': Rel(
-        'unclear', lambda t: _bias('choice_bias', _darts_strings(), np.arange(8.0), np.arange(8.0)[::-1],
-                                   intervals=False), check=lambda df: len(df) > 0 and df['slot'].str.startswith('normal').any()),
+    'choice_preference of DARTS strings without space': Rel(
+        'unclear', lambda t: choice_preference(_darts_strings(), np.arange(8.0), np.arange(8.0)[::-1]),
+        check=lambda df: len(df) > 0 and df['slot'].str.startswith('normal').any()),
     'binary --archs file': Rel('unclear', lambda t: _cli(t, 'proxies', '--proxy', 'params', '--out', str(t / 'o.csv'),
                                                          '--archs', _archs_file(t, bytes(range(256)) * 4)),
                                r'--archs .*archs\.txt: not a text file'),

@@ -6,8 +6,9 @@ import itertools
 import numpy as np
 import pytest
 
-from nasviz.analysis.bias import (bn_handling, choice_bias, expected_best_of_random, picking_vs_pruning, pruned_search_curve,
+from nasviz.analysis.bias import (bn_handling, expected_best_of_random, picking_vs_pruning, pruned_search_curve,
                                   seed_stability, size_bias)
+from nasviz.analysis.preference import choice_preference
 from nasviz.spaces import get_space
 
 
@@ -56,7 +57,7 @@ def test_planted_op_preference_is_found_and_nothing_else(cells):
     space, archs, truth = cells
     # the predictor = truth + a strong preference for pooling that the truth does not have
     scores = truth + 4.0 * np.array([a.count('avg_pool_3x3') for a in archs])
-    df = choice_bias(archs, scores, truth, n_resamples=100).set_index(['slot', 'choice'])
+    df = choice_preference(archs, scores, truth, intervals=True, n_resamples=100).set_index(['slot', 'choice'])
     ops = df.loc['*']
     assert ops['bias'].idxmax() == 'avg_pool_3x3'
     assert ops.loc['avg_pool_3x3', 'score_low'] > ops.loc['avg_pool_3x3', 'truth_high']
@@ -64,7 +65,7 @@ def test_planted_op_preference_is_found_and_nothing_else(cells):
     per_slot = df.drop(index='*', level='slot').xs('avg_pool_3x3', level='choice')
     assert (per_slot['bias'] > 0.1).all()
     # scores equal to the truth: no bias at all
-    none = choice_bias(archs, truth, truth, intervals=False)
+    none = choice_preference(archs, truth, truth)
     assert np.allclose(none['bias'], 0.0)
 
 
@@ -135,7 +136,7 @@ def test_bad_inputs_name_the_problem(cells):
     with pytest.raises(ValueError, match='fractions'):
         picking_vs_pruning(truth, truth, top=(1.5,))
     with pytest.raises(ValueError, match='architectures'):
-        choice_bias(archs[:5], truth, truth)
+        choice_preference(archs[:5], truth, truth)
     with pytest.raises(ValueError, match='prune'):
         pruned_search_curve(truth, truth, prune=(1.0,))
 

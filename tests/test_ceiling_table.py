@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.audit.ceiling import tau_spearman_brown
-from nasviz.experiment import corrected_ceiling_table
+from nasviz.audit.ceiling import corrected_ceiling_table, tau_spearman_brown
 
 
 class _Bench:

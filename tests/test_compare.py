@@ -31,7 +31,7 @@ def test_comparison_summary_and_differences():
     rng = np.random.default_rng(1)
     truth = rng.standard_normal(60)
     import pandas as pd
-    from nasviz.analysis.ranking import kendall_tau
+    from nasviz.analysis.metrics import kendall_tau
 
     scores, rows = {}, []
     for m, noise in (('spos', 2.0), ('naslid', 0.7)):

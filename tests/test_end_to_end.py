@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from nasviz.analysis.ranking import baseline_metrics, rank_metrics, random_baseline
+from nasviz.analysis.baselines import baseline_metrics
+from nasviz.analysis.metrics import random_baseline, rank_metrics
 from nasviz.cli import main
 from nasviz.experiment import eval_archs, load_bench, load_data, settings_for, trained_supernet
 from nasviz.supernet.evaluate import evaluate_archs

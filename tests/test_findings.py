@@ -9,7 +9,8 @@ import pytest
 from nasviz.analysis.findings import (THIS_RUN, Findings, describe_change_over_training, describe_difference,
                                       describe_paired, describe_ranking, describe_seed_comparison,
                                       detectable_from_interval, metric_label, metrics_payload, write_metrics)
-from nasviz.analysis.ranking import Estimate, paired_difference, paired_seed_difference, seed_summary
+from nasviz.analysis.seeds import paired_seed_difference, seed_summary
+from nasviz.analysis.uncertainty import Estimate, paired_difference
 
 RANDOM = Estimate(0.0, -0.06, 0.06, 120, method='null distribution of 1000 random score draws')
 CEILING = Estimate(0.63, 0.58, 0.68, 120)

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from nasviz.analysis.ranking import kendall_tau, metric_ci, regret, spearman, topk_precision
+from nasviz.analysis.metrics import kendall_tau, regret, spearman, topk_precision
+from nasviz.analysis.uncertainty import metric_ci
 from nasviz.partition.split import split_ops
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces.nb201 import NUM_ARCHS, NUM_EDGES, OPS, Arch, OpMask, canonical

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasviz.analysis.ranking import kendall_tau
+from nasviz.analysis.metrics import kendall_tau
 from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 from nasviz.spaces.nb201 import Arch, sample_archs
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.analysis.ranking import (baseline_scores, kendall_tau, random_baseline, rank_metrics, ranking_table,
-                                     regret, spearman, topk_precision)
+from nasviz.analysis.baselines import baseline_scores
+from nasviz.analysis.metrics import (kendall_tau, random_baseline, rank_metrics, ranking_table, regret, spearman,
+                                     topk_precision)
 from nasviz.bench import MicroBench, NB201Table
 from nasviz.spaces.nb201 import sample_archs
 
@@ -191,7 +192,7 @@ def test_baselines_on_real_table(nb201_table: NB201Table) -> None:
 
 def test_ranking_with_baselines_scores_ceiling_against_first_seed():
     import pandas as pd
-    from nasviz.analysis.ranking import ranking_with_baselines
+    from nasviz.analysis.baselines import ranking_with_baselines
     from nasviz.bench import MicroBench
     from nasviz.spaces.nb201 import sample_archs
 
@@ -210,19 +211,19 @@ def test_ranking_with_baselines_scores_ceiling_against_first_seed():
     assert t.loc['seed-to-seed', 'kendall_tau'] < kendall_tau(s1, (s0 + s1) / 2)
 
 
-def test_op_preference_reads_which_ops_each_ranking_rewards() -> None:
-    from nasviz.analysis.ranking import op_preference
+def test_choice_preference_reads_which_ops_each_ranking_rewards() -> None:
+    from nasviz.analysis.preference import choice_preference
 
     archs = sample_archs(200, rng=3)
     pred = np.array([a.ops.count('skip_connect') for a in archs], dtype=float)
     truth = np.array([a.ops.count('nor_conv_3x3') for a in archs], dtype=float)
-    df = op_preference([str(a) for a in archs], pred, truth)
+    df = choice_preference([str(a) for a in archs], pred, truth, per_slot=False).set_index('choice')
     assert list(df.index) == ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
-    assert df.loc['skip_connect', 'tau_pred'] == pytest.approx(1.0) and df.loc['nor_conv_3x3', 'tau_truth'] == pytest.approx(1.0)
-    assert df.loc['skip_connect', 'gap'] > 0.9 and df.loc['nor_conv_3x3', 'gap'] < -0.1
+    assert df.loc['skip_connect', 'tau_score'] == pytest.approx(1.0) and df.loc['nor_conv_3x3', 'tau_truth'] == pytest.approx(1.0)
+    assert df.loc['skip_connect', 'bias'] > 0.9 and df.loc['nor_conv_3x3', 'bias'] < -0.1
     assert df['mean_count'].sum() == pytest.approx(6.0)
-    assert 'tau_truth' not in op_preference(archs, pred).columns
-    with pytest.raises(ValueError, match='pred has 3 values'):
-        op_preference(archs, pred[:3])
-    with pytest.raises(ValueError, match='arch string'):
-        op_preference(['|bad|'] * 200, pred)
+    assert 'tau_truth' not in choice_preference(archs, pred, per_slot=False).columns
+    with pytest.raises(ValueError, match='scores has 3 values for 200 architectures'):
+        choice_preference(archs, pred[:3])
+    with pytest.raises(ValueError, match='registered space'):
+        choice_preference(['|bad|'] * 200, pred)

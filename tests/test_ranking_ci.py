@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.analysis.ranking import (CI_COLUMNS, Estimate, PairedDifference, SeedSummary, _PairedStat,
-                                     _kendall_rows, _topk, baseline_metrics_ci, ceiling_scores, ci_wide,
-                                     kendall_ci, kendall_tau, metric_ci, paired_difference, paired_seed_difference,
-                                     random_null, rank_metrics, ranking_table_ci, ranking_with_baselines_ci,
-                                     seed_summary, spearman_ci, table_estimates, topk_precision,
-                                     topk_precision_ci)
+from nasviz.analysis.baselines import baseline_metrics_ci, ceiling_scores, ranking_with_baselines_ci
+from nasviz.analysis.ci_tables import CI_COLUMNS, ci_wide, ranking_table_ci, table_estimates
+from nasviz.analysis.metrics import _topk, kendall_tau, rank_metrics, topk_precision
+from nasviz.analysis.seeds import SeedSummary, paired_seed_difference, seed_summary
+from nasviz.analysis.uncertainty import (Estimate, PairedDifference, _kendall_rows, _PairedStat, kendall_ci,
+                                         metric_ci, paired_difference, random_null, spearman_ci, topk_precision_ci)
 from nasviz.bench import MicroBench, NB201Table
 from nasviz.spaces.nb201 import sample_archs
 
@@ -315,7 +315,7 @@ def test_reliability_frontier_matches_the_gaussian_closed_form() -> None:
     """Planted ground truth: true accuracies with sd 3, one seed's noise sd 1.5, 4 seeds. The
     split-half Kendall tau of k-seed means is (2/pi) arcsin(r_k) with r_k = t^2 / (t^2 + s^2/k)
     (bivariate normal); measured (k = 1, 2) and projected (every k) must both land on it."""
-    from nasviz.analysis.ranking import reliability_frontier
+    from nasviz.analysis.reliability import reliability_frontier
 
     rng = np.random.default_rng(3)
     t_sd, s_sd, n = 3.0, 1.5, 600
@@ -334,7 +334,7 @@ def test_reliability_frontier_matches_the_gaussian_closed_form() -> None:
 
 
 def test_reliability_frontier_names_bad_input() -> None:
-    from nasviz.analysis.ranking import reliability_frontier
+    from nasviz.analysis.reliability import reliability_frontier
 
     with pytest.raises(ValueError, match='cells x seeds'):
         reliability_frontier(np.ones(5))

@@ -10,8 +10,9 @@ ground truth, returning plain data with bootstrap confidence intervals over arch
 * :func:`picking_vs_pruning` -- does the predictor find the best cells (precision of its top
   0.1% / 1% / 10%), or only avoid the worst (precision of its bottom 10% / 50%)? Plus Kendall tau
   inside the true top 10% and the regret of its best pick;
-* :func:`choice_bias` -- for every (slot, choice), the tau between using it and the score beside
-  the same against the truth; the gap is what the predictor rewards beyond the truth;
+* :func:`~nasviz.analysis.preference.choice_preference` (in :attr:`BiasResult.choices`) -- for
+  every (slot, choice), the tau between using it and the score beside the same against the truth;
+  the ``bias`` is what the predictor rewards beyond the truth;
 * :func:`size_bias` -- partial Spearman of the score with the parameter count given the truth;
 * :func:`bn_handling` -- the same cells scored with recalibrated, running and batch BN
   statistics: tau of each, and each one's paired difference to recalibration;
@@ -32,12 +33,14 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from nasviz.analysis.ranking import (Estimate, _as_vector, _bootstrap_ci, _numeric, _resolve_k, kendall_ci,
-                                     paired_difference, regret, spearman, topk_precision, topk_precision_ci)
-from nasviz.spaces import get_space, list_spaces, space_of
+from nasviz.analysis.metrics import (as_float_vector, as_numeric, check_finite_pair, regret, resolve_k, spearman,
+                                     topk_precision)
+from nasviz.analysis.preference import choice_preference, infer_space
+from nasviz.analysis.uncertainty import Estimate, bootstrap_ci, kendall_ci, paired_difference, topk_precision_ci
+from nasviz.spaces import get_space
 from nasviz.validate import check_int, short_repr
 
-__all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'choice_bias', 'size_bias',
+__all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'size_bias',
            'ranking_over_training', 'training_endpoints', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
@@ -46,21 +49,10 @@ TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
 BOTTOM_FRACTIONS: tuple[float, ...] = (0.1, 0.5)
 
 
-def _pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
-    p, t = _numeric(scores, 'scores'), _numeric(truth, 'truth')
-    if p.shape != t.shape:
-        raise ValueError(f'scores has {p.size} values, truth {t.size}: they must pair cell by cell')
-    if p.size < 2:
-        raise ValueError(f'need at least 2 cells, got {p.size}')
-    if not (np.isfinite(p).all() and np.isfinite(t).all()):
-        raise ValueError('scores and truth must be finite numbers (drop cells without a score first)')
-    return p, t
-
-
 def _finite(x: Any, name: str) -> np.ndarray:
     """``x`` as a float64 vector of finite numbers, or ``ValueError`` naming ``name`` and the
     first position that is not a number, NaN or infinite."""
-    v = _as_vector(x, name)
+    v = as_float_vector(x, name)
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -69,28 +61,11 @@ def _finite(x: Any, name: str) -> np.ndarray:
     return v
 
 
-def _infer_space(archs: Sequence[Any]) -> Any:
-    """The one registered space whose strings ``archs`` are, or ``ValueError`` asking for ``space``."""
-    if not archs or not isinstance(archs[0], str):
-        return space_of(archs[0]) if archs else get_space('nb201')
-    fits = []
-    for name in list_spaces():
-        try:
-            get_space(name).from_str(archs[0])
-            fits.append(name)
-        except ValueError:
-            continue
-    if len(fits) != 1:
-        raise ValueError(f'archs[0] {short_repr(archs[0])} is a string of {"no" if not fits else "several"} registered '
-                         f'space{"s" if fits else ""} ({", ".join(fits) or ", ".join(list_spaces())}): pass space=')
-    return get_space(fits[0])
-
-
 def _fraction_k(fraction: float, n: int, name: str) -> int:
     f = float(fraction)
     if not 0 < f < 1:
         raise ValueError(f'{name} fractions must lie in (0, 1), got {short_repr(fraction)}')
-    return _resolve_k(f, n)
+    return resolve_k(f, n)
 
 
 def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
@@ -146,7 +121,7 @@ def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACT
     the cells of the true top ``top_region``), ``regret`` (true accuracy lost by taking the
     predicted best, with a bootstrap CI) and ``regret_top`` (``{fraction: loss of the best cell
     inside the predicted top fraction}``), ``best`` (the true best) and ``n``."""
-    p, t = _pair(scores, truth)
+    p, t = check_finite_pair(scores, truth)
     n = p.size
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     out: dict[str, Any] = dict(n=n, best=float(t.max()))
@@ -165,52 +140,11 @@ def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACT
         return np.array([regret(p[i], t[i]) for i in idx])
 
     r = regret(p, t)
-    lo, hi, how, _ = _bootstrap_ci(regret_stat, n, level, n_resamples, random_state, 'percentile')
+    lo, hi, how, _ = bootstrap_ci(regret_stat, n, level, n_resamples, random_state, 'percentile')
     out['regret'] = Estimate(r, lo, hi, n, level, how)
     order = np.argsort(-p, kind='stable')
     out['regret_top'] = {float(f): float(t.max() - t[order[:_fraction_k(f, n, 'top')]].max()) for f in top}
     return out
-
-
-def choice_bias(archs: Sequence[Any], scores: Any, truth: Any, space: Any = None, level: float = 0.95,
-                n_resamples: int = 200, random_state: int | None = 0, intervals: bool = True) -> pd.DataFrame:
-    """For every (slot, choice) used by some but not all cells: Kendall tau between using it (0/1)
-    and the score (``tau_score``), and the truth (``tau_truth``), with bootstrap CIs, and
-    ``bias = tau_score - tau_truth`` (what the predictor rewards beyond the truth). Also the
-    per-operation view over all op slots (``slot='*'``: how many op slots carry the op; NB201:
-    edges), which is what a supernet's op preference usually shows first."""
-    archs = list(archs)
-    p, t = _pair(scores, truth)
-    if len(archs) != p.size:
-        raise ValueError(f'{len(archs)} architectures for {p.size} scores')
-    space = get_space(_infer_space(archs) if space is None else space)
-    archs = [space.check(a, 'archs') for a in archs]
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
-    columns: dict[tuple[str, str], np.ndarray] = {}
-    for slot in space.slots:
-        vals = np.array([a.choice(slot) for a in archs])
-        for c in space.choices(slot):
-            columns[(slot, c)] = (vals == c).astype(np.float64)
-    counts = np.array([list(space.op_counts(a).values()) for a in archs], dtype=np.float64)
-    for i, op in enumerate(space.ops()):
-        columns[('*', op)] = counts[:, i]
-    rows = []
-    for (slot, c), x in columns.items():
-        if np.ptp(x) == 0:
-            continue  # used by every cell or by none: no contrast
-        row = dict(slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'),
-                   mean_count=float(x.mean()))
-        for side, y in (('score', p), ('truth', t)):
-            if intervals:
-                e = kendall_ci(x, y, **boot)
-                row.update({f'tau_{side}': e.estimate, f'{side}_low': e.low, f'{side}_high': e.high})
-            else:
-                row[f'tau_{side}'] = float(stats.kendalltau(x, y).statistic)
-        row['bias'] = row['tau_score'] - row['tau_truth']
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    df['n'] = p.size
-    return df
 
 
 def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
@@ -228,8 +162,8 @@ def size_bias(scores: Any, truth: Any, params: Any, level: float = 0.95, n_resam
     predictor rewards size beyond what size buys in true accuracy (0: no size bias; NaN when the
     scores are a monotone function of the truth, which leaves nothing to explain). Bootstrap CI
     over cells."""
-    p, t = _pair(scores, truth)
-    z = _numeric(params, 'params')
+    p, t = check_finite_pair(scores, truth)
+    z = as_numeric(params, 'params')
     if z.shape != p.shape:
         raise ValueError(f'params has {z.size} values for {p.size} cells')
     if not np.isfinite(z).all():
@@ -240,7 +174,7 @@ def size_bias(scores: Any, truth: Any, params: Any, level: float = 0.95, n_resam
         idx = np.atleast_2d(idx)
         return np.array([_partial_spearman(p[i], z[i], t[i]) for i in idx])
 
-    lo, hi, how, _ = _bootstrap_ci(stat, p.size, level, n_resamples, random_state, 'percentile')
+    lo, hi, how, _ = bootstrap_ci(stat, p.size, level, n_resamples, random_state, 'percentile')
     return Estimate(est, lo, hi, p.size, level, how)
 
 
@@ -320,7 +254,7 @@ def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 
     ``n_left``, ``expected_best`` (exact expectation), the same for the whole space
     (``whole_space``, X = 0) and ``gain = expected_best - whole_space``; ``best_left`` is the best
     true accuracy still in the pruned space (what pruning may cost)."""
-    p, t = _pair(scores, truth)
+    p, t = check_finite_pair(scores, truth)
     budget = check_int(budget, 'budget', 1)
     whole = expected_best_of_random(t, min(budget, t.size))
     order = np.argsort(p, kind='stable')  # ascending: the first ones are pruned
@@ -344,7 +278,7 @@ def random_top_precision(n: int, fraction: float) -> float:
 
 def topk_table(scores: Any, truth: Any, fractions: Sequence[float] = TOP_FRACTIONS) -> pd.DataFrame:
     """Point values of top-fraction precision (no CIs): a quick table for many predictors."""
-    p, t = _pair(scores, truth)
+    p, t = check_finite_pair(scores, truth)
     return pd.DataFrame([dict(fraction=f, k=_fraction_k(f, p.size, 'top'),
                               precision=topk_precision(p, t, _fraction_k(f, p.size, 'top')),
                               random=random_top_precision(p.size, f)) for f in fractions])
@@ -357,7 +291,8 @@ def topk_table(scores: Any, truth: Any, fractions: Sequence[float] = TOP_FRACTIO
 class BiasResult:
     """Every analysis of one predictor (e.g. ``'nb201/spos'``, ``'published/oneshot'``) on one
     space's cells: ``tau`` (Kendall, CI), ``picking`` (:func:`picking_vs_pruning`), ``choices``
-    (:func:`choice_bias`), ``size`` (:func:`size_bias`, None without parameter counts) and
+    (:func:`~nasviz.analysis.preference.choice_preference`), ``size`` (:func:`size_bias`, None
+    without parameter counts) and
     ``pruned`` (:func:`pruned_search_curve`)."""
 
     name: str
@@ -415,8 +350,8 @@ def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: An
     (about +-0.01 in tau at 15,625 cells) and 1,000 resamples of every statistic would take
     minutes; ``info['n_resamples']`` records the number used."""
     archs = list(archs)
-    p, t = _pair(scores, truth)
-    space = get_space(_infer_space(archs) if space is None else space)
+    p, t = check_finite_pair(scores, truth)
+    space = get_space(infer_space(archs) if space is None else space)
     if p.size > 2000:
         n_resamples = min(int(n_resamples), 200)
     boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
@@ -424,8 +359,8 @@ def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: An
     return BiasResult(
         name=name, space=space.name, n=p.size, tau=kendall_ci(p, t, **boot),
         picking=picking_vs_pruning(p, t, **boot),
-        choices=choice_bias(archs, p, t, space=space, level=level, n_resamples=max(100, n_resamples // 5),
-                            random_state=random_state, intervals=ci),
+        choices=choice_preference(archs, p, t, space=space, intervals=ci, level=level,
+                                  n_resamples=max(100, n_resamples // 5), random_state=random_state),
         size=None if params is None else size_bias(p, t, params, **boot),
         pruned=pruned_search_curve(p, t, prune=prune, budget=budget), info=dict(n_resamples=int(n_resamples)))
 

@@ -4,7 +4,7 @@ Every sentence carries its numbers (estimate, interval, n) and follows fixed rul
 
 * a ranking is *better* / *worse than random scores* only when its estimate lies above / below
   the central range of random scores (the metric's null distribution,
-  :func:`~nasviz.analysis.ranking.random_null`: a permutation test at that level) and its own
+  :func:`~nasviz.analysis.uncertainty.random_null`: a permutation test at that level) and its own
   CI excludes the random mean; otherwise *indistinguishable from random*; with no random
   baseline it is compared with zero (*within noise* when its CI covers zero);
 * *better*, *worse* or *level with* another predictor (parameter count, another estimator) come
@@ -31,15 +31,17 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 from scipy import stats
 
-from nasviz.analysis.ranking import Estimate, PairedDifference, SeedSummary, _json_float, _level_label
+from nasviz.analysis.seeds import SeedSummary
+from nasviz.analysis.uncertainty import Estimate, PairedDifference, json_float, level_label
 
 __all__ = ['describe_bn_handling', 'METRIC_LABELS', 'CEILING_LABELS', 'metric_label', 'describe_ranking', 'describe_difference',
            'describe_paired', 'describe_change_over_training', 'paired_estimate', 'detectable_from_interval', 'describe_seed_comparison',
+           'describe_run_vs_seeds', 'describe_choice_preference',
            'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN', 'describe_audit', 'BASELINE_NAMES']
 
 #: how metric column names read in a sentence
 METRIC_LABELS = {'kendall_tau': 'Kendall tau', 'spearman': 'Spearman rho', 'regret': 'regret'}
-#: how each ceiling of :func:`nasviz.analysis.ranking.ceiling_scores` reads in a sentence
+#: how each ceiling of :func:`nasviz.analysis.baselines.ceiling_scores` reads in a sentence
 CEILING_LABELS = {
     'reliability': "the ground truth's own split-half reliability",
     'reliability (Spearman-Brown)': "the ground truth's own reliability",
@@ -82,14 +84,14 @@ def _ci(e: Estimate, digits: int) -> str:
     """``0.13 [95% CI -0.01, 0.25]`` (or ``0.13 (no CI)``)."""
     if not e.has_interval:
         return f'{_num(e.estimate, digits)} (no CI)'
-    return f'{_num(e.estimate, digits)} [{_level_label(e.level)} CI {_num(e.low, digits)}, {_num(e.high, digits)}]'
+    return f'{_num(e.estimate, digits)} [{level_label(e.level)} CI {_num(e.low, digits)}, {_num(e.high, digits)}]'
 
 
 def _range(e: Estimate, digits: int) -> str:
     """``0.00, 95% range -0.06 to 0.06``: a null distribution's mean and central range."""
     if not e.has_interval:
         return _num(e.estimate, digits)
-    return f'{_num(e.estimate, digits)}, {_level_label(e.level)} range {_num(e.low, digits)} to {_num(e.high, digits)}'
+    return f'{_num(e.estimate, digits)}, {level_label(e.level)} range {_num(e.low, digits)} to {_num(e.high, digits)}'
 
 
 def _vs_random(est: Estimate, random: Estimate | None, digits: int) -> str:
@@ -224,7 +226,7 @@ def describe_ranking(name: str, est: Estimate, random: Estimate | None = None, c
     the parameter-count baseline (...; paired difference -0.20 [...]) and far below the ground
     truth's own reliability (0.63 [...], the intervals disjoint)."*
 
-    ``random`` is :func:`~nasviz.analysis.ranking.random_null` (a range, not a CI), ``params``
+    ``random`` is :func:`~nasviz.analysis.uncertainty.random_null` (a range, not a CI), ``params``
     and ``ceiling`` bootstrap estimates; ``params_diff`` the paired difference ``name - params``
     on the same cells (a PairedDifference, an Estimate or the audit engine's comparison mapping):
     only it decides *better*, *worse* or *level with* the parameter count. ``ceiling_name`` a key
@@ -248,7 +250,7 @@ def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estim
                         what: str = 'cells', digits: int = 2) -> str:
     """One sentence on ``a - b``: *"within noise"* when the difference's CI covers zero,
     otherwise *"A ranks better (worse) than B by x [CI]"*. ``diff`` is a
-    :class:`~nasviz.analysis.ranking.PairedDifference` (its p-value is quoted) or an Estimate
+    :class:`~nasviz.analysis.uncertainty.PairedDifference` (its p-value is quoted) or an Estimate
     of the difference (``metric`` then names it; default Kendall tau)."""
     name_a, name_b = _check_name(name_a, 'name_a'), _check_name(name_b, 'name_b')
     if isinstance(diff, PairedDifference):
@@ -267,10 +269,31 @@ def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estim
         return (f'{name_a} vs {name_b} in {label} is within noise: {signed} ({tail}); the CI covers 0, '
                 f'{_detectable_text(det, digits)}.')
     better = est.low > 0
-    mag = f'{_num(abs(est.estimate), digits)} [{_level_label(est.level)} CI ' \
+    mag = f'{_num(abs(est.estimate), digits)} [{level_label(est.level)} CI ' \
           f'{_num(min(abs(est.low), abs(est.high)), digits)}, {_num(max(abs(est.low), abs(est.high)), digits)}]'
     return (f'{name_a} ranks {"better" if better else "worse"} than {name_b} by {mag} in {label} '
             f'({tail}).')
+
+
+def describe_run_vs_seeds(run_name: str, run: Any, seeds_name: str, summary: Any, level: float = 0.95,
+                          digits: int = 3) -> str:
+    """Is one training run's result (``run``, an Estimate) consistent with a method's results over
+    seeds (``summary``, a :class:`~nasviz.analysis.seeds.SeedSummary`)? The sentence quotes both
+    and the ``level`` prediction interval for one more seed, ``mean ± t * std * sqrt(1 + 1/n)``:
+    *within the seed spread* when the run lies inside it, *outside* otherwise (no claim with one
+    seed)."""
+    one = f'{run.estimate:.{digits}f} [{level * 100:g}% CI {run.low:.{digits}f}, {run.high:.{digits}f}]'
+    many = (f'{summary.mean:.{digits}f} ± {summary.se:.{digits}f} (mean ± SE over {summary.n} seeds, '
+            f'std {summary.std:.{digits}f})')
+    head = f'{run_name} reaches Kendall tau {one}; {seeds_name} {many}'
+    if summary.n < 2 or not np.isfinite(summary.std):
+        return head + '; with one seed there is no seed spread to compare with.'
+    half = float(stats.t.ppf((1 + level) / 2, summary.n - 1)) * summary.std * np.sqrt(1 + 1 / summary.n)
+    lo, hi = summary.mean - half, summary.mean + half
+    inside = lo <= run.estimate <= hi
+    verdict = ('within the seed spread' if inside else 'outside the seed spread')
+    return (f'{head}. The difference, {run.estimate - summary.mean:+.{digits}f}, is {verdict}: '
+            f'the {level * 100:g}% prediction interval for one more seed is [{lo:.{digits}f}, {hi:.{digits}f}].')
 
 
 def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | None = None,
@@ -278,7 +301,7 @@ def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | N
                              digits: int = 3) -> str:
     """A result over seeds as mean ± SE (said explicitly), e.g. *"Over 3 seeds, few-shot reaches
     Kendall tau 0.176 ± 0.020 (mean ± SE; std 0.034)"*; with ``reference`` and ``diff`` (from
-    :func:`~nasviz.analysis.ranking.paired_seed_difference`), the paired difference as well,
+    :func:`~nasviz.analysis.seeds.paired_seed_difference`), the paired difference as well,
     *within noise* when its t-CI covers zero."""
     name = _check_name(name, 'name')
     if not isinstance(summary, SeedSummary):
@@ -377,14 +400,71 @@ def describe_picking_pruning(name: str, picking: Mapping[str, Any], digits: int 
             f'taking its best cell loses {_ci(picking["regret"], digits)} accuracy points against the true best.')
 
 
-def describe_op_bias(name: str, op_bias: Mapping[str, float], digits: int = 2) -> str:
-    """Which operations ``name`` rewards more (and less) than the ground truth does."""
-    if not op_bias:
-        return f'{name}: no operation varies over these cells.'
-    hi = max(op_bias, key=op_bias.get)
-    lo = min(op_bias, key=op_bias.get)
-    return (f'{name} rewards {hi} more than the truth does (tau gap {op_bias[hi]:+.{digits}f}) and {lo} less '
-            f'({op_bias[lo]:+.{digits}f}); a gap of 0 means no bias.')
+def describe_choice_preference(table: Any, name: str = 'the supernet', digits: int = 2) -> list[str]:
+    """Sentences on the operation rows (``slot='*'``) of a
+    :func:`~nasviz.analysis.preference.choice_preference` table.
+
+    With intervals: which ops ``name`` and the ground truth each reward or punish (only where the
+    op's CI excludes 0, the others listed as within noise), then the ops where the two disagree
+    in sign with both CIs excluding 0, else that no op does. Without intervals: the ops ``name``
+    rewards most and least beyond the truth (the largest and smallest ``bias``, point values).
+    """
+    ops = table[table['slot'] == '*'] if 'slot' in table.columns else table
+    ops = ops.set_index('choice') if 'choice' in ops.columns else ops
+
+    def ci(est: float, lo: float, hi: float) -> str:
+        return f'{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]'
+
+    def op_label(op: Any) -> str:
+        return 'none (the zero op)' if op == 'none' else str(op)
+
+    if 'score_low' not in ops.columns:
+        if 'bias' not in ops.columns:
+            raise ValueError('table has neither intervals (score_low, score_high) nor a bias column: '
+                             'pass truth, or intervals=True, to choice_preference')
+        bias = {str(op): float(b) for op, b in ops['bias'].items()}
+        if not bias:
+            return [f'{name}: no operation varies over these cells.']
+        hi, lo = max(bias, key=bias.get), min(bias, key=bias.get)
+        return [f'{name} rewards {hi} more than the truth does (tau gap {bias[hi]:+.{digits}f}) and {lo} less '
+                f'({bias[lo]:+.{digits}f}); a gap of 0 means no bias.']
+
+    def side(prefix: str, col: str) -> tuple[list[str], list[str], list[str]]:
+        up, down, flat = [], [], []
+        for op, r in ops.iterrows():
+            lo, hi, est = r[f'{prefix}_low'], r[f'{prefix}_high'], r[col]
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                continue
+            label = op_label(op)
+            text = f'{label} ({ci(est, lo, hi)})'
+            (up if lo > 0 else down if hi < 0 else flat).append(text if lo > 0 or hi < 0 else label)
+        return up, down, flat
+
+    n = int(ops['n'].iloc[0]) if 'n' in ops.columns and len(ops) else 0
+    level = 'Kendall tau between an op\'s count per cell and the ranking, 95% CI'
+    with_truth = 'truth_low' in ops.columns
+    out = []
+    for who, prefix, col in ((name, 'score', 'tau_score'), ('the ground truth', 'truth', 'tau_truth'))[:1 + with_truth]:
+        up, down, flat = side(prefix, col)
+        parts = [f'rewards {", ".join(up)}' if up else 'rewards no op clearly',
+                 f'punishes {", ".join(down)}' if down else 'punishes no op clearly']
+        tail = f'; within noise of 0: {", ".join(flat)}' if flat else ''
+        out.append(f'Over {n} cells, {who} {parts[0]} and {parts[1]}{tail} ({level}).')
+    if not with_truth:
+        return out
+    opposite = []
+    for op, r in ops.iterrows():
+        p = int(r['score_low'] > 0) - int(r['score_high'] < 0)
+        t = int(r['truth_low'] > 0) - int(r['truth_high'] < 0)
+        if p and t and p != t:
+            opposite.append(f'{op_label(op)} ({name} {ci(r["tau_score"], r["score_low"], r["score_high"])}, '
+                            f'ground truth {ci(r["tau_truth"], r["truth_low"], r["truth_high"])})')
+    if opposite:
+        out.append(f'Opposite signs, both CIs excluding 0: {"; ".join(opposite)}.')
+    else:
+        out.append(f'No op is rewarded by one of {name} and the ground truth and punished by the other with '
+                   'both CIs excluding 0.')
+    return out
 
 
 def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
@@ -549,7 +629,7 @@ def to_jsonable(x: Any) -> Any:
     if isinstance(x, (int, np.integer)):
         return int(x)
     if isinstance(x, (float, np.floating)):
-        return _json_float(x)
+        return json_float(x)
     if x is None or isinstance(x, str):
         return x
     raise ValueError(f'cannot store a {type(x).__name__} in a metrics file: {x!r}')

@@ -2,7 +2,7 @@
 
 A benchmark's accuracy is itself a noisy measurement (a mean over a few training seeds). The
 best any estimator can reach is the agreement of the truth with an independent copy of itself.
-What a benchmark offers (:func:`nasviz.analysis.ranking.ceiling_scores`):
+What a benchmark offers (:func:`nasviz.analysis.baselines.ceiling_scores`):
 
 * ``'reliability'`` (a benchmark with >= 4 seeds): the mean of half the seeds against the mean of
   the other half, a *split-half* figure for a truth averaging half as many seeds as the real one;
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from nasviz.analysis.ranking import Estimate
+from nasviz.analysis.uncertainty import Estimate
 
-__all__ = ['Ceiling', 'spearman_brown', 'tau_spearman_brown']
+__all__ = ['Ceiling', 'spearman_brown', 'tau_spearman_brown', 'corrected_ceiling_table']
 
 
 def spearman_brown(r: float | np.ndarray, factor: float) -> float | np.ndarray:
@@ -94,3 +95,28 @@ class Ceiling:
             which = (f'{kind}: Kendall tau of the truth against an independent measurement of it, '
                      f'{format(measured, ".3f")}, no seed count to correct for')
         return cls(kind, measured, seeds_measured, seeds_truth, float(factor), corr, which)
+
+
+def corrected_ceiling_table(table: pd.DataFrame, bench: Any) -> pd.DataFrame:
+    """A long CI table (:func:`~nasviz.analysis.baselines.ranking_with_baselines_ci`,
+    :func:`~nasviz.analysis.baselines.baseline_metrics_ci`) whose split-half ``'reliability'`` rows
+    become the ceiling to print: the Kendall tau row corrected by Spearman-Brown to the seeds the
+    truth averages (:class:`Ceiling`; method ``'reliability (Spearman-Brown)'``),
+    the other metrics' rows of the split-half figure dropped (they have no such correction). A
+    table without split-half rows comes back unchanged."""
+    rows = table['method'] == 'reliability'
+    if not rows.any():
+        return table
+    n_seeds = len(getattr(bench, 'seeds', ()) or ())
+    out = table[~rows | (table['metric'] == 'kendall_tau')].copy()
+    for i in out.index[out['method'] == 'reliability']:
+        r = out.loc[i]
+        measured = Estimate(r['estimate'], r['low'], r['high'], int(r['n']), float(r.get('level', 0.95)),
+                            str(r.get('ci_method', '')))
+        ceiling = Ceiling.from_measured('reliability', measured, n_seeds // 2, n_seeds)
+        out.loc[i, ['estimate', 'low', 'high']] = [ceiling.corrected.estimate, ceiling.corrected.low,
+                                                   ceiling.corrected.high]
+        out.loc[i, 'method'] = 'reliability (Spearman-Brown)'
+        if 'ci_method' in out.columns:
+            out.loc[i, 'ci_method'] = ceiling.corrected.method
+    return out.reset_index(drop=True)

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from nasviz.analysis.ranking import Estimate, _as_vector, seed_summary
+from nasviz.analysis.metrics import as_float_vector
+from nasviz.analysis.seeds import seed_summary
+from nasviz.analysis.uncertainty import Estimate
 from nasviz.audit import engine
 from nasviz.validate import short_repr
 
@@ -119,7 +121,11 @@ def metric_key(metric: str, k: float | str | None = None) -> tuple[str, str]:
     return metric, ''
 
 
-def _from_dists(name_a: str, name_b: str, metric: str, k: str, d: engine.Distributions) -> Comparison:
+def from_distributions(name_a: str, name_b: str, metric: str, k: str, d: engine.Distributions) -> Comparison:
+    """The :class:`Comparison` of ``name_a`` against ``name_b`` on one metric (``k``: its top-k
+    label, or ``''``) from the bootstrap distributions ``d`` of
+    :func:`nasviz.audit.engine.bootstrap_metrics`: the paired difference, its percentile CI,
+    p-value, verdict and the smallest difference the design could detect."""
     ka, kb = (name_a, metric, k), (name_b, metric, k)
     dist = d.dist[ka] - d.dist[kb]
     lo, hi = engine.percentile_ci(dist, d.level)
@@ -133,7 +139,7 @@ def _from_dists(name_a: str, name_b: str, metric: str, k: str, d: engine.Distrib
 
 
 def _clean(x: Any, name: str) -> np.ndarray:
-    return _as_vector(x, name)
+    return as_float_vector(x, name)
 
 
 def compare(pred_a: Any, pred_b: Any, truth: Any, metric: str = 'kendall_tau', k: float | None = None,
@@ -153,7 +159,7 @@ def compare(pred_a: Any, pred_b: Any, truth: Any, metric: str = 'kendall_tau', k
     ks = [] if not klab else [float(klab) if '.' in klab else int(klab)]
     d = engine.bootstrap_metrics({names[0]: a[ok], names[1]: b[ok]}, t[ok], ks=ks, n_resamples=n_resamples,
                                  level=level, random_state=random_state)
-    return _from_dists(names[0], names[1], metric, klab, d)
+    return from_distributions(names[0], names[1], metric, klab, d)
 
 
 def compare_seeds(runs_a: Sequence[Any], runs_b: Sequence[Any] | Any, truth: Any, metric: str = 'kendall_tau',

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import Estimate, ceiling_scores
+from nasviz.analysis.baselines import ceiling_scores
+from nasviz.analysis.uncertainty import Estimate
 from nasviz.audit import engine
 from nasviz.audit.ceiling import Ceiling, spearman_brown
-from nasviz.audit.compare import Comparison, _from_dists, compare_seeds, estimate_of
+from nasviz.audit.compare import Comparison, compare_seeds, estimate_of, from_distributions
 from nasviz.audit.readers import DROP_KINDS, parse_arch, read_scores
 from nasviz.bench import load_benchmark
 from nasviz.bench.nb201 import NB201Table
@@ -94,7 +95,7 @@ class Audit:
         d = self.distributions
         if d is None or (estimator, metric, key) not in d.point or (other, metric, key) not in d.point:
             raise KeyError(f'no {metric}{"@" + key if key else ""} distribution for {estimator!r} and {other!r}')
-        return _from_dists(estimator, other, metric, key, d)
+        return from_distributions(estimator, other, metric, key, d)
 
     # -- tables ----------------------------------------------------------------------------
     def summary(self, digits: int = 3, metrics: Sequence[str] | None = None) -> pd.DataFrame:
@@ -501,7 +502,7 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
         for other in others:
             for key in d.keys_of(name):
                 if key[1] in _COMPARED and (other, key[1], key[2]) in d.point:
-                    c = _from_dists(name, other, key[1], key[2], d)
+                    c = from_distributions(name, other, key[1], key[2], d)
                     cmp_rows.append({col: getattr(c, col) for col in COMPARISON_COLUMNS})
     comparisons = pd.DataFrame(cmp_rows, columns=COMPARISON_COLUMNS)
     seed_rows = []

@@ -19,7 +19,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from nasviz.analysis.ranking import _resolve_k
+from nasviz.analysis.metrics import resolve_k
 from nasviz.audit import resample as rs
 
 __all__ = [
@@ -175,7 +175,7 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     """
     truth = np.asarray(truth, dtype=np.float64)
     n = truth.size
-    kk = [_resolve_k(k, n) for k in ks]
+    kk = [resolve_k(k, n) for k in ks]
     labels = [k_label(k) for k in ks]
     out = Distributions(n=n, n_resamples=int(n_resamples), level=float(level))
     tr, neg_tr = rs.Ranked(truth), rs.Ranked(-truth)

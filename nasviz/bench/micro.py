@@ -238,7 +238,7 @@ class MicroBench:
         ceiling any predictor of this ground truth can hope to reach."""
         if len(self.seeds) < 2:
             raise ValueError(f'seed-to-seed tau needs two seeds; this MicroBench has {self.seeds}')
-        from nasviz.analysis.ranking import kendall_tau
+        from nasviz.analysis.metrics import kendall_tau
 
         live = self._live()
         c0, c1 = self._seed_col[self.seeds[0]], self._seed_col[self.seeds[1]]
@@ -270,7 +270,7 @@ class MicroBench:
 
     def reliability(self) -> float:
         """Kendall tau-b between the two halves of :meth:`halves` over non-degenerate cells."""
-        from nasviz.analysis.ranking import kendall_tau
+        from nasviz.analysis.metrics import kendall_tau
 
         a, b = self.halves()
         return kendall_tau(b, a)

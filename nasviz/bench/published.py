@@ -39,7 +39,7 @@ def _which(which: str) -> str:
 class PublishedSupernets:
     """Published one-shot and few-shot supernet accuracies (%) of NAS-Bench-201 cells, keyed by
     the official cell string. Higher is better, as for every predictor in
-    :mod:`nasviz.analysis.ranking`.
+    :mod:`nasviz.analysis.metrics`.
 
     >>> pub = PublishedSupernets.load()                 # $NASVIZ_NB201_SUPERNETS
     >>> pub.scores(archs, which='fewshot')              # one score per arch, in order

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nasviz.analysis.ranking import baseline_metrics, kendall_tau
+from nasviz.analysis.baselines import baseline_metrics
+from nasviz.analysis.metrics import kendall_tau
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
 from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
                                        run_partition)
@@ -71,7 +72,7 @@ class Comparison:
     """Every (method, seed) run on the same cells: ``runs`` (one row each, rank metrics and
     costs), ``scores[(method, seed)]`` (per-cell supernet scores in the order of ``archs``),
     ``truth`` and the trivial ``baselines`` (rows of
-    :func:`~nasviz.analysis.ranking.baseline_metrics`)."""
+    :func:`~nasviz.analysis.baselines.baseline_metrics`)."""
 
     runs: pd.DataFrame
     scores: dict[tuple[str, int], np.ndarray]
@@ -165,7 +166,7 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageDat
     benchmark's network), as :func:`~nasviz.partition.pipeline.run_partition` takes it.
 
     Runs go to ``work_dir/<method>-seed<seed>`` when ``work_dir`` is given (resumable; a finished
-    run reloads). Baselines: every entry of :func:`~nasviz.analysis.ranking.baseline_scores` and
+    run reloads). Baselines: every entry of :func:`~nasviz.analysis.baselines.baseline_scores` and
     ``'random-scores'`` (not ``'random'``, which is the random-split method).
 
     ``executor`` runs the (method, seed) runs (default: one after another in this process); in

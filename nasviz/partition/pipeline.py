@@ -388,7 +388,7 @@ def run_partition(config: PartitionConfig, data: 'ImageData', size: dict[str, An
     frame['loss'] = lookup.loc[frame['arch_str'], 'loss'].to_numpy(dtype=np.float64)
     metrics: dict[str, float] = {}
     if truth is not None:
-        from nasviz.analysis.ranking import rank_metrics
+        from nasviz.analysis.metrics import rank_metrics
 
         frame['truth'] = truth
         metrics = rank_metrics(frame['score'].to_numpy(), truth, ks=_metric_ks(len(frame), ks))

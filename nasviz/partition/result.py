@@ -25,7 +25,7 @@ class PartitionResult:
 
     ``frame``: one row per evaluated cell with ``arch_str``, ``partition`` (leaf node id),
     ``score`` (supernet accuracy, %), ``loss``, and ``truth``/``params`` when a benchmark was
-    given. ``metrics``: :func:`~nasviz.analysis.ranking.rank_metrics` of score vs truth (empty
+    given. ``metrics``: :func:`~nasviz.analysis.metrics.rank_metrics` of score vs truth (empty
     without a benchmark). ``histories``: per-node training history. ``seconds``: wall time of
     ``train``, ``features``, ``eval`` and ``total``. ``info``: sizes, data id, budget mode, per-node
     seconds (``node_seconds``; kept out of the tree so a resumed run rebuilds it identically).

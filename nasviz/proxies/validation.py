@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import paired_difference, spearman_ci
+from nasviz.analysis.uncertainty import paired_difference, spearman_ci
 
 #: published Spearman correlations on NB201 (CIFAR-10): (value, ground-truth column, source).
 #: Abdelfattah et al. 2021 (all cells, test accuracy); Mellor et al. 2021 (NASWOT, valid accuracy,

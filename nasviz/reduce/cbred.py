@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nasviz.analysis.ranking import Estimate
+from nasviz.analysis.uncertainty import Estimate
 from nasviz.reduce.distances import DISTANCE_FUNCTIONS, graph_edit_distance
 from nasviz.reduce.encodings import encode
 from nasviz.validate import check_count, check_fraction, short_repr

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from nasviz.analysis.findings import detectable_from_interval
-from nasviz.analysis.ranking import Estimate, seed_summary
+from nasviz.analysis.seeds import seed_summary
+from nasviz.analysis.uncertainty import Estimate
 from nasviz.bench.micro import default_path
 from nasviz.search.base import SearchResult
 from nasviz.spaces import SearchSpace, get_space
@@ -161,7 +162,7 @@ def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: 
 def versus_cell(runs: pd.DataFrame, accuracy: float, level: float = 0.95) -> pd.DataFrame:
     """Each method's found cells against one fixed cell of true accuracy ``accuracy`` (the
     largest cell, say): per seed the difference ``found - accuracy``, then its mean, SE and t
-    interval over seeds (:func:`~nasviz.analysis.ranking.seed_summary`; paired by seed, the fixed
+    interval over seeds (:func:`~nasviz.analysis.seeds.seed_summary`; paired by seed, the fixed
     cell scoring every seed alike) and the smallest difference the seeds could detect (80% power,
     5% two-sided). Index ``method``; NaN intervals with one seed."""
     if not np.isfinite(accuracy):

@@ -271,7 +271,7 @@ def plot_ranking_baselines(table: pd.DataFrame, baselines: Iterable[str] = DEFAU
     """Kendall τ per method as bars, with ``kendall_tau_std`` as error bars (± std) when present.
 
     Methods named in ``baselines`` (case-insensitive), or flagged by a boolean ``is_baseline``
-    column or ``kind == 'baseline'`` (as in ``nasviz.analysis.ranking.baseline_metrics``), are
+    column or ``kind == 'baseline'`` (as in ``nasviz.analysis.baselines.baseline_metrics``), are
     grey so the contenders stand out; rows keep their order in ``table``. Chance (random
     scores) is never a bar: it is a dashed line with its ± std band; the seed-to-seed ceiling
     is a dotted line. For CIs use :func:`plot_ranking_ci`.
