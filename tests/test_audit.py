@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nasviz.analysis.metrics import _topk
+from nasviz.analysis.metrics import topk_precision
 from nasviz.analysis.uncertainty import Estimate
 from nasviz.audit import (
     Audit,
@@ -85,13 +85,13 @@ def test_precision_matches_ranking_topk_on_resamples():
     t = np.round(RNG.normal(size=n), 1)
     p = np.round(t + RNG.normal(size=n), 1)
     d = engine.bootstrap_metrics({'p': p}, t, ks=[1, 5, 0.1, 0.5], n_resamples=100, random_state=3)
-    assert d.point[('p', 'precision_top', '5')] == pytest.approx(_topk(p, t, 5))
-    assert d.point[('p', 'precision_bottom', '0.1')] == pytest.approx(_topk(-p, -t, 15))
+    assert d.point[('p', 'precision_top', '5')] == pytest.approx(topk_precision(p, t, 5))
+    assert d.point[('p', 'precision_bottom', '0.1')] == pytest.approx(topk_precision(-p, -t, 15))
     C = rs.draw_counts(np.random.default_rng(3), n, 100)
     for j, c in enumerate(C.T[:6]):
-        assert d.dist[('p', 'precision_top', '5')][j] == pytest.approx(_topk(_expand(p, c), _expand(t, c), 5))
+        assert d.dist[('p', 'precision_top', '5')][j] == pytest.approx(topk_precision(_expand(p, c), _expand(t, c), 5))
         assert d.dist[('p', 'precision_bottom', '0.5')][j] == pytest.approx(
-            _topk(-_expand(p, c), -_expand(t, c), 75))
+            topk_precision(-_expand(p, c), -_expand(t, c), 75))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,3 +48,32 @@ def test_comparison_summary_and_differences():
     assert diffs.loc['naslid', 'diff'] > 0
     with pytest.raises(ValueError, match='reference'):
         comp.differences('gmnas')
+
+
+def test_levels_sweep_has_one_row_per_method_and_level():
+    """SPOS never splits (levels 0); the others keep their level, the most common leaf count and
+    the seed summary of their comparison."""
+    import pandas as pd
+    from nasviz.analysis.metrics import kendall_tau
+    from nasviz.analysis.seeds import levels_sweep
+
+    rng = np.random.default_rng(2)
+    truth = rng.standard_normal(40)
+    comps = {}
+    for lv, methods in ((1, ('spos', 'naslid')), (2, ('naslid',))):
+        scores, rows = {}, []
+        for m in methods:
+            for s in range(3):
+                sc = truth + rng.standard_normal(40)
+                scores[(m, s)] = sc
+                rows.append(dict(method=m, seed=s, kind='method', n=40, n_leaves=1 if m == 'spos' else 2 ** lv,
+                                 kendall_tau=kendall_tau(sc, truth)))
+        comps[lv] = Comparison(runs=pd.DataFrame(rows), scores=scores, truth=truth, archs=[str(i) for i in range(40)])
+    sweep = levels_sweep(comps)
+    assert list(zip(sweep['method'], sweep['levels'], sweep['n_partitions'])) == [('spos', 0, 1), ('naslid', 1, 2),
+                                                                                   ('naslid', 2, 4)]
+    summ = comps[2].summary().loc['naslid']
+    row = sweep.iloc[2]
+    assert row['kendall_tau'] == summ['mean'] and row['se'] == summ['se'] and row['n_seeds'] == 3 and row['n'] == 40
+    assert (sweep['kind'] == 'method').all()
+    assert levels_sweep({}).empty

@@ -10,7 +10,7 @@ from scipy import stats
 
 from nasviz.analysis.baselines import baseline_metrics_ci, ceiling_scores, ranking_with_baselines_ci
 from nasviz.analysis.ci_tables import CI_COLUMNS, ci_wide, ranking_table_ci, table_estimates
-from nasviz.analysis.metrics import _topk, kendall_tau, rank_metrics, topk_precision
+from nasviz.analysis.metrics import kendall_tau, rank_metrics, topk_precision
 from nasviz.analysis.seeds import SeedSummary, paired_seed_difference, seed_summary
 from nasviz.analysis.uncertainty import (Estimate, PairedDifference, _kendall_rows, _PairedStat, kendall_ci,
                                          metric_ci, paired_difference, random_null, spearman_ci, topk_precision_ci)
@@ -79,7 +79,7 @@ def test_resampled_metrics_equal_scipy(n: int, ties: bool) -> None:
     np.testing.assert_allclose(rho, [stats.spearmanr(p[i], t[i]).statistic for i in idx], atol=1e-12)
     k = min(5, n)
     top = _PairedStat(f'topk_precision@{k}', p, t)(idx)
-    np.testing.assert_allclose(top, [_topk(p[i], t[i], k) for i in idx], atol=1e-12)
+    np.testing.assert_allclose(top, [topk_precision(p[i], t[i], k) for i in idx], atol=1e-12)
     # the estimate is the metric on the data as given
     assert _PairedStat('kendall_tau', p, t).value() == pytest.approx(kendall_tau(p, t), abs=1e-12)
 
