@@ -31,10 +31,16 @@ import torch
 from nasviz.analysis.bias import size_bias
 from nasviz.analysis.ranking import kendall_ci, kendall_tau, paired_difference
 from nasviz.data import iterate_batches
-from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, network_size, settings_for,
-                               trained_supernet)
-from nasviz.spaces import get_space
-from nasviz.spaces import darts_network, nb101_network
+from nasviz.experiment import (
+    eval_archs,
+    evaluate_cached,
+    load_bench,
+    load_data,
+    network_size,
+    settings_for,
+    trained_supernet,
+)
+from nasviz.spaces import darts_network, get_space, nb101_network
 
 #: each space's supernet designs, the space's default supernet design last
 DESIGNS = {'nb101': nb101_network.DESIGNS, 'darts': darts_network.DESIGNS}

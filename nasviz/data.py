@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class ImageData:
     def image_size(self) -> int:
         return int(self.x_train.shape[-1])
 
-    def to(self, device: str | torch.device) -> 'ImageData':
+    def to(self, device: str | torch.device) -> ImageData:
         """Copy with every tensor on ``device`` (so batching never leaves the GPU)."""
         return ImageData(self.name, self.x_train.to(device), self.y_train.to(device),
                          self.x_test.to(device), self.y_test.to(device), self.num_classes,

@@ -38,9 +38,10 @@ import os
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any
 
 from nasviz.validate import check_count, short_repr
 
@@ -190,7 +191,7 @@ class LocalExecutor(Executor):
         self.keep_workers = bool(keep_workers)
         self._pool: cf.ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> 'LocalExecutor':
+    def __enter__(self) -> LocalExecutor:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -22,9 +22,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 __all__ = ['OFFLINE_ARGS', 'REQUIRED_EXTENSIONS', 'KERNEL_NAME', 'LabServer', 'check_lab_environment',
            'free_port', 'lab_command', 'lab_env', 'run_lab']
@@ -83,7 +83,8 @@ def check_lab_environment(prefix: str | os.PathLike | None = None) -> list[str]:
         else:
             exe = Path(argv0)
             here = Path(prefix or sys.prefix).resolve()
-            if exe.is_absolute() and here not in exe.resolve().parents and exe.resolve() != Path(sys.executable).resolve():
+            if (exe.is_absolute() and here not in exe.resolve().parents
+                    and exe.resolve() != Path(sys.executable).resolve()):
                 problems.append(f'kernelspec {spec} runs {argv0}, not this environment\'s Python '
                                 f'({sys.executable}); reinstall it with `{sys.executable} -m ipykernel '
                                 f'install --sys-prefix --name {KERNEL_NAME}`')
@@ -152,7 +153,8 @@ class LabServer:
             raise ValueError(f'ip must be a loopback address, got {self.ip!r}')
         if not self.token or not self.token.isalnum():
             raise ValueError('token must be a non-empty string of letters and digits')
-        self.work_dir = Path(self.work_dir) if self.work_dir is not None else Path(tempfile.mkdtemp(prefix='nasviz-lab-'))
+        self.work_dir = (Path(self.work_dir) if self.work_dir is not None
+                         else Path(tempfile.mkdtemp(prefix='nasviz-lab-')))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(self.ip) if self.port is None else self.port
 
@@ -176,7 +178,7 @@ class LabServer:
                      f'--LabApp.workspaces_dir={Path(self.work_dir) / "workspaces"}']
         return lab_command(self.notebooks_dir, self.port, self.token, ip=self.ip, extra=extra)
 
-    def start(self, timeout: float = 120) -> 'LabServer':
+    def start(self, timeout: float = 120) -> LabServer:
         """Start the server and wait until its API answers (raises RuntimeError with the log's
         tail if it exits or does not answer within ``timeout`` seconds)."""
         if self.proc is not None:
@@ -266,7 +268,7 @@ class LabServer:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> 'LabServer':
+    def __enter__(self) -> LabServer:
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc) -> None:

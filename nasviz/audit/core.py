@@ -195,7 +195,7 @@ def _scores_frame(scores: Any, space: str, estimators: Sequence[str] | None) -> 
             df = df.set_index(col)
     sp = get_space(space)
     keys, unknown = [], 0
-    for i, a in enumerate(df.index):
+    for a in df.index:
         try:
             keys.append(sp.to_str(a) if not isinstance(a, str) else sp.to_str(parse_arch(a, space)))
         except (ValueError, TypeError, KeyError):

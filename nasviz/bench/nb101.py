@@ -16,7 +16,8 @@ first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -2,7 +2,8 @@
 gradient vectors."""
 from __future__ import annotations
 
-from typing import Iterator, Literal, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def _finish(S: torch.Tensor) -> np.ndarray:
     return S
 
 
-def op_similarity(features: 'np.ndarray | torch.Tensor', ops: Sequence[str],
+def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],
                   metric: Literal['cosine', 'pearson', 'l2'] = 'cosine') -> pd.DataFrame:
     """Op x op similarity of feature vectors ``(n_ops, D)``, labelled with ``ops``.
 

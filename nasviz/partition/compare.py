@@ -9,9 +9,10 @@ or Ray with ``executor=``), each resumable in its own ``work_dir/<method>-seed<s
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,7 @@ from scipy import stats
 
 from nasviz.analysis.ranking import baseline_metrics, kendall_tau
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
-from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
-                                       run_partition)
+from nasviz.partition.pipeline import PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs, run_partition
 from nasviz.spaces import Architecture, get_space
 
 if TYPE_CHECKING:
@@ -152,9 +152,9 @@ def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
                 truth=res.frame['truth'].to_numpy(dtype=np.float64))
 
 
-def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', size: dict[str, Any] | None,
+def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData, size: dict[str, Any] | None,
                    bench: Any, archs: Iterable[Architecture | str] | None = None,
-                   base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
+                   base_config: PartitionConfig | None = None, train_config: TrainConfig | None = None,
                    work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
                    dataset: str | None = None, metric: str | None = None,

@@ -115,7 +115,8 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
     """Zen-score (Lin et al. 2021, Zen-NAS): with Gaussian weights and Gaussian inputs of ``x``'s
     shape, ``log E||f(z) - f(z + alpha * e)||_1`` of the pre-pooling feature map ``f``, plus the
     sum over BN layers of ``log sqrt(mean channel variance)`` of the batch each BN normalises.
-    Uses ``x`` only for its shape (the score is data-free by design). Sign +. The weights are restored before returning."""
+    Uses ``x`` only for its shape (the score is data-free by design). Sign +. The weights are
+    restored before returning."""
     state = snapshot(net)
     was = net.training
     g = generator or torch.Generator().manual_seed(0)

@@ -8,8 +8,9 @@ per-cell scores and published per-cell scores (``nb201_proxies.csv``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

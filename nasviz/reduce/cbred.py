@@ -13,8 +13,9 @@ is closest to on average.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -189,7 +190,7 @@ class CBRED:
             raise ValueError('score: name at least one proxy column')
 
     def fit(self, archs: Sequence[Any], space: Any, proxies: pd.DataFrame,
-            params: Mapping[str, float] | None = None) -> 'CBRED':
+            params: Mapping[str, float] | None = None) -> CBRED:
         """Cluster ``archs`` (architectures or strings of ``space``) and score the clusters with
         the rows of ``proxies`` (``arch_str`` plus the ``score`` columns; cells missing there are
         clustered but not scored). ``params``: arch_str -> parameter count for ``max_params``
@@ -212,7 +213,8 @@ class CBRED:
                 params = prox['params'].to_dict()
             keep = [s for s in strs if s in params and params[s] <= self.max_params]
             if len(keep) < self.k:
-                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, fewer than k={self.k}')
+                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, '
+                                 f'fewer than k={self.k}')
             strs = keep
         self.archs_ = strs
         objs = [space.from_str(s) for s in strs]

@@ -12,7 +12,8 @@ named ``'a->b'`` (NB201) or, for the histogram, any space with slots and choices
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nasviz.report.export import templates
 from nasviz.report.metadata import JSON_FILE, _json_default

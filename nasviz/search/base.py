@@ -24,15 +24,16 @@ import torch
 from torch import nn
 
 from nasviz.bench.micro import MicroBench, default_path
-from nasviz.data import ImageData, iterate_batches, load_dataset
 from nasviz.checkpoint import zip_intact
+from nasviz.data import ImageData, iterate_batches, load_dataset
 from nasviz.ownership import claim
-from nasviz.supernet.evaluate import accuracy
-from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS
+from nasviz.supernet.evaluate import accuracy
+from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.utils import cached, load_checked
 from nasviz.validate import check_count, check_int
+
 
 def check_lambda(lam: float, name: str = 'lam') -> float:
     """``lam`` as a float > 0 (``ValueError`` naming it otherwise)."""

@@ -26,15 +26,17 @@ Pure computation: no plotting.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from nasviz.spaces import get_space, list_spaces
-from nasviz.spaces import darts as D
 from nasviz.search.darts_network import WEIGHT_SHAPE, WeightedDartsSupernet, edge_index
+from nasviz.spaces import darts as D
+from nasviz.spaces import get_space, list_spaces
+
 
 def block_gap(z: torch.Tensor) -> float:
     """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is

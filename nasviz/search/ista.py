@@ -256,9 +256,9 @@ def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=N
     """ISTA-NAS on ``cfg.space``: returns a :class:`~nasviz.search.base.SearchResult` whose
     history holds, per epoch, the code ``z`` expanded to the network's weights (``weights``:
     NB201 6 x 5, DARTS 2 x 14 x 7), the cell it selects, the number of support changes, the
-    recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the support). ``data`` is the search view
-    (:func:`~nasviz.search.base.split_for_search`); ``checkpoint_dir`` makes it resumable
-    (:func:`~nasviz.search.bilevel.alternate`).
+    recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the
+    support). ``data`` is the search view (:func:`~nasviz.search.base.split_for_search`);
+    ``checkpoint_dir`` makes it resumable (:func:`~nasviz.search.bilevel.alternate`).
 
     ``cfg.one_stage``: then the support is fixed at the found cell, with the code's values on it
     kept as fixed scales, and the same weights train on for ``cfg.n_final_epochs`` epochs on the

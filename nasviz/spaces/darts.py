@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class DartsArch:
         return f'DartsArch({self})'
 
     @classmethod
-    def from_str(cls, s: Any) -> 'DartsArch':
+    def from_str(cls, s: Any) -> DartsArch:
         """Parse ``'normal=[...];reduce=[...]'`` (:meth:`__str__`), or a DARTS ``Genotype(normal=[...],
         normal_concat=[2, 3, 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5])`` string."""
         if not isinstance(s, str):
@@ -190,7 +191,7 @@ class DartsArch:
         return cls(parse_cell(m.group(1), 'normal cell'), parse_cell(m.group(2), 'reduce cell'))
 
     @classmethod
-    def _from_genotype_call(cls, text: str) -> 'DartsArch':
+    def _from_genotype_call(cls, text: str) -> DartsArch:
         try:
             call = ast.parse(text, mode='eval').body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -240,7 +241,7 @@ class DartsArch:
         return {s: self.choice(s) for s in SLOTS}
 
     @classmethod
-    def from_assignment(cls, choices: Mapping[str, Any]) -> 'DartsArch':
+    def from_assignment(cls, choices: Mapping[str, Any]) -> DartsArch:
         """From ``{slot: choice}`` for all 32 slots (inputs as ``'0'``.. or ints)."""
         check_assignment('darts', choices, SLOTS)
         cells: dict[str, list[list[Any]]] = {c: [[None, None] for _ in range(NUM_PAIRS)] for c in CELL_TYPES}
@@ -257,7 +258,7 @@ class DartsArch:
                 cells[cell][pair][0] = v
         return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))  # type: ignore[arg-type]
 
-    def with_choice(self, slot: str, choice: str) -> 'DartsArch':
+    def with_choice(self, slot: str, choice: str) -> DartsArch:
         """Copy with ``slot`` set to ``choice`` (``ValueError`` for an unknown choice, or when the
         node would take the same input twice)."""
         cell, node, p, kind = parse_slot(slot)
@@ -271,7 +272,7 @@ class DartsArch:
         return DartsArch(pairs, self.reduce) if cell == 'normal' else DartsArch(self.normal, pairs)
 
     # -- structure -----------------------------------------------------------------------------
-    def canonical(self) -> 'DartsArch':
+    def canonical(self) -> DartsArch:
         """The same genotype with each node's two pairs ordered (by input, then op): swapping the
         two summands of a node does not change the function."""
         def order(cell: Cell) -> Cell:

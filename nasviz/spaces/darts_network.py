@@ -38,7 +38,8 @@ the README ('DARTS / NAS-Bench-301 space').
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn

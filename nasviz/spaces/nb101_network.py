@@ -52,15 +52,24 @@ benchmark's network tensor by tensor: its parameter count is the table's ``param
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nasviz.spaces.base import ArchInput, SlotMask
-from nasviz.spaces.nb101 import (EDGE_SLOTS, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask, full_mask, to_arch,
-                                 vertex_channels)
+from nasviz.spaces.nb101 import (
+    EDGE_SLOTS,
+    MAX_NODES,
+    NODE_SLOTS,
+    OPS,
+    NB101Arch,
+    frame_mask,
+    full_mask,
+    to_arch,
+    vertex_channels,
+)
 from nasviz.validate import short_repr
 
 #: the benchmark's batch-norm decay 0.997 in torch's convention (1 - decay), and epsilon

@@ -2,8 +2,6 @@
 restricted to one cell, so both share one code path."""
 from __future__ import annotations
 
-
-
 import torch
 from torch import nn
 

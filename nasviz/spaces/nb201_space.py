@@ -5,13 +5,14 @@ official cell strings; the space is small enough to enumerate (15,625 cells).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from nasviz.spaces.base import SearchSpace, SlotMask, check_assignment
-from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OP_COLOURS, OPS, Arch, OpMask, all_archs, canonical, sample_archs
+from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
 from nasviz.spaces.nb201_network import NB201Supernet, arch_param_count
 from nasviz.validate import check_count, short_repr
 

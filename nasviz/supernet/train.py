@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from nasviz.checkpoint import CKPT_NAME, CHECKPOINT_KEYS, zip_intact
+from nasviz.checkpoint import CHECKPOINT_KEYS, CKPT_NAME, zip_intact
 from nasviz.data import ImageData, iterate_batches
 from nasviz.ownership import claim
 from nasviz.spaces import SlotMask, get_space
