@@ -122,7 +122,7 @@ class PublishedSupernets:
 
     def __contains__(self, arch: object) -> bool:
         try:
-            return get_space(self.space).to_str(arch) in self._row  # type: ignore[arg-type]
+            return get_space(self.space).to_str(arch) in self._row
         except (ValueError, TypeError):
             return False
 

@@ -208,7 +208,7 @@ def _evaluate_leaf(model: torch.nn.Module, archs: Sequence[Architecture], data: 
 
     known = pd.DataFrame(columns=['arch_str', 'score', 'loss'])
     path = node_dir / 'eval.csv' if node_dir is not None else None
-    meta = dict(recal_batches=config.recal_batches, eval_samples=config.eval_samples)
+    meta: dict[str, Any] = dict(recal_batches=config.recal_batches, eval_samples=config.eval_samples)
     if config.score != 'accuracy':  # older eval.csv files (accuracy) stay valid
         meta['score'] = config.score
     if path is not None and path.is_file():
@@ -225,7 +225,7 @@ def _evaluate_leaf(model: torch.nn.Module, archs: Sequence[Architecture], data: 
                              progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
         known = new if known.empty else pd.concat([known, new], ignore_index=True)
         if path is not None:
-            claim(node_dir, ['eval.csv'], 'work_dir')
+            claim(path.parent, ['eval.csv'], 'work_dir')
             atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'
                               + known.to_csv(index=False, lineterminator='\n'))
     return known.set_index('arch_str').loc[[to_str(a) for a in archs]].reset_index()
@@ -343,9 +343,9 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
                         edge, groups, rule, scores = found
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=scores)
                 else:
-                    found = structural_split(leaf.mask, leaf.node_id, config, is_root)
-                    if found is not None:
-                        edge, groups, rule = found
+                    structural = structural_split(leaf.mask, leaf.node_id, config, is_root)
+                    if structural is not None:
+                        edge, groups, rule = structural
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=None)
                 if decision is not None:
                     decision.update(level=level, edge_name=space.slots[decision['edge']])

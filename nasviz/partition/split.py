@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -106,11 +106,11 @@ def _rank(labels: Sequence[Hashable], space: SearchSpace | None = None) -> dict[
         ops = list(space.ops())
         abbrev = [space.abbrev(o) for o in ops]
         if all(isinstance(lab, str) and lab in ops for lab in labs):
-            return {lab: ops.index(lab) for lab in labs}
+            return {lab: ops.index(cast(str, lab)) for lab in labs}
         if all(isinstance(lab, str) and lab in abbrev for lab in labs):
-            return {lab: abbrev.index(lab) for lab in labs}
+            return {lab: abbrev.index(cast(str, lab)) for lab in labs}
     if all(isinstance(lab, (int, np.integer)) and not isinstance(lab, bool) for lab in labs):
-        return {lab: int(lab) for lab in labs}
+        return {lab: int(cast(int, lab)) for lab in labs}
     return {lab: i for i, lab in enumerate(labs)}
 
 
@@ -262,6 +262,21 @@ def _random(n: int, k: int, random_state: int | None) -> np.ndarray:
     return a
 
 
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: Literal[False] = False,
+              space: str | SearchSpace | None = None) -> list[list[Hashable]]: ...
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: Literal[True],
+              space: str | SearchSpace | None = None) -> SplitResult: ...
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: bool = False,
+              space: str | SearchSpace | None = None) -> list[list[Hashable]] | SplitResult: ...
 def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
               random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
               balanced: bool = False, return_result: bool = False, space: str | SearchSpace | None = None,

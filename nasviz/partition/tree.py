@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,7 @@ class PartitionTree:
         e = _edge_idx(space, edge)
         slot = space.slots[e]
         order = {c: i for i, c in enumerate(space.choices(slot))}
+        rank: Callable[[str], Any] = order.get  # the slot's choice order
         allowed = set(node.mask.choices_at(e))
         idx_groups: list[tuple[str, ...]] = []
         seen: set[str] = set()
@@ -180,18 +181,18 @@ class PartitionTree:
                 raise ValueError('split groups must be non-empty')
             dup = seen.intersection(ops) | {o for o in ops if ops.count(o) > 1}
             if dup:
-                raise ValueError(f'ops {sorted(dup, key=order.get)} appear in more than one group')
+                raise ValueError(f'ops {sorted(dup, key=rank)} appear in more than one group')
             seen.update(ops)
-            idx_groups.append(tuple(sorted(ops, key=order.get)))
+            idx_groups.append(tuple(sorted(ops, key=rank)))
         if len(idx_groups) < 2:
             raise ValueError(f'a split needs at least 2 groups, got {len(idx_groups)}')
         if seen != allowed:
             extra, missing = seen - allowed, allowed - seen
             raise ValueError(
                 f'groups must partition the ops allowed on edge {e} ({slot}) of node '
-                f'{node_id!r}: {sorted(allowed, key=order.get)}'
-                + (f'; not allowed there: {sorted(extra, key=order.get)}' if extra else '')
-                + (f'; missing: {sorted(missing, key=order.get)}' if missing else ''))
+                f'{node_id!r}: {sorted(allowed, key=rank)}'
+                + (f'; not allowed there: {sorted(extra, key=rank)}' if extra else '')
+                + (f'; missing: {sorted(missing, key=rank)}' if missing else ''))
         ids = [f'{node_id}.{i}' for i in range(len(idx_groups))] if child_ids is None else [str(c) for c in child_ids]
         if len(ids) != len(idx_groups) or len(set(ids)) != len(ids):
             raise ValueError(f'need {len(idx_groups)} distinct child ids, got {list(ids)}')

@@ -86,6 +86,7 @@ def naswot_and_jacob_cov(net: nn.Module, x: torch.Tensor) -> tuple[float, float]
     with relu_codes(net) as codes:
         out = net(xg)
     out.backward(torch.ones_like(out))
+    assert xg.grad is not None  # xg requires grad and the output depends on it
     return naswot_from_codes(codes), jacob_cov_from_jacobian(xg.grad)
 
 

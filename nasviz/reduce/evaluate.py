@@ -11,7 +11,7 @@ that seed's size), summarised by their mean, standard error and how many seeds C
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,8 @@ def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n
 
 def evaluate_seeds(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: Mapping[str, float],
                    baselines: Mapping[str, Mapping[str, float]], seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                   random_draws: int = 200, models: Mapping[int, CBRED] | None = None, **cbred: Any) -> pd.DataFrame:
+                   random_draws: int = 200, models: MutableMapping[int, CBRED] | None = None,
+                   **cbred: Any) -> pd.DataFrame:
     """One row per clustering seed: the selection's size ``n`` and mean truth (``cbred``), and per
     baseline name ``b`` in ``baselines`` (arch_str -> value, higher first) the mean truth of its
     top cells at the same size (``top_<b>``, ``top_<b>_cells``, ``top_<b>_exact``), plus the mean

@@ -131,8 +131,8 @@ def _metrics_table(run: NotebookRun) -> dict[str, Any]:
     ``sources``: computed in this run, or read from a shipped file, by name)."""
     rows = metric_rows(run.metrics)
     metrics = run.metrics or {}
-    sources = metrics.get('sources') if isinstance(metrics.get('sources'), Mapping) else {}
-    labels = metrics.get('labels') if isinstance(metrics.get('labels'), Mapping) else {}
+    sources = metrics['sources'] if isinstance(metrics.get('sources'), Mapping) else {}
+    labels = metrics['labels'] if isinstance(metrics.get('labels'), Mapping) else {}
     more = max(len(rows) - _MAX_METRIC_ROWS, 0)
     rows = rows[:_MAX_METRIC_ROWS]
     shown = []

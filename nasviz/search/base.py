@@ -10,6 +10,7 @@ half, random search spends the same training steps on ``n_candidates`` standalon
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -366,7 +367,7 @@ def _extra_bench(bench: Any):
 
 def _recipe_accuracies(arch: Any, bench: Any, cache: bool = True) -> list[float]:
     rec = _recipe_key(bench.recipe)
-    return [cached('search_truth', (rec, str(arch), int(s)), lambda s=s: _train_with_recipe(rec, arch, int(s)),
+    return [cached('search_truth', (rec, str(arch), int(s)), functools.partial(_train_with_recipe, rec, arch, int(s)),
                    cache=cache) for s in bench.seeds]
 
 

@@ -172,7 +172,7 @@ class DartsGroups(SearchGroups):
     alpha_shape = WEIGHT_SHAPE
 
     @property
-    def defaults(self) -> dict:
+    def defaults(self) -> dict:  # type: ignore[override]  # derived from the space's sizes, not set
         """The network of the space's micro benchmark (its ``sizes['tiny']``: ``C`` channels, 3
         cells, i.e. ``N=1``) on every profile, as the other notebooks size DARTS supernets; codes of
         14-35 coordinates per node get 8 compressed variables each (NB201 keeps 3 for 4)."""

@@ -160,6 +160,8 @@ class ArchInput:
     the full one, overrides ``_describe_mask``."""
 
     _coerce_arch: Callable[[Any], Any]
+    mask: SlotMask
+    fixed_arch: Any
 
     def _describe_mask(self) -> str:
         return self.mask.describe()
@@ -255,7 +257,9 @@ class SearchSpace(ABC):
         uniformly by rejection: a ground-truth sample should not hold one function twice."""
         n = check_count(n, 'n')
         rng = np.random.default_rng(rng)
-        out, seen, tries = [], set(), 0
+        out: list[Any] = []
+        seen: set[Any] = set()
+        tries = 0
         while len(out) < n:
             a = self.sample(1, mask=mask, rng=rng)[0]
             tries += 1

@@ -25,7 +25,7 @@ import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -162,6 +162,9 @@ class DartsArch:
     #: the search space this architecture belongs to
     space: ClassVar[str] = 'darts'
 
+    if TYPE_CHECKING:  # the generated __init__ takes any sequence of pairs; __post_init__ checks them
+        def __init__(self, normal: Sequence[Any], reduce: Sequence[Any]) -> None: ...
+
     def __post_init__(self) -> None:
         object.__setattr__(self, 'normal', check_cell(self.normal, 'normal cell'))
         object.__setattr__(self, 'reduce', check_cell(self.reduce, 'reduce cell'))
@@ -198,7 +201,7 @@ class DartsArch:
             raise ValueError(f'not a DARTS Genotype(...) string: {short_repr(text)}') from None
         if not isinstance(call, ast.Call) or call.args:
             raise ValueError(f'a Genotype(...) string needs keyword arguments normal=, reduce=: {short_repr(text)}')
-        kw = {}
+        kw: dict[str, Any] = {}
         for k in call.keywords:
             if k.arg in kw or k.arg is None:
                 raise ValueError(f'Genotype argument {k.arg or "**"!r} is given twice: {short_repr(text)}')
@@ -206,7 +209,8 @@ class DartsArch:
             if (k.arg.endswith('_concat') and isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
                     and v.func.id == 'range' and not v.keywords and 1 <= len(v.args) <= 2
                     and all(isinstance(x, ast.Constant) and type(x.value) is int for x in v.args)):
-                kw[k.arg] = list(range(*(x.value for x in v.args)))  # as DARTS's own logs print it
+                bounds = [x.value for x in v.args if isinstance(x, ast.Constant) and isinstance(x.value, int)]
+                kw[k.arg] = list(range(*bounds))  # as DARTS's own logs print it
                 continue
             try:
                 kw[k.arg] = ast.literal_eval(k.value)
@@ -256,7 +260,7 @@ class DartsArch:
                 cells[cell][pair][1] = int(text)
             else:
                 cells[cell][pair][0] = v
-        return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))  # type: ignore[arg-type]
+        return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))
 
     def with_choice(self, slot: str, choice: str) -> DartsArch:
         """Copy with ``slot`` set to ``choice`` (``ValueError`` for an unknown choice, or when the

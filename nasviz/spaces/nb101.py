@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -176,6 +176,9 @@ class NB101Arch:
     ops: tuple[str, ...]
     #: the search space this architecture belongs to
     space: ClassVar[str] = 'nb101'
+
+    if TYPE_CHECKING:  # the generated __init__ takes any valid spec; __post_init__ prunes it
+        def __init__(self, matrix: Any, ops: Any) -> None: ...
 
     def __post_init__(self) -> None:
         pm, pops = prune(self.matrix, self.ops)

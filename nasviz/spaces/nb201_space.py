@@ -54,7 +54,7 @@ class NB201Space(SearchSpace):
             raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}')
         return arch.with_op(EDGE_NAMES.index(slot), choice)
 
-    def check_mask(self, mask: SlotMask | OpMask | None) -> SlotMask | OpMask:
+    def check_mask(self, mask: SlotMask | OpMask | None) -> SlotMask | OpMask:  # type: ignore[override]  # NB201's own OpMask form is kept
         """The mask as given when it is an :class:`OpMask` (NB201's own form), else checked as a
         :class:`SlotMask` of this space."""
         return mask if isinstance(mask, OpMask) else super().check_mask(mask)

@@ -111,7 +111,7 @@ def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = Trai
     start = 0
     ckpt_path = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
     if ckpt_path is not None:  # a file there that nasviz did not write: FileExistsError, nothing touched
-        claim(checkpoint_dir, RUN_FILES, 'checkpoint_dir')
+        claim(ckpt_path.parent, RUN_FILES, 'checkpoint_dir')
     # a damaged checkpoint of nasviz's own is set aside (renamed, with a warning) and training
     # restarts; a damaged side file alone is not a damaged checkpoint (its zip CRCs decide)
     state = None if ckpt_path is None else load_checked(
