@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast, overload
 
 import numpy as np
 import torch
@@ -222,6 +222,10 @@ def _snap_ties(out: torch.Tensor, tol: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # Levina-Bickel MLE
 # ---------------------------------------------------------------------------------------------
+@overload
+def lid_mle_from_knn(dists: torch.Tensor, normalization: Normalization = 'k') -> torch.Tensor: ...
+@overload
+def lid_mle_from_knn(dists: np.ndarray, normalization: Normalization = 'k') -> np.ndarray: ...
 def lid_mle_from_knn(dists: np.ndarray | torch.Tensor,
                      normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
     """Pointwise MLE from precomputed sorted neighbour distances ``(..., n, k)``.
@@ -428,7 +432,7 @@ def layerwise_lid(features: Sequence[np.ndarray | torch.Tensor], k: int = 20,
             vals = lid_mle_mean(stack, k=k, **kwargs)
         else:
             vals = lid_twonn(stack, **kwargs)
-        out[idx] = vals.detach().cpu()
+        out[idx] = cast(torch.Tensor, vals).detach().cpu()  # a tensor in, a tensor out
     return out if any_torch else out.numpy()
 
 
@@ -452,7 +456,7 @@ class LIDMLE(BaseEstimator):
     def fit(self, X: np.ndarray | torch.Tensor | None, y: None = None,
             knn_dists: np.ndarray | torch.Tensor | None = None) -> LIDMLE:
         if knn_dists is None:
-            T, _ = _points(X)
+            T, _ = _points(X)  # type: ignore[arg-type]  # None is refused there: not a numeric array
             if T.ndim != 2:
                 raise ValueError(f'LIDMLE.fit expects (n_samples, n_features); got {tuple(T.shape)}')
             k = _check_k(self.n_neighbors, T.shape[0], 'n_neighbors')

@@ -65,10 +65,10 @@ def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
 
 
 def _finish(S: torch.Tensor) -> np.ndarray:
-    S = S.detach().cpu().numpy()
-    S = (S + S.T) / 2.0
-    np.fill_diagonal(S, 1.0)
-    return S
+    M = S.detach().cpu().numpy()
+    M = (M + M.T) / 2.0
+    np.fill_diagonal(M, 1.0)
+    return M
 
 
 def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],

@@ -51,8 +51,8 @@ def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[n
     rng = np.random.default_rng(random_state)
     reps = np.empty(int(n_resamples))
     for r in range(int(n_resamples)):
-        seeds = rng.integers(0, n_seeds, size=n_seeds)
-        cells = rng.integers(0, n_cells, size=n_cells)
+        seeds = np.asarray(rng.integers(0, n_seeds, n_seeds))
+        cells = rng.integers(0, n_cells, n_cells)
         tt = t[cells]
         reps[r] = np.mean([stats.kendalltau(a[s, cells], tt)[0] - stats.kendalltau(b[s, cells], tt)[0]
                            for s in seeds])

@@ -141,7 +141,7 @@ def fista(A: torch.Tensor, b: torch.Tensor, lam: float, n_iter: int = 200, tol: 
         if moved <= tol:
             break
     z = z[0] if single else z
-    if return_history:
+    if hist is not None:  # return_history
         return z, torch.stack(hist)
     return z
 
@@ -189,6 +189,8 @@ class SparseCode(nn.Module):
     reaches ``b`` through :func:`lasso_jacobian` (``dL/db = J^T dL/dz``).
     """
 
+    A: torch.Tensor  # the sensing matrices, a buffer
+
     def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
                  nonneg: bool = True, init: float = 1.0, sizes=None, expand=None, space: str = 'nb201') -> None:
         super().__init__()
@@ -224,6 +226,7 @@ class SparseCode(nn.Module):
             self._z = fista(self.A, b, self.lam, n_iter=self.n_iter, tol=1e-7, nonneg=self.nonneg,
                             z0=self._z if self._z is not None else None)
             self._z_for = b.clone()
+        assert self._z is not None  # solved above or on an earlier call
         return self._z
 
     def expand(self, z: torch.Tensor) -> torch.Tensor:

@@ -160,7 +160,7 @@ class ArchInput:
     the full one, overrides ``_describe_mask``."""
 
     _coerce_arch: Callable[[Any], Any]
-    mask: SlotMask
+    mask: Any  # the space's mask type (a SlotMask, or NB201's OpMask)
     fixed_arch: Any
 
     def _describe_mask(self) -> str:
