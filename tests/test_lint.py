@@ -19,7 +19,7 @@ def _run(tool: str, *args: str) -> None:
 
 
 def test_ruff_check():
-    _run('ruff', 'check', '--no-cache', '--config', 'pyproject.toml', '.')
+    _run('ruff', 'check', '--no-cache', '--output-format', 'concise', '--config', 'pyproject.toml', '.')
 
 
 def test_ruff_format():
