@@ -1,4 +1,5 @@
 """The code base holds clean under the project's lint, format and type checks (pyproject.toml)."""
+
 import subprocess
 import sys
 from pathlib import Path
