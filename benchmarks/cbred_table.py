@@ -52,7 +52,8 @@ def nb201_inputs(table: str | None) -> dict:
     if os.path.isfile(pub):
         p = pd.read_csv(pub)  # empty for degenerate cells: they rank last, so the column covers the space
         base['naswot_published'] = dict(zip(p['arch_str'], p['naswot_cifar10'].astype(float).fillna(-np.inf)))
-    truth = {ds: dict(zip(strs, bench.accuracies(strs, ds, 'test_200ep'))) for ds in ('cifar10', 'cifar100', 'imagenet16')}
+    truth = {ds: dict(zip(strs, bench.accuracies(strs, ds, 'test_200ep')))
+             for ds in ('cifar10', 'cifar100', 'imagenet16')}
     cover = {p: int(prox[p].notna().sum()) for p in DEFAULTS['score'] if p in prox.columns}
     return dict(space=space, archs=archs, proxies=prox, baselines=base, truth=truth,
                 source=f'{path} ({len(prox)} cells; values per scoring proxy {cover}; computed on CIFAR-10 images)')
@@ -60,7 +61,6 @@ def nb201_inputs(table: str | None) -> dict:
 
 def subset_inputs(name: str) -> dict:
     from nasviz.bench import load_benchmark
-
     from nasviz.spaces import get_space
 
     bench = load_benchmark(name)
@@ -104,10 +104,10 @@ def run(a: argparse.Namespace) -> dict:
     pd.set_option('display.width', 220)
     pd.set_option('display.max_columns', 30)
     print('\nC-BRED ' + ', '.join(f'{k}={v}' for k, v in DEFAULTS.items() if k not in ('k', 'encoding', 'distance'))
-          + f', k={a.k}, encoding={a.encoding}, distance={a.distance}; {a.seeds} clustering seeds; mean accuracy (%) of '
-          'the selected cells (all cells of the chosen cluster); baselines at the same size per seed; diff = C-BRED '
-          'minus baseline (paired over seeds), SE over seeds; exact=False: the baseline covers part of the space, its '
-          'top cells are the same fraction of the covered cells')
+          + f', k={a.k}, encoding={a.encoding}, distance={a.distance}; {a.seeds} clustering seeds; '
+          'mean accuracy (%) of the selected cells (all cells of the chosen cluster); baselines at the same size '
+          'per seed; diff = C-BRED minus baseline (paired over seeds), SE over seeds; exact=False: the baseline '
+          'covers part of the space, its top cells are the same fraction of the covered cells')
     print(table.round(3).to_string(index=False))
     out['table'] = table.to_dict('records')
     out['per_seed'] = pd.concat(per_seed_all).to_dict('records')

@@ -11,7 +11,7 @@ cache, and their ratio. Targets: a new selection under 1 s, a cached one under 0
 from __future__ import annotations
 
 import argparse
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     sim = pd.DataFrame(np.corrcoef(x), index=ops, columns=ops)
     counts, methods = range(2, len(ops) + 1), METHODS[:3]
 
-    @lru_cache(maxsize=None)
+    @cache
     def split_of(n, method):
         groups = split_ops(sim, k=n, method=method, random_state=0)
         return groups, split_quality(sim, groups)

@@ -196,7 +196,7 @@ def breakdown(model, data, spec: dict) -> dict:  # noqa: ANN001
             def pack(t: torch.Tensor) -> torch.Tensor:
                 st = t.untyped_storage()
                 if st.data_ptr() not in weights:  # activations only, each storage once
-                    seen[st.data_ptr()] = st.nbytes()
+                    seen[st.data_ptr()] = st.nbytes()  # noqa: B023 (the hook runs in this iteration)
                 return t
 
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

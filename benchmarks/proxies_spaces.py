@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     params = bench.params_many(chosen)
     truth = table['val_accuracy'].to_numpy(float)
     print(f'{a.space}: {a.cells} cells of {len(archs)}, proxies {a.proxies}; '
-          f'{sweep.computed_} values computed in {wall:.0f} s ({sweep.computed_ and wall / max(1, sweep.computed_):.2f} s a value), '
+          f'{sweep.computed_} values computed in {wall:.0f} s '
+          f'({sweep.computed_ and wall / max(1, sweep.computed_):.2f} s a value), '
           f'the rest cached')
     rows = []
     for p in a.proxies:

@@ -7,15 +7,18 @@ $NASVIZ_NB201_TABLE and $NASVIZ_NB201_SUPERNETS (the Makefile sets both).
 import time
 
 import numpy as np
-from nasviz.bench import NB201Table
-from nasviz.bench.published import PublishedSupernets
-from nasviz.analysis.bias import picking_vs_pruning, size_bias, pruned_search_curve
+
+from nasviz.analysis.bias import picking_vs_pruning, pruned_search_curve, size_bias
 from nasviz.analysis.preference import choice_preference
 from nasviz.analysis.uncertainty import kendall_ci
+from nasviz.bench import NB201Table
+from nasviz.bench.published import PublishedSupernets
+
 t0=time.time()
 bench, pub = NB201Table(), PublishedSupernets.load()
 archs = list(bench.archs())
-truth = bench.accuracies(archs); params = bench.params_many(archs) if hasattr(bench,'params_many') else np.array([bench.params(a) for a in archs])
+truth = bench.accuracies(archs)
+params = bench.params_many(archs) if hasattr(bench,'params_many') else np.array([bench.params(a) for a in archs])
 out = {}
 for which in ('oneshot', 'fewshot'):
     s = pub.scores(archs, which)
@@ -35,5 +38,6 @@ for which in ('oneshot', 'fewshot'):
     print(curve.round(3).to_string())
 # params as predictor baseline
 r = picking_vs_pruning(params, truth, n_resamples=200)
-print('== params: top', {k: str(v) for k, v in r['top_precision'].items()}, 'bottom', {k: str(v) for k, v in r['bottom_precision'].items()}, 'regret', r['regret'])
+print('== params: top', {k: str(v) for k, v in r['top_precision'].items()},
+      'bottom', {k: str(v) for k, v in r['bottom_precision'].items()}, 'regret', r['regret'])
 print('seconds', time.time()-t0)

@@ -10,9 +10,11 @@ in the space's distribution. Runs are cached (a killed comparison resumes: searc
 load from the cache, ISTA-NAS / DARTS / the SPOS supernet resume from their last epoch); the table
 is rewritten after every run.
 
-    python benchmarks/search_compare.py --profile tiny --seeds 0 1 2 --out data/search_comparison_tiny.csv --extend-truth
+    python benchmarks/search_compare.py --profile tiny --seeds 0 1 2 --out data/search_comparison_tiny.csv \\
+        --extend-truth
     python benchmarks/search_compare.py --space darts --profile tiny --seeds 0 1 2 --extend-truth
-    python benchmarks/search_compare.py --methods ista --one-stage --seeds 0 1 2 --out data/search_comparison_tiny_one_stage.csv
+    python benchmarks/search_compare.py --methods ista --one-stage --seeds 0 1 2 \\
+        --out data/search_comparison_tiny_one_stage.csv
 
 ``--space darts`` writes ``data/search_comparison_<profile>_darts.csv`` unless ``--out`` says otherwise
 (``--out`` is optional for NB201, as before). ``--one-stage`` (with ``--methods ista`` only) runs the
@@ -34,9 +36,14 @@ from nasviz.analysis.seeds import seed_summary  # noqa: E402
 from nasviz.experiment import load_bench, settings_for  # noqa: E402
 from nasviz.search import SEARCH_METHODS, run_search  # noqa: E402
 from nasviz.search.base import extend_truth  # noqa: E402
+from nasviz.search.compare import (  # noqa: E402
+    comparison_path,
+    comparison_rows,
+    percentile_in_space,
+    space_baselines,
+    summarize_comparison,
+)
 from nasviz.search.groups import search_spaces  # noqa: E402
-from nasviz.search.compare import (comparison_path, comparison_rows, percentile_in_space,  # noqa: E402
-                                   space_baselines, summarize_comparison)
 from nasviz.utils import atomic_write_text  # noqa: E402
 
 
@@ -76,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for seed in a.seeds:
         for method in a.methods:
-            r = run_search(method, space=a.space, profile=a.profile, seed=seed, epochs=a.epochs, n_candidates=a.n_candidates,
-                           bench=bench, progress=False, lam=a.lam if method == 'ista' else None,
-                           m=a.m if method == 'ista' else None, one_stage=a.one_stage or None,
-                           final_epochs=a.final_epochs)
+            r = run_search(method, space=a.space, profile=a.profile, seed=seed, epochs=a.epochs,
+                           n_candidates=a.n_candidates, bench=bench, progress=False,
+                           lam=a.lam if method == 'ista' else None, m=a.m if method == 'ista' else None,
+                           one_stage=a.one_stage or None, final_epochs=a.final_epochs)
             results.append(r)
             print(f'[{time.perf_counter() - t0:6.0f} s] {method:8s} seed {seed}: {r.true_accuracy:6.2f}%  '
                   f'{r.arch}  ({r.truth_source}; search {r.search_seconds:.1f} s)'
@@ -93,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option('display.width', 200)
     if a.out:
         print(f'runs: {a.out}')
-    print(f'\nspace {a.space}, profile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; true accuracy (%) of the '
-          f'found cell: mean +- SE over seeds (95% t interval); costs: median seconds of one step, '
-          f'activation memory autograd saves for one weight step (MiB)')
+    print(f'\nspace {a.space}, profile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; '
+          f'true accuracy (%) of the found cell: mean +- SE over seeds (95% t interval); '
+          f'costs: median seconds of one step, activation memory autograd saves for one weight step (MiB)')
     print(summarize_comparison(runs, reference='ista').round(3).to_string())
     print('\ntrivial baselines (the space\'s accuracy distribution):')
     print(space_baselines(bench, runs).round(3).to_string(index=False))

@@ -15,7 +15,8 @@ Reported per kind: median and fastest seconds of a full search step (over ``--st
 ``--warmup``; ratios use the fastest, the least disturbed on a shared machine),
 the activation memory autograd saves for the backward of one weight step (allocator-independent,
 summed tensor storage), and the peak resident memory the steps add over the memory held before
-the first one (VmHWM after a ``clear_refs`` reset; includes optimizer state and allocator slack). Then ratios against DARTS, side by side.
+the first one (VmHWM after a ``clear_refs`` reset; includes optimizer state and allocator slack).
+Then ratios against DARTS, side by side.
 
     python benchmarks/search_step.py                 # tiny size: C=8, N=1, 16x16 digits, batch 64
     python benchmarks/search_step.py --size small    # C=8, N=2, 32x32x3, batch 128
@@ -29,7 +30,8 @@ import os
 import subprocess
 import sys
 
-from nasviz.search.cost import SIZES, STEP_KINDS as KINDS, measure_step  # noqa: E402
+from nasviz.search.cost import SIZES, measure_step  # noqa: E402
+from nasviz.search.cost import STEP_KINDS as KINDS
 from nasviz.search.groups import search_spaces  # noqa: E402
 
 
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             return res.returncode
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
     z = dict(SIZES[a.size], C=rows[0]['C'], N=rows[0]['N'])
-    print(f'one search step, {a.space} space, size {a.size} (C={z["C"]}, N={z["N"]}, {z["image"]}x{z["image"]}x{z["in_channels"]}, '
+    print(f'one search step, {a.space} space, size {a.size} (C={z["C"]}, N={z["N"]}, '
+          f'{z["image"]}x{z["image"]}x{z["in_channels"]}, '
           f'batch {z["batch"]}), 1 thread, median of {a.steps} steps after {a.warmup} warm-up')
     ref = next((r for r in rows if r['kind'] == 'darts'), None)
     head = f'{"kind":10s} {"median s":>9s} {"min s":>8s} {"saved MiB":>10s} {"peak RSS +MiB":>14s}'
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         if ref:
             rss = (r['peak_rss_delta_mib'] / ref['peak_rss_delta_mib']
                    if r['peak_rss_delta_mib'] and ref['peak_rss_delta_mib'] else float('nan'))
-            line += f' {r["step_min_s"] / ref["step_min_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f} {rss:10.3f}'
+            line += (f' {r["step_min_s"] / ref["step_min_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f}'
+                     f' {rss:10.3f}')
         print(line)
     for r in rows:
         if 'support' in r:

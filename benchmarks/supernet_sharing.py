@@ -32,10 +32,16 @@ from nasviz.analysis.bias import size_bias
 from nasviz.analysis.metrics import kendall_tau
 from nasviz.analysis.uncertainty import kendall_ci, paired_difference
 from nasviz.data import iterate_batches
-from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, network_size, settings_for,
-                               trained_supernet)
-from nasviz.spaces import get_space
-from nasviz.spaces import darts_network, nb101_network
+from nasviz.experiment import (
+    eval_archs,
+    evaluate_cached,
+    load_bench,
+    load_data,
+    network_size,
+    settings_for,
+    trained_supernet,
+)
+from nasviz.spaces import darts_network, get_space, nb101_network
 
 #: each space's supernet designs, the space's default supernet design last
 DESIGNS = {'nb101': nb101_network.DESIGNS, 'darts': darts_network.DESIGNS}

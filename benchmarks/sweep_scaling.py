@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> dict:
     for backend in ('local', 'ray'):
         s = walls[(backend, 1)] / walls[(backend, 2)]
         out[f'{backend}_speedup'] = s
-        print(f'{backend}: speedup={s:.2f} (1 worker {walls[(backend, 1)]:.2f} s, 2 workers {walls[(backend, 2)]:.2f} s)')
+        print(f'{backend}: speedup={s:.2f} '
+              f'(1 worker {walls[(backend, 1)]:.2f} s, 2 workers {walls[(backend, 2)]:.2f} s)')
     print(f'start-up (not in the times above): local pool of 2 workers {out["local_pool_start_s"]:.1f} s; '
           f'Ray instance {out["ray_init_s"]:.1f} s, its first 2 workers {out["ray_workers_start_s"]:.1f} s')
     print(f'overhead per no-op task: ray {out["ray_noop_s"] * 1000:.2f} ms ({a.noop} tasks, all in flight), '

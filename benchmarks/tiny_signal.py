@@ -13,7 +13,8 @@ ground truth (``--cells`` cells x 4 seeds, resumable, cached), trains SPOS super
 
     python benchmarks/tiny_signal.py --settings current views4 --cells 60 --spos-seeds 3
     python benchmarks/tiny_signal.py --spos-curve --gt data/microbench_digits.csv --epochs 20 --spos-seeds 5
-    python benchmarks/tiny_signal.py --frontier --gt data/microbench_digits.csv --compare data/partition_comparison_tiny.csv
+    python benchmarks/tiny_signal.py --frontier --gt data/microbench_digits.csv \\
+        --compare data/partition_comparison_tiny.csv
 
 The second form is the supernet half of the study on a finished ground truth: for each supernet
 seed it trains one SPOS supernet, scores every cell of the ground truth every ``--every`` epochs
@@ -45,8 +46,8 @@ import torch
 from nasviz.analysis.metrics import kendall_tau
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.data import load_dataset
-from nasviz.supernet.evaluate import evaluate_archs
 from nasviz.spaces.nb201_network import NB201Supernet
+from nasviz.supernet.evaluate import evaluate_archs
 from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.utils import cache_dir, param_hash
 

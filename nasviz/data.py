@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class ImageData:
     def image_size(self) -> int:
         return int(self.x_train.shape[-1])
 
-    def to(self, device: str | torch.device) -> 'ImageData':
+    def to(self, device: str | torch.device) -> ImageData:
         """Copy with every tensor on ``device`` (so batching never leaves the GPU)."""
         return ImageData(self.name, self.x_train.to(device), self.y_train.to(device),
                          self.x_test.to(device), self.y_test.to(device), self.num_classes,
@@ -70,7 +70,7 @@ def _warp(images: torch.Tensor, size: int, g: torch.Generator, scale: tuple[floa
     # affine_grid maps output coords to input coords: zoom-in factor 1/s, rotation, translation
     cos, sin = torch.cos(theta) / s, torch.sin(theta) / s
     A = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = torch.nn.functional.affine_grid(A, (n, 1, size, size), align_corners=False)
+    grid = torch.nn.functional.affine_grid(A, [n, 1, size, size], align_corners=False)
     return torch.nn.functional.grid_sample(images, grid, mode='bilinear', padding_mode='zeros',
                                            align_corners=False)
 
@@ -179,7 +179,7 @@ def load_cifar10_npz(path: str | os.PathLike | None = None, n_train: int | None 
     else:
         arrays = _decode_cifar_npz(p)
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds like allow_pickle
         atomic_write_bytes(cached, buf.getvalue())
     return _cifar_tensors(arrays, n_train, n_test, random_state, source='npz')
 

@@ -38,9 +38,10 @@ import os
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any
 
 from nasviz.validate import check_count, short_repr
 
@@ -67,7 +68,7 @@ class Task:
     num_gpus: float = 0.0
 
 
-def task_resources(device: Any = 'cpu', num_cpus: int = 1) -> dict[str, float]:
+def task_resources(device: Any = 'cpu', num_cpus: int = 1) -> dict[str, Any]:
     """``num_cpus``/``num_gpus`` for a task on ``device``: one GPU when it is CUDA."""
     dev = str(device)
     return dict(num_cpus=check_count(num_cpus, 'num_cpus'), num_gpus=1.0 if dev.startswith('cuda') else 0.0)
@@ -127,7 +128,7 @@ class Executor:
     def __repr__(self) -> str:
         return f'{type(self).__name__}(workers={self.workers}, max_retries={self.max_retries})'
 
-    def run(self, fn: Callable, tasks: Iterable[Task], on_result: Callable[[Hashable, Any], None], *,
+    def run(self, fn: Callable, tasks: Iterable[Task], on_result: Callable[[Any, Any], None], *,
             initializer: Callable | None = None, initargs: tuple = (), progress: bool = True,
             desc: str = 'tasks', unit: str = 'task', total: int | None = None, initial: int = 0) -> int:
         """Run ``fn(*task.args)`` for every task; ``on_result(task.key, result)`` on the driver as
@@ -184,13 +185,14 @@ class LocalExecutor(Executor):
     they end with each run."""
 
     backend = 'local'
+    workers: int
 
     def __init__(self, workers: int | None = 1, max_retries: int = 2, keep_workers: bool = False) -> None:
         super().__init__(1 if workers is None else workers, max_retries)
         self.keep_workers = bool(keep_workers)
         self._pool: cf.ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> 'LocalExecutor':
+    def __enter__(self) -> LocalExecutor:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -22,9 +22,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import BinaryIO
 
 __all__ = ['OFFLINE_ARGS', 'REQUIRED_EXTENSIONS', 'KERNEL_NAME', 'LabServer', 'check_lab_environment',
            'free_port', 'lab_command', 'lab_env', 'run_lab']
@@ -60,7 +61,8 @@ def free_port(ip: str = LOOPBACK, start: int | None = None, tries: int = 100) ->
             except OSError:
                 continue
             return s.getsockname()[1]
-    raise ValueError(f'no free port on {ip} in {start}..{start + tries - 1}; pass another --port')
+    where = 'any port' if start is None else f'{start}..{start + tries - 1}'
+    raise ValueError(f'no free port on {ip} in {where}; pass another --port')
 
 
 def check_lab_environment(prefix: str | os.PathLike | None = None) -> list[str]:
@@ -83,7 +85,8 @@ def check_lab_environment(prefix: str | os.PathLike | None = None) -> list[str]:
         else:
             exe = Path(argv0)
             here = Path(prefix or sys.prefix).resolve()
-            if exe.is_absolute() and here not in exe.resolve().parents and exe.resolve() != Path(sys.executable).resolve():
+            if (exe.is_absolute() and here not in exe.resolve().parents
+                    and exe.resolve() != Path(sys.executable).resolve()):
                 problems.append(f'kernelspec {spec} runs {argv0}, not this environment\'s Python '
                                 f'({sys.executable}); reinstall it with `{sys.executable} -m ipykernel '
                                 f'install --sys-prefix --name {KERNEL_NAME}`')
@@ -152,7 +155,8 @@ class LabServer:
             raise ValueError(f'ip must be a loopback address, got {self.ip!r}')
         if not self.token or not self.token.isalnum():
             raise ValueError('token must be a non-empty string of letters and digits')
-        self.work_dir = Path(self.work_dir) if self.work_dir is not None else Path(tempfile.mkdtemp(prefix='nasviz-lab-'))
+        self.work_dir = (Path(self.work_dir) if self.work_dir is not None
+                         else Path(tempfile.mkdtemp(prefix='nasviz-lab-')))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(self.ip) if self.port is None else self.port
 
@@ -166,30 +170,37 @@ class LabServer:
         return f'{self.base_url}/lab?token={self.token}'
 
     @property
+    def _work(self) -> Path:
+        """``work_dir``, a folder once ``__post_init__`` has run."""
+        assert self.work_dir is not None
+        return Path(self.work_dir)
+
+    @property
     def log_path(self) -> Path:
-        return Path(self.work_dir) / 'lab.log'
+        return self._work / 'lab.log'
 
     def command(self) -> list[str]:
         extra: list[str] = []
         if self.isolated:
-            extra = [f'--LabApp.user_settings_dir={Path(self.work_dir) / "settings"}',
-                     f'--LabApp.workspaces_dir={Path(self.work_dir) / "workspaces"}']
+            extra = [f'--LabApp.user_settings_dir={self._work / "settings"}',
+                     f'--LabApp.workspaces_dir={self._work / "workspaces"}']
+        assert self.port is not None  # chosen in __post_init__
         return lab_command(self.notebooks_dir, self.port, self.token, ip=self.ip, extra=extra)
 
-    def start(self, timeout: float = 120) -> 'LabServer':
+    def start(self, timeout: float = 120) -> LabServer:
         """Start the server and wait until its API answers (raises RuntimeError with the log's
         tail if it exits or does not answer within ``timeout`` seconds)."""
         if self.proc is not None:
             raise RuntimeError('server already started')
-        env = lab_env(self.env, Path(self.work_dir) / 'jupyter' if self.isolated else None)
+        env = lab_env(self.env, self._work / 'jupyter' if self.isolated else None)
         if self.isolated:
             # a fresh user would be asked whether to fetch Jupyter news; answer 'never' up front
             # (nothing would be fetched anyway with news_url=None, but the toast covers the page)
-            notes = Path(self.work_dir) / 'settings' / '@jupyterlab' / 'apputils-extension'
+            notes = self._work / 'settings' / '@jupyterlab' / 'apputils-extension'
             notes.mkdir(parents=True, exist_ok=True)
             (notes / 'notification.jupyterlab-settings').write_text(
                 json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
-        self._log = open(self.log_path, 'ab')
+        self._log: BinaryIO | None = open(self.log_path, 'ab')
         # own session: stop() can signal the server and everything it spawned as one group
         self.proc = subprocess.Popen(self.command(), cwd=self.notebooks_dir, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -224,7 +235,7 @@ class LabServer:
     def kernel_pids(self) -> list[int]:
         """Processes whose command line names a connection file in this server's runtime dir
         (its kernels; Linux ``/proc`` only, empty elsewhere)."""
-        marker = str(Path(self.work_dir) / 'jupyter' / 'runtime') if self.isolated else None
+        marker = str(self._work / 'jupyter' / 'runtime') if self.isolated else None
         kernels = {k['id'] for k in (self.api('kernels') or [])} if self.proc and self.proc.poll() is None else set()
         pids = []
         for d in Path('/proc').glob('[0-9]*'):
@@ -262,11 +273,12 @@ class LabServer:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        if getattr(self, '_log', None) is not None:
-            self._log.close()
+        log = getattr(self, '_log', None)
+        if log is not None:
+            log.close()
             self._log = None
 
-    def __enter__(self) -> 'LabServer':
+    def __enter__(self) -> LabServer:
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc) -> None:
@@ -297,6 +309,7 @@ def run_lab(notebooks_dir: str | os.PathLike = 'notebooks', port: int | None = N
     print(f'\n    open {server.url}\n\n(server log: {server.log_path}; Ctrl-C stops the server and its kernels)',
           file=out, flush=True)
     try:
+        assert server.proc is not None  # started above
         return server.proc.wait()
     except KeyboardInterrupt:
         print('stopping JupyterLab', file=out)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from nasviz.checkpoint import is_checksum_file, is_nasviz_checkpoint
 from nasviz.utils import atomic_write_text

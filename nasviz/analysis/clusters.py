@@ -1,7 +1,7 @@
 """Cluster quality: how well features (LID or gradient) separate groups of subnets or ops."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,7 +26,8 @@ def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, c
         raise ValueError(f'X must be 2-D with one row per label: got {X.shape} and {len(y)} labels')
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2 or len(classes) >= len(y):
-        raise ValueError(f'need 2 <= number of groups < number of samples, got {len(classes)} groups for {len(y)} samples')
+        raise ValueError(f'need 2 <= number of groups < number of samples, '
+                         f'got {len(classes)} groups for {len(y)} samples')
     if standardize:
         sd = X.std(axis=0)
         X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -34,7 +35,8 @@ def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, c
     sep = np.nan
     if folds >= 2:
         knn = KNeighborsClassifier(n_neighbors=min(5, len(y) - len(y) // folds - 1))
-        sep = float(cross_val_score(knn, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=random_state)).mean())
+        cv = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+        sep = float(cross_val_score(knn, X, y, cv=cv).mean())
     return dict(silhouette=float(silhouette_score(X, y)), davies_bouldin=float(davies_bouldin_score(X, y)),
                 calinski_harabasz=float(calinski_harabasz_score(X, y)), separability=sep,
                 chance=float(counts.max() / counts.sum()), n=len(y), n_groups=len(classes))

@@ -19,7 +19,7 @@ parallel measurements; Kendall's tau is first mapped to the Pearson scale of a b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,10 @@ from nasviz.analysis.uncertainty import Estimate
 __all__ = ['Ceiling', 'spearman_brown', 'tau_spearman_brown', 'corrected_ceiling_table']
 
 
+@overload
+def spearman_brown(r: float, factor: float) -> float: ...
+@overload
+def spearman_brown(r: np.ndarray, factor: float) -> float | np.ndarray: ...
 def spearman_brown(r: float | np.ndarray, factor: float) -> float | np.ndarray:
     """Reliability of a measurement ``factor`` times as long as one of reliability ``r``:
     ``factor r / (1 + (factor - 1) r)`` (``factor = 2`` turns a split-half figure into the
@@ -43,6 +47,10 @@ def spearman_brown(r: float | np.ndarray, factor: float) -> float | np.ndarray:
     return float(out) if out.ndim == 0 else out
 
 
+@overload
+def tau_spearman_brown(tau: float, factor: float) -> float: ...
+@overload
+def tau_spearman_brown(tau: np.ndarray, factor: float) -> float | np.ndarray: ...
 def tau_spearman_brown(tau: float | np.ndarray, factor: float) -> float | np.ndarray:
     """Spearman-Brown on Kendall's tau through Greiner's relation (see the module docstring)."""
     t = np.asarray(tau, dtype=np.float64)

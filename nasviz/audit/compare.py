@@ -8,7 +8,7 @@ Two separate intervals that overlap decide nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ def verdict_phrase(word: str) -> str:
 
 def verdict_sentence(row: Any, digits: int = 3) -> str:
     """:meth:`Comparison.sentence` of a row of ``Audit.comparisons`` (or a Comparison)."""
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    get: Callable[[str], Any] = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
     f = f'.{digits}f'
     lo, hi = get('low'), get('high')
     ci = f'[{lo:{f}}, {hi:{f}}]' if lo is not None and np.isfinite(lo) else '[no CI]'

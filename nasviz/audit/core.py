@@ -195,8 +195,9 @@ def _scores_frame(scores: Any, space: str, estimators: Sequence[str] | None) -> 
         else:
             df = df.set_index(col)
     sp = get_space(space)
-    keys, unknown = [], 0
-    for i, a in enumerate(df.index):
+    keys: list[str | None] = []
+    unknown = 0
+    for a in df.index:
         try:
             keys.append(sp.to_str(a) if not isinstance(a, str) else sp.to_str(parse_arch(a, space)))
         except (ValueError, TypeError, KeyError):
@@ -378,15 +379,15 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
     merged = 0
     rows = np.flatnonzero(finite)
     if merge_isomorphic:
-        seen: dict[str, int] = {}
+        seen: set[str] = set()
         keep = []
-        for i in rows:
-            key = sp.canonical(parse_arch(archs[i], sp.name))
-            if key in seen:
+        for r in rows:
+            canon = sp.canonical(parse_arch(archs[r], sp.name))
+            if canon in seen:
                 merged += 1
                 continue
-            seen[key] = i
-            keep.append(i)
+            seen.add(canon)
+            keep.append(r)
         rows = np.array(keep, dtype=np.int64)
         if merged:
             notes.append(f'{merged} architecture(s) compute the same function as an earlier one '
@@ -445,20 +446,19 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
         for key in d.keys_of(name):
             if key[1] == 'op_tau':
                 continue
-            e = estimate_of(d, key)
-            metrics_rows.append(dict(estimator=name, kind=kind, metric=key[1], k=key[2], estimate=e.estimate,
-                                     low=e.low, high=e.high, n=e.n))
+            est = estimate_of(d, key)
+            metrics_rows.append(dict(estimator=name, kind=kind, metric=key[1], k=key[2], estimate=est.estimate,
+                                     low=est.low, high=est.high, n=est.n))
     # op bias per choice: the mean over the op slots offering it of the per-slot bias
     op_rows = []
     for name in est_names:
         by_choice: dict[str, list[str]] = {}
         for slot, choice in feats:
             lab = f'{slot}={choice}'
-            key = (name, 'op_bias', lab)
-            e = estimate_of(d, key)
+            est = estimate_of(d, (name, 'op_bias', lab))
             op_rows.append(dict(estimator=name, slot=slot, choice=choice, tau_score=d.point[(name, 'op_tau', lab)],
-                                tau_truth=d.point[(engine.TRUTH, 'op_tau', lab)], bias=e.estimate, low=e.low,
-                                high=e.high, n=e.n))
+                                tau_truth=d.point[(engine.TRUTH, 'op_tau', lab)], bias=est.estimate, low=est.low,
+                                high=est.high, n=est.n))
             if slot in sp.op_slots():
                 by_choice.setdefault(choice, []).append(lab)
         metrics_rows = [r for r in metrics_rows if not (r['estimator'] == name and r['metric'] == 'op_bias')]
@@ -477,6 +477,8 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
                                           level=level, random_state=random_state)
             meas = estimate_of(dc, ('ceiling', 'kendall_tau', ''))
             seeds = list(getattr(bench, 'seeds', []) or [])
+            per_half: int | None
+            total: int | None
             if kind == 'reliability':
                 per_half, total = len(seeds) // 2, len(seeds)
             elif kind == 'seed-to-seed':
@@ -488,13 +490,14 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             # Pearson and Spearman directly); its top-K figures are no ceiling and are left out
             for m in ('kendall_tau', 'spearman', 'pearson'):
                 if m == 'kendall_tau':
-                    e = ceiling.corrected
+                    est = ceiling.corrected
                 else:
                     raw = estimate_of(dc, ('ceiling', m, ''))
-                    e = Estimate(*(spearman_brown(v, ceiling.factor) if np.isfinite(v) else v
-                                   for v in (raw.estimate, raw.low, raw.high)), raw.n, raw.level)
+                    lo_hi = [spearman_brown(v, ceiling.factor) if np.isfinite(v) else v
+                             for v in (raw.estimate, raw.low, raw.high)]
+                    est = Estimate(float(lo_hi[0]), float(lo_hi[1]), float(lo_hi[2]), raw.n, raw.level)
                 metrics_rows.append(dict(estimator=f'ceiling ({kind})', kind='ceiling', metric=m, k='',
-                                         estimate=e.estimate, low=e.low, high=e.high, n=e.n))
+                                         estimate=est.estimate, low=est.low, high=est.high, n=est.n))
     metrics = pd.DataFrame(metrics_rows, columns=METRIC_COLUMNS)
     cmp_rows = []
     for i, name in enumerate(est_names):
@@ -502,15 +505,15 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
         for other in others:
             for key in d.keys_of(name):
                 if key[1] in _COMPARED and (other, key[1], key[2]) in d.point:
-                    c = from_distributions(name, other, key[1], key[2], d)
-                    cmp_rows.append({col: getattr(c, col) for col in COMPARISON_COLUMNS})
+                    cmp = from_distributions(name, other, key[1], key[2], d)
+                    cmp_rows.append({col: getattr(cmp, col) for col in COMPARISON_COLUMNS})
     comparisons = pd.DataFrame(cmp_rows, columns=COMPARISON_COLUMNS)
     seed_rows = []
     for name, cols in (seed_runs or {}).items():
         runs = [df[c].to_numpy(dtype=np.float64)[rows] for c in cols]
         for other, bv in base_vectors.items():
-            c = compare_seeds(runs, bv, truth_v, 'kendall_tau', level=level, names=(name, other))
-            seed_rows.append({col: getattr(c, col) for col in COMPARISON_COLUMNS})
+            cmp = compare_seeds(runs, bv, truth_v, 'kendall_tau', level=level, names=(name, other))
+            seed_rows.append({col: getattr(cmp, col) for col in COMPARISON_COLUMNS})
     seed_comparisons = pd.DataFrame(seed_rows, columns=COMPARISON_COLUMNS)
     table = pd.DataFrame({**{e: df[e].to_numpy(dtype=np.float64)[rows] for e in est_names}, 'truth': truth_v},
                          index=pd.Index([archs[i] for i in rows], name='arch'))

@@ -115,7 +115,8 @@ class _Shared:
         self.params_mid = rs.midranks(params, C) if params is not None else None
         self.truth_sq = rs.rank_square(C, self.truth_mid)
         self.best = rs.best_drawn(C, truth.values)
-        self.r_pt = rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if params is not None else None
+        self.r_pt = (rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if self.params_mid is not None
+                     else None)
 
 
 def _tops_of(C: np.ndarray, ranks: np.ndarray, ks: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -193,13 +194,13 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
             top_plans[lab] = (rows, {name: rs.KendallPlan(rs.Ranked(np.asarray(v, dtype=np.float64)[rows]), t_sub)
                                      for name, v in vectors.items()})
     X, feats = choices if choices is not None else (None, [])
-    full = set(full)
+    full_set = set(full)
 
     def run(C: np.ndarray) -> dict[tuple[str, str, str], np.ndarray]:
         sh = _Shared(C, tr, neg_tr, kk, pr)
         res: dict[tuple[str, str, str], np.ndarray] = {}
         truth_tau_feats = None
-        if X is not None and full:
+        if X is not None and full_set:
             truth_tau_feats = rs.binary_kendall(C, X, sh.truth_mid, sh.truth_ties, sh.Ct)
         for name, r in ranked.items():
             G = r.group_sums(C)
@@ -221,10 +222,10 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
                 for lab, (rows, sub) in top_plans.items():
                     res[(name, 'tau_in_true_top', lab)] = sub[name](C[rows])
             res[(name, 'regret', '')] = rs.regret(C, r, truth, sh.best)
-            if name in full and sh.params_mid is not None:
+            if name in full_set and sh.params_mid is not None and sh.r_pt is not None:
                 r_sp = rs.corr(C, mid, sh.params_mid)
                 res[(name, 'size_bias', '')] = _partial(r_sp, r_st, sh.r_pt)
-            if name in full and truth_tau_feats is not None:
+            if name in full_set and truth_tau_feats is not None and X is not None:
                 tau_f = rs.binary_kendall(C, X, mid, ties, sh.Ct)
                 for j, (slot, choice) in enumerate(feats):
                     res[(name, 'op_bias', f'{slot}={choice}')] = tau_f[j] - truth_tau_feats[j]

@@ -407,7 +407,7 @@ def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     dropped: dict[str, dict[str, int]] = {}
-    out = None
+    out: pd.DataFrame | None = None
     not_est: list[str] = []
     for f in frames:
         clash = [c for c in f.columns if out is not None and c in out.columns]
@@ -423,6 +423,7 @@ def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
             out = out.reindex(idx)
             for c in f.columns:
                 out[c] = f[c].reindex(idx)
+    assert out is not None  # frames holds at least two tables
     for c in out.columns:  # rows a file does not have are missing for its columns, not errors
         dropped.setdefault(c, dict.fromkeys(DROP_KINDS, 0))
     out.attrs['dropped'] = dropped

@@ -10,8 +10,9 @@ Each answers ``accuracy(arch, dataset, metric)``, ``accuracies(archs, ...)``, ``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ class Benchmark(Protocol):
     def __len__(self) -> int: ...
 
 
-AnyBench = Union[NB201Table, NB201Official, MicroBench, DartsTable, NB101Table]
+AnyBench = NB201Table | NB201Official | MicroBench | DartsTable | NB101Table
 
 
 def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:

@@ -10,7 +10,8 @@ node's two pairs swapped (the same function) finds its row through the canonical
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -15,8 +15,9 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ class MicroBench:
     # -- construction / IO ------------------------------------------------------------------
     @classmethod
     def from_frame(cls, df: pd.DataFrame, recipe: dict[str, Any],
-                   summary: dict[str, Any] | None = None) -> 'MicroBench':
+                   summary: dict[str, Any] | None = None) -> MicroBench:
         """Build from a frame with ``arch_str``, ``params`` and ``acc_seed<S>`` columns.
 
         ``canonical``, ``degenerate`` and ``accuracy`` (seed mean) are filled in when absent,
@@ -145,7 +146,7 @@ class MicroBench:
         return cls(df[ordered + rest], recipe, summary)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> 'MicroBench':
+    def load(cls, path: str | os.PathLike | None = None) -> MicroBench:
         """Read a MicroBench file (default :func:`default_path`)."""
         path = Path(path) if path is not None else default_path()
         if not path.is_file():

@@ -16,7 +16,8 @@ first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ class NB101Table(SubsetTable):
             str(self.path), 'matrix', self._row_keys, self._values['val_accuracy'], 'val_accuracy',
             self.REPEAT_TOLERANCE, what='cell')
         self._keys = list(self._rows_of_key)
-        self._exact_row = {}
+        self._exact_row: dict[Any, int] = {}
         for r, a in enumerate(self._row_archs):
             self._exact_row.setdefault(a, r)
 

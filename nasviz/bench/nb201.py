@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,7 @@ def check_repeats(source: str, key_column: str, keys: Sequence, values: np.ndarr
                              f'benchmark holds one row per {what}')
     if tolerance is None or values is None:
         return rows_of
-    for k, rows in rows_of.items():
+    for rows in rows_of.values():
         if len(rows) < 2:
             continue
         v = values[rows]
@@ -232,7 +232,7 @@ class NB201Table:
 
     # construction from a frame is handy for tests and for derived tables
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, name: str = '<frame>') -> 'NB201Table':
+    def from_frame(cls, df: pd.DataFrame, name: str = '<frame>') -> NB201Table:
         """Build from a DataFrame with the CSV schema (no file involved)."""
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:

@@ -10,8 +10,8 @@ supernets. The file is a third-party fact, kept outside the repository.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ class PublishedSupernets:
                         for w, c in SUPERNET_COLUMNS.items()}
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> 'PublishedSupernets':
+    def load(cls, path: str | os.PathLike | None = None) -> PublishedSupernets:
         """Read the CSV at ``path``, default ``$NASVIZ_NB201_SUPERNETS``."""
         if path is None:
             path = os.environ.get(ENV_SUPERNETS)
@@ -122,7 +122,7 @@ class PublishedSupernets:
 
     def __contains__(self, arch: object) -> bool:
         try:
-            return get_space(self.space).to_str(arch) in self._row  # type: ignore[arg-type]
+            return get_space(self.space).to_str(arch) in self._row
         except (ValueError, TypeError):
             return False
 

@@ -11,8 +11,9 @@ architecture (:meth:`SubsetTable._lookup_row`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class SubsetTable:
         self._init_frame(df)
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, name: str = '<frame>') -> 'SubsetTable':
+    def from_frame(cls, df: pd.DataFrame, name: str = '<frame>') -> SubsetTable:
         """Build from a DataFrame with the CSV schema (no file involved)."""
         self = cls.__new__(cls)
         self.path = Path(name)

@@ -6,8 +6,8 @@ different directions; the cosine of the two gradients measures it (1: they pull 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

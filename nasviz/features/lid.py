@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal, cast, overload
 
 import numpy as np
 import torch
@@ -71,7 +72,7 @@ _BLOCK_ELEMS = 2 ** 24
 # ---------------------------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------------------------
-def _to_tensor(X: 'np.ndarray | torch.Tensor', name: str = 'X',
+def _to_tensor(X: np.ndarray | torch.Tensor, name: str = 'X',
                keep_float32: bool = False) -> tuple[torch.Tensor, bool]:
     """Tensor view of ``X`` (float64, or float32 if it is float32 and ``keep_float32``) and
     whether ``X`` was NumPy (or another array-like)."""
@@ -85,20 +86,20 @@ def _to_tensor(X: 'np.ndarray | torch.Tensor', name: str = 'X',
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype)), True
 
 
-def _points(X: 'np.ndarray | torch.Tensor', name: str = 'X') -> tuple[torch.Tensor, bool]:
+def _points(X: np.ndarray | torch.Tensor, name: str = 'X') -> tuple[torch.Tensor, bool]:
     """Checked point cloud(s) for a neighbour search, float32 kept (see Precision above)."""
     T, numpy = _to_tensor(X, name, keep_float32=True)
     _check_points(T, name)
     return T, numpy
 
 
-def _owned(T: torch.Tensor, X: 'np.ndarray | torch.Tensor') -> bool:
+def _owned(T: torch.Tensor, X: np.ndarray | torch.Tensor) -> bool:
     """True when ``_to_tensor`` made ``T`` a private copy of ``X`` (so it may be changed in place)."""
     ptr = X.data_ptr() if isinstance(X, torch.Tensor) else np.asarray(X).__array_interface__['data'][0]
     return T.data_ptr() != ptr
 
 
-def _out(t: torch.Tensor, numpy: bool) -> 'np.ndarray | torch.Tensor':
+def _out(t: torch.Tensor, numpy: bool) -> np.ndarray | torch.Tensor:
     return t.cpu().numpy() if numpy else t
 
 
@@ -129,7 +130,7 @@ def _check_k(k: int, n: int, name: str = 'k') -> int:
 # ---------------------------------------------------------------------------------------------
 # neighbours
 # ---------------------------------------------------------------------------------------------
-def knn_distances(X: 'np.ndarray | torch.Tensor', k: int) -> 'np.ndarray | torch.Tensor':
+def knn_distances(X: np.ndarray | torch.Tensor, k: int) -> np.ndarray | torch.Tensor:
     """Sorted distances of each sample to its ``k`` nearest neighbours in the batch.
 
     ``X`` is ``(n, d)`` or ``(L, n, d)``; returns ``(n, k)`` or ``(L, n, k)`` in float64, self
@@ -221,8 +222,12 @@ def _snap_ties(out: torch.Tensor, tol: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # Levina-Bickel MLE
 # ---------------------------------------------------------------------------------------------
-def lid_mle_from_knn(dists: 'np.ndarray | torch.Tensor',
-                     normalization: Normalization = 'k') -> 'np.ndarray | torch.Tensor':
+@overload
+def lid_mle_from_knn(dists: torch.Tensor, normalization: Normalization = 'k') -> torch.Tensor: ...
+@overload
+def lid_mle_from_knn(dists: np.ndarray, normalization: Normalization = 'k') -> np.ndarray: ...
+def lid_mle_from_knn(dists: np.ndarray | torch.Tensor,
+                     normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
     """Pointwise MLE from precomputed sorted neighbour distances ``(..., n, k)``.
 
     Lets several estimators share one neighbour pass. With ``r_1 <= ... <= r_k`` the distances
@@ -262,8 +267,8 @@ def lid_mle_from_knn(dists: 'np.ndarray | torch.Tensor',
     return _out(est, numpy)
 
 
-def lid_mle(X: 'np.ndarray | torch.Tensor', k: int = 20,
-            normalization: Normalization = 'k') -> 'np.ndarray | torch.Tensor':
+def lid_mle(X: np.ndarray | torch.Tensor, k: int = 20,
+            normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
     """Levina-Bickel maximum-likelihood LID of every sample from its ``k`` nearest neighbours.
 
     ``X`` is ``(n, d)`` -> ``(n,)``, or a batch of layers ``(L, n, d)`` -> ``(L, n)`` computed in
@@ -293,8 +298,8 @@ def _aggregate(pw: torch.Tensor, aggregate: Aggregate) -> torch.Tensor:
     raise ValueError(f"aggregate must be one of 'mean', 'harmonic', 'median'; got {aggregate!r}")
 
 
-def lid_mle_mean(X: 'np.ndarray | torch.Tensor', k: int = 20, aggregate: Aggregate = 'mean',
-                 normalization: Normalization = 'k') -> 'float | np.ndarray | torch.Tensor':
+def lid_mle_mean(X: np.ndarray | torch.Tensor, k: int = 20, aggregate: Aggregate = 'mean',
+                 normalization: Normalization = 'k') -> float | np.ndarray | torch.Tensor:
     """Batch-level MLE estimate: a float for ``(n, d)``, one value per layer for ``(L, n, d)``.
 
     ``aggregate='mean'`` (default, NAS-LID's choice) averages the pointwise estimates.
@@ -314,7 +319,7 @@ def lid_mle_mean(X: 'np.ndarray | torch.Tensor', k: int = 20, aggregate: Aggrega
 # ---------------------------------------------------------------------------------------------
 # TwoNN
 # ---------------------------------------------------------------------------------------------
-def twonn_from_knn(dists: 'np.ndarray | torch.Tensor', discard_fraction: float = 0.1,
+def twonn_from_knn(dists: np.ndarray | torch.Tensor, discard_fraction: float = 0.1,
                    method: Literal['linear', 'mle'] = 'linear') -> float:
     """TwoNN estimate from precomputed first and second neighbour distances ``(n, >=2)``.
 
@@ -375,8 +380,8 @@ def twonn_from_knn(dists: 'np.ndarray | torch.Tensor', discard_fraction: float =
     return float(log_mu @ y / sxx)
 
 
-def lid_twonn(X: 'np.ndarray | torch.Tensor', discard_fraction: float = 0.1,
-              method: Literal['linear', 'mle'] = 'linear') -> 'float | np.ndarray | torch.Tensor':
+def lid_twonn(X: np.ndarray | torch.Tensor, discard_fraction: float = 0.1,
+              method: Literal['linear', 'mle'] = 'linear') -> float | np.ndarray | torch.Tensor:
     """Global TwoNN intrinsic dimension (Facco et al. 2017) of a point cloud.
 
     ``(n, d)`` -> float; ``(L, n, d)`` -> one value per layer (NumPy or torch like the input).
@@ -395,8 +400,8 @@ def lid_twonn(X: 'np.ndarray | torch.Tensor', discard_fraction: float = 0.1,
 # ---------------------------------------------------------------------------------------------
 # layer-wise profile
 # ---------------------------------------------------------------------------------------------
-def layerwise_lid(features: Sequence['np.ndarray | torch.Tensor'], k: int = 20,
-                  estimator: Literal['mle', 'twonn'] = 'mle', **kwargs) -> 'np.ndarray | torch.Tensor':
+def layerwise_lid(features: Sequence[np.ndarray | torch.Tensor], k: int = 20,
+                  estimator: Literal['mle', 'twonn'] = 'mle', **kwargs) -> np.ndarray | torch.Tensor:
     """One ID estimate per layer: the LID profile NAS-LID compares across sub-networks.
 
     Each feature tensor ``(n, ...)`` is flattened per sample. ``estimator='mle'`` gives
@@ -427,7 +432,7 @@ def layerwise_lid(features: Sequence['np.ndarray | torch.Tensor'], k: int = 20,
             vals = lid_mle_mean(stack, k=k, **kwargs)
         else:
             vals = lid_twonn(stack, **kwargs)
-        out[idx] = vals.detach().cpu()
+        out[idx] = cast(torch.Tensor, vals).detach().cpu()  # a tensor in, a tensor out
     return out if any_torch else out.numpy()
 
 
@@ -448,10 +453,10 @@ class LIDMLE(BaseEstimator):
         self.normalization = normalization
         self.aggregate = aggregate
 
-    def fit(self, X: 'np.ndarray | torch.Tensor | None', y: None = None,
-            knn_dists: 'np.ndarray | torch.Tensor | None' = None) -> 'LIDMLE':
+    def fit(self, X: np.ndarray | torch.Tensor | None, y: None = None,
+            knn_dists: np.ndarray | torch.Tensor | None = None) -> LIDMLE:
         if knn_dists is None:
-            T, _ = _points(X)
+            T, _ = _points(X)  # type: ignore[arg-type]  # None is refused there: not a numeric array
             if T.ndim != 2:
                 raise ValueError(f'LIDMLE.fit expects (n_samples, n_features); got {tuple(T.shape)}')
             k = _check_k(self.n_neighbors, T.shape[0], 'n_neighbors')
@@ -467,7 +472,7 @@ class LIDMLE(BaseEstimator):
         self.dimension_ = float(_aggregate(pw, self.aggregate))
         return self
 
-    def fit_transform(self, X: 'np.ndarray | torch.Tensor', y: None = None) -> np.ndarray:
+    def fit_transform(self, X: np.ndarray | torch.Tensor, y: None = None) -> np.ndarray:
         return self.fit(X).dimension_pw_
 
 
@@ -479,7 +484,7 @@ class TwoNN(BaseEstimator):
         self.discard_fraction = discard_fraction
         self.method = method
 
-    def fit(self, X: 'np.ndarray | torch.Tensor', y: None = None) -> 'TwoNN':
+    def fit(self, X: np.ndarray | torch.Tensor, y: None = None) -> TwoNN:
         T, _ = _points(X)
         if T.ndim != 2 or T.shape[0] < 3:
             raise ValueError(f'TwoNN.fit expects (n_samples >= 3, n_features); got {tuple(T.shape)}')

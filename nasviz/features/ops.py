@@ -37,8 +37,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,9 +47,21 @@ from torch import nn
 
 from nasviz.data import ImageData
 from nasviz.features.config import BN_MODES, ESTIMATORS, KINDS, SIMILARITIES, FeatureConfig, OpFeatures
-from nasviz.features.probe import (_batches, _check_setting, _device, _effective_batch, _grad_into, _lid_profile,
-                                   _candidates, _mode, _paths, _progress, grad_parameters, model_space,
-                                   slot_index)
+from nasviz.features.probe import (
+    _batches,
+    _candidates,
+    _check_setting,
+    _device,
+    _effective_batch,
+    _grad_into,
+    _lid_profile,
+    _mode,
+    _paths,
+    _progress,
+    grad_parameters,
+    model_space,
+    slot_index,
+)
 from nasviz.features.similarity import _finish, _similarity_matrix, op_similarity
 from nasviz.features.subnets import subnet_grad_vectors, subnet_lid_vectors
 from nasviz.spaces import SlotMask
@@ -62,7 +74,7 @@ __all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', '
            'model_fingerprint', 'model_space', 'slot_index']
 
 
-def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
+def lid_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
                  config: FeatureConfig = FeatureConfig(kind='lid'), device: str | torch.device | None = None,
                  progress: bool = True, *, stream: bool = True) -> OpFeatures:
     """NAS-LID features of every allowed op of ``edge``: layer-wise LID profiles.
@@ -86,7 +98,7 @@ def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: Slo
     with _mode(model, train=config.bn == 'batch'), \
             _progress(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar:
         for r, (xb, _) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
-            for i, op in enumerate(ops):
+            for i in range(len(ops)):
                 feats[i, r] = _lid_profile(model, xb, cands[r][i], config.n_neighbors,
                                            config.estimator, stream)
                 bar.update()
@@ -98,7 +110,7 @@ def lid_features(model: nn.Module, data: ImageData, edge: "int | str", mask: Slo
                                 device=str(dev)))
 
 
-def grad_features(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
+def grad_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
                   config: FeatureConfig = FeatureConfig(kind='grad'), device: str | torch.device | None = None,
                   progress: bool = True) -> OpFeatures:
     """GM-NAS features of every allowed op of ``edge``: gradients on the weights outside it.
@@ -129,7 +141,7 @@ def grad_features(model: nn.Module, data: ImageData, edge: "int | str", mask: Sl
     with _mode(model, train=True), \
             _progress(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar:
         for r, (xb, yb) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
-            for i, op in enumerate(ops):
+            for i in range(len(ops)):
                 _grad_into(model, params, xb, yb, cands[r][i], cur[i])
                 bar.update()
             if not bool(torch.isfinite(cur).all()):
@@ -164,12 +176,12 @@ def model_fingerprint(model: nn.Module) -> str:
     return h.hexdigest()
 
 
-def _cache_key(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask, config: FeatureConfig) -> tuple:
+def _cache_key(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask, config: FeatureConfig) -> tuple:
     size = dict(model_size(model), model_mask=model.mask.to_list(), space=model_space(model).name)
     return (config, int(edge), mask.to_list(), data.data_id, model_fingerprint(model), size)
 
 
-def edge_similarity(model: nn.Module, data: ImageData, edge: "int | str", mask: SlotMask | None = None,
+def edge_similarity(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
                     config: FeatureConfig = FeatureConfig(), cache: bool | str | os.PathLike = True,
                     device: str | torch.device | None = None, progress: bool = True) -> OpFeatures:
     """Features and op x op similarity of ``edge``: :func:`lid_features` or

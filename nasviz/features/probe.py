@@ -3,8 +3,8 @@ hooks and per-path gradients -- shared by the per-op features (:mod:`nasviz.feat
 the per-subnet vectors (:mod:`nasviz.features.subnets`)."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ def model_space(model: nn.Module) -> SearchSpace:
     return get_space(getattr(model, 'space', 'nb201'))
 
 
-def slot_index(space: SearchSpace, edge: 'int | str') -> int:
+def slot_index(space: SearchSpace, edge: int | str) -> int:
     """A slot given by its index or name (NB201: an edge index 0..5 or an edge name)."""
     if isinstance(edge, str):
         if edge not in space.slots:
@@ -40,7 +40,7 @@ def slot_index(space: SearchSpace, edge: 'int | str') -> int:
     return int(edge)
 
 
-def _check_setting(model: nn.Module, data: ImageData, edge: 'int | str', mask: SlotMask | None
+def _check_setting(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None
                    ) -> SlotMask:
     """The mask to use, after checking edge (slot), mask and data against the model."""
     space = model_space(model)
@@ -196,7 +196,7 @@ def _lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, 
     return np.nan_to_num(out.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _blocks(model: nn.Module) -> 'list[nn.Module] | None':
+def _blocks(model: nn.Module) -> list[nn.Module] | None:
     """The modules whose outputs are the supernet's block outputs, when it exposes them."""
     blocks = getattr(model, 'blocks', None)
     if blocks is None or len(blocks) != len(model.block_names):

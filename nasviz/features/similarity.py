@@ -2,7 +2,8 @@
 gradient vectors."""
 from __future__ import annotations
 
-from typing import Iterator, Literal, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -64,13 +65,13 @@ def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
 
 
 def _finish(S: torch.Tensor) -> np.ndarray:
-    S = S.detach().cpu().numpy()
-    S = (S + S.T) / 2.0
-    np.fill_diagonal(S, 1.0)
-    return S
+    M = S.detach().cpu().numpy()
+    M = (M + M.T) / 2.0
+    np.fill_diagonal(M, 1.0)
+    return M
 
 
-def op_similarity(features: 'np.ndarray | torch.Tensor', ops: Sequence[str],
+def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],
                   metric: Literal['cosine', 'pearson', 'l2'] = 'cosine') -> pd.DataFrame:
     """Op x op similarity of feature vectors ``(n_ops, D)``, labelled with ``ops``.
 

@@ -3,7 +3,8 @@ layer-wise LID profiles and their gradients, on one seeded batch."""
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -11,8 +12,18 @@ from torch import nn
 
 from nasviz.data import ImageData
 from nasviz.features.config import BN_MODES, ESTIMATORS
-from nasviz.features.probe import (_batches, _check_data, _device, _effective_batch, _grad_into, _lid_profile, _mode,
-                                   _progress, grad_parameters, model_space)
+from nasviz.features.probe import (
+    _batches,
+    _check_data,
+    _device,
+    _effective_batch,
+    _grad_into,
+    _lid_profile,
+    _mode,
+    _progress,
+    grad_parameters,
+    model_space,
+)
 from nasviz.spaces import Architecture
 
 __all__ = ['subnet_lid_vectors', 'subnet_grad_vectors']
@@ -28,7 +39,7 @@ def _one_batch(data: ImageData, batch_size: int, seed: int, device: torch.device
     return next(_batches(data, batch_size, 1, seed, device))
 
 
-def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence['Architecture | str'],
+def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence[Architecture | str],
                        n_neighbors: int = 20, batch_size: int = 256, seed: int = 0, *,
                        estimator: Literal['mle', 'twonn'] = 'mle', bn: Literal['batch', 'running'] = 'batch',
                        device: str | torch.device | None = None, progress: bool = True) -> np.ndarray:
@@ -68,7 +79,7 @@ def _project(X: torch.Tensor, max_dim: int, seed: int) -> torch.Tensor:
     return out
 
 
-def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence['Architecture | str'],
+def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence[Architecture | str],
                         batch_size: int = 256, seed: int = 0, max_dim: int | None = None, *,
                         params: Literal['all', 'shared'] = 'all', device: str | torch.device | None = None,
                         progress: bool = True) -> np.ndarray:

@@ -3,7 +3,7 @@ split levels and the nodes of each level, checked before any training (the rule 
 :mod:`nasviz.partition.pipeline`'s docstring)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from nasviz.partition.config import PartitionConfig
 from nasviz.partition.rules import candidate_edges, min_ops, structural_split

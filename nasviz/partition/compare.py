@@ -9,9 +9,10 @@ or Ray with ``executor=``), each resumable in its own ``work_dir/<method>-seed<s
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,7 @@ from scipy import stats
 from nasviz.analysis.baselines import baseline_metrics
 from nasviz.analysis.metrics import kendall_tau
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
-from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs,
-                                       run_partition)
+from nasviz.partition.pipeline import PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs, run_partition
 from nasviz.spaces import Architecture, get_space
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[n
     rng = np.random.default_rng(random_state)
     reps = np.empty(int(n_resamples))
     for r in range(int(n_resamples)):
-        seeds = rng.integers(0, n_seeds, n_seeds)
+        seeds = np.asarray(rng.integers(0, n_seeds, n_seeds))
         cells = rng.integers(0, n_cells, n_cells)
         tt = t[cells]
         reps[r] = np.mean([stats.kendalltau(a[s, cells], tt)[0] - stats.kendalltau(b[s, cells], tt)[0]
@@ -153,9 +153,9 @@ def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
                 truth=res.frame['truth'].to_numpy(dtype=np.float64))
 
 
-def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: 'ImageData', size: dict[str, Any] | None,
+def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData, size: dict[str, Any] | None,
                    bench: Any, archs: Iterable[Architecture | str] | None = None,
-                   base_config: PartitionConfig | None = None, train_config: 'TrainConfig | None' = None,
+                   base_config: PartitionConfig | None = None, train_config: TrainConfig | None = None,
                    work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
                    *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
                    dataset: str | None = None, metric: str | None = None,

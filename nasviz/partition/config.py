@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
-from nasviz.partition.split import CRITERIA
+from nasviz.partition.split import CRITERIA, Criterion, Method
 from nasviz.spaces import get_space, list_spaces
 from nasviz.utils import check_choice
 from nasviz.validate import short_repr
@@ -19,7 +20,7 @@ PARTITION_METHODS: tuple[str, ...] = ('spos', 'fewshot', 'random', 'gmnas', 'nas
 #: how the groups of a split are formed from a similarity matrix (see split.split_ops)
 SPLIT_METHODS: tuple[str, ...] = ('exhaustive', 'spectral', 'agglomerative')
 #: feature kind measured on the parent before a split
-FEATURE_KIND: dict[str, str] = {'naslid': 'lid', 'gmnas': 'grad'}
+FEATURE_KIND: dict[str, Literal['lid', 'grad']] = {'naslid': 'lid', 'gmnas': 'grad'}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,8 +41,8 @@ class PartitionConfig:
     method: str = 'naslid'
     n_splits: int = 1
     k: int = 2
-    split_method: str = 'exhaustive'
-    criterion: str = 'max_within'
+    split_method: Method = 'exhaustive'
+    criterion: Criterion = 'max_within'
     total_epochs: int = 20
     warmup_epochs: int = 10
     equal_per_child: bool = False
@@ -49,8 +50,8 @@ class PartitionConfig:
     repeats: int = 8
     batch_size: int = 128
     n_neighbors: int = 20
-    estimator: str = 'mle'
-    similarity: str = 'cosine'
+    estimator: Literal['mle', 'twonn'] = 'mle'
+    similarity: Literal['cosine', 'pearson', 'l2'] = 'cosine'
     balanced: bool = False
     recal_batches: int = 8
     eval_samples: int | None = None
@@ -109,7 +110,7 @@ class PartitionConfig:
         """Split levels actually made: 0 for SPOS."""
         return 0 if self.method == 'spos' else self.n_splits
 
-    def feature_config(self, kind: str | None = None) -> Any:
+    def feature_config(self, kind: Literal['lid', 'grad'] | None = None) -> Any:
         """The ``FeatureConfig`` for this method (``kind`` defaults from the method)."""
         from nasviz.features.ops import FeatureConfig
 
@@ -124,7 +125,7 @@ class PartitionConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> 'PartitionConfig':
+    def from_dict(cls, d: Mapping[str, Any]) -> PartitionConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:

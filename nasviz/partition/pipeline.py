@@ -48,20 +48,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from nasviz.ownership import claim
 from nasviz.partition.budget import check_budget, expected_level_sizes, level_budgets, share_epochs
 from nasviz.partition.config import FEATURE_KIND, PARTITION_METHODS, SPLIT_METHODS, PartitionConfig
 from nasviz.partition.result import PartitionResult
 from nasviz.partition.rules import candidate_edges, min_ops, seed_for, structural_split
 from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
-from nasviz.ownership import claim
 from nasviz.spaces import Architecture, SlotMask, get_space
 from nasviz.utils import atomic_write_text
 
@@ -136,7 +137,7 @@ def _metric_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
     return tuple(k for k in ks if not (isinstance(k, (int, np.integer)) and k > n))
 
 
-def _edge_similarities(model: 'torch.nn.Module', data: 'ImageData', mask: SlotMask, config: PartitionConfig,
+def _edge_similarities(model: torch.nn.Module, data: ImageData, mask: SlotMask, config: PartitionConfig,
                        edges: Sequence[int], device: Any, progress: bool) -> dict[int, pd.DataFrame]:
     """Op x op similarity of each edge, from ``nasviz.features.ops`` (one seam for tests)."""
     from nasviz.features.ops import edge_similarities
@@ -160,7 +161,7 @@ def _jsonable_scores(scores: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _feature_split(model: 'torch.nn.Module', data: 'ImageData', mask: SlotMask, node_id: str,
+def _feature_split(model: torch.nn.Module, data: ImageData, mask: SlotMask, node_id: str,
                    config: PartitionConfig, is_root: bool, device: Any, progress: bool
                    ) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
     cands = candidate_edges(mask, config, is_root)
@@ -200,14 +201,14 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
     atomic_write_text(path, text)
 
 
-def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Architecture], data: 'ImageData', config: PartitionConfig,
+def _evaluate_leaf(model: torch.nn.Module, archs: Sequence[Architecture], data: ImageData, config: PartitionConfig,
                    node_dir: Path | None, progress: bool, device: Any) -> pd.DataFrame:
     """Scores of ``archs`` with one leaf's weights; reuses rows stored in ``node_dir/eval.csv``."""
     from nasviz.supernet.evaluate import evaluate_archs
 
     known = pd.DataFrame(columns=['arch_str', 'score', 'loss'])
     path = node_dir / 'eval.csv' if node_dir is not None else None
-    meta = dict(recal_batches=config.recal_batches, eval_samples=config.eval_samples)
+    meta: dict[str, Any] = dict(recal_batches=config.recal_batches, eval_samples=config.eval_samples)
     if config.score != 'accuracy':  # older eval.csv files (accuracy) stay valid
         meta['score'] = config.score
     if path is not None and path.is_file():
@@ -224,7 +225,7 @@ def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Architecture], data
                              progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
         known = new if known.empty else pd.concat([known, new], ignore_index=True)
         if path is not None:
-            claim(node_dir, ['eval.csv'], 'work_dir')
+            claim(path.parent, ['eval.csv'], 'work_dir')
             atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'
                               + known.to_csv(index=False, lineterminator='\n'))
     return known.set_index('arch_str').loc[[to_str(a) for a in archs]].reset_index()
@@ -233,8 +234,8 @@ def _evaluate_leaf(model: 'torch.nn.Module', archs: Sequence[Architecture], data
 # ---------------------------------------------------------------------------------------------
 # the pipeline
 # ---------------------------------------------------------------------------------------------
-def run_partition(config: PartitionConfig, data: 'ImageData', size: dict[str, Any] | None = None,
-                  train_config: 'TrainConfig | None' = None, archs: Iterable[Architecture | str] | None = None,
+def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any] | None = None,
+                  train_config: TrainConfig | None = None, archs: Iterable[Architecture | str] | None = None,
                   bench: Any = None, work_dir: str | os.PathLike | None = None, progress: bool = True,
                   device: Any = None, *, mask: SlotMask | None = None, dataset: str | None = None,
                   metric: str | None = None, ks: Sequence[int | float] = (10, 0.1)) -> PartitionResult:
@@ -342,9 +343,9 @@ def run_partition(config: PartitionConfig, data: 'ImageData', size: dict[str, An
                         edge, groups, rule, scores = found
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=scores)
                 else:
-                    found = structural_split(leaf.mask, leaf.node_id, config, is_root)
-                    if found is not None:
-                        edge, groups, rule = found
+                    structural = structural_split(leaf.mask, leaf.node_id, config, is_root)
+                    if structural is not None:
+                        edge, groups, rule = structural
                         decision = dict(edge=edge, groups=groups, rule=rule, scores=None)
                 if decision is not None:
                     decision.update(level=level, edge_name=space.slots[decision['edge']])

@@ -37,7 +37,7 @@ class PartitionResult:
     metrics: dict[str, float]
     histories: dict[str, pd.DataFrame]
     seconds: dict[str, float]
-    train_config: 'TrainConfig | None' = None
+    train_config: TrainConfig | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,7 +85,7 @@ class PartitionResult:
         return d
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> 'PartitionResult':
+    def load(cls, directory: str | os.PathLike) -> PartitionResult:
         """Read what :meth:`save` wrote."""
         d = Path(directory)
         missing = [n for n in ('frame.csv', 'tree.json', 'metrics.json', 'result.json') if not (d / n).is_file()]

@@ -54,4 +54,4 @@ def structural_split(mask: SlotMask, node_id: str, config: PartitionConfig, is_r
     dummy = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     groups = split_ops(dummy, k=config.k, method='random', random_state=int(rng.integers(2**31)),
                        space=mask.space)
-    return edge, [list(g) for g in groups], 'fixed' if is_root and config.edge is not None else 'random'
+    return edge, [[str(o) for o in g] for g in groups], 'fixed' if is_root and config.edge is not None else 'random'

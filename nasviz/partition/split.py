@@ -19,8 +19,9 @@ first member.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Iterator, Literal, Mapping, Sequence
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ class SplitResult:
 # ---------------------------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------------------------
-def _matrix(sim: 'pd.DataFrame | np.ndarray', labels: Sequence[Hashable] | None = None
+def _matrix(sim: pd.DataFrame | np.ndarray, labels: Sequence[Hashable] | None = None
             ) -> tuple[np.ndarray, list[Hashable]]:
     """Validated symmetric float matrix and its labels."""
     if isinstance(sim, pd.DataFrame):
@@ -94,7 +95,7 @@ def _matrix(sim: 'pd.DataFrame | np.ndarray', labels: Sequence[Hashable] | None 
     return (S + S.T) / 2.0, labs
 
 
-def _space(space: 'str | SearchSpace | None') -> SearchSpace | None:
+def _space(space: str | SearchSpace | None) -> SearchSpace | None:
     return None if space is None else get_space(space)
 
 
@@ -104,13 +105,13 @@ def _rank(labels: Sequence[Hashable], space: SearchSpace | None = None) -> dict[
     if space is not None:
         ops = list(space.ops())
         abbrev = [space.abbrev(o) for o in ops]
-        if all(isinstance(l, str) and l in ops for l in labs):
-            return {l: ops.index(l) for l in labs}
-        if all(isinstance(l, str) and l in abbrev for l in labs):
-            return {l: abbrev.index(l) for l in labs}
-    if all(isinstance(l, (int, np.integer)) and not isinstance(l, bool) for l in labs):
-        return {l: int(l) for l in labs}
-    return {l: i for i, l in enumerate(labs)}
+        if all(isinstance(lab, str) and lab in ops for lab in labs):
+            return {lab: ops.index(cast(str, lab)) for lab in labs}
+        if all(isinstance(lab, str) and lab in abbrev for lab in labs):
+            return {lab: abbrev.index(cast(str, lab)) for lab in labs}
+    if all(isinstance(lab, (int, np.integer)) and not isinstance(lab, bool) for lab in labs):
+        return {lab: int(cast(int, lab)) for lab in labs}
+    return {lab: i for i, lab in enumerate(labs)}
 
 
 def _canonical(groups: Sequence[Sequence[Hashable]], rank: Mapping[Hashable, int]) -> list[list[Hashable]]:
@@ -128,7 +129,7 @@ def _check_k(k: int, n: int) -> int:
 
 def _assignment(groups: Sequence[Sequence[Hashable]], labels: Sequence[Hashable]) -> np.ndarray:
     """Group index of each label; ValueError unless ``groups`` partition ``labels`` exactly."""
-    pos = {l: i for i, l in enumerate(labels)}
+    pos = {lab: i for i, lab in enumerate(labels)}
     out = np.full(len(labels), -1)
     for g, members in enumerate(groups):
         if len(members) == 0:
@@ -139,7 +140,7 @@ def _assignment(groups: Sequence[Sequence[Hashable]], labels: Sequence[Hashable]
             if out[pos[m]] != -1:
                 raise ValueError(f'{m!r} appears in more than one group')
             out[pos[m]] = g
-    missing = [l for l, a in zip(labels, out) if a == -1]
+    missing = [lab for lab, a in zip(labels, out) if a == -1]
     if missing:
         raise ValueError(f'groups do not cover {missing}')
     return out
@@ -161,7 +162,7 @@ def _pair_scores(S: np.ndarray, assign: np.ndarray) -> tuple[np.ndarray, np.ndar
     return within, between
 
 
-def split_score(sim: 'pd.DataFrame | np.ndarray', groups: Sequence[Sequence[Hashable]],
+def split_score(sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]],
                 labels: Sequence[Hashable] | None = None) -> float:
     """Mean within-group similarity of ``groups`` (see module docstring); NaN with no within pair.
 
@@ -171,7 +172,7 @@ def split_score(sim: 'pd.DataFrame | np.ndarray', groups: Sequence[Sequence[Hash
     return float(_pair_scores(S, _assignment(groups, labs)[None])[0][0])
 
 
-def split_between(sim: 'pd.DataFrame | np.ndarray', groups: Sequence[Sequence[Hashable]],
+def split_between(sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]],
                   labels: Sequence[Hashable] | None = None) -> float:
     """Mean similarity over pairs in different groups; NaN for a single group."""
     S, labs = _matrix(sim, labels)
@@ -261,10 +262,25 @@ def _random(n: int, k: int, random_state: int | None) -> np.ndarray:
     return a
 
 
-def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'exhaustive',
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
               random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: bool = False, space: 'str | SearchSpace | None' = None,
-              ) -> 'list[list[Hashable]] | SplitResult':
+              balanced: bool = False, return_result: Literal[False] = False,
+              space: str | SearchSpace | None = None) -> list[list[Hashable]]: ...
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: Literal[True],
+              space: str | SearchSpace | None = None) -> SplitResult: ...
+@overload
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: bool = False,
+              space: str | SearchSpace | None = None) -> list[list[Hashable]] | SplitResult: ...
+def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
+              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
+              balanced: bool = False, return_result: bool = False, space: str | SearchSpace | None = None,
+              ) -> list[list[Hashable]] | SplitResult:
     """Split the ops of one edge into ``k`` groups of mutually similar ops.
 
     ``sim`` is an op x op similarity DataFrame (labels from its index) or a square ndarray
@@ -281,8 +297,8 @@ def split_ops(sim: 'pd.DataFrame | np.ndarray', k: int = 2, method: Method = 'ex
     * ``'random'``: a uniformly random balanced split, the baseline.
 
     Deterministic for a fixed ``random_state``. Returns the groups in canonical order (module
-    docstring; ``space`` names the search space whose operation order it uses), or a :class:`SplitResult` (with ``score`` and ``n_candidates``) when
-    ``return_result``.
+    docstring; ``space`` names the search space whose operation order it uses), or a
+    :class:`SplitResult` (with ``score`` and ``n_candidates``) when ``return_result``.
     """
     if method not in METHODS:
         raise ValueError(f'unknown split method {method!r}; valid methods: {", ".join(METHODS)}')
@@ -330,10 +346,10 @@ def _fmt_groups(groups: Sequence[Sequence[Hashable]], space: SearchSpace | None 
     return ' | '.join('{' + ','.join(name(x) for x in g) + '}' for g in groups)
 
 
-def choose_edge(sims: Mapping[int, 'pd.DataFrame | np.ndarray'], k: int = 2,
+def choose_edge(sims: Mapping[int, pd.DataFrame | np.ndarray], k: int = 2,
                 method: Method = 'exhaustive', criterion: Criterion = 'max_within',
                 random_state: int | None = 0, *, balanced: bool = False,
-                space: 'str | SearchSpace | None' = None) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
+                space: str | SearchSpace | None = None) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
     """Pick the edge to split, given one op x op similarity matrix per edge.
 
     Every edge is split with :func:`split_ops`; edges with fewer than ``max(k, 2)`` ops, or
@@ -359,9 +375,10 @@ def choose_edge(sims: Mapping[int, 'pd.DataFrame | np.ndarray'], k: int = 2,
       differ least, while the gap picks the edge where the groups differ most.
 
     ``space``: the search space the edges (slots) belong to: names the slots and orders and
-    abbreviates the ops (see :func:`split_ops`). Ties go to the lowest edge id. Returns ``(edge, groups, scores)``; ``scores`` has one row
-    per edge (index ``edge``) with ``edge_name``, ``n_ops``, ``within``, ``between``,
-    ``n_candidates``, ``groups`` (list), ``groups_str`` and ``chosen``.
+    abbreviates the ops (see :func:`split_ops`). Ties go to the lowest edge id. Returns
+    ``(edge, groups, scores)``; ``scores`` has one row per edge (index ``edge``) with
+    ``edge_name``, ``n_ops``, ``within``, ``between``, ``n_candidates``, ``groups`` (list),
+    ``groups_str`` and ``chosen``.
     """
     if criterion not in CRITERIA:
         raise ValueError(f'unknown criterion {criterion!r}; valid criteria: {", ".join(CRITERIA)}')

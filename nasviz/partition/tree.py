@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -60,7 +61,7 @@ class PartitionNode:
     node_id: str
     parent_id: str | None
     depth: int
-    mask: 'SlotMask'
+    mask: SlotMask
     split_edge: int | None = None
     group: tuple[str, ...] | None = None
     children: list[str] = field(default_factory=list)
@@ -85,8 +86,8 @@ class PartitionNode:
 class PartitionTree:
     """A tree of sub-supernets; build with :meth:`root`, grow with :meth:`split`."""
 
-    def __init__(self, mask: 'SlotMask | None' = None, root_id: str = '0',
-                 space: 'str | SearchSpace | None' = None) -> None:
+    def __init__(self, mask: SlotMask | None = None, root_id: str = '0',
+                 space: str | SearchSpace | None = None) -> None:
         if mask is None:
             self.space = get_space(space or 'nb201')
             mask = self.space.root_mask()
@@ -102,8 +103,8 @@ class PartitionTree:
             self.root_id: PartitionNode(self.root_id, None, 0, mask)}
 
     @classmethod
-    def root(cls, mask: 'SlotMask | None' = None, space: 'str | SearchSpace | None' = None
-             ) -> 'PartitionTree':
+    def root(cls, mask: SlotMask | None = None, space: str | SearchSpace | None = None
+             ) -> PartitionTree:
         """A tree holding only its root, over ``mask`` (default: the whole ``space``, NB201)."""
         return cls(mask, space=space)
 
@@ -168,6 +169,7 @@ class PartitionTree:
         e = _edge_idx(space, edge)
         slot = space.slots[e]
         order = {c: i for i, c in enumerate(space.choices(slot))}
+        rank: Callable[[str], Any] = order.get  # the slot's choice order
         allowed = set(node.mask.choices_at(e))
         idx_groups: list[tuple[str, ...]] = []
         seen: set[str] = set()
@@ -179,18 +181,18 @@ class PartitionTree:
                 raise ValueError('split groups must be non-empty')
             dup = seen.intersection(ops) | {o for o in ops if ops.count(o) > 1}
             if dup:
-                raise ValueError(f'ops {sorted(dup, key=order.get)} appear in more than one group')
+                raise ValueError(f'ops {sorted(dup, key=rank)} appear in more than one group')
             seen.update(ops)
-            idx_groups.append(tuple(sorted(ops, key=order.get)))
+            idx_groups.append(tuple(sorted(ops, key=rank)))
         if len(idx_groups) < 2:
             raise ValueError(f'a split needs at least 2 groups, got {len(idx_groups)}')
         if seen != allowed:
             extra, missing = seen - allowed, allowed - seen
             raise ValueError(
                 f'groups must partition the ops allowed on edge {e} ({slot}) of node '
-                f'{node_id!r}: {sorted(allowed, key=order.get)}'
-                + (f'; not allowed there: {sorted(extra, key=order.get)}' if extra else '')
-                + (f'; missing: {sorted(missing, key=order.get)}' if missing else ''))
+                f'{node_id!r}: {sorted(allowed, key=rank)}'
+                + (f'; not allowed there: {sorted(extra, key=rank)}' if extra else '')
+                + (f'; missing: {sorted(missing, key=rank)}' if missing else ''))
         ids = [f'{node_id}.{i}' for i in range(len(idx_groups))] if child_ids is None else [str(c) for c in child_ids]
         if len(ids) != len(idx_groups) or len(set(ids)) != len(ids):
             raise ValueError(f'need {len(idx_groups)} distinct child ids, got {list(ids)}')
@@ -206,7 +208,7 @@ class PartitionTree:
         return list(ids)
 
     # -- lookup ---------------------------------------------------------------------------
-    def leaf_for(self, arch: 'Architecture | str') -> PartitionNode:
+    def leaf_for(self, arch: Architecture | str) -> PartitionNode:
         """The unique leaf whose mask contains ``arch`` (an architecture of the tree's space or
         its string)."""
         a = self.space.check(arch)
@@ -220,7 +222,7 @@ class PartitionTree:
             node = hits[0]
         return node
 
-    def describe(self, mask: 'SlotMask') -> str:
+    def describe(self, mask: SlotMask) -> str:
         """Compact text of a mask: its restricted slots (``full`` for the whole space)."""
         return self.space.describe_mask(mask)
 
@@ -242,7 +244,7 @@ class PartitionTree:
                     nodes=[n.to_dict() for n in self])
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> 'PartitionTree':
+    def from_dict(cls, d: Mapping[str, Any]) -> PartitionTree:
         """Rebuild by replaying the splits, so a stored tree is re-validated on load."""
         if d.get('format', _FORMAT) != _FORMAT:
             raise ValueError(f'not a PartitionTree dict (format {d.get("format")!r})')
@@ -285,7 +287,7 @@ class PartitionTree:
         return atomic_write_text(path, json.dumps(self.to_dict(), indent=1, default=str))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> 'PartitionTree':
+    def load(cls, path: str | os.PathLike) -> PartitionTree:
         with open(path, encoding='utf-8') as f:
             return cls.from_dict(json.load(f))
 

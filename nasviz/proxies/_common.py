@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -11,7 +11,7 @@ from torch import nn
 WEIGHTED = (nn.Conv2d, nn.Linear)
 
 
-def weighted_layers(net: nn.Module) -> list[nn.Module]:
+def weighted_layers(net: nn.Module) -> list[nn.Conv2d | nn.Linear]:
     return [m for m in net.modules() if isinstance(m, WEIGHTED)]
 
 

@@ -86,6 +86,7 @@ def naswot_and_jacob_cov(net: nn.Module, x: torch.Tensor) -> tuple[float, float]
     with relu_codes(net) as codes:
         out = net(xg)
     out.backward(torch.ones_like(out))
+    assert xg.grad is not None  # xg requires grad and the output depends on it
     return naswot_from_codes(codes), jacob_cov_from_jacobian(xg.grad)
 
 
@@ -115,7 +116,8 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
     """Zen-score (Lin et al. 2021, Zen-NAS): with Gaussian weights and Gaussian inputs of ``x``'s
     shape, ``log E||f(z) - f(z + alpha * e)||_1`` of the pre-pooling feature map ``f``, plus the
     sum over BN layers of ``log sqrt(mean channel variance)`` of the batch each BN normalises.
-    Uses ``x`` only for its shape (the score is data-free by design). Sign +. The weights are restored before returning."""
+    Uses ``x`` only for its shape (the score is data-free by design). Sign +. The weights are
+    restored before returning."""
     state = snapshot(net)
     was = net.training
     g = generator or torch.Generator().manual_seed(0)

@@ -6,8 +6,8 @@ higher = better (``sign`` records whether the raw quantity was negated).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn

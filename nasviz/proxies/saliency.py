@@ -4,6 +4,8 @@ convolution and linear layers. Each function takes a freshly initialised network
 higher = better after the sign it applies."""
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -77,7 +79,7 @@ def grasp(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     loss = cross_entropy(net, x, y)
     G = torch.autograd.grad(loss, W, create_graph=True, allow_unused=True)
     pairs = [(w, g) for w, g in zip(W, G) if g is not None]
-    z = sum((g * g.detach()).sum() for _, g in pairs)
+    z = cast(torch.Tensor, sum((g * g.detach()).sum() for _, g in pairs))
     Hg = torch.autograd.grad(z, [w for w, _ in pairs], allow_unused=True)
     return float(sum((-w.detach() * h).sum() for (w, _), h in zip(pairs, Hg) if h is not None))
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,8 +187,9 @@ class ProxySweep:
     """A resumable, cached proxy sweep (estimator-like: configure, then :meth:`run`).
 
     ``run(archs)`` returns a DataFrame with ``arch_str`` and one column per proxy, in the order
-    of ``archs`` (``compute=False``: only cached values, NaN for the rest); ``computed_`` counts the (cell, proxy) values computed by the last run (the
-    rest came from the cache), ``seconds_`` its wall time.
+    of ``archs`` (``compute=False``: only cached values, NaN for the rest); ``computed_`` counts
+    the (cell, proxy) values computed by the last run (the rest came from the cache), ``seconds_``
+    its wall time.
 
     ``executor`` runs the chunks (default: :func:`nasviz.executor.get_executor` with ``workers``:
     the local pool unless ``NASVIZ_BACKEND`` says otherwise; one worker computes in this process)."""

@@ -8,8 +8,9 @@ per-cell scores and published per-cell scores (``nb201_proxies.csv``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,9 +100,8 @@ def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str 
         published = published_proxies_path()
         if published is None:
             raise ValueError(f'no published proxy table: set {ENV_PUBLISHED} to nb201_proxies.csv')
-    if not isinstance(published, pd.DataFrame):
-        published = pd.read_csv(published)
-    pub = published.set_index('arch_str')
+    pub_table = published if isinstance(published, pd.DataFrame) else pd.read_csv(published)
+    pub = pub_table.set_index('arch_str')
     rows = []
     for ours, theirs in columns.items():
         if ours not in table.columns or theirs not in pub.columns:

@@ -7,8 +7,17 @@ distance), ``cbred`` (:class:`CBRED`, :func:`compare_selection`), ``evaluate`` (
 clustering seeds paired with the trivial selections, and the grid of settings), ``run`` (the
 ``nasviz reduce`` command's work).
 """
-from nasviz.reduce.cbred import (CBRED, CLUSTERINGS, DISTANCES, ENCODINGS, REDUCE_DATASETS, cluster_distances,
-                                 compare_selection, mean_ci, pairwise_distances)
+from nasviz.reduce.cbred import (
+                                 CBRED,
+                                 CLUSTERINGS,
+                                 DISTANCES,
+                                 ENCODINGS,
+                                 REDUCE_DATASETS,
+                                 cluster_distances,
+                                 compare_selection,
+                                 mean_ci,
+                                 pairwise_distances,
+)
 from nasviz.reduce.distances import cosine_distance, graph_edit_distance, hellinger, jensen_shannon, symmetric_kl
 from nasviz.reduce.encodings import adjacency_tensor, cell_graph, encode, op_histogram, path_encoding, wl_features
 from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds, top_fraction_mean

@@ -13,8 +13,9 @@ is closest to on average.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,8 @@ def pairwise_distances(X: np.ndarray, distance: str, archs: Sequence[Any] | None
                        space: Any = None) -> np.ndarray:
     """``(n, n)`` distances between the rows of ``X`` (encodings) or, for ``'ged'``, between ``archs``."""
     if distance == 'ged':
+        if archs is None:
+            raise ValueError("distance='ged' compares architectures: pass archs")
         return graph_edit_distance(archs, None, space)
     if distance == 'euclidean':
         return _euclidean(X, X)
@@ -67,7 +70,8 @@ def _unique_rows(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = X.tocsr()
     X.sort_indices()
     keys: dict[bytes, int] = {}
-    first, inv = [], np.empty(X.shape[0], dtype=np.int64)
+    first: list[int] = []
+    inv = np.empty(X.shape[0], dtype=np.int64)
     for r in range(X.shape[0]):
         a, b = X.indptr[r], X.indptr[r + 1]
         k = X.indices[a:b].tobytes() + b'|' + np.round(X.data[a:b], 12).tobytes()
@@ -129,7 +133,7 @@ def _rank01(v: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(r), 0.0, r)
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95, n_resamples: int = 2000,
+def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95, n_resamples: int = 2000,
             random_state: int = 0) -> Estimate:
     """Mean with a percentile-bootstrap interval over the items."""
     v = np.asarray(values, dtype=np.float64)
@@ -189,7 +193,7 @@ class CBRED:
             raise ValueError('score: name at least one proxy column')
 
     def fit(self, archs: Sequence[Any], space: Any, proxies: pd.DataFrame,
-            params: Mapping[str, float] | None = None) -> 'CBRED':
+            params: Mapping[str, float] | None = None) -> CBRED:
         """Cluster ``archs`` (architectures or strings of ``space``) and score the clusters with
         the rows of ``proxies`` (``arch_str`` plus the ``score`` columns; cells missing there are
         clustered but not scored). ``params``: arch_str -> parameter count for ``max_params``
@@ -212,7 +216,8 @@ class CBRED:
                 params = prox['params'].to_dict()
             keep = [s for s in strs if s in params and params[s] <= self.max_params]
             if len(keep) < self.k:
-                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, fewer than k={self.k}')
+                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, '
+                                 f'fewer than k={self.k}')
             strs = keep
         self.archs_ = strs
         objs = [space.from_str(s) for s in strs]

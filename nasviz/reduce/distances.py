@@ -2,7 +2,8 @@
 Jensen-Shannon, Hellinger) and a graph edit distance with per-operation costs."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

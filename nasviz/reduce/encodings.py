@@ -12,7 +12,8 @@ named ``'a->b'`` (NB201) or, for the histogram, any space with slots and choices
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,9 @@ def cell_graph(arch: Any, space: Any, live_only: bool = True) -> Any:
     arch = space.check(arch)
     zero = set(getattr(space, 'zero_choices', ZERO_CHOICES))
     slots = list(space.slots)
-    G = nx.DiGraph()
+    G: nx.DiGraph[Any] = nx.DiGraph()
+    sources: list[Any]
+    sinks: list[Any]
     if all(_EDGE.match(str(s)) for s in slots):  # operations on edges
         n_nodes, pairs = edge_nodes(space)
         for v in range(n_nodes):
@@ -143,7 +146,7 @@ def cell_graph(arch: Any, space: Any, live_only: bool = True) -> Any:
                 G.add_edge(('op', s), j)
         sources, sinks = [0], [n_nodes - 1]
     elif any(_NODE_SLOT.match(str(s)) for s in slots):  # operations on nodes, edges on/off
-        nodes = sorted(int(_NODE_SLOT.match(s).group(1)) for s in slots if _NODE_SLOT.match(str(s)))
+        nodes = sorted(int(m.group(1)) for m in (_NODE_SLOT.match(str(s)) for s in slots) if m)
         last = max(int(m.group(2)) for m in (_EDGE.match(str(s)) for s in slots) if m)
         G.add_node(0, label='in')
         G.add_node(last, label='out')
@@ -157,7 +160,9 @@ def cell_graph(arch: Any, space: Any, live_only: bool = True) -> Any:
     elif all(_DARTS_SLOT.match(str(s)) for s in slots):
         parts: dict[tuple[str, int, int], dict[str, str]] = {}
         for s in slots:
-            cell, k, kind, x = _DARTS_SLOT.match(s).groups()
+            m = _DARTS_SLOT.match(str(s))
+            assert m is not None  # every slot matched above
+            cell, k, kind, x = m.groups()
             parts.setdefault((cell, int(k), int(x)), {})[kind] = arch.choice(s)
         sources, sinks = [], []
         for cell in dict.fromkeys(c for c, _, _ in parts):

@@ -11,7 +11,8 @@ that seed's size), summarised by their mean, standard error and how many seeds C
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from nasviz.reduce.cbred import CBRED
 from nasviz.validate import check_count
 
 
-def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n: int, n_space: int) -> tuple[float, int, bool]:
+def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n: int,
+                      n_space: int) -> tuple[float, int, bool]:
     """Mean truth of the top ``n`` cells by ``values`` when they cover the whole space, else of the
     top ``round(n * covered / n_space)`` covered cells (same fraction). Returns ``(mean, cells
     averaged, exact)``; non-finite values rank last."""
@@ -35,7 +37,8 @@ def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n
 
 def evaluate_seeds(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: Mapping[str, float],
                    baselines: Mapping[str, Mapping[str, float]], seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                   random_draws: int = 200, models: Mapping[int, CBRED] | None = None, **cbred: Any) -> pd.DataFrame:
+                   random_draws: int = 200, models: MutableMapping[int, CBRED] | None = None,
+                   **cbred: Any) -> pd.DataFrame:
     """One row per clustering seed: the selection's size ``n`` and mean truth (``cbred``), and per
     baseline name ``b`` in ``baselines`` (arch_str -> value, higher first) the mean truth of its
     top cells at the same size (``top_<b>``, ``top_<b>_cells``, ``top_<b>_exact``), plus the mean
@@ -72,13 +75,16 @@ def summarize_seeds(per_seed: pd.DataFrame) -> pd.DataFrame:
     """Per selection method: mean over seeds, its standard error, and the paired difference
     C-BRED minus the method (mean, SE, seeds C-BRED wins) on the same seeds and subset sizes."""
     k = len(per_seed)
-    methods = ['cbred'] + [c for c in per_seed.columns if c.startswith('top_') and not c.endswith(('_cells', '_exact'))] \
-        + ['random']
+    tops = [c for c in per_seed.columns if c.startswith('top_') and not c.endswith(('_cells', '_exact'))]
+    methods = ['cbred'] + tops + ['random']
+
+    def se(x: np.ndarray) -> float:
+        return float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float('nan')
+
     out = []
     for mth in methods:
         v = per_seed[mth].to_numpy(float)
         d = per_seed['cbred'].to_numpy(float) - v
-        se = (lambda x: float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float('nan'))
         row = dict(method=mth, seeds=k, n_mean=float(per_seed['n'].mean()), mean=float(v.mean()), se=se(v))
         if mth != 'cbred':
             row.update(diff=float(d.mean()), diff_se=se(d), cbred_wins=int((d > 0).sum()))

@@ -3,9 +3,10 @@ ground truth, compared with same-size baselines."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,8 @@ def read_proxy_table(path: str | os.PathLike, columns: Sequence[str] = ()) -> pd
             bad = num.isna() & df[c].notna()
             if bad.any():
                 r = int(np.flatnonzero(bad.to_numpy())[0])
-                raise ValueError(f'{p}, column {c!r}, row {r} (line {r + 2}): {short_repr(df[c].iloc[r])} is not a number')
+                raise ValueError(f'{p}, column {c!r}, row {r} (line {r + 2}): {short_repr(df[c].iloc[r])} '
+                                 'is not a number')
             df[c] = num
     return df
 

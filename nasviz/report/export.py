@@ -12,8 +12,9 @@ import functools
 import html
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from nasviz.report.metadata import INDEX_FILE, _relative_paths, _write
 

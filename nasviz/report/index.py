@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nasviz.report.export import templates
 from nasviz.report.metadata import JSON_FILE, _json_default
@@ -130,8 +131,8 @@ def _metrics_table(run: NotebookRun) -> dict[str, Any]:
     ``sources``: computed in this run, or read from a shipped file, by name)."""
     rows = metric_rows(run.metrics)
     metrics = run.metrics or {}
-    sources = metrics.get('sources') if isinstance(metrics.get('sources'), Mapping) else {}
-    labels = metrics.get('labels') if isinstance(metrics.get('labels'), Mapping) else {}
+    sources = metrics['sources'] if isinstance(metrics.get('sources'), Mapping) else {}
+    labels = metrics['labels'] if isinstance(metrics.get('labels'), Mapping) else {}
     more = max(len(rows) - _MAX_METRIC_ROWS, 0)
     rows = rows[:_MAX_METRIC_ROWS]
     shown = []

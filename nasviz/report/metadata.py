@@ -132,6 +132,7 @@ def run_metadata(repo_dir: str | Path = '.') -> dict[str, Any]:
     if commit != 'unknown':
         status = _run_quiet(['git', 'status', '--porcelain', '--untracked-files=no'], repo_dir)
         dirty = bool(status) if status is not None else None
+    cpus_usable: int | None
     try:
         cpus_usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

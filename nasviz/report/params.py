@@ -59,7 +59,7 @@ def check_parameters(profile: str = 'tiny', **kw: Any) -> dict[str, Any]:
 
 def _is_nonneg_int(value: Any) -> bool:
     # bool is an int subclass, but `epochs=True` is certainly a mistake
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
 
 
 def notebook_defaults(path: str | Path) -> dict[str, Any]:

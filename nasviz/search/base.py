@@ -10,6 +10,7 @@ half, random search spends the same training steps on ``n_candidates`` standalon
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -24,15 +25,16 @@ import torch
 from torch import nn
 
 from nasviz.bench.micro import MicroBench, default_path
-from nasviz.data import ImageData, iterate_batches, load_dataset
 from nasviz.checkpoint import zip_intact
+from nasviz.data import ImageData, iterate_batches, load_dataset
 from nasviz.ownership import claim
-from nasviz.supernet.evaluate import accuracy
-from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS
+from nasviz.supernet.evaluate import accuracy
+from nasviz.supernet.train import TrainConfig, train_supernet
 from nasviz.utils import cached, load_checked
 from nasviz.validate import check_count, check_int
+
 
 def check_lambda(lam: float, name: str = 'lam') -> float:
     """``lam`` as a float > 0 (``ValueError`` naming it otherwise)."""
@@ -365,7 +367,7 @@ def _extra_bench(bench: Any):
 
 def _recipe_accuracies(arch: Any, bench: Any, cache: bool = True) -> list[float]:
     rec = _recipe_key(bench.recipe)
-    return [cached('search_truth', (rec, str(arch), int(s)), lambda s=s: _train_with_recipe(rec, arch, int(s)),
+    return [cached('search_truth', (rec, str(arch), int(s)), functools.partial(_train_with_recipe, rec, arch, int(s)),
                    cache=cache) for s in bench.seeds]
 
 

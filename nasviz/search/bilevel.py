@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,16 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, config_key, cycle_batches,
-                                epoch_generator, resume_checkpoint, weight_optimizer)
+from nasviz.search.base import (
+    SearchConfig,
+    arch_optimizer,
+    clip_step,
+    config_key,
+    cycle_batches,
+    epoch_generator,
+    resume_checkpoint,
+    weight_optimizer,
+)
 from nasviz.search.network import count_saved_bytes
 from nasviz.utils import atomic_torch_save
 
@@ -77,7 +86,7 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
             def arch_forward():
                 w = weights_fn()
                 sup = select(w.detach()) if mode == 'sparse' else None
-                return loss_fn(model.forward_weighted(xv, w, mode, support=sup), yv)
+                return loss_fn(model.forward_weighted(xv, w, mode, support=sup), yv)  # noqa: B023 (called in this iteration)
 
             if i == 0:
                 loss_v, nbytes = count_saved_bytes(arch_forward)
@@ -98,7 +107,7 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
             opt_w.zero_grad(set_to_none=True)
 
             def weight_forward():
-                return model.forward_weighted(xb, w, mode, support=arch if mode == 'sparse' else None)
+                return model.forward_weighted(xb, w, mode, support=arch if mode == 'sparse' else None)  # noqa: B023 (called in this iteration)
 
             if i == 0:
                 logits, nbytes = count_saved_bytes(weight_forward)

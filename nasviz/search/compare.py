@@ -3,8 +3,9 @@ differences to a reference method over seeds, and the space's trivial baselines.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

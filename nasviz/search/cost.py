@@ -86,7 +86,8 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
         model.requires_grad_(False)
         opt_a.zero_grad(set_to_none=True)
         w = arch_vars()
-        loss_v = loss_fn(model.forward_weighted(xv, w, mode, support=select(w.detach()) if mode == 'sparse' else None), yv)
+        sup = select(w.detach()) if mode == 'sparse' else None
+        loss_v = loss_fn(model.forward_weighted(xv, w, mode, support=sup), yv)
         loss_v.backward()
         opt_a.step()
         model.requires_grad_(True)
@@ -115,7 +116,8 @@ def measure_step(kind: str, size: str = 'tiny', steps: int = 20, warmup: int = 3
     # activation memory, averaged over a few more steps (SPOS draws another path every step)
     saved = [one_step(warmup + steps + i, count=True) for i in range(min(steps, 5))]
     peak = proc_status_kib('VmHWM') if reset else None
-    out = dict(kind=kind, size=size, space=space, C=z['C'], N=z['N'], step_s=float(np.median(times)), step_min_s=float(np.min(times)),
+    out = dict(kind=kind, size=size, space=space, C=z['C'], N=z['N'], step_s=float(np.median(times)),
+               step_min_s=float(np.min(times)),
                saved_mib=float(np.mean(saved)) / 2 ** 20,
                peak_rss_delta_mib=None if peak is None else (peak - rss0) / 1024,
                params=int(sum(p.numel() for p in model.parameters())))

@@ -26,15 +26,17 @@ Pure computation: no plotting.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from nasviz.spaces import get_space, list_spaces
-from nasviz.spaces import darts as D
 from nasviz.search.darts_network import WEIGHT_SHAPE, WeightedDartsSupernet, edge_index
+from nasviz.spaces import darts as D
+from nasviz.spaces import get_space, list_spaces
+
 
 def block_gap(z: torch.Tensor) -> float:
     """Mean over groups of the share of ``|z|`` mass outside the chosen op (0: every group is
@@ -170,7 +172,7 @@ class DartsGroups(SearchGroups):
     alpha_shape = WEIGHT_SHAPE
 
     @property
-    def defaults(self) -> dict:
+    def defaults(self) -> dict:  # type: ignore[override]  # derived from the space's sizes, not set
         """The network of the space's micro benchmark (its ``sizes['tiny']``: ``C`` channels, 3
         cells, i.e. ``N=1``) on every profile, as the other notebooks size DARTS supernets; codes of
         14-35 coordinates per node get 8 compressed variables each (NB201 keeps 3 for 4)."""

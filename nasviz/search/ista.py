@@ -141,7 +141,7 @@ def fista(A: torch.Tensor, b: torch.Tensor, lam: float, n_iter: int = 200, tol: 
         if moved <= tol:
             break
     z = z[0] if single else z
-    if return_history:
+    if hist is not None:  # return_history
         return z, torch.stack(hist)
     return z
 
@@ -189,6 +189,8 @@ class SparseCode(nn.Module):
     reaches ``b`` through :func:`lasso_jacobian` (``dL/db = J^T dL/dz``).
     """
 
+    A: torch.Tensor  # the sensing matrices, a buffer
+
     def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
                  nonneg: bool = True, init: float = 1.0, sizes=None, expand=None, space: str = 'nb201') -> None:
         super().__init__()
@@ -224,6 +226,7 @@ class SparseCode(nn.Module):
             self._z = fista(self.A, b, self.lam, n_iter=self.n_iter, tol=1e-7, nonneg=self.nonneg,
                             z0=self._z if self._z is not None else None)
             self._z_for = b.clone()
+        assert self._z is not None  # solved above or on an earlier call
         return self._z
 
     def expand(self, z: torch.Tensor) -> torch.Tensor:
@@ -256,9 +259,9 @@ def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=N
     """ISTA-NAS on ``cfg.space``: returns a :class:`~nasviz.search.base.SearchResult` whose
     history holds, per epoch, the code ``z`` expanded to the network's weights (``weights``:
     NB201 6 x 5, DARTS 2 x 14 x 7), the cell it selects, the number of support changes, the
-    recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the support). ``data`` is the search view
-    (:func:`~nasviz.search.base.split_for_search`); ``checkpoint_dir`` makes it resumable
-    (:func:`~nasviz.search.bilevel.alternate`).
+    recovery error ``||Az - b|| / ||b||`` and the block gap (share of ``|z|`` outside the
+    support). ``data`` is the search view (:func:`~nasviz.search.base.split_for_search`);
+    ``checkpoint_dir`` makes it resumable (:func:`~nasviz.search.bilevel.alternate`).
 
     ``cfg.one_stage``: then the support is fixed at the found cell, with the code's values on it
     kept as fixed scales, and the same weights train on for ``cfg.n_final_epochs`` epochs on the

@@ -4,7 +4,12 @@ of activation bytes one training step saves. The weighted supernets are the spac
 :class:`nasviz.search.darts_network.WeightedDartsSupernet`)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import torch
+
+T = TypeVar('T')
 
 
 def mixture_weights(alpha: torch.Tensor) -> torch.Tensor:
@@ -12,7 +17,7 @@ def mixture_weights(alpha: torch.Tensor) -> torch.Tensor:
     return torch.softmax(alpha, dim=-1)
 
 
-def count_saved_bytes(fn) -> tuple[object, int]:
+def count_saved_bytes(fn: Callable[[], T]) -> tuple[T, int]:
     """Run ``fn()`` and count the bytes of tensors autograd saves for the backward pass (the
     activation memory of one training step, independent of the allocator). Returns
     ``(fn(), bytes)``; tensors saved twice (same storage) count once."""

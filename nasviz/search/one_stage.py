@@ -37,8 +37,7 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.search.base import (SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint,
-                                weight_optimizer)
+from nasviz.search.base import SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint, weight_optimizer
 from nasviz.utils import atomic_torch_save
 
 FINAL_CKPT_NAME = 'final_checkpoint.pt'

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,8 @@ def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, pro
     history = pd.DataFrame(dict(epoch=hist['epoch'], train_loss=hist['train_loss'], train_acc=hist['train_acc']))
     step = dict(w_step_s=float(hist['seconds'].median() / steps))
     cand = ev.drop(columns='arch')
-    return SearchResult('spos-rs', _best(cand, cfg.space), cfg, time.perf_counter() - t0, history, candidates=cand, step=step)
+    return SearchResult('spos-rs', _best(cand, cfg.space), cfg, time.perf_counter() - t0, history, candidates=cand,
+                        step=step)
 
 
 def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True) -> SearchResult:
@@ -83,11 +84,11 @@ def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, prog
         h = train_supernet(net, sub, _train_config(cfg, epochs), progress=False)
         secs.append(float(h['seconds'].sum()) / (epochs * math.ceil(sub.x_train.shape[0] / cfg.batch_size)))
         acc, loss = accuracy(net, arch, data.x_test, data.y_test)
-        rows.append(dict(arch_str=groups.space.to_str(arch), score=acc if cfg.score == 'accuracy' else -loss, accuracy=acc,
-                         loss=loss, train_images=int(sub.x_train.shape[0]) * epochs))
+        rows.append(dict(arch_str=groups.space.to_str(arch), score=acc if cfg.score == 'accuracy' else -loss,
+                         accuracy=acc, loss=loss, train_images=int(sub.x_train.shape[0]) * epochs))
     cand = pd.DataFrame(rows)
-    return SearchResult('random', _best(cand, cfg.space), cfg, time.perf_counter() - t0, pd.DataFrame(), candidates=cand,
-                        step=dict(w_step_s=float(np.median(secs))))
+    return SearchResult('random', _best(cand, cfg.space), cfg, time.perf_counter() - t0, pd.DataFrame(),
+                        candidates=cand, step=dict(w_step_s=float(np.median(secs))))
 
 
 __all__ = ['candidate_cells', 'spos_rs_search', 'random_search']

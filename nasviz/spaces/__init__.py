@@ -8,12 +8,24 @@ vocabulary (slots, choices, strings, networks); the rest of nasviz speaks of slo
 A space module is imported when the space is first asked for, so importing the registry (and the
 statistics that name spaces) needs no torch.
 """
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
-from nasviz.spaces.base import (ENTRY_POINT_GROUP, Architecture, SearchSpace, SlotMask, check_assignment, get_space,
-                                list_spaces,
-                                parse_archs, register_space, registered_spaces, space_key, space_of)
+from nasviz.spaces.base import (
+    ENTRY_POINT_GROUP,
+    Architecture,
+    SearchSpace,
+    SlotMask,
+    check_assignment,
+    get_space,
+    list_spaces,
+    parse_archs,
+    register_space,
+    registered_spaces,
+    space_key,
+    space_of,
+)
 
 #: the spaces nasviz itself provides: registry name -> (module, class)
 BUILTIN_SPACES = {'nb201': ('nasviz.spaces.nb201_space', 'NB201Space'),
@@ -39,5 +51,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['Architecture', 'SearchSpace', 'SlotMask', 'check_assignment', 'get_space', 'list_spaces', 'registered_spaces', 'register_space', 'space_key',
-           'space_of', 'parse_archs', 'ENTRY_POINT_GROUP', 'BUILTIN_SPACES', 'NB201Space']
+__all__ = ['Architecture', 'SearchSpace', 'SlotMask', 'check_assignment', 'get_space', 'list_spaces',
+           'registered_spaces', 'register_space', 'space_key', 'space_of', 'parse_archs', 'ENTRY_POINT_GROUP',
+           'BUILTIN_SPACES', 'NB201Space']

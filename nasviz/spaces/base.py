@@ -19,8 +19,9 @@ from __future__ import annotations
 import itertools
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class SlotMask:
 
     __contains__ = contains
 
-    def restrict(self, slot: str, choices: Iterable[str]) -> 'SlotMask':
+    def restrict(self, slot: str, choices: Iterable[str]) -> SlotMask:
         """Copy with ``slot`` limited to ``choices`` (which must already be allowed)."""
         have = self.allowed_for(slot)
         want = tuple(dict.fromkeys(str(c) for c in choices))
@@ -109,7 +110,7 @@ class SlotMask:
         allowed[i] = tuple(c for c in have if c in want)
         return SlotMask(self.space, self.slots, tuple(allowed))
 
-    def restrict_at(self, i: int, choices: Iterable[str]) -> 'SlotMask':
+    def restrict_at(self, i: int, choices: Iterable[str]) -> SlotMask:
         """:meth:`restrict` by slot position."""
         return self.restrict(self.slots[i], choices)
 
@@ -124,10 +125,10 @@ class SlotMask:
         """Size of the product set (an upper bound where the space has cross-slot constraints)."""
         return int(np.prod([len(a) for a in self.allowed], dtype=object))
 
-    def restricted_slots(self, full: 'SlotMask') -> list[str]:
+    def restricted_slots(self, full: SlotMask) -> list[str]:
         return [s for s, a, f in zip(self.slots, self.allowed, full.allowed) if len(a) < len(f)]
 
-    def describe(self, full: 'SlotMask | None' = None) -> str:
+    def describe(self, full: SlotMask | None = None) -> str:
         """``slot:{a,b}`` for each restricted slot (relative to ``full``), or ``full``."""
         parts = []
         for i, (s, a) in enumerate(zip(self.slots, self.allowed)):
@@ -142,7 +143,7 @@ class SlotMask:
         return {'space': self.space, 'allowed': {s: list(a) for s, a in zip(self.slots, self.allowed)}}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> 'SlotMask':
+    def from_dict(cls, d: Mapping[str, Any]) -> SlotMask:
         if not isinstance(d, Mapping) or 'space' not in d or 'allowed' not in d:
             raise ValueError(f'a SlotMask dict needs "space" and "allowed", got {short_repr(d)}')
         allowed = d['allowed']
@@ -159,6 +160,8 @@ class ArchInput:
     the full one, overrides ``_describe_mask``."""
 
     _coerce_arch: Callable[[Any], Any]
+    mask: Any  # the space's mask type (a SlotMask, or NB201's OpMask)
+    fixed_arch: Any
 
     def _describe_mask(self) -> str:
         return self.mask.describe()
@@ -254,7 +257,9 @@ class SearchSpace(ABC):
         uniformly by rejection: a ground-truth sample should not hold one function twice."""
         n = check_count(n, 'n')
         rng = np.random.default_rng(rng)
-        out, seen, tries = [], set(), 0
+        out: list[Any] = []
+        seen: set[Any] = set()
+        tries = 0
         while len(out) < n:
             a = self.sample(1, mask=mask, rng=rng)[0]
             tries += 1
@@ -531,11 +536,12 @@ def load_entry_points() -> None:
         try:
             key = space_key(ep.name)
         except ValueError:
-            warnings.warn(f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped')
+            warnings.warn(f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped',
+                          stacklevel=1)
             continue
         if key in _REGISTRY:
             warnings.warn(f'search space {ep.name!r} from entry point {ep.value!r} is already registered; '
-                          'the registered one is kept')
+                          'the registered one is kept', stacklevel=1)
             continue
         _REGISTRY[key] = _entry_point_factory(ep)
 
@@ -554,7 +560,7 @@ def registered_spaces() -> list[str]:
     return list(_REGISTRY)
 
 
-def get_space(name: 'str | SearchSpace') -> SearchSpace:
+def get_space(name: str | SearchSpace) -> SearchSpace:
     """The registered space ``name`` (``'nb201'``, ``'nb101'``, ``'darts'``, or a plug-in's; the
     name is case-insensitive)."""
     if isinstance(name, SearchSpace):

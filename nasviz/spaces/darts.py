@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -161,6 +162,9 @@ class DartsArch:
     #: the search space this architecture belongs to
     space: ClassVar[str] = 'darts'
 
+    if TYPE_CHECKING:  # the generated __init__ takes any sequence of pairs; __post_init__ checks them
+        def __init__(self, normal: Sequence[Any], reduce: Sequence[Any]) -> None: ...
+
     def __post_init__(self) -> None:
         object.__setattr__(self, 'normal', check_cell(self.normal, 'normal cell'))
         object.__setattr__(self, 'reduce', check_cell(self.reduce, 'reduce cell'))
@@ -173,7 +177,7 @@ class DartsArch:
         return f'DartsArch({self})'
 
     @classmethod
-    def from_str(cls, s: Any) -> 'DartsArch':
+    def from_str(cls, s: Any) -> DartsArch:
         """Parse ``'normal=[...];reduce=[...]'`` (:meth:`__str__`), or a DARTS ``Genotype(normal=[...],
         normal_concat=[2, 3, 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5])`` string."""
         if not isinstance(s, str):
@@ -190,14 +194,14 @@ class DartsArch:
         return cls(parse_cell(m.group(1), 'normal cell'), parse_cell(m.group(2), 'reduce cell'))
 
     @classmethod
-    def _from_genotype_call(cls, text: str) -> 'DartsArch':
+    def _from_genotype_call(cls, text: str) -> DartsArch:
         try:
             call = ast.parse(text, mode='eval').body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             raise ValueError(f'not a DARTS Genotype(...) string: {short_repr(text)}') from None
         if not isinstance(call, ast.Call) or call.args:
             raise ValueError(f'a Genotype(...) string needs keyword arguments normal=, reduce=: {short_repr(text)}')
-        kw = {}
+        kw: dict[str, Any] = {}
         for k in call.keywords:
             if k.arg in kw or k.arg is None:
                 raise ValueError(f'Genotype argument {k.arg or "**"!r} is given twice: {short_repr(text)}')
@@ -205,7 +209,8 @@ class DartsArch:
             if (k.arg.endswith('_concat') and isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
                     and v.func.id == 'range' and not v.keywords and 1 <= len(v.args) <= 2
                     and all(isinstance(x, ast.Constant) and type(x.value) is int for x in v.args)):
-                kw[k.arg] = list(range(*(x.value for x in v.args)))  # as DARTS's own logs print it
+                bounds = [x.value for x in v.args if isinstance(x, ast.Constant) and isinstance(x.value, int)]
+                kw[k.arg] = list(range(*bounds))  # as DARTS's own logs print it
                 continue
             try:
                 kw[k.arg] = ast.literal_eval(k.value)
@@ -240,7 +245,7 @@ class DartsArch:
         return {s: self.choice(s) for s in SLOTS}
 
     @classmethod
-    def from_assignment(cls, choices: Mapping[str, Any]) -> 'DartsArch':
+    def from_assignment(cls, choices: Mapping[str, Any]) -> DartsArch:
         """From ``{slot: choice}`` for all 32 slots (inputs as ``'0'``.. or ints)."""
         check_assignment('darts', choices, SLOTS)
         cells: dict[str, list[list[Any]]] = {c: [[None, None] for _ in range(NUM_PAIRS)] for c in CELL_TYPES}
@@ -255,9 +260,9 @@ class DartsArch:
                 cells[cell][pair][1] = int(text)
             else:
                 cells[cell][pair][0] = v
-        return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))  # type: ignore[arg-type]
+        return cls(tuple(map(tuple, cells['normal'])), tuple(map(tuple, cells['reduce'])))
 
-    def with_choice(self, slot: str, choice: str) -> 'DartsArch':
+    def with_choice(self, slot: str, choice: str) -> DartsArch:
         """Copy with ``slot`` set to ``choice`` (``ValueError`` for an unknown choice, or when the
         node would take the same input twice)."""
         cell, node, p, kind = parse_slot(slot)
@@ -271,7 +276,7 @@ class DartsArch:
         return DartsArch(pairs, self.reduce) if cell == 'normal' else DartsArch(self.normal, pairs)
 
     # -- structure -----------------------------------------------------------------------------
-    def canonical(self) -> 'DartsArch':
+    def canonical(self) -> DartsArch:
         """The same genotype with each node's two pairs ordered (by input, then op): swapping the
         two summands of a node does not change the function."""
         def order(cell: Cell) -> Cell:

@@ -38,7 +38,8 @@ the README ('DARTS / NAS-Bench-301 space').
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -163,7 +164,7 @@ class DartsCell(nn.Module):
             # a path every genotype shares, from the previous cell's output to this one's
             C_out = self.out_channels
             if reduction:
-                self.shortcut = FactorizedReduce(C_p, C_out, affine=False)
+                self.shortcut: nn.Module = FactorizedReduce(C_p, C_out, affine=False)
             elif C_p == C_out:
                 self.shortcut = nn.Identity()
             else:
@@ -271,7 +272,7 @@ class DartsSupernet(ArchInput, nn.Module):
         self.mask = mask if mask is not None else full_mask()
         self.C, self.layers, self.num_classes, self.in_channels = C, layers, num_classes, in_channels
         #: the size arguments this network was built with (``build_supernet(**size)`` rebuilds it)
-        self.size = dict(C=C, layers=layers, num_classes=num_classes, in_channels=in_channels)
+        self.size: dict[str, Any] = dict(C=C, layers=layers, num_classes=num_classes, in_channels=in_channels)
         if stem_multiplier != 3:
             self.size['stem_multiplier'] = stem_multiplier
         if ops_affine:
@@ -301,7 +302,7 @@ class DartsSupernet(ArchInput, nn.Module):
         self.classifier = nn.Linear(C_p, num_classes)
         # channels-last: a training step of the tiny network is ~1.8x faster on CPU (depthwise
         # convolutions' backward dominates), as for the NB201 networks
-        self.to(memory_format=torch.channels_last)
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub omits memory_format
 
     @property
     def block_names(self) -> list[str]:

@@ -14,7 +14,8 @@ the benchmark's cell does not; figures in the README, 'DARTS / NAS-Bench-301 spa
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -176,6 +177,9 @@ class NB101Arch:
     #: the search space this architecture belongs to
     space: ClassVar[str] = 'nb101'
 
+    if TYPE_CHECKING:  # the generated __init__ takes any valid spec; __post_init__ prunes it
+        def __init__(self, matrix: Any, ops: Any) -> None: ...
+
     def __post_init__(self) -> None:
         pm, pops = prune(self.matrix, self.ops)
         object.__setattr__(self, 'matrix', tuple(tuple(int(v) for v in row) for row in pm))
@@ -183,7 +187,7 @@ class NB101Arch:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_str(cls, s: str) -> 'NB101Arch':
+    def from_str(cls, s: str) -> NB101Arch:
         """Parse ``'<matrix as JSON rows>|<ops, comma separated>'`` (see :meth:`__str__`)."""
         if not isinstance(s, str):
             raise ValueError(f'nb101 arch string must be a str, got {type(s).__name__}: {short_repr(s)}')
@@ -195,7 +199,7 @@ class NB101Arch:
         return cls(mt.group(1), mt.group(2))
 
     @classmethod
-    def from_frame(cls, assignment: Mapping[str, str]) -> 'NB101Arch':
+    def from_frame(cls, assignment: Mapping[str, str]) -> NB101Arch:
         """The cell of a 7-node frame assignment ``{slot: choice}`` (pruned)."""
         check_assignment('nb101', assignment, SLOTS)
         m = np.zeros((MAX_NODES, MAX_NODES), np.int64)
@@ -253,7 +257,7 @@ class NB101Arch:
         return f"NB101Arch('{self}')"
 
 
-def to_arch(a: 'NB101Arch | str') -> NB101Arch:
+def to_arch(a: NB101Arch | str) -> NB101Arch:
     """Accept an :class:`NB101Arch` or its string; another space's architecture is refused."""
     if isinstance(a, NB101Arch):
         return a

@@ -52,15 +52,25 @@ benchmark's network tensor by tensor: its parameter count is the table's ``param
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nasviz.spaces.base import ArchInput, SlotMask
-from nasviz.spaces.nb101 import (EDGE_SLOTS, MAX_NODES, NODE_SLOTS, OPS, NB101Arch, frame_mask, full_mask, to_arch,
-                                 vertex_channels)
+from nasviz.spaces.nb101 import (
+    EDGE_SLOTS,
+    MAX_NODES,
+    NODE_SLOTS,
+    OPS,
+    NB101Arch,
+    frame_mask,
+    full_mask,
+    to_arch,
+    vertex_channels,
+)
 from nasviz.validate import short_repr
 
 #: the benchmark's batch-norm decay 0.997 in torch's convention (1 - decay), and epsilon
@@ -247,7 +257,7 @@ class NB101Network(ArchInput, nn.Module):
         self.mask = mask or full_mask()
         self.C, self.N, self.stacks, self.num_classes, self.in_channels = C, N, stacks, num_classes, in_channels
         self.alloc, self.design = alloc, design
-        self.size = dict(C=C, N=N, stacks=stacks, num_classes=num_classes, in_channels=in_channels)
+        self.size: dict[str, Any] = dict(C=C, N=N, stacks=stacks, num_classes=num_classes, in_channels=in_channels)
         if design != 'benchmark':
             self.size['design'] = design
         affine = (arch is not None) if affine is None else affine
@@ -270,7 +280,7 @@ class NB101Network(ArchInput, nn.Module):
         self.cells = nn.ModuleList(cells)
         self.classifier = nn.Linear(c, num_classes)
         # channels-last convolutions are faster on CPU (as in NB201's networks)
-        self.to(memory_format=torch.channels_last)
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub omits memory_format
 
     @property
     def block_names(self) -> list[str]:

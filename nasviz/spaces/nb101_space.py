@@ -7,13 +7,13 @@ space (423k distinct cells) is not enumerated: :meth:`NB101Space.sample` draws b
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from nasviz.spaces.base import SearchSpace, SlotMask
-from nasviz.spaces.nb101 import (EDGE_CHOICES, EDGE_SLOTS, NODE_SLOTS, OPS, SLOTS, NB101Arch, canonical,
-                                 sample_archs)
+from nasviz.spaces.nb101 import EDGE_CHOICES, EDGE_SLOTS, NODE_SLOTS, OPS, SLOTS, NB101Arch, canonical, sample_archs
 from nasviz.spaces.nb101_network import NB101Network, arch_param_count
 from nasviz.validate import short_repr
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Iterator, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Arch:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_str(cls, s: str) -> 'Arch':
+    def from_str(cls, s: str) -> Arch:
         """Parse the official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
         if not isinstance(s, str):
             raise ValueError(f'arch string must be a str, got {type(s).__name__}: {short_repr(s)}')
@@ -121,12 +122,12 @@ class Arch:
         return cls(tuple(ops))
 
     @classmethod
-    def from_ops(cls, names: Sequence[str]) -> 'Arch':
+    def from_ops(cls, names: Sequence[str]) -> Arch:
         """Build from 6 op names in edge order."""
         return cls(tuple(op_index(n) for n in names))
 
     @classmethod
-    def from_index(cls, i: int) -> 'Arch':
+    def from_index(cls, i: int) -> Arch:
         """The i-th cell of :func:`all_archs` (base-5 digits, edge 0 most significant)."""
         i = check_int(i, 'arch number i', 0, NUM_ARCHS - 1)
         digits = np.base_repr(i, base=len(OPS)).rjust(NUM_EDGES, '0')
@@ -166,7 +167,7 @@ class Arch:
         except ValueError:
             raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}') from None
 
-    def with_op(self, edge: int, op: int | str) -> 'Arch':
+    def with_op(self, edge: int, op: int | str) -> Arch:
         """Copy with edge ``edge`` set to ``op`` (index or name)."""
         o = _op(op, 'op')
         idx = list(self.op_idx)
@@ -264,15 +265,15 @@ class OpMask:
         object.__setattr__(self, 'allowed', tuple(norm))
 
     @classmethod
-    def full(cls) -> 'OpMask':
+    def full(cls) -> OpMask:
         return cls(tuple(tuple(range(len(OPS))) for _ in range(NUM_EDGES)))
 
     @classmethod
-    def single(cls, arch: Arch) -> 'OpMask':
+    def single(cls, arch: Arch) -> OpMask:
         """The mask that contains exactly one cell."""
         return cls(tuple((o,) for o in arch.op_idx))
 
-    def restrict(self, edge: int, ops: Iterable[int | str]) -> 'OpMask':
+    def restrict(self, edge: int, ops: Iterable[int | str]) -> OpMask:
         """Copy with ``edge`` limited to ``ops`` (which must already be allowed)."""
         edge = _edge(edge)
         want = {_op(o, 'ops') for o in _ops_tuple(ops, 'ops')}
@@ -316,7 +317,7 @@ class OpMask:
     def to_list(self) -> list[list[str]]:
         return [[OPS[o] for o in a] for a in self.allowed]
 
-    def restrict_at(self, i: int, choices: Iterable[int | str]) -> 'OpMask':
+    def restrict_at(self, i: int, choices: Iterable[int | str]) -> OpMask:
         """:meth:`restrict` by edge position (the space-generic name)."""
         return self.restrict(i, choices)
 
@@ -325,7 +326,7 @@ class OpMask:
         return tuple(OPS[o] for o in self.allowed[i])
 
     @classmethod
-    def from_list(cls, ops: Sequence[Sequence[str]]) -> 'OpMask':
+    def from_list(cls, ops: Sequence[Sequence[str]]) -> OpMask:
         return cls(tuple(tuple(op_index(o) for o in e) for e in ops))
 
     def to_slot_mask(self) -> SlotMask:
@@ -333,7 +334,7 @@ class OpMask:
         return SlotMask('nb201', EDGE_NAMES, tuple(tuple(OPS[o] for o in a) for a in self.allowed))
 
     @classmethod
-    def from_slot_mask(cls, mask: 'SlotMask | OpMask') -> 'OpMask':
+    def from_slot_mask(cls, mask: SlotMask | OpMask) -> OpMask:
         """An NB201 :class:`SlotMask` as an ``OpMask`` (an ``OpMask`` is returned as is)."""
         if isinstance(mask, OpMask):
             return mask
@@ -342,7 +343,7 @@ class OpMask:
         return cls(tuple(tuple(op_index(o) for o in a) for a in mask.allowed))
 
 
-def sample_archs(n: int, mask: 'OpMask | SlotMask | None' = None, rng: np.random.Generator | int | None = None,
+def sample_archs(n: int, mask: OpMask | SlotMask | None = None, rng: np.random.Generator | int | None = None,
                  unique: bool = False, exclude_degenerate: bool = False) -> list[Arch]:
     """Draw ``n`` cells uniformly from ``mask`` (default: the whole space).
 
@@ -373,7 +374,7 @@ def sample_archs(n: int, mask: 'OpMask | SlotMask | None' = None, rng: np.random
     return out
 
 
-def to_arch(a: 'Arch | str') -> Arch:
+def to_arch(a: Arch | str) -> Arch:
     """Accept an :class:`Arch` or an official string; another space's architecture is refused."""
     if isinstance(a, Arch):
         return a

@@ -5,13 +5,14 @@ official cell strings; the space is small enough to enumerate (15,625 cells).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
 from nasviz.spaces.base import SearchSpace, SlotMask, check_assignment
-from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OP_COLOURS, OPS, Arch, OpMask, all_archs, canonical, sample_archs
+from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
 from nasviz.spaces.nb201_network import NB201Supernet, arch_param_count
 from nasviz.validate import check_count, short_repr
 
@@ -53,7 +54,7 @@ class NB201Space(SearchSpace):
             raise ValueError(f'unknown nb201 slot {short_repr(slot)}; slots are {EDGE_NAMES}')
         return arch.with_op(EDGE_NAMES.index(slot), choice)
 
-    def check_mask(self, mask: SlotMask | OpMask | None) -> SlotMask | OpMask:
+    def check_mask(self, mask: SlotMask | OpMask | None) -> SlotMask | OpMask:  # type: ignore[override]  # NB201's own OpMask form is kept
         """The mask as given when it is an :class:`OpMask` (NB201's own form), else checked as a
         :class:`SlotMask` of this space."""
         return mask if isinstance(mask, OpMask) else super().check_mask(mask)

@@ -108,6 +108,7 @@ def load(path: str | os.PathLike) -> LoadedSupernet:
     if problem:
         raise ValueError(problem)
     state, _ = _read(ckpt)
+    assert state is not None  # checkpoint_problem found it readable
     meta = json.loads(cfg.read_text())
     space = get_space(meta['space'])  # a space that is not installed fails here, naming the known ones
     mask = _mask(space, state.get('mask', meta.get('mask')))

@@ -1,8 +1,8 @@
 """Subnet evaluation with batch-norm statistics recalibrated for each subnet."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 import torch

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from nasviz.checkpoint import CKPT_NAME, CHECKPOINT_KEYS, zip_intact
+from nasviz.checkpoint import CHECKPOINT_KEYS, CKPT_NAME, zip_intact
 from nasviz.data import ImageData, iterate_batches
 from nasviz.ownership import claim
 from nasviz.spaces import SlotMask, get_space
@@ -111,7 +111,7 @@ def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = Trai
     start = 0
     ckpt_path = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
     if ckpt_path is not None:  # a file there that nasviz did not write: FileExistsError, nothing touched
-        claim(checkpoint_dir, RUN_FILES, 'checkpoint_dir')
+        claim(ckpt_path.parent, RUN_FILES, 'checkpoint_dir')
     # a damaged checkpoint of nasviz's own is set aside (renamed, with a warning) and training
     # restarts; a damaged side file alone is not a damaged checkpoint (its zip CRCs decide)
     state = None if ckpt_path is None else load_checked(

@@ -17,7 +17,8 @@ What nasviz needs from a supernet, and where :func:`wrap` takes it from:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,8 +36,9 @@ class WrappedSupernet(nn.Module):
     """A user module behind the interface of nasviz's supernets (see :func:`wrap`). The module is
     held as ``self.module`` (its tensors are named ``module.<name>``)."""
 
-    def __init__(self, module: nn.Module, space: 'str | SearchSpace', block_names: Sequence[str] | None = None,
-                 shared: Iterable[str] | None = None, owned_by: 'Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None' = None,
+    def __init__(self, module: nn.Module, space: str | SearchSpace, block_names: Sequence[str] | None = None,
+                 shared: Iterable[str] | None = None,
+                 owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
                  mask: SlotMask | None = None, size: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         if not isinstance(module, nn.Module):
@@ -168,16 +170,17 @@ class WrappedSupernet(nn.Module):
             if rel.startswith(b + '.'):
                 return b
         order = [n for n, _ in self.module.named_parameters()]
-        first = next((i for i, n in enumerate(order) if any(n.startswith(b + '.') for b in self._block_names)), len(order))
+        first = next((i for i, n in enumerate(order) if any(n.startswith(b + '.') for b in self._block_names)),
+                     len(order))
         return 'stem' if rel in order and order.index(rel) < first else 'head'
 
     def extra_repr(self) -> str:
         return f'space={self.space!r}, blocks={len(self._block_names)}, owned={len(self._owner)} tensors'
 
 
-def wrap(module: nn.Module, space: 'str | SearchSpace', block_names: Sequence[str] | None = None,
+def wrap(module: nn.Module, space: str | SearchSpace, block_names: Sequence[str] | None = None,
          shared: Iterable[str] | None = None,
-         owned_by: 'Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None' = None,
+         owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
          mask: SlotMask | None = None, size: Mapping[str, Any] | None = None) -> WrappedSupernet:
     """Make ``module`` (``forward(x, arch)``, optionally ``forward_intermediates(x, arch)``) a
     supernet of ``space`` for nasviz's evaluation, features, interference and partition code.

@@ -8,8 +8,9 @@ blocks of a stage may be skipped, as in ProxylessNAS.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 from nasviz.spaces import check_assignment
 
@@ -78,7 +79,7 @@ class ChainArch:
         return '|'.join(self.ops)
 
     @classmethod
-    def from_str(cls, s: str) -> 'ChainArch':
+    def from_str(cls, s: str) -> ChainArch:
         """Parse ``'k3_e6|k5_e3|...'`` (one choice per block, ``|``-separated)."""
         if not isinstance(s, str):
             raise ValueError(f'a chain architecture string must be a str, got {type(s).__name__}')
@@ -87,11 +88,12 @@ class ChainArch:
         parts = [p.strip() for p in s.strip().split('|')]
         if len(parts) != NUM_BLOCKS:
             raise ValueError(f'chain architecture string {s!r:.80} has {len(parts)} parts, expected '
-                             f'{NUM_BLOCKS} block choices separated by "|" (e.g. {"|".join(MBCONV[:1] * NUM_BLOCKS)!r})')
+                             f'{NUM_BLOCKS} block choices separated by "|" '
+                             f'(e.g. {"|".join(MBCONV[:1] * NUM_BLOCKS)!r})')
         return cls(tuple(parts))
 
     @classmethod
-    def from_assignment(cls, assignment: Mapping[str, str]) -> 'ChainArch':
+    def from_assignment(cls, assignment: Mapping[str, str]) -> ChainArch:
         check_assignment('chain', assignment, SLOTS)
         return cls(tuple(str(assignment[s]) for s in SLOTS))
 

@@ -52,8 +52,9 @@ class ChainSupernet(ArchInput, nn.Module):
     """Stem, the searchable blocks, global pooling and a linear classifier.
 
     Sizes: ``stem`` channels and ``stem_stride`` (2 halves the resolution before the blocks),
-    ``widths`` (output channels of each stage), ``num_classes``, ``in_channels``. ``mask`` limits the choices each block holds (a sub-supernet); ``arch``
-    builds the standalone network of one architecture instead.
+    ``widths`` (output channels of each stage), ``num_classes``, ``in_channels``. ``mask`` limits
+    the choices each block holds (a sub-supernet); ``arch`` builds the standalone network of one
+    architecture instead.
     """
 
     _coerce_arch = staticmethod(to_arch)
@@ -61,7 +62,8 @@ class ChainSupernet(ArchInput, nn.Module):
     space = 'chain'
 
     def __init__(self, stem: int = 16, widths: tuple[int, ...] = (24, 40, 80), num_classes: int = 10,
-                 in_channels: int = 3, stem_stride: int = 1, mask: SlotMask | None = None, arch: ChainArch | str | None = None) -> None:
+                 in_channels: int = 3, stem_stride: int = 1, mask: SlotMask | None = None,
+                 arch: ChainArch | str | None = None) -> None:
         super().__init__()
         widths = tuple(widths)
         n_stages = 1 + max(s for s, _, _ in LAYOUT)
