@@ -27,7 +27,7 @@ def _column_chunks(D: int, n: int) -> Iterator[tuple[int, int]]:
         yield s, min(D, s + step)
 
 
-def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
+def similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
     """``(n, n)`` float64 similarity of the rows of ``X`` (any device/dtype).
 
     Long vectors are reduced in column chunks converted to float64 one at a time, so a float32
@@ -63,7 +63,8 @@ def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
     return S.clamp(-1.0, 1.0)
 
 
-def _finish(S: torch.Tensor) -> np.ndarray:
+def finish_similarity(S: torch.Tensor) -> np.ndarray:
+    """A similarity matrix as NumPy on the CPU, made exactly symmetric with a unit diagonal."""
     S = S.detach().cpu().numpy()
     S = (S + S.T) / 2.0
     np.fill_diagonal(S, 1.0)
@@ -89,4 +90,4 @@ def op_similarity(features: 'np.ndarray | torch.Tensor', ops: Sequence[str],
         raise ValueError(f'{len(ops)} op labels for {X.shape[0]} feature rows')
     if not bool(torch.isfinite(X).all()):
         raise ValueError('features contain NaN or inf values')
-    return pd.DataFrame(_finish(_similarity_matrix(X, metric)), index=ops, columns=ops)
+    return pd.DataFrame(finish_similarity(similarity_matrix(X, metric)), index=ops, columns=ops)

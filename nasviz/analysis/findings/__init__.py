@@ -38,8 +38,9 @@ from nasviz.analysis.findings.record import THIS_RUN, Findings, metrics_payload,
 from nasviz.analysis.findings.seeds import describe_run_vs_seeds, describe_seed_comparison
 from nasviz.analysis.findings.wording import CEILING_LABELS, CEILING_NOTES, METRIC_LABELS, metric_label
 
-__all__ = ['describe_bn_handling', 'METRIC_LABELS', 'CEILING_LABELS', 'CEILING_NOTES', 'metric_label', 'describe_ranking',
+__all__ = ['METRIC_LABELS', 'CEILING_LABELS', 'CEILING_NOTES', 'metric_label', 'describe_ranking',
            'describe_difference', 'describe_paired', 'describe_change_over_training', 'paired_estimate',
-           'detectable_from_interval', 'describe_seed_comparison', 'describe_run_vs_seeds', 'describe_choice_preference',
-           'describe_picking_pruning', 'describe_size_bias', 'describe_pruned_search',
-           'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN', 'describe_audit', 'BASELINE_NAMES']
+           'detectable_from_interval', 'describe_seed_comparison', 'describe_run_vs_seeds',
+           'describe_choice_preference', 'describe_picking_pruning', 'describe_size_bias', 'describe_bn_handling',
+           'describe_pruned_search', 'describe_audit', 'BASELINE_NAMES',
+           'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN']

@@ -79,16 +79,20 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
             clauses.append(against_ceiling(tau, ceiling.corrected, "the ground truth's own reliability", digits,
                                        'a separate training run of the truth' if ceiling.kind == 'valid-as-predictor'
                                        else CEILING_NOTES.get('reliability (Spearman-Brown)')))
-        out.append(f'{label(e)[:1].upper() + label(e)[1:]} ranks {tau.n:,} {what} at Kendall tau {format_ci(tau, digits)}: '
+        out.append(f'{label(e)[:1].upper() + label(e)[1:]} ranks {tau.n:,} {what} at Kendall tau '
+                   f'{format_ci(tau, digits)}: '
                    + '; '.join(clauses) + '.')
         prec, best, reg = est(e, 'precision_top', top_k), est(e, 'best_rank', top_k), est(e, 'regret')
         if prec is not None and best is not None:
             kk = max(1, round(float(top_k) * tau.n)) if float(top_k) < 1 else int(float(top_k))
-            text = (f'In its predicted top {_frac(top_k)} ({kk:,} {what}), {label(e)} finds {format_ci(prec, digits)} of the '
-                    f'true top {_frac(top_k)} (chance {min(1.0, kk / tau.n):.{digits}g}); the best of them has true rank '
-                    f'{format_ci(best, 4)} of the space (BR@{_frac(top_k)}: the true rank as a share of the space, 1/n = the best)')
+            text = (f'In its predicted top {_frac(top_k)} ({kk:,} {what}), {label(e)} finds '
+                    f'{format_ci(prec, digits)} of the true top {_frac(top_k)} '
+                    f'(chance {min(1.0, kk / tau.n):.{digits}g}); the best of them has true rank '
+                    f'{format_ci(best, 4)} of the space (BR@{_frac(top_k)}: the true rank as a share of the '
+                    'space, 1/n = the best)')
             if reg is not None:
-                text += f'; taking its single best pick loses {format_ci(reg, digits)} accuracy points against the true best'
+                text += (f'; taking its single best pick loses {format_ci(reg, digits)} accuracy points against '
+                         'the true best')
             out.append(text + '.')
         ob = m[(m['estimator'] == e) & (m['metric'] == 'op_bias')]
         if not ob.empty:

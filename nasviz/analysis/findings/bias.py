@@ -68,7 +68,8 @@ def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
     verdict = (f'within noise (the CI covers 0; {detectable_text(det, digits)})' if est.covers(0) else
                'it rewards size beyond what size buys in accuracy' if est.low > 0 else
                'it penalises size beyond what the truth does')
-    return f'{name}: size bias (partial Spearman of score with parameters given the truth) {format_ci(est, digits)}: {verdict}.'
+    return (f'{name}: size bias (partial Spearman of score with parameters given the truth) '
+            f'{format_ci(est, digits)}: {verdict}.')
 
 
 def describe_bn_handling(name: str, table: Any, reference: str = 'recalibrate', digits: int = 2) -> str:

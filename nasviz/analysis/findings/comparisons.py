@@ -116,7 +116,8 @@ def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estim
                 f'{detectable_text(det, digits)}.')
     better = est.low > 0
     mag = f'{format_number(abs(est.estimate), digits)} [{level_label(est.level)} CI ' \
-          f'{format_number(min(abs(est.low), abs(est.high)), digits)}, {format_number(max(abs(est.low), abs(est.high)), digits)}]'
+          f'{format_number(min(abs(est.low), abs(est.high)), digits)}, ' \
+          f'{format_number(max(abs(est.low), abs(est.high)), digits)}]'
     return (f'{name_a} ranks {"better" if better else "worse"} than {name_b} by {mag} in {label} '
             f'({tail}).')
 

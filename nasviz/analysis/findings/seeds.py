@@ -62,10 +62,12 @@ def describe_seed_comparison(name: str, summary: SeedSummary, reference: str | N
     if diff is None:
         return head + '.'
     reference = check_name(reference, 'reference')
-    d = f'{format_number(diff.mean, digits)} ± {format_number(diff.se, digits)} (mean ± SE of the per-seed paired differences, ' \
+    d = f'{format_number(diff.mean, digits)} ± {format_number(diff.se, digits)} ' \
+        '(mean ± SE of the per-seed paired differences, ' \
         f'{format_ci(diff.ci, digits)})'
     if diff.n < 2 or not diff.ci.has_interval:
-        verdict = f'; the difference from {reference} is {format_number(diff.mean, digits)} on one seed (no SE, no claim)'
+        verdict = (f'; the difference from {reference} is {format_number(diff.mean, digits)} on one seed '
+                   '(no SE, no claim)')
     elif diff.ci.covers(0.0):
         det = detectable_from_interval(diff.ci, df=diff.n - 1)
         verdict = f'; its difference from {reference}, {d}, is within noise ({detectable_text(det, digits)})'

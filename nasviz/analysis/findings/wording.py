@@ -58,14 +58,16 @@ def format_ci(e: Estimate, digits: int) -> str:
     """``0.13 [95% CI -0.01, 0.25]`` (or ``0.13 (no CI)``)."""
     if not e.has_interval:
         return f'{format_number(e.estimate, digits)} (no CI)'
-    return f'{format_number(e.estimate, digits)} [{level_label(e.level)} CI {format_number(e.low, digits)}, {format_number(e.high, digits)}]'
+    return (f'{format_number(e.estimate, digits)} [{level_label(e.level)} CI {format_number(e.low, digits)}, '
+            f'{format_number(e.high, digits)}]')
 
 
 def format_range(e: Estimate, digits: int) -> str:
     """``0.00, 95% range -0.06 to 0.06``: a null distribution's mean and central range."""
     if not e.has_interval:
         return format_number(e.estimate, digits)
-    return f'{format_number(e.estimate, digits)}, {level_label(e.level)} range {format_number(e.low, digits)} to {format_number(e.high, digits)}'
+    return (f'{format_number(e.estimate, digits)}, {level_label(e.level)} range {format_number(e.low, digits)} to '
+            f'{format_number(e.high, digits)}')
 
 
 def detectable_text(d: float, digits: int) -> str:
