@@ -179,16 +179,16 @@ def measure_cuda(spec: dict, model, data, device: torch.device, methods: list[st
 # ---------------------------------------------------------------------------------------------
 def breakdown(model, data, spec: dict) -> dict:  # noqa: ANN001
     """Bytes of the main consumers, from tensor sizes, largest over every (repeat, candidate) path."""
-    from nasviz.features.ops import _batches, _paths, grad_parameters
+    from nasviz.features.probe import grad_parameters, random_batches, random_paths
     from nasviz.spaces.nb201 import OPS
 
     model.train()
     mask, edge = model.mask, spec['edge']
     bs = min(spec['batch'], data.x_train.shape[0])
-    x, y = next(_batches(data, bs, 1, spec['seed'], torch.device('cpu')))
+    x, y = next(random_batches(data, bs, 1, spec['seed'], torch.device('cpu')))
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved_max = blocks_max = largest_block = 0
-    for path in _paths(mask, spec['repeats'], spec['seed']):
+    for path in random_paths(mask, spec['repeats'], spec['seed']):
         for o in mask.allowed[edge]:
             arch = path.with_op(edge, OPS[o])
             seen: dict[int, int] = {}

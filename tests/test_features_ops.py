@@ -16,6 +16,7 @@ from nasviz.features.lid import layerwise_lid
 from nasviz.features.ops import (FeatureConfig, OpFeatures, edge_similarities, edge_similarity,
                                  grad_features, grad_parameters, lid_features, model_fingerprint,
                                  op_similarity, subnet_grad_vectors, subnet_lid_vectors)
+from nasviz.features.probe import lid_profile
 from nasviz.spaces.nb201 import OPS, Arch, OpMask
 from nasviz.spaces.nb201_network import NB201Supernet
 
@@ -122,7 +123,7 @@ def test_lid_streaming_matches_forward_features(model, data):
     with torch.no_grad():
         _, feats = model.forward_features(x, arch)
         want = layerwise_lid(feats, k=10)
-    got = fops._lid_profile(model, x, arch, 10, 'mle', stream=True)
+    got = lid_profile(model, x, arch, 10, 'mle', stream=True)
     np.testing.assert_allclose(got, want.numpy(), rtol=1e-10)
     res = lid_features(model, data, 0, config=LID, progress=False, stream=False)
     np.testing.assert_allclose(res.features, lid_features(model, data, 0, config=LID, progress=False).features,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nasviz.bench.nb201 import _where, check_repeats
+from nasviz.bench.nb201 import cell_location, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces.darts import DartsArch, parse_cell, to_arch
 from nasviz.validate import short_repr
@@ -46,11 +46,11 @@ class DartsTable(SubsetTable):
             out = []
             for r, v in enumerate(df[col].tolist()):
                 if not isinstance(v, str) or not v.strip():
-                    raise ValueError(f'{_where(src, col, r)}: blank genotype cell')
+                    raise ValueError(f'{cell_location(src, col, r)}: blank genotype cell')
                 try:
                     out.append(parse_cell(v, f'{col} cell'))
                 except ValueError as err:
-                    raise ValueError(f'{_where(src, col, r)}: {err}') from None
+                    raise ValueError(f'{cell_location(src, col, r)}: {err}') from None
             cells[col] = out
         self._archs = [DartsArch(n, r) for n, r in zip(cells['normal'], cells['reduce'])]
         rows_of = check_repeats(src, 'normal', self._archs, tolerance=self.REPEAT_TOLERANCE, what='genotype')

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nasviz.bench.nb201 import _where, check_repeats
+from nasviz.bench.nb201 import cell_location, check_repeats
 from nasviz.bench.subset import SubsetTable, agreement_frame
 from nasviz.spaces import get_space
 from nasviz.spaces.nb101 import NB101Arch, canonical, to_arch
@@ -55,15 +55,15 @@ class NB101Table(SubsetTable):
         archs = []
         for r, (mat, ops) in enumerate(zip(df['matrix'].tolist(), df['ops'].tolist())):
             if not isinstance(mat, str) or not mat.strip():
-                raise ValueError(f'{_where(src, "matrix", r)}: blank matrix cell')
+                raise ValueError(f'{cell_location(src, "matrix", r)}: blank matrix cell')
             if not isinstance(ops, str) or not ops.strip():
-                raise ValueError(f'{_where(src, "ops", r)}: blank ops cell')
-            rows = parse_json(mat, f'{_where(src, "matrix", r)}: matrix')
+                raise ValueError(f'{cell_location(src, "ops", r)}: blank ops cell')
+            rows = parse_json(mat, f'{cell_location(src, "matrix", r)}: matrix')
             try:
                 archs.append(NB101Arch(rows, ops))
             except ValueError as err:
                 col = 'ops' if str(err).startswith('ops') else 'matrix'
-                raise ValueError(f'{_where(src, col, r)}: {err}') from None
+                raise ValueError(f'{cell_location(src, col, r)}: {err}') from None
         self._row_archs = archs
         self._row_keys = [canonical(a) for a in archs]
 

@@ -52,13 +52,13 @@ _NON_METRIC = {'index', 'arch_str', 'params_mb'}
 _ARCH_RE = '\\|{o}~0\\|\\+\\|{o}~0\\|{o}~1\\|\\+\\|{o}~0\\|{o}~1\\|{o}~2\\|'.format(o='(?:' + '|'.join(OPS) + ')')
 
 
-def _where(source: str, column: str, row: int) -> str:
+def cell_location(source: str, column: str, row: int) -> str:
     """``file, column 'c', row r (line l)``: rows count data rows from 0, lines count the file's
     lines from 1 with the header on line 1."""
     return f'{source}, column {column!r}, row {row} (line {row + 2})'
 
 
-def _numeric_column(df: pd.DataFrame, column: str, source: str) -> np.ndarray:
+def numeric_column(df: pd.DataFrame, column: str, source: str) -> np.ndarray:
     """A column as float64, or ``ValueError`` naming the first cell that is not a number
     (a percent sign, a word); blank cells become NaN."""
     col = df[column]
@@ -72,23 +72,25 @@ def _numeric_column(df: pd.DataFrame, column: str, source: str) -> np.ndarray:
         r = int(np.flatnonzero(bad.to_numpy())[0])
         val = col.iloc[r]
         hint = ' (write numbers without a percent sign)' if '%' in str(val) else ''
-        raise ValueError(f'{_where(source, column, r)}: {short_repr(val)} is not a number{hint}; '
+        raise ValueError(f'{cell_location(source, column, r)}: {short_repr(val)} is not a number{hint}; '
                          f'{int(bad.sum())} such cell(s) in the column')
     return num.to_numpy(dtype=np.float64)
 
 
-def _check_range(values: np.ndarray, column: str, source: str, low: float, high: float, what: str) -> None:
+def check_column_range(values: np.ndarray, column: str, source: str, low: float, high: float, what: str) -> None:
+    """``ValueError`` naming the first cell of ``column`` outside ``[low, high]`` (``what`` says what the
+    column holds) and how many such cells there are; NaN cells pass."""
     bad = (values < low) | (values > high)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f'{_where(source, column, r)}: {values[r]!r} is outside [{low:g}, {high:g}] '
+        raise ValueError(f'{cell_location(source, column, r)}: {values[r]!r} is outside [{low:g}, {high:g}] '
                          f'({what}); {int(bad.sum())} such cell(s) in the column')
 
 
-def _check_percent(values: np.ndarray, column: str, source: str) -> None:
+def check_percent_column(values: np.ndarray, column: str, source: str) -> None:
     """An accuracy column in percent: every value in [0, 100], and not a column of fractions
     (every value <= 1, as in 0.73-0.95: read as percent they would all be near 0)."""
-    _check_range(values, column, source, 0.0, 100.0, 'an accuracy in percent')
+    check_column_range(values, column, source, 0.0, 100.0, 'an accuracy in percent')
     finite = values[np.isfinite(values)]
     if len(finite) and finite.max() <= 1.0:
         raise ValueError(f'{source}, column {column!r}: every accuracy lies in [{finite.min():g}, {finite.max():g}]: '
@@ -253,7 +255,7 @@ class NB201Table:
         arch_col = df['arch_str']
         blank = arch_col.isna() | (arch_col.astype(str).str.strip() == '')
         if blank.any():
-            raise ValueError(f'{_where(src, "arch_str", int(np.flatnonzero(blank.to_numpy())[0]))}: blank arch string')
+            raise ValueError(f'{cell_location(src, "arch_str", int(np.flatnonzero(blank.to_numpy())[0]))}: blank arch string')
         arch_strs = arch_col.astype(str).str.strip().tolist()
         bad = ~pd.Series(arch_strs).str.fullmatch(_ARCH_RE)
         if bad.any():
@@ -263,7 +265,7 @@ class NB201Table:
                 why = 'not in the canonical form'
             except ValueError as err:
                 why = str(err)
-            raise ValueError(f'{_where(src, "arch_str", r)}: {why}')
+            raise ValueError(f'{cell_location(src, "arch_str", r)}: {why}')
         self._row: dict[str, int] = {s: rows[0] for s, rows in check_repeats(src, 'arch_str', arch_strs).items()}
         self._arch_strs = arch_strs
         self._row_of_index = {int(ix): i for i, ix in enumerate(self._index)}
@@ -272,13 +274,13 @@ class NB201Table:
                              and '_' in c and c.split('_', 1)[0] in known]
         self._values = {}
         for c in self._metric_cols:
-            v = _numeric_column(df, c, src)
+            v = numeric_column(df, c, src)
             if _is_accuracy(c):
-                _check_percent(v, c, src)
+                check_percent_column(v, c, src)
             self._values[c] = v
         if 'params_mb' in df.columns:
-            v = _numeric_column(df, 'params_mb', src)
-            _check_range(v, 'params_mb', src, 0.0, np.inf, 'a parameter count in MB')
+            v = numeric_column(df, 'params_mb', src)
+            check_column_range(v, 'params_mb', src, 0.0, np.inf, 'a parameter count in MB')
             self._values['params_mb'] = v
         if np.isnan(self._values['cifar10_test_200ep']).all():
             raise ValueError(f'{src}, column \'cifar10_test_200ep\': every cell is blank')
@@ -291,13 +293,13 @@ class NB201Table:
         blank = col.isna() | (col.astype(str).str.strip() == '')
         if blank.any():
             r = int(np.flatnonzero(blank.to_numpy())[0])
-            raise ValueError(f'{_where(src, "index", r)}: blank index; {int(blank.sum())} blank cell(s) in the column')
+            raise ValueError(f'{cell_location(src, "index", r)}: blank index; {int(blank.sum())} blank cell(s) in the column')
         num = pd.to_numeric(col, errors='coerce') if not pd.api.types.is_bool_dtype(col) else col.where(False)
         vals = num.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(vals) | (vals != np.round(vals)) | (vals < 0)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise ValueError(f'{_where(src, "index", r)}: {short_repr(col.iloc[r])} is not a non-negative '
+            raise ValueError(f'{cell_location(src, "index", r)}: {short_repr(col.iloc[r])} is not a non-negative '
                              f'integer official index')
         idx = vals.astype(np.int64)
         seen: dict[int, int] = {}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasviz.bench.nb201 import _check_percent, _check_range, _numeric_column, _where, read_table_csv
+from nasviz.bench.nb201 import cell_location, check_column_range, check_percent_column, numeric_column, read_table_csv
 
 #: the columns every subset table may hold besides its architecture columns
 VALUE_COLUMNS: tuple[str, ...] = ('val_accuracy', 'params_m', 'flops_m')
@@ -68,15 +68,15 @@ class SubsetTable:
         for col in VALUE_COLUMNS:
             if col not in df.columns:
                 continue
-            v = _numeric_column(df, col, src)
+            v = numeric_column(df, col, src)
             blank = np.isnan(v)
             if blank.any():
-                raise ValueError(f'{_where(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
+                raise ValueError(f'{cell_location(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
                                  f'{int(blank.sum())} blank cell(s) in the column')
             if col == 'val_accuracy':
-                _check_percent(v, col, src)
+                check_percent_column(v, col, src)
             else:
-                _check_range(v, col, src, 0.0, np.inf, 'a count in millions')
+                check_column_range(v, col, src, 0.0, np.inf, 'a count in millions')
             self._values[col] = v
         self._df = df
         self._index()

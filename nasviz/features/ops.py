@@ -48,21 +48,21 @@ from torch import nn
 from nasviz.data import ImageData
 from nasviz.features.config import BN_MODES, ESTIMATORS, KINDS, SIMILARITIES, FeatureConfig, OpFeatures
 from nasviz.features.probe import (
-    _batches,
-    _candidates,
-    _check_setting,
-    _device,
-    _effective_batch,
-    _grad_into,
-    _lid_profile,
-    _mode,
-    _paths,
-    _progress,
+    check_probe_setting,
+    effective_batch_size,
     grad_parameters,
+    lid_profile,
+    model_mode,
     model_space,
+    move_to_device,
+    path_gradient_into,
+    progress_bar,
+    random_batches,
+    random_paths,
+    slot_candidates,
     slot_index,
 )
-from nasviz.features.similarity import _finish, _similarity_matrix, op_similarity
+from nasviz.features.similarity import finish_similarity, op_similarity, similarity_matrix
 from nasviz.features.subnets import subnet_grad_vectors, subnet_lid_vectors
 from nasviz.spaces import SlotMask
 from nasviz.supernet.train import model_size
@@ -81,25 +81,25 @@ def lid_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotM
 
     See the module docstring for the protocol. ``features`` is ``(n_ops, R, 3N + 2)``; the
     similarity (``config.similarity``) is between the profiles averaged over the R repeats.
-    ``stream`` only changes memory use (see :func:`_lid_profile`), not the result. The model's
+    ``stream`` only changes memory use (see :func:`lid_profile`), not the result. The model's
     mode and BN running statistics are left as they were.
     """
-    mask = _check_setting(model, data, edge, mask)
+    mask = check_probe_setting(model, data, edge, mask)
     space = model_space(model)
     edge = slot_index(space, edge)
     config = replace(config, kind='lid')  # a shared config may say 'grad'; the result must not
-    dev = _device(model, device)
-    bs = _effective_batch(data, config.batch_size, config.n_neighbors if config.estimator == 'mle' else None)
+    dev = move_to_device(model, device)
+    bs = effective_batch_size(data, config.batch_size, config.n_neighbors if config.estimator == 'mle' else None)
     ops = list(mask.choices_at(edge))
-    paths = _paths(mask, config.repeats, config.seed, space, edge)
-    cands = _candidates(space, mask, paths, edge, ops, config.seed)
+    paths = random_paths(mask, config.repeats, config.seed, space, edge)
+    cands = slot_candidates(space, mask, paths, edge, ops, config.seed)
     feats = np.zeros((len(ops), config.repeats, len(model.block_names)))
     t0 = time.perf_counter()
-    with _mode(model, train=config.bn == 'batch'), \
-            _progress(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar:
-        for r, (xb, _) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
+    with model_mode(model, train=config.bn == 'batch'), \
+            progress_bar(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar:
+        for r, (xb, _) in enumerate(random_batches(data, bs, config.repeats, config.seed, dev)):
             for i in range(len(ops)):
-                feats[i, r] = _lid_profile(model, xb, cands[r][i], config.n_neighbors,
+                feats[i, r] = lid_profile(model, xb, cands[r][i], config.n_neighbors,
                                            config.estimator, stream)
                 bar.update()
     sim = op_similarity(feats.mean(axis=1), ops, config.similarity)
@@ -122,32 +122,32 @@ def grad_features(model: nn.Module, data: ImageData, edge: int | str, mask: Slot
     ``(n_ops, 1, D)`` (see :class:`OpFeatures`). Peak memory: one candidate's autograd graph
     plus two ``(n_ops, D)`` float32 buffers (this repeat's gradients and their running sum).
     """
-    mask = _check_setting(model, data, edge, mask)
+    mask = check_probe_setting(model, data, edge, mask)
     space = model_space(model)
     edge = slot_index(space, edge)
     config = replace(config, kind='grad')
-    dev = _device(model, device)
-    bs = _effective_batch(data, config.batch_size, None)
+    dev = move_to_device(model, device)
+    bs = effective_batch_size(data, config.batch_size, None)
     ops = list(mask.choices_at(edge))
     names, params = grad_parameters(model, edge, mask)
     sizes = [p.numel() for p in params]
     D = sum(sizes)
-    paths = _paths(mask, config.repeats, config.seed, space, edge)
-    cands = _candidates(space, mask, paths, edge, ops, config.seed)
+    paths = random_paths(mask, config.repeats, config.seed, space, edge)
+    cands = slot_candidates(space, mask, paths, edge, ops, config.seed)
     cur = torch.zeros(len(ops), D, dtype=torch.float32, device=dev)
     total = torch.zeros_like(cur)
     sims = []
     t0 = time.perf_counter()
-    with _mode(model, train=True), \
-            _progress(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar:
-        for r, (xb, yb) in enumerate(_batches(data, bs, config.repeats, config.seed, dev)):
+    with model_mode(model, train=True), \
+            progress_bar(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar:
+        for r, (xb, yb) in enumerate(random_batches(data, bs, config.repeats, config.seed, dev)):
             for i in range(len(ops)):
-                _grad_into(model, params, xb, yb, cands[r][i], cur[i])
+                path_gradient_into(model, params, xb, yb, cands[r][i], cur[i])
                 bar.update()
             if not bool(torch.isfinite(cur).all()):
                 raise ValueError(f'non-finite gradients on edge {edge} in repeat {r} (path {paths[r]}): '
                                  f'is the supernet diverged?')
-            sims.append(_finish(_similarity_matrix(cur, config.similarity)))
+            sims.append(finish_similarity(similarity_matrix(cur, config.similarity)))
             total += cur
     mean = (total / config.repeats).cpu().numpy()[:, None, :]
     per_repeat = np.stack(sims)
@@ -194,7 +194,7 @@ def edge_similarity(model: nn.Module, data: ImageData, edge: int | str, mask: Sl
     """
     if not isinstance(config, FeatureConfig):
         raise ValueError(f'config must be a FeatureConfig, got {type(config).__name__}')
-    mask = _check_setting(model, data, edge, mask)
+    mask = check_probe_setting(model, data, edge, mask)
     fn = lid_features if config.kind == 'lid' else grad_features
     computed = []
 

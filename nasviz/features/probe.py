@@ -40,8 +40,8 @@ def slot_index(space: SearchSpace, edge: int | str) -> int:
     return int(edge)
 
 
-def _check_setting(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None
-                   ) -> SlotMask:
+def check_probe_setting(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None
+                        ) -> SlotMask:
     """The mask to use, after checking edge (slot), mask and data against the model."""
     space = model_space(model)
     e_idx = slot_index(space, edge)
@@ -57,11 +57,13 @@ def _check_setting(model: nn.Module, data: ImageData, edge: int | str, mask: Slo
     if len(mask.choices_at(e_idx)) < 2:
         raise ValueError(f'edge {e_idx} ({space.slots[e_idx]}) allows a single op '
                          f'({mask.choices_at(e_idx)[0]}) in this mask: nothing to split')
-    _check_data(model, data)
+    check_probe_data(model, data)
     return mask
 
 
-def _check_data(model: nn.Module, data: ImageData) -> None:
+def check_probe_data(model: nn.Module, data: ImageData) -> None:
+    """``ValueError`` when ``data``'s channels differ from the supernet's input or it has more classes
+    than the supernet's head."""
     size = model_size(model)
     if 'in_channels' in size and data.in_channels != size['in_channels']:
         raise ValueError(f'data has {data.in_channels} channels, the supernet expects {size["in_channels"]}')
@@ -69,14 +71,14 @@ def _check_data(model: nn.Module, data: ImageData) -> None:
         raise ValueError(f'data has {data.num_classes} classes, the supernet only {size["num_classes"]}')
 
 
-def _device(model: nn.Module, device: str | torch.device | None) -> torch.device:
+def move_to_device(model: nn.Module, device: str | torch.device | None) -> torch.device:
     """Target device; the model is moved there (as :func:`evaluate_archs` does)."""
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(dev)
     return dev
 
 
-def _effective_batch(data: ImageData, batch_size: int, n_neighbors: int | None) -> int:
+def effective_batch_size(data: ImageData, batch_size: int, n_neighbors: int | None) -> int:
     """``batch_size`` capped by the training set, checked against the LID neighbour count."""
     bs = min(int(batch_size), int(data.x_train.shape[0]))
     if n_neighbors is not None and n_neighbors >= bs:
@@ -85,8 +87,8 @@ def _effective_batch(data: ImageData, batch_size: int, n_neighbors: int | None) 
     return bs
 
 
-def _batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: torch.device
-             ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def random_batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: torch.device
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """``repeats`` fresh random training batches (no augmentation), seeded."""
     g = torch.Generator().manual_seed(int(seed))
     n = data.x_train.shape[0]
@@ -95,14 +97,14 @@ def _batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: 
         yield data.x_train[idx].to(device), data.y_train[idx].to(device)
 
 
-def _paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = None,
-           slot: int | None = None) -> list:
+def random_paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = None,
+                 slot: int | None = None) -> list:
     """``repeats`` random paths inside ``mask``, seeded by the config seed only (not the slot):
     every slot sees the same paths and batches, so differences between slots do not come from
     the draw. In spaces with rules across slots (NB101, DARTS) a path is redrawn, a bounded
     number of times, until every allowed choice of ``slot`` can be put on it; where no path
     admits them all (a DARTS node input: the node's other input always holds one of the
-    choices), the last draw is kept and :func:`_candidates` repairs it per choice."""
+    choices), the last draw is kept and :func:`slot_candidates` repairs it per choice."""
     rng = np.random.default_rng(int(seed))
     space = space if space is not None else get_space(mask.space)
     out = []
@@ -115,8 +117,8 @@ def _paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = 
     return out
 
 
-def _candidates(space: SearchSpace, mask: SlotMask, paths: Sequence, slot: int,
-                choices: Sequence[str], seed: int) -> list[list]:
+def slot_candidates(space: SearchSpace, mask: SlotMask, paths: Sequence, slot: int,
+                    choices: Sequence[str], seed: int) -> list[list]:
     """For every repeat, the path with each choice of ``slot`` put on it. A choice the space's
     rules forbid on that path gets its own path instead: a seeded draw from the mask restricted
     to that choice (so every candidate is valid; it then differs from the others in more than
@@ -144,7 +146,7 @@ def _with(space: SearchSpace, path, slot: int, choice: str):
 
 
 @contextmanager
-def _mode(model: nn.Module, train: bool) -> Iterator[None]:
+def model_mode(model: nn.Module, train: bool) -> Iterator[None]:
     """Train or eval mode for the duration, restoring the mode and BN running statistics."""
     was = model.training
     try:
@@ -155,7 +157,8 @@ def _mode(model: nn.Module, train: bool) -> Iterator[None]:
         model.train(was)
 
 
-def _progress(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm type
+def progress_bar(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm type
+    """A tqdm bar of ``total`` steps that leaves nothing behind; shown only when ``enabled``."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
@@ -164,8 +167,8 @@ def _progress(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm type
 # ---------------------------------------------------------------------------------------------
 # LID profiles
 # ---------------------------------------------------------------------------------------------
-def _lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, estimator: str,
-                 stream: bool = True) -> np.ndarray:
+def lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, estimator: str,
+                stream: bool = True) -> np.ndarray:
     """Layer-wise LID of every block output for one path on one batch (no grad).
 
     ``stream=True`` estimates each block's LID from a forward hook as soon as the block has
@@ -228,8 +231,8 @@ def grad_parameters(model: nn.Module, edge: int | None = None, mask: SlotMask | 
     return [n for n, _ in named], [p for _, p in named]
 
 
-def _grad_into(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
-               arch: Architecture, out: torch.Tensor) -> None:
+def path_gradient_into(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
+                       arch: Architecture, out: torch.Tensor) -> None:
     """Write the flat cross-entropy gradient of ``params`` for path ``arch`` into ``out``.
 
     ``autograd.grad`` (not ``backward``) leaves the model's ``.grad`` untouched; weights the

@@ -28,7 +28,7 @@ def _column_chunks(D: int, n: int) -> Iterator[tuple[int, int]]:
         yield s, min(D, s + step)
 
 
-def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
+def similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
     """``(n, n)`` float64 similarity of the rows of ``X`` (any device/dtype).
 
     Long vectors are reduced in column chunks converted to float64 one at a time, so a float32
@@ -64,11 +64,12 @@ def _similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
     return S.clamp(-1.0, 1.0)
 
 
-def _finish(S: torch.Tensor) -> np.ndarray:
-    M = S.detach().cpu().numpy()
-    M = (M + M.T) / 2.0
-    np.fill_diagonal(M, 1.0)
-    return M
+def finish_similarity(S: torch.Tensor) -> np.ndarray:
+    """A similarity matrix as NumPy on the CPU, made exactly symmetric with a unit diagonal."""
+    S = S.detach().cpu().numpy()
+    S = (S + S.T) / 2.0
+    np.fill_diagonal(S, 1.0)
+    return S
 
 
 def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],
@@ -90,4 +91,4 @@ def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],
         raise ValueError(f'{len(ops)} op labels for {X.shape[0]} feature rows')
     if not bool(torch.isfinite(X).all()):
         raise ValueError('features contain NaN or inf values')
-    return pd.DataFrame(_finish(_similarity_matrix(X, metric)), index=ops, columns=ops)
+    return pd.DataFrame(finish_similarity(similarity_matrix(X, metric)), index=ops, columns=ops)

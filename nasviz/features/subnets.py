@@ -13,16 +13,16 @@ from torch import nn
 from nasviz.data import ImageData
 from nasviz.features.config import BN_MODES, ESTIMATORS
 from nasviz.features.probe import (
-    _batches,
-    _check_data,
-    _device,
-    _effective_batch,
-    _grad_into,
-    _lid_profile,
-    _mode,
-    _progress,
+    check_probe_data,
+    effective_batch_size,
     grad_parameters,
+    lid_profile,
+    model_mode,
     model_space,
+    move_to_device,
+    path_gradient_into,
+    progress_bar,
+    random_batches,
 )
 from nasviz.spaces import Architecture
 
@@ -36,7 +36,7 @@ _PROJ_ROWS = 2 ** 16
 # many subnets (embeddings)
 # ---------------------------------------------------------------------------------------------
 def _one_batch(data: ImageData, batch_size: int, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return next(_batches(data, batch_size, 1, seed, device))
+    return next(random_batches(data, batch_size, 1, seed, device))
 
 
 def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence[Architecture | str],
@@ -51,15 +51,15 @@ def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence[Archit
         raise ValueError(f'unknown estimator {estimator!r}; valid estimators: {", ".join(ESTIMATORS)}')
     if bn not in BN_MODES:
         raise ValueError(f'unknown bn mode {bn!r}; valid modes: {", ".join(BN_MODES)}')
-    _check_data(model, data)
+    check_probe_data(model, data)
     archs = [model_space(model).check(a, 'archs') for a in archs]
-    dev = _device(model, device)
-    bs = _effective_batch(data, batch_size, n_neighbors if estimator == 'mle' else None)
+    dev = move_to_device(model, device)
+    bs = effective_batch_size(data, batch_size, n_neighbors if estimator == 'mle' else None)
     xb, _ = _one_batch(data, bs, seed, dev)
     out = np.zeros((len(archs), len(model.block_names)))
-    with _mode(model, train=bn == 'batch'), _progress(len(archs), 'subnet LID', progress) as bar:
+    with model_mode(model, train=bn == 'batch'), progress_bar(len(archs), 'subnet LID', progress) as bar:
         for i, a in enumerate(archs):
-            out[i] = _lid_profile(model, xb, a, n_neighbors, estimator)
+            out[i] = lid_profile(model, xb, a, n_neighbors, estimator)
             bar.update()
     return out
 
@@ -95,10 +95,10 @@ def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence[Archi
         raise ValueError(f"params must be 'all' or 'shared', got {params!r}")
     if max_dim is not None and (isinstance(max_dim, bool) or int(max_dim) < 1):
         raise ValueError(f'max_dim must be a positive integer or None, got {max_dim!r}')
-    _check_data(model, data)
+    check_probe_data(model, data)
     archs = [model_space(model).check(a, 'archs') for a in archs]
-    dev = _device(model, device)
-    xb, yb = _one_batch(data, _effective_batch(data, batch_size, None), seed, dev)
+    dev = move_to_device(model, device)
+    xb, yb = _one_batch(data, effective_batch_size(data, batch_size, None), seed, dev)
     plist = grad_parameters(model)[1] if params == 'all' else \
         [p for p in model.shared_parameters() if p.requires_grad]
     D = sum(p.numel() for p in plist)
@@ -108,11 +108,11 @@ def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence[Archi
     # projection is generated once per block rather than once per subnet
     block = 1 if max_dim is None else min(len(archs), 2 ** 25 // max(D, 1))
     buf = torch.zeros(max(1, block), D, dtype=torch.float32, device=dev)
-    with _mode(model, train=True), _progress(len(archs), 'subnet gradients', progress) as bar:
+    with model_mode(model, train=True), progress_bar(len(archs), 'subnet gradients', progress) as bar:
         for s in range(0, len(archs), buf.shape[0]):
             part = archs[s:s + buf.shape[0]]
             for j, a in enumerate(part):
-                _grad_into(model, plist, xb, yb, a, buf[j])
+                path_gradient_into(model, plist, xb, yb, a, buf[j])
                 bar.update()
             res = buf[:len(part)] if max_dim is None else _project(buf[:len(part)], width, seed)
             out[s:s + len(part)] = res.cpu().numpy()

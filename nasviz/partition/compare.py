@@ -21,7 +21,7 @@ from scipy import stats
 from nasviz.analysis.baselines import baseline_metrics
 from nasviz.analysis.metrics import kendall_tau
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
-from nasviz.partition.pipeline import PARTITION_METHODS, PartitionConfig, _metric_ks, _prepare_archs, run_partition
+from nasviz.partition.pipeline import PARTITION_METHODS, PartitionConfig, prepare_archs, run_partition, usable_ks
 from nasviz.spaces import Architecture, get_space
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData
         raise ValueError(f'seeds repeat: {seeds}')
     base = base_config or PartitionConfig()
     space = get_space(base.space)
-    archs = _prepare_archs(archs, bench, space.root_mask(), base.seed)
+    archs = prepare_archs(archs, bench, space.root_mask(), base.seed)
     ex = executor if executor is not None else LocalExecutor(1)
     in_process = ex.backend == 'local' and ex.workers == 1
     shared = dict(base=base, data=data, size=size, archs=archs, bench=bench, train_config=train_config,
@@ -205,7 +205,7 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData
     runs['n'] = runs['n'].astype(int)
     base_rows = pd.DataFrame()
     if baselines:
-        base_rows = baseline_metrics(bench, archs, ks=_metric_ks(len(archs), ks), dataset=dataset, metric=metric)
+        base_rows = baseline_metrics(bench, archs, ks=usable_ks(len(archs), ks), dataset=dataset, metric=metric)
     return Comparison(runs=runs, scores=scores, truth=truth, archs=[space.to_str(a) for a in archs],
                       baselines=base_rows)
 

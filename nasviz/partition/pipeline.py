@@ -79,8 +79,10 @@ __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfi
 # ---------------------------------------------------------------------------------------------
 # helpers of run_partition
 # ---------------------------------------------------------------------------------------------
-def _prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: SlotMask, seed: int
-                   ) -> list:
+def prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: SlotMask, seed: int
+                  ) -> list:
+    """The cells to partition: ``archs`` checked (no duplicates, all inside ``mask``), or, when None,
+    the benchmark's own cells inside ``mask`` (else 100 seeded samples of it)."""
     space = get_space(mask.space)
     if archs is None:
         if bench is not None:
@@ -132,7 +134,7 @@ def _params(bench: Any, archs: Sequence[Architecture]) -> np.ndarray | None:
         return None  # params are extra information; a benchmark without them is fine
 
 
-def _metric_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
+def usable_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
     """Drop integer k larger than the number of cells (rank_metrics would refuse them)."""
     return tuple(k for k in ks if not (isinstance(k, (int, np.integer)) and k > n))
 
@@ -270,7 +272,7 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
     t_start = time.perf_counter()
 
     # -- validate everything before any training ------------------------------------------
-    archs = _prepare_archs(archs, bench, root_mask, config.seed)
+    archs = prepare_archs(archs, bench, root_mask, config.seed)
     truth = params = None
     if bench is not None:
         if len(archs) < 2:
@@ -392,7 +394,7 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
         from nasviz.analysis.metrics import rank_metrics
 
         frame['truth'] = truth
-        metrics = rank_metrics(frame['score'].to_numpy(), truth, ks=_metric_ks(len(frame), ks))
+        metrics = rank_metrics(frame['score'].to_numpy(), truth, ks=usable_ks(len(frame), ks))
     if params is not None:
         frame['params'] = params
     seconds['total'] = time.perf_counter() - t_start

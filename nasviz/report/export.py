@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nasviz.report.metadata import INDEX_FILE, _relative_paths, _write
+from nasviz.report.metadata import INDEX_FILE, relative_paths, write_report_file
 
 __all__ = ['PLOTLYJS_FILE', 'export_html']
 
@@ -49,14 +49,16 @@ def templates() -> Any:
                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _write_plotlyjs(out: Path) -> Path:
+def write_plotlyjs(out: Path) -> Path:
+    """The installed plotly.js as :data:`PLOTLYJS_FILE` in the report folder ``out`` (rewritten only
+    when its size differs); returns its path."""
     from plotly.offline import get_plotlyjs
 
     target = out / PLOTLYJS_FILE
     js = get_plotlyjs()
     # skip the 5 MB rewrite when the same plotly.js is already there
     if not target.exists() or target.stat().st_size != len(js.encode('utf-8')):
-        _write(target, js)
+        write_report_file(target, js)
     return target
 
 
@@ -169,7 +171,7 @@ def _final_progress_text(text: str) -> str:
     return '\n'.join(lines)
 
 
-def _relative_papermill_paths(nb_path: Path, out: Path) -> None:
+def relativize_papermill_paths(nb_path: Path, out: Path) -> None:
     """papermill records absolute input/output paths in the executed notebook; keep them
     relative to the report folder so the folder carries no stale temp paths."""
     import nbformat
@@ -182,10 +184,10 @@ def _relative_papermill_paths(nb_path: Path, out: Path) -> None:
     for key in ('input_path', 'output_path'):
         value = meta.get(key)
         if isinstance(value, str) and Path(value).is_absolute():
-            meta[key] = _relative_paths(value, out)
+            meta[key] = relative_paths(value, out)
             changed = True
     if changed:
-        _write(nb_path, nbformat.writes(nb))
+        write_report_file(nb_path, nbformat.writes(nb))
 
 
 def export_html(nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: bool = False,
@@ -212,7 +214,7 @@ def export_html(nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: boo
     body = _drop_remote_scripts(body)
     body = _inject_head(body, _page_head(plotlyjs))
     body = _inject_body_top(body, _page_nav(nb_path, page or {}))
-    _write(html_path, body)
+    write_report_file(html_path, body)
     return html_path
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasviz.report.export import templates
-from nasviz.report.metadata import JSON_FILE, _json_default
+from nasviz.report.metadata import JSON_FILE, json_default
 
 if TYPE_CHECKING:  # the records are built by the runner, which renders this page
     from nasviz.report.run import NotebookRun, ReportResult
@@ -84,7 +84,7 @@ def format_value(v: Any) -> str:
         return v
     if isinstance(v, (list, tuple)) and all(_is_number(x) or isinstance(x, str) for x in v):
         return ', '.join(_fmt_number(x) if _is_number(x) else str(x) for x in v)
-    text = json.dumps(v, default=_json_default)
+    text = json.dumps(v, default=json_default)
     return text if len(text) <= 120 else text[:117] + '...'
 
 

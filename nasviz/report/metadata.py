@@ -29,7 +29,7 @@ def metrics_path_for(out_dir: str | Path, notebook_name: str) -> Path:
     return Path(out_dir) / f'metrics_{Path(notebook_name).name[:2]}.json'
 
 
-def _read_metrics(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+def read_metrics(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """The metrics dict and its findings sentences; (None, []) when absent or unreadable."""
     if not path.is_file():
         return None, []
@@ -45,15 +45,15 @@ def _read_metrics(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     return metrics, [str(f) for f in findings if str(f).strip()]
 
 
-def _relative_paths(obj: Any, out: Path) -> Any:
+def relative_paths(obj: Any, out: Path) -> Any:
     """``obj`` with absolute paths made relative to ``out``: a string that is a path becomes a
     relative one ('.' for ``out`` itself), and ``out``'s prefix is removed inside longer text
     (error messages)."""
     root = str(out)
     if isinstance(obj, dict):
-        return {k: _relative_paths(v, out) for k, v in obj.items()}
+        return {k: relative_paths(v, out) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_relative_paths(v, out) for v in obj]
+        return [relative_paths(v, out) for v in obj]
     if not isinstance(obj, str) or not obj:
         return obj
     if os.path.isabs(obj) and '\n' not in obj and ' ' not in obj.strip():
@@ -73,7 +73,8 @@ def without_paths(text: str) -> str:
     return _ABS_PATH.sub(lambda m: m.group(1), str(text))
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps`` ``default``: NumPy integers and reals as plain numbers, anything else as its repr."""
     if isinstance(obj, numbers.Integral):
         return int(obj)
     if isinstance(obj, numbers.Real):
@@ -81,7 +82,8 @@ def _json_default(obj: Any) -> Any:
     return repr(obj)
 
 
-def _write(path: str | Path, text: str) -> Path:
+def write_report_file(path: str | Path, text: str) -> Path:
+    """Write a report file atomically, readable by others (mode 0644); returns its path."""
     # atomic writes come from mkstemp, which creates 0600 files; a report is meant to be read
     # by others (a shared web directory, a CI artifact), so open it up like a normal file
     path = atomic_write_text(path, text)

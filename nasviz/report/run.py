@@ -14,18 +14,35 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
-from nasviz.executor import (ENV_BACKEND, Executor, LocalExecutor, RayExecutor, Task, get_executor, resolve_backend,
-                             task_resources)
+from nasviz.executor import (
+    ENV_BACKEND,
+    Executor,
+    LocalExecutor,
+    RayExecutor,
+    Task,
+    get_executor,
+    resolve_backend,
+    task_resources,
+)
 from nasviz.ownership import claim
 from nasviz.profiles import profile_settings, resolve_device
-from nasviz.report.export import PLOTLYJS_FILE, _relative_papermill_paths, _write_plotlyjs, export_html
+from nasviz.report.export import PLOTLYJS_FILE, export_html, relativize_papermill_paths, write_plotlyjs
 from nasviz.report.index import index_html
-from nasviz.report.metadata import (INDEX_FILE, JSON_FILE, _json_default, _read_metrics, _relative_paths, _write,
-                                    metrics_path_for, run_metadata)
+from nasviz.report.metadata import (
+    INDEX_FILE,
+    JSON_FILE,
+    json_default,
+    metrics_path_for,
+    read_metrics,
+    relative_paths,
+    run_metadata,
+    write_report_file,
+)
 from nasviz.report.params import check_parameters, notebook_defaults
 from nasviz.validate import check_count, short_repr
 
@@ -107,7 +124,7 @@ class ReportResult:
         the folder can be moved, archived or served as is)."""
         d = asdict(self)
         d['ok'] = self.ok
-        return _relative_paths(d, Path(self.out_dir))
+        return relative_paths(d, Path(self.out_dir))
 
     def to_frame(self):
         """One row per notebook (pandas is imported lazily)."""
@@ -237,7 +254,7 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     claim(out, names, 'out_dir', vouched_by=JSON_FILE)
     out.mkdir(parents=True, exist_ok=True)
     if plotlyjs == 'local':
-        _write_plotlyjs(out)
+        write_plotlyjs(out)
     try:
         from nasviz.profiles import describe_profile
 
@@ -271,8 +288,8 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
         json_path=str(out / JSON_FILE), profile=params['profile'], parameters=params,
         started=started, seconds=round(time.perf_counter() - t_all, 3),
         metadata=metadata, profile_info=profile_info, show_code=show_code)
-    _write(result.json_path, json.dumps(result.to_dict(), indent=2, default=_json_default) + '\n')
-    _write(result.index_path, index_html(result))
+    write_report_file(result.json_path, json.dumps(result.to_dict(), indent=2, default=json_default) + '\n')
+    write_report_file(result.index_path, index_html(result))
     if not result.ok and raise_on_error:
         raise ReportError(result)
     return result
@@ -311,11 +328,11 @@ def run_notebook(path: str | Path, out_dir: str | Path, params: Mapping[str, Any
         failure = {'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
                    'ename': type(e).__name__, 'evalue': str(e)}
     seconds = time.perf_counter() - t0
-    metrics, findings = _read_metrics(metrics_file)
+    metrics, findings = read_metrics(metrics_file)
     html_path: Path | None = None
     if out_nb.exists():
         try:
-            _relative_papermill_paths(out_nb, out)
+            relativize_papermill_paths(out_nb, out)
             page = dict(name=path.name, profile=params['profile'], seconds=seconds,
                         metrics=metrics_file.name if metrics is not None else None,
                         caveat=caveat, parameters=resolved)

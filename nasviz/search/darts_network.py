@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from nasviz.spaces.darts import CELL_TYPES, EDGES, NODES, OPS, DartsArch, to_arch
-from nasviz.spaces.darts_network import DartsCell, DartsSupernet, _edge_key
+from nasviz.spaces.darts_network import DartsCell, DartsSupernet, edge_key
 
 #: shape of the weights of :meth:`WeightedDartsSupernet.forward_weighted`
 WEIGHT_SHAPE: tuple[int, int, int] = (len(CELL_TYPES), len(EDGES), len(OPS))
@@ -41,12 +41,12 @@ def _cell_weighted(cell: DartsCell, s0: torch.Tensor, s1: torch.Tensor, w: torch
         h = None
         if pairs is not None:
             for op, inp in (pairs[2 * k], pairs[2 * k + 1]):
-                term = cell.edges[_edge_key(inp, node)][op](states[inp]) * w[edge_index(inp, node), _OP_INDEX[op]]
+                term = cell.edges[edge_key(inp, node)][op](states[inp]) * w[edge_index(inp, node), _OP_INDEX[op]]
                 h = term if h is None else h + term
         else:
             for j in range(node):
                 e = edge_index(j, node)
-                mods = cell.edges[_edge_key(j, node)]
+                mods = cell.edges[edge_key(j, node)]
                 for o, name in enumerate(OPS):
                     term = mods[name](states[j]) * w[e, o]
                     h = term if h is None else h + term

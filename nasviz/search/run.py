@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from nasviz.search.base import (SEARCH_METHODS, SearchConfig, SearchResult, config_key, split_for_search,
-                                true_accuracy)
 from nasviz.bench.micro import MicroBench
 from nasviz.experiment import load_bench, load_data, settings_for
 from nasviz.profiles import profile_settings
+from nasviz.search.base import SEARCH_METHODS, SearchConfig, SearchResult, config_key, split_for_search, true_accuracy
 from nasviz.search.darts import darts_search
 from nasviz.search.groups import search_groups
 from nasviz.search.ista import ista_search

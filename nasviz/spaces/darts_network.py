@@ -128,7 +128,8 @@ def make_op(name: str, C: int, stride: int, affine: bool = False) -> nn.Module:
     raise ValueError(f'unknown darts op {short_repr(name)}; ops are {list(OPS)}')
 
 
-def _edge_key(j: int, i: int) -> str:
+def edge_key(j: int, i: int) -> str:
+    """The ``ModuleDict`` key of the edge from state ``j`` into node ``i`` of a cell."""
     return f'e{j}_{i}'
 
 
@@ -155,7 +156,7 @@ class DartsCell(nn.Module):
             ops = edge_ops.get((j, i), [])
             if ops:
                 stride = 2 if reduction and j < 2 else 1
-                self.edges[_edge_key(j, i)] = nn.ModuleDict({o: make_op(o, C, stride, ops_affine) for o in ops})
+                self.edges[edge_key(j, i)] = nn.ModuleDict({o: make_op(o, C, stride, ops_affine) for o in ops})
         self.out_channels = len(NODES) * C
         if design != 'benchmark':
             # one BN of the cell position: the output's scale otherwise varies from path to path
@@ -175,8 +176,8 @@ class DartsCell(nn.Module):
         pairs = list(pairs)
         for k, node in enumerate(NODES):
             (op_a, in_a), (op_b, in_b) = pairs[2 * k], pairs[2 * k + 1]
-            h = (self.edges[_edge_key(in_a, node)][op_a](states[in_a])
-                 + self.edges[_edge_key(in_b, node)][op_b](states[in_b]))
+            h = (self.edges[edge_key(in_a, node)][op_a](states[in_a])
+                 + self.edges[edge_key(in_b, node)][op_b](states[in_b]))
             states.append(h)
         return self.combine(torch.cat(states[2:], dim=1), s1)
 
@@ -200,7 +201,7 @@ class DartsCell(nn.Module):
     def op_parameters(self, edges: Iterable[tuple[int, int]], op: str | None) -> list[nn.Parameter]:
         out = []
         for (j, i) in edges:
-            key = _edge_key(j, i)
+            key = edge_key(j, i)
             if key not in self.edges:
                 continue
             for name, mod in self.edges[key].items():
