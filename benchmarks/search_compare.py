@@ -37,7 +37,7 @@ from nasviz.search.base import extend_truth  # noqa: E402
 from nasviz.search.groups import search_spaces  # noqa: E402
 from nasviz.search.compare import (comparison_path, comparison_rows, percentile_in_space,  # noqa: E402
                                    space_baselines, summarize_comparison)
-from nasviz.utils import atomic_write_text  # noqa: E402
+from nasviz.io import atomic_write_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

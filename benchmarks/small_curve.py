@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from nasviz.analysis.bias import ranking_over_training  # noqa: E402
 from nasviz.analysis.ranking import kendall_ci  # noqa: E402
 from nasviz.experiment import eval_archs, load_bench, load_data, settings_for, spos_supernet  # noqa: E402
-from nasviz.utils import atomic_write_text  # noqa: E402
+from nasviz.io import atomic_write_text  # noqa: E402
 
 
 def curve_rows(n_train: int, epochs: int | None = None, track_every: int | None = None, n_eval: int | None = None,

@@ -86,7 +86,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
                                    settings_for, settings_space, train_config)
     from nasviz.analysis.ranking import baseline_metrics_ci
     from nasviz.partition.compare import run_comparison, summarize
-    from nasviz.utils import cache_dir, param_hash
+    from nasviz.cache import cache_dir, param_hash
 
     ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
@@ -182,7 +182,7 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
     cfg = SweepConfig(space=a.space, data=a.data, seed=a.seed, size=tuple(size.items()))
     sweep = ProxySweep(a.proxy, cfg, workers=ex.workers or 1, executor=ex)
     table = sweep.run(archs, compute=not a.cached_only)
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     atomic_write_text(a.out, table.to_csv(index=False))
     n = len(table)
@@ -205,7 +205,7 @@ def _cmd_lab(a: argparse.Namespace) -> int:
 
 def _cmd_search(a: argparse.Namespace) -> int:
     from nasviz.search import run_search
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     from nasviz.search.names import METHOD_OPTIONS, METHOD_TITLES
 
@@ -548,7 +548,7 @@ _USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce', 
 def _preflight(args: argparse.Namespace) -> None:
     """Every check that does not need the work done: paths, cache, repeated seeds, run dirs.
     Raises one of :data:`USER_ERRORS`; prints a note when a run directory starts fresh."""
-    from nasviz.utils import check_cache_dir
+    from nasviz.cache import check_cache_dir
 
     cmd = args.command
     if cmd in ('train', 'evaluate', 'partition'):

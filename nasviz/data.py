@@ -18,7 +18,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from nasviz.utils import atomic_write_bytes, cache_dir, param_hash
+from nasviz.cache import cache_dir, param_hash
+from nasviz.io import atomic_write_bytes
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)

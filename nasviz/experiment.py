@@ -14,7 +14,7 @@ from nasviz.executor import Task, get_executor, task_resources
 from nasviz.profiles import profile_settings, resolve_device
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.supernet.evaluate import BN_MODES
-from nasviz.utils import cache_dir, cached, param_hash
+from nasviz.cache import cache_dir, cached, param_hash
 
 
 

@@ -14,6 +14,7 @@ mistake fails early and clearly instead of being truncated, wrapped or discovere
 * :func:`check_text_size`, :func:`parse_json` -- the input size every parser accepts (an
   architecture string or a table cell is a few hundred characters), and JSON whose nesting or
   length would exhaust the parser (``RecursionError``) refused as a ``ValueError``;
+* :func:`check_choice` -- one of a fixed set of names (a method, a distance ...);
 * :func:`short_repr` -- ``repr`` cut to a readable length for messages.
 
 Type mistakes (a string where a number belongs) raise ``TypeError``; wrong values raise
@@ -29,7 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['short_repr', 'short_path', 'check_int', 'check_count', 'check_fraction', 'check_percent',
+__all__ = ['short_repr', 'short_path', 'check_choice', 'check_int', 'check_count', 'check_fraction', 'check_percent',
            'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir', 'check_text_size',
            'parse_json', 'MAX_PARSE_CHARS']
 
@@ -133,6 +134,12 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
         rng = f'<= {maximum}' if minimum is None else f'in {minimum}..{maximum}'
         raise ValueError(f'{name} must be {rng}, got {short_repr(out)}')
     return out
+
+
+def check_choice(value: Any, valid: Any, what: str) -> None:
+    """``ValueError`` naming ``what`` and listing the valid values when ``value`` is not one."""
+    if value not in valid:
+        raise ValueError(f'unknown {what} {short_repr(value)}; valid: {", ".join(map(str, valid))}')
 
 
 def check_count(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:

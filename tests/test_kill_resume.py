@@ -191,7 +191,7 @@ def _load_ckpt(path: Path) -> dict:
     """A checkpoint through the product's own checked loader: it must verify (no warning)."""
     import torch
 
-    from nasviz.utils import load_checked
+    from nasviz.io import load_checked
 
     with warnings.catch_warnings():
         warnings.simplefilter('error')
@@ -341,7 +341,7 @@ def test_build_drops_a_line_cut_by_a_kill(tmp_path: Path, monkeypatch: pytest.Mo
     next run must not append its first job to that fragment (the job would be lost again on
     the next resume)."""
     import nasviz.bench.build as build
-    from nasviz.utils import param_hash
+    from nasviz.cache import param_hash
 
     recipe = build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=1)
     out = tmp_path / 'b.csv'
@@ -368,7 +368,7 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
     """Class 6: a build interrupted under one recipe and rerun under another must not
     discard the finished jobs of the first: they are kept aside, byte for byte, and it says so."""
     import nasviz.bench.build as build
-    from nasviz.utils import param_hash
+    from nasviz.cache import param_hash
 
     calls: list = []
 

@@ -63,7 +63,7 @@ from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
 from nasviz.ownership import claim
 from nasviz.spaces import Architecture, SlotMask, get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     import torch

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 __all__ = ['PartitionNode', 'PartitionTree']
 

@@ -17,7 +17,7 @@ from nasviz.data import ImageData, iterate_batches
 from nasviz.search.base import (SearchConfig, arch_optimizer, clip_step, config_key, cycle_batches,
                                 epoch_generator, resume_checkpoint, weight_optimizer)
 from nasviz.search.network import count_saved_bytes
-from nasviz.utils import atomic_torch_save
+from nasviz.io import atomic_torch_save
 
 CKPT_NAME = 'search_checkpoint.pt'
 

@@ -13,7 +13,8 @@ from nasviz.search.darts import darts_search
 from nasviz.search.groups import search_groups
 from nasviz.search.ista import ista_search
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
-from nasviz.utils import cache_dir, cached, check_choice, param_hash
+from nasviz.cache import cache_dir, cached, param_hash
+from nasviz.validate import check_choice
 
 
 def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str = 'nb201',
