@@ -43,12 +43,12 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     df['truth'] = bench.accuracies(archs)
     # top-10 by default; with fewer cells, the top half (a top-k over every cell says nothing)
     ks = (10 if len(archs) >= 20 else max(1, len(archs) // 2),)
-    print(f'supernet scores: {s.get("score", "accuracy")} on the test split; {len(archs)} cells; '
+    print(f'supernet scores: {s.score} on the test split; {len(archs)} cells; '
           f'95% bootstrap CIs; ceiling = the ground truth\'s own reliability')
     table = ranking_with_baselines_ci({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks, random_state=a.seed)
     print(table.round(4).to_string(index=False))
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
-    print(op_preference(archs, df['score'], df['truth'], space=s['space']).round(3).to_string())
+    print(op_preference(archs, df['score'], df['truth'], space=s.space).round(3).to_string())
     if a.out:
         df.drop(columns='arch').to_csv(a.out, index=False)
         print(f'wrote {a.out}')

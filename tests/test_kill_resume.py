@@ -44,7 +44,7 @@ import pytest
 #: SIGKILL, and the process pool of a build is spawned afresh from it. Nothing is computed
 #: before the fork, so no thread pool is inherited.
 SERVER = r"""
-import json, os, signal, sys, traceback
+import dataclasses, json, os, signal, sys, traceback
 import torch
 torch.set_num_threads(1)
 import nasviz.bench.build as build
@@ -53,8 +53,9 @@ import nasviz.experiment, nasviz.partition.compare, nasviz.features.ops, nasviz.
 from nasviz.cli import main
 
 DATA = dict(n_train=160, size=16, train_views=1, test_views=1, random_state=0)
-profiles.PROFILES['tiny'].update(data=DATA, C=4, N=1, batch_size=32, n_eval=10, eval_samples=150,
-                                 recal_batches=2, feature_repeats=2, feature_batch=64, n_neighbors=8)
+profiles.PROFILES['tiny'] = dataclasses.replace(
+    profiles.PROFILES['tiny'], data=DATA, C=4, N=1, batch_size=32, n_eval=10, eval_samples=150, recal_batches=2,
+    feature_repeats=2, feature_batch=64, n_neighbors=8)
 _recipe = build.MicroBenchRecipe
 build.MicroBenchRecipe = lambda **kw: _recipe(**{'data': DATA, 'C': 4, **kw})
 _train_one = build._train_one

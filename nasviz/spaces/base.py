@@ -27,6 +27,7 @@ import numpy as np
 if TYPE_CHECKING:  # the interface names torch types; importing a space's vocabulary needs no torch
     from torch import nn
 
+from nasviz.profiles import Profile
 from nasviz.validate import check_count, short_repr
 
 
@@ -306,11 +307,10 @@ class SearchSpace(ABC):
             raise ValueError(f'profile must be a name, got {short_repr(profile)}')
         return self.check_size(self.sizes.get(profile, self.sizes['tiny']))
 
-    def profile_size(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+    def profile_size(self, settings: Profile) -> dict[str, Any]:
         """The network size of a run's settings (:func:`nasviz.experiment.settings_for`): their
         ``size`` when given, else :meth:`default_size` of their profile."""
-        size = settings.get('size')
-        return self.check_size(size) if size else self.default_size(settings.get('profile', 'tiny'))
+        return self.check_size(settings.size) if settings.size else self.default_size(settings.profile)
 
     def check_size(self, size: Mapping[str, Any]) -> dict[str, Any]:
         """``size`` as a plain dict; a ``ValueError`` when it is not a mapping of argument names."""
