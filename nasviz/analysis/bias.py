@@ -33,7 +33,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from nasviz.analysis.ranking import (Estimate, _as_vector, _bootstrap_ci, _numeric, _resolve_k, kendall_ci,
-                                     paired_difference, regret, spearman, topk_precision, topk_precision_ci)
+                                     paired_difference, regret, spearman, topk_precision_ci)
 from nasviz.spaces import get_space, list_spaces, space_of
 from nasviz.validate import check_int, short_repr
 
@@ -340,14 +340,6 @@ def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 
 def random_top_precision(n: int, fraction: float) -> float:
     """Expected top-``fraction`` precision of random scores (the share itself, at the rounded k)."""
     return _fraction_k(fraction, n, 'top') / n
-
-
-def topk_table(scores: Any, truth: Any, fractions: Sequence[float] = TOP_FRACTIONS) -> pd.DataFrame:
-    """Point values of top-fraction precision (no CIs): a quick table for many predictors."""
-    p, t = _pair(scores, truth)
-    return pd.DataFrame([dict(fraction=f, k=_fraction_k(f, p.size, 'top'),
-                              precision=topk_precision(p, t, _fraction_k(f, p.size, 'top')),
-                              random=random_top_precision(p.size, f)) for f in fractions])
 
 
 # ---------------------------------------------------------------------------------------------

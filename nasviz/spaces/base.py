@@ -444,33 +444,6 @@ def check_assignment(space: str, assignment: Any, slots: Sequence[str]) -> Mappi
     return assignment
 
 
-def sample_by_rejection(draw: Callable[[np.random.Generator], Any], is_valid: Callable[[Any], bool],
-                        n: int, rng: np.random.Generator | int | None, what: str,
-                        max_tries_per_draw: int = 10_000) -> list:
-    """``n`` valid architectures from ``draw`` (one proposal per call) by rejection."""
-    n = check_count(n, 'n')
-    rng = np.random.default_rng(rng)
-    out: list = []
-    tries = 0
-    while len(out) < n:
-        a = draw(rng)
-        tries += 1
-        if is_valid(a):
-            out.append(a)
-            tries = 0
-        elif tries >= max_tries_per_draw:
-            raise ValueError(f'{what}: no valid architecture in {max_tries_per_draw} draws; '
-                             'the mask admits (almost) no valid architecture')
-    return out
-
-
-def product_draw(mask: SlotMask) -> Callable[[np.random.Generator], dict[str, str]]:
-    """A uniform draw from the product set of ``mask`` as ``{slot: choice}``."""
-    def draw(rng: np.random.Generator) -> dict[str, str]:
-        return {s: a[int(rng.integers(len(a)))] for s, a in zip(mask.slots, mask.allowed)}
-    return draw
-
-
 def product_iter(mask: SlotMask) -> Iterator[dict[str, str]]:
     for combo in itertools.product(*mask.allowed):
         yield dict(zip(mask.slots, combo))

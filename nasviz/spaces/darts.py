@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -347,8 +347,3 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
             cells[cell] += [(op0[oa], in0[a]), (op1[ob], in1[b])]
         out.append(DartsArch(tuple(cells['normal']), tuple(cells['reduce'])))
     return out
-
-
-def to_archs(archs: Iterable[Any]) -> list[DartsArch]:
-    """Every element as a :class:`DartsArch` (strings parsed), naming the index of a bad one."""
-    return [to_arch(a, f'archs[{i}]') for i, a in enumerate(archs)]
