@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from nasviz.utils import proc_status_kib, reset_peak_rss  # noqa: E402
+from nasviz.memory import proc_status_kib, reset_peak_rss  # noqa: E402
 
 MiB = 2 ** 20
 
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     from nasviz.spaces.nb201 import EDGE_NAMES
-    from nasviz.utils import set_seed
+    from nasviz.seeding import set_seed
 
     spec = dict(C=args.C, N=args.N, batch=args.batch, repeats=args.repeats, edge=args.edge, k=args.k,
                 dataset=args.dataset, in_size=args.in_size, n_train=args.n_train or 4 * args.batch,

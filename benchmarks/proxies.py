@@ -206,7 +206,7 @@ def export(path: str, merge: str | None = None) -> dict:
     import pandas as pd
 
     from nasviz.proxies import ProxySweep, SweepConfig
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     space = get_space('nb201')
     order = sweep_order()

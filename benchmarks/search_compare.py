@@ -44,7 +44,7 @@ from nasviz.search.compare import (  # noqa: E402
     summarize_comparison,
 )
 from nasviz.search.groups import search_spaces  # noqa: E402
-from nasviz.utils import atomic_write_text  # noqa: E402
+from nasviz.io import atomic_write_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from nasviz.analysis.bias import ranking_over_training  # noqa: E402
 from nasviz.analysis.uncertainty import kendall_ci  # noqa: E402
 from nasviz.experiment import eval_archs, load_bench, load_data, settings_for, spos_supernet  # noqa: E402
-from nasviz.utils import atomic_write_text  # noqa: E402
+from nasviz.io import atomic_write_text  # noqa: E402
 
 
 def curve_rows(n_train: int, epochs: int | None = None, track_every: int | None = None, n_eval: int | None = None,
@@ -40,10 +40,10 @@ def curve_rows(n_train: int, epochs: int | None = None, track_every: int | None 
         raise ValueError(f'n_train={n_train}: give 1,000 to 50,000 training images (CIFAR-10 has 50,000; BN '
                          'recalibration and the tracked interference batches draw from them)')
     base = settings_for(profile)
-    if base['dataset'] != 'cifar10':
-        raise ValueError(f'profile {profile!r} trains on {base["dataset"]}: this curve is for a CIFAR-10 profile '
+    if base.dataset != 'cifar10':
+        raise ValueError(f'profile {profile!r} trains on {base.dataset}: this curve is for a CIFAR-10 profile '
                          '(small) ranked against the NB201 table')
-    s = settings_for(profile, data=dict(base['data'], n_train=int(n_train), n_test=int(n_test)), epochs=epochs,
+    s = settings_for(profile, data=dict(base.data, n_train=int(n_train), n_test=int(n_test)), epochs=epochs,
                      track_every=track_every, n_eval=n_eval)
     t0 = time.perf_counter()
     data = load_data(s)

@@ -43,8 +43,8 @@ def main() -> None:
     par = metric_ci('kendall_tau', params, truth, **one)
     diff = paired_difference(scores, params, truth, **one)
     rel = bench.reliability() if len(bench.seeds) >= 4 else float('nan')
-    print(f'space={s["space"]} profile={a.profile} supernet epochs={s["epochs"]} (final train loss '
-          f'{hist.train_loss.iloc[-1]:.3f}), score={s.get("score", "accuracy")}, n={len(archs)} cells of '
+    print(f'space={s.space} profile={a.profile} supernet epochs={s.epochs} (final train loss '
+          f'{hist.train_loss.iloc[-1]:.3f}), score={s.score}, n={len(archs)} cells of '
           f'{bench.path.name} (read from the shipped file: {len(bench)} cells x {len(bench.seeds)} seeds)')
     print(f'ground truth split-half reliability (Spearman-Brown): {rel:.3f}')
     print(json.dumps(dict(spos=spos.to_dict(), params=par.to_dict(), paired_difference=diff.to_dict()),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -86,7 +87,7 @@ def spos_tau(design: str, seed: int, n_eval: int, epochs: int | None = None, spa
     notebook 04 trains it."""
     s = settings_for('tiny', space=space, n_eval=n_eval, epochs=epochs)
     data = load_data(s)
-    s['size'] = dict(network_size(s, data), design=design)
+    s = replace(s, size=dict(network_size(s, data), design=design))
     bench = load_bench(s)
     archs = eval_archs(s, bench)
     model, hist = trained_supernet(s, data, seed=seed, progress=False)

@@ -49,7 +49,7 @@ from nasviz.data import load_dataset
 from nasviz.spaces.nb201_network import NB201Supernet
 from nasviz.supernet.evaluate import evaluate_archs
 from nasviz.supernet.train import TrainConfig, train_supernet
-from nasviz.utils import cache_dir, param_hash
+from nasviz.cache import cache_dir, param_hash
 
 BASE_DATA = dict(n_train=1000, size=16, noise=0.3, scale=[0.55, 0.85], max_rotation=20.0, max_shift=0.3,
                  test_views=4, random_state=0)

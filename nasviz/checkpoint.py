@@ -1,6 +1,6 @@
 """nasviz's training checkpoint format, and how to recognise one.
 
-A training checkpoint (``checkpoint.pt``, written by :func:`nasviz.utils.atomic_torch_save` after
+A training checkpoint (``checkpoint.pt``, written by :func:`nasviz.io.atomic_torch_save` after
 every epoch) is a torch zip file holding one dict with the keys :data:`CHECKPOINT_KEYS`, beside a
 ``checkpoint.pt.sha256`` side file (JSON ``{"sha256": [digest, ...]}``). Nothing here executes a
 pickle: recognition reads the file with ``weights_only=True``.

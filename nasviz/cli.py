@@ -44,12 +44,12 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     df['truth'] = bench.accuracies(archs)
     # top-10 by default; with fewer cells, the top half (a top-k over every cell says nothing)
     ks = (10 if len(archs) >= 20 else max(1, len(archs) // 2),)
-    print(f'supernet scores: {s.get("score", "accuracy")} on the test split; {len(archs)} cells; '
+    print(f'supernet scores: {s.score} on the test split; {len(archs)} cells; '
           f'95% bootstrap CIs; ceiling = the ground truth\'s own reliability')
     table = ranking_with_baselines_ci({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks, random_state=a.seed)
     print(table.round(4).to_string(index=False))
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
-    prefs = choice_preference(archs, df['score'], df['truth'], space=s['space'], per_slot=False)
+    prefs = choice_preference(archs, df['score'], df['truth'], space=s.space, per_slot=False)
     print(prefs.set_index('choice')[['mean_count', 'tau_score', 'tau_truth', 'bias']].round(3).to_string())
     if a.out:
         df.drop(columns='arch').to_csv(a.out, index=False)
@@ -88,7 +88,7 @@ def _cmd_partition(a: argparse.Namespace) -> int:
                                    settings_for, settings_space, train_config)
     from nasviz.analysis.baselines import baseline_metrics_ci
     from nasviz.partition.compare import run_comparison, summarize
-    from nasviz.utils import cache_dir
+    from nasviz.cache import cache_dir
 
     ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
@@ -183,7 +183,7 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
     cfg = SweepConfig(space=a.space, data=a.data, seed=a.seed, size=tuple(size.items()))
     sweep = ProxySweep(a.proxy, cfg, workers=ex.workers or 1, executor=ex)
     table = sweep.run(archs, compute=not a.cached_only)
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     atomic_write_text(a.out, table.to_csv(index=False))
     n = len(table)
@@ -206,7 +206,7 @@ def _cmd_lab(a: argparse.Namespace) -> int:
 
 def _cmd_search(a: argparse.Namespace) -> int:
     from nasviz.search import run_search
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     from nasviz.search.names import METHOD_OPTIONS, METHOD_TITLES
 
@@ -549,7 +549,7 @@ _USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce', 
 def _preflight(args: argparse.Namespace) -> None:
     """Every check that does not need the work done: paths, cache, repeated seeds, run dirs.
     Raises one of :data:`USER_ERRORS`; prints a note when a run directory starts fresh."""
-    from nasviz.utils import check_cache_dir
+    from nasviz.cache import check_cache_dir
 
     cmd = args.command
     if cmd in ('train', 'evaluate', 'partition'):

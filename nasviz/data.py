@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nasviz.utils import atomic_write_bytes, cache_dir, param_hash
+from nasviz.cache import cache_dir, param_hash
+from nasviz.io import atomic_write_bytes
+from nasviz.profiles import DATASETS
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -204,8 +206,6 @@ def load_cifar10(path: str | os.PathLike | None = None, **kw) -> ImageData:
         return load_cifar10_npz(path, **kw)
     return load_cifar10_torchvision(**kw)
 
-
-DATASETS = ('digits', 'cifar10')
 
 
 def load_dataset(name: str, **kw) -> ImageData:

@@ -4,6 +4,7 @@ its parameters (so a second notebook, or a re-run after a kill, reuses or resume
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,35 +13,33 @@ import pandas as pd
 
 from nasviz.analysis.seeds import levels_sweep
 from nasviz.executor import Task, get_executor, task_resources
-from nasviz.profiles import profile_settings, resolve_device
+from nasviz.profiles import SETTINGS, Profile, profile_settings, resolve_device
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.supernet.evaluate import BN_MODES
-from nasviz.utils import cache_dir, cached, param_hash
+from nasviz.cache import cache_dir, cached, param_hash
 
 
 
-def settings_for(profile: str, **overrides: Any) -> dict[str, Any]:
-    """Profile settings with overrides (None values are ignored, so notebook parameters can
-    default to None meaning 'the profile's value')."""
+def settings_for(profile: str, **overrides: Any) -> Profile:
+    """The :class:`~nasviz.profiles.Profile` ``profile`` with overrides of its fields (None values
+    are ignored, so notebook parameters can default to None meaning 'the profile's value'), checked
+    again; the space by its registered name, the device resolved (``auto``: a GPU when present)."""
     s = profile_settings(profile)
-    s.setdefault('space', 'nb201')
-    unknown = [k for k in overrides if k not in s and k not in ('seed', 'size')]
+    unknown = [k for k in overrides if k not in SETTINGS]
     if unknown:
-        raise ValueError(f'unknown setting(s) {unknown}; known: {sorted(s)}')
-    s.update({k: v for k, v in overrides.items() if v is not None})
-    s['space'] = get_space(s['space']).name  # an unknown space fails here, naming the known ones
-    s['profile'] = profile
-    s['device'] = resolve_device(s.get('device', 'cpu'))
-    return s
+        raise ValueError(f'unknown setting(s) {unknown}; known: {sorted(SETTINGS)}')
+    s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
+    # an unknown space fails here, naming the known ones
+    return replace(s, space=get_space(s.space).name, device=resolve_device(s.device))
 
 
-def load_data(settings: dict[str, Any]):
+def load_data(settings: Profile):
     """The profile's dataset (``digits`` uses the micro benchmark's recipe so ground truth and
     supernet see the same task)."""
     from nasviz.data import load_dataset
 
-    kw = dict(settings.get('data') or {})
-    if settings['dataset'] == 'digits' and not kw:
+    kw = dict(settings.data)
+    if settings.dataset == 'digits' and not kw:
         from nasviz.bench.micro import MicroBench, default_path
 
         if default_path().is_file():  # the data the ground truth was trained on, from its header
@@ -49,14 +48,14 @@ def load_data(settings: dict[str, Any]):
             from nasviz.bench.build import MicroBenchRecipe
 
             kw = dict(MicroBenchRecipe().data)
-    return load_dataset(settings['dataset'], **kw)
+    return load_dataset(settings.dataset, **kw)
 
 
-def settings_space(settings: dict[str, Any]) -> SearchSpace:
-    return get_space(settings.get('space', 'nb201'))
+def settings_space(settings: Profile) -> SearchSpace:
+    return get_space(settings.space)
 
 
-def network_size(settings: dict[str, Any], data) -> dict[str, Any]:
+def network_size(settings: Profile, data) -> dict[str, Any]:
     """Size arguments of the profile's supernet for ``data``: the space's
     :meth:`~nasviz.spaces.base.SearchSpace.profile_size` (the settings' ``size`` when given),
     with the data's classes and channels."""
@@ -65,7 +64,7 @@ def network_size(settings: dict[str, Any], data) -> dict[str, Any]:
     return size
 
 
-def load_bench(settings: dict[str, Any]):
+def load_bench(settings: Profile):
     """The profile's ground truth: ``micro`` reads the space's micro benchmark on the embedded
     data (``data/microbench_<space>.csv``; NB201's is ``data/microbench_digits.csv``); a table or
     file path is read as given; any other name (the CIFAR-10 profiles' ``nb201``) means the
@@ -74,7 +73,7 @@ def load_bench(settings: dict[str, Any]):
     from nasviz.bench.micro import MicroBench, microbench_path
 
     space = settings_space(settings)
-    spec = str(settings['bench'])
+    spec = settings.bench
     if spec == 'micro':
         path = microbench_path(space)
         if not path.is_file():
@@ -87,13 +86,13 @@ def load_bench(settings: dict[str, Any]):
     return load_benchmark(space.name)
 
 
-def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int = 0) -> list[Architecture]:
+def eval_archs(settings: Profile, bench, n: int | None = None, seed: int = 0) -> list[Architecture]:
     """Cells to rank: for the micro benchmark its own cells; for NB201 a seeded sample of
     distinct non-degenerate cells."""
-    n = n or settings['n_eval']
+    n = n or settings.n_eval
     archs = list(bench.archs())
     rng = np.random.default_rng(seed)
-    if settings['bench'] != 'micro':
+    if settings.bench != 'micro':
         space = settings_space(settings)
         archs = [a for a in archs if not space.is_degenerate(a)]
     if n < len(archs):
@@ -101,14 +100,14 @@ def eval_archs(settings: dict[str, Any], bench, n: int | None = None, seed: int 
     return archs
 
 
-def train_config(settings: dict[str, Any], seed: int = 0, epochs: int | None = None):
+def train_config(settings: Profile, seed: int = 0, epochs: int | None = None):
     from nasviz.supernet.train import TrainConfig
 
-    return TrainConfig(epochs=epochs or settings['epochs'], batch_size=settings['batch_size'],
-                       lr=settings['lr'], seed=seed)
+    return TrainConfig(epochs=epochs or settings.epochs, batch_size=settings.batch_size,
+                       lr=settings.lr, seed=seed)
 
 
-def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int | None = None,
+def trained_supernet(settings: Profile, data, seed: int = 0, epochs: int | None = None,
                      mask: SlotMask | None = None, progress: bool = True,
                      callback: Callable | None = None, run_dir: str | Path | None = None):
     """A supernet trained by single-path uniform sampling; returns ``(model, history)``.
@@ -132,39 +131,39 @@ def trained_supernet(settings: dict[str, Any], data, seed: int = 0, epochs: int 
     torch.manual_seed(seed)
     model = space.build_supernet(**size)
     hist = train_supernet(model, data, cfg, mask=mask, checkpoint_dir=run_dir, progress=progress,
-                          device=settings['device'], callback=callback)
+                          device=settings.device, callback=callback)
     return model, hist
 
 
-def evaluate_cached(model, archs: list[Architecture], data, settings: dict[str, Any], progress: bool = True,
+def evaluate_cached(model, archs: list[Architecture], data, settings: Profile, progress: bool = True,
                     bn: str = 'recalibrate') -> pd.DataFrame:
     """``evaluate_archs`` cached on disk, keyed by the model's weights, the cells and the data
     (``bn``: how BN normalises, see ``nasviz.supernet.evaluate.BN_MODES``)."""
     from nasviz.features.ops import model_fingerprint
     from nasviz.supernet.evaluate import evaluate_archs
 
-    score = settings.get('score', 'accuracy')
+    score = settings.score
     space = settings_space(settings)
     names = [space.to_str(a) for a in archs]
-    key = (model_fingerprint(model), names, data.data_id, settings['recal_batches'],
-           settings['eval_samples'], space.name) + ((score,) if score != 'accuracy' else ())
+    key = (model_fingerprint(model), names, data.data_id, settings.recal_batches,
+           settings.eval_samples, space.name) + ((score,) if score != 'accuracy' else ())
     if bn != 'recalibrate':
         key += (('bn', bn),)
 
     def compute() -> pd.DataFrame:
-        return evaluate_archs(model, archs, data, recal_batches=settings['recal_batches'],
-                              max_samples=settings['eval_samples'], progress=progress, device=settings['device'],
+        return evaluate_archs(model, archs, data, recal_batches=settings.recal_batches,
+                              max_samples=settings.eval_samples, progress=progress, device=settings.device,
                               score=score, bn=bn)
 
     # an entry that holds other cells is rejected (set aside and recomputed), never trusted
     return cached('evaluation', key, compute, validate=lambda df: list(df['arch_str']) == names)
 
 
-def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 8, progress: bool = True,
+def spos_supernet(settings: Profile, data, seed: int = 0, n_track: int = 8, progress: bool = True,
                   score_archs: list[Architecture] | None = None):
     """The profile's single-path one-shot supernet, trained while tracking the gradient
     interference of ``n_track`` fixed subnets after every epoch and, given ``score_archs``, their
-    BN-recalibrated scores every ``settings['track_every']`` epochs (ranking over training);
+    BN-recalibrated scores every ``settings.track_every`` epochs (ranking over training);
     shared by all notebooks (trained once, then loaded from its checkpoint). Returns
     ``(model, history)``; the history has a ``scores`` column on tracked epochs."""
     from nasviz.features.interference import InterferenceTracker
@@ -172,31 +171,31 @@ def spos_supernet(settings: dict[str, Any], data, seed: int = 0, n_track: int = 
 
     tracked = settings_space(settings).sample_distinct(n_track, rng=seed, exclude_degenerate=True)
     tracker = InterferenceTracker(data, tracked,
-                                  batch_size=settings['feature_batch'], seed=seed)
+                                  batch_size=settings.feature_batch, seed=seed)
     scorer = None
     if score_archs is not None:
         # the last epoch's scores go through the evaluation cache: scoring the finished supernet
         # (notebooks, bias_inputs) then reads them instead of running every cell again
-        scorer = ScoreTracker(data, score_archs, every=settings.get('track_every', 5), epochs=settings['epochs'],
-                              recal_batches=settings['recal_batches'], max_samples=settings['eval_samples'],
-                              score=settings.get('score', 'accuracy'),
+        scorer = ScoreTracker(data, score_archs, every=settings.track_every, epochs=settings.epochs,
+                              recal_batches=settings.recal_batches, max_samples=settings.eval_samples,
+                              score=settings.score,
                               final_evaluate=lambda m: evaluate_cached(m, score_archs, data, settings, progress=False))
     callback = tracker if scorer is None else chain_callbacks(tracker, scorer)
     return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
 
 
-def partition_config(settings: dict[str, Any], method: str, n_splits: int = 1, seed: int = 0, **kw: Any):
+def partition_config(settings: Profile, method: str, n_splits: int = 1, seed: int = 0, **kw: Any):
     """A :class:`~nasviz.partition.pipeline.PartitionConfig` sized by the profile."""
     from nasviz.partition.pipeline import PartitionConfig
 
     # the root trains for a share of the budget before the first split
-    warmup = min(settings['epochs'] - n_splits, max(1, round(settings['epochs'] * settings['warmup_fraction'])))
-    return PartitionConfig(method=method, n_splits=n_splits, total_epochs=settings['epochs'],
-                           warmup_epochs=warmup, repeats=settings['feature_repeats'],
-                           batch_size=settings['feature_batch'], n_neighbors=settings['n_neighbors'],
-                           recal_batches=settings['recal_batches'], eval_samples=settings['eval_samples'],
-                           score=settings.get('score', 'accuracy'), seed=seed,
-                           space=settings.get('space', 'nb201'), **kw)
+    warmup = min(settings.epochs - n_splits, max(1, round(settings.epochs * settings.warmup_fraction)))
+    return PartitionConfig(method=method, n_splits=n_splits, total_epochs=settings.epochs,
+                           warmup_epochs=warmup, repeats=settings.feature_repeats,
+                           batch_size=settings.feature_batch, n_neighbors=settings.n_neighbors,
+                           recal_batches=settings.recal_batches, eval_samples=settings.eval_samples,
+                           score=settings.score, seed=seed,
+                           space=settings.space, **kw)
 
 
 def partition_key(config, train_config, data, size: dict[str, Any], space: SearchSpace,
@@ -207,7 +206,7 @@ def partition_key(config, train_config, data, size: dict[str, Any], space: Searc
     return param_hash(config, train_config, data.data_id, size, [space.to_str(a) for a in archs])
 
 
-def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('naslid', 'gmnas', 'random'),
+def ranking_vs_partitions(settings: Profile, data, bench, methods=('naslid', 'gmnas', 'random'),
                           levels=(1, 2), seed: int = 0, n_eval: int | None = None, progress: bool = True,
                           **config_kw: Any) -> tuple[pd.DataFrame, dict]:
     """Kendall tau (and the other rank metrics) of SPOS and of each split method at each number
@@ -232,7 +231,7 @@ def ranking_vs_partitions(settings: dict[str, Any], data, bench, methods=('nasli
         size = network_size(settings, data)
         work = cache_dir() / 'partition' / partition_key(cfg, tc, data, size, settings_space(settings), archs)
         res = run_partition(cfg, data, size, train_config=tc, archs=archs, bench=bench,
-                            work_dir=work, progress=progress, device=settings['device'])
+                            work_dir=work, progress=progress, device=settings.device)
         results[(method, lv)] = res
         n_parts = res.tree.n_leaves
         rows.append(dict(method=method, kind='method', levels=lv, n_partitions=n_parts,
@@ -284,7 +283,7 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
                    f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}')
 
 
-def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Architecture], methods=('spos', 'fewshot',
+def compare_over_levels(settings: Profile, data, bench, archs: list[Architecture], methods=('spos', 'fewshot',
                         'random', 'gmnas', 'naslid'), seeds=(0, 1, 2), levels=(1,), progress: bool = True,
                         **config_kw: Any) -> tuple[dict[int, Any], pd.DataFrame, dict]:
     """:func:`~nasviz.partition.compare.run_comparison` of ``methods`` over ``seeds`` on the same
@@ -312,7 +311,7 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Archi
         work = cache_dir() / 'compare' / partition_key(base, tc, data, size, settings_space(settings), archs)
         comp = run_comparison(here, seeds, data, size, bench, archs,
                               replace(base, seed=0), tc, work_dir=work, progress=progress,
-                              device=settings['device'])
+                              device=settings.device)
         comps[lv] = comp
         for m in here:
             for sd in seeds:
@@ -325,14 +324,14 @@ def compare_over_levels(settings: dict[str, Any], data, bench, archs: list[Archi
 _BIAS_DATA: dict[str, Any] = {}
 
 
-def _bias_data(settings: dict[str, Any]):
-    key = repr((settings['dataset'], settings.get('data')))
+def _bias_data(settings: Profile):
+    key = repr((settings.dataset, settings.data))
     if key not in _BIAS_DATA:
         _BIAS_DATA[key] = load_data(settings)
     return _BIAS_DATA[key]
 
 
-def _bias_supernet(settings: dict[str, Any], archs: list[Architecture], seed: int, first: bool, progress: bool) -> dict[str, Any]:
+def _bias_supernet(settings: Profile, archs: list[Architecture], seed: int, first: bool, progress: bool) -> dict[str, Any]:
     """One task of :func:`bias_inputs`: the SPOS supernet of (space, ``seed``), trained or loaded
     from its checkpoint in the cache, and its scores of ``archs``; for the ``first`` seed also
     the scores over training (``history``) and with each BN handling (``bn_scores``)."""
@@ -392,7 +391,7 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
     inputs: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
     tasks: list[Task] = []
-    found: dict[str, tuple[dict[str, Any], Any, list[Architecture]]] = {}
+    found: dict[str, tuple[Profile, Any, list[Architecture]]] = {}
     for name in spaces:
         key = f'{get_space(name).name}/spos'
         try:
@@ -406,7 +405,7 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
             continue
         archs = eval_archs(s, bench, seed=seed)
         found[key] = (s, bench, archs)
-        tasks += [Task((key, sd), (s, archs, sd, sd == seed, progress and in_process), **task_resources(s['device']))
+        tasks += [Task((key, sd), (s, archs, sd, sd == seed, progress and in_process), **task_resources(s.device))
                   for sd in range(seed, seed + int(n_seeds))]
     got: dict[tuple[str, int], dict[str, Any]] = {}
     if not in_process:
@@ -423,10 +422,10 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
         first = got[(key, seed)]
         seed_scores = [got[(key, sd)]['scores'] for sd in range(seed, seed + int(n_seeds))]
         inputs[key] = dict(archs=archs, scores=first['scores'], truth=bench.accuracies(archs),
-                           bn_scores=first['bn_scores'], params=bench.params_many(archs), space=s['space'],
+                           bn_scores=first['bn_scores'], params=bench.params_many(archs), space=s.space,
                            history=first['history'],
                            **({'seed_scores': np.stack(seed_scores)} if len(seed_scores) > 1 else {}),
-                           truth_name=('the micro benchmark' if s['bench'] == 'micro' else f'the {s["space"]} table'))
+                           truth_name=('the micro benchmark' if s.bench == 'micro' else f'the {s.space} table'))
     if published and 'nb201' in [get_space(n).name for n in spaces]:
         from nasviz.bench import NB201Table
         from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nasviz.checkpoint import is_checksum_file, is_nasviz_checkpoint
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 from nasviz.validate import short_path
 
 #: the manifest file nasviz keeps in every directory it writes into

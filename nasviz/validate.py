@@ -7,6 +7,7 @@ mistake fails early and clearly instead of being truncated, wrapped or discovere
 * :func:`check_int` -- an integer, never silently truncated (``1.7`` is refused, ``2.0`` and
   NumPy integers are accepted), never a ``bool``; optional bounds;
 * :func:`check_count` -- a positive (or at least ``minimum``) integer count;
+* :func:`check_positive` -- a number > 0 (a learning rate);
 * :func:`check_fraction`, :func:`check_percent` -- numbers in [0, 1] / [0, 100];
 * :func:`check_input_file`, :func:`check_output_file`, :func:`check_output_dir` -- paths checked
   before work starts (missing, a directory where a file is expected, a missing parent folder,
@@ -14,6 +15,7 @@ mistake fails early and clearly instead of being truncated, wrapped or discovere
 * :func:`check_text_size`, :func:`parse_json` -- the input size every parser accepts (an
   architecture string or a table cell is a few hundred characters), and JSON whose nesting or
   length would exhaust the parser (``RecursionError``) refused as a ``ValueError``;
+* :func:`check_choice` -- one of a fixed set of names (a method, a distance ...);
 * :func:`short_repr` -- ``repr`` cut to a readable length for messages.
 
 Type mistakes (a string where a number belongs) raise ``TypeError``; wrong values raise
@@ -29,8 +31,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['short_repr', 'short_path', 'check_int', 'check_count', 'check_fraction', 'check_percent',
-           'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir', 'check_text_size',
+__all__ = ['short_repr', 'short_path', 'check_choice', 'check_int', 'check_count', 'check_positive', 'check_fraction',
+           'check_percent', 'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir', 'check_text_size',
            'parse_json', 'MAX_PARSE_CHARS']
 
 #: longest repr of an argument shown in an error message
@@ -135,6 +137,12 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
     return out
 
 
+def check_choice(value: Any, valid: Any, what: str) -> None:
+    """``ValueError`` naming ``what`` and listing the valid values when ``value`` is not one."""
+    if value not in valid:
+        raise ValueError(f'unknown {what} {short_repr(value)}; valid: {", ".join(map(str, valid))}')
+
+
 def check_count(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
     """A count: an integer ``>= minimum`` (default 1)."""
     return check_int(value, name, minimum=minimum, maximum=maximum)
@@ -151,6 +159,14 @@ def _check_real(value: Any, name: str) -> float:
     f = float(value)
     if math.isnan(f):
         raise ValueError(f'{name} must be a number, got NaN')
+    return f
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A finite number > 0 (e.g. a learning rate)."""
+    f = _check_real(value, name)
+    if not (math.isfinite(f) and f > 0):
+        raise ValueError(f'{name} must be a finite number > 0, got {short_repr(value)}')
     return f
 
 

@@ -23,16 +23,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nasviz import validate
 from nasviz.analysis import ci_tables, metrics, seeds, uncertainty
 from nasviz.analysis.preference import choice_preference
 from nasviz.bench import NB201Official, NB201Table, load_benchmark
+from nasviz.cache import cache_dir, cached
 from nasviz.cli import main
 from nasviz.features.lid import (knn_distances, lid_mle, lid_mle_from_knn, lid_mle_mean, lid_twonn,
                                  twonn_from_knn)
+from nasviz.io import atomic_torch_save, atomic_write_text, load_checked
 from nasviz.partition.pipeline import PartitionConfig
 from nasviz.profiles import profile_settings
 from nasviz.spaces.nb201 import Arch, OpMask, sample_archs, to_arch
-from nasviz import utils, validate
 
 A0 = '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
 A1 = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
@@ -282,7 +284,7 @@ VALIDATE = {
     'check_percent string': Case(3, lambda p: validate.check_percent('93%', 'accuracy'), TypeError, r"accuracy.*'93%'"),
     'check_input_file dir': Case(5, lambda p: validate.check_input_file(p, 'table'), IsADirectoryError, r'table: .*directory'),
     'check_output_file empty': Case(4, lambda p: validate.check_output_file('  ', '--out'), ValueError, r'--out is empty'),
-    'empty NASVIZ_CACHE': Case(5, lambda p: _with_env('NASVIZ_CACHE', '', utils.cache_dir), ValueError, r'NASVIZ_CACHE'),
+    'empty NASVIZ_CACHE': Case(5, lambda p: _with_env('NASVIZ_CACHE', '', cache_dir), ValueError, r'NASVIZ_CACHE'),
 }
 
 
@@ -513,7 +515,7 @@ def test_twonn_on_a_lattice_is_undefined_not_huge() -> None:
 # ---------------------------------------------------------------------------------------------
 def _entry(tmp: Path) -> tuple[Path, list]:
     calls: list = []
-    utils.cached('kind', ('key',), lambda: calls.append(1) or {'v': np.arange(4)}, cache=tmp)
+    cached('kind', ('key',), lambda: calls.append(1) or {'v': np.arange(4)}, cache=tmp)
     return next((tmp / 'kind').glob('*.pkl')), calls
 
 
@@ -531,26 +533,26 @@ def test_damaged_cache_entry_is_set_aside_and_recomputed(damage: str, tmp_path: 
         path.write_bytes(b'')
     else:  # a valid entry copied under another key's name
         other = tmp_path / 'other'
-        utils.cached('kind', ('other key',), lambda: {'v': 'other'}, cache=other)
+        cached('kind', ('other key',), lambda: {'v': 'other'}, cache=other)
         path.write_bytes(next((other / 'kind').glob('*.pkl')).read_bytes())
     with pytest.warns(RuntimeWarning, match=re.escape(str(path))):
-        value = utils.cached('kind', ('key',), lambda: calls.append(1) or {'v': np.arange(4)}, cache=tmp_path)
+        value = cached('kind', ('key',), lambda: calls.append(1) or {'v': np.arange(4)}, cache=tmp_path)
     assert np.array_equal(value['v'], np.arange(4)) and len(calls) == 2
     aside = list((tmp_path / 'kind').glob('*.corrupt-*'))
     assert len(aside) == 1  # kept for inspection, not deleted
     # the recomputed entry is good again
-    assert utils.cached('kind', ('key',), lambda: pytest.fail('recomputed twice'), cache=tmp_path)['v'][3] == 3
+    assert cached('kind', ('key',), lambda: pytest.fail('recomputed twice'), cache=tmp_path)['v'][3] == 3
 
 
 def test_cache_entry_with_wrong_content_is_rejected(tmp_path: Path) -> None:
-    utils.cached('ev', (1,), lambda: pd.DataFrame({'arch': ['a', 'b'], 'score': [1.0, 2.0]}), cache=tmp_path)
+    cached('ev', (1,), lambda: pd.DataFrame({'arch': ['a', 'b'], 'score': [1.0, 2.0]}), cache=tmp_path)
 
     def right_archs(df: pd.DataFrame) -> None:
         if list(df['arch']) != ['a', 'b', 'c']:
             raise ValueError(f'entry holds archs {list(df["arch"])}')
 
     with pytest.warns(RuntimeWarning, match=r'content check failed.*entry holds archs'):
-        df = utils.cached('ev', (1,), lambda: pd.DataFrame({'arch': ['a', 'b', 'c'], 'score': [1.0, 2, 3]}),
+        df = cached('ev', (1,), lambda: pd.DataFrame({'arch': ['a', 'b', 'c'], 'score': [1.0, 2, 3]}),
                           cache=tmp_path, validate=right_archs)
     assert len(df) == 3
 
@@ -560,10 +562,10 @@ def test_damaged_checkpoint_detected(damage: str, tmp_path: Path) -> None:
     import torch
 
     ck = tmp_path / 'checkpoint.pt'
-    utils.atomic_torch_save({'w': torch.arange(256.0), 'epoch': 1}, ck)
-    utils.atomic_torch_save({'w': torch.arange(256.0) + 1, 'epoch': 2}, ck)
+    atomic_torch_save({'w': torch.arange(256.0), 'epoch': 1}, ck)
+    atomic_torch_save({'w': torch.arange(256.0) + 1, 'epoch': 2}, ck)
     load = lambda p: torch.load(p, map_location='cpu', weights_only=False)  # noqa: E731
-    assert utils.load_checked(ck, load)['epoch'] == 2
+    assert load_checked(ck, load)['epoch'] == 2
     blob = bytearray(ck.read_bytes())
     if damage == 'truncate':
         blob = blob[:len(blob) // 2]
@@ -573,7 +575,7 @@ def test_damaged_checkpoint_detected(damage: str, tmp_path: Path) -> None:
         blob[blob.find(b'\x00\x00\x80?') + 64] ^= 1
     ck.write_bytes(bytes(blob))
     with pytest.warns(RuntimeWarning, match=re.escape(str(ck))):
-        assert utils.load_checked(ck, load) is None
+        assert load_checked(ck, load) is None
     assert not ck.exists() and len(list(tmp_path.glob('checkpoint.pt.corrupt-*'))) == 2  # file + its .sha256
 
 
@@ -581,10 +583,10 @@ def test_checkpoint_content_check(tmp_path: Path) -> None:
     import torch
 
     ck = tmp_path / 'checkpoint.pt'
-    utils.atomic_torch_save({'epoch': 3}, ck)
+    atomic_torch_save({'epoch': 3}, ck)
     load = lambda p: torch.load(p, weights_only=False)  # noqa: E731
     with pytest.warns(RuntimeWarning, match=r"checkpoint\.pt: content check failed.*'model'"):
-        assert utils.load_checked(ck, load, validate=lambda s: s['model']) is None
+        assert load_checked(ck, load, validate=lambda s: s['model']) is None
 
 
 def test_stale_temp_files_cleaned_on_next_write(tmp_path: Path) -> None:
@@ -595,7 +597,7 @@ def test_stale_temp_files_cleaned_on_next_write(tmp_path: Path) -> None:
     for p in (dead, alive, old):
         p.write_bytes(b'half a file')
     os.utime(old, (0, 0))
-    utils.atomic_write_text(tmp_path / 'entry.pkl', 'done')
+    atomic_write_text(tmp_path / 'entry.pkl', 'done')
     assert not dead.exists() and not old.exists() and alive.exists()
     assert (tmp_path / 'entry.pkl').read_text() == 'done'
 
@@ -607,8 +609,8 @@ _SHORT_ENTRY = {'arch 1 MB string': 'spaces', 'arch 10^6 ops': 'spaces', 'to_arc
                 'benchmark spec 1 MB': 'bench', 'output path 1 MB': 'validate',
                 'input path over PATH_MAX': 'validate', 'output dir NUL byte': 'validate'}
 #: the tests below that are one case each: (entry point, class, count)
-_SINGLE_TESTS = [('utils cache', 5, 5), ('utils cache', 5, 1), ('checkpoints', 5, 3), ('checkpoints', 5, 1),
-                 ('utils cache', 5, 1), ('features.lid', 1, 1), ('cli', 4, 1), ('cli', 4, 1)]
+_SINGLE_TESTS = [('cache', 5, 5), ('cache', 5, 1), ('checkpoints', 5, 3), ('checkpoints', 5, 1),
+                 ('cache', 5, 1), ('features.lid', 1, 1), ('cli', 4, 1), ('cli', 4, 1)]
 
 
 def catalogue() -> pd.DataFrame:
@@ -619,7 +621,7 @@ def catalogue() -> pd.DataFrame:
     for entry, table in (('spaces', SPACE), ('features.lid', LID), ('bench', TABLES),
                          ('analysis', RANKING)):
         rows += [(entry, c.cls) for c in table.values()]
-    rows += [('validate' if k.startswith('check_') else 'utils cache', c.cls) for k, c in VALIDATE.items()]
+    rows += [('validate' if k.startswith('check_') else 'cache', c.cls) for k, c in VALIDATE.items()]
     rows += [(_SHORT_ENTRY.get(k, 'analysis'), c.cls) for k, c in SHORT.items()]
     long = ('enormous', 'too long', 'huge')  # cases about the message's length
     rows += [('cli', 7 if any(w in k for w in long) else 4) for k in CLI_USAGE]
@@ -741,7 +743,7 @@ def _tiny_data():
 def _train_tiny(run_dir: Path):
     from nasviz.spaces.nb201_network import NB201Supernet
     from nasviz.supernet.train import TrainConfig, train_supernet
-    from nasviz.utils import set_seed
+    from nasviz.seeding import set_seed
 
     set_seed(0)
     return train_supernet(NB201Supernet(4, 1, 3, 1), _tiny_data(), TrainConfig(epochs=1, batch_size=16),

@@ -29,8 +29,8 @@ def test_tiny_supernet_ranks_microbench(tiny, tmp_path, capsys):
     # every cell of the micro benchmark (>= 200): random scores give tau 0.00 +- 0.05, enough
     # power to tell a short-trained supernet's weak but real signal from chance
     assert len(archs) == len(bench) >= 200
-    df = evaluate_archs(model, archs, data, recal_batches=tiny['recal_batches'],
-                        max_samples=tiny['eval_samples'], progress=False, score=tiny['score'])
+    df = evaluate_archs(model, archs, data, recal_batches=tiny.recal_batches,
+                        max_samples=tiny.eval_samples, progress=False, score=tiny.score)
     truth = bench.accuracies(archs)
     m = rank_metrics(df['score'].to_numpy(), truth)
     rnd = random_baseline(truth, random_state=0)

@@ -27,7 +27,7 @@ from nasviz.executor import (LocalExecutor, MissingBackend, RayExecutor, Task, T
                              get_executor, task_resources)
 from nasviz.proxies import ProxySweep, SweepConfig
 from nasviz.spaces import get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ import torch
 
 import nasviz.features.ops as fops
 import nasviz.features.subnets as fsubnets
-import nasviz.utils
+import nasviz.cache
 from nasviz.data import load_digits
 from nasviz.features.lid import layerwise_lid
 from nasviz.features.ops import (FeatureConfig, OpFeatures, edge_similarities, edge_similarity,
@@ -230,8 +230,8 @@ def test_cache_hit_and_atomic_write(model, data, tmp_path, monkeypatch):
     real = fops.lid_features
     monkeypatch.setattr(fops, 'lid_features', lambda *a, **k: calls.append(1) or real(*a, **k))
     writes = []
-    real_write = nasviz.utils.atomic_write_bytes
-    monkeypatch.setattr(nasviz.utils, 'atomic_write_bytes', lambda p, b: writes.append(p) or real_write(p, b))
+    real_write = nasviz.cache.atomic_write_bytes
+    monkeypatch.setattr(nasviz.cache, 'atomic_write_bytes', lambda p, b: writes.append(p) or real_write(p, b))
 
     a = edge_similarity(model, data, 1, config=LID, progress=False)
     b = edge_similarity(model, data, 1, config=LID, progress=False)

@@ -44,7 +44,7 @@ import pytest
 #: SIGKILL, and the process pool of a build is spawned afresh from it. Nothing is computed
 #: before the fork, so no thread pool is inherited.
 SERVER = r"""
-import json, os, signal, sys, traceback
+import dataclasses, json, os, signal, sys, traceback
 import torch
 torch.set_num_threads(1)
 import nasviz.bench.build as build
@@ -53,8 +53,9 @@ import nasviz.experiment, nasviz.partition.compare, nasviz.features.ops, nasviz.
 from nasviz.cli import main
 
 DATA = dict(n_train=160, size=16, train_views=1, test_views=1, random_state=0)
-profiles.PROFILES['tiny'].update(data=DATA, C=4, N=1, batch_size=32, n_eval=10, eval_samples=150,
-                                 recal_batches=2, feature_repeats=2, feature_batch=64, n_neighbors=8)
+profiles.PROFILES['tiny'] = dataclasses.replace(
+    profiles.PROFILES['tiny'], data=DATA, C=4, N=1, batch_size=32, n_eval=10, eval_samples=150, recal_batches=2,
+    feature_repeats=2, feature_batch=64, n_neighbors=8)
 _recipe = build.MicroBenchRecipe
 build.MicroBenchRecipe = lambda **kw: _recipe(**{'data': DATA, 'C': 4, **kw})
 _train_one = build._train_one
@@ -191,7 +192,7 @@ def _load_ckpt(path: Path) -> dict:
     """A checkpoint through the product's own checked loader: it must verify (no warning)."""
     import torch
 
-    from nasviz.utils import load_checked
+    from nasviz.io import load_checked
 
     with warnings.catch_warnings():
         warnings.simplefilter('error')
@@ -341,7 +342,7 @@ def test_build_drops_a_line_cut_by_a_kill(tmp_path: Path, monkeypatch: pytest.Mo
     next run must not append its first job to that fragment (the job would be lost again on
     the next resume)."""
     import nasviz.bench.build as build
-    from nasviz.utils import param_hash
+    from nasviz.cache import param_hash
 
     recipe = build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=1)
     out = tmp_path / 'b.csv'
@@ -368,7 +369,7 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
     """Class 6: a build interrupted under one recipe and rerun under another must not
     discard the finished jobs of the first: they are kept aside, byte for byte, and it says so."""
     import nasviz.bench.build as build
-    from nasviz.utils import param_hash
+    from nasviz.cache import param_hash
 
     calls: list = []
 

@@ -23,7 +23,7 @@ def test_build_writes_recipe_and_resumes(tmp_path, monkeypatch):
 
     # a killed build keeps finished jobs: fake a partial file with one job done, then resume
     partial = tmp_path / 'mb2.csv.partial.jsonl'
-    from nasviz.utils import param_hash
+    from nasviz.cache import param_hash
     done = {'arch_str': str(TINY.cells()[0]), 'seed': 0, 'accuracy': 12.5, 'train_acc': 0.0, 'params': 1,
             'seconds': 0.0}
     partial.write_text(json.dumps({'recipe_hash': param_hash(TINY.to_dict())}) + '\n' + json.dumps(done) + '\n'

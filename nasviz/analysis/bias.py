@@ -276,14 +276,6 @@ def random_top_precision(n: int, fraction: float) -> float:
     return _fraction_k(fraction, n, 'top') / n
 
 
-def topk_table(scores: Any, truth: Any, fractions: Sequence[float] = TOP_FRACTIONS) -> pd.DataFrame:
-    """Point values of top-fraction precision (no CIs): a quick table for many predictors."""
-    p, t = check_finite_pair(scores, truth)
-    return pd.DataFrame([dict(fraction=f, k=_fraction_k(f, p.size, 'top'),
-                              precision=topk_precision(p, t, _fraction_k(f, p.size, 'top')),
-                              random=random_top_precision(p.size, f)) for f in fractions])
-
-
 # ---------------------------------------------------------------------------------------------
 # all analyses of one predictor, and a summary across predictors and spaces
 # ---------------------------------------------------------------------------------------------

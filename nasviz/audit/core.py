@@ -29,7 +29,7 @@ from nasviz.audit.readers import DROP_KINDS, parse_arch, read_scores
 from nasviz.bench import load_benchmark
 from nasviz.bench.nb201 import NB201Table
 from nasviz.spaces import get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 from nasviz.validate import short_repr
 
 __all__ = ['COMPARISON_COLUMNS', 'DEFAULT_BASELINES', 'DEFAULT_KS', 'METRIC_COLUMNS', 'Audit', 'audit']

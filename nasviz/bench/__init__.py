@@ -21,6 +21,7 @@ from nasviz.bench.darts import DartsTable
 from nasviz.bench.micro import MicroBench, is_microbench_file
 from nasviz.bench.nb101 import NB101Table
 from nasviz.bench.nb201 import ENV_TABLE, NB201Official, NB201Table
+from nasviz.profiles import BENCHMARKS
 from nasviz.spaces import Architecture
 from nasviz.validate import short_repr
 
@@ -73,7 +74,8 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix not in ('.csv', '.pth'):
-        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected "micro", "nb201", "nb101", "darts", '
+        names = ', '.join(f'"{b}"' for b in BENCHMARKS)
+        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected {names}, '
                          'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file')
     if not path.is_file():
         raise FileNotFoundError(f'benchmark file not found: {path}')

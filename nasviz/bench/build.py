@@ -19,7 +19,8 @@ import pandas as pd
 from nasviz.bench.micro import MicroBench, is_microbench_file, microbench_path
 from nasviz.executor import Executor, Task, get_executor
 from nasviz.spaces import get_space
-from nasviz.utils import atomic_write_text, param_hash
+from nasviz.cache import param_hash
+from nasviz.io import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from nasviz.spaces import Architecture, get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 from nasviz.validate import parse_json
 
 RECIPE_PREFIX = '# recipe: '

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nasviz.spaces import get_space
-from nasviz.utils import check_choice
+from nasviz.validate import check_choice
 
 __all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', 'OpFeatures']
 

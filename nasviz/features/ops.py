@@ -66,7 +66,7 @@ from nasviz.features.similarity import finish_similarity, op_similarity, similar
 from nasviz.features.subnets import subnet_grad_vectors, subnet_lid_vectors
 from nasviz.spaces import SlotMask
 from nasviz.supernet.train import model_size
-from nasviz.utils import cached
+from nasviz.cache import cached
 
 __all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', 'OpFeatures',
            'op_similarity', 'lid_features', 'grad_features', 'edge_similarity',

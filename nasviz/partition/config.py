@@ -11,8 +11,7 @@ import numpy as np
 
 from nasviz.partition.split import CRITERIA, Criterion, Method
 from nasviz.spaces import get_space, list_spaces
-from nasviz.utils import check_choice
-from nasviz.validate import short_repr
+from nasviz.validate import check_choice, short_repr
 
 __all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfig']
 

@@ -64,7 +64,7 @@ from nasviz.partition.rules import candidate_edges, min_ops, seed_for, structura
 from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces import Architecture, SlotMask, get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     import torch

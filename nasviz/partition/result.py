@@ -11,7 +11,7 @@ import pandas as pd
 
 from nasviz.partition.config import PartitionConfig
 from nasviz.partition.tree import PartitionTree
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 if TYPE_CHECKING:
     from nasviz.supernet.train import TrainConfig

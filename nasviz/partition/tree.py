@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 __all__ = ['PartitionNode', 'PartitionTree']
 

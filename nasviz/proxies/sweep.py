@@ -30,7 +30,8 @@ import torch
 from nasviz.executor import Executor, Task, get_executor
 from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
 from nasviz.spaces import get_space as _registry_get_space
-from nasviz.utils import atomic_write_text, cache_dir, cached, load_checked, param_hash
+from nasviz.cache import cache_dir, cached, param_hash
+from nasviz.io import atomic_write_text, load_checked
 from nasviz.validate import check_count, check_int, short_repr
 
 DATASETS = ('cifar10', 'digits')

@@ -92,7 +92,7 @@ def reduce_cli(a: Any) -> int:
     from nasviz.bench.nb201 import NB201Table
     from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.proxies.sweep import get_space
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     space = get_space(a.space)
     if a.space != 'nb201':

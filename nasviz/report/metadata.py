@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 
 __all__ = ['VERSION_PACKAGES', 'INDEX_FILE', 'JSON_FILE', 'metrics_path_for', 'run_metadata', 'without_paths']
 

@@ -399,7 +399,7 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
     order = [p.name for p in paths]
     first = next((p for p in paths if p.name.startswith('01')), paths[0])
     paths = [first] + [p for p in paths if p != first]
-    device = resolve_device(profile_settings(job['params']['profile']).get('device', 'cpu'))
+    device = resolve_device(profile_settings(job['params']['profile']).device)
     resources = task_resources(device)  # a notebook on CUDA asks Ray for a GPU
     stop_file = Path(job['out_dir']) / f'.stop-{uuid.uuid4().hex}'
     got: dict[str, NotebookRun] = {}

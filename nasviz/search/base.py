@@ -32,7 +32,8 @@ from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS
 from nasviz.supernet.evaluate import accuracy
 from nasviz.supernet.train import TrainConfig, train_supernet
-from nasviz.utils import cached, load_checked
+from nasviz.cache import cached
+from nasviz.io import load_checked
 from nasviz.validate import check_count, check_int
 
 
@@ -142,7 +143,7 @@ def config_key(cfg: SearchConfig) -> dict[str, Any]:
 def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any],
                       keys: tuple[str, ...] = (), what: str = 'search') -> dict[str, Any] | None:
     """The state saved in checkpoint ``ckpt`` of a search with config ``cfg``, or None (no
-    checkpoint, or one that cannot be read: :func:`nasviz.utils.load_checked` sets it aside).
+    checkpoint, or one that cannot be read: :func:`nasviz.io.load_checked` sets it aside).
 
     A checkpoint holds ``epoch``, ``rows``, ``config`` and, for every name in ``parts``, the state
     dict of that object (a module, an optimiser, a schedule), which is loaded back into it here;

@@ -26,7 +26,7 @@ from nasviz.search.base import (
     weight_optimizer,
 )
 from nasviz.search.network import count_saved_bytes
-from nasviz.utils import atomic_torch_save
+from nasviz.io import atomic_torch_save
 
 CKPT_NAME = 'search_checkpoint.pt'
 

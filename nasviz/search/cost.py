@@ -18,7 +18,7 @@ from nasviz.search.groups import search_groups
 from nasviz.search.ista import SparseCode
 from nasviz.search.network import count_saved_bytes
 from nasviz.supernet.train import path_sampler
-from nasviz.utils import proc_status_kib, reset_peak_rss
+from nasviz.memory import proc_status_kib, reset_peak_rss
 
 #: network and batch sizes (``N`` cells per stage; the DARTS space builds ``3 N`` cells)
 SIZES = {'tiny': dict(C=8, N=1, in_channels=1, image=16, batch=64),

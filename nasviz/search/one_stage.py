@@ -38,7 +38,7 @@ from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
 from nasviz.search.base import SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint, weight_optimizer
-from nasviz.utils import atomic_torch_save
+from nasviz.io import atomic_torch_save
 
 FINAL_CKPT_NAME = 'final_checkpoint.pt'
 #: batch streams of the final training (the search uses 0 for weights and 1 for held-out batches)

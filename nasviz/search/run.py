@@ -12,7 +12,8 @@ from nasviz.search.darts import darts_search
 from nasviz.search.groups import search_groups
 from nasviz.search.ista import ista_search
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
-from nasviz.utils import cache_dir, cached, check_choice, param_hash
+from nasviz.cache import cache_dir, cached, param_hash
+from nasviz.validate import check_choice
 
 
 def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str = 'nb201',
@@ -23,8 +24,8 @@ def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str 
     check_choice(method, SEARCH_METHODS, 'method')
     search_groups(space)  # names the spaces searches run on when this one has none
     s = profile_settings(profile)
-    base = dict(method=method, space=space, C=s['C'], N=s['N'], epochs=s['epochs'], batch_size=s['batch_size'],
-                lr=s['lr'], recal_batches=s['recal_batches'], score=s.get('score', 'accuracy'), seed=seed)
+    base = dict(method=method, space=space, C=s.C, N=s.N, epochs=s.epochs, batch_size=s.batch_size,
+                lr=s.lr, recal_batches=s.recal_batches, score=s.score, seed=seed)
     base.update(search_groups(space).defaults)
     known = set(SearchConfig.__dataclass_fields__)
     unknown = sorted(k for k in overrides if k not in known)

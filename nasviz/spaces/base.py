@@ -28,6 +28,7 @@ import numpy as np
 if TYPE_CHECKING:  # the interface names torch types; importing a space's vocabulary needs no torch
     from torch import nn
 
+from nasviz.profiles import Profile
 from nasviz.validate import check_count, short_repr
 
 
@@ -311,11 +312,10 @@ class SearchSpace(ABC):
             raise ValueError(f'profile must be a name, got {short_repr(profile)}')
         return self.check_size(self.sizes.get(profile, self.sizes['tiny']))
 
-    def profile_size(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+    def profile_size(self, settings: Profile) -> dict[str, Any]:
         """The network size of a run's settings (:func:`nasviz.experiment.settings_for`): their
         ``size`` when given, else :meth:`default_size` of their profile."""
-        size = settings.get('size')
-        return self.check_size(size) if size else self.default_size(settings.get('profile', 'tiny'))
+        return self.check_size(settings.size) if settings.size else self.default_size(settings.profile)
 
     def check_size(self, size: Mapping[str, Any]) -> dict[str, Any]:
         """``size`` as a plain dict; a ``ValueError`` when it is not a mapping of argument names."""
@@ -447,33 +447,6 @@ def check_assignment(space: str, assignment: Any, slots: Sequence[str]) -> Mappi
         raise ValueError(f'{space} assignment: missing slots {missing[:4]}{"..." if len(missing) > 4 else ""}, '
                          f'unknown slots {[short_repr(e) for e in extra[:4]]}')
     return assignment
-
-
-def sample_by_rejection(draw: Callable[[np.random.Generator], Any], is_valid: Callable[[Any], bool],
-                        n: int, rng: np.random.Generator | int | None, what: str,
-                        max_tries_per_draw: int = 10_000) -> list:
-    """``n`` valid architectures from ``draw`` (one proposal per call) by rejection."""
-    n = check_count(n, 'n')
-    rng = np.random.default_rng(rng)
-    out: list = []
-    tries = 0
-    while len(out) < n:
-        a = draw(rng)
-        tries += 1
-        if is_valid(a):
-            out.append(a)
-            tries = 0
-        elif tries >= max_tries_per_draw:
-            raise ValueError(f'{what}: no valid architecture in {max_tries_per_draw} draws; '
-                             'the mask admits (almost) no valid architecture')
-    return out
-
-
-def product_draw(mask: SlotMask) -> Callable[[np.random.Generator], dict[str, str]]:
-    """A uniform draw from the product set of ``mask`` as ``{slot: choice}``."""
-    def draw(rng: np.random.Generator) -> dict[str, str]:
-        return {s: a[int(rng.integers(len(a)))] for s, a in zip(mask.slots, mask.allowed)}
-    return draw
 
 
 def product_iter(mask: SlotMask) -> Iterator[dict[str, str]]:

@@ -352,8 +352,3 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
             cells[cell] += [(op0[oa], in0[a]), (op1[ob], in1[b])]
         out.append(DartsArch(tuple(cells['normal']), tuple(cells['reduce'])))
     return out
-
-
-def to_archs(archs: Iterable[Any]) -> list[DartsArch]:
-    """Every element as a :class:`DartsArch` (strings parsed), naming the index of a bad one."""
-    return [to_arch(a, f'archs[{i}]') for i, a in enumerate(archs)]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nasviz.profiles import Profile
 from nasviz.spaces.base import SearchSpace, SlotMask, check_assignment
 from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OP_COLOURS, OPS, Arch, OpMask, all_archs, canonical, sample_archs
 from nasviz.spaces.nb201_formats import parse_nb201_spelling, to_naslib_nb201
@@ -123,14 +124,12 @@ class NB201Space(SearchSpace):
         kw = {**BENCHMARK_SIZE, **size}
         return NB201Supernet(arch=self.check(arch), **kw)
 
-    def profile_size(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+    def profile_size(self, settings: Profile) -> dict[str, Any]:
         """A run's ``size``, else the profile's ``C`` and ``N`` (the profiles are sized in NB201's
         terms)."""
-        if settings.get('size'):
-            return self.check_size(settings['size'])
-        if 'C' in settings and 'N' in settings:
-            return dict(C=settings['C'], N=settings['N'])
-        return super().profile_size(settings)
+        if settings.size:
+            return self.check_size(settings.size)
+        return dict(C=settings.C, N=settings.N)
 
     def param_count(self, arch: Any, **size: Any) -> int:
         """Parameters of ``arch``'s standalone network at ``size`` (default: the benchmark's),

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
+from nasviz.profiles import SCORES
 from nasviz.spaces import Architecture, get_space
 
 
@@ -75,10 +76,6 @@ def accuracy(model: nn.Module, arch: Architecture | None, x: torch.Tensor, y: to
 #: evaluation batch of ``EVAL_BATCH`` images)
 BN_MODES: tuple[str, ...] = ('recalibrate', 'running', 'batch')
 EVAL_BATCH = 512
-
-#: what a subnet's score is: its test accuracy (%), or minus its mean test cross-entropy (less
-#: noisy on a finite test set: every sample counts by how confident the subnet is, not 0/1)
-SCORES: tuple[str, ...] = ('accuracy', 'loss')
 
 
 def evaluate_archs(model: nn.Module, archs: Iterable[Architecture | str], data: ImageData,

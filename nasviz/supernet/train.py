@@ -22,7 +22,7 @@ from nasviz.checkpoint import CHECKPOINT_KEYS, CKPT_NAME, zip_intact
 from nasviz.data import ImageData, iterate_batches
 from nasviz.ownership import claim
 from nasviz.spaces import SlotMask, get_space
-from nasviz.utils import atomic_torch_save, atomic_write_text, load_checked
+from nasviz.io import atomic_torch_save, atomic_write_text, load_checked
 
 #: what a training run writes into its checkpoint directory
 RUN_FILES = (CKPT_NAME, CKPT_NAME + '.sha256', 'config.json')

@@ -12,7 +12,7 @@ import plotly.offline
 from markupsafe import Markup
 
 from nasviz.audit.compare import verdict_sentence
-from nasviz.utils import atomic_write_text
+from nasviz.io import atomic_write_text
 from nasviz.viz.audit import audit_figures
 
 __all__ = ['render_audit_html', 'write_audit_html']

@@ -68,7 +68,7 @@ def metrics_payload(headline: Mapping[str, Any], findings: 'Findings | list[str]
 def write_metrics(path: str | os.PathLike, headline: Mapping[str, Any],
                   findings: 'Findings | list[str] | tuple[str, ...]', sources: Mapping[str, str] | None = None) -> Path:
     """Write :func:`metrics_payload` to ``path`` as JSON, atomically (temp file + rename)."""
-    from nasviz.utils import atomic_write_text
+    from nasviz.io import atomic_write_text
 
     text = json.dumps(metrics_payload(headline, findings, sources), indent=1, allow_nan=False)
     return atomic_write_text(path, text + '\n')
