@@ -1,5 +1,6 @@
 """The documentation site builds offline with warnings as errors, and covers the package."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,14 @@ def test_every_subpackage_has_an_api_page():
     nav = (ROOT / 'mkdocs.yml').read_text()
     for name in pages:
         assert f'api/{name}.md' in nav, name
+
+
+def test_readme_images_are_committed_and_small():
+    readme = (ROOT / 'README.md').read_text()
+    images = re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', readme)
+    assert images, 'README.md shows no figure'
+    for src in images:
+        assert '://' not in src, f'README image {src} is not in the repository'
+        path = ROOT / src
+        assert path.is_file(), f'README image {src} is missing (scripts/readme_figure.py draws it)'
+        assert path.stat().st_size < 200_000, f'README image {src} is {path.stat().st_size} bytes'

@@ -242,15 +242,22 @@ class KendallPlan:
         self.inv = Inversions(perm, pred.group.astype(np.float64))
         self.joint = Ranked((truth.group * (int(pred.group.max()) + 1) + pred.group).astype(np.float64))
 
-    def __call__(self, C: np.ndarray, pred_ties: np.ndarray | None = None,
-                 truth_ties: np.ndarray | None = None) -> np.ndarray:
+    def terms(self, C: np.ndarray, pred_ties: np.ndarray | None = None,
+              truth_ties: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per resample, the pair counts tau-b is made of (whole numbers, exact in float64):
+        concordant minus discordant pairs, pairs not tied on the prediction, pairs not tied on
+        the truth."""
         N = C.sum(axis=0, dtype=np.float64)
         n0 = N * (N - 1) / 2
         n1 = self.pred.tie_pairs(C) if pred_ties is None else pred_ties
         n2 = self.truth.tie_pairs(C) if truth_ties is None else truth_ties
         n3 = self.joint.tie_pairs(C)
-        S = n0 - n1 - n2 + n3 - 2 * self.inv(C)
-        den = (n0 - n1) * (n0 - n2)
+        return n0 - n1 - n2 + n3 - 2 * self.inv(C), n0 - n1, n0 - n2
+
+    def __call__(self, C: np.ndarray, pred_ties: np.ndarray | None = None,
+                 truth_ties: np.ndarray | None = None) -> np.ndarray:
+        S, untied_pred, untied_truth = self.terms(C, pred_ties, truth_ties)
+        den = untied_pred * untied_truth
         with np.errstate(invalid='ignore', divide='ignore'):
             return np.where(den > 0, S / np.sqrt(np.where(den > 0, den, 1.0)), np.nan)
 

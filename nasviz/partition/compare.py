@@ -20,6 +20,7 @@ from scipy import stats
 
 from nasviz.analysis.baselines import baseline_metrics
 from nasviz.analysis.metrics import kendall_tau
+from nasviz.audit.resample import KendallPlan, Ranked
 from nasviz.executor import Executor, LocalExecutor, Task, task_resources
 from nasviz.partition.pipeline import PARTITION_METHODS, PartitionConfig, prepare_archs, run_partition, usable_ks
 from nasviz.spaces import Architecture, get_space
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
     from nasviz.supernet.train import TrainConfig
 
 __all__ = ['Comparison', 'run_comparison', 'compare_methods', 'summarize', 'hierarchical_difference']
+
+
+def _resampled_tau(scores: np.ndarray, truth: Ranked, counts: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of ``scores`` against ``truth`` on every resample (``counts``: cells x
+    resamples, how often each cell is drawn), to the bit as ``scipy.stats.kendalltau`` gives it on
+    the resampled cells (the same whole-number pair counts, divided as scipy divides them; NaN
+    where a side is constant), without sorting every resample."""
+    S, untied_scores, untied_truth = KendallPlan(Ranked(scores), truth).terms(counts)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        tau = np.minimum(1.0, np.maximum(-1.0, S / np.sqrt(untied_scores) / np.sqrt(untied_truth)))
+    tau[(untied_scores == 0) | (untied_truth == 0)] = np.nan
+    return tau
 
 
 def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[np.ndarray], truth: np.ndarray,
@@ -50,13 +63,17 @@ def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[n
         raise ValueError(f'need at least 3 cells, got {n_cells}')
     per_seed = np.array([kendall_tau(a[i], t) - kendall_tau(b[i], t) for i in range(n_seeds)])
     rng = np.random.default_rng(random_state)
-    reps = np.empty(int(n_resamples))
-    for r in range(int(n_resamples)):
-        seeds = np.asarray(rng.integers(0, n_seeds, n_seeds))
-        cells = rng.integers(0, n_cells, n_cells)
-        tt = t[cells]
-        reps[r] = np.mean([stats.kendalltau(a[s, cells], tt)[0] - stats.kendalltau(b[s, cells], tt)[0]
-                           for s in seeds])
+    n_res = int(n_resamples)
+    drawn_seeds = np.empty((n_res, n_seeds), dtype=np.intp)
+    counts = np.empty((n_cells, n_res), dtype=np.float32)  # cells x replicates: how often each is drawn
+    for r in range(n_res):  # seeds, then cells, replicate after replicate
+        drawn_seeds[r] = rng.integers(0, n_seeds, n_seeds)
+        counts[:, r] = np.bincount(rng.integers(0, n_cells, n_cells), minlength=n_cells)
+    truth_ranked = Ranked(t)
+    tau_a = np.array([_resampled_tau(a[i], truth_ranked, counts) for i in range(n_seeds)]).T
+    tau_b = np.array([_resampled_tau(b[i], truth_ranked, counts) for i in range(n_seeds)]).T
+    rows = np.arange(n_res)[:, None]
+    reps = (tau_a[rows, drawn_seeds] - tau_b[rows, drawn_seeds]).mean(axis=1)
     reps = reps[np.isfinite(reps)]
     alpha = (1 - level) / 2
     diff = float(per_seed.mean())

@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nasviz.spaces import SearchSpace, get_space
-from nasviz.viz.figures import _require, op_abbrev, plot_seed_comparison
+from nasviz.viz.common import op_abbrev, require
+from nasviz.viz.ranking import plot_seed_comparison
 
 __all__ = ['plot_code_heatmap', 'plot_support_changes', 'plot_recovery', 'plot_found_vs_space',
            'plot_search_comparison', 'plot_step_costs']
@@ -29,7 +30,7 @@ def plot_code_heatmap(weights: pd.DataFrame, support: Sequence[Any] | None = Non
     uses (:meth:`SearchResult.support_labels`) or the string of a cell of ``space``; ops are
     abbreviated as the space abbreviates them."""
     sp = get_space(space)
-    _require(weights, ['epoch', 'edge', 'op', 'value'], 'plot_code_heatmap')
+    require(weights, ['epoch', 'edge', 'op', 'value'], 'plot_code_heatmap')
 
     def label(e: Any, o: Any) -> str:
         return f'{e}: {op_abbrev(o, sp)}'
@@ -66,7 +67,7 @@ def plot_support_changes(histories: Mapping[str, pd.DataFrame], title: str | Non
     end of the epoch."""
     fig = go.Figure()
     for label, h in histories.items():
-        _require(h, ['epoch', 'support_changes', 'arch'], 'plot_support_changes')
+        require(h, ['epoch', 'support_changes', 'arch'], 'plot_support_changes')
         method = str(label).split()[0]
         fig.add_trace(go.Scatter(x=h['epoch'] + 1, y=h['support_changes'], mode='lines+markers', name=str(label),
                                  line=dict(color=_METHOD_COLOURS.get(method)), customdata=[str(a) for a in h['arch']],
@@ -82,7 +83,7 @@ def plot_recovery(histories: Mapping[str, pd.DataFrame], title: str | None = Non
     chosen op) per epoch, one pair of lines per search; both are ratios (0..1)."""
     fig = go.Figure()
     for label, h in histories.items():
-        _require(h, ['epoch', 'recovery_error', 'block_gap'], 'plot_recovery')
+        require(h, ['epoch', 'recovery_error', 'block_gap'], 'plot_recovery')
         fig.add_trace(go.Scatter(x=h['epoch'] + 1, y=h['recovery_error'], mode='lines+markers',
                                  name=f'{label}: recovery error',
                                  hovertemplate='epoch %{x}<br>||Az-b||/||b|| = %{y:.4f}<extra></extra>'))
@@ -104,8 +105,8 @@ def plot_found_vs_space(space: pd.DataFrame, found: pd.DataFrame, baselines: Map
     ``true_accuracy`` (large markers above the histogram, hover: method, seed, cell, percentile if
     a ``percentile`` column is given). ``baselines``: name -> accuracy, drawn as vertical lines.
     """
-    _require(space, ['arch', 'true_accuracy'], 'plot_found_vs_space')
-    _require(found, ['method', 'seed', 'arch', 'true_accuracy'], 'plot_found_vs_space')
+    require(space, ['arch', 'true_accuracy'], 'plot_found_vs_space')
+    require(found, ['method', 'seed', 'arch', 'true_accuracy'], 'plot_found_vs_space')
     fig = go.Figure()
     fig.add_trace(go.Histogram(x=space['true_accuracy'], nbinsx=nbins, name=f'space ({len(space)} cells)',
                                marker_color='#c9d1d9', hovertemplate='%{x} %<br>%{y} cells<extra></extra>'))
@@ -148,7 +149,7 @@ def plot_step_costs(costs: pd.DataFrame, reference: str = 'darts', title: str | 
     """Cost of one search step per method: seconds (left) and activation memory kept for the
     backward pass in MiB (right); hover gives the ratio to ``reference``. ``costs``: ``kind``,
     ``step_s``, ``saved_mib`` (as printed by ``benchmarks/search_step.py``)."""
-    _require(costs, ['kind', 'step_s', 'saved_mib'], 'plot_step_costs')
+    require(costs, ['kind', 'step_s', 'saved_mib'], 'plot_step_costs')
     fig = make_subplots(rows=1, cols=2, subplot_titles=('time of one search step (s)',
                                                         'activation memory of one weight step (MiB)'),
                         horizontal_spacing=0.14)
