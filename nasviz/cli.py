@@ -1,4 +1,10 @@
-"""The ``nasviz`` command line: train, evaluate, build-microbench, partition, report."""
+"""The ``nasviz`` command line: train, evaluate, audit, build-microbench, partition, proxies,
+reduce, search, report, lab.
+
+One module on purpose (over 500 lines): every subcommand's parser sits beside its handler and the
+shared preflight (output paths, cache directory, backend) checks them all before any work starts;
+the handlers only parse options and call the library.
+"""
 from __future__ import annotations
 
 import argparse

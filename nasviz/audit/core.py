@@ -7,6 +7,10 @@ count, FLOPs where known, random scores), draws one seeded bootstrap over archit
 (:mod:`nasviz.audit.engine`) and returns every metric with its interval and ``n``, every paired
 comparison with its verdict and detectable difference, the ground truth's own ceiling, and what
 was dropped and why.
+
+Over 500 lines on purpose: :class:`Audit` (the result, its tables and JSON schema) and
+:func:`audit` (alignment, baselines, one shared bootstrap) change together; resampling, readers,
+comparisons and the ceiling live in their own modules.
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """NAS-Bench-201 ground truth: an offline CSV table and the official ``.pth`` benchmark file.
 
+Over 500 lines on purpose: the two handles must answer the same questions with the same names,
+and keeping them side by side (with the column checks both use) is what keeps them equal.
+
 Both handles answer the same questions (``accuracy``, ``accuracies``, ``index_of``, ``archs``,
 ``params``, ``to_frame``, ``len``) with the same dataset and metric names, so analysis code can
 take either. Names follow the CSV columns ``<dataset>_<metric>``:

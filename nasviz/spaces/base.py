@@ -1,5 +1,9 @@
 """What every search space provides: the plug-in interface and a registry.
 
+Over 500 lines on purpose: this is the whole contract a plug-in space implements (the
+:class:`SearchSpace` base with its documented defaults, :class:`SlotMask`, the registry and its
+entry-point discovery), kept in one place so a space author reads one file.
+
 A search space owns its vocabulary. Everything outside a space module speaks of *slots* (the
 decisions an architecture makes: an NB201 edge, an NB101 node op or edge, a DARTS node input or
 op) and *choices* (the values a slot can take, as strings). An architecture value knows its space
