@@ -437,10 +437,10 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
                                                      '../shared/data/nb201/)')
         else:
             bench, pub = NB201Table(), PublishedSupernets.load()
-            archs = list(bench.archs())
-            truth, params = bench.accuracies(archs), bench.params_many(archs)
+            cells = list(bench.archs())
+            truth, params = bench.accuracies(cells), bench.params_many(cells)
             for which in ('oneshot', 'fewshot'):
-                inputs[f'published/{which}'] = dict(archs=archs, scores=pub.scores(archs, which), truth=truth,
+                inputs[f'published/{which}'] = dict(archs=cells, scores=pub.scores(cells, which), truth=truth,
                                                     params=params, space='nb201',
                                                     truth_name='the NB201 table (CIFAR-10 test accuracy after 200 epochs)')
     return inputs, unavailable

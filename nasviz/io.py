@@ -47,7 +47,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temps(directory: str | os.PathLike, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+def clean_stale_temps(directory: str | os.PathLike[str], max_age: float = STALE_TMP_SECONDS) -> list[Path]:
     """Remove temporary files left in ``directory`` by atomic writes that were killed: those
     whose writer (same host) is no longer running, and any older than ``max_age`` seconds.
     Returns what was removed. A temp file of a write still in progress is never touched."""

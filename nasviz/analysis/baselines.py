@@ -133,7 +133,7 @@ def baseline_metrics_ci(bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,
     ks = tuple(ks)
     kw = {k: v for k, v in dict(dataset=dataset, metric=metric).items() if v is not None}
     truth = np.asarray(bench.accuracies(archs, **kw), dtype=np.float64)
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state, method=method)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state, method=method)
     preds = {'params': (baseline_scores(bench, archs)['params'], truth)}
     ceiling = ceiling_scores(bench, archs)
     rows = []

@@ -123,7 +123,7 @@ def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACT
     inside the predicted top fraction}``), ``best`` (the true best) and ``n``."""
     p, t = check_finite_pair(scores, truth)
     n = p.size
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     out: dict[str, Any] = dict(n=n, best=float(t.max()))
     out['top_precision'] = {float(f): topk_precision_ci(p, t, _fraction_k(f, n, 'top'), **boot) for f in top}
     out['random_top'] = {float(f): _fraction_k(f, n, 'top') / n for f in top}
@@ -194,7 +194,7 @@ def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples
     t = _finite(truth, 'truth')
     if S.shape[1] != t.size:
         raise ValueError(f'score_runs has {S.shape[1]} cells per seed, truth {t.size}')
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     per = [kendall_ci(s, t, **boot) for s in S]
     taus = np.array([e.estimate for e in per])
     between = {(i, j): float(stats.kendalltau(S[i], S[j]).statistic) for i, j in combinations(range(len(S)), 2)}
@@ -214,7 +214,7 @@ def bn_handling(scores_by_mode: dict[str, Any], truth: Any, reference: str = 're
     if reference not in scores_by_mode:
         raise ValueError(f'reference {reference!r} is not among the modes {sorted(scores_by_mode)}')
     t = _finite(truth, 'truth')
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     rows = []
     ref = _finite(scores_by_mode[reference], f'scores_by_mode[{reference!r}]')
     for mode, sc in scores_by_mode.items():
@@ -346,7 +346,7 @@ def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: An
     space = get_space(infer_space(archs) if space is None else space)
     if p.size > 2000:
         n_resamples = min(int(n_resamples), 200)
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     ci = p.size <= 2000 if choice_intervals is None else choice_intervals
     return BiasResult(
         name=name, space=space.name, n=p.size, tau=kendall_ci(p, t, **boot),

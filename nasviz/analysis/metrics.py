@@ -116,8 +116,8 @@ def _ordinal(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
                 v = raw.astype(np.float64)
         except OverflowError:
             v = None
-        exact = v is not None and bool((np.isinf(v) == raw_inf).all())
-        if exact:
+        exact = False
+        if v is not None and bool((np.isinf(v) == raw_inf).all()):
             # float64 must keep every order and tie of the original (finite) values
             r = _dense_ranks(raw, nan | raw_inf)
             fin = np.flatnonzero(~(nan | raw_inf))
@@ -126,6 +126,7 @@ def _ordinal(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         if not exact:
             ranks = _dense_ranks(raw, nan)
             return ranks, raw.astype(object) if kind in 'iu' else raw
+    assert v is not None  # every way here converted raw to float64
     finite = np.isfinite(v) | np.isnan(v)
     with np.errstate(over='ignore', invalid='ignore'):
         span = np.nanmax(v) - np.nanmin(v) if (~np.isnan(v)).any() else 0.0

@@ -77,7 +77,7 @@ def choice_preference(archs: Iterable[Any], scores: Any, truth: Any = None, spac
         raise ValueError(f'scores has {p.size} values for {len(archs)} architectures')
     space = get_space(infer_space(archs) if space is None else space)
     archs = [space.check(a, 'archs') for a in archs]
-    boot = dict(level=level, n_resamples=n_resamples, random_state=random_state)
+    boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     columns: dict[tuple[str, str], np.ndarray] = {}
     if per_slot:
         for slot in space.slots:
@@ -92,7 +92,7 @@ def choice_preference(archs: Iterable[Any], scores: Any, truth: Any = None, spac
     for (slot, c), x in columns.items():
         if np.ptp(x) == 0:
             continue  # used by every cell or by none: no contrast
-        row = dict(slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'),
+        row: dict[str, Any] = dict(slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'),
                    mean_count=float(x.mean()))
         for side, y in sides:
             row[f'tau_{side}'] = tau_b(x, y)

@@ -215,7 +215,7 @@ class _PairedStat:
         self.kind, label = parse_metric(metric)
         self.p, self.t = pred, truth
         n = pred.size
-        self.kk = _k_from_label(label, n) if self.kind == 'topk' else 0
+        self.kk = _k_from_label(label, n) if self.kind == 'topk' and label is not None else 0  # top-k has a label
         self.dense = self.kind == 'kendall_tau' and n <= _DENSE_MAX_N
         if self.dense:
             sp = np.sign(pred[:, None] - pred[None, :])
@@ -389,6 +389,7 @@ def _rows_metric(metric: str, P: np.ndarray, t: np.ndarray) -> np.ndarray:
         return _kendall_rows(P, t)
     if kind == 'spearman':
         return _spearman_rows(P, t)
+    assert label is not None  # parse_metric gives every top-k metric its label
     return _topk_rows(P, t, _k_from_label(label, t.size))
 
 
@@ -436,7 +437,7 @@ def paired_difference(pred_a: Sequence[float] | np.ndarray, pred_b: Sequence[flo
 
     low, high, used, dist = bootstrap_ci(stat, a.size, level, n_resamples, random_state, method)
     diff = Estimate(sa.value() - sb.value(), low, high, a.size, level, used)
-    one = dict(level=level, n_resamples=n_resamples, random_state=random_state, method=method)
+    one: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state, method=method)
     est_a, est_b = metric_ci(metric, a, t, **one), metric_ci(metric, b, t, **one)
     if test == 'bootstrap':
         p = _bootstrap_p(dist)

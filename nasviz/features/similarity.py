@@ -66,10 +66,10 @@ def similarity_matrix(X: torch.Tensor, metric: str) -> torch.Tensor:
 
 def finish_similarity(S: torch.Tensor) -> np.ndarray:
     """A similarity matrix as NumPy on the CPU, made exactly symmetric with a unit diagonal."""
-    S = S.detach().cpu().numpy()
-    S = (S + S.T) / 2.0
-    np.fill_diagonal(S, 1.0)
-    return S
+    m = S.detach().cpu().numpy()
+    m = (m + m.T) / 2.0
+    np.fill_diagonal(m, 1.0)
+    return m
 
 
 def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],

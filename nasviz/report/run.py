@@ -264,7 +264,7 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
 
     started = _dt.datetime.now().astimezone().isoformat(timespec='seconds')
     t_all = time.perf_counter()
-    job = dict(out_dir=str(out), params=params, kernel_name=kernel_name, plotlyjs=plotlyjs,
+    job: dict[str, Any] = dict(out_dir=str(out), params=params, kernel_name=kernel_name, plotlyjs=plotlyjs,
                show_code=show_code, caveat=profile_info.get('caveat'))
     if ex is None:
         runs: list[NotebookRun] = []
@@ -413,7 +413,7 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
         return [Task(p.name, (str(p.resolve()), job, int(resources['num_cpus']), str(stop_file)), **resources)
                 for p in chunk]
 
-    bar = dict(desc='notebooks', unit='notebook', total=len(paths))
+    bar: dict[str, Any] = dict(desc='notebooks', unit='notebook', total=len(paths))
     try:
         ex.run(_notebook_task, tasks(paths[:1]), record, **bar)
         rest = list(paths[1:])

@@ -24,7 +24,7 @@ def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str 
     check_choice(method, SEARCH_METHODS, 'method')
     search_groups(space)  # names the spaces searches run on when this one has none
     s = profile_settings(profile)
-    base = dict(method=method, space=space, C=s.C, N=s.N, epochs=s.epochs, batch_size=s.batch_size,
+    base: dict[str, Any] = dict(method=method, space=space, C=s.C, N=s.N, epochs=s.epochs, batch_size=s.batch_size,
                 lr=s.lr, recal_batches=s.recal_batches, score=s.score, seed=seed)
     base.update(search_groups(space).defaults)
     known = set(SearchConfig.__dataclass_fields__)
@@ -78,6 +78,7 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
             return ista_search(cfg, view, progress=progress, checkpoint_dir=run_dir, full_data=data)
         if method == 'darts':
             return darts_search(cfg, view, progress=progress, checkpoint_dir=run_dir)
+        assert candidates is not None  # drawn above for spos-rs and random
         if method == 'spos-rs':
             return spos_rs_search(cfg, view, candidates, progress=progress, checkpoint_dir=run_dir)
         return random_search(cfg, view, candidates, progress=progress)

@@ -25,7 +25,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,7 +45,7 @@ class Architecture(Protocol):
     its space and the choice it takes on each slot (values are small, hashable and immutable;
     ``str(arch)`` is the space's string)."""
 
-    space: str
+    space: ClassVar[str]
 
     def choice(self, slot: str) -> str: ...
 

@@ -2,7 +2,7 @@
 bars with CI error bars beside a chance level. Every ``plot_*`` returns a ``go.Figure``."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ def plot_bars(df: pd.DataFrame, x: str, y: str, group: str | None = None, error:
     hov = as_list(hover)
     require(df, [x, y, group, error, *hov], where)
     groups = list(df.groupby(group, sort=False)) if group is not None else [(y, df)]
-    colours = category_colours(n for n, _ in groups)
+    colours: Mapping[Any, str | list[str | None]] = category_colours(n for n, _ in groups)
     if group is None and len(df) and all(op_colour(v) for v in df[x]):
         colours = {y: [op_colour(v) for v in df[x]]}  # one bar per op: each in its op colour
     fig = go.Figure()

@@ -145,8 +145,9 @@ def category_colours(values: Iterable[Any]) -> dict[Any, str]:
     """Colour per category: the fixed op colour when every value is an operation a search space
     colours (:func:`op_colour`), the qualitative palette in order otherwise."""
     values = list(dict.fromkeys(values))
-    if values and all(op_colour(v) for v in values):
-        return {v: op_colour(v) for v in values}
+    fixed = {v: c for v in values if (c := op_colour(v))}
+    if values and len(fixed) == len(values):
+        return fixed
     return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(values)}
 
 
@@ -235,7 +236,7 @@ def reference_role(name: Any, kind: Any = None) -> str | None:
 
 
 def add_references(fig: go.Figure, references: Mapping[str, Reference] | None,
-                   roles: Mapping[str, str] | None = None, row: int | None = None,
+                   roles: Mapping[str, str | None] | None = None, row: int | None = None,
                    col: int | None = None) -> None:
     """Horizontal reference lines, labelled with their value (and CI and n when known); a CI
     becomes a shaded band. Chance is grey dashed, a ceiling green dotted, others purple."""

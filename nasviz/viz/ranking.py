@@ -125,7 +125,7 @@ def plot_ranking_baselines(table: pd.DataFrame, baselines: Iterable[str] = DEFAU
             customdata=part[extra].to_numpy(dtype=float) if extra else None,
             hovertemplate=template + '<extra></extra>'))
     refs: dict[str, Reference] = {}
-    roles: dict[str, str] = {}
+    roles: dict[str, str | None] = {}
     for _, row in table[as_line].iterrows():
         est = float(row['kendall_tau'])
         sd = float(row['kendall_tau_std']) if has_std and pd.notna(row['kendall_tau_std']) else 0.0
@@ -322,7 +322,7 @@ def plot_over_training(df: pd.DataFrame, epoch: str = 'epoch', tau: str = 'kenda
                           row=2, col=1)
     add_references(fig, references, row=1, col=1)
     fig.update_yaxes(title_text=axis_label(tau, labels), row=1, col=1)
-    if has_acc:
+    if has_acc and accuracy is not None:
         fig.update_yaxes(title_text=axis_label(accuracy, labels), row=2, col=1)
     fig.update_xaxes(title_text=axis_label(epoch, labels), row=rows, col=1)
     integer_ticks(fig, df[epoch], 'x')

@@ -43,7 +43,7 @@ def _off_diagonal(mats: Sequence[pd.DataFrame]) -> np.ndarray:
     parts = []
     for m in mats:
         a = m.to_numpy(dtype=float)
-        mask = ~np.eye(*a.shape, dtype=bool) if a.shape[0] == a.shape[1] else np.ones(a.shape, bool)
+        mask = ~np.eye(*a.shape, dtype=np.bool_) if a.shape[0] == a.shape[1] else np.ones(a.shape, bool)
         parts.append(a[mask])
     off = np.concatenate(parts) if parts else np.array([])
     return off[np.isfinite(off)]

@@ -118,9 +118,10 @@ class PartitionExplorer(widgets.VBox):
         """
         n, method = int(self.count.value), str(self.method.value)
         t0 = time.perf_counter()
-        hit = self._cache is not None and (n, method) in self._cache
-        if hit:
-            figures, bundles = self._cache[(n, method)]
+        cached = None if self._cache is None else self._cache.get((n, method))
+        hit = cached is not None
+        if cached is not None:
+            figures, bundles = cached
         else:
             self.status.value = f'<i>computing {n} partitions with {html.escape(method)}…</i>'
             try:

@@ -63,6 +63,8 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
     ceiling = getattr(res, 'ceiling', None)
     for e in res.estimators:
         tau = est(e, 'kendall_tau')
+        if tau is None:
+            raise ValueError(f'audit metrics have no kendall_tau row for estimator {e!r}')
         clauses = []
         for other in list(res.baselines) + [o for o in res.estimators if o != e]:
             row = c[(c['metric'] == 'kendall_tau') & (c['k'] == '')

@@ -37,12 +37,14 @@ def describe_choice_preference(table: Any, name: str = 'the supernet', digits: i
         bias = {str(op): float(b) for op, b in ops['bias'].items()}
         if not bias:
             return [f'{name}: no operation varies over these cells.']
-        hi, lo = max(bias, key=bias.get), min(bias, key=bias.get)
+        hi, lo = max(bias, key=bias.__getitem__), min(bias, key=bias.__getitem__)
         return [f'{name} rewards {hi} more than the truth does (tau gap {bias[hi]:+.{digits}f}) and {lo} less '
                 f'({bias[lo]:+.{digits}f}); a gap of 0 means no bias.']
 
     def side(prefix: str, col: str) -> tuple[list[str], list[str], list[str]]:
-        up, down, flat = [], [], []
+        up: list[str] = []
+        down: list[str] = []
+        flat: list[str] = []
         for op, r in ops.iterrows():
             lo, hi, est = r[f'{prefix}_low'], r[f'{prefix}_high'], r[col]
             if not (np.isfinite(lo) and np.isfinite(hi)):
