@@ -42,7 +42,7 @@ def local_pool():
         yield ex
 
 
-@pytest.fixture(params=['local', pytest.param('ray', marks=[pytest.mark.slow, pytest.mark.xdist_group('ray')])])
+@pytest.fixture(params=['local', pytest.param('ray', marks=pytest.mark.slow)])
 def executor(request):
     if request.param == 'ray':
         request.getfixturevalue('ray_local')
@@ -103,7 +103,6 @@ DIGITS = dict(in_channels=1, C=4, N=1)
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('ray')
 def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool, tmp_path, monkeypatch):
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
     archs = get_space('nb201').sample_distinct(6, rng=3)
@@ -130,7 +129,6 @@ def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool,
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('ray')
 def test_microbench_build_on_ray_equals_local_pool(ray_local, local_pool, tmp_path):
     recipe = MicroBenchRecipe(data=dict(n_train=100, size=12, test_views=1), n_cells=2, seeds=(0,), C=2, N=1,
                               epochs=1, batch_size=50)
@@ -220,7 +218,6 @@ def test_backend_choice_and_resources(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('ray')
 def test_partition_comparison_on_ray_equals_in_process(ray_local, tmp_path):
     from nasviz.bench import MicroBench
     from nasviz.data import ImageData, load_digits

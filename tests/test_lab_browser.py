@@ -335,7 +335,6 @@ def test_notebook_03_explorer_redraws_in_jupyterlab(lab_server, tmp_path):
 
 # -- the static report, with the network refused ---------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.xdist_group('small_report')
 def test_report_pages_render_every_figure_offline(report_dir):
     index = report_dir / 'index.html'
     sync_playwright = browser.require_playwright()

@@ -66,8 +66,7 @@ def test_notebook_01_parameters_are_those_of_the_small_report():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', [pytest.param(n, marks=pytest.mark.xdist_group('small_report')) if n.startswith('01')
-                                  else n for n in sorted(FAST)])
+@pytest.mark.parametrize('name', sorted(FAST))
 def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch, request):
     if name.startswith('01'):  # run once per session by the small_report fixture, into a cache of its own
         ran = request.getfixturevalue('small_report')
@@ -156,7 +155,6 @@ def test_unknown_profile_fails_clearly(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('small_report')
 def test_report_renders_in_chromium(report_dir, tmp_path):
     """Checks the report ``make report`` wrote (CI runs it before this test), else the small one
     the ``report_dir`` fixture builds."""

@@ -84,7 +84,7 @@ def test_default_runs_in_this_process_one_after_another(in_process):
     assert _where(out, '01')['end'] <= _where(out, '02')['start']
 
 
-@pytest.mark.parametrize('backend', ['local', pytest.param('ray', marks=[pytest.mark.slow, pytest.mark.xdist_group('ray')])])
+@pytest.mark.parametrize('backend', ['local', pytest.param('ray', marks=pytest.mark.slow)])
 def test_parallel_report_equals_in_process(backend, in_process, nb_dir, tmp_path, request):
     if backend == 'ray':
         request.getfixturevalue('ray_local')
@@ -109,7 +109,6 @@ def test_parallel_report_equals_in_process(backend, in_process, nb_dir, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('ray')
 def test_parallel_keep_going_false_starts_nothing_after_a_failed_first(ray_local, tmp_path):
     # on Ray, whose workers are up by now (the same code path as the local pool's, without its start-up)
     nbs = tmp_path / 'nbs'
