@@ -112,17 +112,28 @@ SMALL_REPORT_PARAMETERS = {'seed': 1, 'epochs': 3, 'n_eval': 20, 'n_subnets': 5,
 
 
 @pytest.fixture(scope='session')
-def report_dir(tmp_path_factory) -> Path:
-    """A built report folder: the full one ``make report`` wrote when it is there (CI runs it
-    first, so CI pays nothing here), else a small report built once per session into a temporary
-    folder by the public :func:`nasviz.report.run_report` (notebook 01 on the tiny profile with
-    small parameters), so no test depends on an earlier command having been run."""
-    if (REPORT_DIR / 'index.html').exists():
-        return REPORT_DIR
+def small_report(tmp_path_factory) -> Path:
+    """The small report, built once per session into a temporary folder by the public
+    :func:`nasviz.report.run_report`: notebook 01 on the tiny profile with
+    ``SMALL_REPORT_PARAMETERS``, in a cache of its own (so its supernet is trained here, not
+    loaded). Its executed notebook and ``metrics_01.json`` also serve the test of notebook 01 run
+    with non-default parameters, so that notebook runs once per session, not twice."""
     from nasviz.report import run_report
 
     out = tmp_path_factory.mktemp('small_report')
-    result = run_report(REPO_ROOT / 'notebooks', out, profile='tiny', parameters=SMALL_REPORT_PARAMETERS,
-                        notebooks=SMALL_REPORT_NOTEBOOKS)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('NASVIZ_CACHE', str(tmp_path_factory.mktemp('small_report_cache')))
+        result = run_report(REPO_ROOT / 'notebooks', out, profile='tiny', parameters=SMALL_REPORT_PARAMETERS,
+                            notebooks=SMALL_REPORT_NOTEBOOKS)
     assert result.ok and (out / 'index.html').is_file(), result
     return out
+
+
+@pytest.fixture(scope='session')
+def report_dir(request) -> Path:
+    """A built report folder: the full one ``make report`` wrote when it is there (CI runs it
+    first, so CI pays nothing here), else the ``small_report`` (notebook 01 on the tiny profile
+    with small parameters), so no test depends on an earlier command having been run."""
+    if (REPORT_DIR / 'index.html').exists():
+        return REPORT_DIR
+    return request.getfixturevalue('small_report')

@@ -6,7 +6,8 @@ import torch
 from nasviz.analysis.clusters import cluster_quality
 from nasviz.partition.split import split_quality
 from nasviz.analysis.embedding import embed_umap
-from nasviz.features.interference import InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups
+from nasviz.features.interference import (InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups,
+                                         subnet_gradients)
 from nasviz.data import load_digits
 from nasviz.spaces.nb201 import OPS, sample_archs
 from nasviz.spaces.nb201_network import NB201Supernet
@@ -49,6 +50,7 @@ def test_split_quality_prefers_the_planted_split():
         split_quality(sim, [['none'], ['skip_connect']])
 
 
+@pytest.mark.slow  # the first UMAP fit in a process compiles umap-learn's numba code: ~40 s
 def test_umap_is_deterministic_and_validates():
     X, _ = _blobs()
     a, b = embed_umap(X, random_state=3), embed_umap(X, random_state=3)
@@ -71,6 +73,16 @@ def test_interference_by_layer_and_tracker():
     # stem, reductions and head are used by every subnet; cells only by pairs sharing an op
     assert shared.loc['stem', 'shared_pairs'] == 1.0 and shared.loc['head', 'shared_pairs'] == 1.0
     assert df['mean_cosine'].dropna().between(-1, 1).all()
+    # the stem row is the mean over all pairs of the cosine of the subnets' stem gradients
+    G = subnet_gradients(model, data, archs, 32, 0)[:, dict(groups)['stem']].astype(np.float64)
+    G /= np.linalg.norm(G, axis=1, keepdims=True)
+    pairs = [G[i] @ G[j] for i in range(len(archs)) for j in range(i + 1, len(archs))]
+    assert shared.loc['stem', 'mean_cosine'] == pytest.approx(np.mean(pairs), rel=1e-9)
+    assert shared.loc['stem', 'conflict_share'] == np.mean(np.array(pairs) < 0)
+    # a subnet paired with itself: cosine 1 and no conflict on every layer it uses
+    same = interference_by_layer(model, data, [archs[0], archs[0]], batch_size=32).dropna(subset=['mean_cosine'])
+    assert {'stem', 'head'} <= set(same['layer'])
+    assert np.allclose(same['mean_cosine'], 1) and (same['conflict_share'] == 0).all()
     row = InterferenceTracker(data, archs, batch_size=32)(0, model)
     assert set(row) == {'cosine_all', 'conflict_all', 'cosine_shared', 'conflict_shared'}
     with pytest.raises(ValueError, match='at least 2'):

@@ -18,6 +18,7 @@ torch.set_num_threads(1)  # the workers' thread count: the same arithmetic in bo
 SMALLEST = dict(spaces=('nb201',), published=False, progress=False, epochs=1, n_eval=12, n_seeds=2)
 
 
+@pytest.mark.slow
 def test_bias_inputs_on_a_local_pool_equal_in_process(tmp_path, monkeypatch):
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'here'))
     here, missing = bias_inputs('tiny', **SMALLEST)

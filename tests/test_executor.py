@@ -3,7 +3,8 @@ results, a worker killed mid-task is retried, an interrupted driver resumes comp
 missing, and a missing Ray is a clear error.
 
 One local Ray instance (2 CPUs, services on 127.0.0.1, no dashboard) is shared by the whole test
-session (the ``ray_local`` fixture in ``conftest.py``).
+session (the ``ray_local`` fixture in ``conftest.py``); the tests that start it are marked slow, as
+every test that starts Ray is, so ``make test-fast`` runs the local pool's side only.
 Ray is in the project's test extra, so with ``CI=true`` these tests fail rather than skip when it
 is missing. Ray's workers import the task functions below from this file: the fixture puts this
 folder on their ``PYTHONPATH`` (the local pool's spawned workers inherit ``sys.path``).
@@ -41,7 +42,7 @@ def local_pool():
         yield ex
 
 
-@pytest.fixture(params=['local', 'ray'])
+@pytest.fixture(params=['local', pytest.param('ray', marks=pytest.mark.slow)])
 def executor(request):
     if request.param == 'ray':
         request.getfixturevalue('ray_local')
@@ -101,6 +102,7 @@ def _cached_sweep(ex, keys: list[int], cache: Path, marker_dir: Path, stop_after
 DIGITS = dict(in_channels=1, C=4, N=1)
 
 
+@pytest.mark.slow
 def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool, tmp_path, monkeypatch):
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
     archs = get_space('nb201').sample_distinct(6, rng=3)
@@ -126,6 +128,7 @@ def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool,
     assert resumed.computed_ == 8
 
 
+@pytest.mark.slow
 def test_microbench_build_on_ray_equals_local_pool(ray_local, local_pool, tmp_path):
     recipe = MicroBenchRecipe(data=dict(n_train=100, size=12, test_views=1), n_cells=2, seeds=(0,), C=2, N=1,
                               epochs=1, batch_size=50)
@@ -214,6 +217,7 @@ def test_backend_choice_and_resources(monkeypatch, capsys):
     assert task_resources('cpu', num_cpus=2) == dict(num_cpus=2, num_gpus=0.0)
 
 
+@pytest.mark.slow
 def test_partition_comparison_on_ray_equals_in_process(ray_local, tmp_path):
     from nasviz.bench import MicroBench
     from nasviz.data import ImageData, load_digits
