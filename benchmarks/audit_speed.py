@@ -12,6 +12,7 @@ machine, side by side.
 
 Needs ``$NASVIZ_NB201_TABLE`` and ``$NASVIZ_NB201_SUPERNETS``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,14 +37,20 @@ def main() -> None:
     table = NB201Table()
     pub = pd.read_csv(os.environ[ENV_SUPERNETS])
     frame = table.to_frame().set_index('arch_str')
-    scores = pd.DataFrame({'oneshot': pub.set_index('arch_str')['oneshot_supernet'],
-                           'fewshot': pub.set_index('arch_str')['fewshot_supernet']})
+    scores = pd.DataFrame(
+        {
+            'oneshot': pub.set_index('arch_str')['oneshot_supernet'],
+            'fewshot': pub.set_index('arch_str')['fewshot_supernet'],
+        }
+    )
     scores['nb201_12ep'] = frame['cifar10_test_12ep'].reindex(scores.index)
     scores['cifar100_200ep'] = frame['cifar100_test_200ep'].reindex(scores.index)
     scores.index.name = 'arch'
-    print(f'audit of {list(scores.columns)} on {len(scores)} NB201 cells, baselines params + random, '
-          f'{a.n_resamples} resamples; OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}, '
-          f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}')
+    print(
+        f'audit of {list(scores.columns)} on {len(scores)} NB201 cells, baselines params + random, '
+        f'{a.n_resamples} resamples; OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}, '
+        f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}'
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     res = audit(scores, table, n_resamples=a.n_resamples, baselines=('params', 'random'), n_jobs=a.n_jobs)
     audit_s, audit_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -60,21 +67,31 @@ def main() -> None:
     tau_s, tau_cpu = float(np.median(times)), float(np.median(cpu))
     floor = tau_s * n_stats
     kendall_only = tau_s * sum(1 for k in d.dist if k[1] == 'kendall_tau') * a.n_resamples
-    print(f'audit: {audit_s:.1f} s for {len(d.dist)} statistics x {a.n_resamples} resamples '
-          f'({n_stats:,} resampled statistics), {len(res.comparisons)} paired comparisons')
+    print(
+        f'audit: {audit_s:.1f} s for {len(d.dist)} statistics x {a.n_resamples} resamples '
+        f'({n_stats:,} resampled statistics), {len(res.comparisons)} paired comparisons'
+    )
     print(f'one scipy.stats.kendalltau pass over {res.n} cells: {tau_s * 1e3:.2f} ms (median of {a.repeats})')
-    print(f'naive floor (that pass x {n_stats:,} resampled statistics): {floor:.0f} s; '
-          f'ratio audit / floor = {audit_s / floor:.4f} ({floor / audit_s:.0f}x faster)')
-    print(f'Kendall tau alone, naively ({kendall_only / tau_s / a.n_resamples:.0f} vectors x {a.n_resamples}): '
-          f'{kendall_only:.0f} s; ratio {audit_s / kendall_only:.3f}')
+    print(
+        f'naive floor (that pass x {n_stats:,} resampled statistics): {floor:.0f} s; '
+        f'ratio audit / floor = {audit_s / floor:.4f} ({floor / audit_s:.0f}x faster)'
+    )
+    print(
+        f'Kendall tau alone, naively ({kendall_only / tau_s / a.n_resamples:.0f} vectors x {a.n_resamples}): '
+        f'{kendall_only:.0f} s; ratio {audit_s / kendall_only:.3f}'
+    )
     # on a shared machine the wall clock counts other processes' time too: the CPU seconds of
     # this process, divided by the threads used, is what two free cores would take at most
-    print(f'CPU time of this process: audit {audit_cpu:.1f} s ({a.n_jobs} thread(s): '
-          f'{audit_cpu / a.n_jobs:.1f} s per core), one kendalltau pass {tau_cpu * 1e3:.2f} ms; '
-          f'CPU ratio audit / floor = {audit_cpu / (tau_cpu * n_stats):.4f}')
+    print(
+        f'CPU time of this process: audit {audit_cpu:.1f} s ({a.n_jobs} thread(s): '
+        f'{audit_cpu / a.n_jobs:.1f} s per core), one kendalltau pass {tau_cpu * 1e3:.2f} ms; '
+        f'CPU ratio audit / floor = {audit_cpu / (tau_cpu * n_stats):.4f}'
+    )
     print(f'load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
-    print(f'target: the whole audit <= 60 s on 2 cores: wall {"met" if audit_s <= 60 else "NOT met"}, '
-          f'CPU per core {"met" if audit_cpu / a.n_jobs <= 60 else "NOT met"}')
+    print(
+        f'target: the whole audit <= 60 s on 2 cores: wall {"met" if audit_s <= 60 else "NOT met"}, '
+        f'CPU per core {"met" if audit_cpu / a.n_jobs <= 60 else "NOT met"}'
+    )
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ Supernets and scores are cached (a rerun loads them; a killed run resumes from t
     OMP_NUM_THREADS=1 python benchmarks/bias_small.py --spaces nb201 darts --out bias_small.csv
     python benchmarks/bias_small.py --spaces nb101 --epochs 10 --n-eval 150
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,24 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument('--out', help='write the summary table (CSV) here')
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    inputs, unavailable = bias_inputs('small', spaces=a.spaces, seed=a.seed, published=not a.no_published,
-                                      epochs=a.epochs, n_eval=a.n_eval, track_every=a.track_every)
+    inputs, unavailable = bias_inputs(
+        'small',
+        spaces=a.spaces,
+        seed=a.seed,
+        published=not a.no_published,
+        epochs=a.epochs,
+        n_eval=a.n_eval,
+        track_every=a.track_every,
+    )
     for k, why in unavailable.items():
         print(f'{k}: unavailable ({why})')
     results = []
     for k, d in inputs.items():
         results.append(analyse(k, d['archs'], d['scores'], d['truth'], d['params'], space=d['space']))
         if not k.startswith('published/'):  # the trivial baseline on the same cells: parameter count
-            results.append(analyse(k.split('/')[0] + '/params', d['archs'], d['params'], d['truth'], None,
-                                   space=d['space']))
+            results.append(
+                analyse(k.split('/')[0] + '/params', d['archs'], d['params'], d['truth'], None, space=d['space'])
+            )
     pd.set_option('display.width', 250)
     pd.set_option('display.max_columns', 30)
     summ = summary_table(results)

@@ -14,6 +14,7 @@ size only. ``--grid`` adds the robustness grid (k x distance) on NB201 CIFAR-100
     python benchmarks/cbred_table.py --seeds 2 --datasets cifar100 --spaces nb201
     python benchmarks/cbred_table.py --grid --grid-html grid.html --json cbred.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,15 @@ import pandas as pd
 from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds
 
 #: the defaults of the C-BRED settings this table reports (and the grid marks)
-DEFAULTS = dict(k=64, encoding='path', distance='hellinger', clustering='spectral', score=('naswot', 'synflow'),
-                quantile=0.5, min_size=156)
+DEFAULTS = dict(
+    k=64,
+    encoding='path',
+    distance='hellinger',
+    clustering='spectral',
+    score=('naswot', 'synflow'),
+    quantile=0.5,
+    min_size=156,
+)
 
 
 def nb201_inputs(table: str | None) -> dict:
@@ -52,11 +60,18 @@ def nb201_inputs(table: str | None) -> dict:
     if os.path.isfile(pub):
         p = pd.read_csv(pub)  # empty for degenerate cells: they rank last, so the column covers the space
         base['naswot_published'] = dict(zip(p['arch_str'], p['naswot_cifar10'].astype(float).fillna(-np.inf)))
-    truth = {ds: dict(zip(strs, bench.accuracies(strs, ds, 'test_200ep')))
-             for ds in ('cifar10', 'cifar100', 'imagenet16')}
+    truth = {
+        ds: dict(zip(strs, bench.accuracies(strs, ds, 'test_200ep'))) for ds in ('cifar10', 'cifar100', 'imagenet16')
+    }
     cover = {p: int(prox[p].notna().sum()) for p in DEFAULTS['score'] if p in prox.columns}
-    return dict(space=space, archs=archs, proxies=prox, baselines=base, truth=truth,
-                source=f'{path} ({len(prox)} cells; values per scoring proxy {cover}; computed on CIFAR-10 images)')
+    return dict(
+        space=space,
+        archs=archs,
+        proxies=prox,
+        baselines=base,
+        truth=truth,
+        source=f'{path} ({len(prox)} cells; values per scoring proxy {cover}; computed on CIFAR-10 images)',
+    )
 
 
 def subset_inputs(name: str) -> dict:
@@ -71,9 +86,14 @@ def subset_inputs(name: str) -> dict:
     params = dict(zip(strs, np.asarray(bench.params_many(strs), dtype=float)))
     flops = {s: float(bench.flops(s)) for s in strs}
     prox = pd.DataFrame({'arch_str': strs, 'flops': [flops[s] for s in strs], 'params': [params[s] for s in strs]})
-    return dict(space=space, archs=archs, proxies=prox, baselines={'params': params, 'flops': flops},
-                truth={bench.DATASET: acc}, source=f'{bench.path} ({len(strs)} cells; scored by the table\'s flops '
-                                                     'and params)')
+    return dict(
+        space=space,
+        archs=archs,
+        proxies=prox,
+        baselines={'params': params, 'flops': flops},
+        truth={bench.DATASET: acc},
+        source=f"{bench.path} ({len(strs)} cells; scored by the table's flops and params)",
+    )
 
 
 def run(a: argparse.Namespace) -> dict:
@@ -84,15 +104,19 @@ def run(a: argparse.Namespace) -> dict:
         print(f'{sp}: {inp["source"]}', flush=True)
         cfg = dict(DEFAULTS, k=a.k, encoding=a.encoding, distance=a.distance)
         if sp != 'nb201':  # scored by size; 1% of the subset as the smallest selectable cluster
-            cfg.update(score=('flops', 'params'), min_size=max(1, len(inp['archs']) // 100),
-                       k=min(a.k, max(2, len(inp['archs']) // 20)))
+            cfg.update(
+                score=('flops', 'params'),
+                min_size=max(1, len(inp['archs']) // 100),
+                k=min(a.k, max(2, len(inp['archs']) // 20)),
+            )
         models: dict = {}  # one fit per seed, shared by the ground truths
         for ds, truth in inp['truth'].items():
             if sp == 'nb201' and ds not in a.datasets:
                 continue
             t0 = time.perf_counter()
-            per = evaluate_seeds(inp['archs'], inp['space'], inp['proxies'], truth, inp['baselines'], seeds,
-                                 models=models, **cfg)
+            per = evaluate_seeds(
+                inp['archs'], inp['space'], inp['proxies'], truth, inp['baselines'], seeds, models=models, **cfg
+            )
             summ = summarize_seeds(per)
             whole = float(np.mean(list(truth.values())))
             for r in summ.to_dict('records'):
@@ -103,11 +127,14 @@ def run(a: argparse.Namespace) -> dict:
     table = pd.DataFrame(rows)
     pd.set_option('display.width', 220)
     pd.set_option('display.max_columns', 30)
-    print('\nC-BRED ' + ', '.join(f'{k}={v}' for k, v in DEFAULTS.items() if k not in ('k', 'encoding', 'distance'))
-          + f', k={a.k}, encoding={a.encoding}, distance={a.distance}; {a.seeds} clustering seeds; '
-          'mean accuracy (%) of the selected cells (all cells of the chosen cluster); baselines at the same size '
-          'per seed; diff = C-BRED minus baseline (paired over seeds), SE over seeds; exact=False: the baseline '
-          'covers part of the space, its top cells are the same fraction of the covered cells')
+    print(
+        '\nC-BRED '
+        + ', '.join(f'{k}={v}' for k, v in DEFAULTS.items() if k not in ('k', 'encoding', 'distance'))
+        + f', k={a.k}, encoding={a.encoding}, distance={a.distance}; {a.seeds} clustering seeds; '
+        'mean accuracy (%) of the selected cells (all cells of the chosen cluster); baselines at the same size '
+        'per seed; diff = C-BRED minus baseline (paired over seeds), SE over seeds; exact=False: the baseline '
+        'covers part of the space, its top cells are the same fraction of the covered cells'
+    )
     print(table.round(3).to_string(index=False))
     out['table'] = table.to_dict('records')
     out['per_seed'] = pd.concat(per_seed_all).to_dict('records')
@@ -115,16 +142,27 @@ def run(a: argparse.Namespace) -> dict:
         inp = nb201_inputs(a.proxies_table)
         cfg = dict(DEFAULTS, encoding=a.encoding)
         cfg.pop('k'), cfg.pop('distance')
-        g = cbred_grid(inp['archs'], inp['space'], inp['proxies'], inp['truth']['cifar100'], ks=a.grid_k,
-                       distances=a.grid_distances, seeds=list(range(a.grid_seeds)), **cfg)
-        print(f'\ngrid on NB201 CIFAR-100 (encoding {a.encoding}, {a.grid_seeds} seed(s); default k={a.k}, '
-              f'{a.distance}):')
+        g = cbred_grid(
+            inp['archs'],
+            inp['space'],
+            inp['proxies'],
+            inp['truth']['cifar100'],
+            ks=a.grid_k,
+            distances=a.grid_distances,
+            seeds=list(range(a.grid_seeds)),
+            **cfg,
+        )
+        print(
+            f'\ngrid on NB201 CIFAR-100 (encoding {a.encoding}, {a.grid_seeds} seed(s); default k={a.k}, {a.distance}):'
+        )
         print(g.round(3).to_string(index=False))
         ok = g.dropna(subset=['mean'])
         if len(ok):
             lo, hi = ok.loc[ok['mean'].idxmin()], ok.loc[ok['mean'].idxmax()]
-            print(f'grid extremes: lowest {lo["mean"]:.2f}% (k={lo.k}, {lo.distance}, n={lo.n:.0f}), highest '
-                  f'{hi["mean"]:.2f}% (k={hi.k}, {hi.distance}, n={hi.n:.0f})')
+            print(
+                f'grid extremes: lowest {lo["mean"]:.2f}% (k={lo.k}, {lo.distance}, n={lo.n:.0f}), highest '
+                f'{hi["mean"]:.2f}% (k={hi.k}, {hi.distance}, n={hi.n:.0f})'
+            )
         out['grid'] = g.to_dict('records')
         if a.grid_html:
             from nasviz.viz.reduce_figures import plot_cbred_grid
@@ -142,8 +180,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--seeds', type=int, default=5, help='clustering seeds')
     ap.add_argument('--spaces', nargs='+', default=['nb201', 'nb101', 'darts'], choices=['nb201', 'nb101', 'darts'])
-    ap.add_argument('--datasets', nargs='+', default=['cifar10', 'cifar100', 'imagenet16'],
-                    choices=['cifar10', 'cifar100', 'imagenet16'], help='NB201 ground truth')
+    ap.add_argument(
+        '--datasets',
+        nargs='+',
+        default=['cifar10', 'cifar100', 'imagenet16'],
+        choices=['cifar10', 'cifar100', 'imagenet16'],
+        help='NB201 ground truth',
+    )
     ap.add_argument('--proxies-table', help='NB201 proxy table (default: the shipped data/nb201_proxies_cifar10.csv)')
     ap.add_argument('--k', type=int, default=DEFAULTS['k'])
     ap.add_argument('--encoding', default=DEFAULTS['encoding'], choices=['histogram', 'adjacency', 'wl', 'path'])

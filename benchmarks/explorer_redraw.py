@@ -8,6 +8,7 @@ the splits cached as the notebook's static sweep leaves them. Prints, measured s
 run: the slowest redraw of a new selection, the slowest re-selection served from the widget's
 cache, and their ratio. Targets: a new selection under 1 s, a cached one under 0.2 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,10 @@ def main(argv: list[str] | None = None) -> None:
         groups, q = split_of(n, method)
         tree = PartitionTree.root()
         tree.split(tree.root_id, 0, groups)
-        return {'similarity': plot_similarity(sim, title=f'{n} groups by {method} (gap {q["gap"]:.2g})'),
-                'tree': plot_partition_tree(tree.to_frame(), title=f'Sub-supernets for {n} groups')}
+        return {
+            'similarity': plot_similarity(sim, title=f'{n} groups by {method} (gap {q["gap"]:.2g})'),
+            'tree': plot_partition_tree(tree.to_frame(), title=f'Sub-supernets for {n} groups'),
+        }
 
     for n in counts:
         for m in methods:
@@ -63,8 +66,10 @@ def main(argv: list[str] | None = None) -> None:
                         control.value = value
                         (cached if 'cached in' in w.status.value else new).append(w.seconds)
     worst_new, worst_cached = max(new), max(cached)
-    print(f'new_selection_max_s={worst_new:.3f} cached_max_s={worst_cached:.4f} '
-          f'ratio={worst_cached / worst_new:.3f} ({len(new)} new, {len(cached)} cached redraws)')
+    print(
+        f'new_selection_max_s={worst_new:.3f} cached_max_s={worst_cached:.4f} '
+        f'ratio={worst_cached / worst_new:.3f} ({len(new)} new, {len(cached)} cached redraws)'
+    )
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ and estimates afterwards (same numbers), ``grad`` is GM-NAS. The ratios on the l
     python benchmarks/lid_vs_grad.py --C 8 --N 2 --batch 64 --in-size 16
     python benchmarks/lid_vs_grad.py --dataset digits --C 4 --N 1 --batch 64 --k 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ import torch  # noqa: E402
 
 from nasviz.memory import proc_status_kib, reset_peak_rss  # noqa: E402
 
-MiB = 2 ** 20
+MiB = 2**20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,8 +67,9 @@ def make_model(spec: dict, in_channels: int):  # noqa: ANN201
 def make_config(spec: dict, kind: str):  # noqa: ANN201
     from nasviz.features.ops import FeatureConfig
 
-    return FeatureConfig(kind=kind, repeats=spec['repeats'], batch_size=spec['batch'],
-                         n_neighbors=spec['k'], seed=spec['seed'])
+    return FeatureConfig(
+        kind=kind, repeats=spec['repeats'], batch_size=spec['batch'], n_neighbors=spec['k'], seed=spec['seed']
+    )
 
 
 def run_method(model, data, spec: dict, method: str, device: torch.device, warmup: bool = False):  # noqa: ANN001, ANN201
@@ -78,8 +80,7 @@ def run_method(model, data, spec: dict, method: str, device: torch.device, warmu
         cfg = replace(cfg, repeats=1, batch_size=min(cfg.batch_size, cfg.n_neighbors + 4))
     if method == 'grad':
         return grad_features(model, data, spec['edge'], config=cfg, device=device, progress=False)
-    return lid_features(model, data, spec['edge'], config=cfg, device=device, progress=False,
-                        stream=method == 'lid')
+    return lid_features(model, data, spec['edge'], config=cfg, device=device, progress=False, stream=method == 'lid')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,8 +103,14 @@ def cpu_worker(spec: dict, method: str, state_path: str) -> dict:
     res = run_method(model, data, spec, method, dev)
     seconds = time.perf_counter() - t0
     peak = proc_status_kib('VmHWM') if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return dict(method=method, seconds=seconds, peak_bytes=max(0, peak - base) * 1024, base_bytes=base * 1024,
-                how='VmHWM after a clear_refs reset' if reset else 'ru_maxrss', shape=tuple(res.features.shape))
+    return dict(
+        method=method,
+        seconds=seconds,
+        peak_bytes=max(0, peak - base) * 1024,
+        base_bytes=base * 1024,
+        how='VmHWM after a clear_refs reset' if reset else 'ru_maxrss',
+        shape=tuple(res.features.shape),
+    )
 
 
 def _spawned(spec: dict, method: str, state_path: str, mmap_threshold: int | None) -> dict:
@@ -123,8 +130,9 @@ def _spawned(spec: dict, method: str, state_path: str, mmap_threshold: int | Non
             os.environ['MALLOC_MMAP_THRESHOLD_'] = old
 
 
-def measure_cpu(spec: dict, state_path: str, methods: list[str], trials: int = 1,
-                mmap_threshold: int = 0) -> list[dict]:
+def measure_cpu(
+    spec: dict, state_path: str, methods: list[str], trials: int = 1, mmap_threshold: int = 0
+) -> list[dict]:
     """Time and resident peak of every method, each run in a fresh process.
 
     ``peak_bytes`` comes from the default allocator, in the same run as ``seconds``;
@@ -150,8 +158,14 @@ def measure_cpu(spec: dict, state_path: str, methods: list[str], trials: int = 1
 # ---------------------------------------------------------------------------------------------
 # CUDA: one process, allocator statistics
 # ---------------------------------------------------------------------------------------------
-def measure_cuda(spec: dict, model, data, device: torch.device, methods: list[str],  # noqa: ANN001
-                 trials: int = 1) -> list[dict]:
+def measure_cuda(
+    spec: dict,
+    model,
+    data,
+    device: torch.device,
+    methods: list[str],  # noqa: ANN001
+    trials: int = 1,
+) -> list[dict]:
     data = data.to(device)
     model.to(device)
     out = []
@@ -167,11 +181,21 @@ def measure_cuda(spec: dict, model, data, device: torch.device, methods: list[st
         torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t0
         peak = torch.cuda.max_memory_allocated(device) - base
-        out.append(dict(method=m, seconds=seconds, peak_bytes=peak, base_bytes=base,
-                        how='torch.cuda.max_memory_allocated', shape=tuple(res.features.shape)))
+        out.append(
+            dict(
+                method=m,
+                seconds=seconds,
+                peak_bytes=peak,
+                base_bytes=base,
+                how='torch.cuda.max_memory_allocated',
+                shape=tuple(res.features.shape),
+            )
+        )
         del res
-    return [dict(min(rs, key=lambda r: r['seconds']), peak_bytes=max(r['peak_bytes'] for r in rs))
-            for rs in ([r for r in out if r['method'] == m] for m in methods)]
+    return [
+        dict(min(rs, key=lambda r: r['seconds']), peak_bytes=max(r['peak_bytes'] for r in rs))
+        for rs in ([r for r in out if r['method'] == m] for m in methods)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,8 +233,15 @@ def breakdown(model, data, spec: dict) -> dict:  # noqa: ANN001
             largest_block = max(largest_block, max(f.numel() for f in feats))
     n_ops = len(mask.allowed[edge])
     D = sum(p.numel() for p in grad_parameters(model, edge, mask)[1])
-    return dict(saved_for_backward=saved_max, grad_buffers=2 * n_ops * D * 4, param_grads=D * 4,
-                all_block_outputs=blocks_max, largest_block_copy=largest_block * 4, n_params=D, n_ops=n_ops)
+    return dict(
+        saved_for_backward=saved_max,
+        grad_buffers=2 * n_ops * D * 4,
+        param_grads=D * 4,
+        all_block_outputs=blocks_max,
+        largest_block_copy=largest_block * 4,
+        n_params=D,
+        n_ops=n_ops,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,28 +254,52 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument('--edge', type=int, default=0, help='edge to split (0..5)')
     ap.add_argument('--device', default='auto', help="'auto', 'cpu' or a CUDA device")
     ap.add_argument('--in-size', type=int, default=32, help='image side for random data')
-    ap.add_argument('--dataset', default='random', choices=('random', 'digits'),
-                    help="random CIFAR-shaped tensors, or the embedded digits (1x16x16)")
+    ap.add_argument(
+        '--dataset',
+        default='random',
+        choices=('random', 'digits'),
+        help='random CIFAR-shaped tensors, or the embedded digits (1x16x16)',
+    )
     ap.add_argument('--n-train', type=int, default=None, help='random images (default 4 x batch)')
     ap.add_argument('--k', type=int, default=20, help='LID neighbours')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads, the same for both methods')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--trials', type=int, default=1, help='runs per method; fastest time, largest peak')
-    ap.add_argument('--mmap-threshold', type=int, default=65536,
-                    help='CPU: also measure with this fixed glibc MALLOC_MMAP_THRESHOLD_ (bytes; 0: skip)')
-    ap.add_argument('--keep', action='store_true',
-                    help='also measure LID through forward_features (all block outputs kept)')
+    ap.add_argument(
+        '--mmap-threshold',
+        type=int,
+        default=65536,
+        help='CPU: also measure with this fixed glibc MALLOC_MMAP_THRESHOLD_ (bytes; 0: skip)',
+    )
+    ap.add_argument(
+        '--keep', action='store_true', help='also measure LID through forward_features (all block outputs kept)'
+    )
     ap.add_argument('--no-breakdown', action='store_true', help='skip the tensor-size breakdown')
     args = ap.parse_args(argv)
 
-    from nasviz.spaces.nb201 import EDGE_NAMES
     from nasviz.seeding import set_seed
+    from nasviz.spaces.nb201 import EDGE_NAMES
 
-    spec = dict(C=args.C, N=args.N, batch=args.batch, repeats=args.repeats, edge=args.edge, k=args.k,
-                dataset=args.dataset, in_size=args.in_size, n_train=args.n_train or 4 * args.batch,
-                seed=args.seed, threads=args.threads)
-    dev = torch.device('cuda' if args.device == 'auto' and torch.cuda.is_available() else
-                       'cpu' if args.device == 'auto' else args.device)
+    spec = dict(
+        C=args.C,
+        N=args.N,
+        batch=args.batch,
+        repeats=args.repeats,
+        edge=args.edge,
+        k=args.k,
+        dataset=args.dataset,
+        in_size=args.in_size,
+        n_train=args.n_train or 4 * args.batch,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    dev = torch.device(
+        'cuda'
+        if args.device == 'auto' and torch.cuda.is_available()
+        else 'cpu'
+        if args.device == 'auto'
+        else args.device
+    )
     methods = ['lid', 'lid_keep', 'grad'] if args.keep else ['lid', 'grad']
     torch.set_num_threads(args.threads)
     set_seed(args.seed)
@@ -255,33 +310,48 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = os.path.join(tmp, 'supernet.pt')
         torch.save(model.state_dict(), state)
-        rows = (measure_cpu(spec, state, methods, args.trials, args.mmap_threshold) if cpu
-                else measure_cuda(spec, model, data, dev, methods, args.trials))
+        rows = (
+            measure_cpu(spec, state, methods, args.trials, args.mmap_threshold)
+            if cpu
+            else measure_cuda(spec, model, data, dev, methods, args.trials)
+        )
     live = cpu and args.mmap_threshold > 0
 
-    print(f'NAS-LID vs GM-NAS feature extraction: C={args.C} N={args.N} batch={args.batch} R={args.repeats} '
-          f'edge={args.edge} ({EDGE_NAMES[args.edge]}), data={data.name} {tuple(data.x_train.shape[1:])}, '
-          f'device={dev}, threads={args.threads}, fastest of {args.trials} trial(s)')
+    print(
+        f'NAS-LID vs GM-NAS feature extraction: C={args.C} N={args.N} batch={args.batch} R={args.repeats} '
+        f'edge={args.edge} ({EDGE_NAMES[args.edge]}), data={data.name} {tuple(data.x_train.shape[1:])}, '
+        f'device={dev}, threads={args.threads}, fastest of {args.trials} trial(s)'
+    )
     if cpu:
-        print(f'memory: {rows[0]["how"]} minus VmRSS before the call, one fresh spawned process per run; '
-              f'"peak" with the default allocator (same run as the time)'
-              + (f', "live" with MALLOC_MMAP_THRESHOLD_={args.mmap_threshold} (freed tensors leave the '
-                 f'resident set)' if live else ''))
+        print(
+            f'memory: {rows[0]["how"]} minus VmRSS before the call, one fresh spawned process per run; '
+            f'"peak" with the default allocator (same run as the time)'
+            + (
+                f', "live" with MALLOC_MMAP_THRESHOLD_={args.mmap_threshold} (freed tensors leave the resident set)'
+                if live
+                else ''
+            )
+        )
     else:
         print(f'memory: {rows[0]["how"]} minus memory_allocated before the call')
     print(f'{"method":<9} {"seconds":>8} {"peak MiB":>9}' + (f' {"live MiB":>9}' if live else '') + '  features')
     for r in rows:
-        print(f'{r["method"]:<9} {r["seconds"]:8.2f} {r["peak_bytes"] / MiB:9.1f}'
-              + (f' {r["live_bytes"] / MiB:9.1f}' if live else '') + f'  {r["shape"]}')
+        print(
+            f'{r["method"]:<9} {r["seconds"]:8.2f} {r["peak_bytes"] / MiB:9.1f}'
+            + (f' {r["live_bytes"] / MiB:9.1f}' if live else '')
+            + f'  {r["shape"]}'
+        )
     if not args.no_breakdown:
         model.to('cpu')
         parts = breakdown(model, data.to('cpu'), spec)
-        print('breakdown (tensor sizes, largest path): GM-NAS: activations saved for backward '
-              f'{parts["saved_for_backward"] / MiB:.1f} MiB, gradient buffers 2 x n_ops x D '
-              f'{parts["grad_buffers"] / MiB:.1f} MiB (n_ops={parts["n_ops"]}, D={parts["n_params"]:,}), weight '
-              f'grads {parts["param_grads"] / MiB:.1f} MiB; NAS-LID: all block outputs '
-              f'{parts["all_block_outputs"] / MiB:.1f} MiB, centred float32 copy of the largest block '
-              f'{parts["largest_block_copy"] / MiB:.1f} MiB')
+        print(
+            'breakdown (tensor sizes, largest path): GM-NAS: activations saved for backward '
+            f'{parts["saved_for_backward"] / MiB:.1f} MiB, gradient buffers 2 x n_ops x D '
+            f'{parts["grad_buffers"] / MiB:.1f} MiB (n_ops={parts["n_ops"]}, D={parts["n_params"]:,}), weight '
+            f'grads {parts["param_grads"] / MiB:.1f} MiB; NAS-LID: all block outputs '
+            f'{parts["all_block_outputs"] / MiB:.1f} MiB, centred float32 copy of the largest block '
+            f'{parts["largest_block_copy"] / MiB:.1f} MiB'
+        )
     lid, grad = rows[0], rows[-1]
     key = 'live_bytes' if live else 'peak_bytes'
     if live:

@@ -1,7 +1,8 @@
 """``benchmarks/supernet_sharing.py --space nb101`` under its earlier name (README commands cite it):
 
-    python benchmarks/nb101_sharing.py [--ks 1 2 8] [--designs ...] [--seeds 0 1 2] [--tau [--cells 120]]
+python benchmarks/nb101_sharing.py [--ks 1 2 8] [--designs ...] [--seeds 0 1 2] [--tau [--cells 120]]
 """
+
 from __future__ import annotations
 
 import sys

@@ -9,6 +9,7 @@ NASWOT + synflow (network build, both proxies) and the projection for all 15,625
     python benchmarks/proxies.py --export data/nb201_proxies_cifar10.csv   # cached values -> shipped table
     python benchmarks/proxies.py --validate data/nb201_proxies_cifar10.csv # Spearman vs NB201 and published
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,20 +34,39 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--json', help='write the figures here')
-    ap.add_argument('--export', help='instead of timing: write every cached CIFAR-10 proxy value of NB201 cells '
-                                     '(default sweep settings) to this CSV, with a header naming the recipe')
-    ap.add_argument('--sweep', action='store_true',
-                    help='instead of timing: sweep SWEEP_PROXIES over every NB201 cell into the cache (resumable: '
-                         'a rerun computes only what is missing), the cheap data-free ones first over the whole '
-                         'space, then the input-reading ones, both in the seeded order of the space')
+    ap.add_argument(
+        '--export',
+        help='instead of timing: write every cached CIFAR-10 proxy value of NB201 cells '
+        '(default sweep settings) to this CSV, with a header naming the recipe',
+    )
+    ap.add_argument(
+        '--sweep',
+        action='store_true',
+        help='instead of timing: sweep SWEEP_PROXIES over every NB201 cell into the cache (resumable: '
+        'a rerun computes only what is missing), the cheap data-free ones first over the whole '
+        'space, then the input-reading ones, both in the seeded order of the space',
+    )
     ap.add_argument('--workers', type=int, default=2, help='worker processes of --sweep')
-    ap.add_argument('--passes', type=int, nargs='+', default=[1, 2], choices=[1, 2],
-                    help='--sweep: which passes (1: data-free, 2: input-reading)')
-    ap.add_argument('--offset', type=int, default=0,
-                    help='--sweep: start at this position of the seeded order (the cells before it come last)')
+    ap.add_argument(
+        '--passes',
+        type=int,
+        nargs='+',
+        default=[1, 2],
+        choices=[1, 2],
+        help='--sweep: which passes (1: data-free, 2: input-reading)',
+    )
+    ap.add_argument(
+        '--offset',
+        type=int,
+        default=0,
+        help='--sweep: start at this position of the seeded order (the cells before it come last)',
+    )
     ap.add_argument('--merge', help='--export: an earlier table of the same recipe filling values the cache lacks')
-    ap.add_argument('--validate', help='instead of timing: validate the proxy table in this CSV against the NB201 '
-                                       'table (NASVIZ_NB201_TABLE) and the published per-cell scores')
+    ap.add_argument(
+        '--validate',
+        help='instead of timing: validate the proxy table in this CSV against the NB201 '
+        'table (NASVIZ_NB201_TABLE) and the published per-cell scores',
+    )
     a = ap.parse_args(argv)
     if a.sweep:
         return sweep_space(a.workers, a.passes, a.offset)
@@ -111,12 +131,17 @@ def main(argv: list[str] | None = None) -> dict:
         kernel_dedup.append(time.perf_counter() - t)
         if not np.array_equal(K, K_plain):
             raise AssertionError(f'{arch}: the deduplicated NASWOT kernel differs from the plain one')
-    res = {'cells': a.cells, 'threads': a.threads, 'build_s': float(np.mean(build)),
-           'per_proxy_s': {p: float(np.mean(v)) for p, v in per.items()},
-           'batch': {p: PROXIES[p].batch_size for p in a.proxies},
-           'naswot_synflow_cell_s': float(np.mean(path)),
-           'kernel_plain_s': float(np.mean(kernel_plain)), 'kernel_dedup_s': float(np.mean(kernel_dedup)),
-           'forward_s': float(np.mean(forward))}
+    res = {
+        'cells': a.cells,
+        'threads': a.threads,
+        'build_s': float(np.mean(build)),
+        'per_proxy_s': {p: float(np.mean(v)) for p, v in per.items()},
+        'batch': {p: PROXIES[p].batch_size for p in a.proxies},
+        'naswot_synflow_cell_s': float(np.mean(path)),
+        'kernel_plain_s': float(np.mean(kernel_plain)),
+        'kernel_dedup_s': float(np.mean(kernel_dedup)),
+        'forward_s': float(np.mean(forward)),
+    }
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
     if shared_grad:
@@ -125,27 +150,41 @@ def main(argv: list[str] | None = None) -> dict:
     res['sweep_all_cells_min_on_2_cores'] = res['sweep_cell_s'] * (15625 - 341) / 2 / 60
     n = 15625 - 341  # non-degenerate NB201 cells (degenerate ones skip the input-reading proxies)
     res['naswot_synflow_all_cells_min_on_2_cores'] = res['naswot_synflow_cell_s'] * n / 2 / 60
-    print(f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells; '
-          f'load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs')
+    print(
+        f'NB201 C=16 N=5, CIFAR-10 32x32, {a.threads} thread(s), mean over {a.cells} non-degenerate cells; '
+        f'load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs'
+    )
     print(f'  network build: {res["build_s"]:.3f} s')
     for p in a.proxies:
         print(f'  {p:15s} batch {PROXIES[p].batch_size:4d}: {res["per_proxy_s"][p]:.3f} s/cell')
     if shared:
-        print(f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
-              f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})')
+        print(
+            f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
+            f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})'
+        )
     if shared_grad:
-        print(f'  snip + grad_norm sharing one backward: {res["snip_grad_norm_shared_s"]:.3f} s/cell '
-              f'(separately {res["per_proxy_s"]["snip"] + res["per_proxy_s"]["grad_norm"]:.3f})')
-    print(f'  the sweep\'s per-cell path, build + {",".join(seven)}: {res["sweep_cell_s"]:.3f} s/cell; all '
-          f'{15625 - 341:,} non-degenerate cells on 2 idle cores: {res["sweep_all_cells_min_on_2_cores"]:.0f} min '
-          '(degenerate cells cost a build and the data-free proxies only)')
-    print(f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
-          f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)')
-    print(f'  one plain forward of the batch (no ReLU recording): {res["forward_s"]:.3f} s/cell; for all '
-          f'{15625 - 341:,} non-degenerate cells on 2 cores: {res["forward_s"] * (15625 - 341) / 2 / 60:.1f} min')
+        print(
+            f'  snip + grad_norm sharing one backward: {res["snip_grad_norm_shared_s"]:.3f} s/cell '
+            f'(separately {res["per_proxy_s"]["snip"] + res["per_proxy_s"]["grad_norm"]:.3f})'
+        )
+    print(
+        f"  the sweep's per-cell path, build + {','.join(seven)}: {res['sweep_cell_s']:.3f} s/cell; all "
+        f'{15625 - 341:,} non-degenerate cells on 2 idle cores: {res["sweep_all_cells_min_on_2_cores"]:.0f} min '
+        '(degenerate cells cost a build and the data-free proxies only)'
+    )
+    print(
+        f'  NASWOT kernel: one product per layer {res["kernel_plain_s"]:.3f} s, one per distinct code '
+        f'{res["kernel_dedup_s"]:.3f} s (ratio {res["kernel_dedup_s"] / res["kernel_plain_s"]:.2f}, equal kernels)'
+    )
+    print(
+        f'  one plain forward of the batch (no ReLU recording): {res["forward_s"]:.3f} s/cell; for all '
+        f'{15625 - 341:,} non-degenerate cells on 2 cores: {res["forward_s"] * (15625 - 341) / 2 / 60:.1f} min'
+    )
     print(f'  sweep path naswot + synflow (build + both): {res["naswot_synflow_cell_s"]:.3f} s/cell')
-    print(f'  projection, all {n:,} non-degenerate cells on 2 cores: '
-          f'{res["naswot_synflow_all_cells_min_on_2_cores"]:.1f} min (target 20)')
+    print(
+        f'  projection, all {n:,} non-degenerate cells on 2 cores: '
+        f'{res["naswot_synflow_all_cells_min_on_2_cores"]:.1f} min (target 20)'
+    )
     if a.json:
         with open(a.json, 'w') as f:
             json.dump(res, f, indent=1)
@@ -189,10 +228,14 @@ def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0)
         load0 = os.getloadavg()[0]
         sw = ProxySweep(list(group), SweepConfig(), workers=workers)
         sw.run(order)
-        out[','.join(group)] = dict(seconds=sw.seconds_, computed=sw.computed_, load_before=load0,
-                                    load_after=os.getloadavg()[0])
-        print(f'{",".join(group)}: {sw.computed_} values computed in {sw.seconds_:.0f} s with {workers} workers '
-              f'(load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after)', flush=True)
+        out[','.join(group)] = dict(
+            seconds=sw.seconds_, computed=sw.computed_, load_before=load0, load_after=os.getloadavg()[0]
+        )
+        print(
+            f'{",".join(group)}: {sw.computed_} values computed in {sw.seconds_:.0f} s with {workers} workers '
+            f'(load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after)',
+            flush=True,
+        )
     return out
 
 
@@ -205,8 +248,8 @@ def export(path: str, merge: str | None = None) -> dict:
     lacks; first, every value both hold must agree to 6 significant digits (else ``ValueError``)."""
     import pandas as pd
 
-    from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.io import atomic_write_text
+    from nasviz.proxies import ProxySweep, SweepConfig
 
     space = get_space('nb201')
     order = sweep_order()
@@ -223,15 +266,19 @@ def export(path: str, merge: str | None = None) -> dict:
             same = (a == b) | (np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), np.abs(b)))
             if not same.all():
                 bad = t.index[both][~same][0]
-                raise ValueError(f'{merge}: {p} of {bad} is {old.loc[bad, p]}, the cache has {t.loc[bad, p]}: '
-                                 'not the same recipe, not merged')
+                raise ValueError(
+                    f'{merge}: {p} of {bad} is {old.loc[bad, p]}, the cache has {t.loc[bad, p]}: '
+                    'not the same recipe, not merged'
+                )
             checked += int(both.sum())
             fill = o.notna() & t[p].isna()
             t.loc[fill, p] = o[fill]
             filled += int(fill.sum())
         t = t.reset_index()
-        merged_note = (f' {filled} values come from the earlier table {Path(merge).name} of the same recipe, which '
-                       f'agrees with this sweep on all {checked} values both hold (6 significant digits).')
+        merged_note = (
+            f' {filled} values come from the earlier table {Path(merge).name} of the same recipe, which '
+            f'agrees with this sweep on all {checked} values both hold (6 significant digits).'
+        )
     listed = [p for group in SWEEP_PROXIES for p in group]
     cols = listed + [c for c in PROXY_NAMES if c not in listed and t[c].notna().any()]
     t = t[['arch_str'] + cols]
@@ -243,12 +290,16 @@ def export(path: str, merge: str | None = None) -> dict:
         why = []
         nan = [p for p, v in zip(cols, row) if not np.isfinite(v)]
         if degenerate and any(p in uses_input for p in nan):
-            why.append('degenerate cell (no path from input to output): ' +
-                       ','.join(p for p in nan if p in uses_input) + ' undefined, not computed')
+            why.append(
+                'degenerate cell (no path from input to output): '
+                + ','.join(p for p in nan if p in uses_input)
+                + ' undefined, not computed'
+            )
         neg = [p for p, v in zip(cols, row) if v == -np.inf]
         if neg:
-            why.append(','.join(neg) + ' = -inf: log of 0 (synflow: no gradient reaches a weight; naswot: singular '
-                                       'kernel)')
+            why.append(
+                ','.join(neg) + ' = -inf: log of 0 (synflow: no gradient reaches a weight; naswot: singular kernel)'
+            )
         missing = [p for p, v in zip(cols, row) if np.isnan(v) and not (degenerate and p in uses_input)]
         if missing:
             why.append(','.join(missing) + ' not computed yet (sweep unfinished)')
@@ -256,14 +307,19 @@ def export(path: str, merge: str | None = None) -> dict:
     t['undefined'] = reasons
     counts = {c: int(t[c].notna().sum()) for c in cols}
     complete = all(counts[p] == 15625 for p in listed) and len(t) == 15625
-    head = ('# nasviz training-free proxies on NAS-Bench-201 cells (C=16, N=5, 10 classes), CIFAR-10 training '
-            'images (NASVIZ_CIFAR10_NPZ), seed 0 for initialisation and the probe batch, each proxy at its paper '
-            f'batch size; {len(t)} of 15,625 cells ('
-            + ('the whole space' if complete else 'a seeded uniform random order of the space, numpy default_rng(0) '
-               'permutation, as far as the sweep got') +
-            f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
-            '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 (resumable; the proxy cache under '
-            '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n')
+    head = (
+        '# nasviz training-free proxies on NAS-Bench-201 cells (C=16, N=5, 10 classes), CIFAR-10 training '
+        'images (NASVIZ_CIFAR10_NPZ), seed 0 for initialisation and the probe batch, each proxy at its paper '
+        f'batch size; {len(t)} of 15,625 cells ('
+        + (
+            'the whole space'
+            if complete
+            else 'a seeded uniform random order of the space, numpy default_rng(0) permutation, as far as the sweep got'
+        )
+        + f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
+        '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 (resumable; the proxy cache under '
+        '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n'
+    )
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))
     print(f'wrote {len(t)} cells to {path}: {counts}')
     return counts
@@ -299,7 +355,7 @@ def validate(path: str) -> dict:
                 e = spearman_ci(v[ok], truth[ok], n_resamples=1000)
                 rows.append(dict(proxy=p, dataset=ds, n=e.n, spearman=e.estimate, low=e.low, high=e.high))
     cross = pd.DataFrame(rows)
-    print('\nCIFAR-10 proxies against each data set\'s test accuracy (200 epochs):')
+    print("\nCIFAR-10 proxies against each data set's test accuracy (200 epochs):")
     print(cross.round(3).to_string(index=False))
     return {'validation': val, 'agreement': agr, 'cross': cross}
 

@@ -11,6 +11,7 @@ them (the whole-space sweep), else are computed here.
 
     python benchmarks/proxies_external.py --naslib /path/to/NASLib/.git --cells 60
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,20 @@ from scipy.stats import spearmanr
 from nasviz.proxies import ProxySweep, SweepConfig, compute_proxies, probe_batch
 from nasviz.proxies.sweep import get_space
 
-MEASURES = ('__init__', 'synflow', 'snip', 'grad_norm', 'jacov', 'nwot', 'fisher', 'grasp', 'plain', 'epe_nas',
-            'zen', 'l2_norm')
+MEASURES = (
+    '__init__',
+    'synflow',
+    'snip',
+    'grad_norm',
+    'jacov',
+    'nwot',
+    'fisher',
+    'grasp',
+    'plain',
+    'epe_nas',
+    'zen',
+    'l2_norm',
+)
 #: our name -> (NASLib measure, what their function returns)
 PAIRS = {'synflow': 'synflow', 'snip': 'snip', 'grad_norm': 'grad_norm', 'jacob_cov': 'jacov', 'naswot': 'nwot'}
 
@@ -43,20 +56,28 @@ def load_naslib(git_dir: str) -> dict:
     (pkg / 'pruners' / '__init__.py').write_text('')
 
     def show(path: str) -> str:
-        return subprocess.run(['git', '--git-dir', git_dir, 'show', f'HEAD:{path}'], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ['git', '--git-dir', git_dir, 'show', f'HEAD:{path}'], check=True, capture_output=True, text=True
+        ).stdout
 
     base = 'naslib/predictors/utils/pruners'
-    (pkg / 'pruners' / 'p_utils.py').write_text(show(f'{base}/p_utils.py').replace('from ..models import *',
-                                                                                    'from ..models import *  # noqa'))
+    (pkg / 'pruners' / 'p_utils.py').write_text(
+        show(f'{base}/p_utils.py').replace('from ..models import *', 'from ..models import *  # noqa')
+    )
     for m in MEASURES:
         (pkg / 'pruners' / 'measures' / f'{m}.py').write_text(show(f'{base}/measures/{m}.py'))
     sys.path.insert(0, str(root))
-    mod = {m: importlib.import_module(f'naslib_ext.pruners.measures.{m}') for m in ('synflow', 'snip', 'grad_norm',
-                                                                                   'jacov', 'nwot')}
-    return dict(synflow=mod['synflow'].compute_synflow_per_weight, snip=mod['snip'].compute_snip_per_weight,
-                grad_norm=mod['grad_norm'].get_grad_norm_arr, jacov=mod['jacov'].compute_jacob_cov,
-                nwot=mod['nwot'].compute_nwot)
+    mod = {
+        m: importlib.import_module(f'naslib_ext.pruners.measures.{m}')
+        for m in ('synflow', 'snip', 'grad_norm', 'jacov', 'nwot')
+    }
+    return dict(
+        synflow=mod['synflow'].compute_synflow_per_weight,
+        snip=mod['snip'].compute_snip_per_weight,
+        grad_norm=mod['grad_norm'].get_grad_norm_arr,
+        jacov=mod['jacov'].compute_jacob_cov,
+        nwot=mod['nwot'].compute_nwot,
+    )
 
 
 def _total(v) -> float:
@@ -75,12 +96,15 @@ def theirs(fns: dict, space, arch, x, y) -> dict[str, float]:
         if name == 'synflow':  # NASLib copies the network without BN for synflow (bn=False)
             for m in net.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                    m.forward = (lambda t: t)
+                    m.forward = lambda t: t
             v = fns[name](net, x[:1], y[:1], mode='param')
             out[ours] = float(np.log(_total(v))) if _total(v) > 0 else float('-inf')  # ours is the log
         elif name in ('snip', 'grad_norm'):
-            v = fns[name](net, x[:64], y[:64], mode='param', loss_fn=loss) if name == 'snip' else \
-                fns[name](net, x[:64], y[:64], loss_fn=loss)
+            v = (
+                fns[name](net, x[:64], y[:64], mode='param', loss_fn=loss)
+                if name == 'snip'
+                else fns[name](net, x[:64], y[:64], loss_fn=loss)
+            )
             out[ours] = _total(v)
         else:
             if name == 'nwot':  # its hook calls .view on the ReLU input: hand it a contiguous copy (same values)
@@ -102,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     from proxies import sweep_order
 
     space = get_space('nb201')
-    order = [s for s in sweep_order()[a.offset:] if not space.is_degenerate(space.from_str(s))][:a.cells]
+    order = [s for s in sweep_order()[a.offset :] if not space.is_degenerate(space.from_str(s))][: a.cells]
     ours_t = ProxySweep(list(PAIRS), SweepConfig(), progress=False).run(order, compute=False).set_index('arch_str')
     x, y, _ = probe_batch('cifar10', 128, 0)
     fns = load_naslib(a.naslib)
@@ -116,8 +140,10 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append((s, mine, theirs(fns, space, arch, x, y)))
         print(f'{i + 1}/{len(order)}', end='\r', flush=True)
     res = {}
-    print(f'\n{len(rows)} non-degenerate NB201 cells (positions {a.offset}.. of the sweep order), seed 0, '
-          'CIFAR-10 probe batch; Spearman ours vs NASLib, max relative difference:')
+    print(
+        f'\n{len(rows)} non-degenerate NB201 cells (positions {a.offset}.. of the sweep order), seed 0, '
+        'CIFAR-10 probe batch; Spearman ours vs NASLib, max relative difference:'
+    )
     for p in PAIRS:
         u = np.array([r[1][p] for r in rows])
         v = np.array([r[2][p] for r in rows])

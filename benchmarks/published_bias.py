@@ -4,6 +4,7 @@ $NASVIZ_NB201_TABLE and $NASVIZ_NB201_SUPERNETS (the Makefile sets both).
 
     .venv/bin/python benchmarks/published_bias.py
 """
+
 import time
 
 import numpy as np
@@ -14,11 +15,11 @@ from nasviz.analysis.uncertainty import kendall_ci
 from nasviz.bench import NB201Table
 from nasviz.bench.published import PublishedSupernets
 
-t0=time.time()
+t0 = time.time()
 bench, pub = NB201Table(), PublishedSupernets.load()
 archs = list(bench.archs())
 truth = bench.accuracies(archs)
-params = bench.params_many(archs) if hasattr(bench,'params_many') else np.array([bench.params(a) for a in archs])
+params = bench.params_many(archs) if hasattr(bench, 'params_many') else np.array([bench.params(a) for a in archs])
 out = {}
 for which in ('oneshot', 'fewshot'):
     s = pub.scores(archs, which)
@@ -27,7 +28,7 @@ for which in ('oneshot', 'fewshot'):
     cb = choice_preference(archs, s, truth)
     ops = cb[cb.slot == '*'].set_index('choice')[['tau_score', 'tau_truth', 'bias']].round(3)
     sb = size_bias(s, truth, params, n_resamples=200)
-    curve = pruned_search_curve(s, truth, prune=(0, .25, .5, .75, .9, .99), budget=10)
+    curve = pruned_search_curve(s, truth, prune=(0, 0.25, 0.5, 0.75, 0.9, 0.99), budget=10)
     print(f'== {which}: tau {tau}')
     print(' top precision', {k: str(v) for k, v in r['top_precision'].items()})
     print(' random top', r['random_top'])
@@ -38,6 +39,12 @@ for which in ('oneshot', 'fewshot'):
     print(curve.round(3).to_string())
 # params as predictor baseline
 r = picking_vs_pruning(params, truth, n_resamples=200)
-print('== params: top', {k: str(v) for k, v in r['top_precision'].items()},
-      'bottom', {k: str(v) for k, v in r['bottom_precision'].items()}, 'regret', r['regret'])
-print('seconds', time.time()-t0)
+print(
+    '== params: top',
+    {k: str(v) for k, v in r['top_precision'].items()},
+    'bottom',
+    {k: str(v) for k, v in r['bottom_precision'].items()},
+    'regret',
+    r['regret'],
+)
+print('seconds', time.time() - t0)

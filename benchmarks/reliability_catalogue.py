@@ -10,6 +10,7 @@ checkout; only the library under test changes):
 Each case runs in a fresh temporary folder with its own cache; on code that does not refuse a
 request, a case does the (small) work it asks for, so a run takes a few minutes there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             rows.append(dict(case=name, cls=case.cls, outcome=got, seconds=round(time.perf_counter() - t0, 1)))
             print(f'{got:>12}  {case.cls:>12}  {name}', flush=True)
     df = pd.DataFrame(rows)
-    table = pd.crosstab(df['cls'], df['outcome'], margins=True, margins_name='total').reindex(
-        list(CLASSES) + ['total'])
+    table = pd.crosstab(df['cls'], df['outcome'], margins=True, margins_name='total').reindex(list(CLASSES) + ['total'])
     print(f'\nnasviz from {Path(nasviz.__file__).parent}: cases by class (rows) and outcome (columns)')
     print(table.fillna(0).astype(int).to_string())
     if a.out:

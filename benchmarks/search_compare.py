@@ -20,6 +20,7 @@ is rewritten after every run.
 (``--out`` is optional for NB201, as before). ``--one-stage`` (with ``--methods ista`` only) runs the
 one-stage variant and prints the trained network's own test accuracy beside its cell's true accuracy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,6 +35,7 @@ import torch  # noqa: E402
 
 from nasviz.analysis.seeds import seed_summary  # noqa: E402
 from nasviz.experiment import load_bench, settings_for  # noqa: E402
+from nasviz.io import atomic_write_text  # noqa: E402
 from nasviz.search import SEARCH_METHODS, run_search  # noqa: E402
 from nasviz.search.base import extend_truth  # noqa: E402
 from nasviz.search.compare import (  # noqa: E402
@@ -44,29 +46,38 @@ from nasviz.search.compare import (  # noqa: E402
     summarize_comparison,
 )
 from nasviz.search.groups import search_spaces  # noqa: E402
-from nasviz.io import atomic_write_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--space', default='nb201', choices=search_spaces(),
-                   help='search space (default nb201; darts writes data/search_comparison_<profile>_darts.csv '
-                        'unless --out is given)')
+    p.add_argument(
+        '--space',
+        default='nb201',
+        choices=search_spaces(),
+        help='search space (default nb201; darts writes data/search_comparison_<profile>_darts.csv '
+        'unless --out is given)',
+    )
     p.add_argument('--profile', default='tiny')
     p.add_argument('--methods', nargs='+', default=list(SEARCH_METHODS), choices=SEARCH_METHODS)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, help="search epochs (default: the profile's)")
     p.add_argument('--n-candidates', type=int, default=None)
-    p.add_argument('--lam', type=float, default=None, help='ISTA-NAS lambda (default: SearchConfig\'s)')
-    p.add_argument('--m', type=int, default=None, help='ISTA-NAS compressed dimension (default: SearchConfig\'s)')
-    p.add_argument('--one-stage', action='store_true',
-                   help='ISTA-NAS one-stage variant (needs --methods ista): after the search, the same weights '
-                        'train on the fixed support for --final-epochs more epochs')
+    p.add_argument('--lam', type=float, default=None, help="ISTA-NAS lambda (default: SearchConfig's)")
+    p.add_argument('--m', type=int, default=None, help="ISTA-NAS compressed dimension (default: SearchConfig's)")
+    p.add_argument(
+        '--one-stage',
+        action='store_true',
+        help='ISTA-NAS one-stage variant (needs --methods ista): after the search, the same weights '
+        'train on the fixed support for --final-epochs more epochs',
+    )
     p.add_argument('--final-epochs', type=int, default=None, help='with --one-stage (default: as many as --epochs)')
     p.add_argument('--out', help='CSV of every run (method, seed, cell, true accuracy, costs)')
-    p.add_argument('--extend-truth', action='store_true',
-                   help='tiny: add found cells the micro benchmark lacks to data/microbench_search_cells.csv '
-                        '(darts: data/microbench_search_cells_darts.csv)')
+    p.add_argument(
+        '--extend-truth',
+        action='store_true',
+        help='tiny: add found cells the micro benchmark lacks to data/microbench_search_cells.csv '
+        '(darts: data/microbench_search_cells_darts.csv)',
+    )
     a = p.parse_args(argv)
     if len(set(a.seeds)) < len(a.seeds):
         p.error('--seeds: a seed is repeated')
@@ -83,14 +94,27 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for seed in a.seeds:
         for method in a.methods:
-            r = run_search(method, space=a.space, profile=a.profile, seed=seed, epochs=a.epochs,
-                           n_candidates=a.n_candidates, bench=bench, progress=False,
-                           lam=a.lam if method == 'ista' else None, m=a.m if method == 'ista' else None,
-                           one_stage=a.one_stage or None, final_epochs=a.final_epochs)
+            r = run_search(
+                method,
+                space=a.space,
+                profile=a.profile,
+                seed=seed,
+                epochs=a.epochs,
+                n_candidates=a.n_candidates,
+                bench=bench,
+                progress=False,
+                lam=a.lam if method == 'ista' else None,
+                m=a.m if method == 'ista' else None,
+                one_stage=a.one_stage or None,
+                final_epochs=a.final_epochs,
+            )
             results.append(r)
-            print(f'[{time.perf_counter() - t0:6.0f} s] {method:8s} seed {seed}: {r.true_accuracy:6.2f}%  '
-                  f'{r.arch}  ({r.truth_source}; search {r.search_seconds:.1f} s)'
-                  + (f'; one-stage network {r.network_accuracy:.2f}%' if a.one_stage else ''), flush=True)
+            print(
+                f'[{time.perf_counter() - t0:6.0f} s] {method:8s} seed {seed}: {r.true_accuracy:6.2f}%  '
+                f'{r.arch}  ({r.truth_source}; search {r.search_seconds:.1f} s)'
+                + (f'; one-stage network {r.network_accuracy:.2f}%' if a.one_stage else ''),
+                flush=True,
+            )
             if a.out:
                 atomic_write_text(a.out, comparison_rows(results).to_csv(index=False))
     runs = comparison_rows(results)
@@ -100,21 +124,25 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option('display.width', 200)
     if a.out:
         print(f'runs: {a.out}')
-    print(f'\nspace {a.space}, profile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; '
-          f'true accuracy (%) of the found cell: mean +- SE over seeds (95% t interval); '
-          f'costs: median seconds of one step, activation memory autograd saves for one weight step (MiB)')
+    print(
+        f'\nspace {a.space}, profile {a.profile}, epochs {results[0].config.epochs}, seeds {a.seeds}; '
+        f'true accuracy (%) of the found cell: mean +- SE over seeds (95% t interval); '
+        f'costs: median seconds of one step, activation memory autograd saves for one weight step (MiB)'
+    )
     print(summarize_comparison(runs, reference='ista').round(3).to_string())
-    print('\ntrivial baselines (the space\'s accuracy distribution):')
+    print("\ntrivial baselines (the space's accuracy distribution):")
     print(space_baselines(bench, runs).round(3).to_string(index=False))
     if a.one_stage:
         d = seed_summary((runs['network_accuracy'] - runs['true_accuracy']).to_numpy())
         net = seed_summary(runs['network_accuracy'].to_numpy())
-        print(f'\none-stage: the trained network\'s own test accuracy {net.mean:.2f} +- {net.se:.2f} (SE over '
-              f'{net.n} seeds) after {int(runs["final_epochs"].iloc[0])} final epochs; minus the cell\'s true '
-              f'accuracy, paired by seed: {d.mean:+.2f} (95% t interval {d.ci.low:+.2f} to {d.ci.high:+.2f}); '
-              f'final training {runs["final_seconds"].mean():.0f} s on average')
+        print(
+            f"\none-stage: the trained network's own test accuracy {net.mean:.2f} +- {net.se:.2f} (SE over "
+            f"{net.n} seeds) after {int(runs['final_epochs'].iloc[0])} final epochs; minus the cell's true "
+            f'accuracy, paired by seed: {d.mean:+.2f} (95% t interval {d.ci.low:+.2f} to {d.ci.high:+.2f}); '
+            f'final training {runs["final_seconds"].mean():.0f} s on average'
+        )
     pct = runs.assign(percentile=percentile_in_space(runs['true_accuracy'], bench))
-    print('\nwhere each found cell falls in the space (% of the benchmark\'s non-degenerate cells below it):')
+    print("\nwhere each found cell falls in the space (% of the benchmark's non-degenerate cells below it):")
     print(pct.pivot(index='seed', columns='method', values='percentile').round(1).to_string())
     return 0
 

@@ -22,6 +22,7 @@ Then ratios against DARTS, side by side.
     python benchmarks/search_step.py --size small    # C=8, N=2, 32x32x3, batch 128
     python benchmarks/search_step.py --space darts   # the DARTS cell space (tiny: C=8, 3 cells)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,38 +54,62 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, OMP_NUM_THREADS='1')
     rows = []
     for kind in a.kinds:
-        cmd = [sys.executable, __file__, '--worker', kind, '--size', a.size, '--steps', str(a.steps),
-               '--warmup', str(a.warmup), '--seed', str(a.seed), '--space', a.space]
+        cmd = [
+            sys.executable,
+            __file__,
+            '--worker',
+            kind,
+            '--size',
+            a.size,
+            '--steps',
+            str(a.steps),
+            '--warmup',
+            str(a.warmup),
+            '--seed',
+            str(a.seed),
+            '--space',
+            a.space,
+        ]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if res.returncode != 0:
             print(res.stderr, file=sys.stderr)
             return res.returncode
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
     z = dict(SIZES[a.size], C=rows[0]['C'], N=rows[0]['N'])
-    print(f'one search step, {a.space} space, size {a.size} (C={z["C"]}, N={z["N"]}, '
-          f'{z["image"]}x{z["image"]}x{z["in_channels"]}, '
-          f'batch {z["batch"]}), 1 thread, median of {a.steps} steps after {a.warmup} warm-up')
+    print(
+        f'one search step, {a.space} space, size {a.size} (C={z["C"]}, N={z["N"]}, '
+        f'{z["image"]}x{z["image"]}x{z["in_channels"]}, '
+        f'batch {z["batch"]}), 1 thread, median of {a.steps} steps after {a.warmup} warm-up'
+    )
     ref = next((r for r in rows if r['kind'] == 'darts'), None)
     head = f'{"kind":10s} {"median s":>9s} {"min s":>8s} {"saved MiB":>10s} {"peak RSS +MiB":>14s}'
     if ref:
         head += f' {"time/DARTS":>11s} {"saved/DARTS":>12s} {"RSS/DARTS":>10s}'
     print(head)
     for r in rows:
-        line = (f'{r["kind"]:10s} {r["step_s"]:9.4f} {r["step_min_s"]:8.4f} {r["saved_mib"]:10.2f} '
-                f'{r["peak_rss_delta_mib"] or float("nan"):14.1f}')
+        line = (
+            f'{r["kind"]:10s} {r["step_s"]:9.4f} {r["step_min_s"]:8.4f} {r["saved_mib"]:10.2f} '
+            f'{r["peak_rss_delta_mib"] or float("nan"):14.1f}'
+        )
         if ref:
-            rss = (r['peak_rss_delta_mib'] / ref['peak_rss_delta_mib']
-                   if r['peak_rss_delta_mib'] and ref['peak_rss_delta_mib'] else float('nan'))
-            line += (f' {r["step_min_s"] / ref["step_min_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f}'
-                     f' {rss:10.3f}')
+            rss = (
+                r['peak_rss_delta_mib'] / ref['peak_rss_delta_mib']
+                if r['peak_rss_delta_mib'] and ref['peak_rss_delta_mib']
+                else float('nan')
+            )
+            line += (
+                f' {r["step_min_s"] / ref["step_min_s"]:11.3f} {r["saved_mib"] / ref["saved_mib"]:12.3f} {rss:10.3f}'
+            )
         print(line)
     for r in rows:
         if 'support' in r:
             print(f'{r["kind"]} support: {r["support"]}')
     for r in rows:
         if ref and r['kind'] != 'darts':
-            print(f'{r["kind"]}_vs_darts: time_ratio={r["step_min_s"] / ref["step_min_s"]:.3f} '
-                  f'memory_ratio={r["saved_mib"] / ref["saved_mib"]:.3f}')
+            print(
+                f'{r["kind"]}_vs_darts: time_ratio={r["step_min_s"] / ref["step_min_s"]:.3f} '
+                f'memory_ratio={r["saved_mib"] / ref["saved_mib"]:.3f}'
+            )
     return 0
 
 

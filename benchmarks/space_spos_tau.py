@@ -11,6 +11,7 @@ p-value, and the ground truth's own split-half reliability (the ceiling).
 
 Last line: ``spos_tau=<tau> [low, high] params_tau=<tau> [low, high] diff=<d> [low, high]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,15 +44,22 @@ def main() -> None:
     par = metric_ci('kendall_tau', params, truth, **one)
     diff = paired_difference(scores, params, truth, **one)
     rel = bench.reliability() if len(bench.seeds) >= 4 else float('nan')
-    print(f'space={s.space} profile={a.profile} supernet epochs={s.epochs} (final train loss '
-          f'{hist.train_loss.iloc[-1]:.3f}), score={s.score}, n={len(archs)} cells of '
-          f'{bench.path.name} (read from the shipped file: {len(bench)} cells x {len(bench.seeds)} seeds)')
+    print(
+        f'space={s.space} profile={a.profile} supernet epochs={s.epochs} (final train loss '
+        f'{hist.train_loss.iloc[-1]:.3f}), score={s.score}, n={len(archs)} cells of '
+        f'{bench.path.name} (read from the shipped file: {len(bench)} cells x {len(bench.seeds)} seeds)'
+    )
     print(f'ground truth split-half reliability (Spearman-Brown): {rel:.3f}')
-    print(json.dumps(dict(spos=spos.to_dict(), params=par.to_dict(), paired_difference=diff.to_dict()),
-                     default=float, indent=1))
-    print(f'spos_tau={spos.estimate:.3f} [{spos.low:.3f}, {spos.high:.3f}] params_tau={par.estimate:.3f} '
-          f'[{par.low:.3f}, {par.high:.3f}] diff={diff.diff.estimate:.3f} [{diff.diff.low:.3f}, {diff.diff.high:.3f}] '
-          f'p={diff.p_value:.3g} n={len(archs)}')
+    print(
+        json.dumps(
+            dict(spos=spos.to_dict(), params=par.to_dict(), paired_difference=diff.to_dict()), default=float, indent=1
+        )
+    )
+    print(
+        f'spos_tau={spos.estimate:.3f} [{spos.low:.3f}, {spos.high:.3f}] params_tau={par.estimate:.3f} '
+        f'[{par.low:.3f}, {par.high:.3f}] diff={diff.diff.estimate:.3f} [{diff.diff.low:.3f}, {diff.diff.high:.3f}] '
+        f'p={diff.p_value:.3g} n={len(archs)}'
+    )
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ bootstrap CIs, the parameter-count baseline, the size bias, the agreement betwee
 paired differences over the same cells (the first design against the others and parameters).
 ``benchmarks/nb101_sharing.py`` is this script with ``--space nb101``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ from nasviz.spaces import darts_network, get_space, nb101_network
 DESIGNS = {'nb101': nb101_network.DESIGNS, 'darts': darts_network.DESIGNS}
 
 
-def run(k: int | None, epochs: int, lr: float, seed: int = 0,
-        design: str = 'fixed_shortcut', space: str = 'nb101') -> tuple[float, float, float]:
+def run(
+    k: int | None, epochs: int, lr: float, seed: int = 0, design: str = 'fixed_shortcut', space: str = 'nb101'
+) -> tuple[float, float, float]:
     """Train loss of the first and last 10 steps, and training accuracy (%), cycling through
     ``k`` fixed cells (``None``: a uniformly sampled cell every step), for the tiny supernet of
     ``space`` and ``design`` (``'benchmark'``: the earlier supernet of either space)."""
@@ -112,12 +114,19 @@ def main(argv: list[str] | None = None, space: str | None = None) -> None:
     ap.add_argument('--ks', type=int, nargs='+', default=[1, 2, 8])
     ap.add_argument('--epochs', type=int, default=1)
     ap.add_argument('--lr', type=float, default=0.05)
-    ap.add_argument('--designs', nargs='+', default=None,
-                    help='supernet designs (default: all of the space\'s: nb101 benchmark fixed fixed_shortcut, '
-                         'darts benchmark out_bn out_bn_shortcut)')
+    ap.add_argument(
+        '--designs',
+        nargs='+',
+        default=None,
+        help="supernet designs (default: all of the space's: nb101 benchmark fixed fixed_shortcut, "
+        'darts benchmark out_bn out_bn_shortcut)',
+    )
     ap.add_argument('--seeds', type=int, nargs='+', default=[0])
-    ap.add_argument('--tau', action='store_true',
-                    help='instead: SPOS Kendall tau of the tiny profile against data/microbench_nb101.csv')
+    ap.add_argument(
+        '--tau',
+        action='store_true',
+        help='instead: SPOS Kendall tau of the tiny profile against data/microbench_nb101.csv',
+    )
     ap.add_argument('--cells', type=int, default=120, help='cells ranked with --tau')
     a = ap.parse_args(argv)
     a.space = space or a.space
@@ -137,16 +146,23 @@ def main(argv: list[str] | None = None, space: str | None = None) -> None:
                 est, acc, scores[design, seed] = spos_tau(design, seed, a.cells, space=a.space)
                 taus.append(est.estimate)
                 accs.append(acc)
-                print(f'{design:>15} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] '
-                      f'(n={a.cells}), '
-                      f'supernet train accuracy {acc:.1f}%; size bias (partial Spearman with parameters given '
-                      f'the truth) {size_bias(scores[design, seed], truth, params):.3f}', flush=True)
+                print(
+                    f'{design:>15} seed {seed}: tau {est.estimate:.3f} [{est.low:.3f}, {est.high:.3f}] '
+                    f'(n={a.cells}), '
+                    f'supernet train accuracy {acc:.1f}%; size bias (partial Spearman with parameters given '
+                    f'the truth) {size_bias(scores[design, seed], truth, params):.3f}',
+                    flush=True,
+                )
             if len(taus) > 1:
-                pairs = [kendall_tau(scores[design, i], scores[design, j]) for i, j in
-                         itertools.combinations(a.seeds, 2)]
-                print(f'{design:>15} over {len(taus)} seeds: tau {np.mean(taus):.3f} +- {np.std(taus, ddof=1):.3f}, '
-                      f'train accuracy {np.mean(accs):.1f} +- {np.std(accs, ddof=1):.1f}%, tau between two seeds\' '
-                      f'rankings {min(pairs):.3f}-{max(pairs):.3f}', flush=True)
+                pairs = [
+                    kendall_tau(scores[design, i], scores[design, j]) for i, j in itertools.combinations(a.seeds, 2)
+                ]
+                print(
+                    f'{design:>15} over {len(taus)} seeds: tau {np.mean(taus):.3f} +- {np.std(taus, ddof=1):.3f}, '
+                    f"train accuracy {np.mean(accs):.1f} +- {np.std(accs, ddof=1):.1f}%, tau between two seeds' "
+                    f'rankings {min(pairs):.3f}-{max(pairs):.3f}',
+                    flush=True,
+                )
         first = a.designs[0]
         for seed in a.seeds:  # paired over the same cells: the first design against each other one and params
             for other in a.designs[1:]:
@@ -161,8 +177,11 @@ def main(argv: list[str] | None = None, space: str | None = None) -> None:
             first, last, acc = res.mean(0)
             sd = f' (sd {res[:, 2].std(ddof=1):.1f} over {len(a.seeds)} seeds)' if len(a.seeds) > 1 else ''
             what = f'{k} fixed cell(s)' if k else 'uniformly sampled cells'
-            print(f'{design:>15} {what:>24}: loss first 10 steps {first:.3f}, last 10 steps {last:.3f}, '
-                  f'train accuracy {acc:.1f}%{sd}', flush=True)
+            print(
+                f'{design:>15} {what:>24}: loss first 10 steps {first:.3f}, last 10 steps {last:.3f}, '
+                f'train accuracy {acc:.1f}%{sd}',
+                flush=True,
+            )
 
 
 if __name__ == '__main__':

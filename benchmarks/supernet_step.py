@@ -18,6 +18,7 @@ C=8, N=2, 3x32x32, batch 128), unless ``--no-throughput``.
 
 Last line: ``step_ratio=<median over cells of supernet step time / standalone step time>``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,13 +94,18 @@ def main() -> None:
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-throughput', action='store_true', help='skip the per-profile images/s lines')
-    p.add_argument('--space', default='nb201', choices=list_spaces(),
-                   help='search space; other than nb201 the networks take the space\'s tiny size')
+    p.add_argument(
+        '--space',
+        default='nb201',
+        choices=list_spaces(),
+        help="search space; other than nb201 the networks take the space's tiny size",
+    )
     a = p.parse_args()
     if a.space != 'nb201':
         return main_space(a)
-    device = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else
-                          ('cpu' if a.device == 'auto' else a.device))
+    device = torch.device(
+        'cuda' if a.device == 'auto' and torch.cuda.is_available() else ('cpu' if a.device == 'auto' else a.device)
+    )
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     x = torch.randn(a.batch, a.channels, a.size, a.size, device=device)
@@ -107,8 +113,10 @@ def main() -> None:
     sup = NB201Supernet(a.C, a.N, 10, a.channels).to(device)
     full = OpMask.full()
     ratios = []
-    print(f'device={device} C={a.C} N={a.N} input={a.channels}x{a.size}x{a.size} batch={a.batch} '
-          f'threads={torch.get_num_threads()}')
+    print(
+        f'device={device} C={a.C} N={a.N} input={a.channels}x{a.size}x{a.size} batch={a.batch} '
+        f'threads={torch.get_num_threads()}'
+    )
     print(f'{"cell":<40} {"supernet ms":>12} {"standalone ms":>14} {"ratio":>6}')
     for arch in sample_archs(a.cells, rng=a.seed, unique=True, exclude_degenerate=True):
         net = standalone(arch, a.C, a.N, 10, a.channels).to(device)
@@ -124,16 +132,19 @@ def main() -> None:
     if not a.no_throughput:
         for name, (C, N, ch, size, batch) in THROUGHPUT_SIZES.items():
             ips = throughput(C, N, ch, size, batch, a.steps, device, a.seed)
-            print(f'throughput profile={name} C={C} N={N} input={ch}x{size}x{size} batch={batch}: '
-                  f'{ips:.0f} images/s (SPOS training step, median of {a.steps} steps)')
+            print(
+                f'throughput profile={name} C={C} N={N} input={ch}x{size}x{size} batch={batch}: '
+                f'{ips:.0f} images/s (SPOS training step, median of {a.steps} steps)'
+            )
     print(f'step_ratio={statistics.median(ratios):.3f}')
 
 
 def main_space(a: argparse.Namespace) -> None:
     """step_ratio of a space other than NB201, at its tiny size."""
     space = get_space(a.space)
-    device = torch.device('cuda' if a.device == 'auto' and torch.cuda.is_available() else
-                          ('cpu' if a.device == 'auto' else a.device))
+    device = torch.device(
+        'cuda' if a.device == 'auto' and torch.cuda.is_available() else ('cpu' if a.device == 'auto' else a.device)
+    )
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     size = dict(space.sizes['tiny'], in_channels=a.channels, num_classes=10)
@@ -142,8 +153,10 @@ def main_space(a: argparse.Namespace) -> None:
     y = torch.randint(0, 10, (a.batch,), device=device)
     sup = space.build_supernet(**size).to(device)
     sampler = _SpaceSampler(space)
-    print(f'space={space.name} device={device} size={size} input={a.channels}x{a.size}x{a.size} batch={a.batch} '
-          f'threads={torch.get_num_threads()}')
+    print(
+        f'space={space.name} device={device} size={size} input={a.channels}x{a.size}x{a.size} batch={a.batch} '
+        f'threads={torch.get_num_threads()}'
+    )
     print(f'{"cell":<40} {"supernet ms":>12} {"standalone ms":>14} {"ratio":>6}')
     ratios = []
     for arch in space.sample_distinct(a.cells, rng=a.seed):

@@ -13,6 +13,7 @@ Every run's table must equal the first. Ray's overhead per task comes from a swe
 Prints wall times, ``speedup=<x>`` per backend (1 worker / 2 workers; 2 is the limit on 2 idle
 cores), and the per-task overheads; the load average before and after (the machine may be shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def timed(backend: str, workers: int, ex) -> None:
         nonlocal ref
-        _sweep(ex, archs[:max(2 * a.chunk, 2)], cfg, tmp / f'warm-{backend}-{workers}')  # start the workers
+        _sweep(ex, archs[: max(2 * a.chunk, 2)], cfg, tmp / f'warm-{backend}-{workers}')  # start the workers
         times = []
         for r in range(a.repeats):  # each into an empty cache
             table, secs = _sweep(ex, archs, cfg, tmp / f'{backend}-{workers}-{r}')
@@ -76,8 +77,11 @@ def main(argv: list[str] | None = None) -> dict:
             times.append(secs)
         secs = float(np.median(times))
         walls[(backend, workers)] = secs
-        print(f'{backend} workers={workers}: {len(archs)} cells x 2 proxies in {secs:.2f} s, median of '
-              f'{", ".join(f"{x:.2f}" for x in times)} ({secs / len(archs) * 1000:.0f} ms a cell)', flush=True)
+        print(
+            f'{backend} workers={workers}: {len(archs)} cells x 2 proxies in {secs:.2f} s, median of '
+            f'{", ".join(f"{x:.2f}" for x in times)} ({secs / len(archs) * 1000:.0f} ms a cell)',
+            flush=True,
+        )
 
     timed('local', 1, LocalExecutor(1))
     t = time.perf_counter()
@@ -102,17 +106,24 @@ def main(argv: list[str] | None = None) -> dict:
     for backend in ('local', 'ray'):
         s = walls[(backend, 1)] / walls[(backend, 2)]
         out[f'{backend}_speedup'] = s
-        print(f'{backend}: speedup={s:.2f} '
-              f'(1 worker {walls[(backend, 1)]:.2f} s, 2 workers {walls[(backend, 2)]:.2f} s)')
-    print(f'start-up (not in the times above): local pool of 2 workers {out["local_pool_start_s"]:.1f} s; '
-          f'Ray instance {out["ray_init_s"]:.1f} s, its first 2 workers {out["ray_workers_start_s"]:.1f} s')
-    print(f'overhead per no-op task: ray {out["ray_noop_s"] * 1000:.2f} ms ({a.noop} tasks, all in flight), '
-          f'{out["ray_noop_serial_s"] * 1000:.2f} ms (one at a time); local pool of 2 '
-          f'{out["local_noop_s"] * 1000:.2f} ms (two in flight)')
+        print(
+            f'{backend}: speedup={s:.2f} (1 worker {walls[(backend, 1)]:.2f} s, 2 workers {walls[(backend, 2)]:.2f} s)'
+        )
+    print(
+        f'start-up (not in the times above): local pool of 2 workers {out["local_pool_start_s"]:.1f} s; '
+        f'Ray instance {out["ray_init_s"]:.1f} s, its first 2 workers {out["ray_workers_start_s"]:.1f} s'
+    )
+    print(
+        f'overhead per no-op task: ray {out["ray_noop_s"] * 1000:.2f} ms ({a.noop} tasks, all in flight), '
+        f'{out["ray_noop_serial_s"] * 1000:.2f} ms (one at a time); local pool of 2 '
+        f'{out["local_noop_s"] * 1000:.2f} ms (two in flight)'
+    )
     load1 = os.getloadavg()
     print(f'load average after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}')
-    print(f'speedup_local={out["local_speedup"]:.3f} speedup_ray={out["ray_speedup"]:.3f} '
-          f'ray_overhead_ms={out["ray_noop_s"] * 1000:.3f}')
+    print(
+        f'speedup_local={out["local_speedup"]:.3f} speedup_ray={out["ray_speedup"]:.3f} '
+        f'ray_overhead_ms={out["ray_noop_s"] * 1000:.3f}'
+    )
     return out
 
 

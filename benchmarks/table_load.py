@@ -6,6 +6,7 @@ Prints the median seconds of ``NB201Table(path)`` and of ``pandas.read_csv(path)
 by side in one run, and their ratio (the cost of validation and the index on top of parsing).
 Target: the table loads in under 1 s on 2 cores, a ratio under about 3.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,11 @@ def _median_seconds(fn, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--path', default=os.environ.get('NASVIZ_NB201_TABLE'),
-                    help='the NB201 accuracy table (default: NASVIZ_NB201_TABLE)')
+    ap.add_argument(
+        '--path',
+        default=os.environ.get('NASVIZ_NB201_TABLE'),
+        help='the NB201 accuracy table (default: NASVIZ_NB201_TABLE)',
+    )
     ap.add_argument('--repeats', type=int, default=5)
     args = ap.parse_args(argv)
     if not args.path:

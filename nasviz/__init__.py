@@ -2,6 +2,7 @@
 
 ``import nasviz`` stays light: plotting, widgets and UMAP load only from ``nasviz.viz``.
 """
+
 from nasviz.seeding import set_seed
 
 __version__ = '0.1.0'

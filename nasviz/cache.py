@@ -5,6 +5,7 @@ Entries carry a header with the checksum of their payload and the hash of their 
 checked on load: a damaged or wrong entry is set aside with a warning
 (:func:`nasviz.io.load_checked`) and recomputed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,9 @@ import json
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -57,8 +59,10 @@ def cache_dir() -> Path:
     if env is None:
         return Path.home() / '.cache' / 'nasviz'
     if not env.strip():
-        raise ValueError('NASVIZ_CACHE is set but empty; unset it (the cache then lives in '
-                         '~/.cache/nasviz) or set it to a writable folder')
+        raise ValueError(
+            'NASVIZ_CACHE is set but empty; unset it (the cache then lives in '
+            '~/.cache/nasviz) or set it to a writable folder'
+        )
     p = Path(env).expanduser()
     if p.exists() and not p.is_dir():
         raise NotADirectoryError(f'NASVIZ_CACHE={p} is not a directory')
@@ -77,8 +81,9 @@ def check_cache_dir() -> Path:
         os.unlink(probe)
     except OSError as err:
         what = 'NASVIZ_CACHE' if os.environ.get('NASVIZ_CACHE') is not None else 'the cache (~/.cache/nasviz)'
-        raise PermissionError(f'{what}: cannot write in {short_path(p)} ({err.strerror or err}); set NASVIZ_CACHE '
-                              'to a writable folder') from None
+        raise PermissionError(
+            f'{what}: cannot write in {short_path(p)} ({err.strerror or err}); set NASVIZ_CACHE to a writable folder'
+        ) from None
     return p
 
 
@@ -96,7 +101,7 @@ def _decode_entry(blob: bytes, key: str) -> Any:
     if not blob.startswith(_CACHE_MAGIC):
         # an entry written before entries carried a header: trusted only if it unpickles
         return pickle.loads(blob)
-    head, sep, payload = blob[len(_CACHE_MAGIC):].partition(b'\n')
+    head, sep, payload = blob[len(_CACHE_MAGIC) :].partition(b'\n')
     if not sep:
         raise ValueError('truncated header')
     meta = json.loads(head)
@@ -109,8 +114,13 @@ def _decode_entry(blob: bytes, key: str) -> Any:
     return pickle.loads(payload)
 
 
-def cached(kind: str, key_parts: tuple, compute: Callable[[], T], cache: bool | str | os.PathLike = True,
-           validate: Optional[Callable[[T], Any]] = None) -> T:
+def cached(
+    kind: str,
+    key_parts: tuple,
+    compute: Callable[[], T],
+    cache: bool | str | os.PathLike = True,
+    validate: Callable[[T], Any] | None = None,
+) -> T:
     """Return ``compute()``, stored on disk under ``<cache>/<kind>/<hash(key_parts)>.pkl``.
 
     ``cache=False`` disables the cache; a path overrides the default directory. Writes are

@@ -5,6 +5,7 @@ every epoch) is a torch zip file holding one dict with the keys :data:`CHECKPOIN
 ``checkpoint.pt.sha256`` side file (JSON ``{"sha256": [digest, ...]}``). Nothing here executes a
 pickle: recognition reads the file with ``weights_only=True``.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ One module on purpose (over 500 lines): every subcommand's parser sits beside it
 shared preflight (output paths, cache directory, backend) checks them all before any work starts;
 the handlers only parse options and call the library.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,18 @@ import re
 import sys
 from pathlib import Path
 
-from nasviz.validate import (check_int, check_output_dir, check_output_file,
-                             short_repr)
+from nasviz.validate import check_int, check_output_dir, check_output_file, short_repr
 
 #: a user's mistake ends with a message and exit code 2, never a traceback
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError, IsADirectoryError,
-               NotADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
 #: more worker processes than this is a typo, not a plan
 MAX_WORKERS = max(64, 4 * (os.cpu_count() or 1))
 
@@ -38,8 +45,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     from nasviz.analysis.baselines import ranking_with_baselines_ci
     from nasviz.analysis.preference import choice_preference
-    from nasviz.experiment import (eval_archs, evaluate_cached, load_bench, load_data, settings_for,
-                                   trained_supernet)
+    from nasviz.experiment import eval_archs, evaluate_cached, load_bench, load_data, settings_for, trained_supernet
 
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
     bench = load_bench(s)
@@ -50,8 +56,10 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     df['truth'] = bench.accuracies(archs)
     # top-10 by default; with fewer cells, the top half (a top-k over every cell says nothing)
     ks = (10 if len(archs) >= 20 else max(1, len(archs) // 2),)
-    print(f'supernet scores: {s.score} on the test split; {len(archs)} cells; '
-          f'95% bootstrap CIs; ceiling = the ground truth\'s own reliability')
+    print(
+        f'supernet scores: {s.score} on the test split; {len(archs)} cells; '
+        f"95% bootstrap CIs; ceiling = the ground truth's own reliability"
+    )
     table = ranking_with_baselines_ci({'supernet': df['score'].to_numpy()}, bench, archs, ks=ks, random_state=a.seed)
     print(table.round(4).to_string(index=False))
     print('\nwhich ops each ranking rewards (Kendall tau of op count per cell):')
@@ -67,8 +75,10 @@ def _check_n(n: int | None, archs: list, bench) -> list:
     """``archs``, or ``ValueError`` when ``--n`` asked for more cells than the benchmark offers
     (a request is never reduced in silence)."""
     if n is not None and len(archs) < n:
-        raise ValueError(f'--n {n}: the ground truth ({type(bench).__name__}, {getattr(bench, "path", "")}) holds '
-                         f'only {len(archs)} cells to rank; ask for --n {len(archs)} or fewer')
+        raise ValueError(
+            f'--n {n}: the ground truth ({type(bench).__name__}, {getattr(bench, "path", "")}) holds '
+            f'only {len(archs)} cells to rank; ask for --n {len(archs)} or fewer'
+        )
     return archs
 
 
@@ -78,8 +88,13 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
     from nasviz.bench.build import MicroBenchRecipe, build_microbench
 
     r = MicroBenchRecipe()
-    changes = {k: v for k, v in dict(n_cells=a.n_cells, epochs=a.epochs, space=a.space,
-                                     seeds=tuple(a.seeds) if a.seeds else None).items() if v is not None}
+    changes = {
+        k: v
+        for k, v in dict(
+            n_cells=a.n_cells, epochs=a.epochs, space=a.space, seeds=tuple(a.seeds) if a.seeds else None
+        ).items()
+        if v is not None
+    }
     views = {k: v for k, v in dict(train_views=a.train_views, test_views=a.test_views).items() if v is not None}
     if views:  # fewer warped views of the same digits: a cheaper benchmark (recorded in its recipe)
         changes['data'] = {**r.data, **views}
@@ -90,11 +105,20 @@ def _cmd_build_microbench(a: argparse.Namespace) -> int:
 
 
 def _cmd_partition(a: argparse.Namespace) -> int:
-    from nasviz.experiment import (eval_archs, load_bench, load_data, network_size, partition_config, partition_key,
-                                   settings_for, settings_space, train_config)
     from nasviz.analysis.baselines import baseline_metrics_ci
-    from nasviz.partition.compare import run_comparison, summarize
     from nasviz.cache import cache_dir
+    from nasviz.experiment import (
+        eval_archs,
+        load_bench,
+        load_data,
+        network_size,
+        partition_config,
+        partition_key,
+        settings_for,
+        settings_space,
+        train_config,
+    )
+    from nasviz.partition.compare import run_comparison, summarize
 
     ex = _executor(a, local_workers=1)  # a missing backend fails before any work
     s = settings_for(a.profile, epochs=a.epochs, n_eval=a.n, eval_samples=a.eval_samples, space=a.space)
@@ -110,13 +134,21 @@ def _cmd_partition(a: argparse.Namespace) -> int:
     df = comp.to_frame()
     print(summarize(df).to_string())
     summ = comp.summary()
-    print(f'\nKendall tau over {len(archs)} cells, mean over {len(a.seeds)} seed(s) with SE over seeds and '
-          f'95% t interval:')
+    print(
+        f'\nKendall tau over {len(archs)} cells, mean over {len(a.seeds)} seed(s) with SE over seeds and '
+        f'95% t interval:'
+    )
     print(summ.round(4).to_string())
-    print('\nbaselines on the same cells (95% bootstrap CIs; random: central range of random scores; '
-          'the ceiling is the ground truth\'s own reliability):')
-    print(baseline_metrics_ci(bench, archs, random_state=0)[['method', 'metric', 'estimate', 'low', 'high', 'n']]
-          .query("metric == 'kendall_tau'").round(4).to_string(index=False))
+    print(
+        '\nbaselines on the same cells (95% bootstrap CIs; random: central range of random scores; '
+        "the ceiling is the ground truth's own reliability):"
+    )
+    print(
+        baseline_metrics_ci(bench, archs, random_state=0)[['method', 'metric', 'estimate', 'low', 'high', 'n']]
+        .query("metric == 'kendall_tau'")
+        .round(4)
+        .to_string(index=False)
+    )
     if 'spos' in comp.methods and len(comp.methods) > 1:
         diffs = comp.differences('spos')
         print('\ndifference to SPOS (paired over seeds and cells; SE and 95% CI from a two-level bootstrap):')
@@ -131,9 +163,16 @@ def _cmd_report(a: argparse.Namespace) -> int:
     from nasviz.report import ReportError, run_report
 
     try:
-        res = run_report(notebooks_dir=a.notebooks, out_dir=a.out, profile=a.profile,
-                         notebooks=a.only or None, show_code=a.show_code,
-                         backend=a.backend, workers=a.workers, address=a.address)
+        res = run_report(
+            notebooks_dir=a.notebooks,
+            out_dir=a.out,
+            profile=a.profile,
+            notebooks=a.only or None,
+            show_code=a.show_code,
+            backend=a.backend,
+            workers=a.workers,
+            address=a.address,
+        )
     except ReportError as e:
         print(f'report failed: {e}', file=sys.stderr)
         return 1
@@ -149,8 +188,10 @@ def _read_arch_file(path: str) -> list[str]:
     try:
         lines = [ln.strip() for ln in f.read_text(encoding='utf-8').splitlines()]
     except UnicodeDecodeError as err:
-        raise ValueError(f'--archs {f}: not a text file (byte {err.start} is not UTF-8 text); expected one '
-                         'architecture string per line') from None
+        raise ValueError(
+            f'--archs {f}: not a text file (byte {err.start} is not UTF-8 text); expected one '
+            'architecture string per line'
+        ) from None
     archs = [ln for ln in lines if ln and not ln.startswith('#')]
     if not archs:
         raise ValueError(f'--archs {f}: the file lists no architecture (one string per line)')
@@ -193,8 +234,10 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
 
     atomic_write_text(a.out, table.to_csv(index=False))
     n = len(table)
-    print(f'{n} architectures, proxies {", ".join(sweep.proxies)}: {sweep.computed_} values computed, '
-          f'the rest from the cache, in {sweep.seconds_:.1f} s; wrote {a.out}')
+    print(
+        f'{n} architectures, proxies {", ".join(sweep.proxies)}: {sweep.computed_} values computed, '
+        f'the rest from the cache, in {sweep.seconds_:.1f} s; wrote {a.out}'
+    )
     return 0
 
 
@@ -211,28 +254,43 @@ def _cmd_lab(a: argparse.Namespace) -> int:
 
 
 def _cmd_search(a: argparse.Namespace) -> int:
-    from nasviz.search import run_search
     from nasviz.io import atomic_write_text
-
+    from nasviz.search import run_search
     from nasviz.search.names import METHOD_OPTIONS, METHOD_TITLES
 
     for option, methods in METHOD_OPTIONS.items():  # one rule: an option that does not apply is refused
         value = getattr(a, option[2:].replace('-', '_'))
         if value not in (None, False) and a.method not in methods:
-            raise ValueError(f'{option}: an {" / ".join(METHOD_TITLES[m] for m in methods)} option '
-                             f'(--method {" or ".join(methods)}); --method {a.method} does not use it')
+            raise ValueError(
+                f'{option}: an {" / ".join(METHOD_TITLES[m] for m in methods)} option '
+                f'(--method {" or ".join(methods)}); --method {a.method} does not use it'
+            )
     if a.final_epochs is not None and not a.one_stage:
         raise ValueError('--final-epochs needs --one-stage')
-    res = run_search(a.method, space=a.space, profile=a.profile, seed=a.seed, epochs=a.epochs, lam=a.lam, m=a.m,
-                     n_candidates=a.n_candidates, arch_lr=a.arch_lr, one_stage=a.one_stage or None,
-                     final_epochs=a.final_epochs)
+    res = run_search(
+        a.method,
+        space=a.space,
+        profile=a.profile,
+        seed=a.seed,
+        epochs=a.epochs,
+        lam=a.lam,
+        m=a.m,
+        n_candidates=a.n_candidates,
+        arch_lr=a.arch_lr,
+        one_stage=a.one_stage or None,
+        final_epochs=a.final_epochs,
+    )
     out = res.to_dict()
-    print(f'{a.method} on {a.space} ({a.profile}, seed {a.seed}): {out["arch"]}\n'
-          f'true accuracy {out["true_accuracy"]:.2f}% ({out["ground_truth"]}; {out["truth_source"]}); '
-          f'search {out["search_seconds"]:.1f} s')
+    print(
+        f'{a.method} on {a.space} ({a.profile}, seed {a.seed}): {out["arch"]}\n'
+        f'true accuracy {out["true_accuracy"]:.2f}% ({out["ground_truth"]}; {out["truth_source"]}); '
+        f'search {out["search_seconds"]:.1f} s'
+    )
     if out.get('one_stage'):
-        print(f'one-stage: after {out["final_epochs"]} epochs on the fixed support, the network\'s own test '
-              f'accuracy is {out["network_test_accuracy"]:.2f}%')
+        print(
+            f"one-stage: after {out['final_epochs']} epochs on the fixed support, the network's own test "
+            f'accuracy is {out["network_test_accuracy"]:.2f}%'
+        )
     if a.out:
         atomic_write_text(a.out, json.dumps(out, indent=1) + '\n')
         print(f'wrote {a.out}')
@@ -242,10 +300,16 @@ def _cmd_search(a: argparse.Namespace) -> int:
 def _add_backend_args(p: argparse.ArgumentParser) -> None:
     from nasviz.executor import BACKENDS, ENV_BACKEND
 
-    p.add_argument('--backend', choices=BACKENDS,
-                   help=f'where the tasks run: local process pool or a Ray cluster (default: ${ENV_BACKEND}, else local)')
-    p.add_argument('--address', help="Ray cluster: 'auto' (the one this node joined) or HOST:PORT of its head "
-                                     '(default: start a local Ray instance)')
+    p.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        help=f'where the tasks run: local process pool or a Ray cluster (default: ${ENV_BACKEND}, else local)',
+    )
+    p.add_argument(
+        '--address',
+        help="Ray cluster: 'auto' (the one this node joined) or HOST:PORT of its head "
+        '(default: start a local Ray instance)',
+    )
 
 
 def _executor(a: argparse.Namespace, local_workers: int):
@@ -278,17 +342,19 @@ def _positive_float(text: str) -> float:
 
 def _int_arg(minimum: int, maximum: int | None = None):
     """argparse ``type=``: an integer ``>= minimum`` (a usage error, exit code 2, otherwise)."""
+
     def parse(text: str) -> int:
         try:
             return check_int(int(text), 'value', minimum, maximum)
         except (ValueError, TypeError):
             rng = f'>= {minimum}' if maximum is None else f'in {minimum}..{maximum}'
             raise argparse.ArgumentTypeError(f'expected an integer {rng}, got {short_repr(text)}') from None
+
     parse.__name__ = 'integer'
     return parse
 
 
-_seed = _int_arg(0, 2 ** 32 - 1)
+_seed = _int_arg(0, 2**32 - 1)
 
 
 def _space_arg(text: str) -> str:
@@ -327,11 +393,23 @@ def _cmd_audit(a: argparse.Namespace) -> int:
         truth, column = a.truth, None
     else:
         column = a.truth
-    res = audit(scores, truth, space=a.space, estimators=a.estimators, ks=ks, n_resamples=a.n_resamples,
-                random_state=a.seed, merge_isomorphic=a.merge_isomorphic, truth_column=column, progress=True)
-    print(f'audit of {", ".join(res.estimators)} on {res.n} {res.space} architectures; truth: '
-          f'{res.settings["truth"]}; {res.settings["level"]:.0%} bootstrap CIs, {a.n_resamples} resamples, '
-          f'seed {a.seed}; computed in this run')
+    res = audit(
+        scores,
+        truth,
+        space=a.space,
+        estimators=a.estimators,
+        ks=ks,
+        n_resamples=a.n_resamples,
+        random_state=a.seed,
+        merge_isomorphic=a.merge_isomorphic,
+        truth_column=column,
+        progress=True,
+    )
+    print(
+        f'audit of {", ".join(res.estimators)} on {res.n} {res.space} architectures; truth: '
+        f'{res.settings["truth"]}; {res.settings["level"]:.0%} bootstrap CIs, {a.n_resamples} resamples, '
+        f'seed {a.seed}; computed in this run'
+    )
     for note in res.notes:
         print(f'note: {note}')
     for problem in scores.attrs.get('problems', [])[:5]:
@@ -374,8 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser('train', help='train a supernet (single-path uniform sampling), checkpointed')
     t.add_argument('--profile', default='tiny')
-    t.add_argument('--space', default='nb201', type=_space_arg,
-                   help='search space: any registered name, plug-ins included (default: nb201)')
+    t.add_argument(
+        '--space',
+        default='nb201',
+        type=_space_arg,
+        help='search space: any registered name, plug-ins included (default: nb201)',
+    )
     t.add_argument('--epochs', type=_int_arg(1))
     t.add_argument('--seed', type=_seed, default=0)
     t.add_argument('--out', help='checkpoint directory (default: the cache, keyed by parameters)')
@@ -383,8 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser('evaluate', help='rank subnets of a trained supernet against ground truth')
     e.add_argument('--profile', default='tiny')
-    e.add_argument('--space', default='nb201', type=_space_arg,
-                   help='search space: any registered name, plug-ins included (default: nb201)')
+    e.add_argument(
+        '--space',
+        default='nb201',
+        type=_space_arg,
+        help='search space: any registered name, plug-ins included (default: nb201)',
+    )
     e.add_argument('--epochs', type=_int_arg(1))
     e.add_argument('--seed', type=_seed, default=0)
     e.add_argument('--n', type=_int_arg(2), help='number of cells to evaluate (>= 2)')
@@ -395,36 +481,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser('build-microbench', help='train sampled cells standalone on the embedded dataset')
     b.add_argument('--out', help='CSV path (default: data/microbench_digits.csv)')
-    b.add_argument('--space', default='nb201', type=_space_arg,
-                   help='search space of the cells: any registered name (default: nb201)')
-    b.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
-                   help='local pool processes (default 2); with --backend ray, the most jobs in flight (default: no cap)')
+    b.add_argument(
+        '--space',
+        default='nb201',
+        type=_space_arg,
+        help='search space of the cells: any registered name (default: nb201)',
+    )
+    b.add_argument(
+        '--workers',
+        type=_int_arg(1, MAX_WORKERS),
+        help='local pool processes (default 2); with --backend ray, the most jobs in flight (default: no cap)',
+    )
     _add_backend_args(b)
     b.add_argument('--n-cells', type=_int_arg(2))
     b.add_argument('--epochs', type=_int_arg(1))
     b.add_argument('--seeds', type=_seed, nargs='+')
-    b.add_argument('--force', action='store_true',
-                   help='replace a finished benchmark of another recipe at --out (default: refuse, exit 2)')
+    b.add_argument(
+        '--force',
+        action='store_true',
+        help='replace a finished benchmark of another recipe at --out (default: refuse, exit 2)',
+    )
     b.add_argument('--train-views', type=_int_arg(1), help='warped training views of each digit (default 4)')
     b.add_argument('--test-views', type=_int_arg(1), help='warped test views of each digit (default 4)')
     b.set_defaults(func=_cmd_build_microbench)
 
     q = sub.add_parser('partition', help='compare SPOS, few-shot, random, GM-NAS and NAS-LID splits')
     q.add_argument('--profile', default='tiny')
-    q.add_argument('--space', default='nb201', type=_space_arg,
-                   help='search space: any registered name, plug-ins included (default: nb201)')
+    q.add_argument(
+        '--space',
+        default='nb201',
+        type=_space_arg,
+        help='search space: any registered name, plug-ins included (default: nb201)',
+    )
     q.add_argument('--methods', nargs='+', default=list(PARTITION_METHODS), choices=PARTITION_METHODS)
     q.add_argument('--seeds', type=_seed, nargs='+', default=[0, 1, 2])
     q.add_argument('--epochs', type=_int_arg(1))
-    q.add_argument('--n', type=_int_arg(2), help='number of cells to rank (default: the profile\'s n_eval)')
+    q.add_argument('--n', type=_int_arg(2), help="number of cells to rank (default: the profile's n_eval)")
     q.add_argument('--eval-samples', type=_int_arg(1), help='test images each cell is scored on')
     q.add_argument('--levels', type=_int_arg(1), default=1)
     q.add_argument('--criterion', default='max_within', choices=CRITERIA, help='which edge to split')
     q.add_argument('--work-dir')
     q.add_argument('--out')
-    q.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
-                   help='(method, seed) runs at once: local pool processes (default 1: one after another in this '
-                        'process); with --backend ray, the most runs in flight (default: no cap)')
+    q.add_argument(
+        '--workers',
+        type=_int_arg(1, MAX_WORKERS),
+        help='(method, seed) runs at once: local pool processes (default 1: one after another in this '
+        'process); with --backend ray, the most runs in flight (default: no cap)',
+    )
     _add_backend_args(q)
     q.set_defaults(func=_cmd_partition)
 
@@ -433,16 +536,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--out', default='reports')
     r.add_argument('--notebooks', default='notebooks')
     r.add_argument('--only', nargs='*', help='notebook names or number prefixes')
-    r.add_argument('--show-code', action='store_true',
-                   help='keep code cells in the HTML pages (hidden by default)')
-    r.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
-                   help='notebooks at once after the first (default 1: one after another in this process); '
-                        'with --backend ray, the most in flight (default: no cap)')
+    r.add_argument('--show-code', action='store_true', help='keep code cells in the HTML pages (hidden by default)')
+    r.add_argument(
+        '--workers',
+        type=_int_arg(1, MAX_WORKERS),
+        help='notebooks at once after the first (default 1: one after another in this process); '
+        'with --backend ray, the most in flight (default: no cap)',
+    )
     _add_backend_args(r)
     r.set_defaults(func=_cmd_report)
 
-    lab = sub.add_parser('lab', help='JupyterLab on 127.0.0.1 with the notebooks, this environment\'s kernel '
-                                     'and the widget extensions (offline); prints the URL with its token')
+    lab = sub.add_parser(
+        'lab',
+        help="JupyterLab on 127.0.0.1 with the notebooks, this environment's kernel "
+        'and the widget extensions (offline); prints the URL with its token',
+    )
     lab.add_argument('--notebooks', default='notebooks')
     lab.add_argument('--port', type=_int_arg(1, 65535), help='default: the first free port from 8888')
     lab.add_argument('--token', help='default: a random one')
@@ -459,9 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument('--sample-seed', type=_seed, default=0)
     x.add_argument('--data', default='cifar10', choices=('cifar10', 'digits'), help='probe images')
     x.add_argument('--seed', type=_seed, default=0, help='initialisation and probe-batch seed')
-    x.add_argument('--workers', type=_int_arg(1, MAX_WORKERS),
-                   help='local pool processes (default 1: this process); with --backend ray, the most chunks in '
-                        'flight (default: no cap)')
+    x.add_argument(
+        '--workers',
+        type=_int_arg(1, MAX_WORKERS),
+        help='local pool processes (default 1: this process); with --backend ray, the most chunks in '
+        'flight (default: no cap)',
+    )
     _add_backend_args(x)
     x.add_argument('--cached-only', action='store_true', help='compute nothing: cached values, NaN elsewhere')
     x.add_argument('--out', required=True, help='CSV: arch_str and one column per proxy')
@@ -470,14 +581,19 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('reduce', help='C-BRED: cluster the space, keep the most promising cluster')
     c.add_argument('--space', default='nb201')
     c.add_argument('--dataset', default='cifar100', choices=REDUCE_DATASETS)
-    c.add_argument('--proxies-table', help='CSV from `nasviz proxies` (default: $NASVIZ_PROXIES_TABLE, '
-                                           'else the shipped data/nb201_proxies_cifar10.csv, else the sweep cache)')
+    c.add_argument(
+        '--proxies-table',
+        help='CSV from `nasviz proxies` (default: $NASVIZ_PROXIES_TABLE, '
+        'else the shipped data/nb201_proxies_cifar10.csv, else the sweep cache)',
+    )
     c.add_argument('--score', nargs='+', default=['naswot', 'synflow'], help='proxies scoring a cluster')
     c.add_argument('--k', type=_int_arg(2), default=8, help='number of clusters')
     c.add_argument('--distance', default='js', choices=DISTANCES)
     c.add_argument('--encoding', default='histogram', choices=ENCODINGS)
     c.add_argument('--clustering', default='spectral', choices=CLUSTERINGS)
-    c.add_argument('--quantile', type=float, default=0.5, help='cluster score: this quantile of each proxy\'s cell ranks')
+    c.add_argument(
+        '--quantile', type=float, default=0.5, help="cluster score: this quantile of each proxy's cell ranks"
+    )
     c.add_argument('--max-params', type=_int_arg(1), help='keep only cells with at most this many parameters')
     c.add_argument('--seed', type=_seed, default=0)
     c.add_argument('--out', required=True, help='CSV of the selected architectures (arch_str column)')
@@ -485,47 +601,80 @@ def build_parser() -> argparse.ArgumentParser:
 
     from nasviz.search.names import SEARCH_METHODS
 
-    se = sub.add_parser('search', help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
-                                       'and the true accuracy of the cell it finds')
+    se = sub.add_parser(
+        'search',
+        help='one architecture search (ISTA-NAS, DARTS, SPOS + random search, random) '
+        'and the true accuracy of the cell it finds',
+    )
     se.add_argument('--method', required=True, choices=SEARCH_METHODS)
-    se.add_argument('--space', default='nb201', type=_space_arg,
-                    help='a space with a search implementation, checked when the search starts: nb201 | darts (tiny: the space\'s micro benchmark; small: its table, and a found '
-                         'cell the NAS-Bench-301 sample lacks has no ground truth: exit 2)')
+    se.add_argument(
+        '--space',
+        default='nb201',
+        type=_space_arg,
+        help='a space with a search implementation, checked when the search starts: nb201 | darts '
+        "(tiny: the space's micro benchmark; small: its table, and a found "
+        'cell the NAS-Bench-301 sample lacks has no ground truth: exit 2)',
+    )
     se.add_argument('--profile', default='tiny', help='tiny (micro benchmark) | small (NB201 table)')
     se.add_argument('--seed', type=_seed, default=0)
-    se.add_argument('--epochs', type=_int_arg(1), help='search epochs (default: the profile\'s)')
+    se.add_argument('--epochs', type=_int_arg(1), help="search epochs (default: the profile's)")
     se.add_argument('--lam', type=_positive_float, help='ISTA-NAS: LASSO weight lambda (> 0)')
-    se.add_argument('--m', type=_int_arg(1), help='ISTA-NAS: compressed dimension per decision group (>= 1; '
-                                                  'default 3 on nb201, 8 on darts)')
+    se.add_argument(
+        '--m',
+        type=_int_arg(1),
+        help='ISTA-NAS: compressed dimension per decision group (>= 1; default 3 on nb201, 8 on darts)',
+    )
     se.add_argument('--n-candidates', type=_int_arg(1), help='spos-rs / random: cells evaluated')
     se.add_argument('--arch-lr', type=_positive_float, help='Adam learning rate of b (ISTA) / alpha (DARTS)')
-    se.add_argument('--one-stage', action='store_true',
-                    help='ISTA-NAS only: after the search, fix the support and keep training the same weights on '
-                         'the whole training split; the JSON adds the network\'s own test accuracy')
-    se.add_argument('--final-epochs', type=_int_arg(1),
-                    help='with --one-stage: epochs of that final training (default: as many as --epochs)')
+    se.add_argument(
+        '--one-stage',
+        action='store_true',
+        help='ISTA-NAS only: after the search, fix the support and keep training the same weights on '
+        "the whole training split; the JSON adds the network's own test accuracy",
+    )
+    se.add_argument(
+        '--final-epochs',
+        type=_int_arg(1),
+        help='with --one-stage: epochs of that final training (default: as many as --epochs)',
+    )
     se.add_argument('--out', help='JSON: arch, true_accuracy, ground_truth, search_seconds, support history, ...')
     se.set_defaults(func=_cmd_search)
 
-    au = sub.add_parser('audit', help="audit any estimator's per-architecture scores (supernets, proxies, "
-                                      'predictors) against a benchmark: every metric with CIs, paired verdicts')
-    au.add_argument('scores', nargs='+', help='score file(s): CSV/TSV/parquet with an architecture column, '
-                                              "NASLib zero-cost JSON, or the few-shot NAS release's JSON")
+    au = sub.add_parser(
+        'audit',
+        help="audit any estimator's per-architecture scores (supernets, proxies, "
+        'predictors) against a benchmark: every metric with CIs, paired verdicts',
+    )
+    au.add_argument(
+        'scores',
+        nargs='+',
+        help='score file(s): CSV/TSV/parquet with an architecture column, '
+        "NASLib zero-cost JSON, or the few-shot NAS release's JSON",
+    )
     au.add_argument('--space', required=True, type=_space_arg, help='search space of the architectures')
-    au.add_argument('--truth', help='ground-truth column: of the benchmark (NB201: e.g. cifar10_test_200ep, '
-                                    'the default) or of the score file (e.g. val_accuracy)')
-    au.add_argument('--bench', help='benchmark spec or file (default: the space\'s table from its environment '
-                                    'variable)')
+    au.add_argument(
+        '--truth',
+        help='ground-truth column: of the benchmark (NB201: e.g. cifar10_test_200ep, '
+        'the default) or of the score file (e.g. val_accuracy)',
+    )
+    au.add_argument('--bench', help="benchmark spec or file (default: the space's table from its environment variable)")
     au.add_argument('--arch-column', help='the architecture column (default: found by name)')
     au.add_argument('--format', default='auto', choices=('auto', 'csv', 'naslib-zc', 'fewshot'))
     au.add_argument('--estimators', nargs='+', help='score columns / proxies to audit (default: every one)')
     au.add_argument('--out', help='folder for audit.json and audit.html')
     au.add_argument('--n-resamples', type=_int_arg(100), default=2000, help='bootstrap resamples (>= 100)')
     au.add_argument('--seed', type=_seed, default=0)
-    au.add_argument('--k', nargs='+', type=_k_arg, help='K values: fractions in (0, 1) or counts '
-                                                       '(default: 0.001 0.01 0.05 0.1 0.2 0.5)')
-    au.add_argument('--merge-isomorphic', action='store_true',
-                    help='keep one architecture per isomorphism class (counted in the output)')
+    au.add_argument(
+        '--k',
+        nargs='+',
+        type=_k_arg,
+        help='K values: fractions in (0, 1) or counts (default: 0.001 0.01 0.05 0.1 0.2 0.5)',
+    )
+    au.add_argument(
+        '--merge-isomorphic',
+        action='store_true',
+        help='keep one architecture per isomorphism class (counted in the output)',
+    )
     au.set_defaults(func=_cmd_audit)
     return p
 
@@ -543,11 +692,17 @@ def _k_arg(text: str) -> float | int:
 
 
 #: output arguments checked before any work starts: (command, attribute, option, kind)
-_OUTPUTS = (('evaluate', 'out', '--out', 'file'), ('partition', 'out', '--out', 'file'),
-            ('build-microbench', 'out', '--out', 'file'), ('train', 'out', '--out', 'dir'),
-            ('partition', 'work_dir', '--work-dir', 'dir'), ('report', 'out', '--out', 'dir'),
-            ('proxies', 'out', '--out', 'file'), ('reduce', 'out', '--out', 'file'),
-            ('search', 'out', '--out', 'file'))
+_OUTPUTS = (
+    ('evaluate', 'out', '--out', 'file'),
+    ('partition', 'out', '--out', 'file'),
+    ('build-microbench', 'out', '--out', 'file'),
+    ('train', 'out', '--out', 'dir'),
+    ('partition', 'work_dir', '--work-dir', 'dir'),
+    ('report', 'out', '--out', 'dir'),
+    ('proxies', 'out', '--out', 'file'),
+    ('reduce', 'out', '--out', 'file'),
+    ('search', 'out', '--out', 'file'),
+)
 #: commands that read or write the cache
 _USES_CACHE = ('train', 'evaluate', 'partition', 'report', 'proxies', 'reduce', 'search')
 
@@ -570,8 +725,10 @@ def _preflight(args: argparse.Namespace) -> None:
     if seeds:
         dup = sorted({s for s in seeds if seeds.count(s) > 1})
         if dup:
-            raise ValueError(f'--seeds: seed(s) {dup} given more than once; each seed is one run, '
-                             'a repeat would count twice in the mean')
+            raise ValueError(
+                f'--seeds: seed(s) {dup} given more than once; each seed is one run, '
+                'a repeat would count twice in the mean'
+            )
     if cmd in _USES_CACHE:
         check_cache_dir()
     if cmd == 'evaluate' and args.run is not None:
@@ -580,11 +737,15 @@ def _preflight(args: argparse.Namespace) -> None:
         run = Path(args.run)
         if not (run / CKPT_NAME).is_file():
             why = 'does not exist' if not run.exists() else f'holds no {CKPT_NAME}'
-            raise FileNotFoundError(f'--run: {run} {why}, so there is no training run to evaluate; '
-                                    f'train one with `nasviz train --out {run}`, or leave --run out '
-                                    'to use the cache')
-    for option, directory in (('--run', args.run if cmd == 'evaluate' else None),
-                              ('--out', args.out if cmd == 'train' else None)):
+            raise FileNotFoundError(
+                f'--run: {run} {why}, so there is no training run to evaluate; '
+                f'train one with `nasviz train --out {run}`, or leave --run out '
+                'to use the cache'
+            )
+    for option, directory in (
+        ('--run', args.run if cmd == 'evaluate' else None),
+        ('--out', args.out if cmd == 'train' else None),
+    ):
         if directory is not None:  # a file there that nasviz did not write: exit 2 before any work
             from nasviz.ownership import claim
             from nasviz.supernet.train import RUN_FILES
@@ -599,8 +760,11 @@ def _preflight(args: argparse.Namespace) -> None:
     if cmd == 'partition' and args.work_dir is not None and not Path(args.work_dir).exists():
         fresh.append(('--work-dir', args.work_dir))
     for option, path in fresh:
-        print(f'nasviz {cmd}: {option} {path} holds no earlier run: starting a fresh one there '
-              '(check the path if you meant to resume)', file=sys.stderr)
+        print(
+            f'nasviz {cmd}: {option} {path} holds no earlier run: starting a fresh one there '
+            '(check the path if you meant to resume)',
+            file=sys.stderr,
+        )
 
 
 def _message(exc: BaseException) -> str:

@@ -7,6 +7,7 @@
 - ``cifar10``: from the offline ``cifar10_jpeg.npz`` (path setting ``NASVIZ_CIFAR10_NPZ``),
   decoded once and cached, or through torchvision for users with internet.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,20 +51,36 @@ class ImageData:
 
     def to(self, device: str | torch.device) -> ImageData:
         """Copy with every tensor on ``device`` (so batching never leaves the GPU)."""
-        return ImageData(self.name, self.x_train.to(device), self.y_train.to(device),
-                         self.x_test.to(device), self.y_test.to(device), self.num_classes,
-                         self.data_id, self.augment, dict(self.info))
+        return ImageData(
+            self.name,
+            self.x_train.to(device),
+            self.y_train.to(device),
+            self.x_test.to(device),
+            self.y_test.to(device),
+            self.num_classes,
+            self.data_id,
+            self.augment,
+            dict(self.info),
+        )
 
     def __repr__(self) -> str:
-        return (f'ImageData({self.name!r}, train={tuple(self.x_train.shape)}, '
-                f'test={tuple(self.x_test.shape)}, classes={self.num_classes})')
+        return (
+            f'ImageData({self.name!r}, train={tuple(self.x_train.shape)}, '
+            f'test={tuple(self.x_test.shape)}, classes={self.num_classes})'
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Embedded default: hard digits
 # ---------------------------------------------------------------------------------------------
-def _warp(images: torch.Tensor, size: int, g: torch.Generator, scale: tuple[float, float],
-          max_rotation: float, max_shift: float) -> torch.Tensor:
+def _warp(
+    images: torch.Tensor,
+    size: int,
+    g: torch.Generator,
+    scale: tuple[float, float],
+    max_rotation: float,
+    max_shift: float,
+) -> torch.Tensor:
     """Place each image on a ``size`` x ``size`` canvas with a random scale, rotation and shift."""
     n = images.shape[0]
     s = torch.empty(n).uniform_(*scale, generator=g)
@@ -73,13 +90,20 @@ def _warp(images: torch.Tensor, size: int, g: torch.Generator, scale: tuple[floa
     cos, sin = torch.cos(theta) / s, torch.sin(theta) / s
     A = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = torch.nn.functional.affine_grid(A, [n, 1, size, size], align_corners=False)
-    return torch.nn.functional.grid_sample(images, grid, mode='bilinear', padding_mode='zeros',
-                                           align_corners=False)
+    return torch.nn.functional.grid_sample(images, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
 
 
-def load_digits(n_train: int = 500, size: int = 16, noise: float = 0.35, scale: tuple[float, float] = (0.55, 0.85),
-                max_rotation: float = 20.0, max_shift: float = 0.3, train_views: int = 1, test_views: int = 2,
-                random_state: int = 0) -> ImageData:
+def load_digits(
+    n_train: int = 500,
+    size: int = 16,
+    noise: float = 0.35,
+    scale: tuple[float, float] = (0.55, 0.85),
+    max_rotation: float = 20.0,
+    max_shift: float = 0.3,
+    train_views: int = 1,
+    test_views: int = 2,
+    random_state: int = 0,
+) -> ImageData:
     """The embedded default dataset (no download): scikit-learn's 1,797 digits, made harder.
 
     ``n_train`` originals go to training (``train_views`` warped views each); the others form the
@@ -110,10 +134,27 @@ def load_digits(n_train: int = 500, size: int = 16, noise: float = 0.35, scale: 
     x_test, y_test = views(te, test_views)
     mean, std = x_train.mean(), x_train.std()
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    params = dict(n_train=n_train, size=size, noise=noise, scale=list(scale), max_rotation=max_rotation,
-                  max_shift=max_shift, train_views=train_views, test_views=test_views, random_state=random_state)
-    return ImageData('digits', x_train.contiguous(), y_train, x_test.contiguous(), y_test, 10,
-                     data_id='digits-' + param_hash(params), info=params)
+    params = dict(
+        n_train=n_train,
+        size=size,
+        noise=noise,
+        scale=list(scale),
+        max_rotation=max_rotation,
+        max_shift=max_shift,
+        train_views=train_views,
+        test_views=test_views,
+        random_state=random_state,
+    )
+    return ImageData(
+        'digits',
+        x_train.contiguous(),
+        y_train,
+        x_test.contiguous(),
+        y_test,
+        10,
+        data_id='digits-' + param_hash(params),
+        info=params,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,8 +164,9 @@ def cifar10_npz_path(path: str | os.PathLike | None = None) -> Path:
     """The offline CIFAR-10 file: argument, else ``$NASVIZ_CIFAR10_NPZ``."""
     p = path or os.environ.get('NASVIZ_CIFAR10_NPZ')
     if not p:
-        raise FileNotFoundError('no CIFAR-10 npz given: pass path= or set NASVIZ_CIFAR10_NPZ '
-                                '(e.g. ../shared/data/cifar10/cifar10_jpeg.npz)')
+        raise FileNotFoundError(
+            'no CIFAR-10 npz given: pass path= or set NASVIZ_CIFAR10_NPZ (e.g. ../shared/data/cifar10/cifar10_jpeg.npz)'
+        )
     p = Path(p)
     if not p.exists():
         raise FileNotFoundError(f'CIFAR-10 npz not found: {p}')
@@ -145,14 +187,15 @@ def _decode_cifar_npz(path: Path) -> dict[str, np.ndarray]:
         buf, off = raw[f'{split}_jpeg'], raw[f'{split}_offsets']
         imgs = np.empty((len(off) - 1, 32, 32, 3), dtype=np.uint8)
         for i in tqdm(range(len(off) - 1), desc=f'decode CIFAR-10 {split}', leave=False):
-            imgs[i] = np.asarray(Image.open(io.BytesIO(buf[off[i]:off[i + 1]].tobytes())).convert('RGB'))
+            imgs[i] = np.asarray(Image.open(io.BytesIO(buf[off[i] : off[i + 1]].tobytes())).convert('RGB'))
         out[f'x_{split}'] = imgs
         out[f'y_{split}'] = raw[f'{split}_labels'].astype(np.int64)
     return out
 
 
-def _cifar_tensors(arrays: dict[str, np.ndarray], n_train: int | None, n_test: int | None,
-                   random_state: int, source: str) -> ImageData:
+def _cifar_tensors(
+    arrays: dict[str, np.ndarray], n_train: int | None, n_test: int | None, random_state: int, source: str
+) -> ImageData:
     mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
 
@@ -166,12 +209,14 @@ def _cifar_tensors(arrays: dict[str, np.ndarray], n_train: int | None, n_test: i
     xtr, ytr = prep(arrays['x_train'], arrays['y_train'], n_train)
     xte, yte = prep(arrays['x_test'], arrays['y_test'], n_test)
     params = dict(source=source, n_train=n_train, n_test=n_test, random_state=random_state)
-    return ImageData('cifar10', xtr, ytr, xte, yte, 10, data_id='cifar10-' + param_hash(params),
-                     augment=True, info=params)
+    return ImageData(
+        'cifar10', xtr, ytr, xte, yte, 10, data_id='cifar10-' + param_hash(params), augment=True, info=params
+    )
 
 
-def load_cifar10_npz(path: str | os.PathLike | None = None, n_train: int | None = None,
-                     n_test: int | None = None, random_state: int = 0) -> ImageData:
+def load_cifar10_npz(
+    path: str | os.PathLike | None = None, n_train: int | None = None, n_test: int | None = None, random_state: int = 0
+) -> ImageData:
     """CIFAR-10 from the offline JPEG npz; decoded once, cached as raw uint8 under the cache dir."""
     p = cifar10_npz_path(path)
     st = p.stat()
@@ -186,9 +231,13 @@ def load_cifar10_npz(path: str | os.PathLike | None = None, n_train: int | None 
     return _cifar_tensors(arrays, n_train, n_test, random_state, source='npz')
 
 
-def load_cifar10_torchvision(root: str | os.PathLike = '~/.cache/nasviz/torchvision', download: bool = True,
-                             n_train: int | None = None, n_test: int | None = None,
-                             random_state: int = 0) -> ImageData:
+def load_cifar10_torchvision(
+    root: str | os.PathLike = '~/.cache/nasviz/torchvision',
+    download: bool = True,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    random_state: int = 0,
+) -> ImageData:
     """CIFAR-10 through torchvision (needs ``pip install nasviz[cifar]`` and internet the first time)."""
     try:
         from torchvision.datasets import CIFAR10
@@ -207,7 +256,6 @@ def load_cifar10(path: str | os.PathLike | None = None, **kw) -> ImageData:
     return load_cifar10_torchvision(**kw)
 
 
-
 def load_dataset(name: str, **kw) -> ImageData:
     """Load a dataset by name: ``digits`` (embedded) or ``cifar10``."""
     if name == 'digits':
@@ -220,16 +268,22 @@ def load_dataset(name: str, **kw) -> ImageData:
 # ---------------------------------------------------------------------------------------------
 # Batching
 # ---------------------------------------------------------------------------------------------
-def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None,
-                    shuffle: bool = True, drop_last: bool = False, augment: bool = False,
-                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def iterate_batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    augment: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Mini-batches from in-memory tensors; order and augmentation come from ``generator`` alone,
     so a run resumed at an epoch boundary sees exactly the batches the original would have."""
     n = x.shape[0]
     idx = torch.randperm(n, generator=generator).to(x.device) if shuffle else torch.arange(n, device=x.device)
     stop = n - n % batch_size if drop_last else n
     for s in range(0, stop, batch_size):
-        b = idx[s:s + batch_size]
+        b = idx[s : s + batch_size]
         xb, yb = x[b], y[b]
         if augment:
             xb = random_crop_flip(xb, generator)
@@ -243,8 +297,8 @@ def random_crop_flip(x: torch.Tensor, generator: torch.Generator | None, pad: in
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
-    rows = (dy.view(n, 1) + torch.arange(h, device=x.device).view(1, h))  # (n, h)
-    cols = (dx.view(n, 1) + torch.arange(w, device=x.device).view(1, w))  # (n, w)
+    rows = dy.view(n, 1) + torch.arange(h, device=x.device).view(1, h)  # (n, h)
+    cols = dx.view(n, 1) + torch.arange(w, device=x.device).view(1, w)  # (n, w)
     cols = torch.where(flip.view(n, 1), cols.flip(1), cols)
     bi = torch.arange(n, device=x.device).view(n, 1, 1)
     out = padded.permute(0, 2, 3, 1)[bi, rows.view(n, h, 1), cols.view(n, 1, w)]  # (n, h, w, c)

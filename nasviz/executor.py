@@ -30,6 +30,7 @@ and seeds) is a list of :class:`Task` values, each with a stable ``key``, run th
 Results do not depend on the backend: a task seeds itself from its arguments, and every worker
 runs with the same thread count.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -45,8 +46,21 @@ from typing import Any
 
 from nasviz.validate import check_count, short_repr
 
-__all__ = ['BACKENDS', 'ENV_BACKEND', 'RAY_INSTALL', 'Task', 'TaskFailed', 'MissingBackend', 'Executor',
-           'LocalExecutor', 'RayExecutor', 'get_executor', 'resolve_backend', 'start_local_ray', 'task_resources']
+__all__ = [
+    'BACKENDS',
+    'ENV_BACKEND',
+    'RAY_INSTALL',
+    'Task',
+    'TaskFailed',
+    'MissingBackend',
+    'Executor',
+    'LocalExecutor',
+    'RayExecutor',
+    'get_executor',
+    'resolve_backend',
+    'start_local_ray',
+    'task_resources',
+]
 
 BACKENDS = ('local', 'ray')
 #: environment variable naming the default backend
@@ -128,9 +142,20 @@ class Executor:
     def __repr__(self) -> str:
         return f'{type(self).__name__}(workers={self.workers}, max_retries={self.max_retries})'
 
-    def run(self, fn: Callable, tasks: Iterable[Task], on_result: Callable[[Any, Any], None], *,
-            initializer: Callable | None = None, initargs: tuple = (), progress: bool = True,
-            desc: str = 'tasks', unit: str = 'task', total: int | None = None, initial: int = 0) -> int:
+    def run(
+        self,
+        fn: Callable,
+        tasks: Iterable[Task],
+        on_result: Callable[[Any, Any], None],
+        *,
+        initializer: Callable | None = None,
+        initargs: tuple = (),
+        progress: bool = True,
+        desc: str = 'tasks',
+        unit: str = 'task',
+        total: int | None = None,
+        initial: int = 0,
+    ) -> int:
         """Run ``fn(*task.args)`` for every task; ``on_result(task.key, result)`` on the driver as
         each finishes. The bar counts task weights from ``initial`` (work already in the cache) to
         ``total`` (default: ``initial`` + the tasks' weights). Returns the number of tasks run."""
@@ -144,8 +169,13 @@ class Executor:
         weight = sum(t.weight for t in tasks)
         if tasks:
             self._prepare()  # e.g. connect to the cluster: its errors come before the bar
-        bar = tqdm(total=initial + weight if total is None else total, initial=initial, desc=desc, unit=unit,
-                   disable=not progress)
+        bar = tqdm(
+            total=initial + weight if total is None else total,
+            initial=initial,
+            desc=desc,
+            unit=unit,
+            disable=not progress,
+        )
         t0 = time.perf_counter()
         self.retries_ = 0
 
@@ -165,16 +195,23 @@ class Executor:
     def _prepare(self) -> None:
         pass
 
-    def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
-             initializer: Callable | None, initargs: tuple) -> None:
+    def _run(
+        self,
+        fn: Callable,
+        tasks: list[Task],
+        done: Callable[[Task, Any], None],
+        initializer: Callable | None,
+        initargs: tuple,
+    ) -> None:
         raise NotImplementedError
 
     def _charge(self, attempts: Counter, task: Task, why: str) -> None:
         attempts[task.key] += 1
         self.retries_ += 1
         if attempts[task.key] > self.max_retries:
-            raise TaskFailed(f'task {short_repr(task.key)}: {why} {attempts[task.key]} times '
-                             f'(max_retries={self.max_retries})')
+            raise TaskFailed(
+                f'task {short_repr(task.key)}: {why} {attempts[task.key]} times (max_retries={self.max_retries})'
+            )
 
 
 class LocalExecutor(Executor):
@@ -214,8 +251,14 @@ class LocalExecutor(Executor):
             if p.is_alive():
                 p.terminate()
 
-    def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
-             initializer: Callable | None, initargs: tuple) -> None:
+    def _run(
+        self,
+        fn: Callable,
+        tasks: list[Task],
+        done: Callable[[Task, Any], None],
+        initializer: Callable | None,
+        initargs: tuple,
+    ) -> None:
         if self.workers == 1:
             if initializer is not None:
                 initializer(*initargs)
@@ -273,8 +316,9 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError as err:
-        raise MissingBackend(f'the ray backend needs the ray package, which is not installed ({err}); '
-                             f'install it with: {RAY_INSTALL}') from None
+        raise MissingBackend(
+            f'the ray backend needs the ray package, which is not installed ({err}); install it with: {RAY_INSTALL}'
+        ) from None
     return ray
 
 
@@ -303,8 +347,9 @@ def start_local_ray(num_cpus: int | None = None, **kwargs: Any) -> Any:
     workers at normal priority (Ray lowers them to nice 15 by default, which starves them beside
     other work on a shared machine and makes timings against the local pool unfair)."""
     ray = _loopback_only()
-    options = dict(num_cpus=num_cpus, include_dashboard=False, logging_level='warning',
-                   _system_config={'worker_niceness': 0})
+    options = dict(
+        num_cpus=num_cpus, include_dashboard=False, logging_level='warning', _system_config={'worker_niceness': 0}
+    )
     options.update(kwargs)
     ray.init(**options)
     return ray
@@ -320,8 +365,9 @@ def _check_listening(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip('[]'), int(port)), timeout=timeout).close()
     except OSError as err:
-        raise ValueError(f'no Ray cluster answers at {address} ({err}); start one there with '
-                         f'`ray start --head --port {port}`') from None
+        raise ValueError(
+            f'no Ray cluster answers at {address} ({err}); start one there with `ray start --head --port {port}`'
+        ) from None
 
 
 class RayExecutor(Executor):
@@ -366,12 +412,20 @@ class RayExecutor(Executor):
             else:
                 ray.init(address=self.address, logging_level='warning')
         except ConnectionError as err:
-            raise ValueError(f'no Ray cluster at address {self.address!r} ({err}); start one with '
-                             '`ray start --head` (and `ray start --address HEAD:PORT` on the other nodes)') from None
+            raise ValueError(
+                f'no Ray cluster at address {self.address!r} ({err}); start one with '
+                '`ray start --head` (and `ray start --address HEAD:PORT` on the other nodes)'
+            ) from None
         return ray
 
-    def _run(self, fn: Callable, tasks: list[Task], done: Callable[[Task, Any], None],
-             initializer: Callable | None, initargs: tuple) -> None:
+    def _run(
+        self,
+        fn: Callable,
+        tasks: list[Task],
+        done: Callable[[Task, Any], None],
+        initializer: Callable | None,
+        initargs: tuple,
+    ) -> None:
         ray = self.connect()
         remote = ray.remote(_call)
         token = uuid.uuid4().hex
@@ -383,8 +437,9 @@ class RayExecutor(Executor):
             while pending or running:
                 while pending and len(running) < cap:
                     t = pending.popleft()
-                    ref = remote.options(num_cpus=t.num_cpus, num_gpus=t.num_gpus, max_retries=self.max_retries,
-                                         retry_exceptions=False).remote(token, init, fn, t.args, t.num_cpus)
+                    ref = remote.options(
+                        num_cpus=t.num_cpus, num_gpus=t.num_gpus, max_retries=self.max_retries, retry_exceptions=False
+                    ).remote(token, init, fn, t.args, t.num_cpus)
                     running[ref] = t
                 finished, _ = ray.wait(list(running), num_returns=1)
                 for ref in finished:
@@ -392,8 +447,10 @@ class RayExecutor(Executor):
                     try:
                         result = ray.get(ref)
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as err:
-                        raise TaskFailed(f'task {short_repr(t.key)}: its worker died more than '
-                                         f'max_retries={self.max_retries} times ({type(err).__name__})') from None
+                        raise TaskFailed(
+                            f'task {short_repr(t.key)}: its worker died more than '
+                            f'max_retries={self.max_retries} times ({type(err).__name__})'
+                        ) from None
                     done(t, result)
         except BaseException:
             for ref in running:  # not forced: the worker processes stay for the next run
@@ -412,8 +469,9 @@ def resolve_backend(backend: str | None = None) -> str:
     return backend.strip().lower()
 
 
-def get_executor(backend: str | None = None, workers: int | None = None, address: str | None = None,
-                 max_retries: int = 2) -> Executor:
+def get_executor(
+    backend: str | None = None, workers: int | None = None, address: str | None = None, max_retries: int = 2
+) -> Executor:
     """The executor of ``backend`` (``'local'`` | ``'ray'``; ``None``: ``$NASVIZ_BACKEND``, else
     ``'local'``). ``workers``: processes of the local pool (default 1), or the cap on Ray tasks in
     flight (default none). ``address`` is for Ray only."""
@@ -423,4 +481,3 @@ def get_executor(backend: str | None = None, workers: int | None = None, address
             raise ValueError(f'address {short_repr(address)} is for the ray backend; the local pool has none')
         return LocalExecutor(workers, max_retries)
     return RayExecutor(workers, address, max_retries)
-

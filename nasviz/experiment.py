@@ -1,23 +1,24 @@
 """One-call building blocks for notebooks and the command line: the data, ground truth and
 trained supernet of a profile, with training checkpointed under the cache directory keyed by
 its parameters (so a second notebook, or a re-run after a kill, reuses or resumes it)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from nasviz.analysis.seeds import levels_sweep
+from nasviz.cache import cache_dir, cached, param_hash
 from nasviz.executor import Task, get_executor, task_resources
 from nasviz.profiles import SETTINGS, Profile, profile_settings, resolve_device
 from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.supernet.evaluate import BN_MODES
-from nasviz.cache import cache_dir, cached, param_hash
-
 
 
 def settings_for(profile: str, **overrides: Any) -> Profile:
@@ -77,9 +78,11 @@ def load_bench(settings: Profile):
     if spec == 'micro':
         path = microbench_path(space)
         if not path.is_file():
-            raise ValueError(f'no micro benchmark of the {space.name} space on the embedded data ({path} is '
-                             f'missing): build it with `nasviz build-microbench --space {space.name} --out {path}`, '
-                             f'or use --profile small to rank against the {space.name} table on CIFAR-10')
+            raise ValueError(
+                f'no micro benchmark of the {space.name} space on the embedded data ({path} is '
+                f'missing): build it with `nasviz build-microbench --space {space.name} --out {path}`, '
+                f'or use --profile small to rank against the {space.name} table on CIFAR-10'
+            )
         return MicroBench.load(path)
     if spec.lower().endswith(('.csv', '.pth')):
         return load_benchmark(spec)
@@ -103,13 +106,19 @@ def eval_archs(settings: Profile, bench, n: int | None = None, seed: int = 0) ->
 def train_config(settings: Profile, seed: int = 0, epochs: int | None = None):
     from nasviz.supernet.train import TrainConfig
 
-    return TrainConfig(epochs=epochs or settings.epochs, batch_size=settings.batch_size,
-                       lr=settings.lr, seed=seed)
+    return TrainConfig(epochs=epochs or settings.epochs, batch_size=settings.batch_size, lr=settings.lr, seed=seed)
 
 
-def trained_supernet(settings: Profile, data, seed: int = 0, epochs: int | None = None,
-                     mask: SlotMask | None = None, progress: bool = True,
-                     callback: Callable | None = None, run_dir: str | Path | None = None):
+def trained_supernet(
+    settings: Profile,
+    data,
+    seed: int = 0,
+    epochs: int | None = None,
+    mask: SlotMask | None = None,
+    progress: bool = True,
+    callback: Callable | None = None,
+    run_dir: str | Path | None = None,
+):
     """A supernet trained by single-path uniform sampling; returns ``(model, history)``.
 
     Checkpoints live in ``run_dir`` (default: ``<cache>/supernet/<hash of settings, seed, data>``),
@@ -125,18 +134,34 @@ def trained_supernet(settings: Profile, data, seed: int = 0, epochs: int | None 
     size = network_size(settings, data)
     # a callback that adds columns to the history is part of what the run produced; a space whose
     # supernet design changed tags it, so checkpoints of an earlier design are not loaded
-    key = param_hash(cfg, mask.to_list(), data.data_id, space.name, size, getattr(space, 'supernet_tag', None),
-                     getattr(callback, 'key', None))
+    key = param_hash(
+        cfg,
+        mask.to_list(),
+        data.data_id,
+        space.name,
+        size,
+        getattr(space, 'supernet_tag', None),
+        getattr(callback, 'key', None),
+    )
     run_dir = Path(run_dir) if run_dir else cache_dir() / 'supernet' / key
     torch.manual_seed(seed)
     model = space.build_supernet(**size)
-    hist = train_supernet(model, data, cfg, mask=mask, checkpoint_dir=run_dir, progress=progress,
-                          device=settings.device, callback=callback)
+    hist = train_supernet(
+        model,
+        data,
+        cfg,
+        mask=mask,
+        checkpoint_dir=run_dir,
+        progress=progress,
+        device=settings.device,
+        callback=callback,
+    )
     return model, hist
 
 
-def evaluate_cached(model, archs: list[Architecture], data, settings: Profile, progress: bool = True,
-                    bn: str = 'recalibrate') -> pd.DataFrame:
+def evaluate_cached(
+    model, archs: list[Architecture], data, settings: Profile, progress: bool = True, bn: str = 'recalibrate'
+) -> pd.DataFrame:
     """``evaluate_archs`` cached on disk, keyed by the model's weights, the cells and the data
     (``bn``: how BN normalises, see ``nasviz.supernet.evaluate.BN_MODES``)."""
     from nasviz.features.ops import model_fingerprint
@@ -145,22 +170,37 @@ def evaluate_cached(model, archs: list[Architecture], data, settings: Profile, p
     score = settings.score
     space = settings_space(settings)
     names = [space.to_str(a) for a in archs]
-    key = (model_fingerprint(model), names, data.data_id, settings.recal_batches,
-           settings.eval_samples, space.name) + ((score,) if score != 'accuracy' else ())
+    key = (model_fingerprint(model), names, data.data_id, settings.recal_batches, settings.eval_samples, space.name) + (
+        (score,) if score != 'accuracy' else ()
+    )
     if bn != 'recalibrate':
         key += (('bn', bn),)
 
     def compute() -> pd.DataFrame:
-        return evaluate_archs(model, archs, data, recal_batches=settings.recal_batches,
-                              max_samples=settings.eval_samples, progress=progress, device=settings.device,
-                              score=score, bn=bn)
+        return evaluate_archs(
+            model,
+            archs,
+            data,
+            recal_batches=settings.recal_batches,
+            max_samples=settings.eval_samples,
+            progress=progress,
+            device=settings.device,
+            score=score,
+            bn=bn,
+        )
 
     # an entry that holds other cells is rejected (set aside and recomputed), never trusted
     return cached('evaluation', key, compute, validate=lambda df: list(df['arch_str']) == names)
 
 
-def spos_supernet(settings: Profile, data, seed: int = 0, n_track: int = 8, progress: bool = True,
-                  score_archs: list[Architecture] | None = None):
+def spos_supernet(
+    settings: Profile,
+    data,
+    seed: int = 0,
+    n_track: int = 8,
+    progress: bool = True,
+    score_archs: list[Architecture] | None = None,
+):
     """The profile's single-path one-shot supernet, trained while tracking the gradient
     interference of ``n_track`` fixed subnets after every epoch and, given ``score_archs``, their
     BN-recalibrated scores every ``settings.track_every`` epochs (ranking over training);
@@ -170,16 +210,21 @@ def spos_supernet(settings: Profile, data, seed: int = 0, n_track: int = 8, prog
     from nasviz.supernet.evaluate import ScoreTracker, chain_callbacks
 
     tracked = settings_space(settings).sample_distinct(n_track, rng=seed, exclude_degenerate=True)
-    tracker = InterferenceTracker(data, tracked,
-                                  batch_size=settings.feature_batch, seed=seed)
+    tracker = InterferenceTracker(data, tracked, batch_size=settings.feature_batch, seed=seed)
     scorer = None
     if score_archs is not None:
         # the last epoch's scores go through the evaluation cache: scoring the finished supernet
         # (notebooks, bias_inputs) then reads them instead of running every cell again
-        scorer = ScoreTracker(data, score_archs, every=settings.track_every, epochs=settings.epochs,
-                              recal_batches=settings.recal_batches, max_samples=settings.eval_samples,
-                              score=settings.score,
-                              final_evaluate=lambda m: evaluate_cached(m, score_archs, data, settings, progress=False))
+        scorer = ScoreTracker(
+            data,
+            score_archs,
+            every=settings.track_every,
+            epochs=settings.epochs,
+            recal_batches=settings.recal_batches,
+            max_samples=settings.eval_samples,
+            score=settings.score,
+            final_evaluate=lambda m: evaluate_cached(m, score_archs, data, settings, progress=False),
+        )
     callback = tracker if scorer is None else chain_callbacks(tracker, scorer)
     return trained_supernet(settings, data, seed=seed, progress=progress, callback=callback)
 
@@ -190,25 +235,43 @@ def partition_config(settings: Profile, method: str, n_splits: int = 1, seed: in
 
     # the root trains for a share of the budget before the first split
     warmup = min(settings.epochs - n_splits, max(1, round(settings.epochs * settings.warmup_fraction)))
-    return PartitionConfig(method=method, n_splits=n_splits, total_epochs=settings.epochs,
-                           warmup_epochs=warmup, repeats=settings.feature_repeats,
-                           batch_size=settings.feature_batch, n_neighbors=settings.n_neighbors,
-                           recal_batches=settings.recal_batches, eval_samples=settings.eval_samples,
-                           score=settings.score, seed=seed,
-                           space=settings.space, **kw)
+    return PartitionConfig(
+        method=method,
+        n_splits=n_splits,
+        total_epochs=settings.epochs,
+        warmup_epochs=warmup,
+        repeats=settings.feature_repeats,
+        batch_size=settings.feature_batch,
+        n_neighbors=settings.n_neighbors,
+        recal_batches=settings.recal_batches,
+        eval_samples=settings.eval_samples,
+        score=settings.score,
+        seed=seed,
+        space=settings.space,
+        **kw,
+    )
 
 
-def partition_key(config, train_config, data, size: dict[str, Any], space: SearchSpace,
-                  archs: list[Architecture]) -> str:
+def partition_key(
+    config, train_config, data, size: dict[str, Any], space: SearchSpace, archs: list[Architecture]
+) -> str:
     """The cache key of partition runs: a hash of the partition config, the training config, the
     data, the network size and the ranked cells, which together determine every run (so
     ``nasviz partition`` and the notebooks find each other's runs)."""
     return param_hash(config, train_config, data.data_id, size, [space.to_str(a) for a in archs])
 
 
-def ranking_vs_partitions(settings: Profile, data, bench, methods=('naslid', 'gmnas', 'random'),
-                          levels=(1, 2), seed: int = 0, n_eval: int | None = None, progress: bool = True,
-                          **config_kw: Any) -> tuple[pd.DataFrame, dict]:
+def ranking_vs_partitions(
+    settings: Profile,
+    data,
+    bench,
+    methods=('naslid', 'gmnas', 'random'),
+    levels=(1, 2),
+    seed: int = 0,
+    n_eval: int | None = None,
+    progress: bool = True,
+    **config_kw: Any,
+) -> tuple[pd.DataFrame, dict]:
     """Kendall tau (and the other rank metrics) of SPOS and of each split method at each number
     of split levels, at equal total epochs, plus the trivial baselines as ``kind='baseline'`` rows.
 
@@ -230,13 +293,31 @@ def ranking_vs_partitions(settings: Profile, data, bench, methods=('naslid', 'gm
         cfg = replace(base, method=method, n_splits=max(lv, 1))
         size = network_size(settings, data)
         work = cache_dir() / 'partition' / partition_key(cfg, tc, data, size, settings_space(settings), archs)
-        res = run_partition(cfg, data, size, train_config=tc, archs=archs, bench=bench,
-                            work_dir=work, progress=progress, device=settings.device)
+        res = run_partition(
+            cfg,
+            data,
+            size,
+            train_config=tc,
+            archs=archs,
+            bench=bench,
+            work_dir=work,
+            progress=progress,
+            device=settings.device,
+        )
         results[(method, lv)] = res
         n_parts = res.tree.n_leaves
-        rows.append(dict(method=method, kind='method', levels=lv, n_partitions=n_parts,
-                         label=f'{method} ({n_parts} sub-supernets)', **res.metrics,
-                         epochs=res.total_epochs, seconds=res.seconds['total']))
+        rows.append(
+            dict(
+                method=method,
+                kind='method',
+                levels=lv,
+                n_partitions=n_parts,
+                label=f'{method} ({n_parts} sub-supernets)',
+                **res.metrics,
+                epochs=res.total_epochs,
+                seconds=res.seconds['total'],
+            )
+        )
     base_rows = baseline_metrics(bench, archs, random_state=seed).reset_index()
     base_rows['label'] = base_rows['method']
     return pd.concat([pd.DataFrame(rows), base_rows], ignore_index=True), results
@@ -245,8 +326,9 @@ def ranking_vs_partitions(settings: Profile, data, bench, methods=('naslid', 'gm
 # ---------------------------------------------------------------------------------------------
 # Report building blocks (notebooks 01 and 03): the published reference, the comparison over levels
 # ---------------------------------------------------------------------------------------------
-def published_reference(n_resamples: int = 500, n_draws: int = 200,
-                        random_state: int = 0, space: Any = None) -> tuple[pd.DataFrame | None, str]:
+def published_reference(
+    n_resamples: int = 500, n_draws: int = 200, random_state: int = 0, space: Any = None
+) -> tuple[pd.DataFrame | None, str]:
     """The published paper-scale NB201 one-shot and few-shot supernets
     (:class:`~nasviz.bench.published.PublishedSupernets`, ``$NASVIZ_NB201_SUPERNETS``) ranked
     against the NB201 table (``$NASVIZ_NB201_TABLE``, ``cifar10_test_200ep``: CIFAR-10 test
@@ -263,29 +345,46 @@ def published_reference(n_resamples: int = 500, n_draws: int = 200,
     from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
 
     if space is not None and get_space(space).name != get_space(PublishedSupernets.space).name:
-        return None, (f'published paper-scale supernets exist for {PublishedSupernets.space} only, '
-                      f'not for {get_space(space).name}')
+        return None, (
+            f'published paper-scale supernets exist for {PublishedSupernets.space} only, '
+            f'not for {get_space(space).name}'
+        )
     missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
     if missing:
-        return None, (f'paper-scale reference skipped: {" and ".join(missing)} not set (point them at '
-                      'nb201_accuracy.csv and nb201_published_supernets.csv, as the Makefile does)')
+        return None, (
+            f'paper-scale reference skipped: {" and ".join(missing)} not set (point them at '
+            'nb201_accuracy.csv and nb201_published_supernets.csv, as the Makefile does)'
+        )
     try:
         bench, pub = NB201Table(), PublishedSupernets.load()
     except (OSError, ValueError) as err:
         return None, f'paper-scale reference skipped: {err}'
     archs = [a for a in bench.archs() if not a.is_degenerate]
-    scores = {'one-shot supernet (published)': pub.scores(archs, 'oneshot'),
-              'few-shot supernet (published)': pub.scores(archs, 'fewshot')}
-    table = ranking_with_baselines_ci(scores, bench, archs, ks=(), n_resamples=n_resamples, n_draws=n_draws,
-                                      random_state=random_state)
+    scores = {
+        'one-shot supernet (published)': pub.scores(archs, 'oneshot'),
+        'few-shot supernet (published)': pub.scores(archs, 'fewshot'),
+    }
+    table = ranking_with_baselines_ci(
+        scores, bench, archs, ks=(), n_resamples=n_resamples, n_draws=n_draws, random_state=random_state
+    )
     # files by name only: a page must not carry this machine's absolute paths
-    return table, (f'{len(archs):,} non-degenerate NAS-Bench-201 cells, ground truth {bench.column()}'
-                   f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}')
+    return table, (
+        f'{len(archs):,} non-degenerate NAS-Bench-201 cells, ground truth {bench.column()}'
+        f' (read from {Path(bench.path).name}); supernet scores read from {Path(pub.name).name}'
+    )
 
 
-def compare_over_levels(settings: Profile, data, bench, archs: list[Architecture], methods=('spos', 'fewshot',
-                        'random', 'gmnas', 'naslid'), seeds=(0, 1, 2), levels=(1,), progress: bool = True,
-                        **config_kw: Any) -> tuple[dict[int, Any], pd.DataFrame, dict]:
+def compare_over_levels(
+    settings: Profile,
+    data,
+    bench,
+    archs: list[Architecture],
+    methods=('spos', 'fewshot', 'random', 'gmnas', 'naslid'),
+    seeds=(0, 1, 2),
+    levels=(1,),
+    progress: bool = True,
+    **config_kw: Any,
+) -> tuple[dict[int, Any], pd.DataFrame, dict]:
     """:func:`~nasviz.partition.compare.run_comparison` of ``methods`` over ``seeds`` on the same
     ``archs``, at each number of split ``levels`` (SPOS, which never splits, only at the first).
     Runs live under ``<cache>/compare/<hash>`` keyed as ``nasviz partition`` keys them, so a rerun
@@ -309,9 +408,19 @@ def compare_over_levels(settings: Profile, data, bench, archs: list[Architecture
         base = partition_config(settings, 'spos', n_splits=lv, **config_kw)
         size = network_size(settings, data)
         work = cache_dir() / 'compare' / partition_key(base, tc, data, size, settings_space(settings), archs)
-        comp = run_comparison(here, seeds, data, size, bench, archs,
-                              replace(base, seed=0), tc, work_dir=work, progress=progress,
-                              device=settings.device)
+        comp = run_comparison(
+            here,
+            seeds,
+            data,
+            size,
+            bench,
+            archs,
+            replace(base, seed=0),
+            tc,
+            work_dir=work,
+            progress=progress,
+            device=settings.device,
+        )
         comps[lv] = comp
         for m in here:
             for sd in seeds:
@@ -331,22 +440,26 @@ def _bias_data(settings: Profile):
     return _BIAS_DATA[key]
 
 
-def _bias_supernet(settings: Profile, archs: list[Architecture], seed: int, first: bool, progress: bool) -> dict[str, Any]:
+def _bias_supernet(
+    settings: Profile, archs: list[Architecture], seed: int, first: bool, progress: bool
+) -> dict[str, Any]:
     """One task of :func:`bias_inputs`: the SPOS supernet of (space, ``seed``), trained or loaded
     from its checkpoint in the cache, and its scores of ``archs``; for the ``first`` seed also
     the scores over training (``history``) and with each BN handling (``bn_scores``)."""
     data = _bias_data(settings)
     if not first:
         model, _ = spos_supernet(settings, data, seed=seed, progress=progress)
-        return dict(scores=evaluate_cached(model, archs, data, settings, progress=progress)['score']
-                    .to_numpy(dtype=np.float64))
+        return dict(
+            scores=evaluate_cached(model, archs, data, settings, progress=progress)['score'].to_numpy(dtype=np.float64)
+        )
     model, history = spos_supernet(settings, data, seed=seed, score_archs=archs, progress=progress)
     scores = evaluate_cached(model, archs, data, settings, progress=progress)['score'].to_numpy(dtype=np.float64)
     bn_scores = {'recalibrate': scores}
     for mode in BN_MODES:
         if mode != 'recalibrate':
-            bn_scores[mode] = evaluate_cached(model, archs, data, settings, progress=progress,
-                                              bn=mode)['score'].to_numpy(dtype=np.float64)
+            bn_scores[mode] = evaluate_cached(model, archs, data, settings, progress=progress, bn=mode)[
+                'score'
+            ].to_numpy(dtype=np.float64)
     return dict(scores=scores, bn_scores=bn_scores, history=history)
 
 
@@ -354,11 +467,22 @@ def _forget_bias_data() -> None:
     _BIAS_DATA.clear()
 
 
-def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0, published: bool = True,
-                progress: bool = True, epochs: int | None = None, n_eval: int | None = None, n_seeds: int = 1,
-                track_every: int | None = None, other_spaces: dict[str, Any] | None = None, *,
-                backend: str | None = None, workers: int | None = 1,
-                address: str | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def bias_inputs(
+    profile: str,
+    spaces=('nb201', 'nb101', 'darts'),
+    seed: int = 0,
+    published: bool = True,
+    progress: bool = True,
+    epochs: int | None = None,
+    n_eval: int | None = None,
+    n_seeds: int = 1,
+    track_every: int | None = None,
+    other_spaces: dict[str, Any] | None = None,
+    *,
+    backend: str | None = None,
+    workers: int | None = 1,
+    address: str | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Predictors whose weight-sharing biases notebook 04 compares, with their cells and truth.
 
     For each space, the profile's SPOS supernet (``'<space>/spos'``; notebook 01's supernet for
@@ -396,8 +520,16 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
         key = f'{get_space(name).name}/spos'
         try:
             extra = dict(other_spaces or {}) if get_space(name).name != 'nb201' else {}
-            s = settings_for(profile, space=name, **{'epochs': epochs, 'n_eval': n_eval, 'track_every': track_every,
-                                                     **{k: v for k, v in extra.items() if v is not None}})
+            s = settings_for(
+                profile,
+                space=name,
+                **{
+                    'epochs': epochs,
+                    'n_eval': n_eval,
+                    'track_every': track_every,
+                    **{k: v for k, v in extra.items() if v is not None},
+                },
+            )
             _bias_data(s)  # a data set that cannot be loaded makes the space unavailable
             bench = load_bench(s)
         except (ValueError, FileNotFoundError) as e:
@@ -405,8 +537,10 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
             continue
         archs = eval_archs(s, bench, seed=seed)
         found[key] = (s, bench, archs)
-        tasks += [Task((key, sd), (s, archs, sd, sd == seed, progress and in_process), **task_resources(s.device))
-                  for sd in range(seed, seed + int(n_seeds))]
+        tasks += [
+            Task((key, sd), (s, archs, sd, sd == seed, progress and in_process), **task_resources(s.device))
+            for sd in range(seed, seed + int(n_seeds))
+        ]
     got: dict[tuple[str, int], dict[str, Any]] = {}
     if not in_process:
         _forget_bias_data()  # loaded to check it; the workers load their own
@@ -414,18 +548,31 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
         if in_process:  # one after another here, with this process's data and bars, as before executors
             ex.run(_bias_supernet, tasks, got.__setitem__, progress=False)
         else:
-            ex.run(_bias_supernet, tasks, got.__setitem__, initializer=_forget_bias_data, progress=progress,
-                   desc='bias supernets', unit='supernet')
+            ex.run(
+                _bias_supernet,
+                tasks,
+                got.__setitem__,
+                initializer=_forget_bias_data,
+                progress=progress,
+                desc='bias supernets',
+                unit='supernet',
+            )
     finally:
         _forget_bias_data()  # the data need not outlive the trainings
     for key, (s, bench, archs) in found.items():
         first = got[(key, seed)]
         seed_scores = [got[(key, sd)]['scores'] for sd in range(seed, seed + int(n_seeds))]
-        inputs[key] = dict(archs=archs, scores=first['scores'], truth=bench.accuracies(archs),
-                           bn_scores=first['bn_scores'], params=bench.params_many(archs), space=s.space,
-                           history=first['history'],
-                           **({'seed_scores': np.stack(seed_scores)} if len(seed_scores) > 1 else {}),
-                           truth_name=('the micro benchmark' if s.bench == 'micro' else f'the {s.space} table'))
+        inputs[key] = dict(
+            archs=archs,
+            scores=first['scores'],
+            truth=bench.accuracies(archs),
+            bn_scores=first['bn_scores'],
+            params=bench.params_many(archs),
+            space=s.space,
+            history=first['history'],
+            **({'seed_scores': np.stack(seed_scores)} if len(seed_scores) > 1 else {}),
+            truth_name=('the micro benchmark' if s.bench == 'micro' else f'the {s.space} table'),
+        )
     if published and 'nb201' in [get_space(n).name for n in spaces]:
         from nasviz.bench import NB201Table
         from nasviz.bench.published import ENV_SUPERNETS, PublishedSupernets
@@ -433,14 +580,20 @@ def bias_inputs(profile: str, spaces=('nb201', 'nb101', 'darts'), seed: int = 0,
         missing = [v for v in ('NASVIZ_NB201_TABLE', ENV_SUPERNETS) if not os.environ.get(v)]
         if missing:
             for which in ('oneshot', 'fewshot'):
-                unavailable[f'published/{which}'] = (f'set {" and ".join(missing)} (the Makefile points them at '
-                                                     '../shared/data/nb201/)')
+                unavailable[f'published/{which}'] = (
+                    f'set {" and ".join(missing)} (the Makefile points them at ../shared/data/nb201/)'
+                )
         else:
             bench, pub = NB201Table(), PublishedSupernets.load()
             cells = list(bench.archs())
             truth, params = bench.accuracies(cells), bench.params_many(cells)
             for which in ('oneshot', 'fewshot'):
-                inputs[f'published/{which}'] = dict(archs=cells, scores=pub.scores(cells, which), truth=truth,
-                                                    params=params, space='nb201',
-                                                    truth_name='the NB201 table (CIFAR-10 test accuracy after 200 epochs)')
+                inputs[f'published/{which}'] = dict(
+                    archs=cells,
+                    scores=pub.scores(cells, which),
+                    truth=truth,
+                    params=params,
+                    space='nb201',
+                    truth_name='the NB201 table (CIFAR-10 test accuracy after 200 epochs)',
+                )
     return inputs, unavailable

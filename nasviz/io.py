@@ -7,6 +7,7 @@ file that fails is reported (``RuntimeWarning`` with its path), renamed aside to
 Temporary files of an atomic write killed half-way are removed by the next write into the same
 folder (once their writer is dead, or after a day when it ran on another host).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,9 +18,10 @@ import socket
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar('T')
 
@@ -83,8 +85,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=f'.{os.getpid()}@{host_tag()}.tmp',
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=f'.{os.getpid()}@{host_tag()}.tmp', dir=path.parent)
     try:
         # mkstemp creates 0600; give the file the permissions a plain open() would
         umask = os.umask(0)
@@ -175,9 +176,12 @@ def set_aside(path: str | os.PathLike, reason: str) -> Path | None:
     return dest
 
 
-def load_checked(path: str | os.PathLike, loader: Callable[[Path], T],
-                 validate: Optional[Callable[[T], Any]] = None,
-                 intact: Optional[Callable[[Path], bool]] = None) -> Optional[T]:
+def load_checked(
+    path: str | os.PathLike,
+    loader: Callable[[Path], T],
+    validate: Callable[[T], Any] | None = None,
+    intact: Callable[[Path], bool] | None = None,
+) -> T | None:
     """``loader(path)``, or None when there is nothing usable at ``path``.
 
     None when the file does not exist, and also when it is damaged: its checksum side file
@@ -234,6 +238,9 @@ def _set_aside_side_file(path: Path, err: Exception) -> None:
         os.replace(side, dest)
     except OSError:
         dest = side
-    warnings.warn(f'{side}: {err}; {path.name} itself is intact (its own checksums match, it loads and passes '
-                  f'its content check), so it is kept; the side file was moved aside to {dest.name}',
-                  RuntimeWarning, stacklevel=3)
+    warnings.warn(
+        f'{side}: {err}; {path.name} itself is intact (its own checksums match, it loads and passes '
+        f'its content check), so it is kept; the side file was moved aside to {dest.name}',
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -9,6 +9,7 @@ check, the read-only extension manager (the default one lists PyPI), and no brow
 the server. The plotly and ipywidgets front-ends are prebuilt lab extensions shipped inside the
 ``plotly`` and ``jupyterlab_widgets`` wheels and served from ``<prefix>/share/jupyter``.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ['OFFLINE_ARGS', 'REQUIRED_EXTENSIONS', 'KERNEL_NAME', 'LabServer', 'check_lab_environment',
-           'free_port', 'lab_command', 'lab_env', 'run_lab']
+__all__ = [
+    'OFFLINE_ARGS',
+    'REQUIRED_EXTENSIONS',
+    'KERNEL_NAME',
+    'LabServer',
+    'check_lab_environment',
+    'free_port',
+    'lab_command',
+    'lab_env',
+    'run_lab',
+]
 
 #: JupyterLab options that keep the server from fetching anything on its own
 OFFLINE_ARGS: tuple[str, ...] = (
@@ -73,33 +83,53 @@ def check_lab_environment(prefix: str | os.PathLike | None = None) -> list[str]:
     problems = []
     for ext, package in REQUIRED_EXTENSIONS.items():
         if not (share / 'labextensions' / ext / 'package.json').is_file():
-            problems.append(f'lab extension {ext} is missing under {share / "labextensions"}: '
-                            f'install the Python package {package} into this environment')
+            problems.append(
+                f'lab extension {ext} is missing under {share / "labextensions"}: '
+                f'install the Python package {package} into this environment'
+            )
     spec = share / 'kernels' / KERNEL_NAME / 'kernel.json'
     if spec.is_file():
         try:
             argv0 = json.loads(spec.read_text())['argv'][0]
         except (ValueError, KeyError, IndexError) as e:
-            problems.append(f'kernelspec {spec} is unreadable ({e}); reinstall it with '
-                            f'`{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}`')
+            problems.append(
+                f'kernelspec {spec} is unreadable ({e}); reinstall it with '
+                f'`{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}`'
+            )
         else:
             exe = Path(argv0)
             here = Path(prefix or sys.prefix).resolve()
-            if (exe.is_absolute() and here not in exe.resolve().parents
-                    and exe.resolve() != Path(sys.executable).resolve()):
-                problems.append(f'kernelspec {spec} runs {argv0}, not this environment\'s Python '
-                                f'({sys.executable}); reinstall it with `{sys.executable} -m ipykernel '
-                                f'install --sys-prefix --name {KERNEL_NAME}`')
+            if (
+                exe.is_absolute()
+                and here not in exe.resolve().parents
+                and exe.resolve() != Path(sys.executable).resolve()
+            ):
+                problems.append(
+                    f"kernelspec {spec} runs {argv0}, not this environment's Python "
+                    f'({sys.executable}); reinstall it with `{sys.executable} -m ipykernel '
+                    f'install --sys-prefix --name {KERNEL_NAME}`'
+                )
     return problems
 
 
-def lab_command(notebooks_dir: str | os.PathLike, port: int, token: str, ip: str = LOOPBACK,
-                extra: Sequence[str] = ()) -> list[str]:
+def lab_command(
+    notebooks_dir: str | os.PathLike, port: int, token: str, ip: str = LOOPBACK, extra: Sequence[str] = ()
+) -> list[str]:
     """The ``jupyter lab`` command line (this interpreter's JupyterLab, ``port_retries=0`` so the
     printed URL is the one served)."""
-    return [sys.executable, '-m', 'jupyterlab', f'--ServerApp.ip={ip}', f'--ServerApp.port={port}',
-            '--ServerApp.port_retries=0', f'--ServerApp.root_dir={Path(notebooks_dir).resolve()}',
-            f'--IdentityProvider.token={token}', *OFFLINE_ARGS, *_root_args(), *extra]
+    return [
+        sys.executable,
+        '-m',
+        'jupyterlab',
+        f'--ServerApp.ip={ip}',
+        f'--ServerApp.port={port}',
+        '--ServerApp.port_retries=0',
+        f'--ServerApp.root_dir={Path(notebooks_dir).resolve()}',
+        f'--IdentityProvider.token={token}',
+        *OFFLINE_ARGS,
+        *_root_args(),
+        *extra,
+    ]
 
 
 def _root_args() -> list[str]:
@@ -107,8 +137,11 @@ def _root_args() -> list[str]:
     return ['--ServerApp.allow_root=True'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
 
 
-def lab_env(base: Mapping[str, str] | None = None, isolated_dir: str | os.PathLike | None = None,
-            extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def lab_env(
+    base: Mapping[str, str] | None = None,
+    isolated_dir: str | os.PathLike | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Environment for the server (and its kernels): this environment's ``share/jupyter`` first
     on the Jupyter path, so its kernelspec and lab extensions win over user-level ones.
 
@@ -120,8 +153,12 @@ def lab_env(base: Mapping[str, str] | None = None, isolated_dir: str | os.PathLi
     env['PYTHONUNBUFFERED'] = '1'
     if isolated_dir is not None:
         root = Path(isolated_dir)
-        for var, sub in (('JUPYTER_CONFIG_DIR', 'config'), ('JUPYTER_DATA_DIR', 'data'),
-                         ('JUPYTER_RUNTIME_DIR', 'runtime'), ('IPYTHONDIR', 'ipython')):
+        for var, sub in (
+            ('JUPYTER_CONFIG_DIR', 'config'),
+            ('JUPYTER_DATA_DIR', 'data'),
+            ('JUPYTER_RUNTIME_DIR', 'runtime'),
+            ('IPYTHONDIR', 'ipython'),
+        ):
             (root / sub).mkdir(parents=True, exist_ok=True)
             env[var] = str(root / sub)
         env['JUPYTER_PATH'] = str(_share())  # only this environment's kernels and extensions
@@ -137,6 +174,7 @@ class LabServer:
     ``isolated=True`` gives it throw-away config/data/runtime/settings/workspace dirs under
     ``work_dir`` (a new temp dir when None); the server log goes to ``work_dir/lab.log``.
     """
+
     notebooks_dir: str | os.PathLike
     port: int | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(24))
@@ -155,8 +193,9 @@ class LabServer:
             raise ValueError(f'ip must be a loopback address, got {self.ip!r}')
         if not self.token or not self.token.isalnum():
             raise ValueError('token must be a non-empty string of letters and digits')
-        self.work_dir = (Path(self.work_dir) if self.work_dir is not None
-                         else Path(tempfile.mkdtemp(prefix='nasviz-lab-')))
+        self.work_dir = (
+            Path(self.work_dir) if self.work_dir is not None else Path(tempfile.mkdtemp(prefix='nasviz-lab-'))
+        )
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(self.ip) if self.port is None else self.port
 
@@ -182,8 +221,10 @@ class LabServer:
     def command(self) -> list[str]:
         extra: list[str] = []
         if self.isolated:
-            extra = [f'--LabApp.user_settings_dir={self._work / "settings"}',
-                     f'--LabApp.workspaces_dir={self._work / "workspaces"}']
+            extra = [
+                f'--LabApp.user_settings_dir={self._work / "settings"}',
+                f'--LabApp.workspaces_dir={self._work / "workspaces"}',
+            ]
         assert self.port is not None  # chosen in __post_init__
         return lab_command(self.notebooks_dir, self.port, self.token, ip=self.ip, extra=extra)
 
@@ -199,11 +240,19 @@ class LabServer:
             notes = self._work / 'settings' / '@jupyterlab' / 'apputils-extension'
             notes.mkdir(parents=True, exist_ok=True)
             (notes / 'notification.jupyterlab-settings').write_text(
-                json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
+                json.dumps({'fetchNews': 'false', 'checkForUpdates': False})
+            )
         self._log: BinaryIO | None = open(self.log_path, 'ab')
         # own session: stop() can signal the server and everything it spawned as one group
-        self.proc = subprocess.Popen(self.command(), cwd=self.notebooks_dir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=self.notebooks_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -217,8 +266,9 @@ class LabServer:
 
     def api(self, path: str, method: str = 'GET', timeout: float = 5):
         """JSON answer of ``/api/<path>``, or None when the server does not answer."""
-        req = urllib.request.Request(f'{self.base_url}/api/{path}', method=method,
-                                     headers={'Authorization': f'token {self.token}'})
+        req = urllib.request.Request(
+            f'{self.base_url}/api/{path}', method=method, headers={'Authorization': f'token {self.token}'}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 body = r.read()
@@ -285,8 +335,9 @@ class LabServer:
         self.stop()
 
 
-def run_lab(notebooks_dir: str | os.PathLike = 'notebooks', port: int | None = None, token: str | None = None,
-            out=sys.stdout) -> int:
+def run_lab(
+    notebooks_dir: str | os.PathLike = 'notebooks', port: int | None = None, token: str | None = None, out=sys.stdout
+) -> int:
     """Run JupyterLab in the foreground until Ctrl-C (``nasviz lab``); prints the URL with its
     token. ``port=None``: the first free port from 8888. Returns the server's exit code."""
     nb = Path(notebooks_dir)
@@ -306,8 +357,11 @@ def run_lab(notebooks_dir: str | os.PathLike = 'notebooks', port: int | None = N
     server = LabServer(nb, port=port, token=token, work_dir=tempfile.mkdtemp(prefix='nasviz-lab-'))
     print(f'starting JupyterLab ({sys.executable}) on {server.base_url}, notebooks in {nb.resolve()}', file=out)
     server.start()
-    print(f'\n    open {server.url}\n\n(server log: {server.log_path}; Ctrl-C stops the server and its kernels)',
-          file=out, flush=True)
+    print(
+        f'\n    open {server.url}\n\n(server log: {server.log_path}; Ctrl-C stops the server and its kernels)',
+        file=out,
+        flush=True,
+    )
     try:
         assert server.proc is not None  # started above
         return server.proc.wait()

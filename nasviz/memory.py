@@ -1,4 +1,5 @@
 """Memory figures of this process from ``/proc`` (Linux): the resident size now and its peak."""
+
 from __future__ import annotations
 
 

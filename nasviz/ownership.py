@@ -9,6 +9,7 @@ Any other file is the user's: :func:`claim` raises ``FileExistsError`` naming it
 exits 2), and nothing in the directory is renamed, moved or overwritten. A damaged file of nasviz's
 own is still set aside and recomputed by the caller, as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def _json_with(keys: set[str]) -> Callable[[Path], bool]:
         except (OSError, ValueError, UnicodeDecodeError):
             return False
         return isinstance(obj, dict) and keys <= set(obj)
+
     return check
 
 
@@ -78,7 +80,7 @@ def is_owned(path: str | os.PathLike) -> bool:
     if path.suffix == '.pt':  # any checkpoint: ours when intact, or when its side file is ours
         return is_checksum_file(path.with_name(path.name + '.sha256')) or is_nasviz_checkpoint(path)
     if path.name.endswith('.pt.sha256'):  # a side file: ours in our format, or beside our checkpoint
-        return is_checksum_file(path) or is_nasviz_checkpoint(path.with_name(path.name[:-len('.sha256')]))
+        return is_checksum_file(path) or is_nasviz_checkpoint(path.with_name(path.name[: -len('.sha256')]))
     check = RECOGNISERS.get(path.name)
     return check is not None and check(path)
 
@@ -89,8 +91,13 @@ def foreign_files(directory: str | os.PathLike, names: Iterable[str]) -> list[Pa
     return [d / n for n in names if ((d / n).exists() or (d / n).is_symlink()) and not is_owned(d / n)]
 
 
-def claim(directory: str | os.PathLike, names: Iterable[str], what: str = 'directory', record: bool = True,
-          vouched_by: str | None = None) -> Path:
+def claim(
+    directory: str | os.PathLike,
+    names: Iterable[str],
+    what: str = 'directory',
+    record: bool = True,
+    vouched_by: str | None = None,
+) -> Path:
     """Make sure nasviz may write ``names`` into ``directory`` and record them in its manifest.
 
     ``FileExistsError`` naming the first file there that nasviz did not write (``what`` names the
@@ -104,17 +111,22 @@ def claim(directory: str | os.PathLike, names: Iterable[str], what: str = 'direc
     names = list(names)
     marker = d / MARKER
     if (marker.exists() or marker.is_symlink()) and not is_owned(marker):
-        raise FileExistsError(f'{what}: {short_path(marker)} exists and was not written by nasviz; '
-                              'nasviz keeps its manifest there: move that file away or choose another directory')
+        raise FileExistsError(
+            f'{what}: {short_path(marker)} exists and was not written by nasviz; '
+            'nasviz keeps its manifest there: move that file away or choose another directory'
+        )
     vouched = vouched_by is not None and vouched_by not in owned_names(d) and is_owned(d / vouched_by)
     foreign = [] if vouched else foreign_files(d, names)
     if foreign:
         f = foreign[0]
         more = f' (and {len(foreign) - 1} more: {", ".join(p.name for p in foreign[1:])})' if len(foreign) > 1 else ''
-        raise FileExistsError(f'{what}: {short_path(f)} was not written by nasviz{more}; nasviz never renames, '
-                              'moves or overwrites a file it did not write: move it away or choose another directory')
+        raise FileExistsError(
+            f'{what}: {short_path(f)} was not written by nasviz{more}; nasviz never renames, '
+            'moves or overwrites a file it did not write: move it away or choose another directory'
+        )
     have = owned_names(d)
     if record and not set(names) <= have:
-        atomic_write_text(marker, json.dumps({'written_by': 'nasviz', 'files': sorted(have | set(names))},
-                                             indent=1) + '\n')
+        atomic_write_text(
+            marker, json.dumps({'written_by': 'nasviz', 'files': sorted(have | set(names))}, indent=1) + '\n'
+        )
     return d

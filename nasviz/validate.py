@@ -22,6 +22,7 @@ Type mistakes (a string where a number belongs) raise ``TypeError``; wrong value
 ``ValueError``; path problems raise the matching ``OSError`` subclass (``FileNotFoundError``,
 ``IsADirectoryError``, ``NotADirectoryError``, ``PermissionError``). Nothing here imports torch.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['short_repr', 'short_path', 'check_choice', 'check_int', 'check_count', 'check_positive', 'check_fraction',
-           'check_percent', 'check_input_file', 'check_output_file', 'check_output_dir', 'check_writable_dir', 'check_text_size',
-           'parse_json', 'MAX_PARSE_CHARS']
+__all__ = [
+    'short_repr',
+    'short_path',
+    'check_choice',
+    'check_int',
+    'check_count',
+    'check_positive',
+    'check_fraction',
+    'check_percent',
+    'check_input_file',
+    'check_output_file',
+    'check_output_dir',
+    'check_writable_dir',
+    'check_text_size',
+    'parse_json',
+    'MAX_PARSE_CHARS',
+]
 
 #: longest repr of an argument shown in an error message
 MAX_REPR = 80
@@ -73,7 +88,7 @@ def short_repr_text(text: str, limit: int = MAX_REPR) -> str:
     if len(text) <= limit:
         return text
     keep = max(limit - 25, 10)
-    return f'{text[:keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2):]}'
+    return f'{text[: keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2) :]}'
 
 
 #: longest text any parser of nasviz reads as one value (an architecture string, a table cell)
@@ -83,8 +98,10 @@ MAX_PARSE_CHARS = 10_000
 def check_text_size(text: str, name: str, limit: int = MAX_PARSE_CHARS) -> str:
     """``text`` if at most ``limit`` characters long, else ``ValueError`` naming ``name``."""
     if len(text) > limit:
-        raise ValueError(f'{name} is {len(text):,} characters long ({short_repr(text)}); at most {limit:,} are read '
-                         '(a real one is a few hundred)')
+        raise ValueError(
+            f'{name} is {len(text):,} characters long ({short_repr(text)}); at most {limit:,} are read '
+            '(a real one is a few hundred)'
+        )
     return text
 
 
@@ -95,8 +112,9 @@ def parse_json(text: str, name: str, limit: int = MAX_PARSE_CHARS) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f'{name} {short_repr(text)} is not a JSON text (not valid JSON: {err.msg} at character '
-                         f'{err.pos})') from None
+        raise ValueError(
+            f'{name} {short_repr(text)} is not a JSON text (not valid JSON: {err.msg} at character {err.pos})'
+        ) from None
     except RecursionError:
         raise ValueError(f'{name} {short_repr(text)} is nested too deeply to be read') from None
 
@@ -119,8 +137,7 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
     elif isinstance(value, numbers.Real):
         f = float(value)
         if not math.isfinite(f) or not f.is_integer():
-            raise ValueError(f'{name} must be an integer, got {short_repr(value)} '
-                             '(it would be truncated)')
+            raise ValueError(f'{name} must be an integer, got {short_repr(value)} (it would be truncated)')
         out = int(f)
     else:
         # 0-d arrays/tensors of integer dtype expose item()
@@ -201,7 +218,7 @@ def short_path(path: Any, limit: int = MAX_PATH_SHOWN) -> str:
     if len(text) <= limit:
         return text
     keep = max(limit - 25, 10)
-    return f'{text[:keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2):]}'
+    return f'{text[: keep // 2 + keep % 2]}...<{len(text)} chars>...{text[-(keep // 2) :]}'
 
 
 def _as_path(path: Any, name: str) -> Path:
@@ -264,8 +281,9 @@ def check_output_file(path: Any, name: str) -> Path:
         raise IsADirectoryError(f'{name}: {short_path(p)} is a directory, expected a file name')
     parent = p.parent if str(p.parent) else Path('.')
     if not parent.exists():
-        raise FileNotFoundError(f'{name}: folder {short_path(parent)} of {short_path(p.name)} does not exist; '
-                                'create it first')
+        raise FileNotFoundError(
+            f'{name}: folder {short_path(parent)} of {short_path(p.name)} does not exist; create it first'
+        )
     if not parent.is_dir():
         raise NotADirectoryError(f'{name}: {short_path(parent)} is not a directory')
     if p.exists() and not os.access(p, os.W_OK):
@@ -283,6 +301,7 @@ def check_output_dir(path: Any, name: str) -> Path:
         return check_writable_dir(p, name)
     parent = p.parent if str(p.parent) else Path('.')
     if not parent.exists():
-        raise FileNotFoundError(f'{name}: folder {short_path(parent)} (parent of {short_path(p.name)}) does not '
-                                'exist; create it first')
+        raise FileNotFoundError(
+            f'{name}: folder {short_path(parent)} (parent of {short_path(p.name)}) does not exist; create it first'
+        )
     return check_writable_dir(p, name, create=True)

@@ -7,6 +7,7 @@ architecture's ``val_accuracy`` (NB201's CIFAR-10 validation accuracy at 200 epo
 benchmark stores it), so ``nasviz audit OUT.json --space nb201 --format naslib-zc`` reads it as it
 reads NASLib's own files. It refuses to overwrite an existing file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ from nasviz.bench import NB201Table
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out', type=Path, help='the JSON file to write (must not exist)')
-    ap.add_argument('--proxies', type=Path, default=Path('data/nb201_proxies_cifar10.csv'),
-                    help='a nasviz proxy table with an arch_str column')
+    ap.add_argument(
+        '--proxies',
+        type=Path,
+        default=Path('data/nb201_proxies_cifar10.csv'),
+        help='a nasviz proxy table with an arch_str column',
+    )
     args = ap.parse_args(argv)
     if args.out.exists():
         ap.error(f'{args.out} exists: choose another name')
@@ -35,8 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     proxies = [c for c in df.columns if c != 'arch_str' and pd.api.types.is_numeric_dtype(df[c])]
     out = {}
     for (_, row), a in zip(df.iterrows(), acc):
-        entry = {p: {'score': float(row[p]), 'time': None} for p in proxies
-                 if not (isinstance(row[p], float) and math.isnan(row[p]))}
+        entry = {
+            p: {'score': float(row[p]), 'time': None}
+            for p in proxies
+            if not (isinstance(row[p], float) and math.isnan(row[p]))
+        }
         entry['val_accuracy'] = float(a)
         out[str(to_naslib_nb201(row['arch_str']))] = entry
     tmp = args.out.with_suffix(args.out.suffix + '.tmp')

@@ -16,6 +16,7 @@ from the figure's offline HTML, so no static-export package is needed::
 An existing PNG is replaced only when ``--out`` is the default (the committed figure) or
 ``--force`` is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,16 +64,31 @@ def ranking_table(res) -> pd.DataFrame:
             who = r['estimator']
             kind = 'method' if r['kind'] == 'estimator' else r['kind']
             # the ceiling is the truth's own second run (its validation accuracy) as a predictor
-            label = ESTIMATORS.get(who) or BASELINE_NAMES.get(who) or ('valid-as-predictor' if kind == 'ceiling' else who)
-            rows.append(dict(method=label, kind=kind, metric=name, estimate=r['estimate'], low=r['low'],
-                             high=r['high'], n=r['n'], level=res.settings['level']))
+            label = (
+                ESTIMATORS.get(who) or BASELINE_NAMES.get(who) or ('valid-as-predictor' if kind == 'ceiling' else who)
+            )
+            rows.append(
+                dict(
+                    method=label,
+                    kind=kind,
+                    metric=name,
+                    estimate=r['estimate'],
+                    low=r['low'],
+                    high=r['high'],
+                    n=r['n'],
+                    level=res.settings['level'],
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def figure(res) -> go.Figure:
     table = ranking_table(res)
-    fig = plot_ranking_ci(table, metrics=[name for _, _, name in METRICS],
-                          title=f'Published NAS-Bench-201 supernets against ground truth ({res.n:,} cells)')
+    fig = plot_ranking_ci(
+        table,
+        metrics=[name for _, _, name in METRICS],
+        title=f'Published NAS-Bench-201 supernets against ground truth ({res.n:,} cells)',
+    )
     fig.update_layout(width=WIDTH, height=HEIGHT, margin=dict(l=70, r=30, t=90, b=60))
     return fig
 
@@ -92,17 +108,32 @@ def render_png(fig: go.Figure, out: Path, width: int = WIDTH, height: int = HEIG
     chromium = find_chromium()
     with tempfile.TemporaryDirectory(prefix='nasviz-readme-figure-') as tmp:
         html = Path(tmp) / 'figure.html'
-        body = fig.to_html(full_html=False, include_plotlyjs=True,
-                           config={'staticPlot': True, 'displayModeBar': False})
-        html.write_text('<!doctype html><html><head><meta charset="utf-8">'
-                        '<style>html,body{margin:0;padding:0;background:white;overflow:hidden}</style></head>'
-                        f'<body>{body}</body></html>', encoding='utf-8')
+        body = fig.to_html(full_html=False, include_plotlyjs=True, config={'staticPlot': True, 'displayModeBar': False})
+        html.write_text(
+            '<!doctype html><html><head><meta charset="utf-8">'
+            '<style>html,body{margin:0;padding:0;background:white;overflow:hidden}</style></head>'
+            f'<body>{body}</body></html>',
+            encoding='utf-8',
+        )
         png = Path(tmp) / 'figure.png'
-        cmd = [chromium, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-               '--disable-background-networking', '--disable-component-update', '--disable-sync',
-               '--disable-dev-shm-usage', '--hide-scrollbars', '--force-device-scale-factor=1',
-               f'--user-data-dir={Path(tmp) / "profile"}', f'--window-size={width},{height}',
-               '--virtual-time-budget=10000', f'--screenshot={png}', html.as_uri()]
+        cmd = [
+            chromium,
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--disable-dev-shm-usage',
+            '--hide-scrollbars',
+            '--force-device-scale-factor=1',
+            f'--user-data-dir={Path(tmp) / "profile"}',
+            f'--window-size={width},{height}',
+            '--virtual-time-budget=10000',
+            f'--screenshot={png}',
+            html.as_uri(),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0 or not png.is_file():
             sys.exit(f'readme_figure: chromium --screenshot failed (rc={proc.returncode}): {proc.stderr[-2000:]}')
@@ -112,7 +143,9 @@ def render_png(fig: go.Figure, out: Path, width: int = WIDTH, height: int = HEIG
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--out', type=Path, default=DEFAULT_OUT, help=f'PNG to write (default: {DEFAULT_OUT.relative_to(ROOT)})')
+    ap.add_argument(
+        '--out', type=Path, default=DEFAULT_OUT, help=f'PNG to write (default: {DEFAULT_OUT.relative_to(ROOT)})'
+    )
     ap.add_argument('--resamples', type=int, default=2000, help='bootstrap resamples (default 2000)')
     ap.add_argument('--force', action='store_true', help='replace an existing --out file')
     args = ap.parse_args(argv)
@@ -121,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f'readme_figure: {out} exists; pass --force to replace it')
     scores, truth = data_path('NASVIZ_NB201_SUPERNETS'), data_path('NASVIZ_NB201_TABLE')
     t0 = time.perf_counter()
-    res = audit(scores, truth, space='nb201', estimators=list(ESTIMATORS), n_resamples=args.resamples,
-                random_state=0)
+    res = audit(scores, truth, space='nb201', estimators=list(ESTIMATORS), n_resamples=args.resamples, random_state=0)
     t_audit = time.perf_counter() - t0
     print(ranking_table(res).round(3).to_string(index=False))
     render_png(figure(res), out)

@@ -5,6 +5,7 @@ Used by ``tests/test_report.py``; importable from any test as ``from browser imp
 Chromium comes from ``scripts/install_chromium.sh``. Flags keep it offline and quiet: no
 background networking, no component updates, a throw-away profile dir.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,16 @@ import pytest
 CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
 
 _BASE_FLAGS = (
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--disable-dev-shm-usage', '--hide-scrollbars',
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    '--hide-scrollbars',
 )
 
 
@@ -69,14 +77,20 @@ def dump_dom(html_path: str | os.PathLike, budget_ms: int = 10_000, timeout: flo
     return proc.stdout
 
 
-def screenshot(html_path: str | os.PathLike, png_path: str | os.PathLike,
-               size: tuple[int, int] = (1200, 2000), budget_ms: int = 10_000,
-               timeout: float = 90) -> Path:
+def screenshot(
+    html_path: str | os.PathLike,
+    png_path: str | os.PathLike,
+    size: tuple[int, int] = (1200, 2000),
+    budget_ms: int = 10_000,
+    timeout: float = 90,
+) -> Path:
     """Render ``html_path`` to ``png_path`` at ``size`` (width, height) pixels."""
     png_path = Path(png_path).resolve()
     url = Path(html_path).resolve().as_uri()
-    proc = _run([f'--virtual-time-budget={budget_ms}', f'--screenshot={png_path}',
-                 f'--window-size={size[0]},{size[1]}', url], timeout)
+    proc = _run(
+        [f'--virtual-time-budget={budget_ms}', f'--screenshot={png_path}', f'--window-size={size[0]},{size[1]}', url],
+        timeout,
+    )
     if proc.returncode != 0 or not png_path.exists():
         raise RuntimeError(f'chromium --screenshot failed (rc={proc.returncode}): {proc.stderr[-2000:]}')
     return png_path
@@ -104,8 +118,7 @@ _TICK = re.compile(r'<g class="(?P<axis>[xy])\d*tick"[^>]*>\s*<text[^>]*>(?P<lab
 def tick_labels(dom: str, axis: str = 'x') -> list[str]:
     """Tick label texts of every ``axis`` ('x' or 'y') axis plotly drew in ``dom`` (tags inside
     a label, such as ``<tspan>`` line breaks, are removed)."""
-    return [re.sub(r'<[^>]+>', ' ', m.group('label')).strip()
-            for m in _TICK.finditer(dom) if m.group('axis') == axis]
+    return [re.sub(r'<[^>]+>', ' ', m.group('label')).strip() for m in _TICK.finditer(dom) if m.group('axis') == axis]
 
 
 def visible_text(dom: str) -> str:
@@ -143,9 +156,16 @@ def report_problems(report_dir: str | os.PathLike, pages: list[str] | None = Non
 
 # -- driving Chromium with Playwright (tests/test_lab_browser.py) --------------------------------
 #: the same offline/quiet flags as the --dump-dom calls, for a Playwright-launched Chromium
-PLAYWRIGHT_FLAGS = ('--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                    '--disable-quic')
+PLAYWRIGHT_FLAGS = (
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+)
 
 
 def require_playwright():
@@ -165,5 +185,6 @@ def require_playwright():
 
 def launch_chromium(playwright, **kwargs):
     """The system Chromium, headless, through Playwright (``executable_path``; no download)."""
-    return playwright.chromium.launch(executable_path=require_chromium(), headless=True,
-                                      args=list(PLAYWRIGHT_FLAGS), **kwargs)
+    return playwright.chromium.launch(
+        executable_path=require_chromium(), headless=True, args=list(PLAYWRIGHT_FLAGS), **kwargs
+    )

@@ -1,4 +1,5 @@
 """Shared pytest fixtures."""
+
 from __future__ import annotations
 
 import os
@@ -107,8 +108,15 @@ REPORT_DIR = Path(os.environ.get('NASVIZ_REPORT_DIR', REPO_ROOT / 'reports'))
 #: the small report built when no full one exists: notebook 01 (it draws the subnet x subnet
 #: heatmap the Chromium checks read) with few epochs, cells and resamples
 SMALL_REPORT_NOTEBOOKS = ['01']
-SMALL_REPORT_PARAMETERS = {'seed': 1, 'epochs': 3, 'n_eval': 20, 'n_subnets': 5, 'grad_repeats': 2,
-                           'n_resamples': 200, 'paper_resamples': 100}
+SMALL_REPORT_PARAMETERS = {
+    'seed': 1,
+    'epochs': 3,
+    'n_eval': 20,
+    'n_subnets': 5,
+    'grad_repeats': 2,
+    'n_resamples': 200,
+    'paper_resamples': 100,
+}
 
 
 @pytest.fixture(scope='session')
@@ -123,8 +131,13 @@ def small_report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp('small_report')
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv('NASVIZ_CACHE', str(tmp_path_factory.mktemp('small_report_cache')))
-        result = run_report(REPO_ROOT / 'notebooks', out, profile='tiny', parameters=SMALL_REPORT_PARAMETERS,
-                            notebooks=SMALL_REPORT_NOTEBOOKS)
+        result = run_report(
+            REPO_ROOT / 'notebooks',
+            out,
+            profile='tiny',
+            parameters=SMALL_REPORT_PARAMETERS,
+            notebooks=SMALL_REPORT_NOTEBOOKS,
+        )
     assert result.ok and (out / 'index.html').is_file(), result
     return out
 

@@ -4,11 +4,16 @@ import pytest
 import torch
 
 from nasviz.analysis.clusters import cluster_quality
-from nasviz.partition.split import split_quality
 from nasviz.analysis.embedding import embed_umap
-from nasviz.features.interference import (InterferenceTracker, cosine_matrix, interference_by_layer, parameter_groups,
-                                         subnet_gradients)
 from nasviz.data import load_digits
+from nasviz.features.interference import (
+    InterferenceTracker,
+    cosine_matrix,
+    interference_by_layer,
+    parameter_groups,
+    subnet_gradients,
+)
+from nasviz.partition.split import split_quality
 from nasviz.spaces.nb201 import OPS, sample_archs
 from nasviz.spaces.nb201_network import NB201Supernet
 

@@ -1,5 +1,6 @@
 """nasviz.audit: planted cases with known answers, the bootstrap kernels against scipy on
 expanded resamples, CI coverage, the paired test's power and null, and the ceiling's formula."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,7 @@ RNG = np.random.default_rng(12345)
 
 def _cells(n: int, seed: int = 0) -> list[str]:
     """``n`` distinct NB201 cells (official strings), seeded."""
-    idx = np.random.default_rng(seed).choice(5 ** 6, size=n, replace=False)
+    idx = np.random.default_rng(seed).choice(5**6, size=n, replace=False)
     return [str(Arch.from_index(int(i))) for i in idx]
 
 
@@ -70,8 +71,7 @@ def test_kernels_match_scipy_on_expanded_resamples(n, ties):
         assert rho[j] == pytest.approx(stats.spearmanr(pe, te).statistic, abs=1e-9)
         assert r[j] == pytest.approx(stats.pearsonr(pe, te).statistic, abs=1e-9)
         for f in range(2):
-            assert bk[f, j] == pytest.approx(stats.kendalltau(_expand(X[:, f], c), pe).statistic, abs=1e-9,
-                                             nan_ok=True)
+            assert bk[f, j] == pytest.approx(stats.kendalltau(_expand(X[:, f], c), pe).statistic, abs=1e-9, nan_ok=True)
         rows = _expand(np.arange(n), c)
         order = np.lexsort((rows, -pe))  # predicted ties broken by table order
         true_rank = 1 + (te[None, :] > te[:, None]).sum(axis=1)
@@ -91,7 +91,8 @@ def test_precision_matches_ranking_topk_on_resamples():
     for j, c in enumerate(C.T[:6]):
         assert d.dist[('p', 'precision_top', '5')][j] == pytest.approx(topk_precision(_expand(p, c), _expand(t, c), 5))
         assert d.dist[('p', 'precision_bottom', '0.5')][j] == pytest.approx(
-            topk_precision(-_expand(p, c), -_expand(t, c), 75))
+            topk_precision(-_expand(p, c), -_expand(t, c), 75)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,8 +119,7 @@ def test_scores_equal_truth():
 def test_scores_minus_truth():
     archs = _cells(100, seed=2)
     t = np.random.default_rng(2).normal(size=100)
-    res = audit(_frame({'anti': -t}, archs), pd.Series(t, index=archs), ks=(0.1, 10), n_resamples=200,
-                baselines=())
+    res = audit(_frame({'anti': -t}, archs), pd.Series(t, index=archs), ks=(0.1, 10), n_resamples=200, baselines=())
     assert res.estimate('anti', 'kendall_tau').estimate == pytest.approx(-1.0)
     assert res.estimate('anti', 'precision_top', 0.1).estimate == 0.0
     assert res.estimate('anti', 'precision_bottom', 10).estimate == 0.0
@@ -134,8 +134,9 @@ def test_best_and_worst_rank_on_a_hand_made_table():
     truth = np.array([9, 8, 8, 7, 6, 5, 4, 3, 2, 1], dtype=float)  # true ranks 1, 2, 2, 4, ..., 10
     score = np.array([1, 5, 9, 9, 2, 3, 8, 4, 7, 0], dtype=float)
     # predicted order: rows 2, 3 (tie, table order), 6, 8, 1, 7, 5, 4, 0, 9
-    res = audit(_frame({'s': score}, archs), pd.Series(truth, index=archs), ks=(1, 2, 3, 5), n_resamples=100,
-                baselines=())
+    res = audit(
+        _frame({'s': score}, archs), pd.Series(truth, index=archs), ks=(1, 2, 3, 5), n_resamples=100, baselines=()
+    )
     br = {k: res.estimate('s', 'best_rank', k).estimate * 10 for k in (1, 2, 3, 5)}
     wr = {k: res.estimate('s', 'worst_rank', k).estimate * 10 for k in (1, 2, 3, 5)}
     assert br == pytest.approx({1: 2, 2: 2, 3: 2, 5: 2})
@@ -147,8 +148,9 @@ def test_planted_op_preference_recovers_that_op_only():
     archs = _cells(1500, seed=4)
     t = np.random.default_rng(4).normal(size=1500)  # truth independent of the ops
     pool = np.array([Arch.from_str(a).count('avg_pool_3x3') for a in archs], dtype=float)
-    res = audit(_frame({'biased': t + 0.8 * pool}, archs), pd.Series(t, index=archs), n_resamples=200,
-                baselines=(), ks=(0.1,))
+    res = audit(
+        _frame({'biased': t + 0.8 * pool}, archs), pd.Series(t, index=archs), n_resamples=200, baselines=(), ks=(0.1,)
+    )
     ob = res.metrics[(res.metrics.estimator == 'biased') & (res.metrics.metric == 'op_bias')].set_index('k')
     assert set(ob.index) == {'none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'}
     assert ob['estimate'].idxmax() == 'avg_pool_3x3' and ob.loc['avg_pool_3x3', 'low'] > 0.1
@@ -166,7 +168,7 @@ def test_ci_coverage_near_95_percent():
     hits = 0
     for s in range(sims):
         x = rng.normal(size=n)
-        y = rho * x + np.sqrt(1 - rho ** 2) * rng.normal(size=n)
+        y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
         d = engine.bootstrap_metrics({'y': y}, x, n_resamples=300, random_state=s)
         lo, hi = engine.percentile_ci(d.dist[('y', 'kendall_tau', '')], 0.95)
         hits += lo <= true_tau <= hi
@@ -287,10 +289,12 @@ def test_to_dict_schema_and_json(tmp_path):
     summ = res.summary()
     assert list(summ.index) == ['a', 'b', 'params', 'random'] and 'kendall_tau' in summ.columns
     # deterministic under the seed
-    again = audit(df, pd.Series(t, index=archs), n_resamples=200, ks=(0.05, 0.5), baselines=('params', 'random'),
-                  n_jobs=1)
-    res = audit(df, pd.Series(t, index=archs), n_resamples=200, ks=(0.05, 0.5), baselines=('params', 'random'),
-                n_jobs=3)  # threads score the blocks; the draws and the result do not change
+    again = audit(
+        df, pd.Series(t, index=archs), n_resamples=200, ks=(0.05, 0.5), baselines=('params', 'random'), n_jobs=1
+    )
+    res = audit(
+        df, pd.Series(t, index=archs), n_resamples=200, ks=(0.05, 0.5), baselines=('params', 'random'), n_jobs=3
+    )  # threads score the blocks; the draws and the result do not change
     pd.testing.assert_frame_equal(res.metrics, again.metrics)
 
 
@@ -298,6 +302,7 @@ def test_op_bias_is_choice_preference_on_the_same_cells():
     """The audit's op bias is nasviz.analysis.preference.choice_preference's per-(slot, choice) definition,
     computed by the shared bootstrap engine: the point values agree."""
     from nasviz.analysis.preference import choice_preference
+
     archs = _cells(300, seed=12)
     rng = np.random.default_rng(12)
     t = rng.normal(size=300)
@@ -317,8 +322,15 @@ def test_seed_runs_compare_over_seeds_with_every_baseline():
     t = rng.normal(size=120)
     runs = {f'spos_s{s}': _noisy(t, 0.6, rng) for s in range(3)}
     df = _frame({**runs, 'params': _noisy(t, 3.0, rng)}, archs)
-    res = audit(df, pd.Series(t, index=archs), n_resamples=100, ks=(0.1,), baselines=('params', 'random'),
-                estimators=['spos_s0'], seed_runs={'spos': list(runs)})
+    res = audit(
+        df,
+        pd.Series(t, index=archs),
+        n_resamples=100,
+        ks=(0.1,),
+        baselines=('params', 'random'),
+        estimators=['spos_s0'],
+        seed_runs={'spos': list(runs)},
+    )
     sc = res.seed_comparisons
     assert list(sc['other']) == ['params', 'random'] and (sc['n'] == 3).all()
     assert set(sc['verdict']) == {'better'}
@@ -330,8 +342,11 @@ def test_importing_the_audit_loads_no_plotting():
     (the figures live in nasviz.viz.audit)."""
     import subprocess
     import sys
-    code = ('import sys, nasviz.audit; '
-            'print(sorted({m.split(".")[0] for m in sys.modules} & {"plotly", "umap", "matplotlib"}))')
+
+    code = (
+        'import sys, nasviz.audit; '
+        'print(sorted({m.split(".")[0] for m in sys.modules} & {"plotly", "umap", "matplotlib"}))'
+    )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'
 
@@ -340,6 +355,7 @@ def test_ceiling_of_a_four_seed_benchmark_is_spearman_brown_corrected():
     from pathlib import Path
 
     from nasviz.bench import MicroBench
+
     bench = MicroBench.load(Path(__file__).resolve().parents[1] / 'data' / 'microbench_digits.csv')
     archs = [str(a) for a in bench.archs()]
     t = bench.accuracies(archs)

@@ -1,6 +1,7 @@
 """Readers of other tools' score files, and the ``nasviz audit`` command: round trips on small
 files made here (with NaN / inf rows, unknown and repeated architectures), NASLib's NB201 op and
 edge order checked against the real NB201 table, exit code 2 on bad input, audit.json."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,14 @@ from nasviz.spaces.nb201 import Arch
 CELL = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
 # NASLib: edges 0->1, 0->2, 0->3, 1->2, 1->3, 2->3; ops skip 0, none 1, conv3x3 2, conv1x1 3, pool 4
 CELL_NASLIB = (2, 2, 0, 4, 2, 0)
-CELL_FEWSHOT = ("[(('nor_conv_3x3', 0),), (('nor_conv_3x3', 0), ('avg_pool_3x3', 1)), "
-                "(('skip_connect', 0), ('nor_conv_3x3', 1), ('skip_connect', 2))]")
+CELL_FEWSHOT = (
+    "[(('nor_conv_3x3', 0),), (('nor_conv_3x3', 0), ('avg_pool_3x3', 1)), "
+    "(('skip_connect', 0), ('nor_conv_3x3', 1), ('skip_connect', 2))]"
+)
 
 
 def _cells(n: int, seed: int = 0) -> list[str]:
-    idx = np.random.default_rng(seed).choice(5 ** 6, size=n, replace=False)
+    idx = np.random.default_rng(seed).choice(5**6, size=n, replace=False)
     return [str(Arch.from_index(int(i))) for i in idx]
 
 
@@ -61,8 +64,9 @@ def test_csv_round_trip_with_bad_rows(tmp_path):
     assert 'row 30' in out.attrs['problems'][0]
     # TSV, another architecture spelling (NASLib tuples), a chosen estimator
     tsv = tmp_path / 'scores.tsv'
-    pd.DataFrame({'arch': [str(to_naslib_nb201(a)) for a in archs], 'a': df['a'][:30]}).to_csv(tsv, sep='\t',
-                                                                                                index=False)
+    pd.DataFrame({'arch': [str(to_naslib_nb201(a)) for a in archs], 'a': df['a'][:30]}).to_csv(
+        tsv, sep='\t', index=False
+    )
     back = read_scores(tsv, space='nb201', estimators=['a'])
     assert list(back.index) == archs
 
@@ -72,15 +76,26 @@ def test_naslib_zc_file_maps_to_the_right_nb201_cells(tmp_path, nb201_table):
     acc = nb201_table.accuracies(archs)
     data = {}
     for ds, shift in (('cifar10', 0.0), ('cifar100', 1.0)):
-        data[ds] = {str(to_naslib_nb201(a)): {'synflow': {'score': float(v + shift), 'time': 0.1},
-                                               'snip': {'score': float(-v), 'time': 0.2},
-                                               'val_accuracy': float(v)} for a, v in zip(archs, acc)}
+        data[ds] = {
+            str(to_naslib_nb201(a)): {
+                'synflow': {'score': float(v + shift), 'time': 0.1},
+                'snip': {'score': float(-v), 'time': 0.2},
+                'val_accuracy': float(v),
+            }
+            for a, v in zip(archs, acc)
+        }
     data['cifar10'][str(to_naslib_nb201(archs[5]))]['snip']['score'] = float('nan')
     path = tmp_path / 'zc_nasbench201.json'
     path.write_text(json.dumps(data))  # json writes NaN as NaN, as Python's json reads it
     out = read_scores(path, space='nb201')
-    assert set(out.columns) == {'cifar10/synflow', 'cifar10/snip', 'cifar10/val_accuracy', 'cifar100/synflow',
-                                'cifar100/snip', 'cifar100/val_accuracy'}
+    assert set(out.columns) == {
+        'cifar10/synflow',
+        'cifar10/snip',
+        'cifar10/val_accuracy',
+        'cifar100/synflow',
+        'cifar100/snip',
+        'cifar100/val_accuracy',
+    }
     assert out.attrs['not_estimators'] == ['cifar10/val_accuracy', 'cifar100/val_accuracy']
     assert out.loc[CELL, 'cifar10/val_accuracy'] == pytest.approx(93.66)
     assert np.allclose(out['cifar10/synflow'].to_numpy(), nb201_table.accuracies(list(out.index)))
@@ -91,8 +106,10 @@ def test_naslib_zc_file_maps_to_the_right_nb201_cells(tmp_path, nb201_table):
 
 def test_fewshot_release_file(tmp_path, nb201_table):
     archs = [CELL] + _cells(10, seed=3)
-    keys = [CELL_FEWSHOT] + [str([tuple((op, src) for src, op in enumerate(Arch.from_str(a).ops[s:e]))
-                                  for s, e in ((0, 1), (1, 3), (3, 6))]) for a in archs[1:]]
+    keys = [CELL_FEWSHOT] + [
+        str([tuple((op, src) for src, op in enumerate(Arch.from_str(a).ops[s:e])) for s, e in ((0, 1), (1, 3), (3, 6))])
+        for a in archs[1:]
+    ]
     path = tmp_path / 'few-shot-supernet'
     path.write_text(json.dumps(dict(zip(keys, nb201_table.accuracies(archs).tolist()))))
     out = read_scores(path, space='nb201')
@@ -108,6 +125,7 @@ def test_the_published_supernets_table_reads_as_a_csv(shared_file):
 
 def test_nb101_and_darts_spellings(tmp_path, shared_file):
     from nasviz.bench import DartsTable, NB101Table
+
     nb101 = NB101Table(shared_file('NASVIZ_NB101_TABLE', 'nb101/nb101_cifar10_subset.csv', 'NB101 subset'))
     rows = nb101.rows_frame().head(8)
     df = pd.DataFrame({'matrix': rows['matrix'], 'ops': rows['ops'], 'score': np.arange(8.0)})
@@ -123,9 +141,18 @@ def test_nb101_and_darts_spellings(tmp_path, shared_file):
     tup = tuple(int(x) for x in m.ravel()) + tuple(naslib_ops.index(o) for o in a.ops)
     assert str(parse_arch(str(tup), 'nb101')) == str(a)
     # the benchmark's module hash (the README cell of NAS-Bench-101 has this published hash)
-    readme = NB101Arch([[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-                        [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
-                       'input,conv1x1-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,maxpool3x3,output')
+    readme = NB101Arch(
+        [
+            [0, 1, 1, 1, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        'input,conv1x1-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,maxpool3x3,output',
+    )
     assert nb101_hash(readme) == '28cfc7874f6d200472e1a9dcd8650aa0'
     assert get_space('nb101').canonical(parse_arch(nb101_hash(a), 'nb101')) == get_space('nb101').canonical(a)
     darts = DartsTable(shared_file('NASVIZ_DARTS_TABLE', 'nb301/nb301_cifar10_subset.csv', 'NB301 subset'))
@@ -133,11 +160,20 @@ def test_nb101_and_darts_spellings(tmp_path, shared_file):
     df = pd.DataFrame({'genotype': [str(x) for x in g], 'score': np.arange(6.0)})
     df.to_csv(tmp_path / 'darts.csv', index=False)
     assert list(read_scores(tmp_path / 'darts.csv', space='darts').index) == [str(x) for x in g]
-    naslib_darts = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3',
-                    'dil_conv_5x5')
+    naslib_darts = (
+        'max_pool_3x3',
+        'avg_pool_3x3',
+        'skip_connect',
+        'sep_conv_3x3',
+        'sep_conv_5x5',
+        'dil_conv_3x3',
+        'dil_conv_5x5',
+    )
     fr = darts.to_frame().iloc[0]
-    compact = tuple(tuple((inp, naslib_darts.index(op)) for op, inp in __import__('ast').literal_eval(fr[c]))
-                    for c in ('normal', 'reduce'))
+    compact = tuple(
+        tuple((inp, naslib_darts.index(op)) for op, inp in __import__('ast').literal_eval(fr[c]))
+        for c in ('normal', 'reduce')
+    )
     assert str(parse_arch(str(compact), 'darts')) == str(g[0])
 
 
@@ -191,15 +227,28 @@ def test_cli_writes_audit_json_and_html(tmp_path, capsys, nb201_table, nb201_tab
     path = tmp_path / 'mine.csv'
     pd.DataFrame({'arch_str': archs, 'good': good, 'noisy': t + rng.normal(0, 20, size=120)}).to_csv(path, index=False)
     out = tmp_path / 'out'
-    assert main(['audit', str(path), '--space', 'nb201', '--out', str(out), '--n-resamples', '200',
-                 '--k', '0.05', '10']) == 0
+    assert (
+        main(['audit', str(path), '--space', 'nb201', '--out', str(out), '--n-resamples', '200', '--k', '0.05', '10'])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert 'kendall_tau' in printed and ('is better than' in printed or 'is level with' in printed)
     d = json.loads((out / 'audit.json').read_text())
     assert d['n'] == 119 and d['dropped']['good']['nan'] == 1 and d['dropped']['noisy']['nan'] == 0
     e = d['estimators']['good']
-    assert set(e) >= {'kendall_tau', 'spearman', 'pearson', 'precision_top', 'precision_bottom', 'best_rank',
-                      'worst_rank', 'tau_in_true_top', 'regret', 'op_bias', 'size_bias'}
+    assert set(e) >= {
+        'kendall_tau',
+        'spearman',
+        'pearson',
+        'precision_top',
+        'precision_bottom',
+        'best_rank',
+        'worst_rank',
+        'tau_in_true_top',
+        'regret',
+        'op_bias',
+        'size_bias',
+    }
     assert set(e['precision_top']) == {'0.05', '10'} and e['kendall_tau']['n'] == 119
     assert math.isfinite(e['kendall_tau']['low']) and e['kendall_tau']['low'] <= e['kendall_tau']['estimate']
     assert {c['other'] for c in d['comparisons'] if c['estimator'] == 'good'} == {'params', 'random', 'noisy'}
@@ -213,15 +262,18 @@ def test_several_files_join_on_the_architecture(tmp_path):
     archs = _cells(20, seed=7)
     rng = np.random.default_rng(7)
     pd.DataFrame({'arch_str': archs, 'x': rng.normal(size=20), 'y': rng.normal(size=20)}).to_csv(
-        tmp_path / 'one.csv', index=False)
+        tmp_path / 'one.csv', index=False
+    )
     pd.DataFrame({'arch': [str(to_naslib_nb201(a)) for a in archs[5:]], 'z': rng.normal(size=15)}).to_csv(
-        tmp_path / 'two.csv', index=False)
+        tmp_path / 'two.csv', index=False
+    )
     out = read_scores([tmp_path / 'one.csv', tmp_path / 'two.csv'], space='nb201', estimators=['x', 'z'])
     assert list(out.columns) == ['x', 'z'] and len(out) == 20 and out['z'].isna().sum() == 5
     with pytest.raises(ValueError, match=r"no score column\(s\) \['w'\]"):
         read_scores([tmp_path / 'one.csv', tmp_path / 'two.csv'], space='nb201', estimators=['x', 'w'])
     # the first file's row order is kept (it breaks predicted ties), rows only in later files follow
-    pd.DataFrame({'arch_str': archs[:1] + ['|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'],
-                  'w': [1.0, 2.0]}).to_csv(tmp_path / 'three.csv', index=False)
+    pd.DataFrame({'arch_str': archs[:1] + ['|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'], 'w': [1.0, 2.0]}).to_csv(
+        tmp_path / 'three.csv', index=False
+    )
     both = read_scores([tmp_path / 'one.csv', tmp_path / 'three.csv'], space='nb201')
     assert list(both.index[:20]) == archs and both.index[20] == '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'

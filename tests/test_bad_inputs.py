@@ -9,6 +9,7 @@ ranking metrics), 3 tables trusted blindly, 4 command line, 5 corrupted state, 6
 (tests/test_microbench_build.py, tests/test_kill_resume.py); 7 marks the "messages stay
 short" cases (an enormous argument is shortened). :func:`catalogue` counts them.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,8 +17,9 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,8 +31,7 @@ from nasviz.analysis.preference import choice_preference
 from nasviz.bench import NB201Official, NB201Table, load_benchmark
 from nasviz.cache import cache_dir, cached
 from nasviz.cli import main
-from nasviz.features.lid import (knn_distances, lid_mle, lid_mle_from_knn, lid_mle_mean, lid_twonn,
-                                 twonn_from_knn)
+from nasviz.features.lid import knn_distances, lid_mle, lid_mle_from_knn, lid_mle_mean, lid_twonn, twonn_from_knn
 from nasviz.io import atomic_torch_save, atomic_write_text, load_checked
 from nasviz.partition.pipeline import PartitionConfig
 from nasviz.profiles import profile_settings
@@ -106,10 +107,13 @@ LID = {
     'lid 1-d data': Case(1, lambda p: lid_mle(_X[:, 0]), ValueError, r'\bX\b.*shape'),
     'knn k zero': Case(1, lambda p: knn_distances(_X, 0), ValueError, r'k=0'),
     'from_knn unsorted': Case(1, lambda p: lid_mle_from_knn(np.array([[2.0, 1.0]])), ValueError, r'dists.*sorted'),
-    'from_knn negative': Case(1, lambda p: lid_mle_from_knn(np.array([[-1.0, 1.0]])), ValueError, r'dists.*non-negative'),
+    'from_knn negative': Case(
+        1, lambda p: lid_mle_from_knn(np.array([[-1.0, 1.0]])), ValueError, r'dists.*non-negative'
+    ),
     'twonn unsorted': Case(1, lambda p: twonn_from_knn(np.array([[2.0, 1.0]] * 5)), ValueError, r'dists.*sorted'),
-    'twonn discard 1': Case(1, lambda p: twonn_from_knn(np.ones((5, 2)), discard_fraction=1.0), ValueError,
-                           r'discard_fraction'),
+    'twonn discard 1': Case(
+        1, lambda p: twonn_from_knn(np.ones((5, 2)), discard_fraction=1.0), ValueError, r'discard_fraction'
+    ),
 }
 
 
@@ -117,9 +121,15 @@ LID = {
 # class 3: NB201 tables and benchmark files
 # ---------------------------------------------------------------------------------------------
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({'index': [0, 1, 2], 'arch_str': [A0, A1, A2],
-                         'cifar10_test_200ep': [85.9, 93.7, 10.0], 'cifar10valid_valid_200ep': [82.0, 90.8, 10.0],
-                         'params_mb': [0.13, 0.80, 0.07]})
+    return pd.DataFrame(
+        {
+            'index': [0, 1, 2],
+            'arch_str': [A0, A1, A2],
+            'cifar10_test_200ep': [85.9, 93.7, 10.0],
+            'cifar10valid_valid_200ep': [82.0, 90.8, 10.0],
+            'params_mb': [0.13, 0.80, 0.07],
+        }
+    )
 
 
 def _table(edit: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None, text: str | None = None):
@@ -132,6 +142,7 @@ def _table(edit: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None, te
             df = edit(df) if edit is not None else df
             df.to_csv(path, index=False)
         return NB201Table(path)
+
     return build
 
 
@@ -139,6 +150,7 @@ def _set(col: str, row: int, value):
     def edit(df):
         df.loc[row, col] = value
         return df
+
     return edit
 
 
@@ -152,6 +164,7 @@ def _pth(obj=None, raw: bytes | None = None):
 
             torch.save(obj, path)
         return NB201Official(path)
+
     return build
 
 
@@ -159,32 +172,54 @@ def _mkdir(name: str) -> Callable[[Path], Path]:
     def make(tmp: Path) -> Path:
         (tmp / name).mkdir()
         return tmp / name
+
     return make
 
 
 TABLES = {
     'index duplicated': Case(3, _table(_set('index', 2, 1)), ValueError, r"nb201\.csv, column 'index'.*rows 1 and 2"),
-    'index blank': Case(3, _table(_set('index', 1, None)), ValueError, r"nb201\.csv, column 'index', row 1 \(line 3\).*blank"),
+    'index blank': Case(
+        3, _table(_set('index', 1, None)), ValueError, r"nb201\.csv, column 'index', row 1 \(line 3\).*blank"
+    ),
     'index fractional': Case(3, _table(_set('index', 2, 1.5)), ValueError, r"column 'index', row 2.*1\.5"),
     'index word': Case(3, _table(_set('index', 0, 'seven')), ValueError, r"column 'index', row 0.*'seven'"),
     'index negative': Case(3, _table(_set('index', 1, -3)), ValueError, r"column 'index', row 1.*non-negative"),
-    'accuracy above 100': Case(3, _table(_set('cifar10_test_200ep', 1, 937.0)), ValueError,
-                               r"column 'cifar10_test_200ep', row 1.*937.*\[0, 100\]"),
-    'accuracy negative': Case(3, _table(_set('cifar10valid_valid_200ep', 2, -1.0)), ValueError,
-                              r"column 'cifar10valid_valid_200ep', row 2.*outside"),
-    'accuracy as fraction string': Case(3, _table(_set('cifar10_test_200ep', 0, '85.9%')), ValueError,
-                                        r"column 'cifar10_test_200ep', row 0 \(line 2\).*'85\.9%'.*percent"),
-    'accuracy word': Case(3, _table(_set('cifar10_test_200ep', 2, 'n/a?')), ValueError,
-                          r"column 'cifar10_test_200ep', row 2.*not a number"),
+    'accuracy above 100': Case(
+        3,
+        _table(_set('cifar10_test_200ep', 1, 937.0)),
+        ValueError,
+        r"column 'cifar10_test_200ep', row 1.*937.*\[0, 100\]",
+    ),
+    'accuracy negative': Case(
+        3,
+        _table(_set('cifar10valid_valid_200ep', 2, -1.0)),
+        ValueError,
+        r"column 'cifar10valid_valid_200ep', row 2.*outside",
+    ),
+    'accuracy as fraction string': Case(
+        3,
+        _table(_set('cifar10_test_200ep', 0, '85.9%')),
+        ValueError,
+        r"column 'cifar10_test_200ep', row 0 \(line 2\).*'85\.9%'.*percent",
+    ),
+    'accuracy word': Case(
+        3,
+        _table(_set('cifar10_test_200ep', 2, 'n/a?')),
+        ValueError,
+        r"column 'cifar10_test_200ep', row 2.*not a number",
+    ),
     'params negative': Case(3, _table(_set('params_mb', 0, -0.5)), ValueError, r"column 'params_mb', row 0"),
     'arch blank': Case(3, _table(_set('arch_str', 1, '')), ValueError, r"column 'arch_str', row 1.*blank"),
-    'arch malformed': Case(3, _table(_set('arch_str', 2, '|conv~0|+|')), ValueError,
-                           r"column 'arch_str', row 2.*node groups"),
+    'arch malformed': Case(
+        3, _table(_set('arch_str', 2, '|conv~0|+|')), ValueError, r"column 'arch_str', row 2.*node groups"
+    ),
     'arch duplicated': Case(3, _table(_set('arch_str', 2, A0)), ValueError, r"column 'arch_str'.*rows 0 and 2"),
     'header only': Case(3, _table(text='index,arch_str,cifar10_test_200ep\n'), ValueError, r'nb201\.csv.*no rows'),
     'empty file': Case(3, _table(text=''), ValueError, r'nb201\.csv.*empty'),
     'missing column': Case(3, _table(lambda df: df.drop(columns='arch_str')), ValueError, r"nb201\.csv.*'arch_str'"),
-    'table is a directory': Case(3, lambda p: NB201Table(_mkdir('tables.csv')(p)), IsADirectoryError, r'tables\.csv.*directory'),
+    'table is a directory': Case(
+        3, lambda p: NB201Table(_mkdir('tables.csv')(p)), IsADirectoryError, r'tables\.csv.*directory'
+    ),
     'table missing': Case(3, lambda p: NB201Table(p / 'nope.csv'), FileNotFoundError, r'nope\.csv'),
     'table path not a path': Case(3, lambda p: NB201Table(42), TypeError, r'table.*path.*int'),
     'pth garbage': Case(3, _pth(raw=b'hello, not a benchmark'), ValueError, r'bench\.pth.*cannot read'),
@@ -192,7 +227,7 @@ TABLES = {
     'pth a list': Case(3, _pth([1, 2, 3]), ValueError, r'bench\.pth.*not a NAS-Bench-201'),
     'pth wrong dict': Case(3, _pth({'foo': 1}), ValueError, r'bench\.pth.*not a NAS-Bench-201'),
     'pth directory': Case(3, lambda p: NB201Official(_mkdir('b.pth')(p)), IsADirectoryError, r'b\.pth.*directory'),
-    'spec unknown suffix': Case(3, lambda p: load_benchmark(str(p / 'x.json')), ValueError, r"x\.json"),
+    'spec unknown suffix': Case(3, lambda p: load_benchmark(str(p / 'x.json')), ValueError, r'x\.json'),
 }
 
 
@@ -208,6 +243,7 @@ def _file(name: str) -> Callable[[Path], str]:
     def make(tmp: Path) -> str:
         (tmp / name).write_text('x')
         return str(tmp / name)
+
     return make
 
 
@@ -233,36 +269,71 @@ CLI_USAGE = {  # argv -> what stderr must name
     'partition --levels 0': (_argv('partition', '--levels', '0'), r'--levels'),
     'partition --n 0': (_argv('partition', '--n', '0'), r'--n'),
     'partition --eval-samples -1': (_argv('partition', '--eval-samples', '-1'), r'--eval-samples'),
-    'partition --methods enormous': (_argv('partition', '--methods', 'x' * 10 ** 5),
-                                     r"--methods: invalid choice: 'x+\.\.\.<100002 chars>\.\.\.x+' \(choose from"),
+    'partition --methods enormous': (
+        _argv('partition', '--methods', 'x' * 10**5),
+        r"--methods: invalid choice: 'x+\.\.\.<100002 chars>\.\.\.x+' \(choose from",
+    ),
 }
 
 CLI_PREFLIGHT = {  # argv, environment -> what stderr must name
-    'evaluate --out is a directory': (_argv('evaluate', '--out', _dir('outdir')), {}, r'--out: .*outdir is a directory'),
-    'evaluate --out in missing folder': (_argv('evaluate', '--out', lambda t: str(t / 'nope' / 'x.csv')), {},
-                                         r'--out: folder .*nope.*does not exist'),
-    'partition --out in missing folder': (_argv('partition', '--out', lambda t: str(t / 'no' / 'p.csv')), {},
-                                          r'--out: folder .*no'),
+    'evaluate --out is a directory': (
+        _argv('evaluate', '--out', _dir('outdir')),
+        {},
+        r'--out: .*outdir is a directory',
+    ),
+    'evaluate --out in missing folder': (
+        _argv('evaluate', '--out', lambda t: str(t / 'nope' / 'x.csv')),
+        {},
+        r'--out: folder .*nope.*does not exist',
+    ),
+    'partition --out in missing folder': (
+        _argv('partition', '--out', lambda t: str(t / 'no' / 'p.csv')),
+        {},
+        r'--out: folder .*no',
+    ),
     'build --out is a directory': (_argv('build-microbench', '--out', _dir('d')), {}, r'--out: .*is a directory'),
     'train --out is a file': (_argv('train', '--out', _file('ckpt')), {}, r'--out: .*ckpt.*not a directory'),
     'train --out in missing folder': (_argv('train', '--out', lambda t: str(t / 'a' / 'b')), {}, r'--out: folder'),
-    'partition --work-dir is a file': (_argv('partition', '--work-dir', _file('w')), {}, r'--work-dir: .*not a directory'),
+    'partition --work-dir is a file': (
+        _argv('partition', '--work-dir', _file('w')),
+        {},
+        r'--work-dir: .*not a directory',
+    ),
     'report --out is a file': (_argv('report', '--out', _file('rep')), {}, r'--out: .*rep.*not a directory'),
-    'evaluate --run typo': (_argv('evaluate', '--run', lambda t: str(t / 'runs' / 'exp1')), {},
-                            r'--run: .*exp1 does not exist.*nasviz train --out'),
-    'evaluate --run without checkpoint': (_argv('evaluate', '--run', _dir('empty_run')), {},
-                                          r'--run: .*empty_run holds no checkpoint\.pt'),
+    'evaluate --run typo': (
+        _argv('evaluate', '--run', lambda t: str(t / 'runs' / 'exp1')),
+        {},
+        r'--run: .*exp1 does not exist.*nasviz train --out',
+    ),
+    'evaluate --run without checkpoint': (
+        _argv('evaluate', '--run', _dir('empty_run')),
+        {},
+        r'--run: .*empty_run holds no checkpoint\.pt',
+    ),
     'partition repeated seeds': (_argv('partition', '--seeds', '0', '1', '0'), {}, r'--seeds: seed\(s\) \[0\]'),
     'build repeated seeds': (_argv('build-microbench', '--seeds', '3', '3'), {}, r'--seeds: seed\(s\) \[3\]'),
     'unknown profile': (_argv('evaluate', '--profile', 'huge'), {}, r"unknown profile 'huge'"),
     'empty NASVIZ_CACHE': (_argv('evaluate'), {'NASVIZ_CACHE': ''}, r'NASVIZ_CACHE is set but empty'),
-    'NASVIZ_CACHE is a file': (_argv('train'), {'NASVIZ_CACHE': _file('cachefile')}, r'NASVIZ_CACHE=.*cachefile.*not a directory'),
-    'NASVIZ_CACHE under a file': (_argv('evaluate'), {'NASVIZ_CACHE': lambda t: _file('f')(t) + '/cache'},
-                                  r'NASVIZ_CACHE: cannot create .*f is not a directory'),
-    'evaluate --out name too long': (_argv('evaluate', '--out', lambda t: str(t / ('y' * 5000))), {},
-                                     r'--out: unusable path .*chars>.*too long'),
-    'report --out path too long': (_argv('report', '--out', lambda t: str(t) + '/d' * 3000), {},
-                                   r'--out: unusable path .*chars>'),
+    'NASVIZ_CACHE is a file': (
+        _argv('train'),
+        {'NASVIZ_CACHE': _file('cachefile')},
+        r'NASVIZ_CACHE=.*cachefile.*not a directory',
+    ),
+    'NASVIZ_CACHE under a file': (
+        _argv('evaluate'),
+        {'NASVIZ_CACHE': lambda t: _file('f')(t) + '/cache'},
+        r'NASVIZ_CACHE: cannot create .*f is not a directory',
+    ),
+    'evaluate --out name too long': (
+        _argv('evaluate', '--out', lambda t: str(t / ('y' * 5000))),
+        {},
+        r'--out: unusable path .*chars>.*too long',
+    ),
+    'report --out path too long': (
+        _argv('report', '--out', lambda t: str(t) + '/d' * 3000),
+        {},
+        r'--out: unusable path .*chars>',
+    ),
 }
 
 
@@ -274,16 +345,29 @@ VALIDATE = {
     'check_int inf': Case(2, lambda p: validate.check_int(float('inf'), 'n'), ValueError, r'\bn\b.*inf'),
     'check_int numpy bool': Case(2, lambda p: validate.check_int(np.bool_(True), 'k'), TypeError, r'\bk\b.*boolean'),
     'check_int None': Case(2, lambda p: validate.check_int(None, 'seed'), TypeError, r'seed.*NoneType'),
-    'check_count zero': Case(4, lambda p: validate.check_count(0, 'workers'), ValueError, r'workers must be >= 1, got 0'),
-    'check_count enormous list': Case(4, lambda p: validate.check_count(list(range(10 ** 5)), 'n'), TypeError,
-                                      r'\bn\b.*<100000 items>'),
-    'check_fraction above 1': Case(2, lambda p: validate.check_fraction(1.5, 'discard_fraction'), ValueError,
-                                   r'discard_fraction must be in \[0, 1\], got 1\.5'),
+    'check_count zero': Case(
+        4, lambda p: validate.check_count(0, 'workers'), ValueError, r'workers must be >= 1, got 0'
+    ),
+    'check_count enormous list': Case(
+        4, lambda p: validate.check_count(list(range(10**5)), 'n'), TypeError, r'\bn\b.*<100000 items>'
+    ),
+    'check_fraction above 1': Case(
+        2,
+        lambda p: validate.check_fraction(1.5, 'discard_fraction'),
+        ValueError,
+        r'discard_fraction must be in \[0, 1\], got 1\.5',
+    ),
     'check_fraction nan': Case(2, lambda p: validate.check_fraction(float('nan'), 'p'), ValueError, r'\bp\b.*NaN'),
-    'check_percent 101': Case(3, lambda p: validate.check_percent(101, 'accuracy'), ValueError, r'accuracy.*\[0, 100\]'),
+    'check_percent 101': Case(
+        3, lambda p: validate.check_percent(101, 'accuracy'), ValueError, r'accuracy.*\[0, 100\]'
+    ),
     'check_percent string': Case(3, lambda p: validate.check_percent('93%', 'accuracy'), TypeError, r"accuracy.*'93%'"),
-    'check_input_file dir': Case(5, lambda p: validate.check_input_file(p, 'table'), IsADirectoryError, r'table: .*directory'),
-    'check_output_file empty': Case(4, lambda p: validate.check_output_file('  ', '--out'), ValueError, r'--out is empty'),
+    'check_input_file dir': Case(
+        5, lambda p: validate.check_input_file(p, 'table'), IsADirectoryError, r'table: .*directory'
+    ),
+    'check_output_file empty': Case(
+        4, lambda p: validate.check_output_file('  ', '--out'), ValueError, r'--out is empty'
+    ),
     'empty NASVIZ_CACHE': Case(5, lambda p: _with_env('NASVIZ_CACHE', '', cache_dir), ValueError, r'NASVIZ_CACHE'),
 }
 
@@ -306,62 +390,99 @@ def _with_env(name: str, value: str, fn: Callable[[], object]) -> object:
 _INF = float('inf')
 _HUGE_LD = np.array([1, 2, 3], dtype=np.longdouble) * np.longdouble('1e4000')
 RANKING = {
-    'rank pred not a number': Case(2, lambda p: metrics.kendall_tau([1, 'x', 2], [1, 2, 3]), ValueError,
-                                   r"pred\[1\] must be a number, got str 'x'"),
+    'rank pred not a number': Case(
+        2, lambda p: metrics.kendall_tau([1, 'x', 2], [1, 2, 3]), ValueError, r"pred\[1\] must be a number, got str 'x'"
+    ),
     'rank truth strings': Case(2, lambda p: metrics.spearman([1, 2, 3], ['a', 'b', 'c']), ValueError, r'truth\[0\]'),
-    'rank truth object': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, {}, 2], ks=()), ValueError,
-                              r'truth\[1\] must be a number, got dict'),
-    'rank truth None': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, None, 2], ks=()), ValueError,
-                            r'truth holds 1 NaN.*position 1'),
-    'rank truth infinite': Case(2, lambda p: metrics.rank_metrics([1, 2, 3], [1, _INF, 2], ks=()), ValueError,
-                                r'truth holds 1 infinite.*position 1'),
-    'regret overflows float64': Case(2, lambda p: metrics.regret([1, 3, 2], [1.7e308, -1.7e308, 0]), ValueError,
-                                     r'truth: the regret.*float64 range'),
-    'regret overflows huge ints': Case(2, lambda p: metrics.regret([1, 3, 2], [10 ** 400, -10 ** 400, 0]),
-                                       ValueError, r'truth: the regret'),
-    'regret overflows long double': Case(2, lambda p: metrics.rank_metrics([3, 2, 1], _HUGE_LD, ks=()), ValueError,
-                                         r'truth: the regret'),
-    'seed_summary interval overflows': Case(2, lambda p: seeds.seed_summary([1e308, 1.7e308]), ValueError,
-                                            r'values: the 95% interval.*float64'),
-    'seed_summary huge int': Case(2, lambda p: seeds.seed_summary([10 ** 400, 1]), ValueError,
-                                  r'values holds a number beyond the float64 range'),
-    'ranking_table_ci names the method': Case(2, lambda p: ci_tables.ranking_table_ci({'supernet': [1, 'x', 3]},
-                                                                                    [1, 2, 3]),
-                                              ValueError, r"scores\['supernet'\]\[1\]"),
-    'paired_difference pred_b': Case(2, lambda p: uncertainty.paired_difference([1, 2, 3], [1, 'x', 3], [1, 2, 3]),
-                                     ValueError, r'pred_b\[1\]'),
-    'rank random_state': Case(2, lambda p: uncertainty.kendall_ci([1, 2, 3, 4], [1, 2, 4, 3], random_state='s'),
-                              ValueError, r"random_state.*'s'"),
+    'rank truth object': Case(
+        2,
+        lambda p: metrics.rank_metrics([1, 2, 3], [1, {}, 2], ks=()),
+        ValueError,
+        r'truth\[1\] must be a number, got dict',
+    ),
+    'rank truth None': Case(
+        2, lambda p: metrics.rank_metrics([1, 2, 3], [1, None, 2], ks=()), ValueError, r'truth holds 1 NaN.*position 1'
+    ),
+    'rank truth infinite': Case(
+        2,
+        lambda p: metrics.rank_metrics([1, 2, 3], [1, _INF, 2], ks=()),
+        ValueError,
+        r'truth holds 1 infinite.*position 1',
+    ),
+    'regret overflows float64': Case(
+        2, lambda p: metrics.regret([1, 3, 2], [1.7e308, -1.7e308, 0]), ValueError, r'truth: the regret.*float64 range'
+    ),
+    'regret overflows huge ints': Case(
+        2, lambda p: metrics.regret([1, 3, 2], [10**400, -(10**400), 0]), ValueError, r'truth: the regret'
+    ),
+    'regret overflows long double': Case(
+        2, lambda p: metrics.rank_metrics([3, 2, 1], _HUGE_LD, ks=()), ValueError, r'truth: the regret'
+    ),
+    'seed_summary interval overflows': Case(
+        2, lambda p: seeds.seed_summary([1e308, 1.7e308]), ValueError, r'values: the 95% interval.*float64'
+    ),
+    'seed_summary huge int': Case(
+        2, lambda p: seeds.seed_summary([10**400, 1]), ValueError, r'values holds a number beyond the float64 range'
+    ),
+    'ranking_table_ci names the method': Case(
+        2,
+        lambda p: ci_tables.ranking_table_ci({'supernet': [1, 'x', 3]}, [1, 2, 3]),
+        ValueError,
+        r"scores\['supernet'\]\[1\]",
+    ),
+    'paired_difference pred_b': Case(
+        2, lambda p: uncertainty.paired_difference([1, 2, 3], [1, 'x', 3], [1, 2, 3]), ValueError, r'pred_b\[1\]'
+    ),
+    'rank random_state': Case(
+        2,
+        lambda p: uncertainty.kendall_ci([1, 2, 3, 4], [1, 2, 4, 3], random_state='s'),
+        ValueError,
+        r"random_state.*'s'",
+    ),
 }
 
 
 # ---------------------------------------------------------------------------------------------
 # 7: an enormous argument is shortened in the message (1 MB strings, 10^6-element lists)
 # ---------------------------------------------------------------------------------------------
-_MB = 'x' * 10 ** 6
-_LIST = list(range(10 ** 6))
+_MB = 'x' * 10**6
+_LIST = list(range(10**6))
 SHORT = {
     'arch 1 MB string': Case(7, lambda p: Arch.from_str(_MB), ValueError, r'arch string.*<1000002 chars>'),
     'arch 10^6 ops': Case(7, lambda p: Arch(_LIST), ValueError, r'6 edges, got 1000000.*<1000000 items>'),
     'to_arch 10^6 list': Case(7, lambda p: to_arch(_LIST), ValueError, r'arch string must be a str.*<1000000 items>'),
     'with_op 1 MB op name': Case(7, lambda p: BASE.with_op(0, _MB), ValueError, r'unknown.*operation.*chars>'),
-    'ranking k 10^6 list': Case(7, lambda p: metrics.topk_precision([1, 2, 3], [1, 2, 3], _LIST), ValueError,
-                                r'\bk\b.*<1000000 items>'),
-    'ranking 1 MB metric name': Case(7, lambda p: uncertainty.metric_ci(_MB, [1, 2, 3], [1, 2, 3]), ValueError,
-                                     r'unknown metric.*chars>'),
+    'ranking k 10^6 list': Case(
+        7, lambda p: metrics.topk_precision([1, 2, 3], [1, 2, 3], _LIST), ValueError, r'\bk\b.*<1000000 items>'
+    ),
+    'ranking 1 MB metric name': Case(
+        7, lambda p: uncertainty.metric_ci(_MB, [1, 2, 3], [1, 2, 3]), ValueError, r'unknown metric.*chars>'
+    ),
     'ranking 1 MB score': Case(7, lambda p: metrics.kendall_tau([_MB, 'b'], [1, 2]), ValueError, r'pred\[0\].*chars>'),
-    'seed_summary 10^5 NaN': Case(7, lambda p: seeds.seed_summary([float('nan')] * 10 ** 5), ValueError,
-                                  r'values must be finite.*<100000 items>'),
+    'seed_summary 10^5 NaN': Case(
+        7, lambda p: seeds.seed_summary([float('nan')] * 10**5), ValueError, r'values must be finite.*<100000 items>'
+    ),
     'profile 1 MB name': Case(7, lambda p: profile_settings(_MB), ValueError, r'unknown profile.*chars>'),
     'partition method 1 MB': Case(7, lambda p: PartitionConfig(method=_MB), ValueError, r'partition method.*chars>'),
-    'partition k 10^6 list': Case(7, lambda p: PartitionConfig(k=_LIST), ValueError, r'PartitionConfig\.k.*<1000000 items>'),
+    'partition k 10^6 list': Case(
+        7, lambda p: PartitionConfig(k=_LIST), ValueError, r'PartitionConfig\.k.*<1000000 items>'
+    ),
     'benchmark spec 1 MB': Case(7, lambda p: load_benchmark(_MB), ValueError, r'benchmark spec.*chars>'),
-    'output path 1 MB': Case(7, lambda p: validate.check_output_file(_MB, '--out'), ValueError,
-                             r'--out: unusable path.*chars>.*too long'),
-    'input path over PATH_MAX': Case(7, lambda p: validate.check_input_file(str(p) + '/y' * 3000, 'table'), ValueError,
-                                     r'table: unusable path.*chars>'),
-    'output dir NUL byte': Case(4, lambda p: validate.check_output_dir(str(p / 'a\x00b'), '--out'), ValueError,
-                                r'--out: path .* holds a NUL byte'),
+    'output path 1 MB': Case(
+        7, lambda p: validate.check_output_file(_MB, '--out'), ValueError, r'--out: unusable path.*chars>.*too long'
+    ),
+    'input path over PATH_MAX': Case(
+        7,
+        lambda p: validate.check_input_file(str(p) + '/y' * 3000, 'table'),
+        ValueError,
+        r'table: unusable path.*chars>',
+    ),
+    'output dir NUL byte': Case(
+        4,
+        lambda p: validate.check_output_dir(str(p / 'a\x00b'), '--out'),
+        ValueError,
+        r'--out: path .* holds a NUL byte',
+    ),
 }
 
 
@@ -374,32 +495,59 @@ ALL = {**SPACE, **LID, **TABLES, **VALIDATE, **RANKING, **SHORT}
 # ---------------------------------------------------------------------------------------------
 _EPS_LD = np.finfo(np.longdouble).eps
 RANK_DEFINED = {  # name -> (call, exact answer, what it returned before)
-    'ints beyond 2**53': (lambda: metrics.kendall_tau([2 ** 53, 2 ** 53 + 1, 2 ** 53 + 2], [1, 2, 3]), 1.0, '0.816'),
-    'int64 beyond 2**53': (lambda: metrics.spearman(np.array([2 ** 60, 2 ** 60 + 1, 2 ** 60 + 2]), [1, 2, 3]),
-                           1.0, 'NaN'),
-    'uint64 near 2**64': (lambda: metrics.kendall_tau(np.array([2 ** 64 - 3, 2 ** 64 - 2, 2 ** 64 - 1],
-                                                               dtype=np.uint64), [1, 2, 3]), 1.0, 'NaN'),
-    'python ints beyond float64': (lambda: metrics.kendall_tau([10 ** 400, 10 ** 400 + 1, 1], [2, 3, 1]), 1.0,
-                                   'OverflowError'),
-    'huge int truth, exact regret': (lambda: metrics.regret([3, 1, 2], [10 ** 400, 10 ** 400 + 1, 10 ** 400 + 7]),
-                                     7.0, 'OverflowError'),
-    'long double beyond float64 precision': (lambda: metrics.spearman(
-        np.array([1, 1 + 4 * _EPS_LD, 2], dtype=np.longdouble), [1, 2, 3]), 1.0, '0.866 (a false tie)'),
+    'ints beyond 2**53': (lambda: metrics.kendall_tau([2**53, 2**53 + 1, 2**53 + 2], [1, 2, 3]), 1.0, '0.816'),
+    'int64 beyond 2**53': (lambda: metrics.spearman(np.array([2**60, 2**60 + 1, 2**60 + 2]), [1, 2, 3]), 1.0, 'NaN'),
+    'uint64 near 2**64': (
+        lambda: metrics.kendall_tau(np.array([2**64 - 3, 2**64 - 2, 2**64 - 1], dtype=np.uint64), [1, 2, 3]),
+        1.0,
+        'NaN',
+    ),
+    'python ints beyond float64': (
+        lambda: metrics.kendall_tau([10**400, 10**400 + 1, 1], [2, 3, 1]),
+        1.0,
+        'OverflowError',
+    ),
+    'huge int truth, exact regret': (
+        lambda: metrics.regret([3, 1, 2], [10**400, 10**400 + 1, 10**400 + 7]),
+        7.0,
+        'OverflowError',
+    ),
+    'long double beyond float64 precision': (
+        lambda: metrics.spearman(np.array([1, 1 + 4 * _EPS_LD, 2], dtype=np.longdouble), [1, 2, 3]),
+        1.0,
+        '0.866 (a false tie)',
+    ),
     'long double beyond float64 range': (lambda: metrics.kendall_tau(_HUGE_LD, [1, 2, 3]), 1.0, 'NaN'),
-    'top-k on ints beyond 2**53': (lambda: metrics.topk_precision([2 ** 60 + 1, 2 ** 60, 2 ** 60 + 2], [2, 1, 3], 2),
-                                   1.0, '0.667 (a three-way false tie)'),
-    'infinite scores, bootstrap CI': (lambda: uncertainty.kendall_ci([_INF, _INF, 1, 2, 3, -_INF, 5, 6],
-                                                                 [8, 7, 1, 2, 3, 0, 5, 6], n_resamples=200).low,
-                                      uncertainty.kendall_ci([9, 9, 1, 2, 3, 0, 5, 6], [8, 7, 1, 2, 3, 0, 5, 6],
-                                                         n_resamples=200).low, 'NaN'),
+    'top-k on ints beyond 2**53': (
+        lambda: metrics.topk_precision([2**60 + 1, 2**60, 2**60 + 2], [2, 1, 3], 2),
+        1.0,
+        '0.667 (a three-way false tie)',
+    ),
+    'infinite scores, bootstrap CI': (
+        lambda: (
+            uncertainty.kendall_ci([_INF, _INF, 1, 2, 3, -_INF, 5, 6], [8, 7, 1, 2, 3, 0, 5, 6], n_resamples=200).low
+        ),
+        uncertainty.kendall_ci([9, 9, 1, 2, 3, 0, 5, 6], [8, 7, 1, 2, 3, 0, 5, 6], n_resamples=200).low,
+        'NaN',
+    ),
     'scores spanning +-1.7e308, bootstrap CI': (
         lambda: uncertainty.kendall_ci([1.7e308, -1.7e308, 1e308, 0, 1, 2], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
         uncertainty.kendall_ci([6, 1, 5, 2, 3, 4], [6, 1, 5, 2, 3, 4], n_resamples=200).low,
-        'right, through an overflow RuntimeWarning'),
+        'right, through an overflow RuntimeWarning',
+    ),
     'regret of tied 1.7e308': (lambda: metrics.regret([3, 3, 1], [1.7e308, 1.7e308, -1.7e308]), 0.0, '-inf'),
-    'Fractions and Decimals beyond float64': (lambda: metrics.kendall_tau(
-        [__import__('fractions').Fraction(1, 3), __import__('decimal').Decimal('1e500'),
-         __import__('decimal').Decimal('2e500')], [1, 2, 3]), 1.0, '0.816 (both became inf)'),
+    'Fractions and Decimals beyond float64': (
+        lambda: metrics.kendall_tau(
+            [
+                __import__('fractions').Fraction(1, 3),
+                __import__('decimal').Decimal('1e500'),
+                __import__('decimal').Decimal('2e500'),
+            ],
+            [1, 2, 3],
+        ),
+        1.0,
+        '0.816 (both became inf)',
+    ),
     'seed_summary of 1e308 x 3': (lambda: seeds.seed_summary([1e308] * 3).mean, 1e308, 'inf, silently'),
 }
 
@@ -430,8 +578,9 @@ def test_cli_usage_error(name: str, tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize('name', list(CLI_PREFLIGHT))
-def test_cli_checks_before_work(name: str, tmp_path: Path, capsys: pytest.CaptureFixture,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_checks_before_work(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     argv, env, match = CLI_PREFLIGHT[name]
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
     for k, v in env.items():
@@ -484,10 +633,16 @@ TIES = {
     'grid 2d float32': (lambda: lid_mle_mean(_grid(2, 10).astype(np.float32), k=20), 1.5, 3.5),
     'grid 2d scaled and shifted': (lambda: lid_mle_mean(_grid(2, 10) * 0.1 + 3.3, k=20), 1.5, 3.5),
     'grid 2d pointwise k=4 max': (lambda: lid_mle(_grid(2, 10) * 0.1 + 3.3, k=4).max(), 0.0, 10.0),
-    'grid float32 pointwise k=4 max': (lambda: lid_mle((_grid(2, 10) * 0.1 + 3.3).astype(np.float32), k=4).max(),
-                                       0.0, 10.0),
-    'binary 0/1 data mle max': (lambda: lid_mle((np.random.default_rng(0).random((300, 12)) < 0.5).astype(float),
-                                                k=20).max(), 0.0, 200.0),
+    'grid float32 pointwise k=4 max': (
+        lambda: lid_mle((_grid(2, 10) * 0.1 + 3.3).astype(np.float32), k=4).max(),
+        0.0,
+        10.0,
+    ),
+    'binary 0/1 data mle max': (
+        lambda: lid_mle((np.random.default_rng(0).random((300, 12)) < 0.5).astype(float), k=20).max(),
+        0.0,
+        200.0,
+    ),
     'precomputed tied dists': (lambda: lid_mle_from_knn(np.array([[1.0, 1.0 + 1e-13, 1.0 + 2e-13]])).max(), 0.0, 0.0),
 }
 
@@ -524,7 +679,7 @@ def test_damaged_cache_entry_is_set_aside_and_recomputed(damage: str, tmp_path: 
     path, calls = _entry(tmp_path)
     blob = path.read_bytes()
     if damage == 'truncate':
-        path.write_bytes(blob[:len(blob) - 7])
+        path.write_bytes(blob[: len(blob) - 7])
     elif damage == 'garbage':
         path.write_bytes(b'\x00garbage' * 10)
     elif damage == 'flip':
@@ -552,8 +707,13 @@ def test_cache_entry_with_wrong_content_is_rejected(tmp_path: Path) -> None:
             raise ValueError(f'entry holds archs {list(df["arch"])}')
 
     with pytest.warns(RuntimeWarning, match=r'content check failed.*entry holds archs'):
-        df = cached('ev', (1,), lambda: pd.DataFrame({'arch': ['a', 'b', 'c'], 'score': [1.0, 2, 3]}),
-                          cache=tmp_path, validate=right_archs)
+        df = cached(
+            'ev',
+            (1,),
+            lambda: pd.DataFrame({'arch': ['a', 'b', 'c'], 'score': [1.0, 2, 3]}),
+            cache=tmp_path,
+            validate=right_archs,
+        )
     assert len(df) == 3
 
 
@@ -568,7 +728,7 @@ def test_damaged_checkpoint_detected(damage: str, tmp_path: Path) -> None:
     assert load_checked(ck, load)['epoch'] == 2
     blob = bytearray(ck.read_bytes())
     if damage == 'truncate':
-        blob = blob[:len(blob) // 2]
+        blob = blob[: len(blob) // 2]
     elif damage == 'garbage':
         blob = bytearray(b'not a checkpoint' * 8)
     else:  # one bit of a tensor: torch would load it without a word
@@ -591,7 +751,7 @@ def test_checkpoint_content_check(tmp_path: Path) -> None:
 
 def test_stale_temp_files_cleaned_on_next_write(tmp_path: Path) -> None:
     host = re.sub(r'[^A-Za-z0-9-]', '-', __import__('socket').gethostname())[:40]
-    dead = tmp_path / f'.entry.pkl.abc123.{2 ** 22 + 12345}@{host}.tmp'  # pid beyond pid_max: dead
+    dead = tmp_path / f'.entry.pkl.abc123.{2**22 + 12345}@{host}.tmp'  # pid beyond pid_max: dead
     alive = tmp_path / f'.entry.pkl.def456.{os.getpid()}@{host}.tmp'  # a write in progress
     old = tmp_path / '.entry.pkl.ghi789.tmp'  # old naming, a day old
     for p in (dead, alive, old):
@@ -603,14 +763,30 @@ def test_stale_temp_files_cleaned_on_next_write(tmp_path: Path) -> None:
 
 
 #: entry point of each message-length case (the other tables hold one entry point each)
-_SHORT_ENTRY = {'arch 1 MB string': 'spaces', 'arch 10^6 ops': 'spaces', 'to_arch 10^6 list': 'spaces',
-                'with_op 1 MB op name': 'spaces', 'profile 1 MB name': 'profiles',
-                'partition method 1 MB': 'partition', 'partition k 10^6 list': 'partition',
-                'benchmark spec 1 MB': 'bench', 'output path 1 MB': 'validate',
-                'input path over PATH_MAX': 'validate', 'output dir NUL byte': 'validate'}
+_SHORT_ENTRY = {
+    'arch 1 MB string': 'spaces',
+    'arch 10^6 ops': 'spaces',
+    'to_arch 10^6 list': 'spaces',
+    'with_op 1 MB op name': 'spaces',
+    'profile 1 MB name': 'profiles',
+    'partition method 1 MB': 'partition',
+    'partition k 10^6 list': 'partition',
+    'benchmark spec 1 MB': 'bench',
+    'output path 1 MB': 'validate',
+    'input path over PATH_MAX': 'validate',
+    'output dir NUL byte': 'validate',
+}
 #: the tests below that are one case each: (entry point, class, count)
-_SINGLE_TESTS = [('cache', 5, 5), ('cache', 5, 1), ('checkpoints', 5, 3), ('checkpoints', 5, 1),
-                 ('cache', 5, 1), ('features.lid', 1, 1), ('cli', 4, 1), ('cli', 4, 1)]
+_SINGLE_TESTS = [
+    ('cache', 5, 5),
+    ('cache', 5, 1),
+    ('checkpoints', 5, 3),
+    ('checkpoints', 5, 1),
+    ('cache', 5, 1),
+    ('features.lid', 1, 1),
+    ('cli', 4, 1),
+    ('cli', 4, 1),
+]
 
 
 def catalogue() -> pd.DataFrame:
@@ -618,8 +794,7 @@ def catalogue() -> pd.DataFrame:
     module docstring), with totals. Class 6 (lost work) lives in test_microbench_build.py and
     test_kill_resume.py."""
     rows: list[tuple[str, int]] = []
-    for entry, table in (('spaces', SPACE), ('features.lid', LID), ('bench', TABLES),
-                         ('analysis', RANKING)):
+    for entry, table in (('spaces', SPACE), ('features.lid', LID), ('bench', TABLES), ('analysis', RANKING)):
         rows += [(entry, c.cls) for c in table.values()]
     rows += [('validate' if k.startswith('check_') else 'cache', c.cls) for k, c in VALIDATE.items()]
     rows += [(_SHORT_ENTRY.get(k, 'analysis'), c.cls) for k, c in SHORT.items()]
@@ -628,8 +803,12 @@ def catalogue() -> pd.DataFrame:
     rows += [('cli', 5 if 'NASVIZ_CACHE' in k else 7 if any(w in k for w in long) else 4) for k in CLI_PREFLIGHT]
     rows += [('features.lid', 1)] * len(TIES) + [('analysis', 2)] * len(RANK_DEFINED)
     rows += [(e, c) for e, c, n in _SINGLE_TESTS for _ in range(n)]
-    df = pd.crosstab(pd.Series([e for e, _ in rows], name='entry point'),
-                     pd.Series([c for _, c in rows], name='class'), margins=True, margins_name='total')
+    df = pd.crosstab(
+        pd.Series([e for e, _ in rows], name='entry point'),
+        pd.Series([c for _, c in rows], name='class'),
+        margins=True,
+        margins_name='total',
+    )
     return df
 
 
@@ -684,8 +863,11 @@ def reliability_outcome(case: Rel, tmp: Path) -> str:
     if 'Traceback' in msg or 'RecursionError' in msg:
         return 'traceback'
     if kind == 'error':
-        return 'ok' if case.match is not None and re.search(case.match, msg) and len(msg) < 800 else (
-            'unclear' if case.cls != 'data loss' else 'data loss')
+        return (
+            'ok'
+            if case.match is not None and re.search(case.match, msg) and len(msg) < 800
+            else ('unclear' if case.cls != 'data loss' else 'data loss')
+        )
     if case.match is None and case.check is not None and case.check(got):
         return 'ok'
     return case.cls  # accepted in silence, or a wrong value
@@ -741,13 +923,18 @@ def _tiny_data():
 
 
 def _train_tiny(run_dir: Path):
+    from nasviz.seeding import set_seed
     from nasviz.spaces.nb201_network import NB201Supernet
     from nasviz.supernet.train import TrainConfig, train_supernet
-    from nasviz.seeding import set_seed
 
     set_seed(0)
-    return train_supernet(NB201Supernet(4, 1, 3, 1), _tiny_data(), TrainConfig(epochs=1, batch_size=16),
-                          checkpoint_dir=run_dir, progress=False)
+    return train_supernet(
+        NB201Supernet(4, 1, 3, 1),
+        _tiny_data(),
+        TrainConfig(epochs=1, batch_size=16),
+        checkpoint_dir=run_dir,
+        progress=False,
+    )
 
 
 def _garbled_side_file(tmp: Path) -> bool:
@@ -794,7 +981,9 @@ def _fake_build(recipe, out: Path, kill_after: int | None = None, **kw):
 def _recipes():
     from nasviz.bench.build import MicroBenchRecipe
 
-    return MicroBenchRecipe(n_cells=3, seeds=(0, 1), C=4, epochs=1), MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=2)
+    return MicroBenchRecipe(n_cells=3, seeds=(0, 1), C=4, epochs=1), MicroBenchRecipe(
+        n_cells=3, seeds=(0,), C=4, epochs=2
+    )
 
 
 def _aside_jobs_kept(tmp: Path) -> bool:
@@ -833,25 +1022,44 @@ def _user_csv(tmp: Path) -> list[Path]:
 
 DATA_LOSS = {
     'train --out on a folder of the user': Rel(
-        'data loss', lambda t: _cli(t, 'train', '--epochs', '1', '--out', str(t / 'mine')),
-        r'--out: .*mine/checkpoint\.pt was not written by nasviz', untouched=_user_run_dir),
+        'data loss',
+        lambda t: _cli(t, 'train', '--epochs', '1', '--out', str(t / 'mine')),
+        r'--out: .*mine/checkpoint\.pt was not written by nasviz',
+        untouched=_user_run_dir,
+    ),
     'evaluate --run on a foreign checkpoint': Rel(
-        'data loss', lambda t: _cli(t, 'evaluate', '--epochs', '1', '--n', '5', '--run', str(t / 'mine')),
-        r'--run: .*mine/checkpoint\.pt was not written by nasviz', untouched=_user_run_dir),
+        'data loss',
+        lambda t: _cli(t, 'evaluate', '--epochs', '1', '--n', '5', '--run', str(t / 'mine')),
+        r'--run: .*mine/checkpoint\.pt was not written by nasviz',
+        untouched=_user_run_dir,
+    ),
     'train_supernet into a folder of the user': Rel(
-        'data loss', lambda t: _train_tiny(t / 'mine'), r'mine/checkpoint\.pt was not written by nasviz',
-        untouched=_user_run_dir),
+        'data loss',
+        lambda t: _train_tiny(t / 'mine'),
+        r'mine/checkpoint\.pt was not written by nasviz',
+        untouched=_user_run_dir,
+    ),
     'microbench: set-aside jobs of a returning recipe': Rel('data loss', _aside_jobs_kept, check=bool),
     'microbench: --out is a finished benchmark of another recipe': Rel(
-        'data loss', lambda t: _fake_build(_recipes()[0], t / 'mb.csv'), r'mb\.csv holds a finished micro benchmark '
-        r'of another recipe.*--force', untouched=_finished_of_other_recipe),
+        'data loss',
+        lambda t: _fake_build(_recipes()[0], t / 'mb.csv'),
+        r'mb\.csv holds a finished micro benchmark '
+        r'of another recipe.*--force',
+        untouched=_finished_of_other_recipe,
+    ),
     'microbench: --out is a file of the user': Rel(
-        'data loss', lambda t: _fake_build(_recipes()[0], t / 'mb.csv'), r'mb\.csv exists and is not a micro benchmark',
-        untouched=_user_csv),
+        'data loss',
+        lambda t: _fake_build(_recipes()[0], t / 'mb.csv'),
+        r'mb\.csv exists and is not a micro benchmark',
+        untouched=_user_csv,
+    ),
     'garbled checkpoint.pt.sha256 keeps the intact checkpoint': Rel('data loss', _garbled_side_file, check=bool),
-    'report --out on a folder with the user\'s index.html': Rel(
-        'data loss', lambda t: _cli(t, 'report', '--out', str(t / 'site'), '--only', '01'),
-        r'site/index\.html was not written by nasviz', untouched=_user_site),
+    "report --out on a folder with the user's index.html": Rel(
+        'data loss',
+        lambda t: _cli(t, 'report', '--out', str(t / 'site'), '--only', '01'),
+        r'site/index\.html was not written by nasviz',
+        untouched=_user_site,
+    ),
 }
 
 
@@ -859,7 +1067,7 @@ DATA_LOSS = {
 def _nb201_text(tmp: Path, name: str = 'nb201.csv', cut: int = 0) -> Path:
     p = tmp / name
     text = _frame().to_csv(index=False)
-    p.write_text(text[:len(text) - cut] if cut else text)
+    p.write_text(text[: len(text) - cut] if cut else text)
     return p
 
 
@@ -896,13 +1104,16 @@ def _cached_proxies_then_ray(tmp: Path) -> int:
         ex._import_ray = saved
 
 
-_GN = ("[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), "
-       "('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]")
-_GR = ("[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-       "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)]")
+_GN = (
+    "[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), "
+    "('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]"
+)
+_GR = (
+    "[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)]"
+)
 #: DARTS's own log line of its searched genotype
 _G = f'Genotype(normal={_GN}, normal_concat=range(2, 6), reduce={_GR}, reduce_concat=range(2, 6))'
-
 
 
 def _darts_from_str(text: str):
@@ -912,38 +1123,84 @@ def _darts_from_str(text: str):
 
 
 SILENT = {
-    'NB201 table cut mid-line': Rel('silent wrong', lambda t: NB201Table(_nb201_text(t, cut=3)),
-                                    r'nb201\.csv: the last line \(line 4\) does not end with a newline'),
-    'shared NB201 table with rows missing': Rel('silent wrong', lambda t: NB201Table(_nb201_text(t, 'nb201_accuracy.csv')),
-                                                r'nb201_accuracy\.csv holds 15,625 rows, this copy 3'),
-    'NB101 accuracies as fractions': Rel('silent wrong', lambda t: _nb101_table(t, [(_NB101_ROW, 0.93),
-                                                                                   (_NB101_OTHER, 0.73)]),
-                                         r"nb101\.csv, column 'val_accuracy'.*fractions, not percent"),
-    'NB101 conflicting repeats': Rel('silent wrong', lambda t: _nb101_table(t, [(_NB101_ROW, 92.58), (_NB101_ROW, 10.0)]),
-                                     r"nb101\.csv, column 'val_accuracy': rows 0 and 1.*92\.58 and 10"),
-    'NB101 close repeats are averaged': Rel('silent wrong', lambda t: _nb101_table(
-        t, [(_NB101_ROW, 92.5), (_NB101_ROW, 92.0), (_NB101_OTHER, 90.0)]).accuracy(
-        '[[0,1,0],[0,0,1],[0,0,0]]|input,conv3x3-bn-relu,output'), check=lambda v: abs(v - 92.25) < 1e-9),
-    'Genotype with normal twice': Rel('silent wrong', lambda t: _darts_from_str(
-        f'Genotype(normal={_GN}, normal={_GR}, reduce={_GN})'), r"Genotype argument 'normal' is given twice"),
-    'expected_best_of_random budget 2.7': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], 2.7),
-                                              r'budget must be an integer, got 2\.7'),
-    'expected_best_of_random budget True': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, 2, 3], True),
-                                               r'budget must be an integer, got the boolean True'),
-    'pruned_search_curve budget 2.9': Rel('silent wrong', lambda t: _bias('pruned_search_curve', [1, 2, 3, 4],
-                                                                          [1, 2, 3, 4], budget=2.9),
-                                          r'budget must be an integer, got 2\.9'),
-    'expected_best_of_random NaN': Rel('silent wrong', lambda t: _bias('expected_best_of_random', [1, np.nan, 3], 2),
-                                       r'values holds 1 value.*NaN.*position 1'),
-    'evaluate --n 100000': Rel('silent wrong', lambda t: _cli(t, 'evaluate', '--n', '100000', '--epochs', '1',
-                                                              '--eval-samples', '20'),
-                               r'--n 100000: .*holds only 200 cells'),
-    'partition --n 100000': Rel('silent wrong', lambda t: _cli(t, 'partition', '--n', '100000', '--seeds', '0',
-                                                               '--methods', 'spos', '--epochs', '1',
-                                                               '--eval-samples', '20'),
-                                r'--n 100000: .*holds only 200 cells'),
-    'ray --address unreachable, all cached': Rel('silent wrong', _cached_proxies_then_ray,
-                                                 r'no Ray cluster answers at 127\.0\.0\.1:1'),
+    'NB201 table cut mid-line': Rel(
+        'silent wrong',
+        lambda t: NB201Table(_nb201_text(t, cut=3)),
+        r'nb201\.csv: the last line \(line 4\) does not end with a newline',
+    ),
+    'shared NB201 table with rows missing': Rel(
+        'silent wrong',
+        lambda t: NB201Table(_nb201_text(t, 'nb201_accuracy.csv')),
+        r'nb201_accuracy\.csv holds 15,625 rows, this copy 3',
+    ),
+    'NB101 accuracies as fractions': Rel(
+        'silent wrong',
+        lambda t: _nb101_table(t, [(_NB101_ROW, 0.93), (_NB101_OTHER, 0.73)]),
+        r"nb101\.csv, column 'val_accuracy'.*fractions, not percent",
+    ),
+    'NB101 conflicting repeats': Rel(
+        'silent wrong',
+        lambda t: _nb101_table(t, [(_NB101_ROW, 92.58), (_NB101_ROW, 10.0)]),
+        r"nb101\.csv, column 'val_accuracy': rows 0 and 1.*92\.58 and 10",
+    ),
+    'NB101 close repeats are averaged': Rel(
+        'silent wrong',
+        lambda t: _nb101_table(t, [(_NB101_ROW, 92.5), (_NB101_ROW, 92.0), (_NB101_OTHER, 90.0)]).accuracy(
+            '[[0,1,0],[0,0,1],[0,0,0]]|input,conv3x3-bn-relu,output'
+        ),
+        check=lambda v: abs(v - 92.25) < 1e-9,
+    ),
+    'Genotype with normal twice': Rel(
+        'silent wrong',
+        lambda t: _darts_from_str(f'Genotype(normal={_GN}, normal={_GR}, reduce={_GN})'),
+        r"Genotype argument 'normal' is given twice",
+    ),
+    'expected_best_of_random budget 2.7': Rel(
+        'silent wrong',
+        lambda t: _bias('expected_best_of_random', [1, 2, 3], 2.7),
+        r'budget must be an integer, got 2\.7',
+    ),
+    'expected_best_of_random budget True': Rel(
+        'silent wrong',
+        lambda t: _bias('expected_best_of_random', [1, 2, 3], True),
+        r'budget must be an integer, got the boolean True',
+    ),
+    'pruned_search_curve budget 2.9': Rel(
+        'silent wrong',
+        lambda t: _bias('pruned_search_curve', [1, 2, 3, 4], [1, 2, 3, 4], budget=2.9),
+        r'budget must be an integer, got 2\.9',
+    ),
+    'expected_best_of_random NaN': Rel(
+        'silent wrong',
+        lambda t: _bias('expected_best_of_random', [1, np.nan, 3], 2),
+        r'values holds 1 value.*NaN.*position 1',
+    ),
+    'evaluate --n 100000': Rel(
+        'silent wrong',
+        lambda t: _cli(t, 'evaluate', '--n', '100000', '--epochs', '1', '--eval-samples', '20'),
+        r'--n 100000: .*holds only 200 cells',
+    ),
+    'partition --n 100000': Rel(
+        'silent wrong',
+        lambda t: _cli(
+            t,
+            'partition',
+            '--n',
+            '100000',
+            '--seeds',
+            '0',
+            '--methods',
+            'spos',
+            '--epochs',
+            '1',
+            '--eval-samples',
+            '20',
+        ),
+        r'--n 100000: .*holds only 200 cells',
+    ),
+    'ray --address unreachable, all cached': Rel(
+        'silent wrong', _cached_proxies_then_ray, r'no Ray cluster answers at 127\.0\.0\.1:1'
+    ),
 }
 
 
@@ -972,16 +1229,36 @@ def _microbench_text(tmp: Path, text: str):
 
 TRACEBACK = {
     'proxies --archs with 200,000 nested brackets': Rel(
-        'traceback', lambda t: _cli(t, 'proxies', '--space', 'nb101', '--proxy', 'params', '--out', str(t / 'o.csv'),
-                                    '--archs', _archs_file(t, _DEEP + '|input,output\n')),
-        r'--archs .*archs\.txt, line 1: nb101 arch string is 400,013 characters long'),
-    'nb101 from_str nested brackets': Rel('traceback', lambda t: _space('nb101').from_str('[' * 5000 + ']' * 5000 + '|input,output'),
-                                          r'nb101 arch string .*nested too deeply|characters long'),
+        'traceback',
+        lambda t: _cli(
+            t,
+            'proxies',
+            '--space',
+            'nb101',
+            '--proxy',
+            'params',
+            '--out',
+            str(t / 'o.csv'),
+            '--archs',
+            _archs_file(t, _DEEP + '|input,output\n'),
+        ),
+        r'--archs .*archs\.txt, line 1: nb101 arch string is 400,013 characters long',
+    ),
+    'nb101 from_str nested brackets': Rel(
+        'traceback',
+        lambda t: _space('nb101').from_str('[' * 5000 + ']' * 5000 + '|input,output'),
+        r'nb101 arch string .*nested too deeply|characters long',
+    ),
     'NB101 table with a nested matrix cell': Rel(
-        'traceback', lambda t: _nb101_table(t, [('"' + '[' * 5000 + ']' * 5000 + '","input,output"', 90.0)]),
-        r"nb101\.csv, column 'matrix', row 0 \(line 2\): matrix .*nested too deeply"),
-    'micro benchmark header nested': Rel('traceback', lambda t: _microbench_text(t, '# recipe: ' + '[' * 100_000 + '\na\n'),
-                                         r'mb\.csv: line 1 \(# recipe:\) .*nested too deeply'),
+        'traceback',
+        lambda t: _nb101_table(t, [('"' + '[' * 5000 + ']' * 5000 + '","input,output"', 90.0)]),
+        r"nb101\.csv, column 'matrix', row 0 \(line 2\): matrix .*nested too deeply",
+    ),
+    'micro benchmark header nested': Rel(
+        'traceback',
+        lambda t: _microbench_text(t, '# recipe: ' + '[' * 100_000 + '\na\n'),
+        r'mb\.csv: line 1 \(# recipe:\) .*nested too deeply',
+    ),
 }
 
 
@@ -1022,38 +1299,73 @@ def _unknown_csv(tmp: Path) -> str:
 
 
 UNCLEAR = {
-    'DARTS input slot of a non-ASCII digit': Rel('unclear', lambda t: _darts_assignment_with('\u00b2'),
-                                                 r'darts slot normal\.n2\.in0: input must be a node index'),
-    'NB101 arch to the NB201 supernet': Rel('unclear', lambda t: _nb101_to_nb201_supernet(),
-                                            r"belongs to space 'nb101'"),
-    'seed_stability with a string score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 'x', 3], [1, 2, 3]],
-                                                                         [1, 2, 3]), r'score_runs\[0\]\[1\]'),
+    'DARTS input slot of a non-ASCII digit': Rel(
+        'unclear', lambda t: _darts_assignment_with('\u00b2'), r'darts slot normal\.n2\.in0: input must be a node index'
+    ),
+    'NB101 arch to the NB201 supernet': Rel(
+        'unclear', lambda t: _nb101_to_nb201_supernet(), r"belongs to space 'nb101'"
+    ),
+    'seed_stability with a string score': Rel(
+        'unclear', lambda t: _bias('seed_stability', [[1, 'x', 3], [1, 2, 3]], [1, 2, 3]), r'score_runs\[0\]\[1\]'
+    ),
     'bn_handling with a NaN score': Rel(
-        'unclear', lambda t: _bias('bn_handling', {'recalibrate': [1, 2, 3], 'running': [1, np.nan, 3]}, [1, 2, 3]),
-        r"scores_by_mode\['running'\] holds 1 value.*NaN.*position 1"),
-    'seed_stability with a NaN score': Rel('unclear', lambda t: _bias('seed_stability', [[1, 2, 3], [1, np.nan, 3]],
-                                                                      [1, 2, 3]), r'score_runs\[1\] holds 1 value.*NaN'),
-    'ranking_over_training with string truth': Rel('unclear', lambda t: _bias('ranking_over_training', _history(),
-                                                                              ['a', 'b', 'c']), r'truth\[0\]'),
+        'unclear',
+        lambda t: _bias('bn_handling', {'recalibrate': [1, 2, 3], 'running': [1, np.nan, 3]}, [1, 2, 3]),
+        r"scores_by_mode\['running'\] holds 1 value.*NaN.*position 1",
+    ),
+    'seed_stability with a NaN score': Rel(
+        'unclear',
+        lambda t: _bias('seed_stability', [[1, 2, 3], [1, np.nan, 3]], [1, 2, 3]),
+        r'score_runs\[1\] holds 1 value.*NaN',
+    ),
+    'ranking_over_training with string truth': Rel(
+        'unclear', lambda t: _bias('ranking_over_training', _history(), ['a', 'b', 'c']), r'truth\[0\]'
+    ),
     'choice_preference of DARTS strings without space': Rel(
-        'unclear', lambda t: choice_preference(_darts_strings(), np.arange(8.0), np.arange(8.0)[::-1]),
-        check=lambda df: len(df) > 0 and df['slot'].str.startswith('normal').any()),
-    'binary --archs file': Rel('unclear', lambda t: _cli(t, 'proxies', '--proxy', 'params', '--out', str(t / 'o.csv'),
-                                                         '--archs', _archs_file(t, bytes(range(256)) * 4)),
-                               r'--archs .*archs\.txt: not a text file'),
-    'NASVIZ_CACHE under /proc': Rel('unclear', lambda t: _cli(t, 'evaluate', env={'NASVIZ_CACHE': '/proc/nasviz-cache'}),
-                                    r'NASVIZ_CACHE: cannot (write in|create) /proc/nasviz-cache'),
-    'load_benchmark of an NB101 csv': Rel('unclear', lambda t: load_benchmark(_nb101_csv(t)),
-                                          check=lambda b: type(b).__name__ == 'NB101Table'),
-    'load_benchmark of an unknown csv': Rel('unclear', lambda t: load_benchmark(_unknown_csv(t)),
-                                            r"what\.csv: which benchmark table is this\?.*NB101Table: columns"),
-    'DARTS genotype with reduce_concat=range(2, 6)': Rel('unclear', lambda t: _darts_from_str(_G),
-                                                         check=lambda a: str(a).startswith("normal=[('sep_conv_3x3', 0)")),
-    'search --method random --lam 5': Rel('unclear', lambda t: _cli(t, 'search', '--method', 'random', '--lam', '5'),
-                                          r'--lam: an ISTA-NAS option .*--method random does not use it'),
-    'search --method ista --n-candidates 3': Rel('unclear', lambda t: _cli(t, 'search', '--method', 'ista',
-                                                                           '--n-candidates', '3'),
-                                                 r'--n-candidates: .*--method ista does not use it'),
+        'unclear',
+        lambda t: choice_preference(_darts_strings(), np.arange(8.0), np.arange(8.0)[::-1]),
+        check=lambda df: len(df) > 0 and df['slot'].str.startswith('normal').any(),
+    ),
+    'binary --archs file': Rel(
+        'unclear',
+        lambda t: _cli(
+            t,
+            'proxies',
+            '--proxy',
+            'params',
+            '--out',
+            str(t / 'o.csv'),
+            '--archs',
+            _archs_file(t, bytes(range(256)) * 4),
+        ),
+        r'--archs .*archs\.txt: not a text file',
+    ),
+    'NASVIZ_CACHE under /proc': Rel(
+        'unclear',
+        lambda t: _cli(t, 'evaluate', env={'NASVIZ_CACHE': '/proc/nasviz-cache'}),
+        r'NASVIZ_CACHE: cannot (write in|create) /proc/nasviz-cache',
+    ),
+    'load_benchmark of an NB101 csv': Rel(
+        'unclear', lambda t: load_benchmark(_nb101_csv(t)), check=lambda b: type(b).__name__ == 'NB101Table'
+    ),
+    'load_benchmark of an unknown csv': Rel(
+        'unclear',
+        lambda t: load_benchmark(_unknown_csv(t)),
+        r'what\.csv: which benchmark table is this\?.*NB101Table: columns',
+    ),
+    'DARTS genotype with reduce_concat=range(2, 6)': Rel(
+        'unclear', lambda t: _darts_from_str(_G), check=lambda a: str(a).startswith("normal=[('sep_conv_3x3', 0)")
+    ),
+    'search --method random --lam 5': Rel(
+        'unclear',
+        lambda t: _cli(t, 'search', '--method', 'random', '--lam', '5'),
+        r'--lam: an ISTA-NAS option .*--method random does not use it',
+    ),
+    'search --method ista --n-candidates 3': Rel(
+        'unclear',
+        lambda t: _cli(t, 'search', '--method', 'ista', '--n-candidates', '3'),
+        r'--n-candidates: .*--method ista does not use it',
+    ),
 }
 
 RELIABILITY = {**DATA_LOSS, **SILENT, **TRACEBACK, **UNCLEAR}

@@ -1,4 +1,5 @@
 """Ground-truth handles: the NB201 CSV table, the official .pth file, and MicroBench."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,16 @@ EMPTY = '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'
 # A tiny fabricated table (runs without the real data)
 # ---------------------------------------------------------------------------------------------
 def _tiny_table_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        'index': [0, 1, 2],
-        'arch_str': [A0, A1, EMPTY],
-        'cifar10_test_200ep': [85.9, 93.7, 10.0],
-        'cifar10valid_valid_200ep': [82.0, 90.8, 10.0],
-        'imagenet16_test_200ep': [26.6, 44.0, 0.8],
-        'params_mb': [0.13, 0.80, 0.07],
-    })
+    return pd.DataFrame(
+        {
+            'index': [0, 1, 2],
+            'arch_str': [A0, A1, EMPTY],
+            'cifar10_test_200ep': [85.9, 93.7, 10.0],
+            'cifar10valid_valid_200ep': [82.0, 90.8, 10.0],
+            'imagenet16_test_200ep': [26.6, 44.0, 0.8],
+            'params_mb': [0.13, 0.80, 0.07],
+        }
+    )
 
 
 @pytest.fixture
@@ -117,8 +120,9 @@ def test_real_table_round_trip(nb201_table: NB201Table) -> None:
         assert t.arch(t.index_of(a)) == a
         assert t.accuracy(a) == t.accuracy(str(a))
     some = archs[::997]
-    np.testing.assert_array_equal(t.accuracies(some, 'cifar100'),
-                                  [t.accuracy(a, 'cifar100', 'test_200ep') for a in some])
+    np.testing.assert_array_equal(
+        t.accuracies(some, 'cifar100'), [t.accuracy(a, 'cifar100', 'test_200ep') for a in some]
+    )
     frame = t.to_frame()
     assert [str(a) for a in frame['arch'].iloc[:20]] == list(frame['arch_str'].iloc[:20])
     with pytest.raises(ValueError, match='available'):
@@ -137,9 +141,12 @@ def test_real_table_dataset_aliases(nb201_table: NB201Table) -> None:
 # The official .pth format, written tiny through the package's own classes
 # ---------------------------------------------------------------------------------------------
 # eval sets each dataset carries in the official file (see nas_201_api.api_201.get_more_info)
-_EVAL_SETS = {'cifar10-valid': ('x-valid', 'ori-test'), 'cifar10': ('ori-test',),
-              'cifar100': ('x-valid', 'x-test', 'ori-test'),
-              'ImageNet16-120': ('x-valid', 'x-test', 'ori-test')}
+_EVAL_SETS = {
+    'cifar10-valid': ('x-valid', 'ori-test'),
+    'cifar10': ('ori-test',),
+    'cifar100': ('x-valid', 'x-test', 'ori-test'),
+    'ImageNet16-120': ('x-valid', 'x-test', 'ori-test'),
+}
 _BASE = {'cifar10-valid': 90.0, 'cifar10': 93.0, 'cifar100': 70.0, 'ImageNet16-120': 44.0}
 # (arch, accuracy offset, seeds) -- the third cell has one seed only, as many do in v1_1
 _OFFICIAL_CELLS = [(A1, 0.5, (777, 888, 999)), (A0, -7.0, (777, 888)), (EMPTY, -80.0, (777,))]
@@ -157,10 +164,16 @@ def _results_count(arch: str, ds: str, seed: int, epochs: int, offset: float, pa
 
     final = {s: _final_acc(ds, s, offset, seed, epochs) for s in _EVAL_SETS[ds]}
     train = {e: min(99.9, final[_EVAL_SETS[ds][0]] * (e + 1) / epochs + 5) for e in range(epochs)}
-    config = {'name': 'infer.tiny', 'channel': 16, 'num_cells': 5, 'arch_str': arch,
-              'class_num': {'cifar100': 100, 'ImageNet16-120': 120}.get(ds, 10)}
-    rc = ResultsCount(ds, None, train, {e: 2.0 / (e + 1) for e in range(epochs)}, params, 100.0 * params,
-                      config, seed, epochs, [0.01])
+    config = {
+        'name': 'infer.tiny',
+        'channel': 16,
+        'num_cells': 5,
+        'arch_str': arch,
+        'class_num': {'cifar100': 100, 'ImageNet16-120': 120}.get(ds, 10),
+    }
+    rc = ResultsCount(
+        ds, None, train, {e: 2.0 / (e + 1) for e in range(epochs)}, params, 100.0 * params, config, seed, epochs, [0.01]
+    )
     accs, losses, times = {}, {}, {}
     for s, acc in final.items():
         for e in range(epochs):
@@ -188,8 +201,14 @@ def write_tiny_official(path: Path) -> Path:
                     res.update(ds, seed, _results_count(arch, ds, seed, epochs, offset, params))
             per_hp[key] = res.state_dict()
         arch2infos[index] = per_hp
-    torch.save({'meta_archs': [c[0] for c in _OFFICIAL_CELLS], 'arch2infos': arch2infos,
-                'evaluated_indexes': set(range(len(_OFFICIAL_CELLS)))}, path)
+    torch.save(
+        {
+            'meta_archs': [c[0] for c in _OFFICIAL_CELLS],
+            'arch2infos': arch2infos,
+            'evaluated_indexes': set(range(len(_OFFICIAL_CELLS))),
+        },
+        path,
+    )
     return path
 
 
@@ -240,8 +259,7 @@ def test_official_file_errors(tiny_official: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='cannot read'):
         NB201Official(tmp_path / 'garbage.pth')
     # numpy scalars are outside torch's weights_only allowlist: refuse unless trusted
-    torch.save({'meta_archs': [A1], 'arch2infos': {}, 'evaluated_indexes': [], 'x': np.float64(1)},
-               tmp_path / 'np.pth')
+    torch.save({'meta_archs': [A1], 'arch2infos': {}, 'evaluated_indexes': [], 'x': np.float64(1)}, tmp_path / 'np.pth')
     with pytest.raises(ValueError, match='trust_pickle'):
         NB201Official(tmp_path / 'np.pth')
     assert len(NB201Official(tmp_path / 'np.pth', trust_pickle=True)) == 0
@@ -258,12 +276,14 @@ def _micro_frame(n: int = 24) -> pd.DataFrame:
     archs = sample_archs(n - 1, rng=1, unique=True, exclude_degenerate=True) + [Arch.from_str(EMPTY)]
     quality = rng.uniform(80, 98, size=n)
     quality[-1] = 10.0
-    return pd.DataFrame({
-        'arch_str': [str(a) for a in archs],
-        'params': [1000 + 500 * a.count('nor_conv_3x3') + 100 * a.count('nor_conv_1x1') for a in archs],
-        'acc_seed0': quality + rng.normal(0, 1, n),
-        'acc_seed1': quality + rng.normal(0, 1, n) + 1 / 3,  # a third: floats that print long
-    })
+    return pd.DataFrame(
+        {
+            'arch_str': [str(a) for a in archs],
+            'params': [1000 + 500 * a.count('nor_conv_3x3') + 100 * a.count('nor_conv_1x1') for a in archs],
+            'acc_seed0': quality + rng.normal(0, 1, n),
+            'acc_seed1': quality + rng.normal(0, 1, n) + 1 / 3,  # a third: floats that print long
+        }
+    )
 
 
 def test_microbench_round_trip(tmp_path: Path) -> None:
@@ -277,7 +297,7 @@ def test_microbench_round_trip(tmp_path: Path) -> None:
     path = mb.save(tmp_path / 'sub' / 'micro.csv')
     first = path.read_text().splitlines()[:3]
     assert first[0].startswith('# recipe: ') and first[1].startswith('# summary: ')
-    assert json.loads(first[0][len('# recipe: '):]) == RECIPE
+    assert json.loads(first[0][len('# recipe: ') :]) == RECIPE
     assert first[2].startswith('arch_str,canonical,degenerate,params,acc_seed0,acc_seed1,accuracy')
 
     back = MicroBench.load(path)
@@ -344,8 +364,10 @@ def test_microbench_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     header = lines[1].split(',')
     bad = tmp_path / 'bad.csv'
     bad_header = ','.join(h for h in header if h not in ('params', 'acc_seed0', 'acc_seed1'))
-    rows = [','.join(v for h, v in zip(header, ln.split(',')) if h not in ('params', 'acc_seed0', 'acc_seed1'))
-            for ln in lines[2:]]
+    rows = [
+        ','.join(v for h, v in zip(header, ln.split(',')) if h not in ('params', 'acc_seed0', 'acc_seed1'))
+        for ln in lines[2:]
+    ]
     bad.write_text('\n'.join([lines[0], bad_header, *rows]) + '\n')
     with pytest.raises(ValueError, match=r"bad\.csv.*'params'.*acc_seed"):
         MicroBench.load(bad)

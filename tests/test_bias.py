@@ -1,4 +1,5 @@
 """Weight-sharing bias analyses on planted cases with known answers."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,8 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from nasviz.analysis.bias import (bn_handling, expected_best_of_random, picking_vs_pruning, pruned_search_curve,
-                                  seed_stability, size_bias)
+from nasviz.analysis.bias import (
+    bn_handling,
+    expected_best_of_random,
+    picking_vs_pruning,
+    pruned_search_curve,
+    seed_stability,
+    size_bias,
+)
 from nasviz.analysis.preference import choice_preference
 from nasviz.spaces import get_space
 
@@ -72,7 +79,9 @@ def test_planted_op_preference_is_found_and_nothing_else(cells):
 def test_size_bias_planted_and_absent(cells):
     space, archs, truth = cells
     rng = np.random.default_rng(5)
-    params = np.array([a.count('nor_conv_3x3') * 9 + a.count('nor_conv_1x1') for a in archs]) + rng.normal(0, .1, len(archs))
+    params = np.array([a.count('nor_conv_3x3') * 9 + a.count('nor_conv_1x1') for a in archs]) + rng.normal(
+        0, 0.1, len(archs)
+    )
     assert np.isnan(size_bias(truth, truth, params, n_resamples=200).estimate)  # nothing left to explain
     planted = size_bias(truth + 0.5 * params, truth, params, n_resamples=200)
     assert planted.low > 0.2
@@ -124,7 +133,7 @@ def test_pruned_search_curve_closed_form(cells):
     # perfect scores: pruning only removes bad cells, so the expected best rises with X
     assert curve['expected_best'].is_monotonic_increasing
     assert curve.loc[0, 'gain'] == pytest.approx(0.0)
-    keep = np.sort(truth)[len(truth) // 2:]
+    keep = np.sort(truth)[len(truth) // 2 :]
     assert curve.loc[1, 'expected_best'] == pytest.approx(expected_best_of_random(keep, 5))
     assert (curve['best_left'] == truth.max()).all()
 

@@ -5,6 +5,7 @@ default in-process run (the smallest real training: tiny profile, 1 epoch, 12 ce
 Each run gets its own cache, so the workers really train instead of loading the in-process
 run's checkpoints.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,9 @@ def test_bias_inputs_on_a_local_pool_equal_in_process(tmp_path, monkeypatch):
         assert np.array_equal(a['bn_scores'][mode], b['bn_scores'][mode]), mode
     assert [str(x) for x in a['archs']] == [str(x) for x in b['archs']]
     timeless = ['scores', 'seconds']  # the scores are lists (compared below), the seconds wall time
-    pd.testing.assert_frame_equal(a['history'].drop(columns=timeless), b['history'].drop(columns=timeless),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        a['history'].drop(columns=timeless), b['history'].drop(columns=timeless), check_exact=True
+    )
     assert [list(s) for s in a['history']['scores']] == [list(s) for s in b['history']['scores']]
     # the pool's workers trained both supernets into their own cache
     assert len(list((tmp_path / 'pool' / 'supernet').glob('*/checkpoint.pt'))) == 2
@@ -66,8 +68,7 @@ def test_the_last_tracked_epoch_fills_the_evaluation_cache(tmp_path, monkeypatch
         return real(model, archs, data, **kw)
 
     monkeypatch.setattr(ev, 'evaluate_archs', counted)
-    got, _ = bias_inputs('tiny', spaces=('nb201',), published=False, progress=False, epochs=2, n_eval=12,
-                         track_every=1)
+    got, _ = bias_inputs('tiny', spaces=('nb201',), published=False, progress=False, epochs=2, n_eval=12, track_every=1)
     d = got['nb201/spos']
     # epochs 1 and 2 tracked, then running and batch statistics: 4 evaluations, not 5
     assert sorted(calls) == ['batch', 'recalibrate', 'recalibrate', 'running'], calls

@@ -1,4 +1,5 @@
 """The ceiling the notebooks print: split-half reliability corrected to the seeds the truth averages."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,33 @@ def test_corrected_split_half_matches_a_full_seed_copy() -> None:
 
 
 def test_table_rows_become_the_corrected_ceiling() -> None:
-    table = pd.DataFrame([dict(method='reliability', metric=m, estimate=0.67, low=0.6, high=0.74, n=120, level=0.95,
-                               ci_method='bootstrap') for m in ('kendall_tau', 'spearman', 'topk_precision@10')]
-                         + [dict(method='params', metric='kendall_tau', estimate=0.4, low=0.3, high=0.5, n=120,
-                                 level=0.95, ci_method='bootstrap')])
+    table = pd.DataFrame(
+        [
+            dict(
+                method='reliability',
+                metric=m,
+                estimate=0.67,
+                low=0.6,
+                high=0.74,
+                n=120,
+                level=0.95,
+                ci_method='bootstrap',
+            )
+            for m in ('kendall_tau', 'spearman', 'topk_precision@10')
+        ]
+        + [
+            dict(
+                method='params',
+                metric='kendall_tau',
+                estimate=0.4,
+                low=0.3,
+                high=0.5,
+                n=120,
+                level=0.95,
+                ci_method='bootstrap',
+            )
+        ]
+    )
     out = corrected_ceiling_table(table, _Bench())
     assert sorted(out['method']) == ['params', 'reliability (Spearman-Brown)'] and len(out) == 2
     row = out[out['method'] == 'reliability (Spearman-Brown)'].iloc[0]

@@ -2,6 +2,7 @@
 ``nasviz.spaces`` entry point) and the boundaries that make it possible: nothing in nasviz
 imports the plug-in or an NB201 name outside the NB201 files, and the statistics import no torch.
 The conformance test (tests/test_space_conformance.py) runs the space like every other."""
+
 from __future__ import annotations
 
 import ast
@@ -58,17 +59,28 @@ def test_no_nb201_name_imported_outside_the_nb201_files():
 
 
 def test_nasviz_never_imports_the_plugin():
-    bad = [f'{f.relative_to(PACKAGE)}: {m}' for f in PACKAGE.rglob('*.py') for m in _imports(f)
-           if m.split('.')[0] == 'nasviz_chain']
+    bad = [
+        f'{f.relative_to(PACKAGE)}: {m}'
+        for f in PACKAGE.rglob('*.py')
+        for m in _imports(f)
+        if m.split('.')[0] == 'nasviz_chain'
+    ]
     assert not bad, bad
 
 
 def test_statistics_import_no_torch():
-    code = ('import sys, nasviz.analysis.metrics, nasviz.analysis.uncertainty, nasviz.analysis.baselines, '
-            'nasviz.analysis.reliability, nasviz.analysis.preference, nasviz.analysis.bias, nasviz.audit, nasviz.bench; '
-            'print("torch" in sys.modules)')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
-                         env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    code = (
+        'import sys, nasviz.analysis.metrics, nasviz.analysis.uncertainty, nasviz.analysis.baselines, '
+        'nasviz.analysis.reliability, nasviz.analysis.preference, nasviz.analysis.bias, nasviz.audit, nasviz.bench; '
+        'print("torch" in sys.modules)'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, 'PYTHONPATH': str(ROOT)},
+    )
     assert out.stdout.strip() == 'False'
 
 
@@ -79,14 +91,14 @@ def test_found_through_the_entry_point(chain):
     # the first block of a stage changes the shape, so it cannot be skipped
     assert [('skip' in chain.choices(s)) for s in chain.slots] == [False, True] * 3
     assert chain.choices('b0') == ('k3_e3', 'k3_e6', 'k5_e3', 'k5_e6', 'k7_e3', 'k7_e6')
-    assert sum(1 for _ in chain.enumerate()) == 6 ** 3 * 7 ** 3
+    assert sum(1 for _ in chain.enumerate()) == 6**3 * 7**3
 
 
 def test_supernet_holds_weights_per_block_and_choice(chain):
     net = chain.build_supernet(**chain.sizes['tiny'])
     for slot in chain.slots:
         per = [{id(p) for p in net.choice_parameters(slot, c)} for c in chain.choices(slot)]
-        assert all(a.isdisjoint(b) for i, a in enumerate(per) for b in per[i + 1:])
+        assert all(a.isdisjoint(b) for i, a in enumerate(per) for b in per[i + 1 :])
         assert all(per[i] for i, c in enumerate(chain.choices(slot)) if c != 'skip')
     assert net.choice_parameters('b1', 'skip') == []
     small = chain.param_count(chain.from_str('k3_e3|skip|k3_e3|skip|k3_e3|skip'))
@@ -111,5 +123,8 @@ def test_shipped_micro_benchmark(chain):
     assert mb.summary['split_half_reliability'] == pytest.approx(mb.reliability(), abs=1e-3)
     assert mb.summary['spread']['iqr'] == pytest.approx(mb.spread()['iqr'], abs=1e-3)
     params = mb.params_many(archs)
-    assert np.allclose(params, [chain.param_count(a, **mb.recipe['size'], num_classes=10, in_channels=1)
-                                for a in archs[:5]] + list(params[5:]))
+    assert np.allclose(
+        params,
+        [chain.param_count(a, **mb.recipe['size'], num_classes=10, in_channels=1) for a in archs[:5]]
+        + list(params[5:]),
+    )

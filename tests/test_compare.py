@@ -1,4 +1,5 @@
 """Method comparisons paired over seeds and cells."""
+
 import numpy as np
 import pytest
 
@@ -36,8 +37,14 @@ def test_replicates_are_scipy_kendall_on_the_drawn_seeds_and_cells():
     reps = []
     for _ in range(n_res):
         seeds, cells = draw.integers(0, 3, 3), draw.integers(0, 25, 25)
-        reps.append(np.mean([stats.kendalltau(a[s][cells], truth[cells])[0]
-                             - stats.kendalltau(b[s][cells], truth[cells])[0] for s in seeds]))
+        reps.append(
+            np.mean(
+                [
+                    stats.kendalltau(a[s][cells], truth[cells])[0] - stats.kendalltau(b[s][cells], truth[cells])[0]
+                    for s in seeds
+                ]
+            )
+        )
     reps = np.array(reps)
     d = hierarchical_difference(a, b, truth, n_resamples=n_res, random_state=7)
     assert d['se'] == float(reps.std(ddof=1))
@@ -56,6 +63,7 @@ def test_comparison_summary_and_differences():
     rng = np.random.default_rng(1)
     truth = rng.standard_normal(60)
     import pandas as pd
+
     from nasviz.analysis.metrics import kendall_tau
 
     scores, rows = {}, []
@@ -79,6 +87,7 @@ def test_levels_sweep_has_one_row_per_method_and_level():
     """SPOS never splits (levels 0); the others keep their level, the most common leaf count and
     the seed summary of their comparison."""
     import pandas as pd
+
     from nasviz.analysis.metrics import kendall_tau
     from nasviz.analysis.seeds import levels_sweep
 
@@ -91,12 +100,23 @@ def test_levels_sweep_has_one_row_per_method_and_level():
             for s in range(3):
                 sc = truth + rng.standard_normal(40)
                 scores[(m, s)] = sc
-                rows.append(dict(method=m, seed=s, kind='method', n=40, n_leaves=1 if m == 'spos' else 2 ** lv,
-                                 kendall_tau=kendall_tau(sc, truth)))
+                rows.append(
+                    dict(
+                        method=m,
+                        seed=s,
+                        kind='method',
+                        n=40,
+                        n_leaves=1 if m == 'spos' else 2**lv,
+                        kendall_tau=kendall_tau(sc, truth),
+                    )
+                )
         comps[lv] = Comparison(runs=pd.DataFrame(rows), scores=scores, truth=truth, archs=[str(i) for i in range(40)])
     sweep = levels_sweep(comps)
-    assert list(zip(sweep['method'], sweep['levels'], sweep['n_partitions'])) == [('spos', 0, 1), ('naslid', 1, 2),
-                                                                                   ('naslid', 2, 4)]
+    assert list(zip(sweep['method'], sweep['levels'], sweep['n_partitions'])) == [
+        ('spos', 0, 1),
+        ('naslid', 1, 2),
+        ('naslid', 2, 4),
+    ]
     summ = comps[2].summary().loc['naslid']
     row = sweep.iloc[2]
     assert row['kendall_tau'] == summ['mean'] and row['se'] == summ['se'] and row['n_seeds'] == 3 and row['n'] == 40

@@ -1,4 +1,5 @@
 """The documentation site builds offline with warnings as errors, and covers the package."""
+
 import os
 import re
 import subprocess
@@ -10,8 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_docs_site_builds_strict(tmp_path):
     env = dict(os.environ, NO_MKDOCS_2_WARNING='1')
-    out = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '--site-dir', str(tmp_path / 'site')],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, '-m', 'mkdocs', 'build', '--strict', '--site-dir', str(tmp_path / 'site')],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     site = tmp_path / 'site'
     # every page of the nav is there, and the API reference rendered real docstrings

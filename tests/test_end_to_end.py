@@ -1,5 +1,6 @@
 """The tiny profile end to end: train a supernet on the embedded data, rank >= 50 cells against
 the shipped micro benchmark, through the library and through the command line."""
+
 import re
 
 import numpy as np
@@ -29,8 +30,15 @@ def test_tiny_supernet_ranks_microbench(tiny, tmp_path, capsys):
     # every cell of the micro benchmark (>= 200): random scores give tau 0.00 +- 0.05, enough
     # power to tell a short-trained supernet's weak but real signal from chance
     assert len(archs) == len(bench) >= 200
-    df = evaluate_archs(model, archs, data, recal_batches=tiny.recal_batches,
-                        max_samples=tiny.eval_samples, progress=False, score=tiny.score)
+    df = evaluate_archs(
+        model,
+        archs,
+        data,
+        recal_batches=tiny.recal_batches,
+        max_samples=tiny.eval_samples,
+        progress=False,
+        score=tiny.score,
+    )
     truth = bench.accuracies(archs)
     m = rank_metrics(df['score'].to_numpy(), truth)
     rnd = random_baseline(truth, random_state=0)
@@ -73,9 +81,31 @@ def test_cli_partition_compares_methods_on_a_subset(tiny, tmp_path, capsys):
     import pandas as pd
 
     out = tmp_path / 'partition.csv'
-    assert main(['partition', '--profile', 'tiny', '--methods', 'spos', 'naslid', '--seeds', '0',
-                 '--epochs', '4', '--n', '30', '--eval-samples', '200', '--criterion', 'max_gap',
-                 '--out', str(out)]) == 0
+    assert (
+        main(
+            [
+                'partition',
+                '--profile',
+                'tiny',
+                '--methods',
+                'spos',
+                'naslid',
+                '--seeds',
+                '0',
+                '--epochs',
+                '4',
+                '--n',
+                '30',
+                '--eval-samples',
+                '200',
+                '--criterion',
+                'max_gap',
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     df = pd.read_csv(out)
     runs = df[df['kind'] == 'method']
     assert list(runs['method']) == ['spos', 'naslid']

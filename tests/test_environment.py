@@ -1,8 +1,9 @@
 """environment.yml (conda users) must list the same dependencies as pyproject.toml."""
+
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,13 +19,23 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / 'environment.yml').read_text())
     pip = next(d['pip'] for d in env['dependencies'] if isinstance(d, dict) and 'pip' in d)
     listed = {_name(r): r.replace(' ', '') for r in pip if not r.startswith('-e')}
-    assert listed == wanted, (set(listed.items()) ^ set(wanted.items()))
+    assert listed == wanted, set(listed.items()) ^ set(wanted.items())
     assert any(str(d).startswith('python') for d in env['dependencies'])
 
 
 def test_top_level_layout():
-    for name in ('notebooks', 'nasviz', 'data', 'tests', 'environment.yml', 'README.md', 'pyproject.toml',
-                 'benchmarks', '.ci/run', 'Makefile'):
+    for name in (
+        'notebooks',
+        'nasviz',
+        'data',
+        'tests',
+        'environment.yml',
+        'README.md',
+        'pyproject.toml',
+        'benchmarks',
+        '.ci/run',
+        'Makefile',
+    ):
         assert (ROOT / name).exists(), name
     readme = (ROOT / 'README.md').read_text()
     assert 'make report' in readme and 'make test' in readme

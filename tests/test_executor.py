@@ -9,6 +9,7 @@ Ray is in the project's test extra, so with ``CI=true`` these tests fail rather 
 is missing. Ray's workers import the task functions below from this file: the fixture puts this
 folder on their ``PYTHONPATH`` (the local pool's spawned workers inherit ``sys.path``).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,21 @@ import torch
 
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.cli import main
-from nasviz.executor import (LocalExecutor, MissingBackend, RayExecutor, Task, TaskFailed, _check_listening,
-                             get_executor, task_resources)
+from nasviz.executor import (
+    LocalExecutor,
+    MissingBackend,
+    RayExecutor,
+    Task,
+    TaskFailed,
+    _check_listening,
+    get_executor,
+    task_resources,
+)
+from nasviz.io import atomic_write_text
 from nasviz.proxies import ProxySweep, SweepConfig
 from nasviz.spaces import get_space
-from nasviz.io import atomic_write_text
 
 torch.set_num_threads(1)
-
 
 
 @pytest.fixture(scope='module')
@@ -119,8 +127,9 @@ def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool,
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        ProxySweep(['params', 'synflow'], cfg, cache=tmp_path / 'ray2', progress=False, on_chunk=stop,
-                   executor=RayExecutor()).run(archs)
+        ProxySweep(
+            ['params', 'synflow'], cfg, cache=tmp_path / 'ray2', progress=False, on_chunk=stop, executor=RayExecutor()
+        ).run(archs)
     chunks = sorted((tmp_path / 'ray2' / 'proxies').glob('*/chunk-*.csv'))
     assert len(chunks) == 2  # one chunk of 2 cells, written for each proxy
     resumed = ProxySweep(['params', 'synflow'], cfg, cache=tmp_path / 'ray2', progress=False, executor=RayExecutor())
@@ -130,8 +139,9 @@ def test_proxy_sweep_on_ray_equals_local_pool_and_resumes(ray_local, local_pool,
 
 @pytest.mark.slow
 def test_microbench_build_on_ray_equals_local_pool(ray_local, local_pool, tmp_path):
-    recipe = MicroBenchRecipe(data=dict(n_train=100, size=12, test_views=1), n_cells=2, seeds=(0,), C=2, N=1,
-                              epochs=1, batch_size=50)
+    recipe = MicroBenchRecipe(
+        data=dict(n_train=100, size=12, test_views=1), n_cells=2, seeds=(0,), C=2, N=1, epochs=1, batch_size=50
+    )
     local = build_microbench(recipe, out=tmp_path / 'local.csv', progress=False, executor=local_pool)
     on_ray = build_microbench(recipe, out=tmp_path / 'ray.csv', progress=False, executor=RayExecutor())
     pd.testing.assert_frame_equal(on_ray.to_frame(), local.to_frame(), check_exact=True)
@@ -158,8 +168,14 @@ def test_a_task_that_always_kills_its_worker_fails_after_bounded_retries(tmp_pat
     markers.mkdir()
     ex = LocalExecutor(2, max_retries=1)
     with pytest.raises(TaskFailed, match=r'task 1: its worker process died 2 times \(max_retries=1\)'):
-        ex.run(_compute, [Task(k, (k, str(markers), 1, True)) for k in range(3)], lambda k, r: None,
-               initializer=_init, initargs=(0,), progress=False)
+        ex.run(
+            _compute,
+            [Task(k, (k, str(markers), 1, True)) for k in range(3)],
+            lambda k, r: None,
+            initializer=_init,
+            initargs=(0,),
+            progress=False,
+        )
 
 
 def test_an_interrupted_driver_resumes_computing_only_the_rest(executor, tmp_path):
@@ -185,8 +201,24 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch, capsys):
     archs = tmp_path / 'archs.txt'
     archs.write_text(str(get_space('nb201').sample_distinct(1, rng=0)[0]) + '\n')
     out = tmp_path / 't.csv'
-    assert main(['proxies', '--proxy', 'params', '--data', 'digits', '--archs', str(archs), '--backend', 'ray',
-                 '--out', str(out)]) == 2
+    assert (
+        main(
+            [
+                'proxies',
+                '--proxy',
+                'params',
+                '--data',
+                'digits',
+                '--archs',
+                str(archs),
+                '--backend',
+                'ray',
+                '--out',
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "pip install 'nasviz[ray]'" in capsys.readouterr().err and not out.exists()
     monkeypatch.setenv('NASVIZ_BACKEND', 'ray')
     assert main(['build-microbench', '--n-cells', '2', '--out', str(tmp_path / 'mb.csv')]) == 2
@@ -230,11 +262,15 @@ def test_partition_comparison_on_ray_equals_in_process(ray_local, tmp_path):
     data = ImageData(d.name, d.x_train, d.y_train, d.x_test[:200], d.y_test[:200], d.num_classes, d.data_id + '-t200')
     archs = sample_archs(12, rng=0, unique=True)
     conv = [str(a).count('conv') for a in archs]
-    bench = MicroBench.from_frame(pd.DataFrame(dict(arch_str=[str(a) for a in archs], params=[1000 + c for c in conv],
-                                                    acc_seed0=[60.0 + c for c in conv])),
-                                  recipe=dict(dataset='digits', epochs=1))
-    base = PartitionConfig(method='spos', total_epochs=3, warmup_epochs=1, k=2, repeats=2, batch_size=64,
-                           n_neighbors=10, recal_batches=1)
+    bench = MicroBench.from_frame(
+        pd.DataFrame(
+            dict(arch_str=[str(a) for a in archs], params=[1000 + c for c in conv], acc_seed0=[60.0 + c for c in conv])
+        ),
+        recipe=dict(dataset='digits', epochs=1),
+    )
+    base = PartitionConfig(
+        method='spos', total_epochs=3, warmup_epochs=1, k=2, repeats=2, batch_size=64, n_neighbors=10, recal_batches=1
+    )
     args = (['spos', 'random'], [0], data, dict(C=4, N=1), bench, archs, base, TrainConfig(batch_size=64, lr=0.05))
     here = run_comparison(*args, progress=False, baselines=False)
     there = run_comparison(*args, progress=False, baselines=False, work_dir=tmp_path / 'runs', executor=RayExecutor())

@@ -1,4 +1,5 @@
 """Tests for nasviz.features.ops: NAS-LID and GM-NAS op features on a tiny supernet."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,14 +9,24 @@ import pandas as pd
 import pytest
 import torch
 
+import nasviz.cache
 import nasviz.features.ops as fops
 import nasviz.features.subnets as fsubnets
-import nasviz.cache
 from nasviz.data import load_digits
 from nasviz.features.lid import layerwise_lid
-from nasviz.features.ops import (FeatureConfig, OpFeatures, edge_similarities, edge_similarity,
-                                 grad_features, grad_parameters, lid_features, model_fingerprint,
-                                 op_similarity, subnet_grad_vectors, subnet_lid_vectors)
+from nasviz.features.ops import (
+    FeatureConfig,
+    OpFeatures,
+    edge_similarities,
+    edge_similarity,
+    grad_features,
+    grad_parameters,
+    lid_features,
+    model_fingerprint,
+    op_similarity,
+    subnet_grad_vectors,
+    subnet_lid_vectors,
+)
 from nasviz.features.probe import lid_profile
 from nasviz.spaces.nb201 import OPS, Arch, OpMask
 from nasviz.spaces.nb201_network import NB201Supernet
@@ -126,8 +137,9 @@ def test_lid_streaming_matches_forward_features(model, data):
     got = lid_profile(model, x, arch, 10, 'mle', stream=True)
     np.testing.assert_allclose(got, want.numpy(), rtol=1e-10)
     res = lid_features(model, data, 0, config=LID, progress=False, stream=False)
-    np.testing.assert_allclose(res.features, lid_features(model, data, 0, config=LID, progress=False).features,
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        res.features, lid_features(model, data, 0, config=LID, progress=False).features, rtol=1e-10
+    )
 
 
 def test_mask_restricts_candidates(model, data):
@@ -174,8 +186,9 @@ def test_grad_excludes_split_edge(model, data):
     np.testing.assert_array_equal(np.diag(S), 1.0)
     # with one repeat, the similarity is the configured metric between the stored gradients
     one = grad_features(model, data, 4, config=dataclasses.replace(GRAD, repeats=1), progress=False)
-    np.testing.assert_allclose(one.similarity.to_numpy(),
-                               op_similarity(one.features[:, 0], one.ops, GRAD.similarity).to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        one.similarity.to_numpy(), op_similarity(one.features[:, 0], one.ops, GRAD.similarity).to_numpy(), atol=1e-5
+    )
     # a mask that drops ops elsewhere drops their (always zero) weights too
     mask = model.mask.restrict(0, ['skip_connect', 'nor_conv_1x1'])
     names, params = grad_parameters(model, 4, mask)
@@ -194,7 +207,7 @@ def test_degenerate_candidate_is_finite(model, data):
     offsets = np.cumsum([0] + res.info['param_sizes'])
     bias = names.index('classifier.bias')
     outside = np.ones(grad_none.size, bool)
-    outside[offsets[bias]:offsets[bias + 1]] = False
+    outside[offsets[bias] : offsets[bias + 1]] = False
     assert np.all(grad_none[outside] == 0)
     # skip_connect does connect input to output: weights beyond the classifier bias get a gradient
     assert np.abs(res.mean_features()[1][outside]).sum() > 0
@@ -262,8 +275,9 @@ def test_edge_similarities_dispatch(model, data, monkeypatch):
     res = edge_similarities(net, data, config=dataclasses.replace(GRAD, repeats=1), cache=False, progress=False)
     assert sorted(res) == [0, 1]
     assert res[0].ops == ['skip_connect', 'nor_conv_3x3'] and res[1].config.kind == 'grad'
-    one = edge_similarities(model, data, config=dataclasses.replace(LID, repeats=1), edges=[5], cache=False,
-                            progress=False)
+    one = edge_similarities(
+        model, data, config=dataclasses.replace(LID, repeats=1), edges=[5], cache=False, progress=False
+    )
     assert list(one) == [5] and one[5].features.shape == (5, 1, 5)
 
 
@@ -280,8 +294,9 @@ def test_subnet_vectors(model, data):
     archs = [Arch.from_index(i) for i in (7, 1234, 9999)]
     v = subnet_lid_vectors(model, data, archs, n_neighbors=10, batch_size=64)
     assert v.shape == (3, 3 * model.N + 2) and np.isfinite(v).all()
-    np.testing.assert_array_equal(v, subnet_lid_vectors(model, data, [str(a) for a in archs], n_neighbors=10,
-                                                        batch_size=64, progress=False))
+    np.testing.assert_array_equal(
+        v, subnet_lid_vectors(model, data, [str(a) for a in archs], n_neighbors=10, batch_size=64, progress=False)
+    )
     g = subnet_grad_vectors(model, data, archs, batch_size=64, progress=False)
     assert g.shape == (3, sum(p.numel() for p in model.parameters())) and g.dtype == np.float32
     shared = subnet_grad_vectors(model, data, archs, batch_size=64, params='shared', progress=False)
@@ -300,8 +315,7 @@ def test_subnet_vectors(model, data):
 def test_config_kind_follows_the_function_and_bn_modes(model, data):
     res = lid_features(model, data, 0, config=dataclasses.replace(GRAD, repeats=1), progress=False)
     assert res.config.kind == 'lid' and res.features.shape == (5, 1, 5)
-    running = lid_features(model, data, 0, config=dataclasses.replace(LID, repeats=1, bn='running'),
-                           progress=False)
+    running = lid_features(model, data, 0, config=dataclasses.replace(LID, repeats=1, bn='running'), progress=False)
     assert np.isfinite(running.features).all()
     assert not np.array_equal(running.features, res.features)
     with pytest.raises(ValueError, match='batch, running'):

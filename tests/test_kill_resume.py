@@ -24,6 +24,7 @@ Sizes: 160 training digits, C=4, N=1, a few epochs, one torch thread per process
 and the micro benchmark recipe are shrunk inside the child process (``RUNNER``), everything
 else is the shipped code path.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
@@ -172,8 +173,9 @@ class Job:
 @pytest.fixture(scope='module')
 def server():
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', TQDM_DISABLE='1')
-    proc = subprocess.Popen([sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env=env, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        [sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1
+    )
     yield proc
     proc.kill()  # its jobs have all ended; a graceful exit of torch only costs time
     proc.wait()
@@ -259,8 +261,22 @@ def _bench_frame(path: Path) -> tuple[pd.DataFrame, dict]:
 @pytest.mark.slow
 def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_path: Path) -> None:
     n_cells, seeds = 5, ['0', '1']
-    args = lambda out, workers: ['build-microbench', '--n-cells', str(n_cells), '--epochs', '1',  # noqa: E731
-                                 '--seeds', *seeds, '--workers', str(workers), '--out', str(tmp_path / out)]
+
+    def args(out, workers):
+        return [
+            'build-microbench',
+            '--n-cells',
+            str(n_cells),
+            '--epochs',
+            '1',  # noqa: E731
+            '--seeds',
+            *seeds,
+            '--workers',
+            str(workers),
+            '--out',
+            str(tmp_path / out),
+        ]
+
     ref = _start(server, tmp_path, 'ref', args('ref.csv', 1))
     # the killed build runs a pool of 2 workers; the kill takes the whole process group
     job = _start(server, tmp_path, 'killed', args('bench.csv', 2))
@@ -299,8 +315,23 @@ def test_build_microbench_killed_with_its_workers_resumes_identical(server, tmp_
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_partition_killed_twice_resumes_identical(server, tmp_path: Path) -> None:
-    args = lambda d: ['partition', '--profile', 'tiny', '--methods', 'naslid', '--seeds', '0', '--epochs', '8',  # noqa: E731
-                      '--work-dir', str(tmp_path / d), '--out', str(tmp_path / f'{d}.csv')]
+    def args(d):
+        return [
+            'partition',
+            '--profile',
+            'tiny',
+            '--methods',
+            'naslid',
+            '--seeds',
+            '0',
+            '--epochs',
+            '8',  # noqa: E731
+            '--work-dir',
+            str(tmp_path / d),
+            '--out',
+            str(tmp_path / f'{d}.csv'),
+        ]
+
     ref = _start(server, tmp_path, 'ref', args('ref'))
     run = tmp_path / 'work' / 'naslid-seed0'
     ckpts = lambda: sorted(run.glob('*/checkpoint.pt'))  # noqa: E731
@@ -312,8 +343,7 @@ def test_partition_killed_twice_resumes_identical(server, tmp_path: Path) -> Non
     assert root['epoch'] < 3 or not (run / '0' / 'split.json').exists(), 'kill 1 came after the split'
 
     # kill 2: after the split, once a sub-supernet has a checkpoint of its own
-    _start(server, tmp_path, 'killed2', args('work')).kill_when(lambda: len(ckpts()) >= 2,
-                                                                'a sub-supernet checkpoint')
+    _start(server, tmp_path, 'killed2', args('work')).kill_when(lambda: len(ckpts()) >= 2, 'a sub-supernet checkpoint')
     assert (run / '0' / 'split.json').is_file()
     assert not (run / 'frame.csv').exists(), 'the run finished before the second kill'
     root_done = _load_ckpt(run / '0' / 'checkpoint.pt')
@@ -364,8 +394,9 @@ def test_build_drops_a_line_cut_by_a_kill(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(lines) == 2 and json.loads(lines[1])['arch_str'] == calls[0]
 
 
-def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture) -> None:
+def test_build_with_another_recipe_keeps_the_earlier_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Class 6: a build interrupted under one recipe and rerun under another must not
     discard the finished jobs of the first: they are kept aside, byte for byte, and it says so."""
     import nasviz.bench.build as build
@@ -389,10 +420,12 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
     assert len(kept.splitlines()) == 3  # header + two jobs
 
     calls.clear()
-    monkeypatch.setattr(build, '_train_one', lambda r, a, s: dict(arch_str=a, seed=s, accuracy=60.0, train_acc=60.0,
-                                                                  params=1, seconds=0.1))
-    build.build_microbench(build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=2), out, workers=1,
-                           progress=False)
+    monkeypatch.setattr(
+        build,
+        '_train_one',
+        lambda r, a, s: dict(arch_str=a, seed=s, accuracy=60.0, train_acc=60.0, params=1, seconds=0.1),
+    )
+    build.build_microbench(build.MicroBenchRecipe(n_cells=3, seeds=(0,), C=4, epochs=2), out, workers=1, progress=False)
     aside = tmp_path / f'b.csv.partial.jsonl.recipe-{param_hash(first.to_dict())}'
     assert aside.read_bytes() == kept
     assert f'kept aside as {aside}' in capsys.readouterr().out
@@ -403,8 +436,23 @@ def test_build_with_another_recipe_keeps_the_earlier_jobs(tmp_path: Path, monkey
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_proxy_sweep_killed_resumes_identical(server, tmp_path: Path) -> None:
-    args = lambda out: ['proxies', '--space', 'nb201', '--proxy', 'params', 'synflow', 'naswot',  # noqa: E731
-                        '--sample', '100', '--data', 'digits', '--out', str(tmp_path / out)]
+    def args(out):
+        return [
+            'proxies',
+            '--space',
+            'nb201',
+            '--proxy',
+            'params',
+            'synflow',
+            'naswot',  # noqa: E731
+            '--sample',
+            '100',
+            '--data',
+            'digits',
+            '--out',
+            str(tmp_path / out),
+        ]
+
     ref = _start(server, tmp_path, 'ref', args('ref.csv'), NASVIZ_CACHE=str(tmp_path / 'ref-cache'))
     job = _start(server, tmp_path, 'killed', args('table.csv'))
     chunks = lambda: sorted((tmp_path / 'cache' / 'proxies').glob('*/chunk-*.csv'))  # noqa: E731

@@ -14,8 +14,10 @@ Playwright's Python package; only loopback addresses are reached).
 
 The server is always shut down with its kernels (fixture finalizer, also when a test fails).
 """
+
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -43,8 +45,19 @@ REPORT = Path(os.environ.get('NASVIZ_REPORT_DIR', ROOT / 'reports'))
 SHOTS = Path(os.environ.get('NASVIZ_LAB_SCREENSHOTS', Path(tempfile.gettempdir()) / 'nasviz_lab_screenshots'))
 #: small settings of notebook 03 so that Run All finishes in about a minute on 2 busy cores
 #: (the explorer itself only needs the LID similarities of notebook 01's supernet)
-SMALL = dict(profile='tiny', seed=0, epochs=4, n_eval=12, methods=['random'], seeds=[0], levels=[1],
-             n_partitions=2, split_method='exhaustive', n_subnets=20, n_resamples=100)
+SMALL = dict(
+    profile='tiny',
+    seed=0,
+    epochs=4,
+    n_eval=12,
+    methods=['random'],
+    seeds=[0],
+    levels=[1],
+    n_partitions=2,
+    split_method='exhaustive',
+    n_subnets=20,
+    n_resamples=100,
+)
 RUN_ALL_TIMEOUT_S = 300
 EXPLORER = '.nasviz-partition-explorer'
 
@@ -117,10 +130,8 @@ def test_explorer_redraws_each_new_selection_once_and_serves_the_rest_from_cache
     cached (``lru_cache``) and were all computed once by the static sweep, so a move of a control
     costs two figures, and a selection seen before is served from the widget's own cache without
     calling ``compute``. How long a redraw takes is measured by ``benchmarks/explorer_redraw.py``."""
-    from functools import lru_cache
 
-    from nasviz.partition.split import split_quality
-    from nasviz.partition.split import METHODS, split_ops
+    from nasviz.partition.split import METHODS, split_ops, split_quality
     from nasviz.partition.tree import PartitionTree
     from nasviz.spaces.nb201 import OPS
     from nasviz.viz import partition_explorer, plot_partition_tree, plot_similarity
@@ -132,7 +143,7 @@ def test_explorer_redraws_each_new_selection_once_and_serves_the_rest_from_cache
     counts, methods = range(2, len(OPS) + 1), METHODS[:3]
     calls = []
 
-    @lru_cache(maxsize=None)
+    @functools.cache
     def split_of(n, method):
         groups = split_ops(sim, k=n, method=method, random_state=0)
         return groups, split_quality(sim, groups)
@@ -142,8 +153,10 @@ def test_explorer_redraws_each_new_selection_once_and_serves_the_rest_from_cache
         groups, q = split_of(n, method)
         tree = PartitionTree.root()
         tree.split(tree.root_id, 0, groups)
-        return {'similarity': plot_similarity(sim, title=f'{n} groups by {method} (gap {q["gap"]:.2g})'),
-                'tree': plot_partition_tree(tree.to_frame(), title=f'Sub-supernets for {n} groups')}
+        return {
+            'similarity': plot_similarity(sim, title=f'{n} groups by {method} (gap {q["gap"]:.2g})'),
+            'tree': plot_partition_tree(tree.to_frame(), title=f'Sub-supernets for {n} groups'),
+        }
 
     for n in counts:  # notebook 03's static sweep fills the split cache
         for m in methods:
@@ -203,7 +216,10 @@ def _wait_titles(page, *parts: str, timeout_s: float = 60) -> float:
     page.wait_for_function(
         """parts => [...document.querySelectorAll('.nasviz-partition-explorer .gtitle')]
                      .some(e => parts.every(p => e.textContent.includes(p)))""",
-        arg=list(parts), timeout=timeout_s * 1000, polling=20)
+        arg=list(parts),
+        timeout=timeout_s * 1000,
+        polling=20,
+    )
     return time.perf_counter() - t0
 
 
@@ -213,8 +229,11 @@ def _wait_kernel_ready(page, server, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         kernels = server.api('kernels') or []
-        if (kernels and all(k.get('execution_state') == 'idle' and k.get('connections', 0) >= 1 for k in kernels)
-                and page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()):
+        if (
+            kernels
+            and all(k.get('execution_state') == 'idle' and k.get('connections', 0) >= 1 for k in kernels)
+            and page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()
+        ):
             return
         page.wait_for_timeout(500)  # not time.sleep: Playwright serves the route handler meanwhile
     raise AssertionError(f'the notebook kernel was not ready within {timeout_s:.0f} s: {server.api("kernels")}')
@@ -234,8 +253,9 @@ def _show(page, locator) -> None:
 def _run_all(page) -> None:
     """Run > Run All Cells, as a person does it from the menu bar."""
     page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
-    item = page.locator('.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel',
-                        has_text=re.compile(r'^Run All Cells$'))
+    item = page.locator(
+        '.lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')
+    )
     item.wait_for(state='visible', timeout=30_000)
     item.click()
 
@@ -321,9 +341,15 @@ def test_notebook_03_explorer_redraws_in_jupyterlab(lab_server, tmp_path):
             chromium.close()
 
     kernel_s = [float(re.search(r'in ([0-9.]+) s', t).group(1)) for t in (kernel_slider, kernel_method)]
-    timings = dict(open_s=round(t_open, 1), run_all_s=round(t_run, 1), slider_redraw_s=round(slider_s, 3),
-                   method_redraw_s=round(method_s, 3), kernel_redraw_s=kernel_s,
-                   total_s=round(time.perf_counter() - t_start, 1), titles=titles)
+    timings = dict(
+        open_s=round(t_open, 1),
+        run_all_s=round(t_run, 1),
+        slider_redraw_s=round(slider_s, 3),
+        method_redraw_s=round(method_s, 3),
+        kernel_redraw_s=kernel_s,
+        total_s=round(time.perf_counter() - t_start, 1),
+        titles=titles,
+    )
     (SHOTS / 'lab_timings.json').write_text(json.dumps(timings, indent=1))
     print('lab timings:', timings, '; screenshots in', SHOTS)
     assert any(t.startswith('3 groups by spectral') for t in titles), titles
@@ -365,7 +391,9 @@ def test_report_pages_render_every_figure_offline(report_dir):
                 if n_div:
                     page.wait_for_function(
                         """() => [...document.querySelectorAll('.plotly-graph-div')]
-                                 .every(d => d.querySelector('.main-svg'))""", timeout=60_000)
+                                 .every(d => d.querySelector('.main-svg'))""",
+                        timeout=60_000,
+                    )
                 drawn = page.locator('.plotly-graph-div:has(.main-svg)').count()
                 assert drawn == n_div, f'{html.name}: {drawn} of {n_div} plotly figures rendered'
                 if html != index:

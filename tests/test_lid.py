@@ -1,4 +1,5 @@
 """Tests for nasviz.features.lid on seeded synthetic data of known intrinsic dimension."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,8 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from nasviz.features import (LIDMLE, TwoNN, knn_distances, layerwise_lid, lid_mle,
-                             lid_mle_from_knn, lid_mle_mean, lid_twonn, twonn_from_knn)
+from nasviz.features import (
+    LIDMLE,
+    TwoNN,
+    knn_distances,
+    layerwise_lid,
+    lid_mle,
+    lid_mle_from_knn,
+    lid_mle_mean,
+    lid_twonn,
+    twonn_from_knn,
+)
 
 
 def embedded_cube(n: int = 2000, d: int = 5, D: int = 50, seed: int = 0) -> np.ndarray:
@@ -107,8 +117,9 @@ def test_float32_search_agrees_with_float64():
     radius = np.linalg.norm(X - X.mean(0), axis=1).max()
     assert d[:, 0].min() > 0.1 * radius  # the float32 search is trusted for this cloud
     np.testing.assert_allclose(d, knn_distances(X.astype(np.float64), 20), rtol=1e-4)
-    np.testing.assert_allclose(lid_mle(torch.from_numpy(X), k=20).numpy(),
-                               lid_mle(X.astype(np.float64), k=20), rtol=1e-4)
+    np.testing.assert_allclose(
+        lid_mle(torch.from_numpy(X), k=20).numpy(), lid_mle(X.astype(np.float64), k=20), rtol=1e-4
+    )
 
 
 def test_float32_near_duplicates_searched_again_in_float64():
@@ -164,7 +175,7 @@ def test_numpy_in_numpy_out_torch_in_torch_out():
 
 
 def test_layerwise_lid_flattens_and_groups_shapes():
-    rng = np.random.default_rng(6)
+    np.random.default_rng(6)
     a = torch.from_numpy(embedded_cube(n=300, d=3, D=2 * 4 * 4, seed=7)).reshape(300, 2, 4, 4)
     b = torch.from_numpy(embedded_cube(n=300, d=6, D=32, seed=8)).reshape(300, 2, 4, 4)
     c = torch.from_numpy(embedded_cube(n=300, d=2, D=10, seed=9))  # different shape

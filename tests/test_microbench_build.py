@@ -6,8 +6,9 @@ from nasviz.bench import MicroBench, load_benchmark
 from nasviz.bench.build import MicroBenchRecipe, build_microbench
 from nasviz.bench.micro import default_path
 
-TINY = MicroBenchRecipe(data=dict(n_train=100, size=12, test_views=1), n_cells=4, seeds=(0, 1), C=2, N=1,
-                        epochs=1, batch_size=50)
+TINY = MicroBenchRecipe(
+    data=dict(n_train=100, size=12, test_views=1), n_cells=4, seeds=(0, 1), C=2, N=1, epochs=1, batch_size=50
+)
 
 
 def test_build_writes_recipe_and_resumes(tmp_path, monkeypatch):
@@ -24,12 +25,25 @@ def test_build_writes_recipe_and_resumes(tmp_path, monkeypatch):
     # a killed build keeps finished jobs: fake a partial file with one job done, then resume
     partial = tmp_path / 'mb2.csv.partial.jsonl'
     from nasviz.cache import param_hash
-    done = {'arch_str': str(TINY.cells()[0]), 'seed': 0, 'accuracy': 12.5, 'train_acc': 0.0, 'params': 1,
-            'seconds': 0.0}
-    partial.write_text(json.dumps({'recipe_hash': param_hash(TINY.to_dict())}) + '\n' + json.dumps(done) + '\n'
-                       + '{"arch_str": "cut by a ki')
+
+    done = {
+        'arch_str': str(TINY.cells()[0]),
+        'seed': 0,
+        'accuracy': 12.5,
+        'train_acc': 0.0,
+        'params': 1,
+        'seconds': 0.0,
+    }
+    partial.write_text(
+        json.dumps({'recipe_hash': param_hash(TINY.to_dict())})
+        + '\n'
+        + json.dumps(done)
+        + '\n'
+        + '{"arch_str": "cut by a ki'
+    )
     calls = []
     import nasviz.bench.build as b
+
     real = b._train_one
     monkeypatch.setattr(b, '_train_one', lambda r, a, s: calls.append((a, s)) or real(r, a, s))
     mb2 = build_microbench(TINY, out=tmp_path / 'mb2.csv', workers=1, progress=False)

@@ -7,6 +7,7 @@ of one edge each, and three partition methods end to end. Cells, paths, trees an
 come out the same; trained floats (losses, accuracies, features, similarities, scores) within a
 tolerance that allows a different summation order, not a different computation.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,22 +44,55 @@ def run():
         h = train_supernet(m, data, TrainConfig(epochs=2, batch_size=32, seed=0), progress=False)
         archs = sample_archs(6, rng=0)
         df = evaluate_archs(m, archs, data, recal_batches=2, recal_batch_size=32, progress=False, score='loss')
-        out = [dict(train_loss=[float(x) for x in h.train_loss], archs=list(df.arch_str),
-                    loss=[float(x) for x in df.loss], accuracy=[float(x) for x in df.accuracy])]
-        lf = lid_features(m, data, 2, config=FeatureConfig(kind='lid', repeats=2, batch_size=32, n_neighbors=8),
-                          progress=False)
+        out = [
+            dict(
+                train_loss=[float(x) for x in h.train_loss],
+                archs=list(df.arch_str),
+                loss=[float(x) for x in df.loss],
+                accuracy=[float(x) for x in df.accuracy],
+            )
+        ]
+        lf = lid_features(
+            m, data, 2, config=FeatureConfig(kind='lid', repeats=2, batch_size=32, n_neighbors=8), progress=False
+        )
         gf = grad_features(m, data, 4, config=FeatureConfig(kind='grad', repeats=2, batch_size=32), progress=False)
-        out.append(dict(lid=lf.features.round(10).tolist(), lid_sim=lf.similarity.values.round(10).tolist(),
-                        grad_sim=gf.similarity.values.round(10).tolist(), grad_sum=float(gf.features.sum()),
-                        paths=lf.info['paths']))
+        out.append(
+            dict(
+                lid=lf.features.round(10).tolist(),
+                lid_sim=lf.similarity.values.round(10).tolist(),
+                grad_sim=gf.similarity.values.round(10).tolist(),
+                grad_sum=float(gf.features.sum()),
+                paths=lf.info['paths'],
+            )
+        )
         for method in ['naslid', 'gmnas', 'fewshot']:
-            cfg = PartitionConfig(method=method, total_epochs=2, warmup_epochs=1, equal_per_child=True, repeats=2,
-                                  batch_size=32, n_neighbors=8, recal_batches=2, eval_samples=64, seed=0)
-            r = run_partition(cfg, data, dict(C=4, N=1), train_config=TrainConfig(batch_size=32), archs=archs,
-                              progress=False)
-            out.append(json.loads(json.dumps(dict(
-                method=method, scores=r.frame.score.round(10).tolist(), part=r.frame.partition.tolist(),
-                tree=[(n.node_id, n.split_edge, n.group) for n in r.tree]))))
+            cfg = PartitionConfig(
+                method=method,
+                total_epochs=2,
+                warmup_epochs=1,
+                equal_per_child=True,
+                repeats=2,
+                batch_size=32,
+                n_neighbors=8,
+                recal_batches=2,
+                eval_samples=64,
+                seed=0,
+            )
+            r = run_partition(
+                cfg, data, dict(C=4, N=1), train_config=TrainConfig(batch_size=32), archs=archs, progress=False
+            )
+            out.append(
+                json.loads(
+                    json.dumps(
+                        dict(
+                            method=method,
+                            scores=r.frame.score.round(10).tolist(),
+                            part=r.frame.partition.tolist(),
+                            tree=[(n.node_id, n.split_edge, n.group) for n in r.tree],
+                        )
+                    )
+                )
+            )
         return out
     finally:
         torch.set_num_threads(threads)

@@ -1,5 +1,6 @@
 """The real notebooks: run through papermill with non-default parameters, a bad parameter must
 fail clearly, and the report built by ``make report`` renders its plotly figures in Chromium."""
+
 from __future__ import annotations
 
 import json
@@ -24,17 +25,30 @@ NB = ROOT / 'notebooks'
 # small but not default: fewer epochs and cells, another seed, another edge
 FAST = {
     '00_estimator_audit.ipynb': dict(seed=1, ks=[0.01, 0.1], n_resamples=200, merge_isomorphic=False),
-    '01_supernet_interference.ipynb': dict(seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2,
-                                           n_resamples=200, paper_resamples=100),
-    '02_lid_embeddings.ipynb': dict(seed=1, epochs=2, edge=3, n_subnets=20, lid_repeats=2, n_neighbors=10,
-                                    umap_neighbors=8, n_resamples=200),
-    '03_partition_quality.ipynb': dict(seed=1, epochs=4, n_eval=20, n_partitions=3, split_method='agglomerative',
-                                       methods=['naslid', 'random'], levels=[1], n_subnets=24, seeds=[0, 1],
-                                       n_resamples=200),
-    '04_weight_sharing_bias.ipynb': dict(seed=1, epochs=2, n_eval=20, spaces=['nb201'], prune=[0.0, 0.5],
-                                         budget=5, n_resamples=200),
-    '05_space_reduction.ipynb': dict(seed=1, k=5, distance='hellinger', clustering='kmeans', n_umap=150,
-                                     n_resamples=200),
+    '01_supernet_interference.ipynb': dict(
+        seed=1, epochs=3, n_eval=20, n_subnets=5, grad_repeats=2, n_resamples=200, paper_resamples=100
+    ),
+    '02_lid_embeddings.ipynb': dict(
+        seed=1, epochs=2, edge=3, n_subnets=20, lid_repeats=2, n_neighbors=10, umap_neighbors=8, n_resamples=200
+    ),
+    '03_partition_quality.ipynb': dict(
+        seed=1,
+        epochs=4,
+        n_eval=20,
+        n_partitions=3,
+        split_method='agglomerative',
+        methods=['naslid', 'random'],
+        levels=[1],
+        n_subnets=24,
+        seeds=[0, 1],
+        n_resamples=200,
+    ),
+    '04_weight_sharing_bias.ipynb': dict(
+        seed=1, epochs=2, n_eval=20, spaces=['nb201'], prune=[0.0, 0.5], budget=5, n_resamples=200
+    ),
+    '05_space_reduction.ipynb': dict(
+        seed=1, k=5, distance='hellinger', clustering='kmeans', n_umap=150, n_resamples=200
+    ),
     '06_sparse_coding_search.ipynb': dict(seeds=[1], epochs=2, lam=0.2, m=2, cost_steps=2),
 }
 
@@ -74,8 +88,14 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch, reques
     else:
         monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
         ran, out = tmp_path, tmp_path / name
-        pm.execute_notebook(str(NB / name), str(out), parameters=dict(profile='tiny', **FAST[name]),
-                            cwd=str(tmp_path), progress_bar=False, kernel_name='python3')
+        pm.execute_notebook(
+            str(NB / name),
+            str(out),
+            parameters=dict(profile='tiny', **FAST[name]),
+            cwd=str(tmp_path),
+            progress_bar=False,
+            kernel_name='python3',
+        )
     metrics = json.loads((ran / f'metrics_{name[:2]}.json').read_text())
     assert metrics['seed'] == 1 and metrics['profile'] == 'tiny'
     # the index's rows: headline numbers with CIs, and findings written by the library
@@ -90,10 +110,14 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch, reques
         assert metrics['n'] == 15625 and metrics['oneshot_supernet/kendall_tau']['n'] == 15625
         assert set(metrics['estimators']) == {'oneshot_supernet', 'fewshot_supernet', 'cifar10valid_valid_12ep'}
         assert _is_estimate(metrics['oneshot_supernet_minus_params'])
-        assert any(f.startswith('The one-shot supernet ranks 15,625 NAS-Bench-201 cells') and 'parameter count' in f
-                   for f in metrics['findings'])
-        assert all(src.startswith('computed in this run from nb201_published_supernets.csv')
-                   for src in metrics['sources'].values())
+        assert any(
+            f.startswith('The one-shot supernet ranks 15,625 NAS-Bench-201 cells') and 'parameter count' in f
+            for f in metrics['findings']
+        )
+        assert all(
+            src.startswith('computed in this run from nb201_published_supernets.csv')
+            for src in metrics['sources'].values()
+        )
         assert not any('CIs overlap' in f or '/work/' in f for f in metrics['findings'])
     if name.startswith('01'):
         assert metrics['n_eval'] == 20 and metrics['kendall_tau']['n'] == 20
@@ -109,13 +133,17 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch, reques
         # SPOS always runs as the reference; every method over both seeds, paired differences to SPOS
         assert metrics['methods'] == ['spos', 'naslid', 'random'] and metrics['seeds'] == [0, 1]
         assert {(r['method'], r['seed']) for r in metrics['runs']} == {
-            (m, sd) for m in ('spos', 'naslid', 'random') for sd in (0, 1)}
+            (m, sd) for m in ('spos', 'naslid', 'random') for sd in (0, 1)
+        }
         assert _is_estimate(metrics['naslid_minus_spos']) and _is_estimate(metrics['spos_01_tau'])
         assert any("Notebook 01's SPOS supernet" in f and 'seed spread' in f for f in metrics['findings'])
     if name.startswith('04'):
         assert metrics['spaces'] == ['nb201'] and metrics['inputs']['nb201/spos']['n'] == 20
         entry = metrics['inputs']['nb201/spos']
-        assert set(entry['top_precision']) == {'0.001', '0.01', '0.1'} and set(entry['bottom_precision']) == {'0.1', '0.5'}
+        assert set(entry['top_precision']) == {'0.001', '0.01', '0.1'} and set(entry['bottom_precision']) == {
+            '0.1',
+            '0.5',
+        }
         assert _is_estimate(entry['kendall_tau']) and _is_estimate(entry['regret']) and entry['op_bias']
         if os.environ.get('NASVIZ_NB201_SUPERNETS'):
             assert metrics['inputs']['published/oneshot']['n'] == 15625
@@ -132,8 +160,14 @@ def test_notebook_runs_with_other_parameters(name, tmp_path, monkeypatch, reques
 def test_audit_notebook_says_when_the_published_file_is_absent(tmp_path, monkeypatch):
     monkeypatch.setenv('NASVIZ_NB201_SUPERNETS', str(tmp_path / 'gone' / 'nb201_published_supernets.csv'))
     out = tmp_path / '00.ipynb'
-    pm.execute_notebook(str(NB / '00_estimator_audit.ipynb'), str(out), parameters=dict(profile='tiny', n_resamples=200),
-                        cwd=str(tmp_path), progress_bar=False, kernel_name='python3')
+    pm.execute_notebook(
+        str(NB / '00_estimator_audit.ipynb'),
+        str(out),
+        parameters=dict(profile='tiny', n_resamples=200),
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name='python3',
+    )
     metrics = json.loads((tmp_path / 'metrics_00.json').read_text())
     assert 'nb201_published_supernets.csv is absent' in metrics['absent'] and metrics['n'] is None
     assert metrics['findings'] == [f'Nothing was audited: {metrics["absent"]}.']
@@ -149,9 +183,14 @@ def test_unknown_profile_fails_clearly(tmp_path):
         run_report(notebooks_dir=NB, out_dir=tmp_path, profile='huge')
     # papermill bypassing the runner: the notebook's own check names the problem and the cell
     with pytest.raises(pm.PapermillExecutionError, match="unknown profile 'huge'"):
-        pm.execute_notebook(str(NB / '01_supernet_interference.ipynb'), str(tmp_path / 'bad.ipynb'),
-                            parameters=dict(profile='huge'), cwd=str(tmp_path), progress_bar=False,
-                            kernel_name='python3')
+        pm.execute_notebook(
+            str(NB / '01_supernet_interference.ipynb'),
+            str(tmp_path / 'bad.ipynb'),
+            parameters=dict(profile='huge'),
+            cwd=str(tmp_path),
+            progress_bar=False,
+            kernel_name='python3',
+        )
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
 """Tests for nasviz.partition.pipeline: five few-shot methods on one code path, at a tiny size."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,8 +13,14 @@ from nasviz.bench import MicroBench
 from nasviz.data import ImageData, load_digits
 from nasviz.partition import pipeline as P
 from nasviz.partition.compare import compare_methods, summarize
-from nasviz.partition.pipeline import (PARTITION_METHODS, PartitionConfig, PartitionResult, level_budgets,
-                                       run_partition, share_epochs)
+from nasviz.partition.pipeline import (
+    PARTITION_METHODS,
+    PartitionConfig,
+    PartitionResult,
+    level_budgets,
+    run_partition,
+    share_epochs,
+)
 from nasviz.spaces.nb201 import NUM_ARCHS, OPS, OpMask, canonical, sample_archs
 from nasviz.supernet.train import TrainConfig
 
@@ -30,8 +37,7 @@ TINY = dict(repeats=2, batch_size=64, n_neighbors=10, recal_batches=1)
 def data() -> ImageData:
     d = load_digits(n_train=300, test_views=1)
     # 300 test images keep scoring 30 cells well under a second
-    return ImageData(d.name, d.x_train, d.y_train, d.x_test[:300], d.y_test[:300], d.num_classes,
-                     d.data_id + '-t300')
+    return ImageData(d.name, d.x_train, d.y_train, d.x_test[:300], d.y_test[:300], d.num_classes, d.data_id + '-t300')
 
 
 @pytest.fixture(scope='module')
@@ -44,9 +50,14 @@ def bench(archs) -> MicroBench:  # noqa: ANN001
     """A fake benchmark: accuracy grows with the number of convolutions, plus seed noise."""
     rng = np.random.default_rng(1)
     conv = np.array([a.count('nor_conv_3x3') * 2 + a.count('nor_conv_1x1') for a in archs], dtype=float)
-    df = pd.DataFrame(dict(arch_str=[str(a) for a in archs], params=1000 + 100 * conv,
-                           acc_seed0=60 + 3 * conv + rng.normal(0, 1, len(archs)),
-                           acc_seed1=60 + 3 * conv + rng.normal(0, 1, len(archs))))
+    df = pd.DataFrame(
+        dict(
+            arch_str=[str(a) for a in archs],
+            params=1000 + 100 * conv,
+            acc_seed0=60 + 3 * conv + rng.normal(0, 1, len(archs)),
+            acc_seed1=60 + 3 * conv + rng.normal(0, 1, len(archs)),
+        )
+    )
     return MicroBench.from_frame(df, recipe=dict(dataset='digits', epochs=1))
 
 
@@ -62,8 +73,10 @@ def config(method: str, **kw) -> PartitionConfig:  # noqa: ANN003
 def runs(data, archs, bench) -> dict:  # noqa: ANN001
     """One run per method: warm-up 1 epoch, then k=2 children of 2 + 1 epochs (fewshot: 5 of 1).
     naslid and gmnas use the real features of nasviz.features.ops."""
-    return {m: run_partition(config(m), data, SIZE, train_config=TRAIN, archs=archs, bench=bench,
-                             progress=False) for m in PARTITION_METHODS}
+    return {
+        m: run_partition(config(m), data, SIZE, train_config=TRAIN, archs=archs, bench=bench, progress=False)
+        for m in PARTITION_METHODS
+    }
 
 
 def check_partition(res: PartitionResult, archs: list) -> None:  # noqa: ANN001
@@ -130,8 +143,15 @@ def test_children_per_method(runs):  # noqa: ANN001
 
 def test_two_levels_make_up_to_four_leaves(data, archs, bench):  # noqa: ANN001
     # 1 warm-up + 4 + 4: level 2 has 4 children of one epoch each
-    res = run_partition(config('naslid', n_splits=2, total_epochs=9), data, SIZE, train_config=TRAIN,
-                        archs=archs, bench=bench, progress=False)
+    res = run_partition(
+        config('naslid', n_splits=2, total_epochs=9),
+        data,
+        SIZE,
+        train_config=TRAIN,
+        archs=archs,
+        bench=bench,
+        progress=False,
+    )
     check_partition(res, archs)
     assert res.tree.depth == 2 and 2 < res.tree.n_leaves <= 4
     assert res.total_epochs == 9
@@ -150,18 +170,27 @@ def test_equal_per_child_and_fixed_edge(data, archs):  # noqa: ANN001
 # -- resume ------------------------------------------------------------------------------------
 def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):  # noqa: ANN001
     cfg = config('naslid', total_epochs=4)
-    first = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
-                          progress=False)
-    for name in ('frame.csv', 'tree.json', 'metrics.json', 'run.json', '0/checkpoint.pt', '0/split.json',
-                 '0.0/eval.csv'):
+    first = run_partition(
+        cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path, progress=False
+    )
+    for name in (
+        'frame.csv',
+        'tree.json',
+        'metrics.json',
+        'run.json',
+        '0/checkpoint.pt',
+        '0/split.json',
+        '0.0/eval.csv',
+    ):
         assert (tmp_path / name).is_file(), name
 
     def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError('features recomputed on resume')
 
     monkeypatch.setattr(P, '_edge_similarities', boom)
-    again = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
-                          progress=False)
+    again = run_partition(
+        cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path, progress=False
+    )
     pd.testing.assert_frame_equal(first.frame, again.frame, check_exact=True)
     assert again.metrics == first.metrics and again.node_epochs == first.node_epochs
     # nothing recomputed: the features are never called (boom above) and took no time; training time is
@@ -170,8 +199,9 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
 
     # a child killed before it trained: retrained from the root checkpoint, bit for bit
     shutil.rmtree(tmp_path / '0.1')
-    third = run_partition(cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path,
-                          progress=False)
+    third = run_partition(
+        cfg, data, SIZE, train_config=TRAIN, archs=archs, bench=bench, work_dir=tmp_path, progress=False
+    )
     pd.testing.assert_frame_equal(first.frame, third.frame, check_exact=True)
 
     assert third.tree.to_dict() == again.tree.to_dict() == first.tree.to_dict()
@@ -182,12 +212,21 @@ def test_resume_gives_the_same_frame(data, archs, bench, tmp_path, monkeypatch):
     assert loaded.tree.to_dict() == first.tree.to_dict()
     assert loaded.metrics == pytest.approx(first.metrics)
     for nid, h in first.histories.items():
-        pd.testing.assert_frame_equal(loaded.histories[nid].drop(columns='seconds'), h.drop(columns='seconds'),
-                                      check_dtype=False)
+        pd.testing.assert_frame_equal(
+            loaded.histories[nid].drop(columns='seconds'), h.drop(columns='seconds'), check_dtype=False
+        )
 
     with pytest.raises(ValueError, match='another configuration'):
-        run_partition(config('naslid', total_epochs=5), data, SIZE, train_config=TRAIN, archs=archs,
-                      bench=bench, work_dir=tmp_path, progress=False)
+        run_partition(
+            config('naslid', total_epochs=5),
+            data,
+            SIZE,
+            train_config=TRAIN,
+            archs=archs,
+            bench=bench,
+            work_dir=tmp_path,
+            progress=False,
+        )
 
 
 # -- comparison ------------------------------------------------------------------------------
@@ -215,25 +254,36 @@ def test_budget_helpers():
     assert sum(share_epochs(11, 4)) == 11
 
 
-@pytest.mark.parametrize('kw, match', [
-    (dict(method='darts'), 'unknown partition method .*valid: spos, fewshot, random, gmnas, naslid'),
-    (dict(k=6), 'more than the 5 ops'),
-    (dict(k=1), 'at least 2 groups'),
-    (dict(warmup_epochs=6, total_epochs=6), 'warmup_epochs'),
-    (dict(warmup_epochs=7, total_epochs=6), 'warmup_epochs'),
-    (dict(n_splits=3, total_epochs=3, warmup_epochs=1), 'every level needs an epoch'),
-    (dict(split_method='kmeans'), 'split_method'),
-    (dict(criterion='best'), 'criterion'),
-    (dict(edge=6), 'edge'),
-])
+@pytest.mark.parametrize(
+    'kw, match',
+    [
+        (dict(method='darts'), 'unknown partition method .*valid: spos, fewshot, random, gmnas, naslid'),
+        (dict(k=6), 'more than the 5 ops'),
+        (dict(k=1), 'at least 2 groups'),
+        (dict(warmup_epochs=6, total_epochs=6), 'warmup_epochs'),
+        (dict(warmup_epochs=7, total_epochs=6), 'warmup_epochs'),
+        (dict(n_splits=3, total_epochs=3, warmup_epochs=1), 'every level needs an epoch'),
+        (dict(split_method='kmeans'), 'split_method'),
+        (dict(criterion='best'), 'criterion'),
+        (dict(edge=6), 'edge'),
+    ],
+)
 def test_bad_config(kw, match):  # noqa: ANN001
     with pytest.raises(ValueError, match=match):
         config(**{'method': 'naslid', **kw})
 
 
 def test_bad_run_input(data, archs, bench):  # noqa: ANN001
-    run = lambda cfg, **kw: run_partition(cfg, data, SIZE, train_config=TRAIN, progress=False,  # noqa: E731
-                                          **{'archs': archs, **kw})
+    def run(cfg, **kw):
+        return run_partition(
+            cfg,
+            data,
+            SIZE,
+            train_config=TRAIN,
+            progress=False,  # noqa: E731
+            **{'archs': archs, **kw},
+        )
+
     with pytest.raises(ValueError, match='empty'):
         run(config('spos'), archs=[])
     mask = OpMask.full().restrict(0, ['nor_conv_3x3', 'skip_connect'])

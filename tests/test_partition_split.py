@@ -1,4 +1,5 @@
 """Tests for nasviz.partition: per-edge op splits, edge choice and the sub-supernet tree."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasviz.partition import (METHODS, PartitionTree, SplitResult, choose_edge, enumerate_partitions,
-                              split_between, split_ops, split_score)
+from nasviz.partition import (
+    METHODS,
+    PartitionTree,
+    SplitResult,
+    choose_edge,
+    enumerate_partitions,
+    split_between,
+    split_ops,
+    split_score,
+)
 from nasviz.spaces.nb201 import NUM_ARCHS, OPS, Arch, OpMask, sample_archs
 
 BLOCK_A = ['none', 'skip_connect', 'avg_pool_3x3']
@@ -17,8 +26,9 @@ BLOCK_B = ['nor_conv_1x1', 'nor_conv_3x3']
 PLANTED = [['none', 'skip_connect', 'avg_pool_3x3'], ['nor_conv_1x1', 'nor_conv_3x3']]  # canonical
 
 
-def planted_sim(seed: int = 0, within: float = 0.9, between: float = 0.1, noise: float = 0.05,
-                order: list[str] | None = None) -> pd.DataFrame:
+def planted_sim(
+    seed: int = 0, within: float = 0.9, between: float = 0.1, noise: float = 0.05, order: list[str] | None = None
+) -> pd.DataFrame:
     """Two-block op similarity over the 5 NB201 ops: {none, skip, pool} vs {c1x1, c3x3}."""
     rng = np.random.default_rng(seed)
     block = {o: 0 if o in BLOCK_A else 1 for o in OPS}
@@ -62,8 +72,10 @@ def test_canonical_order_independent_of_matrix_order():
     shuffled = planted_sim(order=order)
     for method in ('exhaustive', 'spectral', 'agglomerative'):
         assert split_ops(shuffled, method=method, space='nb201') == PLANTED
-        assert split_ops(shuffled, method=method) == [['nor_conv_3x3', 'nor_conv_1x1'],
-                                                      ['avg_pool_3x3', 'none', 'skip_connect']]
+        assert split_ops(shuffled, method=method) == [
+            ['nor_conv_3x3', 'nor_conv_1x1'],
+            ['avg_pool_3x3', 'none', 'skip_connect'],
+        ]
 
 
 def test_exhaustive_counts_and_score():
@@ -81,7 +93,7 @@ def test_exhaustive_counts_and_score():
 
 
 def test_split_score_definition():
-    S = np.array([[1, .8, .2], [.8, 1, .4], [.2, .4, 1]])
+    S = np.array([[1, 0.8, 0.2], [0.8, 1, 0.4], [0.2, 0.4, 1]])
     assert split_score(S, [[0, 1], [2]]) == pytest.approx(0.8)
     assert split_score(S, [[0, 1, 2]]) == pytest.approx((0.8 + 0.2 + 0.4) / 3)
     assert np.isnan(split_score(S, [[0], [1], [2]]))
@@ -101,7 +113,7 @@ def test_k3_and_edge_cases():
     for method in ('exhaustive', 'spectral', 'agglomerative'):
         assert split_ops(S, k=3, method=method, labels=labels) == [['a', 'b'], ['c', 'd'], ['e', 'f']]
     assert split_ops(S, k=1, labels=labels) == [labels]
-    assert split_ops(S, k=6, labels=labels) == [[l] for l in labels]
+    assert split_ops(S, k=6, labels=labels) == [[lab] for lab in labels]
     assert split_ops(S, k=3) == [[0, 1], [2, 3], [4, 5]]  # ndarray without labels: 0..n-1
 
 
@@ -211,7 +223,7 @@ def test_tree_nodes_and_frame():
     assert list(df.columns[:7]) == ['node_id', 'parent_id', 'depth', 'mask', 'size', 'split_edge', 'group']
     assert 'is_leaf' in df and df['is_leaf'].sum() == 4 and len(df) == 7
     assert df.loc[df.node_id == '0', 'mask'].item() == 'full'
-    assert df.loc[df.node_id == '0.0', 'size'].item() == 3 * 5 ** 5
+    assert df.loc[df.node_id == '0.0', 'size'].item() == 3 * 5**5
 
 
 def test_tree_split_validation():
@@ -256,7 +268,7 @@ def test_tree_to_networkx():
     assert isinstance(g, nx.DiGraph) and nx.is_arborescence(g)
     assert g.number_of_nodes() == 7 and g.number_of_edges() == 6
     assert g.edges['0', '0.1']['edge'] == 3 and g.edges['0', '0.1']['group'] == 'c1x1,c3x3'
-    assert g.nodes['0.1.0']['is_leaf'] and g.nodes['0.1.0']['size'] == 2 * 2 * 5 ** 4
+    assert g.nodes['0.1.0']['is_leaf'] and g.nodes['0.1.0']['size'] == 2 * 2 * 5**4
 
 
 def test_max_gap_prefers_clear_groups_over_uniformly_alike_ops():

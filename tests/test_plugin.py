@@ -2,11 +2,13 @@
 factories), the command line reaching a registered space, a hand-written module wrapped with
 ``nasviz.supernet.wrap`` going through evaluation, features, interference and a partition split,
 and ``nasviz.supernet.load`` of nasviz's checkpoints (a foreign file refused and left as it was)."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -15,7 +17,6 @@ from torch import nn
 
 from nasviz.spaces import SearchSpace, SlotMask, get_space, list_spaces, register_space
 from nasviz.spaces import base as space_base
-
 
 # ---------------------------------------------------------------------------------------------
 # a space and a supernet written as a user would
@@ -41,9 +42,12 @@ class Layer(nn.Module):
 
     def __init__(self, width: int) -> None:
         super().__init__()
-        self.ops = nn.ModuleDict({
-            'conv': nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()),
-            'wide': nn.Sequential(nn.Conv2d(width, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU())})
+        self.ops = nn.ModuleDict(
+            {
+                'conv': nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()),
+                'wide': nn.Sequential(nn.Conv2d(width, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU()),
+            }
+        )
 
     def forward(self, x: torch.Tensor, choice: str) -> torch.Tensor:
         return x if choice == 'id' else self.ops[choice](x)
@@ -69,8 +73,10 @@ class MySpace(SearchSpace):
     name = 'MySpace'
     slots = SLOTS
     arch_type = TwoLayerArch
-    sizes = {'benchmark': dict(width=6, num_classes=10, in_channels=1),
-             'tiny': dict(width=6, num_classes=10, in_channels=1)}
+    sizes = {
+        'benchmark': dict(width=6, num_classes=10, in_channels=1),
+        'tiny': dict(width=6, num_classes=10, in_channels=1),
+    }
 
     def choices(self, slot: str) -> tuple[str, ...]:
         if slot not in SLOTS:
@@ -186,8 +192,9 @@ def test_wrapped_module_goes_through_evaluation_features_interference_and_a_spli
     torch.manual_seed(0)
     model = myspace.build_supernet(in_channels=data.in_channels, num_classes=data.num_classes)
     assert model.block_names == ['stem', 'layers.0', 'layers.1']
-    assert {id(p) for p in model.shared_parameters()} == {id(p) for p in [*model.module.stem.parameters(),
-                                                                          *model.module.head.parameters()]}
+    assert {id(p) for p in model.shared_parameters()} == {
+        id(p) for p in [*model.module.stem.parameters(), *model.module.head.parameters()]
+    }
     assert model.choice_parameters('l0', 'id') == [] and len(model.choice_parameters('l1', 'wide')) == 4
     only_id = wrapped(TwoLayerNet(), mask=myspace.full_mask().restrict('l0', ['id']))
     assert only_id(torch.zeros(2, 1, 16, 16), 'id-conv').shape == (2, 10)

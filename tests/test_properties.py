@@ -2,6 +2,7 @@
 scipy (also on integers beyond float64, and the bootstrap's vectorised statistic), top-k
 precision against brute force over tie breaks, and the partition invariants (every
 architecture in exactly one sub-supernet, for random trees and for trees grown by split_ops)."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,12 @@ from nasviz.partition.tree import PartitionTree
 from nasviz.spaces.nb201 import NUM_ARCHS, NUM_EDGES, OPS, Arch, OpMask, canonical
 
 # derandomized: the suite gives the same examples on every run (a failure is reproducible, never flaky)
-FAST = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 op_idx = st.tuples(*[st.integers(0, len(OPS) - 1)] * NUM_EDGES)
 archs = op_idx.map(Arch)
@@ -70,7 +75,7 @@ def test_mutated_strings_are_rejected_with_value_error(a: Arch, data: st.DataObj
     kind = data.draw(st.sampled_from(['drop', 'insert', 'op', 'source', 'plus']))
     if kind == 'drop':
         i = data.draw(st.integers(0, len(s) - 1))
-        bad = s[:i] + s[i + 1:]
+        bad = s[:i] + s[i + 1 :]
         # dropping one char of an op name can still leave a valid name only by coincidence
         assume(bad.strip() != s.strip())
     elif kind == 'insert':
@@ -104,8 +109,9 @@ def test_random_text_is_a_value_error_or_a_valid_cell(text: str) -> None:
 # ranking metrics against scipy
 # ---------------------------------------------------------------------------------------------
 def _pairs(values: st.SearchStrategy) -> st.SearchStrategy:
-    return st.integers(2, 40).flatmap(lambda n: st.tuples(st.lists(values, min_size=n, max_size=n),
-                                                          st.lists(values, min_size=n, max_size=n)))
+    return st.integers(2, 40).flatmap(
+        lambda n: st.tuples(st.lists(values, min_size=n, max_size=n), st.lists(values, min_size=n, max_size=n))
+    )
 
 
 # small integer sets make ties common; wide floats check scale does not matter
@@ -199,14 +205,13 @@ def _exact_ranks(values: list) -> np.ndarray:
         j = i
         while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return ranks
 
 
 # integers that float64 cannot tell apart (2**60 + small offsets) and beyond its range
-big_ints = st.sampled_from([2 ** 60, 2 ** 64, 10 ** 400]).flatmap(
-    lambda base: st.integers(-6, 6).map(lambda d: base + d))
+big_ints = st.sampled_from([2**60, 2**64, 10**400]).flatmap(lambda base: st.integers(-6, 6).map(lambda d: base + d))
 
 
 @FAST
@@ -255,9 +260,15 @@ def _topk_brute(p: np.ndarray, t: np.ndarray, k: int) -> float:
 
 
 @FAST
-@given(st.integers(2, 6).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 3), min_size=n, max_size=n),
-                                                     st.lists(st.integers(0, 3), min_size=n, max_size=n),
-                                                     st.integers(1, n))))
+@given(
+    st.integers(2, 6).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+            st.integers(1, n),
+        )
+    )
+)
 def test_topk_precision_is_the_expectation_over_tie_breaks(case) -> None:
     p, t, k = np.array(case[0], float), np.array(case[1], float), case[2]
     assert topk_precision(p, t, k) == pytest.approx(_topk_brute(p, t, k), abs=1e-12)
@@ -338,8 +349,12 @@ def test_trees_grown_by_split_ops_keep_every_arch_in_one_leaf(sims: list, data: 
 # ---------------------------------------------------------------------------------------------
 from nasviz.spaces import get_space, list_spaces  # noqa: E402
 
-SPACE_FAST = settings(max_examples=25, deadline=None, derandomize=True,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SPACE_FAST = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 @pytest.mark.parametrize('name', list_spaces())
@@ -356,8 +371,8 @@ def test_every_space_round_trips_and_rejects_mutated_strings(name: str, seed: in
     # ValueError or parses to a valid architecture of the same space (never a silent garbage value)
     i = data.draw(st.integers(0, len(s) - 1))
     op = data.draw(st.sampled_from(['drop', 'double', 'replace']))
-    ch = data.draw(st.sampled_from(list('|~+,[]()0129xa \'')))
-    bad = s[:i] + (ch if op == 'replace' else s[i] * 2 if op == 'double' else '') + s[i + 1:]
+    ch = data.draw(st.sampled_from(list("|~+,[]()0129xa '")))
+    bad = s[:i] + (ch if op == 'replace' else s[i] * 2 if op == 'double' else '') + s[i + 1 :]
     try:
         c = space.from_str(bad)
     except ValueError:
@@ -387,12 +402,19 @@ def test_every_space_mask_split_keeps_each_arch_in_one_child(name: str, seed: in
 _CLOSE = {'[': ']', '{': '}', '(': ')'}
 nested_text = st.builds(
     lambda o, n, closed, head, tail: head + o * n + (_CLOSE[o] * n if closed else '') + tail,
-    st.sampled_from(sorted(_CLOSE)), st.integers(1, 300_000), st.booleans(),
+    st.sampled_from(sorted(_CLOSE)),
+    st.integers(1, 300_000),
+    st.booleans(),
     st.sampled_from(['', 'Genotype(normal=', 'normal=', '"', '[[0,1],[0,0]]|']),
-    st.sampled_from(['', '|input,output', ';reduce=[]', ')', '"']))
+    st.sampled_from(['', '|input,output', ';reduce=[]', ')', '"']),
+)
 random_text = st.one_of(st.binary(max_size=400).map(lambda b: b.decode('utf-8', 'replace')), nested_text)
-PARSE = settings(max_examples=40, deadline=10_000, derandomize=True,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PARSE = settings(
+    max_examples=40,
+    deadline=10_000,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PARSE
@@ -408,13 +430,22 @@ def test_every_from_str_refuses_junk_with_value_error(text: str, name: str) -> N
         pass
 
 
-_HEADERS = ['', 'index,arch_str,cifar10_test_200ep\n', 'matrix,ops,val_accuracy,params_m\n',
-            'normal,reduce,val_accuracy,params_m\n', '# recipe: ', '# recipe: {}\narch_str,accuracy\n']
+_HEADERS = [
+    '',
+    'index,arch_str,cifar10_test_200ep\n',
+    'matrix,ops,val_accuracy,params_m\n',
+    'normal,reduce,val_accuracy,params_m\n',
+    '# recipe: ',
+    '# recipe: {}\narch_str,accuracy\n',
+]
 
 
 @PARSE
-@given(head=st.sampled_from(_HEADERS), body=st.one_of(st.binary(max_size=400), nested_text.map(str.encode)),
-       reader=st.sampled_from(['NB201Table', 'NB101Table', 'DartsTable', 'MicroBench', 'load_benchmark']))
+@given(
+    head=st.sampled_from(_HEADERS),
+    body=st.one_of(st.binary(max_size=400), nested_text.map(str.encode)),
+    reader=st.sampled_from(['NB201Table', 'NB101Table', 'DartsTable', 'MicroBench', 'load_benchmark']),
+)
 @example(head=_HEADERS[2], body=b'"' + b'[' * 5000 + b']' * 5000 + b'","input,output",90,1\n', reader='NB101Table')
 @example(head=_HEADERS[4], body=b'[' * 100_000 + b'\narch_str,accuracy\n', reader='load_benchmark')
 def test_every_table_reader_refuses_junk_with_value_error(head: str, body: bytes, reader: str) -> None:
@@ -423,8 +454,13 @@ def test_every_table_reader_refuses_junk_with_value_error(head: str, body: bytes
 
     from nasviz.bench import DartsTable, MicroBench, NB101Table, NB201Table, load_benchmark
 
-    fn = dict(NB201Table=NB201Table, NB101Table=NB101Table, DartsTable=DartsTable, MicroBench=MicroBench.load,
-              load_benchmark=load_benchmark)[reader]
+    fn = dict(
+        NB201Table=NB201Table,
+        NB101Table=NB101Table,
+        DartsTable=DartsTable,
+        MicroBench=MicroBench.load,
+        load_benchmark=load_benchmark,
+    )[reader]
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / 'table.csv'
         path.write_bytes(head.encode() + body)

@@ -1,4 +1,5 @@
 """Training-free proxies: known answers on hand-built networks, the sweep's cache and resume."""
+
 from __future__ import annotations
 
 import math
@@ -20,18 +21,26 @@ torch.set_num_threads(1)
 
 DEGENERATE = '|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|'
 TINY = dict(C=4, N=1, in_channels=1)  # small NB201 networks on the embedded 16x16 digits
-ARCHS = ['|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
-         '|skip_connect~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|skip_connect~2|',
-         '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|',
-         DEGENERATE,
-         '|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|',
-         '|none~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|']
+ARCHS = [
+    '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+    '|skip_connect~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|skip_connect~2|',
+    '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|',
+    DEGENERATE,
+    '|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|',
+    '|none~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|',
+]
 
 
 def _small_net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
+    )
 
 
 def test_params_and_flops_of_a_hand_built_network():
@@ -73,6 +82,7 @@ def test_naswot_kernel_counts_repeated_codes_exactly():
 
     np.testing.assert_array_equal(hamming_kernel(codes), plain(codes))
     np.testing.assert_array_equal(hamming_kernel([b, a]), plain([a, b]))
+
 
 def test_naswot_on_a_hand_made_batch():
     lin = nn.Linear(2, 3, bias=False)
@@ -178,8 +188,25 @@ def test_cli_proxies(tmp_path, monkeypatch, capsys):
     f = tmp_path / 'archs.txt'
     f.write_text('# cells\n' + '\n'.join(ARCHS[:3]) + '\n')
     out = tmp_path / 't.csv'
-    assert main(['proxies', '--space', 'nb201', '--proxy', 'params', 'flops', '--data', 'digits',
-                 '--archs', str(f), '--out', str(out)]) == 0
+    assert (
+        main(
+            [
+                'proxies',
+                '--space',
+                'nb201',
+                '--proxy',
+                'params',
+                'flops',
+                '--data',
+                'digits',
+                '--archs',
+                str(f),
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     t = pd.read_csv(out)
     assert list(t.columns) == ['arch_str', 'params', 'flops'] and len(t) == 3
     assert (t['params'] > 0).all()
@@ -242,9 +269,12 @@ def test_shipped_table_says_why_every_value_is_missing():
     assert t[['params', 'flops', 'synflow']].notna().all().all()  # data-free: defined on every cell
 
 
-@pytest.mark.xfail(strict=True, reason='the whole-space sweep is not finished: resume it with '
-                                       '`nice -n 19 python benchmarks/proxies.py --sweep --workers 2`, export with '
-                                       '`--export data/nb201_proxies_cifar10.csv --merge <the current file>`')
+@pytest.mark.xfail(
+    strict=True,
+    reason='the whole-space sweep is not finished: resume it with '
+    '`nice -n 19 python benchmarks/proxies.py --sweep --workers 2`, export with '
+    '`--export data/nb201_proxies_cifar10.csv --merge <the current file>`',
+)
 def test_shipped_table_covers_every_nb201_cell():
     t, _ = _shipped()
     space = get_space('nb201')

@@ -1,4 +1,5 @@
 """Published paper-scale NAS-Bench-201 supernets: reader, lookups, and the facts of SOURCES.md."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,14 @@ def published_path(shared_file) -> Path:
 
 def _frame(n: int = 5) -> tuple[pd.DataFrame, list[Arch]]:
     archs = sample_archs(n, rng=0, unique=True)
-    return pd.DataFrame({'index': range(n), 'arch_str': [str(a) for a in archs],
-                         'oneshot_supernet': np.arange(n) * 1.0, 'fewshot_supernet': np.arange(n) * 10.0}), archs
+    return pd.DataFrame(
+        {
+            'index': range(n),
+            'arch_str': [str(a) for a in archs],
+            'oneshot_supernet': np.arange(n) * 1.0,
+            'fewshot_supernet': np.arange(n) * 10.0,
+        }
+    ), archs
 
 
 def test_lookup_by_arch_and_string_in_the_order_given() -> None:

@@ -1,4 +1,5 @@
 """Ranking metrics agree with scipy, handle ties fairly, and come with baselines."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,8 +10,15 @@ import pytest
 from scipy import stats
 
 from nasviz.analysis.baselines import baseline_scores
-from nasviz.analysis.metrics import (kendall_tau, random_baseline, rank_metrics, ranking_table, regret, spearman,
-                                     topk_precision)
+from nasviz.analysis.metrics import (
+    kendall_tau,
+    random_baseline,
+    rank_metrics,
+    ranking_table,
+    regret,
+    spearman,
+    topk_precision,
+)
 from nasviz.bench import MicroBench, NB201Table
 from nasviz.spaces.nb201 import sample_archs
 
@@ -24,8 +32,9 @@ def _pairs(n: int, seed: int, ties: bool):
     return pred, truth
 
 
-@pytest.mark.parametrize('n,seed,ties', [(2, 0, False), (5, 1, True), (40, 2, False), (40, 3, True),
-                                         (1000, 4, True), (1000, 5, False)])
+@pytest.mark.parametrize(
+    'n,seed,ties', [(2, 0, False), (5, 1, True), (40, 2, False), (40, 3, True), (1000, 4, True), (1000, 5, False)]
+)
 def test_correlations_agree_with_scipy(n: int, seed: int, ties: bool) -> None:
     pred, truth = _pairs(n, seed, ties)
     if np.ptp(pred) == 0 or np.ptp(truth) == 0:
@@ -39,7 +48,7 @@ def test_correlations_agree_with_scipy(n: int, seed: int, ties: bool) -> None:
 
 def test_correlations_known_values() -> None:
     x = np.arange(10.0)
-    assert kendall_tau(x, x) == pytest.approx(1.0) and spearman(x, x ** 3) == pytest.approx(1.0)
+    assert kendall_tau(x, x) == pytest.approx(1.0) and spearman(x, x**3) == pytest.approx(1.0)
     assert kendall_tau(-x, x) == pytest.approx(-1.0)
     assert np.isnan(kendall_tau(np.ones(10), x)) and np.isnan(spearman(x, np.zeros(10)))
 
@@ -51,8 +60,9 @@ def _brute_topk(pred: np.ndarray, truth: np.ndarray, k: int) -> float:
     p_thr = np.sort(pred)[::-1][k - 1]
     above = np.flatnonzero(pred > p_thr)
     tied = np.flatnonzero(pred == p_thr)
-    vals = [good[np.concatenate([above, list(c)]).astype(int)].mean()
-            for c in itertools.combinations(tied, k - len(above))]
+    vals = [
+        good[np.concatenate([above, list(c)]).astype(int)].mean() for c in itertools.combinations(tied, k - len(above))
+    ]
     return float(np.mean(vals))
 
 
@@ -158,8 +168,14 @@ def test_baseline_scores_microbench() -> None:
     archs = sample_archs(30, rng=0, unique=True, exclude_degenerate=True)
     rng = np.random.default_rng(0)
     q = rng.uniform(80, 95, 30)
-    frame = pd.DataFrame({'arch_str': [str(a) for a in archs], 'params': np.arange(30) * 10.0,
-                          'acc_seed0': q + rng.normal(0, 0.5, 30), 'acc_seed1': q + rng.normal(0, 0.5, 30)})
+    frame = pd.DataFrame(
+        {
+            'arch_str': [str(a) for a in archs],
+            'params': np.arange(30) * 10.0,
+            'acc_seed0': q + rng.normal(0, 0.5, 30),
+            'acc_seed1': q + rng.normal(0, 0.5, 30),
+        }
+    )
     mb = MicroBench.from_frame(frame, {'dataset': 'digits'})
     b = baseline_scores(mb, archs[::-1])
     assert set(b) == {'params', 'seed-to-seed'}
@@ -172,9 +188,16 @@ def test_baseline_scores_microbench() -> None:
 
 
 def test_baseline_scores_tiny_table() -> None:
-    t = NB201Table.from_frame(pd.DataFrame({
-        'index': [0, 1], 'arch_str': [str(a) for a in sample_archs(2, rng=0)],
-        'cifar10_test_200ep': [90.0, 91.0], 'params_mb': [0.5, 0.7]}))
+    t = NB201Table.from_frame(
+        pd.DataFrame(
+            {
+                'index': [0, 1],
+                'arch_str': [str(a) for a in sample_archs(2, rng=0)],
+                'cifar10_test_200ep': [90.0, 91.0],
+                'params_mb': [0.5, 0.7],
+            }
+        )
+    )
     assert set(baseline_scores(t, t.archs())) == {'params'}  # no validation column, no ceiling
 
 
@@ -192,6 +215,7 @@ def test_baselines_on_real_table(nb201_table: NB201Table) -> None:
 
 def test_ranking_with_baselines_scores_ceiling_against_first_seed():
     import pandas as pd
+
     from nasviz.analysis.baselines import ranking_with_baselines
     from nasviz.bench import MicroBench
     from nasviz.spaces.nb201 import sample_archs
@@ -200,8 +224,9 @@ def test_ranking_with_baselines_scores_ceiling_against_first_seed():
     rng = np.random.default_rng(0)
     s0 = rng.normal(60, 5, 40)
     s1 = s0 + rng.normal(0, 5, 40)
-    df = pd.DataFrame(dict(arch_str=[str(a) for a in archs], params=rng.integers(1, 100, 40),
-                           acc_seed0=s0, acc_seed1=s1))
+    df = pd.DataFrame(
+        dict(arch_str=[str(a) for a in archs], params=rng.integers(1, 100, 40), acc_seed0=s0, acc_seed1=s1)
+    )
     mb = MicroBench.from_frame(df, {'dataset': 'digits'})
     t = ranking_with_baselines({'mine': s0}, mb, archs)
     assert list(t.index[:1]) == ['mine'] and (t.loc['mine', 'kind'] == 'method')
@@ -219,7 +244,9 @@ def test_choice_preference_reads_which_ops_each_ranking_rewards() -> None:
     truth = np.array([a.ops.count('nor_conv_3x3') for a in archs], dtype=float)
     df = choice_preference([str(a) for a in archs], pred, truth, per_slot=False).set_index('choice')
     assert list(df.index) == ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3']
-    assert df.loc['skip_connect', 'tau_score'] == pytest.approx(1.0) and df.loc['nor_conv_3x3', 'tau_truth'] == pytest.approx(1.0)
+    assert df.loc['skip_connect', 'tau_score'] == pytest.approx(1.0) and df.loc[
+        'nor_conv_3x3', 'tau_truth'
+    ] == pytest.approx(1.0)
     assert df.loc['skip_connect', 'bias'] > 0.9 and df.loc['nor_conv_3x3', 'bias'] < -0.1
     assert df['mean_count'].sum() == pytest.approx(6.0)
     assert 'tau_truth' not in choice_preference(archs, pred, per_slot=False).columns

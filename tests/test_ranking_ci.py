@@ -1,4 +1,5 @@
 """Confidence intervals of ranking metrics: exact engines, honest coverage, paired tests."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,18 @@ from nasviz.analysis.baselines import baseline_metrics_ci, ceiling_scores, ranki
 from nasviz.analysis.ci_tables import CI_COLUMNS, ci_wide, ranking_table_ci, table_estimates
 from nasviz.analysis.metrics import kendall_tau, rank_metrics, topk_precision
 from nasviz.analysis.seeds import SeedSummary, paired_seed_difference, seed_summary
-from nasviz.analysis.uncertainty import (Estimate, PairedDifference, _kendall_rows, _PairedStat, kendall_ci,
-                                         metric_ci, paired_difference, random_null, spearman_ci, topk_precision_ci)
+from nasviz.analysis.uncertainty import (
+    Estimate,
+    PairedDifference,
+    _kendall_rows,
+    _PairedStat,
+    kendall_ci,
+    metric_ci,
+    paired_difference,
+    random_null,
+    spearman_ci,
+    topk_precision_ci,
+)
 from nasviz.bench import MicroBench, NB201Table
 from nasviz.spaces.nb201 import sample_archs
 
@@ -49,8 +60,10 @@ def test_estimate_plain_data_and_json_round_trip() -> None:
     assert str(Estimate(0.5, 0.4, 0.6, 10, level=0.9)) == '0.50 [90% CI 0.40, 0.60], n=10'
 
 
-@pytest.mark.parametrize('kw, match', [(dict(level=1.0), 'level'), (dict(level=0), 'level'),
-                                       (dict(n=-1), 'n'), (dict(low=0.3, high=0.1), 'low')])
+@pytest.mark.parametrize(
+    'kw, match',
+    [(dict(level=1.0), 'level'), (dict(level=0), 'level'), (dict(n=-1), 'n'), (dict(low=0.3, high=0.1), 'low')],
+)
 def test_estimate_validation(kw, match) -> None:  # noqa: ANN001
     args = dict(estimate=0.2, low=0.1, high=0.3, n=10) | kw
     with pytest.raises(ValueError, match=match):
@@ -111,17 +124,20 @@ def test_bca_falls_back_to_percentile_when_degenerate() -> None:
     assert bca.method.startswith('bootstrap BCa') and bca.covers(bca.estimate)
 
 
-@pytest.mark.parametrize('call, match', [
-    (lambda p, t: metric_ci('kendall', p, t), 'metric'),
-    (lambda p, t: metric_ci('topk_precision@', p, t), 'metric'),
-    (lambda p, t: kendall_ci(p, t, level=95), 'level'),
-    (lambda p, t: kendall_ci(p, t, n_resamples=10), 'n_resamples'),
-    (lambda p, t: kendall_ci(p[:-1], t), 'equal lengths'),
-    (lambda p, t: kendall_ci(p, t, method='bca'), 'method'),
-    (lambda p, t: topk_precision_ci(p, t, 0), 'k'),
-    (lambda p, t: paired_difference(p, p[:-1], t), 'pred_b'),
-    (lambda p, t: paired_difference(p, p, t, test='t'), 'test'),
-])
+@pytest.mark.parametrize(
+    'call, match',
+    [
+        (lambda p, t: metric_ci('kendall', p, t), 'metric'),
+        (lambda p, t: metric_ci('topk_precision@', p, t), 'metric'),
+        (lambda p, t: kendall_ci(p, t, level=95), 'level'),
+        (lambda p, t: kendall_ci(p, t, n_resamples=10), 'n_resamples'),
+        (lambda p, t: kendall_ci(p[:-1], t), 'equal lengths'),
+        (lambda p, t: kendall_ci(p, t, method='bca'), 'method'),
+        (lambda p, t: topk_precision_ci(p, t, 0), 'k'),
+        (lambda p, t: paired_difference(p, p[:-1], t), 'pred_b'),
+        (lambda p, t: paired_difference(p, p, t, test='t'), 'test'),
+    ],
+)
 def test_validation(call, match) -> None:  # noqa: ANN001
     p, t = _bivariate(20, 0.3, 0)
     with pytest.raises(ValueError, match=match):
@@ -237,7 +253,7 @@ def test_ranking_table_ci_long_and_wide() -> None:
     assert list(long.columns) == CI_COLUMNS and len(long) == 2 * 4
     assert set(long['metric']) == {'kendall_tau', 'spearman', 'topk_precision@10', 'topk_precision@10%'}
     m = rank_metrics(p, t, ks=(10, 0.1))
-    for metric, val in table_estimates(long, 'kendall_tau').items():
+    for _metric, val in table_estimates(long, 'kendall_tau').items():
         assert val.low <= val.estimate <= val.high and val.n == 90
     got = long.set_index(['method', 'metric']).loc[('good', 'spearman'), 'estimate']
     assert got == pytest.approx(m['spearman'])
@@ -285,8 +301,9 @@ def test_baselines_with_intervals_use_split_half_reliability() -> None:
     assert tau['reliability'].estimate == pytest.approx(kendall_tau(second, first))
     assert tau['reliability'].low > tau['random-scores'].high  # a reliable ground truth beats chance
     assert tau['params'].estimate == pytest.approx(kendall_tau(mb.params_many(archs), mb.accuracies(archs)))
-    full = ranking_with_baselines_ci({'mine': mb.accuracies(archs, metric='seed0')}, mb, archs, n_resamples=200,
-                                     n_draws=200)
+    full = ranking_with_baselines_ci(
+        {'mine': mb.accuracies(archs, metric='seed0')}, mb, archs, n_resamples=200, n_draws=200
+    )
     assert full['kind'].tolist()[:4] == ['method'] * 3 + ['baseline'] and full['method'].iloc[0] == 'mine'
     assert ci_wide(full).loc['reliability', 'kind'] == 'baseline'
 
@@ -296,16 +313,25 @@ def test_baselines_with_intervals_fall_back_to_seed_to_seed_and_valid() -> None:
     assert ceiling_scores(mb, archs)[0] == 'seed-to-seed'
     tau = table_estimates(baseline_metrics_ci(mb, archs, n_resamples=200, n_draws=200))
     assert tau['seed-to-seed'].estimate == pytest.approx(
-        kendall_tau(mb.accuracies(archs, metric='seed1'), mb.accuracies(archs, metric='seed0')))
+        kendall_tau(mb.accuracies(archs, metric='seed1'), mb.accuracies(archs, metric='seed0'))
+    )
     one, _ = _microbench(1)
     assert ceiling_scores(one, archs) is None
     assert set(baseline_metrics_ci(one, archs, n_resamples=200, n_draws=200)['method']) == {'params', 'random-scores'}
     rng = np.random.default_rng(1)
     archs = sample_archs(30, rng=1, unique=True)
     acc = rng.normal(85, 3, 30)
-    table = NB201Table.from_frame(pd.DataFrame({
-        'index': range(30), 'arch_str': [str(a) for a in archs], 'cifar10_test_200ep': acc,
-        'cifar10valid_valid_200ep': acc + rng.normal(0, 1, 30), 'params_mb': rng.uniform(0.1, 1.5, 30)}))
+    table = NB201Table.from_frame(
+        pd.DataFrame(
+            {
+                'index': range(30),
+                'arch_str': [str(a) for a in archs],
+                'cifar10_test_200ep': acc,
+                'cifar10valid_valid_200ep': acc + rng.normal(0, 1, 30),
+                'params_mb': rng.uniform(0.1, 1.5, 30),
+            }
+        )
+    )
     name, pred, truth = ceiling_scores(table, archs)
     assert name == 'valid-as-predictor'
     np.testing.assert_array_equal(truth, acc)
@@ -322,7 +348,7 @@ def test_reliability_frontier_matches_the_gaussian_closed_form() -> None:
     truth = 70 + rng.standard_normal(n) * t_sd
     acc = truth[:, None] + rng.standard_normal((n, 4)) * s_sd
     f = reliability_frontier(acc, ks=(1, 2, 4, 8), n_sims=100, random_state=0)
-    closed = [2 / np.pi * np.arcsin(t_sd ** 2 / (t_sd ** 2 + s_sd ** 2 / k)) for k in (1, 2, 4, 8)]
+    closed = [2 / np.pi * np.arcsin(t_sd**2 / (t_sd**2 + s_sd**2 / k)) for k in (1, 2, 4, 8)]
     assert np.allclose(f['projected'], closed, atol=0.03), (f, closed)
     assert np.allclose(f['measured'][:2], closed[:2], atol=0.03)
     assert f['measured'][2:].isna().all()  # 8 and 16 seeds are not there to measure

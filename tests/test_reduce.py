@@ -1,4 +1,5 @@
 """C-BRED: encodings, distances, clustering, selection and the ``nasviz reduce`` command."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,18 @@ import pytest
 
 from nasviz.cli import main
 from nasviz.proxies.sweep import get_space
-from nasviz.reduce import (CBRED, adjacency_tensor, cluster_distances, compare_selection, graph_edit_distance,
-                           hellinger, jensen_shannon, op_histogram, pairwise_distances, symmetric_kl)
+from nasviz.reduce import (
+    CBRED,
+    adjacency_tensor,
+    cluster_distances,
+    compare_selection,
+    graph_edit_distance,
+    hellinger,
+    jensen_shannon,
+    op_histogram,
+    pairwise_distances,
+    symmetric_kl,
+)
 
 SPACE = get_space('nb201')
 A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|'
@@ -17,8 +28,7 @@ A = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg
 def test_histogram_and_adjacency_of_a_known_cell():
     ops = list(SPACE.choices(SPACE.slots[0]))
     h = op_histogram([A], SPACE, normalize=False)[0]
-    assert dict(zip(ops, h)) == {'none': 1, 'skip_connect': 1, 'nor_conv_1x1': 1, 'nor_conv_3x3': 2,
-                                 'avg_pool_3x3': 1}
+    assert dict(zip(ops, h)) == {'none': 1, 'skip_connect': 1, 'nor_conv_1x1': 1, 'nor_conv_3x3': 2, 'avg_pool_3x3': 1}
     assert op_histogram([A], SPACE).sum() == pytest.approx(1.0)
     T = adjacency_tensor([A], SPACE)[0]
     assert T.shape == (4, 4, 5) and T.sum() == 6
@@ -47,8 +57,8 @@ def test_distances_on_hand_made_histograms():
 
 
 def test_graph_edit_distance_with_per_op_costs():
-    b = A.replace('nor_conv_1x1~1', 'nor_conv_3x3~1')      # conv1x1 -> conv3x3: 0.5
-    c = b.replace('skip_connect~0', 'none~0')              # remove an edge: 1
+    b = A.replace('nor_conv_1x1~1', 'nor_conv_3x3~1')  # conv1x1 -> conv3x3: 0.5
+    c = b.replace('skip_connect~0', 'none~0')  # remove an edge: 1
     D = graph_edit_distance([A, b, c], None, SPACE)
     np.testing.assert_allclose(D, [[0, 0.5, 1.5], [0.5, 0, 1], [1.5, 1, 0]])
     D2 = graph_edit_distance([A], [c], SPACE, costs={('nor_conv_1x1', 'nor_conv_3x3'): 2.0})
@@ -74,8 +84,13 @@ def _space_with_planted_proxy():
     n_conv = np.array([a.count('nor_conv_3x3') for a in archs])
     rng = np.random.default_rng(0)
     idx = rng.choice(len(strs), 600, replace=False)
-    prox = pd.DataFrame({'arch_str': [strs[i] for i in idx], 'naswot': n_conv[idx] + rng.normal(0, 0.3, 600),
-                         'params': 1e5 * (1 + n_conv[idx])})
+    prox = pd.DataFrame(
+        {
+            'arch_str': [strs[i] for i in idx],
+            'naswot': n_conv[idx] + rng.normal(0, 0.3, 600),
+            'params': 1e5 * (1 + n_conv[idx]),
+        }
+    )
     truth = dict(zip(strs, 50 + 3 * n_conv + rng.normal(0, 1, len(strs))))
     return archs, strs, n_conv, prox, truth
 
@@ -89,13 +104,21 @@ def test_cbred_selects_the_cluster_its_proxy_rewards():
     sel = np.array([s in set(m.select()) for s in strs])
     assert n_conv[sel].mean() > n_conv.mean() + 1.0  # the selected cells are conv-heavy
     comp = compare_selection(m, truth, prox).set_index('method')
-    assert {'whole set', 'C-BRED', 'random subsets', 'top by naswot', 'top by params', 'best cluster by params',
-            'C-BRED cluster, all cells'} <= set(comp.index)
+    assert {
+        'whole set',
+        'C-BRED',
+        'random subsets',
+        'top by naswot',
+        'top by params',
+        'best cluster by params',
+        'C-BRED cluster, all cells',
+    } <= set(comp.index)
     assert comp.loc['C-BRED', 'n'] == comp.loc['random subsets', 'n']
     assert comp.loc['C-BRED', 'mean'] > comp.loc['random subsets', 'high']
     # a size filter drops the big cells before clustering
-    small = CBRED(k=4, score=('naswot',), max_params=2.5e5).fit(archs, SPACE, prox,
-                                                                  params=dict(zip(strs, 1e5 * (1 + n_conv))))
+    small = CBRED(k=4, score=('naswot',), max_params=2.5e5).fit(
+        archs, SPACE, prox, params=dict(zip(strs, 1e5 * (1 + n_conv)))
+    )
     assert max(n_conv[strs.index(s)] for s in small.archs_) <= 1
 
 
@@ -117,8 +140,28 @@ def test_cli_reduce(tmp_path, nb201_table_path, monkeypatch, capsys):
     table = tmp_path / 'p.csv'
     prox.to_csv(table, index=False)
     out = tmp_path / 'sel.csv'
-    assert main(['reduce', '--space', 'nb201', '--dataset', 'cifar100', '--k', '6', '--distance', 'js',
-                 '--max-params', '500000', '--proxies-table', str(table), '--out', str(out)]) == 0
+    assert (
+        main(
+            [
+                'reduce',
+                '--space',
+                'nb201',
+                '--dataset',
+                'cifar100',
+                '--k',
+                '6',
+                '--distance',
+                'js',
+                '--max-params',
+                '500000',
+                '--proxies-table',
+                str(table),
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     for row in ('whole set', 'C-BRED', 'random subsets', 'top by naswot', 'top by params', 'best cluster by params'):
         assert row in text
@@ -134,7 +177,8 @@ def test_cell_graph_sees_topology_and_ignores_dead_edges():
 
     chain = '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_3x3~2|'  # three convs in a row
     dead = '|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_3x3~2|'.replace(
-        '|none~0|nor_conv_3x3~1|', '|avg_pool_3x3~0|nor_conv_3x3~1|')  # 0->2 pool feeds node 2: live
+        '|none~0|nor_conv_3x3~1|', '|avg_pool_3x3~0|nor_conv_3x3~1|'
+    )  # 0->2 pool feeds node 2: live
     parallel = '|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|'  # same op counts
     unused = '|none~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|'  # 1->2 cannot be reached
     only = '|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|'
@@ -183,7 +227,7 @@ def test_topology_encodings_select_the_family_the_proxy_rewards(encoding, distan
     assert m.selected_ and all(_family_a(s) for s in m.selected_)  # never a cell of pools and zeros
     assert np.mean([truth[s] for s in m.selected_]) >= 70 > np.mean(list(truth.values()))
     with pytest.raises(ValueError, match='min_size'):
-        CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_size=10 ** 6).fit(cells, SPACE, prox)
+        CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_size=10**6).fit(cells, SPACE, prox)
 
 
 def test_seed_evaluation_pairs_the_baselines_on_equal_size():
@@ -192,8 +236,20 @@ def test_seed_evaluation_pairs_the_baselines_on_equal_size():
     cells, prox, truth = _two_families()
     size = {s: -s.count('pool') for s in cells}  # a baseline that prefers family A too
     half = dict(list(size.items())[::2])  # covers half the cells: the top FRACTION of them is averaged
-    per = evaluate_seeds(cells, SPACE, prox, truth, {'size': size, 'half': half}, seeds=(0, 1), random_draws=20,
-                         k=2, encoding='path', distance='hellinger', score=('convs',), min_scored=2)
+    per = evaluate_seeds(
+        cells,
+        SPACE,
+        prox,
+        truth,
+        {'size': size, 'half': half},
+        seeds=(0, 1),
+        random_draws=20,
+        k=2,
+        encoding='path',
+        distance='hellinger',
+        score=('convs',),
+        min_scored=2,
+    )
     assert list(per['seed']) == [0, 1] and (per['n'] > 0).all()
     assert per['top_size_exact'].all() and not per['top_half_exact'].any()
     assert (per['top_half_cells'] == (per['n'] * len(half) / len(cells)).round()).all()
@@ -204,6 +260,15 @@ def test_seed_evaluation_pairs_the_baselines_on_equal_size():
     summ = summarize_seeds(per).set_index('method')
     assert summ.loc['random', 'diff'] == pytest.approx((per['cbred'] - per['random']).mean())
     assert summ.loc['random', 'cbred_wins'] == 2 and summ.loc['cbred', 'seeds'] == 2
-    g = cbred_grid(cells, SPACE, prox, truth, ks=(2, 3), distances=('hellinger', 'js'), encoding='path',
-                   score=('convs',), min_scored=2)
+    g = cbred_grid(
+        cells,
+        SPACE,
+        prox,
+        truth,
+        ks=(2, 3),
+        distances=('hellinger', 'js'),
+        encoding='path',
+        score=('convs',),
+        min_scored=2,
+    )
     assert len(g) == 4 and g['mean'].notna().all() and set(g['k']) == {2, 3}

@@ -3,6 +3,7 @@
 Kernel starts dominate the time (a few seconds each), so one module-scoped report run over
 three notebooks feeds most tests; two more runs cover stop-at-first-failure and success.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nasviz.report import ReportError, check_parameters, find_notebooks, run_report
-from nasviz.report import export
+from nasviz.report import ReportError, check_parameters, export, find_notebooks, run_report
 
 try:  # tests/ is on sys.path under pytest's default import mode
     import browser
@@ -27,31 +27,39 @@ def _notebook(cells: list[str], markdown_first: bool = True) -> nbformat.Noteboo
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(PARAMS_SRC)
     params.metadata['tags'] = ['parameters']
-    nb.cells = ([nbformat.v4.new_markdown_cell('# test notebook')] if markdown_first else [])
+    nb.cells = [nbformat.v4.new_markdown_cell('# test notebook')] if markdown_first else []
     nb.cells += [params] + [nbformat.v4.new_code_cell(src) for src in cells]
     return nb
 
 
 PLOT_CELLS = [
     'import nasviz.report\nnasviz.report.check_parameters(profile=profile, x=x)',
-    ('import pandas as pd\nfrom nasviz.viz import plot_metric_vs\n'
-     "df = pd.DataFrame({'epoch': [1, 2, 3], 'interference': [0.5, 0.3, 0.2]})\n"
-     "fig = plot_metric_vs(df, x='epoch', y='interference')\nfig.show()"),
+    (
+        'import pandas as pd\nfrom nasviz.viz import plot_metric_vs\n'
+        "df = pd.DataFrame({'epoch': [1, 2, 3], 'interference': [0.5, 0.3, 0.2]})\n"
+        "fig = plot_metric_vs(df, x='epoch', y='interference')\nfig.show()"
+    ),
     "import json, pathlib\npathlib.Path(f'seen_{profile}.json').write_text(json.dumps({'x': x}))\nprint('x is', x)",
 ]
 # what a real notebook adds: a progress bar (ipywidgets state), a subnet heatmap, the metrics file
 EXTRA_CELLS = [
     'from tqdm.auto import tqdm\nfor _ in tqdm(range(3)):\n    pass',
-    ('import numpy as np, pandas as pd\nfrom nasviz.spaces.nb201 import sample_archs\n'
-     'from nasviz.viz import plot_subnet_similarity\n'
-     'cells = [str(a) for a in sample_archs(12, rng=0, unique=True)]\n'
-     'm = np.random.default_rng(0).uniform(-0.2, 1, (12, 12))\n'
-     'plot_subnet_similarity(pd.DataFrame((m + m.T) / 2, index=cells, columns=cells))'),
-    ("import json\njson.dump({'notebook': '01_plot', 'profile': profile,\n"
-     "           'kendall_tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120, 'level': 0.95},\n"
-     "           'params_tau': 0.04, 'by_method': {'SPOS': {'estimate': -0.2, 'low': -0.3, 'high': -0.1, 'n': 60}},\n"
-     "           'findings': ['SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: within noise of random scores.']},\n"
-     "          open('metrics_01.json', 'w'))"),
+    (
+        'import numpy as np, pandas as pd\nfrom nasviz.spaces.nb201 import sample_archs\n'
+        'from nasviz.viz import plot_subnet_similarity\n'
+        'cells = [str(a) for a in sample_archs(12, rng=0, unique=True)]\n'
+        'm = np.random.default_rng(0).uniform(-0.2, 1, (12, 12))\n'
+        'plot_subnet_similarity(pd.DataFrame((m + m.T) / 2, index=cells, columns=cells))'
+    ),
+    (
+        "import json\njson.dump({'notebook': '01_plot', 'profile': profile,\n"
+        "           'kendall_tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120, 'level': 0.95},\n"
+        "           'params_tau': 0.04,\n"
+        "           'by_method': {'SPOS': {'estimate': -0.2, 'low': -0.3, 'high': -0.1, 'n': 60}},\n"
+        "           'findings': ['SPOS ranks 120 cells at tau 0.13 [95% CI -0.01, 0.25]: '\n"
+        "                        'within noise of random scores.']},\n"
+        "          open('metrics_01.json', 'w'))"
+    ),
 ]
 FAIL_CELLS = [
     'import nasviz.report',
@@ -81,7 +89,11 @@ def failed_run(nb_dir, tmp_path_factory) -> tuple[ReportError, Path]:
 # -- parameter checks (no kernel) ---------------------------------------------------------------
 def test_check_parameters():
     assert check_parameters(profile='small', epochs=3, seed=0, method='spectral') == {
-        'profile': 'small', 'epochs': 3, 'seed': 0, 'method': 'spectral'}
+        'profile': 'small',
+        'epochs': 3,
+        'seed': 0,
+        'method': 'spectral',
+    }
     with pytest.raises(ValueError, match=r"unknown profile 'xyz'; expected one of tiny, small, paper"):
         check_parameters('xyz')
     with pytest.raises(ValueError, match=r'epochs=-1'):
@@ -138,8 +150,8 @@ def test_index_and_json_list_notebooks_with_times(failed_run):
     index = (out / 'index.html').read_text()
     for stem in ('01_plot', '02_fail', '03_plot'):
         assert f'href="{stem}.html"' in index
-    runs_table = index[index.index('<table class="runs">'):]
-    runs_table = runs_table[:runs_table.index('</table>')]
+    runs_table = index[index.index('<table class="runs">') :]
+    runs_table = runs_table[: runs_table.index('</table>')]
     assert len(re.findall(r'\d+\.\d s</td>', runs_table)) == 3
     assert '&quot;x&quot;: 7' in index  # parameters shown
     data = json.loads((out / 'report.json').read_text())
@@ -174,8 +186,18 @@ def test_index_has_profile_banner_and_run_metadata(failed_run):
     assert 'class="banner"' in index and 'Small-scale run' in index
     assert 'not comparable' in index and 'micro benchmark' in index
     assert 'What this profile measures' in index and 'ground truth' in index
-    for fact in ('git commit', 'torch threads', 'CPU', 'GPU', 'total wall time', 'scikit-learn', 'umap-learn',
-                 'papermill', 'plotly', 'python'):
+    for fact in (
+        'git commit',
+        'torch threads',
+        'CPU',
+        'GPU',
+        'total wall time',
+        'scikit-learn',
+        'umap-learn',
+        'papermill',
+        'plotly',
+        'python',
+    ):
         assert f'<th scope="row">{fact}</th>' in index, fact
     data = json.loads((out / 'report.json').read_text())
     meta = data['metadata']
@@ -238,7 +260,7 @@ def test_pages_are_static_offline_and_link_the_index(failed_run):
 
 def test_code_hidden_unless_show_code(failed_run, tmp_path):
     _, out = failed_run
-    code = "fig = plot_metric_vs(df, x=&#x27;epoch&#x27;"
+    code = 'fig = plot_metric_vs(df, x=&#x27;epoch&#x27;'
     hidden = (out / '01_plot.html').read_text()
     assert 'plot_metric_vs(df' not in hidden and code not in hidden
     assert 'x is 7' in hidden  # outputs stay
@@ -260,14 +282,21 @@ def test_widget_outputs_become_notes_or_vanish():
     view = {'model_id': 'abc', 'version_major': 2, 'version_minor': 0}
     cell.outputs = [
         nbformat.v4.new_output('display_data', data={export.WIDGET_VIEW_MIME: view, 'text/plain': 'HBox(...)'}),
-        nbformat.v4.new_output('display_data', data={export.WIDGET_VIEW_MIME: {'model_id': 'other'},
-                                                     'text/plain': 'PartitionExplorer(children=(...))'}),
+        nbformat.v4.new_output(
+            'display_data',
+            data={export.WIDGET_VIEW_MIME: {'model_id': 'other'}, 'text/plain': 'PartitionExplorer(children=(...))'},
+        ),
         nbformat.v4.new_output('stream', name='stderr', text='10%\r50%\r100% done\n'),
     ]
     nb.cells = [cell]
-    nb.metadata['widgets'] = {export.WIDGET_STATE_MIME: {'state': {
-        'abc': {'model_name': 'HBoxModel', 'state': {'children': ['IPY_MODEL_bar']}},
-        'bar': {'model_name': 'FloatProgressModel', 'state': {}}}}}
+    nb.metadata['widgets'] = {
+        export.WIDGET_STATE_MIME: {
+            'state': {
+                'abc': {'model_name': 'HBoxModel', 'state': {'children': ['IPY_MODEL_bar']}},
+                'bar': {'model_name': 'FloatProgressModel', 'state': {}},
+            }
+        }
+    }
     export._strip_widgets(nb)
     assert 'widgets' not in nb.metadata
     outs = nb.cells[0].outputs
@@ -283,8 +312,15 @@ def test_format_value():
     assert format_value({'estimate': 0.5}) == '0.500'
     assert format_value(66.7) == '66.70' and format_value(120) == '120' and format_value(None) == 'n/a'
     assert format_value(float('nan')) == 'n/a'
-    rows = metric_rows({'notebook': 'x', 'a': 1.5, 'b': {'c': {'estimate': 1.0, 'low': 0.5, 'high': 2.0}},
-                        'findings': ['...'], 'headline': None})
+    rows = metric_rows(
+        {
+            'notebook': 'x',
+            'a': 1.5,
+            'b': {'c': {'estimate': 1.0, 'low': 0.5, 'high': 2.0}},
+            'findings': ['...'],
+            'headline': None,
+        }
+    )
     assert [r[0] for r in rows] == ['a', 'b · c']
     assert [r[0] for r in metric_rows({'a': 1, 'b': 2, 'headline': ['b']})] == ['b']
 
@@ -374,15 +410,31 @@ def test_index_rows_say_where_each_number_comes_from():
     from nasviz.report import NotebookRun, ReportResult, without_paths
     from nasviz.report.index import index_html
 
-    metrics = {'tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120}, 'acc': 77.9,
-               'headline': ['tau', 'acc'], 'labels': {'tau': 'SPOS supernet, Kendall tau'},
-               'sources': {'tau': 'computed in this run', 'acc': 'read from search_comparison_tiny.csv'}}
+    metrics = {
+        'tau': {'estimate': 0.13, 'low': -0.01, 'high': 0.25, 'n': 120},
+        'acc': 77.9,
+        'headline': ['tau', 'acc'],
+        'labels': {'tau': 'SPOS supernet, Kendall tau'},
+        'sources': {'tau': 'computed in this run', 'acc': 'read from search_comparison_tiny.csv'},
+    }
     run = NotebookRun('01_x.ipynb', '/in', None, None, 'ok', 1.0, metrics=metrics)
-    table = index_html(ReportResult((run,), '/r', '/r/index.html', '/r/report.json', 'tiny', {'profile': 'tiny'},
-                                    '2026-01-01T00:00:00+00:00', 1.0))
+    table = index_html(
+        ReportResult(
+            (run,),
+            '/r',
+            '/r/index.html',
+            '/r/report.json',
+            'tiny',
+            {'profile': 'tiny'},
+            '2026-01-01T00:00:00+00:00',
+            1.0,
+        )
+    )
     assert '<th scope="row">SPOS supernet, Kendall tau</th>' in table and '<th scope="row">acc</th>' in table
     assert '<td class="src">computed in this run</td>' in table
     assert '<td class="src">read from search_comparison_tiny.csv</td>' in table
-    assert without_paths('truth (NB201Table /work/shared/data/nb201/nb201_accuracy.csv)') == \
-        'truth (NB201Table nb201_accuracy.csv)'
+    assert (
+        without_paths('truth (NB201Table /work/shared/data/nb201/nb201_accuracy.csv)')
+        == 'truth (NB201Table nb201_accuracy.csv)'
+    )
     assert without_paths('see https://example.org/a/b.html') == 'see https://example.org/a/b.html'

@@ -6,6 +6,7 @@ Three small notebooks (no nasviz import, so kernels start fast): 01 writes a mar
 and 03 read, 03 then fails. Each writes where it ran (the kernel's parent process and its
 ``OMP_NUM_THREADS``) and when it started and finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,12 @@ from nasviz.cli import main
 from nasviz.report import run_report
 
 PARAMS = "profile = 'tiny'\nx: int = 1"
-WHERE = ("import json, os, time\n"
-         "t_start = time.time()\n"
-         "where = {'ppid': os.getppid(), 'omp': os.environ.get('OMP_NUM_THREADS'),\n"
-         "         'backend': os.environ.get('NASVIZ_BACKEND')}")
+WHERE = (
+    'import json, os, time\n'
+    't_start = time.time()\n'
+    "where = {'ppid': os.getppid(), 'omp': os.environ.get('OMP_NUM_THREADS'),\n"
+    "         'backend': os.environ.get('NASVIZ_BACKEND')}"
+)
 DONE = "json.dump({**where, 'start': t_start, 'end': time.time()}, open(f'where_{NN}.json', 'w'))"
 
 
@@ -36,15 +39,18 @@ def _notebook(nn: str, body: list[str]) -> nbformat.NotebookNode:
 
 
 def _metrics(nn: str, value: str) -> str:
-    return (f"json.dump({{'value': {value}, 'profile': profile, 'findings': ['notebook {nn} saw x = ' + str(x)]}}, "
-            f"open('metrics_{nn}.json', 'w'))")
+    return (
+        f"json.dump({{'value': {value}, 'profile': profile, 'findings': ['notebook {nn} saw x = ' + str(x)]}}, "
+        f"open('metrics_{nn}.json', 'w'))"
+    )
 
 
-FIRST = ["time.sleep(0.5)  # the others must wait for this one\nopen('first_done.txt', 'w').write('01')",
-         _metrics('01', 'x')]
+FIRST = [
+    "time.sleep(0.5)  # the others must wait for this one\nopen('first_done.txt', 'w').write('01')",
+    _metrics('01', 'x'),
+]
 SECOND = ["assert open('first_done.txt').read() == '01', 'notebook 01 has not run'", _metrics('02', '2 * x')]
-THIRD = ["assert open('first_done.txt').read() == '01'",
-         "raise ValueError('notebook 03 fails on purpose')"]
+THIRD = ["assert open('first_done.txt').read() == '01'", "raise ValueError('notebook 03 fails on purpose')"]
 
 
 @pytest.fixture(scope='module')

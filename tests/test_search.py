@@ -1,5 +1,6 @@
 """nasviz.search: FISTA, the LASSO Jacobian, block support, the sparse and mixture forwards,
 seeded searches, ground truth of found cells, bad inputs and the CLI contract."""
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,20 @@ from nasviz.search import SEARCH_METHODS, SearchConfig, run_search, split_for_se
 from nasviz.search.base import extend_truth, true_accuracy
 from nasviz.search.compare import comparison_rows, summarize_comparison
 from nasviz.search.darts import argmax_cell, darts_search
-from nasviz.search.ista import (SparseCode, block_gap, fista, ista_search, lasso_jacobian, lasso_objective,
-                                sensing_matrices)
+from nasviz.search.ista import (
+    SparseCode,
+    block_gap,
+    fista,
+    ista_search,
+    lasso_jacobian,
+    lasso_objective,
+    sensing_matrices,
+)
 from nasviz.search.network import count_saved_bytes
-from nasviz.spaces.nb201_search import CODED_OPS, NONE, WeightedSupernet, block_support
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
 from nasviz.spaces.nb201 import NUM_EDGES, OPS, Arch, canonical
 from nasviz.spaces.nb201_network import NB201Supernet
+from nasviz.spaces.nb201_search import CODED_OPS, NONE, WeightedSupernet, block_support
 
 torch.set_num_threads(1)
 
@@ -33,8 +41,11 @@ def planted(groups=4, m=40, n=80, k=4, seed=0, nonneg=False):
     for i in range(groups):
         idx = torch.randperm(n, generator=g)[:k]
         mag = 1 + torch.rand(k, generator=g, dtype=torch.float64)
-        sign = torch.ones(k, dtype=torch.float64) if nonneg else torch.where(
-            torch.rand(k, generator=g) < 0.5, -1.0, 1.0).double()
+        sign = (
+            torch.ones(k, dtype=torch.float64)
+            if nonneg
+            else torch.where(torch.rand(k, generator=g) < 0.5, -1.0, 1.0).double()
+        )
         z[i, idx] = sign * mag
     return A, z, torch.einsum('gmn,gn->gm', A, z)
 
@@ -84,12 +95,16 @@ def test_lasso_jacobian_matches_finite_differences():
 
 
 def test_block_support_one_op_per_edge():
-    z = torch.tensor([[0.0, 0.2, 0.9, 0.1, 0.0],
-                      [0.0, 0.0, 0.0, 0.0, 0.0],      # empty code: none
-                      [5.0, 0.3, 0.0, -0.4, 0.0],     # the none column is never picked by size
-                      [0.0, 0.0, 0.0, 0.0, 1e-3],
-                      [0.0, 1.0, 1.0, 0.0, 0.0],      # tie: the first
-                      [0.0, 0.0, 0.0, 2.0, 0.0]])
+    z = torch.tensor(
+        [
+            [0.0, 0.2, 0.9, 0.1, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0],  # empty code: none
+            [5.0, 0.3, 0.0, -0.4, 0.0],  # the none column is never picked by size
+            [0.0, 0.0, 0.0, 0.0, 1e-3],
+            [0.0, 1.0, 1.0, 0.0, 0.0],  # tie: the first
+            [0.0, 0.0, 0.0, 2.0, 0.0],
+        ]
+    )
     arch = block_support(z)
     assert isinstance(arch, Arch) and len(arch.op_idx) == NUM_EDGES
     assert arch.ops == ('nor_conv_1x1', 'none', 'nor_conv_3x3', 'avg_pool_3x3', 'skip_connect', 'nor_conv_3x3')
@@ -168,10 +183,12 @@ def small_cfg(method, **kw):
 def test_seeded_search_is_deterministic(method):
     view = split_for_search(tiny_data())
     cands = candidate_cells(3, seed=0)
-    fn = {'ista': lambda c: ista_search(c, view, progress=False),
-          'darts': lambda c: darts_search(c, view, progress=False),
-          'spos-rs': lambda c: spos_rs_search(c, view, cands, progress=False),
-          'random': lambda c: random_search(c, view, cands, progress=False)}[method]
+    fn = {
+        'ista': lambda c: ista_search(c, view, progress=False),
+        'darts': lambda c: darts_search(c, view, progress=False),
+        'spos-rs': lambda c: spos_rs_search(c, view, cands, progress=False),
+        'random': lambda c: random_search(c, view, cands, progress=False),
+    }[method]
     r1, r2 = fn(small_cfg(method)), fn(small_cfg(method))
     assert r1.arch == r2.arch
     if method in ('ista', 'darts'):
@@ -205,10 +222,24 @@ def test_split_keeps_views_of_one_digit_together():
 
 def fake_bench(tmp_path) -> MicroBench:
     cells = candidate_cells(6, seed=0)
-    recipe = dict(dataset='digits', data=dict(n_train=60, size=8, test_views=1, random_state=0), C=2, N=1,
-                  epochs=1, batch_size=32, lr=0.05, weight_decay=5e-4)
-    df = pd.DataFrame(dict(arch_str=[str(a) for a in cells], params=range(6),
-                           acc_seed0=np.linspace(50, 60, 6), acc_seed1=np.linspace(52, 62, 6)))
+    recipe = dict(
+        dataset='digits',
+        data=dict(n_train=60, size=8, test_views=1, random_state=0),
+        C=2,
+        N=1,
+        epochs=1,
+        batch_size=32,
+        lr=0.05,
+        weight_decay=5e-4,
+    )
+    df = pd.DataFrame(
+        dict(
+            arch_str=[str(a) for a in cells],
+            params=range(6),
+            acc_seed0=np.linspace(50, 60, 6),
+            acc_seed1=np.linspace(52, 62, 6),
+        )
+    )
     return MicroBench.from_frame(df, recipe)
 
 
@@ -237,8 +268,11 @@ def test_comparison_tables():
     cfg = small_cfg('ista')
     from nasviz.search.base import SearchResult
 
-    rs = [SearchResult(m, Arch((1,) * 6), SearchConfig(method=m, seed=s), 1.0, true_accuracy=70 + s + (m == 'darts'))
-          for m in ('ista', 'darts') for s in (0, 1, 2)]
+    rs = [
+        SearchResult(m, Arch((1,) * 6), SearchConfig(method=m, seed=s), 1.0, true_accuracy=70 + s + (m == 'darts'))
+        for m in ('ista', 'darts')
+        for s in (0, 1, 2)
+    ]
     runs = comparison_rows(rs)
     summ = summarize_comparison(runs, reference='ista')
     assert summ.loc['ista', 'true_accuracy'] == pytest.approx(71.0)
@@ -246,10 +280,20 @@ def test_comparison_tables():
     assert cfg.method == 'ista'
 
 
-@pytest.mark.parametrize('kw, name', [(dict(method='foo'), 'method'), (dict(lam=0.0), 'lam'), (dict(lam=-1), 'lam'),
-                                      (dict(m=0), 'm'), (dict(epochs=0), 'epochs'), (dict(space='nb101'), 'space'),
-                                      (dict(n_candidates=0), 'n_candidates'), (dict(arch_lr=0), 'arch_lr'),
-                                      (dict(score='f1'), 'score')])
+@pytest.mark.parametrize(
+    'kw, name',
+    [
+        (dict(method='foo'), 'method'),
+        (dict(lam=0.0), 'lam'),
+        (dict(lam=-1), 'lam'),
+        (dict(m=0), 'm'),
+        (dict(epochs=0), 'epochs'),
+        (dict(space='nb101'), 'space'),
+        (dict(n_candidates=0), 'n_candidates'),
+        (dict(arch_lr=0), 'arch_lr'),
+        (dict(score='f1'), 'score'),
+    ],
+)
 def test_bad_config_names_the_argument(kw, name):
     with pytest.raises(ValueError, match=name):
         SearchConfig(**kw)
@@ -279,10 +323,19 @@ def test_bad_inputs_of_functions():
         WeightedSupernet(2, 1, 10, 1).forward_weighted(torch.zeros(1, 1, 8, 8), torch.zeros(6, 5), 'dense')
 
 
-@pytest.mark.parametrize('args', [['--method', 'foo'], ['--method', 'ista', '--lam', '0'],
-                                  ['--method', 'ista', '--lam', 'abc'], ['--method', 'ista', '--m', '0'],
-                                  ['--method', 'ista', '--space', 'nb101'], ['--method', 'ista', '--profile', 'huge'],
-                                  ['--method', 'ista', '--seed', '-1'], ['--method', 'ista', '--epochs', '0']])
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['--method', 'foo'],
+        ['--method', 'ista', '--lam', '0'],
+        ['--method', 'ista', '--lam', 'abc'],
+        ['--method', 'ista', '--m', '0'],
+        ['--method', 'ista', '--space', 'nb101'],
+        ['--method', 'ista', '--profile', 'huge'],
+        ['--method', 'ista', '--seed', '-1'],
+        ['--method', 'ista', '--epochs', '0'],
+    ],
+)
 def test_cli_bad_input_exits_2(args, tmp_path, monkeypatch, capsys):
     from nasviz.cli import main
 
@@ -313,13 +366,16 @@ def test_cli_writes_the_contract_json(tmp_path, monkeypatch):
 
     monkeypatch.setattr(search_mod, 'run_search', fake_run)
     out = tmp_path / 'found.json'
-    assert main(['search', '--method', 'random', '--space', 'nb201', '--profile', 'tiny', '--seed', '3',
-                 '--out', str(out)]) == 0
+    assert (
+        main(
+            ['search', '--method', 'random', '--space', 'nb201', '--profile', 'tiny', '--seed', '3', '--out', str(out)]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
     assert d['arch'] == str(cell) and d['true_accuracy'] == 77.5 and d['ground_truth'] == 'micro benchmark'
     assert d['search_seconds'] == 1.5 and d['seed'] == 3 and d['method'] == 'random'
     assert canonical(Arch.from_str(d['arch']))
-
 
 
 def test_step_costs_measure_sparse_below_mixture():
@@ -381,5 +437,9 @@ def test_search_resumes_after_a_kill(method, tmp_path, monkeypatch):
     assert list(resumed.history['support_changes']) == list(full.history['support_changes'])
     # a checkpoint of another config is refused, not silently mixed in
     with pytest.raises(ValueError, match='another config'):
-        fn(SearchConfig(method=method, C=4, N=1, epochs=4, batch_size=32), view, progress=False,
-           checkpoint_dir=tmp_path / 'b')
+        fn(
+            SearchConfig(method=method, C=4, N=1, epochs=4, batch_size=32),
+            view,
+            progress=False,
+            checkpoint_dir=tmp_path / 'b',
+        )

@@ -1,6 +1,7 @@
 """benchmarks/search_compare.py: one comparison per space (--space nb201|darts), its CSV and the
 printed table (mean +- SE, paired differences, trivial baselines, percentiles). The searches are
 replaced by cells drawn from the real benchmark, so the test checks the script, not a search."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,8 +40,14 @@ def test_script_compares_on_each_space(space, tmp_path, monkeypatch, capsys):
         calls.append((method, space, seed, kw.get('epochs')))
         archs = bench.archs()
         arch = archs[(7 * seed + SEARCH_METHODS.index(method)) % len(archs)]
-        return SearchResult(method, arch, SearchConfig(method=method, space=space, seed=seed, epochs=kw['epochs']),
-                            1.0 + seed, true_accuracy=float(bench.accuracy(arch)), truth_source='benchmark')
+        return SearchResult(
+            method,
+            arch,
+            SearchConfig(method=method, space=space, seed=seed, epochs=kw['epochs']),
+            1.0 + seed,
+            true_accuracy=float(bench.accuracy(arch)),
+            truth_source='benchmark',
+        )
 
     monkeypatch.setattr(mod, 'run_search', fake_run_search)
     out = tmp_path / 'cmp.csv'
@@ -74,16 +81,29 @@ def test_script_one_stage(tmp_path, monkeypatch, capsys):
     def fake_run_search(method, space, profile, seed, bench, **kw):
         assert kw['one_stage'] is True and method == 'ista'
         arch = bench.archs()[seed]
-        c = SearchConfig(method=method, space=space, seed=seed, epochs=2, one_stage=True, final_epochs=kw['final_epochs'])
-        return SearchResult(method, arch, c, 1.0, true_accuracy=float(bench.accuracy(arch)), truth_source='benchmark',
-                            final_history=pd.DataFrame(dict(epoch=[2], arch=[arch], train_loss=[1.0], train_acc=[50.0],
-                                                            seconds=[3.0])),
-                            network_accuracy=float(bench.accuracy(arch)) - 1 - seed, network_loss=1.0)
+        c = SearchConfig(
+            method=method, space=space, seed=seed, epochs=2, one_stage=True, final_epochs=kw['final_epochs']
+        )
+        return SearchResult(
+            method,
+            arch,
+            c,
+            1.0,
+            true_accuracy=float(bench.accuracy(arch)),
+            truth_source='benchmark',
+            final_history=pd.DataFrame(dict(epoch=[2], arch=[arch], train_loss=[1.0], train_acc=[50.0], seconds=[3.0])),
+            network_accuracy=float(bench.accuracy(arch)) - 1 - seed,
+            network_loss=1.0,
+        )
 
     monkeypatch.setattr(mod, 'run_search', fake_run_search)
     out = tmp_path / 'one.csv'
-    assert mod.main(['--methods', 'ista', '--one-stage', '--final-epochs', '1', '--seeds', '0', '1', '2',
-                     '--out', str(out)]) == 0
+    assert (
+        mod.main(
+            ['--methods', 'ista', '--one-stage', '--final-epochs', '1', '--seeds', '0', '1', '2', '--out', str(out)]
+        )
+        == 0
+    )
     runs = pd.read_csv(out)
     assert {'network_accuracy', 'final_epochs', 'final_seconds'} <= set(runs.columns)
     text = capsys.readouterr().out

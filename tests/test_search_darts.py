@@ -1,6 +1,7 @@
 """nasviz.search on the DARTS cell space: ISTA-NAS node groups and their support, the weighted
 DARTS supernet (sparse and mixture), seeded searches, ground truth from a micro benchmark of the
 space, and the ``nasviz search --space darts`` contract."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,16 @@ SIZE = dict(C=4, layers=3, num_classes=10, in_channels=1)
 
 
 def test_groups_are_the_nodes_of_both_cells():
-    assert G.group_names == ('normal.n2', 'normal.n3', 'normal.n4', 'normal.n5',
-                             'reduce.n2', 'reduce.n3', 'reduce.n4', 'reduce.n5')
+    assert G.group_names == (
+        'normal.n2',
+        'normal.n3',
+        'normal.n4',
+        'normal.n5',
+        'reduce.n2',
+        'reduce.n3',
+        'reduce.n4',
+        'reduce.n5',
+    )
     assert G.group_sizes == (14, 21, 28, 35, 14, 21, 28, 35)
     # a node's code laid out as (input, op) lands on that node's candidate edges
     z = torch.zeros(8, 35, dtype=torch.float64)
@@ -71,7 +80,8 @@ def test_support_is_a_valid_genotype_with_two_inputs_per_node():
         "normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('max_pool_3x3', 0), ('dil_conv_3x3', 2), "
         "('sep_conv_5x5', 1), ('avg_pool_3x3', 3), ('dil_conv_5x5', 2), ('sep_conv_3x3', 4)];"
         "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 0), ('sep_conv_5x5', 2), "
-        "('sep_conv_3x3', 0), ('dil_conv_3x3', 3), ('skip_connect', 1), ('avg_pool_3x3', 4)]")
+        "('sep_conv_3x3', 0), ('dil_conv_3x3', 3), ('skip_connect', 1), ('avg_pool_3x3', 4)]"
+    )
     w = torch.full(WEIGHT_SHAPE, 0.01)
     for t, cell in enumerate(CELL_TYPES):
         for inp, node, op in want.edges(cell):
@@ -163,8 +173,19 @@ def toy_data(n=96, seed=0) -> ImageData:
 
 
 def darts_cfg(method, **kw):
-    return SearchConfig(method=method, space='darts', C=4, N=1, epochs=1, batch_size=24, n_candidates=2,
-                        recal_batches=1, m=8, fista_iters=100, **kw)
+    return SearchConfig(
+        method=method,
+        space='darts',
+        C=4,
+        N=1,
+        epochs=1,
+        batch_size=24,
+        n_candidates=2,
+        recal_batches=1,
+        m=8,
+        fista_iters=100,
+        **kw,
+    )
 
 
 def test_seeded_darts_space_ista_search_is_deterministic():
@@ -203,8 +224,18 @@ def test_darts_space_baselines_run():
     assert s.arch in cands and r.arch in cands and len(s.candidates) == len(r.candidates) == 2
 
 
-RECIPE = dict(dataset='digits', data=dict(n_train=60, size=8, test_views=1, random_state=0), C=4, N=1, epochs=1,
-              batch_size=32, lr=0.05, weight_decay=5e-4, space='darts', size=dict(C=4, layers=3))
+RECIPE = dict(
+    dataset='digits',
+    data=dict(n_train=60, size=8, test_views=1, random_state=0),
+    C=4,
+    N=1,
+    epochs=1,
+    batch_size=32,
+    lr=0.05,
+    weight_decay=5e-4,
+    space='darts',
+    size=dict(C=4, layers=3),
+)
 
 
 def darts_bench(n=4) -> MicroBench:
@@ -245,18 +276,46 @@ def test_cli_darts_space_writes_the_contract_json(tmp_path, monkeypatch):
 
     monkeypatch.setenv('NASVIZ_CACHE', str(tmp_path / 'cache'))
     # the tiny profile reads its data recipe from the NB201 micro benchmark and the space's bench beside it
-    nb201 = MicroBench.from_frame(pd.DataFrame(dict(arch_str=[str(a) for a in candidate_cells(2, 0)], params=[1, 2],
-                                                    acc_seed0=[50.0, 60.0])),
-                                  {k: v for k, v in RECIPE.items() if k not in ('space', 'size')})
+    nb201 = MicroBench.from_frame(
+        pd.DataFrame(dict(arch_str=[str(a) for a in candidate_cells(2, 0)], params=[1, 2], acc_seed0=[50.0, 60.0])),
+        {k: v for k, v in RECIPE.items() if k not in ('space', 'size')},
+    )
     nb201.save(tmp_path / 'microbench_digits.csv')
     darts_bench().save(tmp_path / 'microbench_darts.csv')
     monkeypatch.setenv('NASVIZ_MICROBENCH', str(tmp_path / 'microbench_digits.csv'))
     out = tmp_path / 'found.json'
-    assert main(['search', '--method', 'ista', '--space', 'darts', '--profile', 'tiny', '--seed', '1', '--epochs', '1',
-                 '--out', str(out)]) == 0
+    assert (
+        main(
+            [
+                'search',
+                '--method',
+                'ista',
+                '--space',
+                'darts',
+                '--profile',
+                'tiny',
+                '--seed',
+                '1',
+                '--epochs',
+                '1',
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     d = json.loads(out.read_text())
-    assert {'arch', 'true_accuracy', 'ground_truth', 'truth_source', 'search_seconds', 'support_history',
-            'recovery_error', 'block_gap', 'config'} <= set(d)
+    assert {
+        'arch',
+        'true_accuracy',
+        'ground_truth',
+        'truth_source',
+        'search_seconds',
+        'support_history',
+        'recovery_error',
+        'block_gap',
+        'config',
+    } <= set(d)
     assert d['space'] == 'darts' and d['config']['m'] == 8 and d['config']['C'] == get_space('darts').sizes['tiny']['C']
     assert d['seed'] == 1
     assert get_space('darts').is_valid(DartsArch.from_str(d['arch'])) and 0 <= d['true_accuracy'] <= 100

@@ -1,6 +1,7 @@
 """One-stage ISTA-NAS (nasviz.search.one_stage): search, then the same weights trained on the
 fixed support; determinism, a support that no longer changes, resume after a kill, the JSON
 fields and the clear refusals for other methods."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,7 @@ def test_after_the_switch_the_support_and_off_support_weights_do_not_change():
         arch = groups.support(code())
     b0 = code.b.detach().clone()
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    hist, acc, loss = train_fixed_support(model, code, groups.support, data, cfg(final_epochs=2),
-                                          progress=False)
+    hist, acc, loss = train_fixed_support(model, code, groups.support, data, cfg(final_epochs=2), progress=False)
     assert list(hist['arch']) == [arch, arch] and hist['support_changes'].tolist() == [0, 0]
     assert torch.equal(code.b, b0)
     after = dict(model.named_parameters())
@@ -114,9 +114,15 @@ def test_one_stage_resumes_after_a_kill(tmp_path, monkeypatch):
     assert resumed.final_history['train_loss'].tolist() == full.final_history['train_loss'].tolist()
     assert resumed.network_accuracy == full.network_accuracy
     with pytest.raises(ValueError, match='another config'):
-        train_fixed_support(search_groups('nb201').weighted_supernet(4, 1, 10, 1), lambda: torch.zeros(6, 5),
-                            lambda w: Arch((1,) * 6), data, cfg(final_epochs=3), progress=False,
-                            checkpoint_dir=tmp_path / 'b')
+        train_fixed_support(
+            search_groups('nb201').weighted_supernet(4, 1, 10, 1),
+            lambda: torch.zeros(6, 5),
+            lambda w: Arch((1,) * 6),
+            data,
+            cfg(final_epochs=3),
+            progress=False,
+            checkpoint_dir=tmp_path / 'b',
+        )
 
 
 def test_json_has_the_one_stage_fields():
@@ -159,11 +165,11 @@ def test_bad_one_stage_settings():
 
 
 def test_cli_one_stage_writes_the_network_accuracy(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
     from nasviz import search as search_mod
     from nasviz.cli import main
     from nasviz.search.base import SearchResult
-
-    import pandas as pd
 
     cell = Arch((3, 1, 2, 4, 3, 1))
     seen = {}
@@ -171,9 +177,17 @@ def test_cli_one_stage_writes_the_network_accuracy(tmp_path, monkeypatch, capsys
     def fake_run(method, **kw):
         seen.update(kw)
         c = SearchConfig(method=method, seed=kw['seed'], one_stage=kw['one_stage'], final_epochs=kw['final_epochs'])
-        r = SearchResult(method, cell, c, 1.5, final_history=pd.DataFrame(dict(
-            epoch=[10], arch=[cell], train_loss=[0.5], train_acc=[80.0], seconds=[2.0])),
-            network_accuracy=81.25, network_loss=0.6)
+        r = SearchResult(
+            method,
+            cell,
+            c,
+            1.5,
+            final_history=pd.DataFrame(
+                dict(epoch=[10], arch=[cell], train_loss=[0.5], train_acc=[80.0], seconds=[2.0])
+            ),
+            network_accuracy=81.25,
+            network_loss=0.6,
+        )
         r.true_accuracy, r.ground_truth, r.truth_source = 77.5, 'micro benchmark', 'benchmark'
         return r
 

@@ -6,6 +6,7 @@ the supernet equals the standalone network of that architecture with the same we
 outputs and per-choice parameters are consistent, and bad input is a ValueError naming the
 problem.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -170,6 +171,7 @@ def test_benchmark_network_builds_by_default(space):
 
 def _digits(space):
     from nasviz.data import load_digits
+
     return load_digits(n_train=32)
 
 
@@ -190,20 +192,27 @@ def test_lid_and_gradient_features_and_one_split_step(space):
     model, size = _tiny_supernet(space, data)
     slot = next(i for i, s in enumerate(space.slots) if len(space.choices(s)) >= 3)
     n_ops = len(space.choices(space.slots[slot]))
-    lf = lid_features(model, data, slot, config=FeatureConfig(kind='lid', repeats=2, batch_size=16, n_neighbors=5),
-                      progress=False)
+    lf = lid_features(
+        model, data, slot, config=FeatureConfig(kind='lid', repeats=2, batch_size=16, n_neighbors=5), progress=False
+    )
     assert lf.features.shape == (n_ops, 2, len(model.block_names))
     assert np.isfinite(lf.features).all() and lf.similarity.shape == (n_ops, n_ops)
     assert lf.edge_name == space.slots[slot]
-    gf = grad_features(model, data, slot, config=FeatureConfig(kind='grad', repeats=2, batch_size=16, n_neighbors=5),
-                       progress=False)
+    gf = grad_features(
+        model, data, slot, config=FeatureConfig(kind='grad', repeats=2, batch_size=16, n_neighbors=5), progress=False
+    )
     assert gf.features.shape[0] == n_ops and gf.features.shape[1] == 1
     assert gf.features.shape[2] == gf.info['n_params'] > 0
     # every slot can be measured, also where the space's rules tie slots together (a DARTS node's
     # two inputs must differ, so some candidates need a path of their own)
     for other in {0, len(space.slots) - 1} - {slot}:
-        lf0 = lid_features(model, data, other, config=FeatureConfig(kind='lid', repeats=1, batch_size=16,
-                                                                    n_neighbors=5), progress=False)
+        lf0 = lid_features(
+            model,
+            data,
+            other,
+            config=FeatureConfig(kind='lid', repeats=1, batch_size=16, n_neighbors=5),
+            progress=False,
+        )
         assert np.isfinite(lf0.features).all()
         assert all(space.is_valid(space.from_str(p)) for p in lf0.info['paths'])
     groups = split_ops(lf.similarity, k=2, method='exhaustive')

@@ -1,6 +1,7 @@
 """The DARTS / NAS-Bench-301 space: vocabulary, bad input, sampling, networks against the
 benchmark's parameter counts, the supernet's ownership of weights, and the NB301 table reader.
 (The space also runs through tests/test_space_conformance.py.)"""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,11 +22,26 @@ from nasviz.spaces.darts_network import DESIGNS, DartsSupernet, count_parameters
 from nasviz.spaces.darts_space import SUPERNET_DESIGN
 from nasviz.spaces.nb201 import Arch as NB201Arch
 
-
-NORMAL = [('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1),
-          ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)]
-REDUCE = [('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1),
-          ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)]
+NORMAL = [
+    ('sep_conv_3x3', 0),
+    ('sep_conv_3x3', 1),
+    ('sep_conv_3x3', 0),
+    ('sep_conv_3x3', 1),
+    ('sep_conv_3x3', 1),
+    ('skip_connect', 0),
+    ('skip_connect', 0),
+    ('dil_conv_3x3', 2),
+]
+REDUCE = [
+    ('max_pool_3x3', 0),
+    ('max_pool_3x3', 1),
+    ('skip_connect', 2),
+    ('max_pool_3x3', 1),
+    ('max_pool_3x3', 0),
+    ('skip_connect', 2),
+    ('skip_connect', 2),
+    ('max_pool_3x3', 1),
+]
 DARTS_V2 = DartsArch(NORMAL, REDUCE)
 TINY = dict(C=8, layers=3, num_classes=10, in_channels=3)
 
@@ -81,8 +97,9 @@ def test_strings_in_the_table_format(space):
     assert space.from_str(s) == DARTS_V2
     # whitespace, and DARTS's own Genotype(...) repr
     assert space.from_str(' normal = ' + str(NORMAL) + ' ; reduce=' + str(REDUCE) + ' ') == DARTS_V2
-    geno = (f'Genotype(normal={NORMAL}, normal_concat=[2, 3, 4, 5], reduce={REDUCE}, '
-            'reduce_concat=range(2, 6))'.replace('range(2, 6)', '[2, 3, 4, 5]'))
+    geno = f'Genotype(normal={NORMAL}, normal_concat=[2, 3, 4, 5], reduce={REDUCE}, reduce_concat=range(2, 6))'.replace(
+        'range(2, 6)', '[2, 3, 4, 5]'
+    )
     assert space.from_str(geno) == DARTS_V2
     with pytest.raises(ValueError, match='normal_concat'):
         space.from_str(geno.replace('normal_concat=[2, 3, 4, 5]', 'normal_concat=[4, 5]'))
@@ -108,8 +125,10 @@ def _with(cell, k, pair):
 
 
 BAD_CELLS = [
-    (_with(NORMAL, 3, ('sep_conv_3x3', 3)),
-     r'pair 4 \(node 3\): input index 3 is out of range; node 3 takes inputs 0..2'),
+    (
+        _with(NORMAL, 3, ('sep_conv_3x3', 3)),
+        r'pair 4 \(node 3\): input index 3 is out of range; node 3 takes inputs 0..2',
+    ),
     (_with(NORMAL, 0, ('sep_conv_3x3', -1)), 'input index -1 is out of range'),
     (_with(NORMAL, 7, ('dil_conv_3x3', 5)), 'input index 5 is out of range; node 5'),
     (_with(NORMAL, 1, ('sep_conv_3x3', 0)), 'node 2 takes input 0 twice'),
@@ -138,23 +157,27 @@ def test_bad_cells_are_value_errors_naming_the_problem(space, cell, match):
         assert not space.is_valid(f'normal={cell!s};reduce={REDUCE!s}')
 
 
-@pytest.mark.parametrize('text,match', [
-    ('', 'not a darts genotype string'),
-    ('garbage', 'not a darts genotype string'),
-    (str(NORMAL), 'not a darts genotype string'),
-    (f'normal={NORMAL}', 'not a darts genotype string'),
-    (f'normal={NORMAL};reduce=[(sep_conv_3x3, 0)]', 'reduce cell is not a list of'),
-    (f'normal={NORMAL};reduce=' + '[' * 5000 + ']' * 5000, 'characters'),
-    ('Genotype(normal=[])', 'lacks'),
-])
+@pytest.mark.parametrize(
+    'text,match',
+    [
+        ('', 'not a darts genotype string'),
+        ('garbage', 'not a darts genotype string'),
+        (str(NORMAL), 'not a darts genotype string'),
+        (f'normal={NORMAL}', 'not a darts genotype string'),
+        (f'normal={NORMAL};reduce=[(sep_conv_3x3, 0)]', 'reduce cell is not a list of'),
+        (f'normal={NORMAL};reduce=' + '[' * 5000 + ']' * 5000, 'characters'),
+        ('Genotype(normal=[])', 'lacks'),
+    ],
+)
 def test_bad_strings(space, text, match):
     with pytest.raises(ValueError, match=match):
         space.from_str(text)
 
 
 def test_archs_of_another_space_and_bad_types_are_refused(space):
-    nb201 = NB201Arch.from_str('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|'
-                               'skip_connect~2|')
+    nb201 = NB201Arch.from_str(
+        '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'
+    )
     with pytest.raises(ValueError, match="space 'nb201'"):
         space.check(nb201)
     with pytest.raises(ValueError, match="space 'nb201'"):
@@ -258,8 +281,7 @@ def test_the_benchmark_network_shape(space):
     with torch.device('meta'):
         net = space.build_network(DARTS_V2)
     assert net.C == 32 and len(net.cells) == 8 and net.reductions == (2, 5)
-    assert net.block_names == ['normal0', 'normal1', 'reduce2', 'normal3', 'normal4', 'reduce5', 'normal6',
-                               'normal7']
+    assert net.block_names == ['normal0', 'normal1', 'reduce2', 'normal3', 'normal4', 'reduce5', 'normal6', 'normal7']
     assert net.stem[0].out_channels == 96 and net.classifier.in_features == 4 * 128
     # affine BN in the preprocessing, none inside the candidate ops
     assert net.cells[0].preprocess1[2].affine
@@ -285,6 +307,7 @@ def _flops_m(net: DartsSupernet) -> float:
 
     def add(weight):
         return lambda _m, _i, out: elems.__setitem__('x', elems['x'] + weight * out.numel())
+
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d) and not m.affine or isinstance(m, torch.nn.ReLU):
             m.register_forward_hook(add(1))
@@ -400,8 +423,13 @@ def test_single_path_of_each_design_equals_its_standalone_network(space, design)
     sup.train()
     sup(x, DARTS_V2).sum().backward()
     shared = sup.shared_parameters()
-    extra = [p for c in sup.cells for name in ('out_bn', 'shortcut') if hasattr(c, name)
-             for p in getattr(c, name).parameters()]
+    extra = [
+        p
+        for c in sup.cells
+        for name in ('out_bn', 'shortcut')
+        if hasattr(c, name)
+        for p in getattr(c, name).parameters()
+    ]
     assert {id(p) for p in extra} <= {id(p) for p in shared}
     assert all(p.grad is not None for p in shared)
     if design == 'out_bn_shortcut':
@@ -501,21 +529,35 @@ def _table_csv(tmp_path, table_path, edit):
     return p
 
 
-@pytest.mark.parametrize('edit,match', [
-    (lambda df: df.__setitem__('normal', df['normal'].str.replace("('max_pool_3x3', 0)", "('none', 0)", n=1)),
-     r"column 'normal', row 0 \(line 2\): normal cell pair 1 \(node 2\): unknown op 'none'"),
-    (lambda df: df.loc.__setitem__((2, 'reduce'), df.loc[2, 'reduce'].replace('), (', '); (', 1)),
-     r"column 'reduce', row 2 \(line 4\): reduce cell is not a list"),
-    (lambda df: df.loc.__setitem__((1, 'normal'), df.loc[1, 'normal'].replace(', 3)]', ', 9)]')),
-     r"column 'normal', row 1 \(line 3\): .*input index 9 is out of range"),
-    (lambda df: df.loc.__setitem__((3, 'normal'), ''), r"column 'normal', row 3 \(line 5\): blank genotype"),
-    (lambda df: df.loc.__setitem__((4, 'val_accuracy'), '93.1%'),
-     r"column 'val_accuracy', row 4 \(line 6\): '93.1%' is not a number .write numbers without a percent sign"),
-    (lambda df: df.loc.__setitem__((1, 'val_accuracy'), 193.0), r"column 'val_accuracy', row 1 .* outside \[0, 100\]"),
-    (lambda df: df.loc.__setitem__((2, 'params_m'), None), r"column 'params_m', row 2 \(line 4\): blank cell"),
-    (lambda df: df.loc.__setitem__(4, df.loc[0]), r'row 4 \(line 6\) repeats row 0'),
-    (lambda df: df.pop('params_m'), r"missing column\(s\) \['params_m'\]"),
-])
+@pytest.mark.parametrize(
+    'edit,match',
+    [
+        (
+            lambda df: df.__setitem__('normal', df['normal'].str.replace("('max_pool_3x3', 0)", "('none', 0)", n=1)),
+            r"column 'normal', row 0 \(line 2\): normal cell pair 1 \(node 2\): unknown op 'none'",
+        ),
+        (
+            lambda df: df.loc.__setitem__((2, 'reduce'), df.loc[2, 'reduce'].replace('), (', '); (', 1)),
+            r"column 'reduce', row 2 \(line 4\): reduce cell is not a list",
+        ),
+        (
+            lambda df: df.loc.__setitem__((1, 'normal'), df.loc[1, 'normal'].replace(', 3)]', ', 9)]')),
+            r"column 'normal', row 1 \(line 3\): .*input index 9 is out of range",
+        ),
+        (lambda df: df.loc.__setitem__((3, 'normal'), ''), r"column 'normal', row 3 \(line 5\): blank genotype"),
+        (
+            lambda df: df.loc.__setitem__((4, 'val_accuracy'), '93.1%'),
+            r"column 'val_accuracy', row 4 \(line 6\): '93.1%' is not a number .write numbers without a percent sign",
+        ),
+        (
+            lambda df: df.loc.__setitem__((1, 'val_accuracy'), 193.0),
+            r"column 'val_accuracy', row 1 .* outside \[0, 100\]",
+        ),
+        (lambda df: df.loc.__setitem__((2, 'params_m'), None), r"column 'params_m', row 2 \(line 4\): blank cell"),
+        (lambda df: df.loc.__setitem__(4, df.loc[0]), r'row 4 \(line 6\) repeats row 0'),
+        (lambda df: df.pop('params_m'), r"missing column\(s\) \['params_m'\]"),
+    ],
+)
 def test_bad_tables_name_file_column_and_row(tmp_path, table_path, edit, match):
     p = _table_csv(tmp_path, table_path, edit)
     with pytest.raises(ValueError, match=match) as err:

@@ -4,6 +4,7 @@ the benchmark's channel rule and parameter counts, the sliced supernet, and the 
 The conformance test (tests/test_space_conformance.py) covers the interface contract; this file
 covers what is specific to NAS-Bench-101.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,16 +22,22 @@ from nasviz.bench import load_benchmark
 from nasviz.bench.nb101 import NB101Table, param_agreement
 from nasviz.spaces import get_space
 from nasviz.spaces.base import product_iter
-from nasviz.spaces.nb101 import (ABSENT_OP, NODE_SLOTS, OPS, SLOTS, NB101Arch, _normal_form, canonical,
-                                 vertex_channels)
+from nasviz.spaces.nb101 import ABSENT_OP, NODE_SLOTS, OPS, SLOTS, NB101Arch, _normal_form, canonical, vertex_channels
 from nasviz.spaces.nb101_network import BN_MOMENTUM, NB101Network, SlicedConvBNReLU
 
 SPACE = get_space('nb101')
 C1, C3, MP = OPS
 
 # the shared table's first row: 7 nodes, node 5 has no path to the output (pruned)
-ROW0_MATRIX = [[0, 1, 1, 1, 1, 0, 1], [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 1, 0],
-               [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]]
+ROW0_MATRIX = [
+    [0, 1, 1, 1, 1, 0, 1],
+    [0, 0, 0, 0, 0, 1, 1],
+    [0, 0, 0, 0, 0, 0, 1],
+    [0, 0, 0, 0, 1, 1, 0],
+    [0, 0, 0, 0, 0, 1, 1],
+    [0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+]
 ROW0_OPS = ['input', MP, MP, C3, C3, C3, 'output']
 
 
@@ -81,8 +88,10 @@ def test_pruning_drops_dead_nodes_and_their_ops():
     other[5] = MP
     assert NB101Arch(ROW0_MATRIX, other) == a
     # the string holds the pruned form and round-trips
-    assert str(a) == '[[0,1,1,1,1,1],[0,0,0,0,0,1],[0,0,0,0,0,1],[0,0,0,0,1,0],[0,0,0,0,0,1],[0,0,0,0,0,0]]|' \
-                     'input,maxpool3x3,maxpool3x3,conv3x3-bn-relu,conv3x3-bn-relu,output'
+    assert (
+        str(a) == '[[0,1,1,1,1,1],[0,0,0,0,0,1],[0,0,0,0,0,1],[0,0,0,0,1,0],[0,0,0,0,0,1],[0,0,0,0,0,0]]|'
+        'input,maxpool3x3,maxpool3x3,conv3x3-bn-relu,conv3x3-bn-relu,output'
+    )
     assert SPACE.from_str(str(a)) == a and SPACE.from_assignment(SPACE.assignment(a)) == a
 
 
@@ -91,7 +100,7 @@ def test_sixteen_edges_before_pruning_are_valid():
     m = np.zeros((7, 7), int)
     m[0, 1:6] = 1
     for i in range(1, 6):
-        m[i, i + 1:6] = 1
+        m[i, i + 1 : 6] = 1
     m[0, 6] = 1
     m[5, 6] = 0
     assert m.sum() == 16
@@ -171,7 +180,7 @@ def _relabel(a: NB101Arch, rng: np.random.Generator) -> NB101Arch:
     """The same cell with its interior nodes renumbered by a random topological order."""
     k = a.num_nodes
     m = a.to_numpy()
-    indeg = m[:, 1:k - 1][1:k - 1].sum(axis=0).tolist()
+    indeg = m[:, 1 : k - 1][1 : k - 1].sum(axis=0).tolist()
     ready = [v for v in range(1, k - 1) if indeg[v - 1] == 0]
     order = [0]
     while ready:
@@ -217,7 +226,7 @@ def test_canonical_is_exactly_isomorphism_on_the_table(table):
         buckets.setdefault((tuple(sorted(a.ops)), a.num_edges), []).append(a)
     for group in buckets.values():
         for i, a in enumerate(group):
-            assert not any(_isomorphic(a, b) for b in group[i + 1:])
+            assert not any(_isomorphic(a, b) for b in group[i + 1 :])
     assert len(by_key) == len(table) == 292
 
 
@@ -292,8 +301,11 @@ def test_benchmark_network_size_of_the_bare_cell():
     c = NB101Arch(ROW0_MATRIX, ROW0_OPS)
     exact = SPACE.build_network(c, **{**tiny, 'alloc': 'exact'})
     shared = SPACE.build_network(c, **tiny)
-    assert SPACE.param_count(c, **tiny) == sum(p.numel() for p in exact.parameters()) \
+    assert (
+        SPACE.param_count(c, **tiny)
+        == sum(p.numel() for p in exact.parameters())
         < sum(p.numel() for p in shared.parameters())
+    )
     bn = net.stem.bn
     assert bn.momentum == BN_MOMENTUM == pytest.approx(1 - 0.997) and bn.eps == 1e-5 and bn.affine
 
@@ -329,8 +341,10 @@ def test_supernet_trains_only_the_path_and_slices_bn_statistics():
     torch.manual_seed(0)
     sup = SPACE.build_supernet(**SPACE.sizes['tiny'], design='benchmark')
     # 3 interior nodes feed the output: 16 channels split 6/5/5 in the first cell
-    a = NB101Arch([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
-                  ['input', C3, C1, MP, 'output'])
+    a = NB101Arch(
+        [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        ['input', C3, C1, MP, 'output'],
+    )
     before = {k: v.clone() for k, v in sup.state_dict().items()}
     opt = torch.optim.SGD(sup.parameters(), lr=0.1)
     loss = torch.nn.functional.cross_entropy(sup(torch.randn(8, 3, 16, 16), a), torch.randint(0, 10, (8,)))
@@ -362,12 +376,15 @@ def test_bn_recalibration_averages_sliced_statistics():
     torch.manual_seed(0)
     size = dict(SPACE.sizes['tiny'])
     sup = SPACE.build_supernet(**size, design='benchmark')
-    a = NB101Arch([[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
-                  ['input', C3, C1, MP, 'output'])
+    a = NB101Arch(
+        [[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        ['input', C3, C1, MP, 'output'],
+    )
     exact = SPACE.build_network(a, **{**size, 'alloc': 'exact'})
     ss = sup.state_dict()
-    exact.load_state_dict({k: ss[k][tuple(slice(0, n) for n in v.shape)] if k in ss else v
-                           for k, v in exact.state_dict().items()})
+    exact.load_state_dict(
+        {k: ss[k][tuple(slice(0, n) for n in v.shape)] if k in ss else v for k, v in exact.state_dict().items()}
+    )
     for net in (sup, exact):
         for mod in net.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
@@ -411,8 +428,11 @@ def _conv_calls(net, archs):
     hooks = []
     for name, mod in net.named_modules():
         if isinstance(mod, SlicedConvBNReLU) and name.startswith('cells.'):
-            hooks.append(mod.register_forward_hook(
-                lambda m, inp, out, name=name: used.setdefault(name, set()).add((inp[0].shape[1], out.shape[1]))))
+            hooks.append(
+                mod.register_forward_hook(
+                    lambda m, inp, out, name=name: used.setdefault(name, set()).add((inp[0].shape[1], out.shape[1]))
+                )
+            )
     with torch.no_grad():
         for a in archs:
             net(torch.randn(2, 3, 16, 16), a)
@@ -438,8 +458,9 @@ def test_default_supernet_gives_every_node_op_the_same_channels_in_every_cell():
     assert sum(len(v) > 1 for v in used.values()) > 10
     # every cell's output has the same width, and the nodes feeding it are averaged, not concatenated
     with torch.no_grad():
-        widths = {tuple(b.shape[1] for b in sup.forward_intermediates(torch.randn(2, 3, 16, 16), a)[1])
-                  for a in archs[:10]}
+        widths = {
+            tuple(b.shape[1] for b in sup.forward_intermediates(torch.randn(2, 3, 16, 16), a)[1]) for a in archs[:10]
+        }
     assert widths == {(16, 32, 64)}
 
 
@@ -526,8 +547,9 @@ def test_tiny_networks_use_a_bn_momentum_their_short_training_can_settle():
     assert moms == {0.1}
     moms = {m.momentum for m in SPACE.build_supernet(**tiny).modules() if isinstance(m, torch.nn.BatchNorm2d)}
     assert moms == {0.1}
-    bench = {m.momentum for m in SPACE.build_network(a, C=8, N=1, stacks=1).modules()
-             if isinstance(m, torch.nn.BatchNorm2d)}
+    bench = {
+        m.momentum for m in SPACE.build_network(a, C=8, N=1, stacks=1).modules() if isinstance(m, torch.nn.BatchNorm2d)
+    }
     assert bench == {BN_MOMENTUM}
     # after 60 forward passes in train mode, eval-mode outputs are close to batch-statistics outputs
     # with the tiny momentum, and far from them with the benchmark's
@@ -582,15 +604,18 @@ def _write(tmp_path, rows, header='matrix,ops,val_accuracy,params_m,flops_m'):
 GOOD_ROW = '"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",90.0,1.0,10.0'
 
 
-@pytest.mark.parametrize('row, message', [
-    ('"[[0,1,0],[0,0,1],[0,1,0]]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*cycle"),
-    ('"[[0,1,0],[0,0,1]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*not a JSON"),
-    ('"[[0,1,0],[0,0,0],[0,0,0]]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*no path"),
-    ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv9x9,output",90.0,1.0,10.0', "column 'ops', row 1.*unknown op"),
-    ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",90%,1.0,10.0', "column 'val_accuracy', row 1"),
-    ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",190.0,1.0,10.0', "column 'val_accuracy', row 1"),
-    ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",90.0,,10.0', "column 'params_m', row 1.*blank"),
-])
+@pytest.mark.parametrize(
+    'row, message',
+    [
+        ('"[[0,1,0],[0,0,1],[0,1,0]]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*cycle"),
+        ('"[[0,1,0],[0,0,1]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*not a JSON"),
+        ('"[[0,1,0],[0,0,0],[0,0,0]]","input,conv3x3-bn-relu,output",90.0,1.0,10.0', "column 'matrix', row 1.*no path"),
+        ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv9x9,output",90.0,1.0,10.0', "column 'ops', row 1.*unknown op"),
+        ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",90%,1.0,10.0', "column 'val_accuracy', row 1"),
+        ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",190.0,1.0,10.0', "column 'val_accuracy', row 1"),
+        ('"[[0,1,0],[0,0,1],[0,0,0]]","input,conv3x3-bn-relu,output",90.0,,10.0', "column 'params_m', row 1.*blank"),
+    ],
+)
 def test_bad_table_rows_name_file_column_and_row(tmp_path, row, message):
     p = _write(tmp_path, [GOOD_ROW, row])
     with pytest.raises(ValueError, match=message) as err:

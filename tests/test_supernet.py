@@ -65,7 +65,7 @@ def test_mask_is_enforced():
 
 
 def test_batches_and_augmentation_are_seeded():
-    x, y = torch.arange(40.).view(10, 1, 2, 2), torch.arange(10)
+    x, y = torch.arange(40.0).view(10, 1, 2, 2), torch.arange(10)
     b1 = [yb for _, yb in iterate_batches(x, y, 4, torch.Generator().manual_seed(1))]
     b2 = [yb for _, yb in iterate_batches(x, y, 4, torch.Generator().manual_seed(1))]
     assert all(torch.equal(p, q) for p, q in zip(b1, b2))
@@ -102,8 +102,12 @@ def test_training_learns_and_bn_recalibration_restores_stats(digits):
     bat = evaluate_archs(m, archs, digits, progress=False, bn='batch')
     with torch.no_grad(), preserved_bn_stats(m):
         m.train()
-        ce = sum(torch.nn.functional.cross_entropy(m(digits.x_test[s:s + 512], archs[0]), digits.y_test[s:s + 512],
-                                                   reduction='sum').item() for s in range(0, len(digits.y_test), 512))
+        ce = sum(
+            torch.nn.functional.cross_entropy(
+                m(digits.x_test[s : s + 512], archs[0]), digits.y_test[s : s + 512], reduction='sum'
+            ).item()
+            for s in range(0, len(digits.y_test), 512)
+        )
     assert bat['loss'].iloc[0] == pytest.approx(ce / len(digits.y_test), rel=1e-5)
     assert not np.allclose(bat['loss'], df['loss']) and not np.allclose(bat['loss'], run['loss'])
     after = m.state_dict()

@@ -1,4 +1,5 @@
 """Figures: a title, axis titles and hover text on each; clear errors for bad input; the widget."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,8 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, sample_archs
 from nasviz.spaces import get_space
+from nasviz.spaces.nb201 import EDGE_NAMES, OP_ABBREV, OPS, sample_archs
 from nasviz.viz import (
     plot_bars,
     plot_cost_bars,
@@ -37,12 +38,14 @@ RNG = np.random.default_rng(0)
 # -- small synthetic inputs, shaped like the analysis modules' outputs -------------------------
 def ranking_df(n: int = 30) -> pd.DataFrame:
     acc = RNG.uniform(10, 94, n)
-    return pd.DataFrame({
-        'arch': [f'|nor_conv_3x3~0|+|skip_connect~0|none~1|+|op{i}~0|none~1|none~2|' for i in range(n)],
-        'accuracy': acc,
-        'score': acc / 100 + RNG.normal(0, 0.05, n),  # a noisy but informative proxy
-        'family': np.where(acc > 50, 'good', 'bad'),
-    })
+    return pd.DataFrame(
+        {
+            'arch': [f'|nor_conv_3x3~0|+|skip_connect~0|none~1|+|op{i}~0|none~1|none~2|' for i in range(n)],
+            'accuracy': acc,
+            'score': acc / 100 + RNG.normal(0, 0.05, n),  # a noisy but informative proxy
+            'family': np.where(acc > 50, 'good', 'bad'),
+        }
+    )
 
 
 def similarity(seed: int = 0) -> pd.DataFrame:
@@ -53,33 +56,54 @@ def similarity(seed: int = 0) -> pd.DataFrame:
 
 
 def lid_df() -> pd.DataFrame:
-    rows = [{'op': op, 'block': b, 'lid': 5 + b + i, 'lid_std': 0.3}
-            for i, op in enumerate(OPS) for b in range(4)]
+    rows = [{'op': op, 'block': b, 'lid': 5 + b + i, 'lid_std': 0.3} for i, op in enumerate(OPS) for b in range(4)]
     return pd.DataFrame(rows)
 
 
 def tree_frame() -> pd.DataFrame:
     # root split on edge 0->1 into two; the first child split again on edge 1->2
-    return pd.DataFrame({
-        'node_id': [0, 1, 2, 3, 4],
-        'parent_id': [np.nan, 0, 0, 1, 1],
-        'depth': [0, 1, 1, 2, 2],
-        'mask': ['all ops on all edges', '0->1: none|skip', '0->1: c1x1|c3x3|pool',
-                 '0->1: none|skip\n1->2: none', '0->1: none|skip\n1->2: rest'],
-        'size': [15625, 6250, 9375, 1250, 5000],
-        'split_edge': ['0->1', '1->2', None, None, None],
-        'is_leaf': [False, False, True, True, True],
-    })
+    return pd.DataFrame(
+        {
+            'node_id': [0, 1, 2, 3, 4],
+            'parent_id': [np.nan, 0, 0, 1, 1],
+            'depth': [0, 1, 1, 2, 2],
+            'mask': [
+                'all ops on all edges',
+                '0->1: none|skip',
+                '0->1: c1x1|c3x3|pool',
+                '0->1: none|skip\n1->2: none',
+                '0->1: none|skip\n1->2: rest',
+            ],
+            'size': [15625, 6250, 9375, 1250, 5000],
+            'split_edge': ['0->1', '1->2', None, None, None],
+            'is_leaf': [False, False, True, True, True],
+        }
+    )
 
 
 def ci_table() -> pd.DataFrame:
     # the long table plot_ranking_ci takes: contenders, a predictor baseline, chance, ceiling
     rows = []
     for metric in ('kendall_tau', 'top10_precision'):
-        for method, est, kind in (('SPOS', 0.11, 'method'), ('NAS-LID', 0.15, 'method'), ('params', 0.04, 'baseline'),
-                                  ('random-scores', 0.0, 'baseline'), ('seed-to-seed', 0.6, 'baseline')):
-            rows.append(dict(method=method, metric=metric, estimate=est, low=est - 0.08, high=est + 0.07,
-                             n=120, kind=kind, level=0.95))
+        for method, est, kind in (
+            ('SPOS', 0.11, 'method'),
+            ('NAS-LID', 0.15, 'method'),
+            ('params', 0.04, 'baseline'),
+            ('random-scores', 0.0, 'baseline'),
+            ('seed-to-seed', 0.6, 'baseline'),
+        ):
+            rows.append(
+                dict(
+                    method=method,
+                    metric=metric,
+                    estimate=est,
+                    low=est - 0.08,
+                    high=est + 0.07,
+                    n=120,
+                    kind=kind,
+                    level=0.95,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -93,52 +117,93 @@ def subnet_matrix(n: int = 12, low: float = -0.3) -> pd.DataFrame:
 
 def sweep_table() -> pd.DataFrame:
     # shaped like experiment.ranking_vs_partitions: method rows and baseline rows
-    return pd.DataFrame({
-        'method': ['spos', 'naslid', 'naslid', 'gmnas', 'gmnas', 'params', 'random-scores', 'seed-to-seed'],
-        'kind': ['method'] * 5 + ['baseline'] * 3,
-        'n_partitions': [1, 2, 4, 2, 4, np.nan, np.nan, np.nan],
-        'kendall_tau': [0.1, 0.15, 0.2, 0.12, 0.1, 0.04, 0.0, 0.6],
-        'kendall_tau_low': [0.0, 0.05, 0.1, 0.02, 0.0, -0.05, -0.06, 0.5],
-        'kendall_tau_high': [0.2, 0.25, 0.3, 0.22, 0.2, 0.13, 0.06, 0.7],
-    })
+    return pd.DataFrame(
+        {
+            'method': ['spos', 'naslid', 'naslid', 'gmnas', 'gmnas', 'params', 'random-scores', 'seed-to-seed'],
+            'kind': ['method'] * 5 + ['baseline'] * 3,
+            'n_partitions': [1, 2, 4, 2, 4, np.nan, np.nan, np.nan],
+            'kendall_tau': [0.1, 0.15, 0.2, 0.12, 0.1, 0.04, 0.0, 0.6],
+            'kendall_tau_low': [0.0, 0.05, 0.1, 0.02, 0.0, -0.05, -0.06, 0.5],
+            'kendall_tau_high': [0.2, 0.25, 0.3, 0.22, 0.2, 0.13, 0.06, 0.7],
+        }
+    )
 
 
 def seeds_table() -> pd.DataFrame:
-    return pd.DataFrame([dict(method=m, seed=s, kendall_tau=0.1 * i + 0.01 * s)
-                         for i, m in enumerate(['SPOS', 'few-shot', 'NAS-LID']) for s in range(3)])
+    return pd.DataFrame(
+        [
+            dict(method=m, seed=s, kendall_tau=0.1 * i + 0.01 * s)
+            for i, m in enumerate(['SPOS', 'few-shot', 'NAS-LID'])
+            for s in range(3)
+        ]
+    )
 
 
 def training_table() -> pd.DataFrame:
     ep = np.arange(0, 41, 5)
     tau = np.linspace(-0.1, 0.2, len(ep))
-    return pd.DataFrame({'epoch': ep, 'kendall_tau': tau, 'low': tau - 0.1, 'high': tau + 0.1,
-                         'supernet_accuracy': np.linspace(20, 70, len(ep))})
+    return pd.DataFrame(
+        {
+            'epoch': ep,
+            'kendall_tau': tau,
+            'low': tau - 0.1,
+            'high': tau + 0.1,
+            'supernet_accuracy': np.linspace(20, 70, len(ep)),
+        }
+    )
 
 
 FIGURES = {
     'ranking': lambda: plot_ranking(ranking_df()),
     'ranking_coloured': lambda: plot_ranking(ranking_df(), color='family'),
     'ranking_continuous': lambda: plot_ranking(ranking_df(), color='accuracy'),
-    'baselines': lambda: plot_ranking_baselines(pd.DataFrame({
-        'method': ['nas-lid', 'gm-nas', 'params', 'random-scores', 'seed-to-seed'],
-        'kendall_tau': [0.6, 0.55, 0.4, 0.0, 0.7], 'kendall_tau_std': [0.05, 0.04, 0, 0.1, 0.03],
-        'spearman': [0.8, 0.7, 0.55, 0.0, 0.85]})),
+    'baselines': lambda: plot_ranking_baselines(
+        pd.DataFrame(
+            {
+                'method': ['nas-lid', 'gm-nas', 'params', 'random-scores', 'seed-to-seed'],
+                'kendall_tau': [0.6, 0.55, 0.4, 0.0, 0.7],
+                'kendall_tau_std': [0.05, 0.04, 0, 0.1, 0.03],
+                'spearman': [0.8, 0.7, 0.55, 0.0, 0.85],
+            }
+        )
+    ),
     'similarity': lambda: plot_similarity(similarity()),
     'similarity_grid': lambda: plot_similarity_grid({f'edge {i}': similarity(i) for i in range(4)}),
     'lid': lambda: plot_lid_curves(lid_df()),
     'lid_bars': lambda: plot_lid_curves(lid_df(), error='bars'),
-    'embedding': lambda: plot_embedding(pd.DataFrame({'x': RNG.normal(size=20), 'y': RNG.normal(size=20),
-                                                      'op': ['a', 'b'] * 10, 'arch': list('abcdefghijklmnopqrst')}),
-                                        color='op', hover='arch'),
-    'embedding_continuous': lambda: plot_embedding(pd.DataFrame({'x': [0.0, 1, 2], 'y': [1.0, 0, 2],
-                                                                 'acc': [50.0, 60, 70]}), color='acc'),
-    'metric_vs': lambda: plot_metric_vs(pd.DataFrame({
-        'n_partitions': [1, 2, 3] * 2, 'kendall_tau': [0.3, 0.4, 0.5, 0.3, 0.45, 0.55],
-        'std': [0.02] * 6, 'method': ['exhaustive'] * 3 + ['spectral'] * 3}),
-        x='n_partitions', y='kendall_tau', group='method', error='std'),
+    'embedding': lambda: plot_embedding(
+        pd.DataFrame(
+            {
+                'x': RNG.normal(size=20),
+                'y': RNG.normal(size=20),
+                'op': ['a', 'b'] * 10,
+                'arch': list('abcdefghijklmnopqrst'),
+            }
+        ),
+        color='op',
+        hover='arch',
+    ),
+    'embedding_continuous': lambda: plot_embedding(
+        pd.DataFrame({'x': [0.0, 1, 2], 'y': [1.0, 0, 2], 'acc': [50.0, 60, 70]}), color='acc'
+    ),
+    'metric_vs': lambda: plot_metric_vs(
+        pd.DataFrame(
+            {
+                'n_partitions': [1, 2, 3] * 2,
+                'kendall_tau': [0.3, 0.4, 0.5, 0.3, 0.45, 0.55],
+                'std': [0.02] * 6,
+                'method': ['exhaustive'] * 3 + ['spectral'] * 3,
+            }
+        ),
+        x='n_partitions',
+        y='kendall_tau',
+        group='method',
+        error='std',
+    ),
     'tree': lambda: plot_partition_tree(tree_frame()),
-    'cost': lambda: plot_cost_bars(pd.DataFrame({'method': ['supernet', 'few-shot'],
-                                                 'peak_memory_mb': [900.0, 1500.0], 'time_s': [60.0, 240.0]})),
+    'cost': lambda: plot_cost_bars(
+        pd.DataFrame({'method': ['supernet', 'few-shot'], 'peak_memory_mb': [900.0, 1500.0], 'time_s': [60.0, 240.0]})
+    ),
     'ranking_ci': lambda: plot_ranking_ci(ci_table()),
     'subnet_similarity': lambda: plot_subnet_similarity(subnet_matrix()),
     'tau_vs_partitions': lambda: plot_tau_vs_partitions(sweep_table(), references={'reliability ceiling': 0.55}),
@@ -318,16 +383,18 @@ def test_one_colour_per_op_everywhere():
     lid = plot_lid_curves(lid_df().iloc[::-1])  # other order: same colours
     lines = {t.name: t.line.color for t in lid.data if t.mode == 'lines+markers'}
     assert lines == {OP_ABBREV[o]: c for o, c in OP_COLOURS.items()}
-    emb = pd.DataFrame({'x': RNG.normal(size=10), 'y': RNG.normal(size=10),
-                        'op on edge': ['c3x3', 'skip'] * 5})
+    emb = pd.DataFrame({'x': RNG.normal(size=10), 'y': RNG.normal(size=10), 'op on edge': ['c3x3', 'skip'] * 5})
     fig = plot_embedding(emb, color='op on edge')
-    assert {t.name: t.marker.color for t in fig.data} == {'c3x3': OP_COLOURS['nor_conv_3x3'],
-                                                          'skip': OP_COLOURS['skip_connect']}
+    assert {t.name: t.marker.color for t in fig.data} == {
+        'c3x3': OP_COLOURS['nor_conv_3x3'],
+        'skip': OP_COLOURS['skip_connect'],
+    }
     bars = plot_bars(pd.DataFrame({'op': list(OPS), 'gap': [0.1] * 5}), x='op', y='gap')
     assert list(bars.data[0].marker.color) == [OP_COLOURS[o] for o in OPS]
     # other categories keep the ordinary palette
-    other = plot_metric_vs(pd.DataFrame({'n': [1, 2] * 2, 'v': [1.0, 2, 3, 4], 'g': ['a', 'a', 'b', 'b']}),
-                           x='n', y='v', group='g')
+    other = plot_metric_vs(
+        pd.DataFrame({'n': [1, 2] * 2, 'v': [1.0, 2, 3, 4], 'g': ['a', 'a', 'b', 'b']}), x='n', y='v', group='g'
+    )
     assert other.data[0].line.color not in OP_COLOURS.values()
 
 
@@ -406,16 +473,19 @@ def test_partition_tree_rejects_unknown_parent():
         plot_partition_tree(bad)
 
 
-@pytest.mark.parametrize('call, column', [
-    (lambda: plot_ranking(ranking_df().drop(columns='accuracy')), 'accuracy'),
-    (lambda: plot_ranking(ranking_df(), hover='cell'), 'cell'),
-    (lambda: plot_ranking_baselines(pd.DataFrame({'method': ['a']})), 'kendall_tau'),
-    (lambda: plot_lid_curves(lid_df().drop(columns='block')), 'block'),
-    (lambda: plot_embedding(pd.DataFrame({'x': [1.0]}), color='op'), 'y'),
-    (lambda: plot_metric_vs(pd.DataFrame({'a': [1]}), x='a', y='b', group='g'), 'b'),
-    (lambda: plot_partition_tree(tree_frame().drop(columns='mask')), 'mask'),
-    (lambda: plot_cost_bars(pd.DataFrame({'method': ['a'], 'time_s': [1.0]})), 'peak_memory_mb'),
-])
+@pytest.mark.parametrize(
+    'call, column',
+    [
+        (lambda: plot_ranking(ranking_df().drop(columns='accuracy')), 'accuracy'),
+        (lambda: plot_ranking(ranking_df(), hover='cell'), 'cell'),
+        (lambda: plot_ranking_baselines(pd.DataFrame({'method': ['a']})), 'kendall_tau'),
+        (lambda: plot_lid_curves(lid_df().drop(columns='block')), 'block'),
+        (lambda: plot_embedding(pd.DataFrame({'x': [1.0]}), color='op'), 'y'),
+        (lambda: plot_metric_vs(pd.DataFrame({'a': [1]}), x='a', y='b', group='g'), 'b'),
+        (lambda: plot_partition_tree(tree_frame().drop(columns='mask')), 'mask'),
+        (lambda: plot_cost_bars(pd.DataFrame({'method': ['a'], 'time_s': [1.0]})), 'peak_memory_mb'),
+    ],
+)
 def test_missing_column_is_value_error_naming_it(call, column):
     with pytest.raises(ValueError, match=f"'{column}'"):
         call()
@@ -439,8 +509,7 @@ def test_partition_explorer_recomputes_on_change():
 
     def compute(n: int, method: str) -> dict[str, go.Figure]:
         calls.append((n, method))
-        return {'tree': go.Figure(layout_title_text=f'{n} via {method}'),
-                'cost': go.Figure(layout_title_text='cost')}
+        return {'tree': go.Figure(layout_title_text=f'{n} via {method}'), 'cost': go.Figure(layout_title_text='cost')}
 
     w = partition_explorer(compute)
     assert calls == [(2, 'exhaustive')]  # drawn at construction
@@ -473,17 +542,27 @@ def test_partition_explorer_shows_errors_and_validates_default():
 
 
 def test_import_viz_does_not_load_umap_and_nasviz_stays_light():
-    code = ('import sys, nasviz, nasviz.report; light = not any(m in sys.modules for m in '
-            '("plotly", "papermill", "nbconvert", "umap", "ipywidgets")); '
-            'import nasviz.viz; print(light, "umap" in sys.modules, "ipywidgets" in sys.modules)')
+    code = (
+        'import sys, nasviz, nasviz.report; light = not any(m in sys.modules for m in '
+        '("plotly", "papermill", "nbconvert", "umap", "ipywidgets")); '
+        'import nasviz.viz; print(light, "umap" in sys.modules, "ipywidgets" in sys.modules)'
+    )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ['True', 'False', 'False']
 
 
 def test_plot_bars_groups_and_hover():
-    df = pd.DataFrame({'layer': ['stem', 's1c0', 'head', 'stem', 's1c0', 'head'], 'cos': [0.1, 0.2, 0.6, 0.0, 0.3, 0.5],
-                       'sd': [0.01] * 6, 'kind': ['a'] * 3 + ['b'] * 3, 'note': list('uvwxyz')})
+    df = pd.DataFrame(
+        {
+            'layer': ['stem', 's1c0', 'head', 'stem', 's1c0', 'head'],
+            'cos': [0.1, 0.2, 0.6, 0.0, 0.3, 0.5],
+            'sd': [0.01] * 6,
+            'kind': ['a'] * 3 + ['b'] * 3,
+            'note': list('uvwxyz'),
+        }
+    )
     from nasviz.viz import plot_bars
+
     fig = plot_bars(df, x='layer', y='cos', group='kind', error='sd', hover='note', title='t')
     assert len(fig.data) == 2 and fig.layout.title.text == 't'
     assert list(fig.layout.xaxis.categoryarray) == ['stem', 's1c0', 'head']  # table order, not sorted

@@ -4,9 +4,11 @@ predictors (parameter count, random scores), the ground truth's own ceiling
 validation accuracy), their rank metrics (:func:`baseline_metrics`, with intervals
 :func:`baseline_metrics_ci`) and a method's table beside them (:func:`ranking_with_baselines`,
 :func:`ranking_with_baselines_ci`)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +17,14 @@ from nasviz.analysis.ci_tables import CI_COLUMNS, ci_metrics, ci_row, ranking_ta
 from nasviz.analysis.metrics import K, check_pair, random_baseline, rank_metrics, ranking_table
 from nasviz.analysis.uncertainty import metric_ci, random_null
 
-__all__ = ['baseline_scores', 'baseline_metrics', 'ranking_with_baselines', 'ceiling_scores',
-           'baseline_metrics_ci', 'ranking_with_baselines_ci']
+__all__ = [
+    'baseline_scores',
+    'baseline_metrics',
+    'ranking_with_baselines',
+    'ceiling_scores',
+    'baseline_metrics_ci',
+    'ranking_with_baselines_ci',
+]
 
 
 def baseline_scores(bench: Any, archs: Iterable[Any]) -> dict[str, np.ndarray]:
@@ -49,8 +57,14 @@ def baseline_scores(bench: Any, archs: Iterable[Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def baseline_metrics(bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,), random_state: int | None = 0,
-                     dataset: str | None = None, metric: str | None = None) -> pd.DataFrame:
+def baseline_metrics(
+    bench: Any,
+    archs: Iterable[Any],
+    ks: Iterable[K] = (10,),
+    random_state: int | None = 0,
+    dataset: str | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
     """Rank metrics of every trivial predictor of :func:`baseline_scores`, each against the truth
     it is meant for (the seed-to-seed ceiling against the first seed only, since the mean
     includes the predicting seed), plus random scores (mean and std over 100 draws).
@@ -75,8 +89,9 @@ def baseline_metrics(bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,), 
     return df
 
 
-def ranking_with_baselines(scores: dict[str, Any], bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,),
-                           random_state: int | None = 0) -> pd.DataFrame:
+def ranking_with_baselines(
+    scores: dict[str, Any], bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,), random_state: int | None = 0
+) -> pd.DataFrame:
     """Rank metrics of each predictor in ``scores`` against ``bench`` (``kind='method'``),
     followed by the rows of :func:`baseline_metrics` (``kind='baseline'``); index ``method``."""
     archs = list(archs)
@@ -84,7 +99,6 @@ def ranking_with_baselines(scores: dict[str, Any], bench: Any, archs: Iterable[A
     methods = ranking_table(scores, truth, ks=ks)
     methods.insert(0, 'kind', 'method')
     return pd.concat([methods, baseline_metrics(bench, archs, ks=ks, random_state=random_state)])
-
 
 
 def ceiling_scores(bench: Any, archs: Iterable[Any]) -> tuple[str, np.ndarray, np.ndarray] | None:
@@ -110,15 +124,22 @@ def ceiling_scores(bench: Any, archs: Iterable[Any]) -> tuple[str, np.ndarray, n
         truth = bench.accuracies(archs, metric=f'seed{bench.seeds[0]}')
         return 'seed-to-seed', scores['seed-to-seed'], np.asarray(truth, dtype=np.float64)
     if 'valid-as-predictor' in scores:
-        return 'valid-as-predictor', scores['valid-as-predictor'], np.asarray(bench.accuracies(archs),
-                                                                               dtype=np.float64)
+        return 'valid-as-predictor', scores['valid-as-predictor'], np.asarray(bench.accuracies(archs), dtype=np.float64)
     return None
 
 
-def baseline_metrics_ci(bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,), level: float = 0.95,
-                        n_resamples: int = 2000, n_draws: int = 1000, random_state: int | None = 0,
-                        dataset: str | None = None, metric: str | None = None,
-                        method: str = 'percentile') -> pd.DataFrame:
+def baseline_metrics_ci(
+    bench: Any,
+    archs: Iterable[Any],
+    ks: Iterable[K] = (10,),
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    n_draws: int = 1000,
+    random_state: int | None = 0,
+    dataset: str | None = None,
+    metric: str | None = None,
+    method: str = 'percentile',
+) -> pd.DataFrame:
     """Every trivial baseline with an interval, as a long table (:data:`CI_COLUMNS` plus
     ``kind='baseline'``):
 
@@ -151,18 +172,34 @@ def baseline_metrics_ci(bench: Any, archs: Iterable[Any], ks: Iterable[K] = (10,
     return df
 
 
-def ranking_with_baselines_ci(scores: Mapping[str, Any], bench: Any, archs: Iterable[Any],
-                              ks: Iterable[K] = (10,), level: float = 0.95, n_resamples: int = 2000,
-                              n_draws: int = 1000, random_state: int | None = 0,
-                              method: str = 'percentile') -> pd.DataFrame:
+def ranking_with_baselines_ci(
+    scores: Mapping[str, Any],
+    bench: Any,
+    archs: Iterable[Any],
+    ks: Iterable[K] = (10,),
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    n_draws: int = 1000,
+    random_state: int | None = 0,
+    method: str = 'percentile',
+) -> pd.DataFrame:
     """:func:`ranking_table_ci` of each predictor in ``scores`` against ``bench``
     (``kind='method'``) followed by :func:`baseline_metrics_ci` (``kind='baseline'``): one long
     table to draw with error bars or to pass to :func:`ci_wide`."""
     archs = list(archs)
     truth = np.asarray(bench.accuracies(archs), dtype=np.float64)
-    methods = ranking_table_ci(scores, truth, ks=ks, level=level, n_resamples=n_resamples,
-                               random_state=random_state, method=method)
+    methods = ranking_table_ci(
+        scores, truth, ks=ks, level=level, n_resamples=n_resamples, random_state=random_state, method=method
+    )
     methods.insert(1, 'kind', 'method')
-    base = baseline_metrics_ci(bench, archs, ks=ks, level=level, n_resamples=n_resamples, n_draws=n_draws,
-                               random_state=random_state, method=method)
+    base = baseline_metrics_ci(
+        bench,
+        archs,
+        ks=ks,
+        level=level,
+        n_resamples=n_resamples,
+        n_draws=n_draws,
+        random_state=random_state,
+        method=method,
+    )
     return pd.concat([methods, base], ignore_index=True)

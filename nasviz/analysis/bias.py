@@ -22,26 +22,47 @@ ground truth, returning plain data with bootstrap confidence intervals over arch
 
 Nothing here trains or imports a model: the scores come in as numbers.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from nasviz.analysis.metrics import (as_float_vector, as_numeric, check_finite_pair, regret, resolve_k, spearman,
-                                     topk_precision)
+from nasviz.analysis.metrics import (
+    as_float_vector,
+    as_numeric,
+    check_finite_pair,
+    regret,
+    resolve_k,
+    spearman,
+)
 from nasviz.analysis.preference import choice_preference, infer_space
 from nasviz.analysis.uncertainty import Estimate, bootstrap_ci, kendall_ci, paired_difference, topk_precision_ci
 from nasviz.spaces import get_space
 from nasviz.validate import check_int, short_repr
 
-__all__ = ['BiasResult', 'analyse', 'summary_table', 'TOP_FRACTIONS', 'BOTTOM_FRACTIONS', 'picking_vs_pruning', 'size_bias',
-           'ranking_over_training', 'training_endpoints', 'seed_stability', 'bn_handling', 'expected_best_of_random', 'pruned_search_curve']
+__all__ = [
+    'BiasResult',
+    'analyse',
+    'summary_table',
+    'TOP_FRACTIONS',
+    'BOTTOM_FRACTIONS',
+    'picking_vs_pruning',
+    'size_bias',
+    'ranking_over_training',
+    'training_endpoints',
+    'seed_stability',
+    'bn_handling',
+    'expected_best_of_random',
+    'pruned_search_curve',
+]
 
 #: the predicted-top fractions of Zhang et al. 2020 (top 0.1%, 1%, 10%)
 TOP_FRACTIONS: tuple[float, ...] = (0.001, 0.01, 0.1)
@@ -56,8 +77,10 @@ def _finite(x: Any, name: str) -> np.ndarray:
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f'{name} holds {int(bad.sum())} value(s) that are NaN or infinite (first at position {i}: '
-                         f'{float(v[i])}); drop those cells first')
+        raise ValueError(
+            f'{name} holds {int(bad.sum())} value(s) that are NaN or infinite (first at position {i}: '
+            f'{float(v[i])}); drop those cells first'
+        )
     return v
 
 
@@ -68,14 +91,15 @@ def _fraction_k(fraction: float, n: int, name: str) -> int:
     return resolve_k(f, n)
 
 
-def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
-                          random_state: int = 0) -> pd.DataFrame:
+def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95, random_state: int = 0) -> pd.DataFrame:
     """Kendall tau (with its bootstrap CI) and Spearman of the tracked scores against ``truth``
     at every tracked epoch of a supernet's training history (``nasviz.experiment.spos_supernet``),
     beside the supernet's training accuracy and the mean score of the tracked cells. One row per
     tracked epoch (1-based)."""
     if 'scores' not in history.columns:
-        raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
+        raise ValueError(
+            'history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)'
+        )
     truth = _finite(truth, 'truth')
     rows = []
     for _, r in history.iterrows():
@@ -85,9 +109,18 @@ def ranking_over_training(history: pd.DataFrame, truth, level: float = 0.95,
         if sc.shape != truth.shape:
             raise ValueError(f'epoch {r["epoch"]}: {sc.size} scores for {truth.size} ground-truth values')
         est = kendall_ci(sc, truth, level=level, random_state=random_state)
-        rows.append(dict(epoch=int(r['epoch']) + 1, kendall_tau=est.estimate, low=est.low, high=est.high, n=est.n,
-                         spearman=spearman(sc, truth), mean_score=float(sc.mean()),
-                         train_acc=float(r['train_acc'])))
+        rows.append(
+            dict(
+                epoch=int(r['epoch']) + 1,
+                kendall_tau=est.estimate,
+                low=est.low,
+                high=est.high,
+                n=est.n,
+                spearman=spearman(sc, truth),
+                mean_score=float(sc.mean()),
+                train_acc=float(r['train_acc']),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,20 +131,31 @@ def training_endpoints(history: pd.DataFrame) -> dict[str, Any] | None:
     tracked. Whether the ranking changed between them is one paired test on the same cells,
     :func:`nasviz.audit.compare.changed_over_training`."""
     if 'scores' not in history.columns:
-        raise ValueError('history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)')
+        raise ValueError(
+            'history has no scores column: train with nasviz.experiment.spos_supernet(..., score_archs=archs)'
+        )
     tracked = history[history['scores'].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))]
     if len(tracked) < 2:
         return None
     first, last = tracked.iloc[0], tracked.iloc[-1]
-    return {'first_scores': np.asarray(first['scores'], dtype=np.float64),
-            'last_scores': np.asarray(last['scores'], dtype=np.float64),
-            'first_epoch': int(first['epoch']) + 1, 'last_epoch': int(last['epoch']) + 1}
+    return {
+        'first_scores': np.asarray(first['scores'], dtype=np.float64),
+        'last_scores': np.asarray(last['scores'], dtype=np.float64),
+        'first_epoch': int(first['epoch']) + 1,
+        'last_epoch': int(last['epoch']) + 1,
+    }
 
 
-def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACTIONS,
-                       bottom: Sequence[float] = BOTTOM_FRACTIONS, top_region: float = 0.1,
-                       level: float = 0.95, n_resamples: int = 1000, random_state: int | None = 0
-                       ) -> dict[str, Any]:
+def picking_vs_pruning(
+    scores: Any,
+    truth: Any,
+    top: Sequence[float] = TOP_FRACTIONS,
+    bottom: Sequence[float] = BOTTOM_FRACTIONS,
+    top_region: float = 0.1,
+    level: float = 0.95,
+    n_resamples: int = 1000,
+    random_state: int | None = 0,
+) -> dict[str, Any]:
     """How well ``scores`` pick the best cells versus prune the worst.
 
     Returns ``top_precision`` and ``bottom_precision`` (``{fraction: Estimate}``: share of the
@@ -127,13 +171,15 @@ def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACT
     out: dict[str, Any] = dict(n=n, best=float(t.max()))
     out['top_precision'] = {float(f): topk_precision_ci(p, t, _fraction_k(f, n, 'top'), **boot) for f in top}
     out['random_top'] = {float(f): _fraction_k(f, n, 'top') / n for f in top}
-    out['bottom_precision'] = {float(f): topk_precision_ci(-p, -t, _fraction_k(f, n, 'bottom'), **boot)
-                               for f in bottom}
+    out['bottom_precision'] = {float(f): topk_precision_ci(-p, -t, _fraction_k(f, n, 'bottom'), **boot) for f in bottom}
     out['random_bottom'] = {float(f): _fraction_k(f, n, 'bottom') / n for f in bottom}
     k_top = _fraction_k(top_region, n, 'top_region')
     in_top = np.argsort(-t, kind='stable')[:k_top]
-    out['tau_in_true_top'] = (kendall_ci(p[in_top], t[in_top], **boot) if k_top >= 3
-                              else Estimate(float('nan'), float('nan'), float('nan'), k_top, level))
+    out['tau_in_true_top'] = (
+        kendall_ci(p[in_top], t[in_top], **boot)
+        if k_top >= 3
+        else Estimate(float('nan'), float('nan'), float('nan'), k_top, level)
+    )
 
     def regret_stat(idx: np.ndarray, axis: int = -1) -> np.ndarray:
         idx = np.atleast_2d(idx)
@@ -143,7 +189,7 @@ def picking_vs_pruning(scores: Any, truth: Any, top: Sequence[float] = TOP_FRACT
     lo, hi, how, _ = bootstrap_ci(regret_stat, n, level, n_resamples, random_state, 'percentile')
     out['regret'] = Estimate(r, lo, hi, n, level, how)
     order = np.argsort(-p, kind='stable')
-    out['regret_top'] = {float(f): float(t.max() - t[order[:_fraction_k(f, n, 'top')]].max()) for f in top}
+    out['regret_top'] = {float(f): float(t.max() - t[order[: _fraction_k(f, n, 'top')]].max()) for f in top}
     return out
 
 
@@ -151,13 +197,14 @@ def _partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     rx, ry, rz = (stats.rankdata(v) for v in (x, y, z))
     rxy, rxz, ryz = (np.corrcoef(a, b)[0, 1] for a, b in ((rx, ry), (rx, rz), (ry, rz)))
     # undefined when x or y is (a monotone function of) z: nothing is left once z is known
-    if 1 - rxz ** 2 < 1e-9 or 1 - ryz ** 2 < 1e-9:
+    if 1 - rxz**2 < 1e-9 or 1 - ryz**2 < 1e-9:
         return float('nan')
-    return float((rxy - rxz * ryz) / np.sqrt((1 - rxz ** 2) * (1 - ryz ** 2)))
+    return float((rxy - rxz * ryz) / np.sqrt((1 - rxz**2) * (1 - ryz**2)))
 
 
-def size_bias(scores: Any, truth: Any, params: Any, level: float = 0.95, n_resamples: int = 1000,
-              random_state: int | None = 0) -> Estimate:
+def size_bias(
+    scores: Any, truth: Any, params: Any, level: float = 0.95, n_resamples: int = 1000, random_state: int | None = 0
+) -> Estimate:
     """Partial Spearman correlation of ``scores`` with ``params`` given ``truth``: how much the
     predictor rewards size beyond what size buys in true accuracy (0: no size bias; NaN when the
     scores are a monotone function of the truth, which leaves nothing to explain). Bootstrap CI
@@ -178,8 +225,9 @@ def size_bias(scores: Any, truth: Any, params: Any, level: float = 0.95, n_resam
     return Estimate(est, lo, hi, p.size, level, how)
 
 
-def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples: int = 1000,
-                   random_state: int | None = 0) -> dict[str, Any]:
+def seed_stability(
+    score_runs: Any, truth: Any, level: float = 0.95, n_resamples: int = 1000, random_state: int | None = 0
+) -> dict[str, Any]:
     """Several supernet seeds scoring the same cells (``score_runs``: seeds x cells): each seed's
     Kendall tau against the truth (``per_seed``, with CIs), their spread (``tau_mean``,
     ``tau_sd``), and Kendall tau between the rankings of every pair of seeds (``between_seeds``:
@@ -198,12 +246,24 @@ def seed_stability(score_runs: Any, truth: Any, level: float = 0.95, n_resamples
     per = [kendall_ci(s, t, **boot) for s in S]
     taus = np.array([e.estimate for e in per])
     between = {(i, j): float(stats.kendalltau(S[i], S[j]).statistic) for i, j in combinations(range(len(S)), 2)}
-    return dict(per_seed=per, tau_mean=float(taus.mean()), tau_sd=float(taus.std(ddof=1)),
-                between_seeds=between, between_mean=float(np.mean(list(between.values()))), n=t.size)
+    return dict(
+        per_seed=per,
+        tau_mean=float(taus.mean()),
+        tau_sd=float(taus.std(ddof=1)),
+        between_seeds=between,
+        between_mean=float(np.mean(list(between.values()))),
+        n=t.size,
+    )
 
 
-def bn_handling(scores_by_mode: dict[str, Any], truth: Any, reference: str = 'recalibrate', level: float = 0.95,
-                n_resamples: int = 1000, random_state: int | None = 0) -> pd.DataFrame:
+def bn_handling(
+    scores_by_mode: dict[str, Any],
+    truth: Any,
+    reference: str = 'recalibrate',
+    level: float = 0.95,
+    n_resamples: int = 1000,
+    random_state: int | None = 0,
+) -> pd.DataFrame:
     """How BN statistics change a supernet's ranking: ``scores_by_mode`` maps a BN handling
     (e.g. ``'recalibrate'``, ``'running'``, ``'batch'``; see ``nasviz.supernet.evaluate.BN_MODES``)
     to the scores of the same cells. One row per mode: ``n``, Kendall tau with its CI, the mean
@@ -222,8 +282,18 @@ def bn_handling(scores_by_mode: dict[str, Any], truth: Any, reference: str = 're
         if p.size != t.size:
             raise ValueError(f'scores_by_mode[{mode!r}] has {p.size} scores, truth {t.size}')
         tau = kendall_ci(p, t, **boot)
-        row = dict(mode=mode, n=t.size, kendall_tau=tau.estimate, tau_low=tau.low, tau_high=tau.high,
-                   mean_score=float(np.mean(p)), diff=0.0, diff_low=0.0, diff_high=0.0, p=float('nan'))
+        row = dict(
+            mode=mode,
+            n=t.size,
+            kendall_tau=tau.estimate,
+            tau_low=tau.low,
+            tau_high=tau.high,
+            mean_score=float(np.mean(p)),
+            diff=0.0,
+            diff_low=0.0,
+            diff_high=0.0,
+            p=float('nan'),
+        )
         if mode != reference:
             d = paired_difference(p, ref, t, **boot)
             row.update(diff=d.diff.estimate, diff_low=d.diff.low, diff_high=d.diff.high, p=d.p_value)
@@ -247,8 +317,9 @@ def expected_best_of_random(values: Any, budget: int) -> float:
     return float((w * v).sum() / w.sum())
 
 
-def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9),
-                        budget: int = 10) -> pd.DataFrame:
+def pruned_search_curve(
+    scores: Any, truth: Any, prune: Sequence[float] = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9), budget: int = 10
+) -> pd.DataFrame:
     """Search in a pruned space: drop the ``X`` share of cells with the lowest scores, draw
     ``budget`` cells uniformly from the rest, keep the best true accuracy. For each ``X``:
     ``n_left``, ``expected_best`` (exact expectation), the same for the whole space
@@ -263,11 +334,20 @@ def pruned_search_curve(scores: Any, truth: Any, prune: Sequence[float] = (0.0, 
         x = float(x)
         if not 0 <= x < 1:
             raise ValueError(f'prune shares must lie in [0, 1), got {short_repr(x)}')
-        keep = order[int(np.floor(x * t.size)):]
+        keep = order[int(np.floor(x * t.size)) :]
         b = min(budget, keep.size)
         eb = expected_best_of_random(t[keep], b)
-        rows.append(dict(prune=x, n_left=int(keep.size), budget=b, expected_best=eb, whole_space=whole,
-                         gain=eb - whole, best_left=float(t[keep].max())))
+        rows.append(
+            dict(
+                prune=x,
+                n_left=int(keep.size),
+                budget=b,
+                expected_best=eb,
+                whole_space=whole,
+                gain=eb - whole,
+                best_left=float(t[keep].max()),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -305,17 +385,28 @@ class BiasResult:
     def metrics(self) -> dict[str, Any]:
         """The ``metrics_04.json`` entry of this predictor."""
         pk = self.picking
-        return dict(space=self.space, n=self.n, kendall_tau=self.tau.to_dict(),
-                    top_precision={f'{k:g}': v.to_dict() for k, v in pk['top_precision'].items()},
-                    bottom_precision={f'{k:g}': v.to_dict() for k, v in pk['bottom_precision'].items()},
-                    tau_in_true_top10=pk['tau_in_true_top'].to_dict(), regret=pk['regret'].to_dict(),
-                    op_bias={k: round(v, 4) for k, v in self.op_bias().items()},
-                    size_bias=None if self.size is None else self.size.to_dict())
+        return dict(
+            space=self.space,
+            n=self.n,
+            kendall_tau=self.tau.to_dict(),
+            top_precision={f'{k:g}': v.to_dict() for k, v in pk['top_precision'].items()},
+            bottom_precision={f'{k:g}': v.to_dict() for k, v in pk['bottom_precision'].items()},
+            tau_in_true_top10=pk['tau_in_true_top'].to_dict(),
+            regret=pk['regret'].to_dict(),
+            op_bias={k: round(v, 4) for k, v in self.op_bias().items()},
+            size_bias=None if self.size is None else self.size.to_dict(),
+        )
 
     def summary_row(self) -> dict[str, Any]:
         pk = self.picking
-        row = dict(input=self.name, space=self.space, n=self.n, kendall_tau=self.tau.estimate,
-                   tau_low=self.tau.low, tau_high=self.tau.high)
+        row = dict(
+            input=self.name,
+            space=self.space,
+            n=self.n,
+            kendall_tau=self.tau.estimate,
+            tau_low=self.tau.low,
+            tau_high=self.tau.high,
+        )
         for f, e in pk['top_precision'].items():
             row[f'top {f:.1%}'] = e.estimate
         for f, e in pk['bottom_precision'].items():
@@ -332,10 +423,20 @@ class BiasResult:
         return row
 
 
-def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: Any = None, space: Any = None,
-            prune: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9), budget: int = 10, level: float = 0.95,
-            n_resamples: int = 1000, random_state: int | None = 0, choice_intervals: bool | None = None
-            ) -> BiasResult:
+def analyse(
+    name: str,
+    archs: Sequence[Any],
+    scores: Any,
+    truth: Any,
+    params: Any = None,
+    space: Any = None,
+    prune: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 0.9),
+    budget: int = 10,
+    level: float = 0.95,
+    n_resamples: int = 1000,
+    random_state: int | None = 0,
+    choice_intervals: bool | None = None,
+) -> BiasResult:
     """Run every bias analysis of this module on one predictor. ``choice_intervals`` (default:
     only for up to 2,000 cells) bootstraps the per-choice taus, which dominate the cost. Above
     2,000 cells at most 200 bootstrap resamples are drawn: the intervals are already narrow there
@@ -349,12 +450,25 @@ def analyse(name: str, archs: Sequence[Any], scores: Any, truth: Any, params: An
     boot: dict[str, Any] = dict(level=level, n_resamples=n_resamples, random_state=random_state)
     ci = p.size <= 2000 if choice_intervals is None else choice_intervals
     return BiasResult(
-        name=name, space=space.name, n=p.size, tau=kendall_ci(p, t, **boot),
+        name=name,
+        space=space.name,
+        n=p.size,
+        tau=kendall_ci(p, t, **boot),
         picking=picking_vs_pruning(p, t, **boot),
-        choices=choice_preference(archs, p, t, space=space, intervals=ci, level=level,
-                                  n_resamples=max(100, n_resamples // 5), random_state=random_state),
+        choices=choice_preference(
+            archs,
+            p,
+            t,
+            space=space,
+            intervals=ci,
+            level=level,
+            n_resamples=max(100, n_resamples // 5),
+            random_state=random_state,
+        ),
         size=None if params is None else size_bias(p, t, params, **boot),
-        pruned=pruned_search_curve(p, t, prune=prune, budget=budget), info=dict(n_resamples=int(n_resamples)))
+        pruned=pruned_search_curve(p, t, prune=prune, budget=budget),
+        info=dict(n_resamples=int(n_resamples)),
+    )
 
 
 def summary_table(results: Sequence[BiasResult]) -> pd.DataFrame:

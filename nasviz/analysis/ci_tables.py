@@ -1,9 +1,11 @@
 """Long tables of ranking metrics with their intervals: one row per (method, metric) with the
 columns :data:`CI_COLUMNS` (:func:`ranking_table_ci`), their wide form (:func:`ci_wide`) and the
 :class:`~nasviz.analysis.uncertainty.Estimate` of each row (:func:`table_estimates`)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,14 +27,28 @@ def ci_metrics(ks: Iterable[K] = (10,)) -> list[str]:
 
 
 def ci_row(method: str, metric: str, est: Estimate) -> dict[str, Any]:
-    return dict(method=method, metric=metric, estimate=est.estimate, low=est.low, high=est.high, n=est.n,
-                level=est.level, ci_method=est.method)
+    return dict(
+        method=method,
+        metric=metric,
+        estimate=est.estimate,
+        low=est.low,
+        high=est.high,
+        n=est.n,
+        level=est.level,
+        ci_method=est.method,
+    )
 
 
-def ranking_table_ci(scores: Mapping[str, Sequence[float] | np.ndarray], truth: Sequence[float] | np.ndarray,
-                     ks: Iterable[K] = (10,), level: float = 0.95, n_resamples: int = 2000,
-                     random_state: int | None = 0, method: str = 'percentile',
-                     nan_policy: str = 'raise') -> pd.DataFrame:
+def ranking_table_ci(
+    scores: Mapping[str, Sequence[float] | np.ndarray],
+    truth: Sequence[float] | np.ndarray,
+    ks: Iterable[K] = (10,),
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    method: str = 'percentile',
+    nan_policy: str = 'raise',
+) -> pd.DataFrame:
     """Long table of metrics with bootstrap CIs: one row per (method, metric), columns
     ``method, metric, estimate, low, high, n, level, ci_method`` (see :data:`CI_COLUMNS`).
     Every metric of every method uses the same seed. :func:`ci_wide` pivots it."""
@@ -43,8 +59,7 @@ def ranking_table_ci(scores: Mapping[str, Sequence[float] | np.ndarray], truth: 
     for name, s in scores.items():
         p, t = check_pair(s, truth, nan_policy, names=(f'scores[{short_repr(name)}]', 'truth'))
         for m in ci_metrics(ks):
-            est = metric_ci(m, p, t, level=level, n_resamples=n_resamples, random_state=random_state,
-                            method=method)
+            est = metric_ci(m, p, t, level=level, n_resamples=n_resamples, random_state=random_state, method=method)
             rows.append(ci_row(name, m, est))
     return pd.DataFrame(rows, columns=CI_COLUMNS)
 
@@ -75,5 +90,9 @@ def table_estimates(long: pd.DataFrame, metric: str = 'kendall_tau') -> dict[str
     sub = long[long['metric'] == metric]
     if sub.empty:
         raise ValueError(f'metric {metric!r} not in the table; it has {sorted(set(long["metric"]))}')
-    return {r.method: Estimate(r.estimate, r.low, r.high, int(r.n), float(getattr(r, 'level', 0.95)),
-                               str(getattr(r, 'ci_method', ''))) for r in sub.itertuples(index=False)}
+    return {
+        r.method: Estimate(
+            r.estimate, r.low, r.high, int(r.n), float(getattr(r, 'level', 0.95)), str(getattr(r, 'ci_method', ''))
+        )
+        for r in sub.itertuples(index=False)
+    }

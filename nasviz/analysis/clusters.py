@@ -1,4 +1,5 @@
 """Cluster quality: how well features (LID or gradient) separate groups of subnets or ops."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, cv: int = 5,
-                    random_state: int = 0) -> dict[str, float]:
+def cluster_quality(
+    X: np.ndarray, labels: Sequence, standardize: bool = True, cv: int = 5, random_state: int = 0
+) -> dict[str, float]:
     """Indices of how well ``labels`` group the rows of ``X``.
 
     - ``silhouette`` (-1..1, higher = tighter, better separated groups);
@@ -26,8 +28,9 @@ def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, c
         raise ValueError(f'X must be 2-D with one row per label: got {X.shape} and {len(y)} labels')
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2 or len(classes) >= len(y):
-        raise ValueError(f'need 2 <= number of groups < number of samples, '
-                         f'got {len(classes)} groups for {len(y)} samples')
+        raise ValueError(
+            f'need 2 <= number of groups < number of samples, got {len(classes)} groups for {len(y)} samples'
+        )
     if standardize:
         sd = X.std(axis=0)
         X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -37,6 +40,12 @@ def cluster_quality(X: np.ndarray, labels: Sequence, standardize: bool = True, c
         knn = KNeighborsClassifier(n_neighbors=min(5, len(y) - len(y) // folds - 1))
         cv = StratifiedKFold(folds, shuffle=True, random_state=random_state)
         sep = float(cross_val_score(knn, X, y, cv=cv).mean())
-    return dict(silhouette=float(silhouette_score(X, y)), davies_bouldin=float(davies_bouldin_score(X, y)),
-                calinski_harabasz=float(calinski_harabasz_score(X, y)), separability=sep,
-                chance=float(counts.max() / counts.sum()), n=len(y), n_groups=len(classes))
+    return dict(
+        silhouette=float(silhouette_score(X, y)),
+        davies_bouldin=float(davies_bouldin_score(X, y)),
+        calinski_harabasz=float(calinski_harabasz_score(X, y)),
+        separability=sep,
+        chance=float(counts.max() / counts.sum()),
+        n=len(y),
+        n_groups=len(classes),
+    )

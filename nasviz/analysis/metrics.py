@@ -8,12 +8,14 @@ Higher is better for both ``pred`` and ``truth`` everywhere (negate a loss befor
 Ties are handled without favouring any item: Kendall is tau-b, Spearman uses average ranks,
 and top-k precision and regret take the expectation over random tie breaking.
 """
+
 from __future__ import annotations
 
 import decimal
 import fractions
 import numbers
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,24 @@ from scipy import stats
 
 from nasviz.validate import short_repr
 
-__all__ = ['K', 'as_numeric', 'as_float_vector', 'check_pair', 'check_finite_pair', 'resolve_k', 'k_label',
-           'make_rng', 'tau_b',
-           'kendall_tau', 'spearman', 'topk_precision', 'regret', 'rank_metrics', 'random_baseline',
-           'ranking_table']
+__all__ = [
+    'K',
+    'as_numeric',
+    'as_float_vector',
+    'check_pair',
+    'check_finite_pair',
+    'resolve_k',
+    'k_label',
+    'make_rng',
+    'tau_b',
+    'kendall_tau',
+    'spearman',
+    'topk_precision',
+    'regret',
+    'rank_metrics',
+    'random_baseline',
+    'ranking_table',
+]
 
 #: a top-k size: an int count, or a float in (0, 1) for a fraction of the items
 K = int | float
@@ -33,7 +49,7 @@ K = int | float
 # Validation
 # ---------------------------------------------------------------------------------------------
 #: integers up to this magnitude convert to float64 exactly
-_EXACT_INT = 2 ** 53
+_EXACT_INT = 2**53
 #: what a score may be (bool and NumPy scalars included; Decimal is not a numbers.Real)
 _NUMBER = (numbers.Real, decimal.Decimal)
 
@@ -106,8 +122,9 @@ def _ordinal(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     else:  # big integers, Python objects (ints, Fractions, Decimals), long doubles
         if kind == 'O':
             nan = np.fromiter((e != e for e in raw), dtype=bool, count=raw.size)
-            raw_inf = np.fromiter((not n and abs(e) == float('inf') for e, n in zip(raw, nan)), dtype=bool,
-                                  count=raw.size)
+            raw_inf = np.fromiter(
+                (not n and abs(e) == float('inf') for e, n in zip(raw, nan)), dtype=bool, count=raw.size
+            )
         else:
             nan = np.isnan(raw) if kind == 'f' else np.zeros(raw.size, dtype=bool)
             raw_inf = np.isinf(raw) if kind == 'f' else np.zeros(raw.size, dtype=bool)
@@ -135,8 +152,9 @@ def _ordinal(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     return v, v
 
 
-def _validate_full(pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _validate_full(
+    pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(pred order, truth order, truth values)`` (see :func:`_ordinal`), checked: equal
     lengths, NaN by ``nan_policy``, finite truth, at least two items."""
     pname, tname = names
@@ -152,20 +170,27 @@ def _validate_full(pred: Any, truth: Any, nan_policy: str = 'raise', names: tupl
     else:
         for name, mask in ((pname, p_nan), (tname, t_nan)):
             if mask.any():
-                raise ValueError(f'{name} holds {int(mask.sum())} NaN value(s) (first at position '
-                                 f"{int(np.argmax(mask))}); drop them or pass nan_policy='omit'")
-    t_inf = (np.isinf(tv) if tv.dtype.kind == 'f'
-             else np.fromiter((abs(e) == float('inf') for e in tv), dtype=bool, count=tv.size))
+                raise ValueError(
+                    f'{name} holds {int(mask.sum())} NaN value(s) (first at position '
+                    f"{int(np.argmax(mask))}); drop them or pass nan_policy='omit'"
+                )
+    t_inf = (
+        np.isinf(tv)
+        if tv.dtype.kind == 'f'
+        else np.fromiter((abs(e) == float('inf') for e in tv), dtype=bool, count=tv.size)
+    )
     if t_inf.any():
-        raise ValueError(f'{tname} holds {int(t_inf.sum())} infinite value(s) (first at position '
-                         f'{int(np.argmax(t_inf))})')
+        raise ValueError(
+            f'{tname} holds {int(t_inf.sum())} infinite value(s) (first at position {int(np.argmax(t_inf))})'
+        )
     if p.size < 2:
         raise ValueError(f'ranking metrics need at least 2 items, got {p.size}')
     return p, t, tv
 
 
-def check_pair(pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
-               ) -> tuple[np.ndarray, np.ndarray]:
+def check_pair(
+    pred: Any, truth: Any, nan_policy: str = 'raise', names: tuple[str, str] = ('pred', 'truth')
+) -> tuple[np.ndarray, np.ndarray]:
     """Order-exact ``(pred, truth)`` float64 arrays for rank metrics: equal lengths, NaN by
     ``nan_policy`` (``'raise'`` or ``'omit'``), finite truth, at least two items; scores that
     float64 cannot hold exactly become dense ranks with the same order and ties. ``names``
@@ -258,13 +283,18 @@ def _regret(p: np.ndarray, t: np.ndarray) -> float:
         total = sum((best - v for v in t[chosen]), start=0 * best)
         try:
             with np.errstate(over='ignore'):
-                r = float(fractions.Fraction(total, int(chosen.sum())) if isinstance(total, numbers.Integral)
-                          else total / int(chosen.sum()))
+                r = float(
+                    fractions.Fraction(total, int(chosen.sum()))
+                    if isinstance(total, numbers.Integral)
+                    else total / int(chosen.sum())
+                )
         except OverflowError:
             r = float('inf')
     if not np.isfinite(r):
-        raise ValueError('truth: the regret (best truth minus the truth of the predicted best) lies beyond '
-                         'the float64 range (about 1.8e308); rescale truth')
+        raise ValueError(
+            'truth: the regret (best truth minus the truth of the predicted best) lies beyond '
+            'the float64 range (about 1.8e308); rescale truth'
+        )
     return r
 
 
@@ -296,8 +326,12 @@ def regret(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarr
     return _regret(p, tv)
 
 
-def rank_metrics(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray,
-                 ks: Iterable[K] = (10,), nan_policy: str = 'raise') -> dict[str, float]:
+def rank_metrics(
+    pred: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    ks: Iterable[K] = (10,),
+    nan_policy: str = 'raise',
+) -> dict[str, float]:
     """All metrics at once: ``n``, ``kendall_tau``, ``spearman``, ``topk_precision@<k>`` per k
     (``@5%`` for a fraction), ``regret``. ``nan_policy='omit'`` drops pairs with a NaN
     (e.g. a proxy undefined on degenerate cells); ``n`` says how many remained."""
@@ -309,20 +343,20 @@ def rank_metrics(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np
     return out
 
 
-
 def make_rng(random_state: Any) -> np.random.Generator:
     """A NumPy Generator from ``random_state`` (None, a non-negative int or a Generator), or
     ``ValueError`` naming what was given."""
     try:
         return np.random.default_rng(random_state)
     except (TypeError, ValueError):
-        raise ValueError(f'random_state must be None, a non-negative int or a numpy Generator, '
-                         f'got {short_repr(random_state)}') from None
+        raise ValueError(
+            f'random_state must be None, a non-negative int or a numpy Generator, got {short_repr(random_state)}'
+        ) from None
 
 
-
-def random_baseline(truth: Sequence[float] | np.ndarray, n_repeats: int = 100, random_state: int | None = 0,
-                    ks: Iterable[K] = (10,)) -> dict[str, float]:
+def random_baseline(
+    truth: Sequence[float] | np.ndarray, n_repeats: int = 100, random_state: int | None = 0, ks: Iterable[K] = (10,)
+) -> dict[str, float]:
     """Metrics of uniformly random scores: ``<metric>`` is the mean over ``n_repeats`` draws and
     ``<metric>_std`` the standard deviation (``n`` and ``n_repeats`` as given)."""
     _, _, t = _validate_full(truth, truth, names=('truth', 'truth'))
@@ -341,9 +375,15 @@ def random_baseline(truth: Sequence[float] | np.ndarray, n_repeats: int = 100, r
     return out
 
 
-def ranking_table(scores: Mapping[str, Sequence[float] | np.ndarray], truth: Sequence[float] | np.ndarray,
-                  ks: Iterable[K] = (10,), include_random: bool = False, n_repeats: int = 100,
-                  random_state: int | None = 0, nan_policy: str = 'raise') -> pd.DataFrame:
+def ranking_table(
+    scores: Mapping[str, Sequence[float] | np.ndarray],
+    truth: Sequence[float] | np.ndarray,
+    ks: Iterable[K] = (10,),
+    include_random: bool = False,
+    n_repeats: int = 100,
+    random_state: int | None = 0,
+    nan_policy: str = 'raise',
+) -> pd.DataFrame:
     """One row per method (index ``method``): ``n``, ``kendall_tau``, ``spearman``,
     ``topk_precision@<k>``, ``regret``. ``include_random`` adds a ``random`` row (means over
     ``n_repeats`` draws) and ``<metric>_std`` columns, filled for that row only."""
@@ -363,4 +403,3 @@ def ranking_table(scores: Mapping[str, Sequence[float] | np.ndarray], truth: Seq
     df['n'] = df['n'].astype(int)
     df.index.name = 'method'
     return df
-

@@ -6,9 +6,11 @@ benchmark punish.
 
 Nothing here trains or imports a model: the scores come in as numbers.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +37,10 @@ def infer_space(archs: Sequence[Any]) -> Any:
         except ValueError:
             continue
     if len(fits) != 1:
-        raise ValueError(f'archs[0] {short_repr(archs[0])} is a string of {"no" if not fits else "several"} registered '
-                         f'space{"s" if fits else ""} ({", ".join(fits) or ", ".join(list_spaces())}): pass space=')
+        raise ValueError(
+            f'archs[0] {short_repr(archs[0])} is a string of {"no" if not fits else "several"} registered '
+            f'space{"s" if fits else ""} ({", ".join(fits) or ", ".join(list_spaces())}): pass space='
+        )
     return get_space(fits[0])
 
 
@@ -49,9 +53,18 @@ def _finite_scores(scores: Any) -> np.ndarray:
     return p
 
 
-def choice_preference(archs: Iterable[Any], scores: Any, truth: Any = None, space: Any = None, *,
-                      per_slot: bool = True, intervals: bool = False, level: float = 0.95,
-                      n_resamples: int = 1000, random_state: int | None = 0) -> pd.DataFrame:
+def choice_preference(
+    archs: Iterable[Any],
+    scores: Any,
+    truth: Any = None,
+    space: Any = None,
+    *,
+    per_slot: bool = True,
+    intervals: bool = False,
+    level: float = 0.95,
+    n_resamples: int = 1000,
+    random_state: int | None = 0,
+) -> pd.DataFrame:
     """Which choices ``scores`` reward, beside which the ground truth ``truth`` rewards.
 
     One row per (``slot``, ``choice``) used by some but not all cells (a choice every cell or
@@ -92,8 +105,9 @@ def choice_preference(archs: Iterable[Any], scores: Any, truth: Any = None, spac
     for (slot, c), x in columns.items():
         if np.ptp(x) == 0:
             continue  # used by every cell or by none: no contrast
-        row: dict[str, Any] = dict(slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'),
-                   mean_count=float(x.mean()))
+        row: dict[str, Any] = dict(
+            slot=slot, choice=c, share=float(x.mean()) if slot != '*' else float('nan'), mean_count=float(x.mean())
+        )
         for side, y in sides:
             row[f'tau_{side}'] = tau_b(x, y)
             if intervals:

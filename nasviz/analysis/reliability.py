@@ -1,9 +1,11 @@
 """How reliable a ground truth is for the seeds it averages, against what those seeds cost:
 :func:`reliability_frontier` (split-half Kendall tau measured, and projected by a Gaussian noise
 model fitted to the seeds)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,8 +16,9 @@ from nasviz.analysis.uncertainty import check_resamples
 __all__ = ['reliability_frontier']
 
 
-def reliability_frontier(acc: Any, ks: Iterable[int] = (1, 2, 3, 4, 6, 8), n_sims: int = 200,
-                         max_splits: int = 50, random_state: Any = 0) -> pd.DataFrame:
+def reliability_frontier(
+    acc: Any, ks: Iterable[int] = (1, 2, 3, 4, 6, 8), n_sims: int = 200, max_splits: int = 50, random_state: Any = 0
+) -> pd.DataFrame:
     """Split-half reliability of a ground truth as a function of the seeds averaged per half.
 
     ``acc`` is a cells x seeds array of one ground truth's accuracies (every cell trained with
@@ -56,14 +59,24 @@ def reliability_frontier(acc: Any, ks: Iterable[int] = (1, 2, 3, 4, 6, 8), n_sim
             taus = []
             for _ in range(max_splits):
                 perm = rng.permutation(n_seeds)
-                taus.append(tau_b(a[:, perm[:k]].mean(axis=1), a[:, perm[k:2 * k]].mean(axis=1)))
+                taus.append(tau_b(a[:, perm[:k]].mean(axis=1), a[:, perm[k : 2 * k]].mean(axis=1)))
             measured = float(np.mean(taus))
         sd = np.sqrt(noise_var / k)
-        sims = [tau_b(truth + rng.standard_normal(n_cells) * sd, truth + rng.standard_normal(n_cells) * sd)
-                for _ in range(n_sims)]
-        rows.append(dict(k=k, seeds_total=2 * k, measured=measured, projected=float(np.mean(sims)),
-                         projected_sd=float(np.std(sims, ddof=1))))
+        sims = [
+            tau_b(truth + rng.standard_normal(n_cells) * sd, truth + rng.standard_normal(n_cells) * sd)
+            for _ in range(n_sims)
+        ]
+        rows.append(
+            dict(
+                k=k,
+                seeds_total=2 * k,
+                measured=measured,
+                projected=float(np.mean(sims)),
+                projected_sd=float(np.std(sims, ddof=1)),
+            )
+        )
     out = pd.DataFrame(rows)
-    out.attrs.update(noise_sd=float(np.sqrt(noise_var.mean())), true_sd=float(np.sqrt(true_var)),
-                     n_cells=n_cells, n_seeds=n_seeds)
+    out.attrs.update(
+        noise_sd=float(np.sqrt(noise_var.mean())), true_sd=float(np.sqrt(true_var)), n_cells=n_cells, n_seeds=n_seeds
+    )
     return out

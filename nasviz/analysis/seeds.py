@@ -2,10 +2,12 @@
 (:class:`SeedSummary`, :func:`seed_summary`), a method-vs-reference difference paired by seed
 and by cell (:func:`paired_seed_difference`), and partition comparisons over seeds at several
 split levels in one table (:func:`levels_sweep`)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,8 +33,14 @@ class SeedSummary:
     values: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {'mean': json_float(self.mean), 'se': json_float(self.se), 'std': json_float(self.std),
-                'n': int(self.n), 'ci': self.ci.to_dict(), 'values': [json_float(v) for v in self.values]}
+        return {
+            'mean': json_float(self.mean),
+            'se': json_float(self.se),
+            'std': json_float(self.std),
+            'n': int(self.n),
+            'ci': self.ci.to_dict(),
+            'values': [json_float(v) for v in self.values],
+        }
 
     def __format__(self, spec: str) -> str:
         spec = spec or '.3f'
@@ -62,8 +70,7 @@ def seed_summary(values: Sequence[float] | np.ndarray, level: float = 0.95) -> S
             mean = scale * float((v / scale).mean())
             spread = scale * float((v / scale).std(ddof=1)) if v.size > 1 else 0.0
     if not (np.isfinite(mean) and np.isfinite(spread)):
-        raise ValueError('values: their mean or spread lies beyond the float64 range (about 1.8e308); '
-                         'rescale them')
+        raise ValueError('values: their mean or spread lies beyond the float64 range (about 1.8e308); rescale them')
     nan = float('nan')
     if v.size < 2:
         ci = Estimate(mean, nan, nan, 1, level, 't, SE over seeds (one seed: none)')
@@ -73,16 +80,21 @@ def seed_summary(values: Sequence[float] | np.ndarray, level: float = 0.95) -> S
     with np.errstate(over='ignore'):
         half = float(stats.t.ppf((1 + level) / 2, v.size - 1)) * se
         if not (np.isfinite(mean - half) and np.isfinite(mean + half)):
-            raise ValueError(f'values: the {level_label(level)} interval of their mean lies beyond the '
-                             'float64 range (about 1.8e308); rescale them')
+            raise ValueError(
+                f'values: the {level_label(level)} interval of their mean lies beyond the '
+                'float64 range (about 1.8e308); rescale them'
+            )
     ci = Estimate(mean, mean - half, mean + half, v.size, level, 't, SE over seeds')
     return SeedSummary(mean, float(se), std, int(v.size), ci, tuple(float(x) for x in v))
 
 
-def paired_seed_difference(scores_a: Sequence[Sequence[float] | np.ndarray],
-                           scores_b: Sequence[Sequence[float] | np.ndarray],
-                           truth: Sequence[float] | np.ndarray | Sequence[Sequence[float] | np.ndarray],
-                           metric: str = 'kendall_tau', level: float = 0.95) -> SeedSummary:
+def paired_seed_difference(
+    scores_a: Sequence[Sequence[float] | np.ndarray],
+    scores_b: Sequence[Sequence[float] | np.ndarray],
+    truth: Sequence[float] | np.ndarray | Sequence[Sequence[float] | np.ndarray],
+    metric: str = 'kendall_tau',
+    level: float = 0.95,
+) -> SeedSummary:
     """Method-vs-reference difference over seeds: for each seed s,
     ``d_s = metric(scores_a[s], truth_s) - metric(scores_b[s], truth_s)`` on the same cells,
     then :func:`seed_summary` of the ``d_s`` (mean, SE over seeds, t CI; ``values`` = the d_s).
@@ -93,8 +105,9 @@ def paired_seed_difference(scores_a: Sequence[Sequence[float] | np.ndarray],
     held fixed: the SE is over training seeds, not over draws of cells.
     """
     if len(scores_a) != len(scores_b):
-        raise ValueError(f'scores_a and scores_b must hold one array per seed each, got {len(scores_a)} '
-                         f'and {len(scores_b)}')
+        raise ValueError(
+            f'scores_a and scores_b must hold one array per seed each, got {len(scores_a)} and {len(scores_b)}'
+        )
     if len(scores_a) == 0:
         raise ValueError('scores_a must hold at least one seed')
     per_seed = isinstance(truth, (list, tuple)) and len(truth) > 0 and np.ndim(truth[0]) == 1
@@ -123,8 +136,19 @@ def levels_sweep(comparisons: Mapping[int, Any]) -> pd.DataFrame:
         for m in comp.methods:
             leaves = comp.runs.loc[comp.runs['method'] == m, 'n_leaves']
             r = summ.loc[m]
-            rows.append(dict(method=m, kind='method', levels=0 if m == 'spos' else lv,
-                             n_partitions=int(leaves.mode().iloc[0]), kendall_tau=r['mean'], se=r['se'],
-                             std=r['std'], low=r['low'], high=r['high'], n_seeds=int(r['n_runs']),
-                             n=int(r['n_cells'])))
+            rows.append(
+                dict(
+                    method=m,
+                    kind='method',
+                    levels=0 if m == 'spos' else lv,
+                    n_partitions=int(leaves.mode().iloc[0]),
+                    kendall_tau=r['mean'],
+                    se=r['se'],
+                    std=r['std'],
+                    low=r['low'],
+                    high=r['high'],
+                    n_seeds=int(r['n_runs']),
+                    n=int(r['n_cells']),
+                )
+            )
     return pd.DataFrame(rows)

@@ -7,11 +7,13 @@ distribution of random scores (:func:`random_null`).
 Every metric is evaluated on many resamples at once (exact Kendall tau-b from pairwise sign
 matrices up to 1,500 items), so an interval costs about as much as a handful of point values.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -19,9 +21,24 @@ from scipy import stats
 from nasviz.analysis.metrics import K, as_numeric, check_pair, k_label, make_rng, resolve_k, tau_b
 from nasviz.validate import short_repr
 
-__all__ = ['Estimate', 'json_float', 'level_label', 'parse_metric', 'metric_value', 'check_level',
-           'check_resamples', 'CI_METHODS', 'bootstrap_ci', 'metric_ci', 'kendall_ci', 'spearman_ci',
-           'topk_precision_ci', 'PairedDifference', 'paired_difference', 'random_null']
+__all__ = [
+    'Estimate',
+    'json_float',
+    'level_label',
+    'parse_metric',
+    'metric_value',
+    'check_level',
+    'check_resamples',
+    'CI_METHODS',
+    'bootstrap_ci',
+    'metric_ci',
+    'kendall_ci',
+    'spearman_ci',
+    'topk_precision_ci',
+    'PairedDifference',
+    'paired_difference',
+    'random_null',
+]
 
 
 def json_float(x: Any) -> float | None:
@@ -82,21 +99,26 @@ class Estimate:
         """The interval exists and lies entirely above or entirely below zero."""
         return self.has_interval and not self.covers(0.0)
 
-    def below(self, other: 'Estimate') -> bool:
+    def below(self, other: Estimate) -> bool:
         """This interval lies entirely below ``other``'s (both must exist)."""
         return self.has_interval and other.has_interval and self.high < other.low
 
-    def above(self, other: 'Estimate') -> bool:
+    def above(self, other: Estimate) -> bool:
         """This interval lies entirely above ``other``'s (both must exist)."""
         return self.has_interval and other.has_interval and self.low > other.high
 
     def to_dict(self) -> dict[str, float | int | None]:
         """``{"estimate", "low", "high", "n", "level"}``, JSON-safe (NaN and inf -> None)."""
-        return {'estimate': json_float(self.estimate), 'low': json_float(self.low),
-                'high': json_float(self.high), 'n': int(self.n), 'level': float(self.level)}
+        return {
+            'estimate': json_float(self.estimate),
+            'low': json_float(self.low),
+            'high': json_float(self.high),
+            'n': int(self.n),
+            'level': float(self.level),
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> 'Estimate':
+    def from_dict(cls, d: Mapping[str, Any]) -> Estimate:
         """Inverse of :meth:`to_dict` (None -> NaN; extra keys such as ``method`` are kept)."""
         missing = [k for k in ('estimate', 'low', 'high', 'n') if k not in d]
         if missing:
@@ -109,7 +131,9 @@ class Estimate:
         spec = spec or '.2f'
         if not self.has_interval:
             return f'{self.estimate:{spec}} [no CI], n={self.n}'
-        return f'{self.estimate:{spec}} [{level_label(self.level)} CI {self.low:{spec}}, {self.high:{spec}}], n={self.n}'
+        return (
+            f'{self.estimate:{spec}} [{level_label(self.level)} CI {self.low:{spec}}, {self.high:{spec}}], n={self.n}'
+        )
 
     def __str__(self) -> str:
         return format(self, '.2f')
@@ -134,8 +158,10 @@ def parse_metric(metric: str) -> tuple[str, str | None]:
         label = metric.split('@', 1)[1]
         if label:
             return 'topk', label
-    raise ValueError(f"unknown metric {short_repr(metric)}: expected 'kendall_tau', 'spearman' or "
-                     "'topk_precision@<k>' (e.g. 'topk_precision@10' or 'topk_precision@5%')")
+    raise ValueError(
+        f"unknown metric {short_repr(metric)}: expected 'kendall_tau', 'spearman' or "
+        "'topk_precision@<k>' (e.g. 'topk_precision@10' or 'topk_precision@5%')"
+    )
 
 
 def _k_from_label(label: str, n: int) -> int:
@@ -163,17 +189,17 @@ def _kendall_rows(P: np.ndarray, T: np.ndarray) -> np.ndarray:
         dt_fixed = np.abs(st).sum()
     step = max(1, _CHUNK_ELEMENTS // (m * m))
     for s in range(0, P.shape[0], step):
-        sp = np.sign(P[s:s + step, :, None] - P[s:s + step, None, :])
+        sp = np.sign(P[s : s + step, :, None] - P[s : s + step, None, :])
         if fixed:
             num = np.einsum('bij,ij->b', sp, st)
             dt = np.full(sp.shape[0], dt_fixed)
         else:
-            stc = np.sign(T[s:s + step, :, None] - T[s:s + step, None, :])
+            stc = np.sign(T[s : s + step, :, None] - T[s : s + step, None, :])
             num = np.einsum('bij,bij->b', sp, stc)
             dt = np.abs(stc).sum(axis=(1, 2))
         dp = np.abs(sp).sum(axis=(1, 2))
         with np.errstate(invalid='ignore', divide='ignore'):
-            out[s:s + step] = np.where((dp > 0) & (dt > 0), num / np.sqrt(dp * dt), np.nan)
+            out[s : s + step] = np.where((dp > 0) & (dt > 0), num / np.sqrt(dp * dt), np.nan)
     return out
 
 
@@ -246,8 +272,8 @@ class _PairedStat:
         counts = counts.reshape(b, n).astype(np.float64)
         q = counts @ self.mats
         num = np.einsum('bi,bi->b', q[:, :n], counts)
-        dp = np.einsum('bi,bi->b', q[:, n:2 * n], counts)
-        dt = np.einsum('bi,bi->b', q[:, 2 * n:], counts)
+        dp = np.einsum('bi,bi->b', q[:, n : 2 * n], counts)
+        dt = np.einsum('bi,bi->b', q[:, 2 * n :], counts)
         with np.errstate(invalid='ignore', divide='ignore'):
             return np.where((dp > 0) & (dt > 0), num / np.sqrt(dp * dt), np.nan)
 
@@ -270,8 +296,9 @@ def check_resamples(n_resamples: int) -> int:
 CI_METHODS = ('percentile', 'BCa')
 
 
-def bootstrap_ci(stat: Any, n: int, level: float, n_resamples: int, random_state: Any,
-                  method: str) -> tuple[float, float, str, np.ndarray]:
+def bootstrap_ci(
+    stat: Any, n: int, level: float, n_resamples: int, random_state: Any, method: str
+) -> tuple[float, float, str, np.ndarray]:
     """Bootstrap over the ``n`` items with ``scipy.stats.bootstrap`` (one sample of indices, so
     every statistic sees paired rows). ``stat(idx, axis=-1)`` maps index rows (resamples of
     ``range(n)``) to one value each; ``method`` is one of :data:`CI_METHODS`. Returns
@@ -283,13 +310,21 @@ def bootstrap_ci(stat: Any, n: int, level: float, n_resamples: int, random_state
     used = method
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # degenerate resamples are handled below
-        res = stats.bootstrap((np.arange(n),), stat, n_resamples=n_resamples, method=method,
-                              rng=make_rng(random_state), **kw)
+        res = stats.bootstrap(
+            (np.arange(n),), stat, n_resamples=n_resamples, method=method, rng=make_rng(random_state), **kw
+        )
         low, high = res.confidence_interval
         if method == 'BCa' and not (np.isfinite(low) and np.isfinite(high)):
             # BCa fails on a degenerate jackknife (e.g. constant statistic): reuse the resamples
-            res = stats.bootstrap((np.arange(n),), stat, n_resamples=0, method='percentile',
-                                  bootstrap_result=res, rng=np.random.default_rng(random_state), **kw)
+            res = stats.bootstrap(
+                (np.arange(n),),
+                stat,
+                n_resamples=0,
+                method='percentile',
+                bootstrap_result=res,
+                rng=np.random.default_rng(random_state),
+                **kw,
+            )
             low, high = res.confidence_interval
             used = 'percentile (BCa degenerate)'
     dist = np.asarray(res.bootstrap_distribution, dtype=np.float64)
@@ -302,9 +337,16 @@ def bootstrap_ci(stat: Any, n: int, level: float, n_resamples: int, random_state
     return float(low), float(high), f'bootstrap {used}, {n_resamples} resamples', dist
 
 
-def metric_ci(metric: str, pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray,
-              level: float = 0.95, n_resamples: int = 2000, random_state: int | None = 0,
-              method: str = 'percentile', nan_policy: str = 'raise') -> Estimate:
+def metric_ci(
+    metric: str,
+    pred: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    method: str = 'percentile',
+    nan_policy: str = 'raise',
+) -> Estimate:
     """Bootstrap confidence interval of one ranking metric, resampling architectures.
 
     ``metric`` is a column name of :func:`rank_metrics`: ``'kendall_tau'``, ``'spearman'`` or
@@ -326,21 +368,39 @@ def metric_ci(metric: str, pred: Sequence[float] | np.ndarray, truth: Sequence[f
     return Estimate(stat.value(), low, high, p.size, level, used)
 
 
-def kendall_ci(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray, level: float = 0.95,
-               n_resamples: int = 2000, random_state: int | None = 0, **kw: Any) -> Estimate:
+def kendall_ci(
+    pred: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    **kw: Any,
+) -> Estimate:
     """Kendall tau-b with a paired bootstrap CI over architectures (see :func:`metric_ci`)."""
     return metric_ci('kendall_tau', pred, truth, level, n_resamples, random_state, **kw)
 
 
-def spearman_ci(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray, level: float = 0.95,
-                n_resamples: int = 2000, random_state: int | None = 0, **kw: Any) -> Estimate:
+def spearman_ci(
+    pred: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    **kw: Any,
+) -> Estimate:
     """Spearman correlation with a paired bootstrap CI over architectures (see :func:`metric_ci`)."""
     return metric_ci('spearman', pred, truth, level, n_resamples, random_state, **kw)
 
 
-def topk_precision_ci(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.ndarray, k: K,
-                      level: float = 0.95, n_resamples: int = 2000, random_state: int | None = 0,
-                      **kw: Any) -> Estimate:
+def topk_precision_ci(
+    pred: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    k: K,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    **kw: Any,
+) -> Estimate:
     """Top-k precision with a paired bootstrap CI (k fixed as a count of the given n items;
     resampled duplicates tie, broken in expectation as in :func:`topk_precision`)."""
     p = as_numeric(pred, 'pred')
@@ -369,8 +429,14 @@ class PairedDifference:
         return self.diff.excludes_zero
 
     def to_dict(self) -> dict[str, Any]:
-        return {'metric': self.metric, 'diff': self.diff.to_dict(), 'p_value': json_float(self.p_value),
-                'a': self.a.to_dict(), 'b': self.b.to_dict(), 'test': self.test}
+        return {
+            'metric': self.metric,
+            'diff': self.diff.to_dict(),
+            'p_value': json_float(self.p_value),
+            'a': self.a.to_dict(),
+            'b': self.b.to_dict(),
+            'test': self.test,
+        }
 
 
 def _bootstrap_p(dist: np.ndarray) -> float:
@@ -393,8 +459,9 @@ def _rows_metric(metric: str, P: np.ndarray, t: np.ndarray) -> np.ndarray:
     return _topk_rows(P, t, _k_from_label(label, t.size))
 
 
-def _permutation_p(metric: str, a: np.ndarray, b: np.ndarray, t: np.ndarray, n_resamples: int,
-                   random_state: Any) -> float:
+def _permutation_p(
+    metric: str, a: np.ndarray, b: np.ndarray, t: np.ndarray, n_resamples: int, random_state: Any
+) -> float:
     """``scipy.stats.permutation_test`` swapping a and b within each cell. Both predictors are
     turned into ranks first: only their order matters, and a swap needs a common scale."""
     ra, rb = stats.rankdata(a), stats.rankdata(b)
@@ -404,16 +471,29 @@ def _permutation_p(metric: str, a: np.ndarray, b: np.ndarray, t: np.ndarray, n_r
         out = _rows_metric(metric, x2, t) - _rows_metric(metric, y2, t)
         return out.reshape(np.shape(x)[:-1])
 
-    res = stats.permutation_test((ra, rb), statistic, permutation_type='samples', vectorized=True,
-                                 n_resamples=n_resamples, rng=np.random.default_rng(random_state),
-                                 batch=max(1, _CHUNK_ELEMENTS // (t.size * t.size) if t.size <= _DENSE_MAX_N else 1))
+    res = stats.permutation_test(
+        (ra, rb),
+        statistic,
+        permutation_type='samples',
+        vectorized=True,
+        n_resamples=n_resamples,
+        rng=np.random.default_rng(random_state),
+        batch=max(1, _CHUNK_ELEMENTS // (t.size * t.size) if t.size <= _DENSE_MAX_N else 1),
+    )
     return float(res.pvalue)
 
 
-def paired_difference(pred_a: Sequence[float] | np.ndarray, pred_b: Sequence[float] | np.ndarray,
-                      truth: Sequence[float] | np.ndarray, metric: str = 'kendall_tau', level: float = 0.95,
-                      n_resamples: int = 2000, random_state: int | None = 0, method: str = 'percentile',
-                      test: str = 'bootstrap') -> PairedDifference:
+def paired_difference(
+    pred_a: Sequence[float] | np.ndarray,
+    pred_b: Sequence[float] | np.ndarray,
+    truth: Sequence[float] | np.ndarray,
+    metric: str = 'kendall_tau',
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+    method: str = 'percentile',
+    test: str = 'bootstrap',
+) -> PairedDifference:
     """Is ranking ``a`` better than ranking ``b`` on the same cells?
 
     Paired bootstrap over cells of ``metric(a) - metric(b)`` (each resample scores both on the
@@ -453,10 +533,13 @@ def metric_value(metric: str, pred: Any, truth: Any, name: str = 'pred') -> floa
     return _PairedStat(metric, p, t).value()
 
 
-
-
-def random_null(truth: Sequence[float] | np.ndarray, metric: str = 'kendall_tau', n_draws: int = 1000,
-                level: float = 0.95, random_state: int | None = 0) -> Estimate:
+def random_null(
+    truth: Sequence[float] | np.ndarray,
+    metric: str = 'kendall_tau',
+    n_draws: int = 1000,
+    level: float = 0.95,
+    random_state: int | None = 0,
+) -> Estimate:
     """What random scores reach: the metric of ``n_draws`` uniformly random score vectors
     against ``truth``. ``estimate`` is their mean, ``low``/``high`` the central ``level`` range
     of that null distribution (not a CI of a mean: the spread one random ranking shows)."""
@@ -466,9 +549,16 @@ def random_null(truth: Sequence[float] | np.ndarray, metric: str = 'kendall_tau'
     t, _ = check_pair(truth, truth, names=('truth', 'truth'))
     parse_metric(metric)
     rng = make_rng(random_state)
-    vals = np.concatenate([_rows_metric(metric, rng.random((c, t.size)), t)
-                           for c in np.diff(np.r_[0:n_draws:200, n_draws])])
+    vals = np.concatenate(
+        [_rows_metric(metric, rng.random((c, t.size)), t) for c in np.diff(np.r_[0:n_draws:200, n_draws])]
+    )
     alpha = (1 - level) / 2
     low, high = np.nanquantile(vals, [alpha, 1 - alpha])
-    return Estimate(float(np.nanmean(vals)), float(low), float(high), t.size, level,
-                    f'null distribution of {n_draws} random score draws')
+    return Estimate(
+        float(np.nanmean(vals)),
+        float(low),
+        float(high),
+        t.size,
+        level,
+        f'null distribution of {n_draws} random score draws',
+    )

@@ -16,6 +16,7 @@ correlation to a measurement ``k`` times as long. It is exact for Pearson correl
 parallel measurements; Kendall's tau is first mapped to the Pearson scale of a bivariate normal
 (``r = sin(pi tau / 2)``, Greiner's relation), corrected, and mapped back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,29 +80,44 @@ class Ceiling:
     which: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {'kind': self.kind, 'measured': self.measured.to_dict(), 'seeds_measured': self.seeds_measured,
-                'seeds_truth': self.seeds_truth, 'factor': self.factor, 'corrected': self.corrected.to_dict(),
-                'which': self.which}
+        return {
+            'kind': self.kind,
+            'measured': self.measured.to_dict(),
+            'seeds_measured': self.seeds_measured,
+            'seeds_truth': self.seeds_truth,
+            'factor': self.factor,
+            'corrected': self.corrected.to_dict(),
+            'which': self.which,
+        }
 
     def __str__(self) -> str:
         return f'ceiling {format(self.corrected, ".3f")} ({self.which})'
 
     @classmethod
-    def from_measured(cls, kind: str, measured: Estimate, seeds_measured: int | None,
-                      seeds_truth: int | None) -> Ceiling:
+    def from_measured(
+        cls, kind: str, measured: Estimate, seeds_measured: int | None, seeds_truth: int | None
+    ) -> Ceiling:
         if seeds_measured and seeds_truth and seeds_truth != seeds_measured:
             factor = seeds_truth / seeds_measured
-            corr = Estimate(tau_spearman_brown(measured.estimate, factor), tau_spearman_brown(measured.low, factor)
-                            if np.isfinite(measured.low) else np.nan,
-                            tau_spearman_brown(measured.high, factor) if np.isfinite(measured.high) else np.nan,
-                            measured.n, measured.level, f'Spearman-Brown x{factor:g} of {measured.method}')
-            which = (f'{kind}: Kendall tau of a {seeds_measured}-seed truth against an independent '
-                     f'{seeds_measured}-seed copy, {format(measured, ".3f")}, Spearman-Brown corrected to the '
-                     f'{seeds_truth}-seed truth used here')
+            corr = Estimate(
+                tau_spearman_brown(measured.estimate, factor),
+                tau_spearman_brown(measured.low, factor) if np.isfinite(measured.low) else np.nan,
+                tau_spearman_brown(measured.high, factor) if np.isfinite(measured.high) else np.nan,
+                measured.n,
+                measured.level,
+                f'Spearman-Brown x{factor:g} of {measured.method}',
+            )
+            which = (
+                f'{kind}: Kendall tau of a {seeds_measured}-seed truth against an independent '
+                f'{seeds_measured}-seed copy, {format(measured, ".3f")}, Spearman-Brown corrected to the '
+                f'{seeds_truth}-seed truth used here'
+            )
         else:
             factor, corr = 1.0, measured
-            which = (f'{kind}: Kendall tau of the truth against an independent measurement of it, '
-                     f'{format(measured, ".3f")}, no seed count to correct for')
+            which = (
+                f'{kind}: Kendall tau of the truth against an independent measurement of it, '
+                f'{format(measured, ".3f")}, no seed count to correct for'
+            )
         return cls(kind, measured, seeds_measured, seeds_truth, float(factor), corr, which)
 
 
@@ -119,11 +135,15 @@ def corrected_ceiling_table(table: pd.DataFrame, bench: Any) -> pd.DataFrame:
     out = table[~rows | (table['metric'] == 'kendall_tau')].copy()
     for i in out.index[out['method'] == 'reliability']:
         r = out.loc[i]
-        measured = Estimate(r['estimate'], r['low'], r['high'], int(r['n']), float(r.get('level', 0.95)),
-                            str(r.get('ci_method', '')))
+        measured = Estimate(
+            r['estimate'], r['low'], r['high'], int(r['n']), float(r.get('level', 0.95)), str(r.get('ci_method', ''))
+        )
         ceiling = Ceiling.from_measured('reliability', measured, n_seeds // 2, n_seeds)
-        out.loc[i, ['estimate', 'low', 'high']] = [ceiling.corrected.estimate, ceiling.corrected.low,
-                                                   ceiling.corrected.high]
+        out.loc[i, ['estimate', 'low', 'high']] = [
+            ceiling.corrected.estimate,
+            ceiling.corrected.low,
+            ceiling.corrected.high,
+        ]
         out.loc[i, 'method'] = 'reliability (Spearman-Brown)'
         if 'ci_method' in out.columns:
             out.loc[i, 'ci_method'] = ceiling.corrected.method

@@ -6,6 +6,7 @@ The verdict words come from the paired interval only: ``'better'`` when the inte
 difference the design could detect (80% power, 5% two-sided, from the bootstrap or seed SE).
 Two separate intervals that overlap decide nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -56,10 +57,12 @@ def verdict_sentence(row: Any, digits: int = 3) -> str:
     f = f'.{digits}f'
     lo, hi = get('low'), get('high')
     ci = f'[{lo:{f}}, {hi:{f}}]' if lo is not None and np.isfinite(lo) else '[no CI]'
-    tail = (f' (smallest detectable difference {get("detectable"):{f}})' if get('verdict') == 'level with' else '')
+    tail = f' (smallest detectable difference {get("detectable"):{f}})' if get('verdict') == 'level with' else ''
     m = get('metric') + (f'@{get("k")}' if get('k') else '')
-    return (f'{get("estimator")} is {verdict_phrase(get("verdict"))} {get("other")} on {m}: diff '
-            f'{get("diff"):+{f}} {ci}, p={get("p"):.3g}, n={get("n")}{tail}')
+    return (
+        f'{get("estimator")} is {verdict_phrase(get("verdict"))} {get("other")} on {m}: diff '
+        f'{get("diff"):+{f}} {ci}, p={get("p"):.3g}, n={get("n")}{tail}'
+    )
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,12 @@ class Comparison:
         -0.03, 0.01], p=0.31, n=120 (smallest detectable difference 0.028)``."""
         m = self.metric + (f'@{self.k}' if self.k else '')
         f = f'.{digits}f'
-        ci = (f'[{self.level:.0%} CI {self.low:{f}}, {self.high:{f}}]' if np.isfinite(self.low)
-              else '[no CI]')
+        ci = f'[{self.level:.0%} CI {self.low:{f}}, {self.high:{f}}]' if np.isfinite(self.low) else '[no CI]'
         tail = f' (smallest detectable difference {self.detectable:{f}})' if self.verdict == 'level with' else ''
-        return (f'{self.estimator} is {verdict_phrase(self.verdict)} {self.other} on {m}: diff {self.diff:+{f}} '
-                f'{ci}, p={self.p:.3g}, n={self.n} {self.over}{tail}')
+        return (
+            f'{self.estimator} is {verdict_phrase(self.verdict)} {self.other} on {m}: diff {self.diff:+{f}} '
+            f'{ci}, p={self.p:.3g}, n={self.n} {self.over}{tail}'
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -133,18 +137,39 @@ def from_distributions(name_a: str, name_b: str, metric: str, k: str, d: engine.
     se = float(fin.std(ddof=1)) if fin.size > 1 else float('nan')
     se = se if se > 0 else float('nan')  # a difference that never varies: no power figure to give
     diff = d.point[ka] - d.point[kb]
-    return Comparison(name_a, name_b, metric, k, float(diff), lo, hi, engine.bootstrap_p(dist),
-                      verdict(lo, hi, engine.HIGHER_IS_BETTER[metric]), engine.detectable_difference(se, d.level),
-                      d.sizes[ka], d.point[ka], d.point[kb], d.level)
+    return Comparison(
+        name_a,
+        name_b,
+        metric,
+        k,
+        float(diff),
+        lo,
+        hi,
+        engine.bootstrap_p(dist),
+        verdict(lo, hi, engine.HIGHER_IS_BETTER[metric]),
+        engine.detectable_difference(se, d.level),
+        d.sizes[ka],
+        d.point[ka],
+        d.point[kb],
+        d.level,
+    )
 
 
 def _clean(x: Any, name: str) -> np.ndarray:
     return as_float_vector(x, name)
 
 
-def compare(pred_a: Any, pred_b: Any, truth: Any, metric: str = 'kendall_tau', k: float | None = None,
-            n_resamples: int = 2000, level: float = 0.95, random_state: Any = 0,
-            names: tuple[str, str] = ('a', 'b')) -> Comparison:
+def compare(
+    pred_a: Any,
+    pred_b: Any,
+    truth: Any,
+    metric: str = 'kendall_tau',
+    k: float | None = None,
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    random_state: Any = 0,
+    names: tuple[str, str] = ('a', 'b'),
+) -> Comparison:
     """Paired bootstrap of ``metric(pred_a) - metric(pred_b)`` against ``truth`` on the same
     architectures (rows resampled together). Rows where either prediction or the truth is not
     finite are dropped first (``n`` says how many remain; at least 3)."""
@@ -154,17 +179,31 @@ def compare(pred_a: Any, pred_b: Any, truth: Any, metric: str = 'kendall_tau', k
         raise ValueError(f'pred_a, pred_b and truth must have equal lengths, got {a.size}, {b.size}, {t.size}')
     ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(t)
     if ok.sum() < 3:
-        raise ValueError(f'compare needs at least 3 architectures where both predictions and the truth are '
-                         f'finite, got {int(ok.sum())}')
+        raise ValueError(
+            f'compare needs at least 3 architectures where both predictions and the truth are '
+            f'finite, got {int(ok.sum())}'
+        )
     ks = [] if not klab else [float(klab) if '.' in klab else int(klab)]
-    d = engine.bootstrap_metrics({names[0]: a[ok], names[1]: b[ok]}, t[ok], ks=ks, n_resamples=n_resamples,
-                                 level=level, random_state=random_state)
+    d = engine.bootstrap_metrics(
+        {names[0]: a[ok], names[1]: b[ok]},
+        t[ok],
+        ks=ks,
+        n_resamples=n_resamples,
+        level=level,
+        random_state=random_state,
+    )
     return from_distributions(names[0], names[1], metric, klab, d)
 
 
-def compare_seeds(runs_a: Sequence[Any], runs_b: Sequence[Any] | Any, truth: Any, metric: str = 'kendall_tau',
-                  k: float | None = None, level: float = 0.95, names: tuple[str, str] = ('a', 'b')
-                  ) -> Comparison:
+def compare_seeds(
+    runs_a: Sequence[Any],
+    runs_b: Sequence[Any] | Any,
+    truth: Any,
+    metric: str = 'kendall_tau',
+    k: float | None = None,
+    level: float = 0.95,
+    names: tuple[str, str] = ('a', 'b'),
+) -> Comparison:
     """Seed-level paired comparison: ``d_s = metric(runs_a[s]) - metric(runs_b[s])`` on the same
     cells for each seed ``s`` (``runs_b`` may be one vector shared by every seed, e.g. the
     parameter count), then the Student-t interval of the mean ``d`` over seeds. The cells are
@@ -173,11 +212,15 @@ def compare_seeds(runs_a: Sequence[Any], runs_b: Sequence[Any] | Any, truth: Any
     t = _clean(truth, 'truth')
     runs_a = [_clean(r, f'runs_a[{i}]') for i, r in enumerate(runs_a)]
     shared = np.ndim(runs_b) == 1 and not (len(runs_b) and np.ndim(runs_b[0]) == 1)
-    runs_b = [_clean(runs_b, 'runs_b')] * len(runs_a) if shared else [_clean(r, f'runs_b[{i}]')
-                                                                      for i, r in enumerate(runs_b)]
+    runs_b = (
+        [_clean(runs_b, 'runs_b')] * len(runs_a)
+        if shared
+        else [_clean(r, f'runs_b[{i}]') for i, r in enumerate(runs_b)]
+    )
     if len(runs_a) != len(runs_b) or not runs_a:
-        raise ValueError(f'runs_a and runs_b must hold the same number (>= 1) of seeds, got {len(runs_a)} '
-                         f'and {len(runs_b)}')
+        raise ValueError(
+            f'runs_a and runs_b must hold the same number (>= 1) of seeds, got {len(runs_a)} and {len(runs_b)}'
+        )
     ks = [] if not klab else [float(klab) if '.' in klab else int(klab)]
     da, db = [], []
     for s, (a, b) in enumerate(zip(runs_a, runs_b)):
@@ -192,9 +235,23 @@ def compare_seeds(runs_a: Sequence[Any], runs_b: Sequence[Any] | Any, truth: Any
         raise ValueError(f'{metric} is undefined (a constant score) for some seed: differences {diffs.tolist()}')
     summ = seed_summary(diffs, level)
     lo, hi = summ.ci.low, summ.ci.high
-    return Comparison(names[0], names[1], metric, klab, float(summ.mean), lo, hi, _t_p(summ),
-                      verdict(lo, hi, engine.HIGHER_IS_BETTER[metric]), engine.detectable_difference(summ.se, level),
-                      len(diffs), float(np.mean(da)), float(np.mean(db)), level, 'seeds')
+    return Comparison(
+        names[0],
+        names[1],
+        metric,
+        klab,
+        float(summ.mean),
+        lo,
+        hi,
+        _t_p(summ),
+        verdict(lo, hi, engine.HIGHER_IS_BETTER[metric]),
+        engine.detectable_difference(summ.se, level),
+        len(diffs),
+        float(np.mean(da)),
+        float(np.mean(db)),
+        level,
+        'seeds',
+    )
 
 
 def _t_p(summ: Any) -> float:
@@ -203,15 +260,32 @@ def _t_p(summ: Any) -> float:
     return float(2 * stats.t.sf(abs(summ.mean / summ.se), summ.n - 1))
 
 
-def changed_over_training(scores_before: Any, scores_after: Any, truth: Any, metric: str = 'kendall_tau',
-                          k: float | None = None, n_resamples: int = 2000, level: float = 0.95,
-                          random_state: Any = 0, names: tuple[str, str] = ('after', 'before')) -> Comparison:
+def changed_over_training(
+    scores_before: Any,
+    scores_after: Any,
+    truth: Any,
+    metric: str = 'kendall_tau',
+    k: float | None = None,
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    random_state: Any = 0,
+    names: tuple[str, str] = ('after', 'before'),
+) -> Comparison:
     """Did the ranking change between two checkpoints? The paired bootstrap of
     ``metric(after) - metric(before)`` on the same cells (:func:`compare`): ``'better'`` means it
     improved, ``'worse'`` that it got worse, ``'level with'`` that this design cannot tell
     (``detectable`` says how large a change it would have found)."""
-    return compare(scores_after, scores_before, truth, metric=metric, k=k, n_resamples=n_resamples, level=level,
-                   random_state=random_state, names=names)
+    return compare(
+        scores_after,
+        scores_before,
+        truth,
+        metric=metric,
+        k=k,
+        n_resamples=n_resamples,
+        level=level,
+        random_state=random_state,
+        names=names,
+    )
 
 
 def estimate_of(d: engine.Distributions, key: tuple[str, str, str]) -> Estimate:

@@ -12,6 +12,7 @@ Over 500 lines on purpose: :class:`Audit` (the result, its tables and JSON schem
 :func:`audit` (alignment, baselines, one shared bootstrap) change together; resampling, readers,
 comparisons and the ceiling live in their own modules.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,8 @@ from nasviz.audit.compare import Comparison, compare_seeds, estimate_of, from_di
 from nasviz.audit.readers import DROP_KINDS, parse_arch, read_scores
 from nasviz.bench import load_benchmark
 from nasviz.bench.nb201 import NB201Table
-from nasviz.spaces import get_space
 from nasviz.io import atomic_write_text
+from nasviz.spaces import get_space
 from nasviz.validate import short_repr
 
 __all__ = ['COMPARISON_COLUMNS', 'DEFAULT_BASELINES', 'DEFAULT_KS', 'METRIC_COLUMNS', 'Audit', 'audit']
@@ -43,8 +44,21 @@ DEFAULT_BASELINES: tuple[str, ...] = ('params', 'flops', 'random')
 #: columns of :attr:`Audit.metrics`
 METRIC_COLUMNS = ['estimator', 'kind', 'metric', 'k', 'estimate', 'low', 'high', 'n']
 #: columns of :attr:`Audit.comparisons`
-COMPARISON_COLUMNS = ['estimator', 'other', 'metric', 'k', 'diff', 'low', 'high', 'p', 'verdict', 'detectable', 'n',
-                      'a', 'b']
+COMPARISON_COLUMNS = [
+    'estimator',
+    'other',
+    'metric',
+    'k',
+    'diff',
+    'low',
+    'high',
+    'p',
+    'verdict',
+    'detectable',
+    'n',
+    'a',
+    'b',
+]
 #: metrics compared pairwise (the biases have no better or worse)
 _COMPARED = [m for m in engine.METRICS if engine.HIGHER_IS_BETTER[m] is not None]
 
@@ -84,14 +98,23 @@ class Audit:
     def estimate(self, estimator: str, metric: str, k: Any = None) -> Estimate:
         """One metric of one estimator (or baseline) as an :class:`Estimate`."""
         key = engine.k_label(k) if k is not None and metric in engine.K_METRICS else ('' if k is None else str(k))
-        row = self.metrics[(self.metrics['estimator'] == estimator) & (self.metrics['metric'] == metric)
-                           & (self.metrics['k'] == key)]
+        row = self.metrics[
+            (self.metrics['estimator'] == estimator) & (self.metrics['metric'] == metric) & (self.metrics['k'] == key)
+        ]
         if row.empty:
-            raise KeyError(f'no {metric}{"@" + key if key else ""} for {estimator!r}; estimators: '
-                           f'{self.estimators + self.baselines}')
+            raise KeyError(
+                f'no {metric}{"@" + key if key else ""} for {estimator!r}; estimators: '
+                f'{self.estimators + self.baselines}'
+            )
         r = row.iloc[0]
-        return Estimate(r.estimate, r.low, r.high, int(r.n), self.settings.get('level', 0.95),
-                        f'bootstrap percentile, {self.settings.get("n_resamples")} resamples')
+        return Estimate(
+            r.estimate,
+            r.low,
+            r.high,
+            int(r.n),
+            self.settings.get('level', 0.95),
+            f'bootstrap percentile, {self.settings.get("n_resamples")} resamples',
+        )
 
     def comparison(self, estimator: str, other: str, metric: str = 'kendall_tau', k: Any = None) -> Comparison:
         """The paired comparison ``estimator - other`` (either order; computed on demand when absent)."""
@@ -134,6 +157,7 @@ class Audit:
         K label / choice -> Estimate dict), ``baselines`` (the same), ``ceiling``,
         ``comparisons`` (list of :meth:`Comparison.to_dict`), ``dropped``, ``n``, ``merged``,
         ``space``, ``notes``, ``settings``."""
+
         def est_dict(r: Any) -> dict[str, Any]:
             e = Estimate(r.estimate, r.low, r.high, int(r.n), self.settings.get('level', 0.95))
             return e.to_dict()
@@ -145,12 +169,19 @@ class Audit:
                 tgt.setdefault(r.metric, {})[r.k] = est_dict(r)
             else:
                 tgt[r.metric] = est_dict(r)
-        return {'estimators': groups['estimator'], 'baselines': groups['baseline'],
-                'ceiling': None if self.ceiling is None else self.ceiling.to_dict(),
-                'comparisons': [_cmp_row_dict(r) for r in self.comparisons.to_dict('records')],
-                'seed_comparisons': [_cmp_row_dict(r) for r in self.seed_comparisons.to_dict('records')],
-                'dropped': self.dropped, 'n': int(self.n), 'merged': int(self.merged), 'space': self.space,
-                'notes': list(self.notes), 'settings': _jsonable(self.settings)}
+        return {
+            'estimators': groups['estimator'],
+            'baselines': groups['baseline'],
+            'ceiling': None if self.ceiling is None else self.ceiling.to_dict(),
+            'comparisons': [_cmp_row_dict(r) for r in self.comparisons.to_dict('records')],
+            'seed_comparisons': [_cmp_row_dict(r) for r in self.seed_comparisons.to_dict('records')],
+            'dropped': self.dropped,
+            'n': int(self.n),
+            'merged': int(self.merged),
+            'space': self.space,
+            'notes': list(self.notes),
+            'settings': _jsonable(self.settings),
+        }
 
     def to_json(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_dict` as JSON (atomically: a temporary file renamed into place)."""
@@ -158,8 +189,10 @@ class Audit:
 
 
 def _cmp_row_dict(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else (int(v) if isinstance(v, np.integer) else v))
-            for k, v in r.items()}
+    return {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else (int(v) if isinstance(v, np.integer) else v))
+        for k, v in r.items()
+    }
 
 
 def _jsonable(x: Any) -> Any:
@@ -180,8 +213,9 @@ def _jsonable(x: Any) -> Any:
 # Inputs
 # ---------------------------------------------------------------------------------------------
 def _scores_frame(scores: Any, space: str, estimators: Sequence[str] | None) -> pd.DataFrame:
-    if isinstance(scores, (str, os.PathLike)) or (isinstance(scores, (list, tuple)) and scores
-                                                   and all(isinstance(s, (str, os.PathLike)) for s in scores)):
+    if isinstance(scores, (str, os.PathLike)) or (
+        isinstance(scores, (list, tuple)) and scores and all(isinstance(s, (str, os.PathLike)) for s in scores)
+    ):
         return read_scores(scores, space=space, estimators=estimators)
     if isinstance(scores, pd.Series):
         scores = scores.to_frame(scores.name or 'score')
@@ -194,8 +228,10 @@ def _scores_frame(scores: Any, space: str, estimators: Sequence[str] | None) -> 
             if df.index.dtype == object:
                 df = df.copy()
             else:
-                raise ValueError('scores: no architecture column (arch, arch_str or architecture) and the index '
-                                 'holds no architectures')
+                raise ValueError(
+                    'scores: no architecture column (arch, arch_str or architecture) and the index '
+                    'holds no architectures'
+                )
         else:
             df = df.set_index(col)
     sp = get_space(space)
@@ -208,26 +244,30 @@ def _scores_frame(scores: Any, space: str, estimators: Sequence[str] | None) -> 
             keys.append(None)
             unknown += 1
     if keys and unknown == len(keys):
-        raise ValueError(f'scores: no row holds a {space} architecture (first index value '
-                         f'{short_repr(df.index[0])})')
+        raise ValueError(f'scores: no row holds a {space} architecture (first index value {short_repr(df.index[0])})')
     cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-    out = pd.DataFrame({str(c): df[c].to_numpy(dtype=np.float64) for c in cols},
-                       index=pd.Index(keys, name='arch'))
+    out = pd.DataFrame({str(c): df[c].to_numpy(dtype=np.float64) for c in cols}, index=pd.Index(keys, name='arch'))
     keep = np.array([k is not None for k in keys])
     dup = out.index.duplicated() & keep
     out = out[keep & ~dup]
     prior = df.attrs.get('dropped', {})
-    out.attrs['dropped'] = {c: {'nan': int(np.isnan(out[c]).sum()), 'inf': int(np.isinf(out[c]).sum()),
-                                'unknown_arch': int(unknown) + prior.get(c, {}).get('unknown_arch', 0),
-                                'duplicate': int(dup.sum()) + prior.get(c, {}).get('duplicate', 0)}
-                            for c in out.columns}
+    out.attrs['dropped'] = {
+        c: {
+            'nan': int(np.isnan(out[c]).sum()),
+            'inf': int(np.isinf(out[c]).sum()),
+            'unknown_arch': int(unknown) + prior.get(c, {}).get('unknown_arch', 0),
+            'duplicate': int(dup.sum()) + prior.get(c, {}).get('duplicate', 0),
+        }
+        for c in out.columns
+    }
     out.attrs['not_estimators'] = list(df.attrs.get('not_estimators', []))
     out.attrs['source'] = df.attrs.get('source', 'a DataFrame')
     return out
 
 
-def _truth_values(truth: Any, archs: list[str], space: str, truth_column: str | None, scores: pd.DataFrame
-                  ) -> tuple[np.ndarray, Any, str]:
+def _truth_values(
+    truth: Any, archs: list[str], space: str, truth_column: str | None, scores: pd.DataFrame
+) -> tuple[np.ndarray, Any, str]:
     """Truth per arch (NaN where unknown), the benchmark (or None) and a description."""
     if isinstance(truth, str) and truth in scores.columns:
         return scores[truth].to_numpy(dtype=np.float64), None, f'column {truth!r} of the score file'
@@ -292,8 +332,10 @@ def _bench_sizes(bench: Any, archs: list[str], which: str) -> np.ndarray | None:
 def _choice_matrix(space: Any, archs: list[str]) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """0/1 usage of every (slot, choice) used by some but not all architectures."""
     use: list[dict[tuple[str, str], int]] = [space.choice_usage(parse_arch(a, space.name)) for a in archs]
-    feats = sorted({f for u in use for f in u}, key=lambda f: (space.slots.index(f[0]) if f[0] in space.slots
-                                                               else len(space.slots), f[1]))
+    feats = sorted(
+        {f for u in use for f in u},
+        key=lambda f: (space.slots.index(f[0]) if f[0] in space.slots else len(space.slots), f[1]),
+    )
     X = np.zeros((len(archs), len(feats)))
     col = {f: j for j, f in enumerate(feats)}
     for i, u in enumerate(use):
@@ -306,11 +348,22 @@ def _choice_matrix(space: Any, archs: list[str]) -> tuple[np.ndarray, list[tuple
 # ---------------------------------------------------------------------------------------------
 # The audit
 # ---------------------------------------------------------------------------------------------
-def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequence[str] | None = None,
-          baselines: Iterable[str] = DEFAULT_BASELINES, ks: Sequence[float | int] = DEFAULT_KS,
-          n_resamples: int = 2000, level: float = 0.95, random_state: int = 0, merge_isomorphic: bool = False,
-          truth_column: str | None = None, seed_runs: Mapping[str, Sequence[str]] | None = None,
-          progress: bool = False, n_jobs: int | None = None) -> Audit:
+def audit(
+    scores: Any,
+    truth: Any = None,
+    space: str = 'nb201',
+    estimators: Sequence[str] | None = None,
+    baselines: Iterable[str] = DEFAULT_BASELINES,
+    ks: Sequence[float | int] = DEFAULT_KS,
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    random_state: int = 0,
+    merge_isomorphic: bool = False,
+    truth_column: str | None = None,
+    seed_runs: Mapping[str, Sequence[str]] | None = None,
+    progress: bool = False,
+    n_jobs: int | None = None,
+) -> Audit:
     """Audit one or many estimators against a ground truth on the same architectures.
 
     ``scores``: a DataFrame (architectures in an ``arch`` / ``arch_str`` column or the index,
@@ -345,9 +398,15 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
     not_est = set(df.attrs.get('not_estimators', []))
     seed_cols = [c for cols in (seed_runs or {}).values() for c in cols]
     if estimators is None:
-        estimators = [c for c in df.columns if c not in not_est and c not in seed_cols
-                      and not ((isinstance(truth, str) and c == truth) or c == truth_column)
-                      and not (c == 'flops' and 'flops' in baselines) and not (c == 'params' and 'params' in baselines)]
+        estimators = [
+            c
+            for c in df.columns
+            if c not in not_est
+            and c not in seed_cols
+            and not ((isinstance(truth, str) and c == truth) or c == truth_column)
+            and not (c == 'flops' and 'flops' in baselines)
+            and not (c == 'params' and 'params' in baselines)
+        ]
     missing = [e for e in estimators if e not in df.columns]
     if missing:
         raise ValueError(f'no score column(s) {missing}; the scores hold {list(df.columns)}')
@@ -361,8 +420,10 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
     tvals, bench, truth_desc = _truth_values(truth, archs, sp.name, truth_column, df)
     unknown_truth = ~np.isfinite(tvals)
     if unknown_truth.all():
-        raise ValueError(f'no architecture of the scores ({df.attrs.get("source")}) has a ground truth in '
-                         f'{truth_desc}: a file of another space, or the wrong benchmark?')
+        raise ValueError(
+            f'no architecture of the scores ({df.attrs.get("source")}) has a ground truth in '
+            f'{truth_desc}: a file of another space, or the wrong benchmark?'
+        )
     if unknown_truth.any():
         notes.append(f'{int(unknown_truth.sum())} architecture(s) have no ground truth in {truth_desc}; dropped')
         for e in estimators:
@@ -394,14 +455,18 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             keep.append(r)
         rows = np.array(keep, dtype=np.int64)
         if merged:
-            notes.append(f'{merged} architecture(s) compute the same function as an earlier one '
-                         '(space.canonical) and were merged into it (the first in table order is kept)')
+            notes.append(
+                f'{merged} architecture(s) compute the same function as an earlier one '
+                '(space.canonical) and were merged into it (the first in table order is kept)'
+            )
             for e in estimators:
                 dropped[e]['duplicate'] += merged
     if rows.size < 3:
-        raise ValueError(f'fewer than 3 architectures ({rows.size}) have a finite score for every estimator '
-                         f'{list(estimators)} and a ground truth ({truth_desc}); '
-                         f'per estimator: {dropped}. Pick estimators with --estimators / estimators=')
+        raise ValueError(
+            f'fewer than 3 architectures ({rows.size}) have a finite score for every estimator '
+            f'{list(estimators)} and a ground truth ({truth_desc}); '
+            f'per estimator: {dropped}. Pick estimators with --estimators / estimators='
+        )
     truth_v = tvals[rows]
     vectors = {e: df[e].to_numpy(dtype=np.float64)[rows] for e in estimators}
     constant = [e for e, v in vectors.items() if np.ptp(v) == 0]
@@ -441,9 +506,19 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             cs = None
         if cs is not None:
             ceiling_vec = cs
-    d = engine.bootstrap_metrics(all_vectors, truth_v, ks=ks, params=params_v,
-                                 choices=(X, feats) if feats else None, full=est_names, n_resamples=n_resamples,
-                                 level=level, random_state=random_state, progress=progress, n_jobs=n_jobs)
+    d = engine.bootstrap_metrics(
+        all_vectors,
+        truth_v,
+        ks=ks,
+        params=params_v,
+        choices=(X, feats) if feats else None,
+        full=est_names,
+        n_resamples=n_resamples,
+        level=level,
+        random_state=random_state,
+        progress=progress,
+        n_jobs=n_jobs,
+    )
     metrics_rows = []
     for name in all_vectors:
         kind = 'estimator' if name in vectors else 'baseline'
@@ -451,8 +526,18 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             if key[1] == 'op_tau':
                 continue
             est = estimate_of(d, key)
-            metrics_rows.append(dict(estimator=name, kind=kind, metric=key[1], k=key[2], estimate=est.estimate,
-                                     low=est.low, high=est.high, n=est.n))
+            metrics_rows.append(
+                dict(
+                    estimator=name,
+                    kind=kind,
+                    metric=key[1],
+                    k=key[2],
+                    estimate=est.estimate,
+                    low=est.low,
+                    high=est.high,
+                    n=est.n,
+                )
+            )
     # op bias per choice: the mean over the op slots offering it of the per-slot bias
     op_rows = []
     for name in est_names:
@@ -460,9 +545,19 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
         for slot, choice in feats:
             lab = f'{slot}={choice}'
             est = estimate_of(d, (name, 'op_bias', lab))
-            op_rows.append(dict(estimator=name, slot=slot, choice=choice, tau_score=d.point[(name, 'op_tau', lab)],
-                                tau_truth=d.point[(engine.TRUTH, 'op_tau', lab)], bias=est.estimate, low=est.low,
-                                high=est.high, n=est.n))
+            op_rows.append(
+                dict(
+                    estimator=name,
+                    slot=slot,
+                    choice=choice,
+                    tau_score=d.point[(name, 'op_tau', lab)],
+                    tau_truth=d.point[(engine.TRUTH, 'op_tau', lab)],
+                    bias=est.estimate,
+                    low=est.low,
+                    high=est.high,
+                    n=est.n,
+                )
+            )
             if slot in sp.op_slots():
                 by_choice.setdefault(choice, []).append(lab)
         metrics_rows = [r for r in metrics_rows if not (r['estimator'] == name and r['metric'] == 'op_bias')]
@@ -470,15 +565,31 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             pt = float(np.mean([d.point[(name, 'op_bias', lab)] for lab in labs]))
             dist = np.mean([d.dist[(name, 'op_bias', lab)] for lab in labs], axis=0)
             lo, hi = engine.percentile_ci(dist, level)
-            metrics_rows.append(dict(estimator=name, kind='estimator', metric='op_bias', k=choice, estimate=pt,
-                                     low=lo, high=hi, n=rows.size))
+            metrics_rows.append(
+                dict(
+                    estimator=name,
+                    kind='estimator',
+                    metric='op_bias',
+                    k=choice,
+                    estimate=pt,
+                    low=lo,
+                    high=hi,
+                    n=rows.size,
+                )
+            )
     ceiling = None
     if ceiling_vec is not None:
         kind, pred_c, truth_c = ceiling_vec
         ok = np.isfinite(pred_c) & np.isfinite(truth_c)
         if ok.sum() >= 3:
-            dc = engine.bootstrap_metrics({'ceiling': pred_c[ok]}, truth_c[ok], ks=[], n_resamples=n_resamples,
-                                          level=level, random_state=random_state)
+            dc = engine.bootstrap_metrics(
+                {'ceiling': pred_c[ok]},
+                truth_c[ok],
+                ks=[],
+                n_resamples=n_resamples,
+                level=level,
+                random_state=random_state,
+            )
             meas = estimate_of(dc, ('ceiling', 'kendall_tau', ''))
             seeds = list(getattr(bench, 'seeds', []) or [])
             per_half: int | None
@@ -497,15 +608,27 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
                     est = ceiling.corrected
                 else:
                     raw = estimate_of(dc, ('ceiling', m, ''))
-                    lo_hi = [spearman_brown(v, ceiling.factor) if np.isfinite(v) else v
-                             for v in (raw.estimate, raw.low, raw.high)]
+                    lo_hi = [
+                        spearman_brown(v, ceiling.factor) if np.isfinite(v) else v
+                        for v in (raw.estimate, raw.low, raw.high)
+                    ]
                     est = Estimate(float(lo_hi[0]), float(lo_hi[1]), float(lo_hi[2]), raw.n, raw.level)
-                metrics_rows.append(dict(estimator=f'ceiling ({kind})', kind='ceiling', metric=m, k='',
-                                         estimate=est.estimate, low=est.low, high=est.high, n=est.n))
+                metrics_rows.append(
+                    dict(
+                        estimator=f'ceiling ({kind})',
+                        kind='ceiling',
+                        metric=m,
+                        k='',
+                        estimate=est.estimate,
+                        low=est.low,
+                        high=est.high,
+                        n=est.n,
+                    )
+                )
     metrics = pd.DataFrame(metrics_rows, columns=METRIC_COLUMNS)
     cmp_rows = []
     for i, name in enumerate(est_names):
-        others = list(base_vectors) + est_names[i + 1:]
+        others = list(base_vectors) + est_names[i + 1 :]
         for other in others:
             for key in d.keys_of(name):
                 if key[1] in _COMPARED and (other, key[1], key[2]) in d.point:
@@ -519,15 +642,38 @@ def audit(scores: Any, truth: Any = None, space: str = 'nb201', estimators: Sequ
             cmp = compare_seeds(runs, bv, truth_v, 'kendall_tau', level=level, names=(name, other))
             seed_rows.append({col: getattr(cmp, col) for col in COMPARISON_COLUMNS})
     seed_comparisons = pd.DataFrame(seed_rows, columns=COMPARISON_COLUMNS)
-    table = pd.DataFrame({**{e: df[e].to_numpy(dtype=np.float64)[rows] for e in est_names}, 'truth': truth_v},
-                         index=pd.Index([archs[i] for i in rows], name='arch'))
+    table = pd.DataFrame(
+        {**{e: df[e].to_numpy(dtype=np.float64)[rows] for e in est_names}, 'truth': truth_v},
+        index=pd.Index([archs[i] for i in rows], name='arch'),
+    )
     for b, v in sizes.items():
         table[b] = v[rows]
-    settings = dict(n_resamples=int(n_resamples), level=float(level), random_state=random_state,
-                    ks=[engine.k_label(k) for k in ks], baselines=list(base_vectors), truth=truth_desc,
-                    source=df.attrs.get('source'), merge_isomorphic=bool(merge_isomorphic), space=sp.name,
-                    computed='in this run')
-    return Audit(n=int(rows.size), space=sp.name, estimators=est_names, baselines=list(base_vectors), metrics=metrics,
-                 comparisons=comparisons, op_bias=pd.DataFrame(op_rows), dropped=dropped, ceiling=ceiling,
-                 merged=merged, scores=table, seed_comparisons=seed_comparisons, notes=notes, settings=settings,
-                 distributions=d)
+    settings = dict(
+        n_resamples=int(n_resamples),
+        level=float(level),
+        random_state=random_state,
+        ks=[engine.k_label(k) for k in ks],
+        baselines=list(base_vectors),
+        truth=truth_desc,
+        source=df.attrs.get('source'),
+        merge_isomorphic=bool(merge_isomorphic),
+        space=sp.name,
+        computed='in this run',
+    )
+    return Audit(
+        n=int(rows.size),
+        space=sp.name,
+        estimators=est_names,
+        baselines=list(base_vectors),
+        metrics=metrics,
+        comparisons=comparisons,
+        op_bias=pd.DataFrame(op_rows),
+        dropped=dropped,
+        ceiling=ceiling,
+        merged=merged,
+        scores=table,
+        seed_comparisons=seed_comparisons,
+        notes=notes,
+        settings=settings,
+        distributions=d,
+    )

@@ -6,6 +6,7 @@ so the distribution of a paired difference is the difference of two stored distr
 result keeps those distributions (:class:`Distributions`) so intervals, paired comparisons and
 detectable differences all come from the same draws.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,9 +40,18 @@ K_METRICS = ('precision_top', 'precision_bottom', 'best_rank', 'worst_rank', 'ta
 METRICS = ('kendall_tau', 'spearman', 'pearson', *K_METRICS, 'regret', 'size_bias', 'op_bias')
 #: direction of "better" for the paired verdicts (None: a bias, no better or worse)
 HIGHER_IS_BETTER: dict[str, bool | None] = {
-    'kendall_tau': True, 'spearman': True, 'pearson': True, 'precision_top': True, 'precision_bottom': True,
-    'best_rank': False, 'worst_rank': False, 'tau_in_true_top': True, 'regret': False, 'size_bias': None,
-    'op_bias': None}
+    'kendall_tau': True,
+    'spearman': True,
+    'pearson': True,
+    'precision_top': True,
+    'precision_bottom': True,
+    'best_rank': False,
+    'worst_rank': False,
+    'tau_in_true_top': True,
+    'regret': False,
+    'size_bias': None,
+    'op_bias': None,
+}
 #: the vector name under which statistics of the truth itself are stored
 TRUTH = '(truth)'
 #: resamples per block (memory: rows x block float32 numbers per matrix)
@@ -101,8 +111,9 @@ def detectable_difference(se: float, level: float = 0.95, power: float = 0.8) ->
 class _Shared:
     """What every score vector of one block needs about the truth and the parameter count."""
 
-    def __init__(self, C: np.ndarray, truth: rs.Ranked, neg_truth: rs.Ranked, ks: list[int],
-                 params: rs.Ranked | None) -> None:
+    def __init__(
+        self, C: np.ndarray, truth: rs.Ranked, neg_truth: rs.Ranked, ks: list[int], params: rs.Ranked | None
+    ) -> None:
         self.C = C
         self.Ct = C.T.astype(np.float64)
         G = truth.group_sums(C)
@@ -115,8 +126,7 @@ class _Shared:
         self.params_mid = rs.midranks(params, C) if params is not None else None
         self.truth_sq = rs.rank_square(C, self.truth_mid)
         self.best = rs.best_drawn(C, truth.values)
-        self.r_pt = (rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if self.params_mid is not None
-                     else None)
+        self.r_pt = rs.corr(C, self.params_mid, self.truth_mid, self.truth_sq) if self.params_mid is not None else None
 
 
 def _tops_of(C: np.ndarray, ranks: np.ndarray, ks: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -128,8 +138,7 @@ def _tops_of(C: np.ndarray, ranks: np.ndarray, ks: list[int]) -> list[tuple[np.n
     return out
 
 
-def _precision(pred: rs.Ranked, C: np.ndarray, tops: list[tuple[np.ndarray, np.ndarray]], ks: list[int]
-               ) -> np.ndarray:
+def _precision(pred: rs.Ranked, C: np.ndarray, tops: list[tuple[np.ndarray, np.ndarray]], ks: list[int]) -> np.ndarray:
     """Precision at each k. ``tops[j]`` holds the rows that are in the true top k on some
     resample and their drawn units that are (``C`` masked by true rank <= k): the tie groups fully
     inside the predicted top k count whole, the straddling group in proportion."""
@@ -149,20 +158,28 @@ def _precision(pred: rs.Ranked, C: np.ndarray, tops: list[tuple[np.ndarray, np.n
 
 def _partial(r_xy: np.ndarray, r_xz: np.ndarray, r_yz: np.ndarray) -> np.ndarray:
     with np.errstate(invalid='ignore', divide='ignore'):
-        den = np.sqrt((1 - r_xz ** 2) * (1 - r_yz ** 2))
+        den = np.sqrt((1 - r_xz**2) * (1 - r_yz**2))
         return np.where(den > 1e-6, (r_xy - r_xz * r_yz) / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _collect(res: dict[tuple[str, str, str], np.ndarray], acc: dict[tuple[str, str, str], list[np.ndarray]]
-             ) -> None:
+def _collect(res: dict[tuple[str, str, str], np.ndarray], acc: dict[tuple[str, str, str], list[np.ndarray]]) -> None:
     for key, v in res.items():
         acc.setdefault(key, []).append(np.asarray(v, dtype=np.float64))
 
 
-def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: Sequence[float | int] = (),
-                      params: np.ndarray | None = None, choices: tuple[np.ndarray, list[tuple[str, str]]] | None = None,
-                      full: Sequence[str] = (), n_resamples: int = 2000, level: float = 0.95,
-                      random_state: Any = 0, progress: bool = False, n_jobs: int | None = None) -> Distributions:
+def bootstrap_metrics(
+    vectors: Mapping[str, np.ndarray],
+    truth: np.ndarray,
+    ks: Sequence[float | int] = (),
+    params: np.ndarray | None = None,
+    choices: tuple[np.ndarray, list[tuple[str, str]]] | None = None,
+    full: Sequence[str] = (),
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    random_state: Any = 0,
+    progress: bool = False,
+    n_jobs: int | None = None,
+) -> Distributions:
     """Every metric of every vector in ``vectors`` (name -> scores, higher = better, finite,
     aligned with ``truth``) on one seeded set of bootstrap resamples.
 
@@ -191,8 +208,13 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     for lab, rows in top_sets.items():
         if rows.size >= 3:
             t_sub = rs.Ranked(truth[rows])
-            top_plans[lab] = (rows, {name: rs.KendallPlan(rs.Ranked(np.asarray(v, dtype=np.float64)[rows]), t_sub)
-                                     for name, v in vectors.items()})
+            top_plans[lab] = (
+                rows,
+                {
+                    name: rs.KendallPlan(rs.Ranked(np.asarray(v, dtype=np.float64)[rows]), t_sub)
+                    for name, v in vectors.items()
+                },
+            )
     X, feats = choices if choices is not None else (None, [])
     full_set = set(full)
 
@@ -246,8 +268,12 @@ def bootstrap_metrics(vectors: Mapping[str, np.ndarray], truth: np.ndarray, ks: 
     rng = np.random.default_rng(random_state)
     blocks = [min(_BLOCK, n_resamples - s) for s in range(0, n_resamples, _BLOCK)]
     acc: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    bar = tqdm(total=len(blocks), desc=f'bootstrap ({n_resamples} resamples of {n} architectures)', unit='block',
-               disable=not progress)
+    bar = tqdm(
+        total=len(blocks),
+        desc=f'bootstrap ({n_resamples} resamples of {n} architectures)',
+        unit='block',
+        disable=not progress,
+    )
     # the resamples are drawn in order from one generator (the result does not depend on
     # n_jobs); blocks are scored in threads (NumPy releases the GIL in its loops)
     jobs = max(1, int(n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)))

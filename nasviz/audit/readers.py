@@ -28,6 +28,7 @@ or is not of the space, and an architecture seen twice are dropped and counted p
 ``duplicate`` count rows, so every column gets them); where nothing sensible remains the reader
 raises ``ValueError`` naming the file, the row and the problem.
 """
+
 from __future__ import annotations
 
 import ast
@@ -64,16 +65,47 @@ FORMATS = ('auto', 'csv', 'naslib-zc', 'fewshot')
 #: the kinds of dropped row every result counts
 DROP_KINDS = ('nan', 'inf', 'unknown_arch', 'duplicate')
 #: architecture column names tried in this order when none is given
-ARCH_COLUMNS = ('arch_str', 'arch', 'architecture', 'arch_string', 'genotype', 'cell', 'spec', 'hash',
-                'module_hash', 'arch_hash', 'key')
+ARCH_COLUMNS = (
+    'arch_str',
+    'arch',
+    'architecture',
+    'arch_string',
+    'genotype',
+    'cell',
+    'spec',
+    'hash',
+    'module_hash',
+    'arch_hash',
+    'key',
+)
 #: columns that are never scores (indices, bookkeeping)
-_NOT_SCORES = {'index', 'idx', 'id', 'arch_index', 'row', 'seed', 'dataset', 'unnamed: 0', 'normal', 'reduce',
-               'matrix', 'ops', 'val_accuracy'}
+_NOT_SCORES = {
+    'index',
+    'idx',
+    'id',
+    'arch_index',
+    'row',
+    'seed',
+    'dataset',
+    'unnamed: 0',
+    'normal',
+    'reduce',
+    'matrix',
+    'ops',
+    'val_accuracy',
+}
 #: NASLib's NB101 op order in its hash tuples (``convert_spec_to_tuple``)
 NASLIB_NB101_OPS = ('input', 'output', 'maxpool3x3', 'conv1x1-bn-relu', 'conv3x3-bn-relu')
 #: NASLib's DARTS op order in its compact tuples (nasbench301 ``convert_genotype_to_compact``)
-NASLIB_DARTS_OPS = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
-                    'dil_conv_3x3', 'dil_conv_5x5')
+NASLIB_DARTS_OPS = (
+    'max_pool_3x3',
+    'avg_pool_3x3',
+    'skip_connect',
+    'sep_conv_3x3',
+    'sep_conv_5x5',
+    'dil_conv_3x3',
+    'dil_conv_5x5',
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,13 +137,22 @@ def nb101_hash(arch: Any) -> str:
     m = np.asarray(a.matrix, dtype=int)
     labels = [-1] + [NB101_HASH_OPS.index(op) for op in a.ops[1:-1]] + [-2]
     v = m.shape[0]
+
     def md5(text: str) -> str:
         return hashlib.md5(text.encode('utf-8')).hexdigest()
 
     h = [md5(str((int(o), int(i), lab))) for o, i, lab in zip(m.sum(axis=1), m.sum(axis=0), labels)]
     for _ in range(v):
-        h = [md5(''.join(sorted(h[w] for w in range(v) if m[w, x])) + '|'
-                 + ''.join(sorted(h[w] for w in range(v) if m[x, w])) + '|' + h[x]) for x in range(v)]
+        h = [
+            md5(
+                ''.join(sorted(h[w] for w in range(v) if m[w, x]))
+                + '|'
+                + ''.join(sorted(h[w] for w in range(v) if m[x, w]))
+                + '|'
+                + h[x]
+            )
+            for x in range(v)
+        ]
     return md5(str(sorted(h)))
 
 
@@ -123,6 +164,7 @@ def _nb101_from_hash(key: str) -> Any:
     inverted, so only cells of the benchmark table resolve."""
     if not _NB101_BY_HASH:
         from nasviz.bench import NB101Table
+
         for a in NB101Table().archs():
             _NB101_BY_HASH[nb101_hash(a)] = a
     if key not in _NB101_BY_HASH:
@@ -141,10 +183,10 @@ def _parse_nb101(text: str) -> Any:
         n = round((-1 + np.sqrt(1 + 4 * L)) / 2)
         if n * n + n != L:
             raise ValueError(f'a NASLib NB101 tuple holds n*n matrix entries then n op indices; got {L} numbers')
-        mat = np.array(lit[:n * n]).reshape(n, n).tolist()
-        if not all(0 <= i < len(NASLIB_NB101_OPS) for i in lit[n * n:]):
+        mat = np.array(lit[: n * n]).reshape(n, n).tolist()
+        if not all(0 <= i < len(NASLIB_NB101_OPS) for i in lit[n * n :]):
             raise ValueError(f'NASLib NB101 op indices lie in 0..{len(NASLIB_NB101_OPS) - 1}')
-        ops = [NASLIB_NB101_OPS[i] for i in lit[n * n:]]
+        ops = [NASLIB_NB101_OPS[i] for i in lit[n * n :]]
         return NB101Arch(mat, ','.join(ops))
     return space.from_str(s)
 
@@ -153,9 +195,14 @@ def _parse_darts(text: str) -> Any:
     space = get_space('darts')
     s = text.strip()
     lit = _literal(s) if s[:1] in '([' else None
-    if (isinstance(lit, (tuple, list)) and len(lit) == 2 and all(isinstance(c, (tuple, list)) for c in lit)
-            and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(x, int) for x in p)
-                    for c in lit for p in c)):
+    if (
+        isinstance(lit, (tuple, list))
+        and len(lit) == 2
+        and all(isinstance(c, (tuple, list)) for c in lit)
+        and all(
+            isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(x, int) for x in p) for c in lit for p in c
+        )
+    ):
         cells = []
         for c in lit:
             if not all(0 <= op < len(NASLIB_DARTS_OPS) for _, op in c):
@@ -195,8 +242,10 @@ def _read_table(path: Path) -> pd.DataFrame:
             try:
                 return pd.read_parquet(path)
             except ImportError as err:
-                raise ValueError(f'{path}: reading parquet needs pyarrow or fastparquet ({err}); '
-                                 'convert the file to CSV or install one of them') from None
+                raise ValueError(
+                    f'{path}: reading parquet needs pyarrow or fastparquet ({err}); '
+                    'convert the file to CSV or install one of them'
+                ) from None
         with open(path, newline='', encoding='utf-8') as fh:
             head = ''.join(line for line in [fh.readline() for _ in range(20)] if not line.startswith('#'))
         if suffix == '.tsv':
@@ -213,8 +262,9 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ValueError(f'{path}: not a readable score table ({str(err).strip()})') from None
 
 
-def _arch_keys(df: pd.DataFrame, space: str, arch_column: str | None, src: str
-               ) -> tuple[list[str | None], list[str], str]:
+def _arch_keys(
+    df: pd.DataFrame, space: str, arch_column: str | None, src: str
+) -> tuple[list[str | None], list[str], str]:
     """The space's string of each row (None where it does not parse), the problems, the column(s)."""
     sp = get_space(space)
     cols = {str(c).strip().lower(): c for c in df.columns}
@@ -228,26 +278,36 @@ def _arch_keys(df: pd.DataFrame, space: str, arch_column: str | None, src: str
             if arch_column is None:
                 text_cols = [c for c in df.columns if df[c].dtype == object]
                 hint = f'; text columns: {text_cols}' if text_cols else ''
-                raise ValueError(f'{src}: no architecture column found (tried {", ".join(ARCH_COLUMNS)}); '
-                                 f'name it with arch_column / --arch-column{hint}')
+                raise ValueError(
+                    f'{src}: no architecture column found (tried {", ".join(ARCH_COLUMNS)}); '
+                    f'name it with arch_column / --arch-column{hint}'
+                )
     elif arch_column not in df.columns and arch_column not in ('matrix+ops', 'normal+reduce'):
         raise ValueError(f'{src}: no column {arch_column!r} (columns: {list(df.columns)})')
     if arch_column == 'matrix+ops':
+
         def one(r: int) -> Any:
             return NB101Arch(json.loads(str(df[cols['matrix']].iloc[r])), str(df[cols['ops']].iloc[r]))
+
         getter, label = one, 'matrix/ops'
     elif arch_column == 'normal+reduce':
+
         def one(r: int) -> Any:
-            return DartsArch(parse_cell(str(df[cols['normal']].iloc[r]), 'normal cell'),
-                             parse_cell(str(df[cols['reduce']].iloc[r]), 'reduce cell'))
+            return DartsArch(
+                parse_cell(str(df[cols['normal']].iloc[r]), 'normal cell'),
+                parse_cell(str(df[cols['reduce']].iloc[r]), 'reduce cell'),
+            )
+
         getter, label = one, 'normal/reduce'
     else:
         values = df[arch_column].tolist()
+
         def one(r: int) -> Any:
             v = values[r]
             if v is None or (isinstance(v, float) and np.isnan(v)):
                 raise ValueError('blank architecture')
             return parse_arch(v, space)
+
         getter, label = one, str(arch_column)
     keys: list[str | None] = []
     problems: list[str] = []
@@ -269,8 +329,9 @@ def _arch_keys(df: pd.DataFrame, space: str, arch_column: str | None, src: str
     return keys, problems, label
 
 
-def _finalize(df: pd.DataFrame, keys: list[str | None], problems: list[str], score_cols: list[Any], src: str,
-              space: str) -> pd.DataFrame:
+def _finalize(
+    df: pd.DataFrame, keys: list[str | None], problems: list[str], score_cols: list[Any], src: str, space: str
+) -> pd.DataFrame:
     n = len(df)
     unknown = sum(k is None for k in keys)
     if n and unknown == n:
@@ -279,16 +340,21 @@ def _finalize(df: pd.DataFrame, keys: list[str | None], problems: list[str], sco
     for c in score_cols:
         col = df[c]
         num = pd.to_numeric(col, errors='coerce')
-        bad = num.isna() & col.notna() & (col.astype(str).str.strip() != '') & \
-            ~col.astype(str).str.strip().str.lower().isin(['nan', 'na', 'null', 'none', '-inf', 'inf', '+inf'])
+        bad = (
+            num.isna()
+            & col.notna()
+            & (col.astype(str).str.strip() != '')
+            & ~col.astype(str).str.strip().str.lower().isin(['nan', 'na', 'null', 'none', '-inf', 'inf', '+inf'])
+        )
         if bad.any():
             r = int(np.flatnonzero(bad.to_numpy())[0])
             raise ValueError(f'{src}, row {r} (line {r + 2}), column {c!r}: {short_repr(col.iloc[r])} is not a number')
         out[str(c)] = num.to_numpy(dtype=np.float64)
     keep = np.array([k is not None for k in keys])
     dup = pd.Index(keys).duplicated() & keep
-    dropped = {str(c): {'nan': 0, 'inf': 0, 'unknown_arch': int(unknown), 'duplicate': int(dup.sum())}
-               for c in score_cols}
+    dropped = {
+        str(c): {'nan': 0, 'inf': 0, 'unknown_arch': int(unknown), 'duplicate': int(dup.sum())} for c in score_cols
+    }
     out = out[keep & ~dup]
     for c in out.columns:
         v = out[c].to_numpy()
@@ -297,8 +363,11 @@ def _finalize(df: pd.DataFrame, keys: list[str | None], problems: list[str], sco
     out.attrs['dropped'] = dropped
     out.attrs['problems'] = problems[:20]
     out.attrs['n_problems'] = len(problems)
-    out.attrs['duplicates'] = [f'{src}: {k} appears again at row {i} (line {i + 2}); the first row is kept'
-                               for i, k in enumerate(keys) if dup[i]][:20]
+    out.attrs['duplicates'] = [
+        f'{src}: {k} appears again at row {i} (line {i + 2}); the first row is kept'
+        for i, k in enumerate(keys)
+        if dup[i]
+    ][:20]
     out.attrs['source'] = src
     return out
 
@@ -321,9 +390,15 @@ def _read_csv(path: Path, space: str, arch_column: str | None, estimators: Seque
     if estimators:
         cols = _requested(estimators, list(df.columns), src)
     else:
-        cols = [c for c in df.columns if c not in arch_cols and str(c).strip().lower() not in _NOT_SCORES
-                and str(c) not in ARCH_COLUMNS and pd.api.types.is_numeric_dtype(pd.to_numeric(df[c], errors='coerce'))
-                and pd.to_numeric(df[c], errors='coerce').notna().any()]
+        cols = [
+            c
+            for c in df.columns
+            if c not in arch_cols
+            and str(c).strip().lower() not in _NOT_SCORES
+            and str(c) not in ARCH_COLUMNS
+            and pd.api.types.is_numeric_dtype(pd.to_numeric(df[c], errors='coerce'))
+            and pd.to_numeric(df[c], errors='coerce').notna().any()
+        ]
         if 'val_accuracy' in df.columns and pd.to_numeric(df['val_accuracy'], errors='coerce').notna().any():
             cols.append('val_accuracy')  # kept for --truth, never an estimator by default
         if not cols:
@@ -352,8 +427,10 @@ def _read_naslib_zc(path: Path, space: str, estimators: Sequence[str] | None) ->
                 records[key] = {}
                 order.append(key)
             if not isinstance(entry, dict):
-                raise ValueError(f'{src}, dataset {d!r}, architecture {short_repr(key)}: expected an object proxy -> '
-                                 f'{{"score", "time"}}, got {short_repr(entry)}')
+                raise ValueError(
+                    f'{src}, dataset {d!r}, architecture {short_repr(key)}: expected an object proxy -> '
+                    f'{{"score", "time"}}, got {short_repr(entry)}'
+                )
             for proxy, val in entry.items():
                 col = proxy if len(datasets) == 1 else f'{d}/{proxy}'
                 score = val.get('score') if isinstance(val, dict) else val
@@ -381,7 +458,7 @@ def _read_fewshot(path: Path, space: str, estimators: Sequence[str] | None) -> p
         raise ValueError(f'{src}: not a few-shot release JSON file ({err})') from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f'{src}: the few-shot release file is a JSON object architecture -> accuracy')
-    name = (estimators[0] if estimators else path.stem.replace('-', '_'))
+    name = estimators[0] if estimators else path.stem.replace('-', '_')
     df = pd.DataFrame({'_key': list(data.keys()), name: list(data.values())})
     keys, problems, _ = _arch_keys(df, space, '_key', src)
     return _finalize(df, keys, problems, [name], src, space)
@@ -412,8 +489,10 @@ def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for f in frames:
         clash = [c for c in f.columns if out is not None and c in out.columns]
         if clash:
-            raise ValueError(f'{f.attrs.get("source")}: column(s) {clash} already come from an earlier file; '
-                             'rename them or pick estimators')
+            raise ValueError(
+                f'{f.attrs.get("source")}: column(s) {clash} already come from an earlier file; '
+                'rename them or pick estimators'
+            )
         dropped.update(f.attrs.get('dropped', {}))
         not_est += f.attrs.get('not_estimators', [])
         if out is None:
@@ -434,9 +513,13 @@ def _merge(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def read_scores(path_or_paths: str | os.PathLike | Iterable[str | os.PathLike], space: str = 'nb201',
-                format: str = 'auto', arch_column: str | None = None,
-                estimators: Sequence[str] | None = None) -> pd.DataFrame:
+def read_scores(
+    path_or_paths: str | os.PathLike | Iterable[str | os.PathLike],
+    space: str = 'nb201',
+    format: str = 'auto',
+    arch_column: str | None = None,
+    estimators: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Scores of one or more files as one DataFrame indexed by the space's architecture string
     (``arch``), one float column per estimator (NaN and inf kept: the audit drops and counts
     them). ``attrs['dropped']`` counts per column what could not be used; ``attrs['problems']``

@@ -20,6 +20,7 @@ passes over ``n`` numbers per statistic:
 Copies of one row tie on both sides and drop out of Kendall's pairs, as in tau-b on the
 resampled table. With ``C`` a column of ones each statistic is the statistic of the table itself.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ __all__ = [
     'midranks',
     'ones',
     'pearson',
-    'precision_top', 'cut_rows', 'rank_square',
+    'precision_top',
+    'cut_rows',
+    'rank_square',
     'regret',
     'true_ranks',
 ]
@@ -177,8 +180,9 @@ class Inversions:
         kp[:n] = k
         kb = kp.reshape(self.n_blocks, m)
         i_lt_j = np.triu(np.ones((m, m), dtype=bool), 1)
-        self.U_T = np.ascontiguousarray(((kb[:, :, None] > kb[:, None, :]) & i_lt_j).transpose(0, 2, 1),
-                                        dtype=np.float32)
+        self.U_T = np.ascontiguousarray(
+            ((kb[:, :, None] > kb[:, None, :]) & i_lt_j).transpose(0, 2, 1), dtype=np.float32
+        )
         # bins of consecutive tie groups holding at most m positions
         order = np.argsort(k, kind='stable')
         starts = _groups(k[order])
@@ -202,11 +206,11 @@ class Inversions:
         valid = np.zeros((multi.size, m), dtype=bool)
         V = np.zeros((multi.size, m, m), dtype=np.float32)
         for r, qq in enumerate(multi.tolist()):
-            mem = by_bin[cuts[qq]:cuts[qq + 1]]
-            members[r, :mem.size] = mem
-            valid[r, :mem.size] = True
+            mem = by_bin[cuts[qq] : cuts[qq + 1]]
+            members[r, : mem.size] = mem
+            valid[r, : mem.size] = True
             kk, bb = k[mem], blk[mem]
-            V[r, :mem.size, :mem.size] = (kk[:, None] > kk[None, :]) & (bb[:, None] < bb[None, :])
+            V[r, : mem.size, : mem.size] = (kk[:, None] > kk[None, :]) & (bb[:, None] < bb[None, :])
         self.members = np.where(valid, perm[members], n)  # rows of C; n: the zero row appended
         self.V_T = np.ascontiguousarray(V.transpose(0, 2, 1))
         self.perm_padded = np.r_[perm, np.full(self.n_blocks * m - n, n, dtype=np.int64)]
@@ -217,7 +221,7 @@ class Inversions:
         b, m = C.shape[1], self.m
         Cz = np.vstack([C, np.zeros((1, b), dtype=C.dtype)])
         Wb = Cz[self.perm_padded].reshape(self.n_blocks, m, b)
-        Cp = Wb.reshape(-1, b)[:self.n]
+        Cp = Wb.reshape(-1, b)[: self.n]
         # sum_ij w_i U_ij w_j per block: (U^T w) . w, exact in float32 within a block
         d1 = np.einsum('tmb,tmb->tb', np.matmul(self.U_T, Wb), Wb).sum(axis=0, dtype=np.float64)
         d2 = np.zeros(b)
@@ -242,8 +246,9 @@ class KendallPlan:
         self.inv = Inversions(perm, pred.group.astype(np.float64))
         self.joint = Ranked((truth.group * (int(pred.group.max()) + 1) + pred.group).astype(np.float64))
 
-    def terms(self, C: np.ndarray, pred_ties: np.ndarray | None = None,
-              truth_ties: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def terms(
+        self, C: np.ndarray, pred_ties: np.ndarray | None = None, truth_ties: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per resample, the pair counts tau-b is made of (whole numbers, exact in float64):
         concordant minus discordant pairs, pairs not tied on the prediction, pairs not tied on
         the truth."""
@@ -254,8 +259,9 @@ class KendallPlan:
         n3 = self.joint.tie_pairs(C)
         return n0 - n1 - n2 + n3 - 2 * self.inv(C), n0 - n1, n0 - n2
 
-    def __call__(self, C: np.ndarray, pred_ties: np.ndarray | None = None,
-                 truth_ties: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, C: np.ndarray, pred_ties: np.ndarray | None = None, truth_ties: np.ndarray | None = None
+    ) -> np.ndarray:
         S, untied_pred, untied_truth = self.terms(C, pred_ties, truth_ties)
         den = untied_pred * untied_truth
         with np.errstate(invalid='ignore', divide='ignore'):
@@ -286,8 +292,7 @@ def precision_top(C: np.ndarray, pred: Ranked, ranks: np.ndarray, ks: list[int])
     return out
 
 
-def best_worst_rank(C: np.ndarray, pred: Ranked, ranks: np.ndarray, ks: list[int]
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def best_worst_rank(C: np.ndarray, pred: Ranked, ranks: np.ndarray, ks: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Best and worst true rank among the predicted top-k units, as a fraction of the units
     (``len(ks) x b`` each). Predicted ties are broken by the table's row order."""
     order = pred.desc
@@ -325,8 +330,9 @@ def best_drawn(C: np.ndarray, truth_values: np.ndarray) -> np.ndarray:
     return tv[by_truth][np.argmax(C[by_truth] > 0, axis=0)]
 
 
-def binary_kendall(C: np.ndarray, X: np.ndarray, ranks: np.ndarray, score_ties: np.ndarray,
-                   Ct: np.ndarray | None = None) -> np.ndarray:
+def binary_kendall(
+    C: np.ndarray, X: np.ndarray, ranks: np.ndarray, score_ties: np.ndarray, Ct: np.ndarray | None = None
+) -> np.ndarray:
     """Kendall tau-b between each 0/1 column of ``X`` (rows x features) and a score, per feature
     and resample (``features x b``). ``ranks`` are the score's :func:`midranks`, ``score_ties``
     its tied unit pairs (:meth:`Ranked.tie_pairs`), ``Ct`` ``C.T`` as float64 if already made.

@@ -7,6 +7,7 @@
 Each answers ``accuracy(arch, dataset, metric)``, ``accuracies(archs, ...)``, ``params(arch)``,
 ``archs()``, ``to_frame()`` and ``len()``; :func:`load_benchmark` picks the class from a spec.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,16 @@ from nasviz.profiles import BENCHMARKS
 from nasviz.spaces import Architecture
 from nasviz.validate import short_repr
 
-__all__ = ['Benchmark', 'NB201Table', 'NB201Official', 'MicroBench', 'load_benchmark', 'ENV_TABLE', 'DartsTable',
-           'NB101Table']
+__all__ = [
+    'Benchmark',
+    'NB201Table',
+    'NB201Official',
+    'MicroBench',
+    'load_benchmark',
+    'ENV_TABLE',
+    'DartsTable',
+    'NB101Table',
+]
 
 
 @runtime_checkable
@@ -75,8 +84,10 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
     suffix = path.suffix.lower()
     if suffix not in ('.csv', '.pth'):
         names = ', '.join(f'"{b}"' for b in BENCHMARKS)
-        raise ValueError(f'unknown benchmark spec {short_repr(text)}: expected {names}, '
-                         'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file')
+        raise ValueError(
+            f'unknown benchmark spec {short_repr(text)}: expected {names}, '
+            'a .csv table (NB201 or MicroBench) or an official NAS-Bench-201 .pth file'
+        )
     if not path.is_file():
         raise FileNotFoundError(f'benchmark file not found: {path}')
     if suffix == '.pth':
@@ -87,8 +98,11 @@ def load_benchmark(spec: str | os.PathLike | AnyBench) -> AnyBench:
 
 
 #: the benchmark tables a .csv may hold, told apart by the columns that name their architectures
-CSV_KINDS: dict[type, tuple[str, ...]] = {NB201Table: ('index', 'arch_str'), NB101Table: ('matrix', 'ops'),
-                                          DartsTable: ('normal', 'reduce')}
+CSV_KINDS: dict[type, tuple[str, ...]] = {
+    NB201Table: ('index', 'arch_str'),
+    NB101Table: ('matrix', 'ops'),
+    DartsTable: ('normal', 'reduce'),
+}
 
 
 def _table_of_kind(path: Path) -> type:
@@ -104,5 +118,7 @@ def _table_of_kind(path: Path) -> type:
         if set(need) <= columns:
             return cls
     kinds = '; '.join(f'{cls.__name__}: columns {list(need)}' for cls, need in CSV_KINDS.items())
-    raise ValueError(f'{path}: which benchmark table is this? Its header holds {short_repr(sorted(columns))}; '
-                     f'a table is one of {kinds} (or a micro benchmark starting with a "# recipe:" line)')
+    raise ValueError(
+        f'{path}: which benchmark table is this? Its header holds {short_repr(sorted(columns))}; '
+        f'a table is one of {kinds} (or a micro benchmark starting with a "# recipe:" line)'
+    )

@@ -6,6 +6,7 @@ run through :mod:`nasviz.executor` (a local process pool, or Ray with ``--backen
 worker processes with one torch thread each (small networks parallelise better across
 processes than inside one).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from nasviz.bench.micro import MicroBench, is_microbench_file, microbench_path
-from nasviz.executor import Executor, Task, get_executor
-from nasviz.spaces import get_space
 from nasviz.cache import param_hash
+from nasviz.executor import Executor, Task, get_executor
 from nasviz.io import atomic_write_text
+from nasviz.spaces import get_space
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,19 @@ class MicroBenchRecipe:
     dataset: str = 'digits'
     # 1,000 digits in 4 warped views each (4,000 training images), 3 epochs: a more reliable
     # ground truth than 1 view x 10 epochs at about the same cost (README, 'Default profile study')
-    data: dict = field(default_factory=lambda: dict(n_train=1000, size=16, noise=0.3, scale=[0.55, 0.85],
-                                                    max_rotation=20.0, max_shift=0.3, train_views=4,
-                                                    test_views=4, random_state=0))
+    data: dict = field(
+        default_factory=lambda: dict(
+            n_train=1000,
+            size=16,
+            noise=0.3,
+            scale=[0.55, 0.85],
+            max_rotation=20.0,
+            max_shift=0.3,
+            train_views=4,
+            test_views=4,
+            random_state=0,
+        )
+    )
     n_cells: int = 200
     cell_seed: int = 0
     # four seeds: two independent halves of two seeds each give the split-half reliability
@@ -103,22 +114,36 @@ def _train_one(recipe: dict, arch_str: str, seed: int) -> dict:
     data = _WORKER['data']
     space = get_space(recipe.get('space', 'nb201'))
     arch = space.from_str(arch_str)
-    size = dict(recipe.get('size') or dict(C=recipe['C'], N=recipe['N']), num_classes=data.num_classes,
-                in_channels=data.in_channels)
+    size = dict(
+        recipe.get('size') or dict(C=recipe['C'], N=recipe['N']),
+        num_classes=data.num_classes,
+        in_channels=data.in_channels,
+    )
     torch.manual_seed(seed)
     net = space.build_network(arch, **size)
     t0, c0 = time.perf_counter(), time.process_time()
-    cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
-                      weight_decay=recipe['weight_decay'], seed=seed)
+    cfg = TrainConfig(
+        epochs=recipe['epochs'],
+        batch_size=recipe['batch_size'],
+        lr=recipe['lr'],
+        weight_decay=recipe['weight_decay'],
+        seed=seed,
+    )
     hist = train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
     if hasattr(space, 'param_count'):  # the cell's own size (NB201: live edges; NB101: exact widths)
         params = space.param_count(arch, **size)
     else:
         params = sum(p.numel() for p in net.parameters())
-    return dict(arch_str=arch_str, seed=seed, accuracy=acc, train_acc=float(hist.train_acc.iloc[-1]),
-                params=params, seconds=time.perf_counter() - t0,
-                cpu_seconds=time.process_time() - c0)
+    return dict(
+        arch_str=arch_str,
+        seed=seed,
+        accuracy=acc,
+        train_acc=float(hist.train_acc.iloc[-1]),
+        params=params,
+        seconds=time.perf_counter() - t0,
+        cpu_seconds=time.process_time() - c0,
+    )
 
 
 def _read_jobs(path: Path) -> tuple[str | None, dict[tuple[str, int], dict]]:
@@ -155,23 +180,33 @@ def _check_out(out: Path, rdict: dict, force: bool) -> None:
     if force or not out.exists():
         return
     if not is_microbench_file(out):
-        raise FileExistsError(f'{out} exists and is not a micro benchmark written by nasviz; it is never '
-                              'overwritten: choose another --out')
+        raise FileExistsError(
+            f'{out} exists and is not a micro benchmark written by nasviz; it is never '
+            'overwritten: choose another --out'
+        )
     try:
         saved = MicroBench.load(out).recipe
     except (ValueError, KeyError) as err:
-        raise FileExistsError(f'{out} is a damaged micro benchmark ({err}); move it away, or pass --force '
-                              '(force=True) to replace it') from None
+        raise FileExistsError(
+            f'{out} is a damaged micro benchmark ({err}); move it away, or pass --force (force=True) to replace it'
+        ) from None
     mine = json.loads(json.dumps(rdict))
     if {k: saved.get(k) for k in mine} != mine:
         diff = sorted(k for k in mine if saved.get(k) != mine[k])
-        raise FileExistsError(f'{out} holds a finished micro benchmark of another recipe (differs in {diff}); '
-                              'choose another --out, or pass --force (force=True) to replace it')
+        raise FileExistsError(
+            f'{out} holds a finished micro benchmark of another recipe (differs in {diff}); '
+            'choose another --out, or pass --force (force=True) to replace it'
+        )
 
 
-def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | os.PathLike | None = None,
-                     workers: int = 2, progress: bool = True, executor: Executor | None = None,
-                     force: bool = False) -> MicroBench:
+def build_microbench(
+    recipe: MicroBenchRecipe = MicroBenchRecipe(),
+    out: str | os.PathLike | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    executor: Executor | None = None,
+    force: bool = False,
+) -> MicroBench:
     """Train ``recipe.n_cells`` cells for every seed, write the benchmark CSV (with its recipe and
     summary in the header) and return it. Resumes from ``<out>.partial.jsonl`` if present.
 
@@ -197,8 +232,10 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     if partial.exists():
         head, jobs = _read_jobs(partial)
         if head is None:
-            raise FileExistsError(f'{partial} was not written by nasviz (no recipe header on its first line); '
-                                  'it is never moved or overwritten: move it away or choose another --out')
+            raise FileExistsError(
+                f'{partial} was not written by nasviz (no recipe header on its first line); '
+                'it is never moved or overwritten: move it away or choose another --out'
+            )
         if head == rhash:
             done = jobs
         else:
@@ -208,8 +245,10 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
             kept = _read_jobs(aside)[1] if aside.exists() else {}
             _write_jobs(aside, head, {**kept, **jobs})
             partial.unlink()
-            print(f'build-microbench: {partial} holds {len(jobs)} finished job(s) of another recipe; '
-                  f'kept aside as {aside} ({len({**kept, **jobs})} job(s) of that recipe there)')
+            print(
+                f'build-microbench: {partial} holds {len(jobs)} finished job(s) of another recipe; '
+                f'kept aside as {aside} ({len({**kept, **jobs})} job(s) of that recipe there)'
+            )
     mine = _aside_path(partial, rhash)
     if mine.exists():  # this recipe's own jobs, set aside while another recipe was built
         back = _read_jobs(mine)[1]
@@ -226,36 +265,59 @@ def build_microbench(recipe: MicroBenchRecipe = MicroBenchRecipe(), out: str | o
     todo = [(a, s) for s in recipe.seeds for a in cells if (a, s) not in done]
     t0 = time.perf_counter()
     with open(partial, 'a') as log:
+
         def store(key: tuple[str, int], r: dict) -> None:  # on the driver, as each job finishes
             done[key] = r
             log.write(json.dumps(r) + '\n')
             log.flush()
 
-        ex.run(_train_one, [Task((a, s), (rdict, a, s)) for a, s in todo], store, initializer=_init_worker,
-               initargs=(rdict,), progress=progress, desc='micro benchmark', unit='job',
-               total=len(cells) * len(recipe.seeds), initial=len(done))
+        ex.run(
+            _train_one,
+            [Task((a, s), (rdict, a, s)) for a, s in todo],
+            store,
+            initializer=_init_worker,
+            initargs=(rdict,),
+            progress=progress,
+            desc='micro benchmark',
+            unit='job',
+            total=len(cells) * len(recipe.seeds),
+            initial=len(done),
+        )
     wall = time.perf_counter() - t0
     rows = []
     for a in cells:
-        row = dict(arch_str=a, canonical=space.canonical(space.from_str(a)), degenerate=False,
-                   params=done[(a, recipe.seeds[0])]['params'])
+        row = dict(
+            arch_str=a,
+            canonical=space.canonical(space.from_str(a)),
+            degenerate=False,
+            params=done[(a, recipe.seeds[0])]['params'],
+        )
         for s in recipe.seeds:
             row[f'acc_seed{s}'] = round(done[(a, s)]['accuracy'], 4)
         rows.append(row)
     df = pd.DataFrame(rows)
     df['accuracy'] = df[[f'acc_seed{s}' for s in recipe.seeds]].mean(axis=1).round(4)
-    recipe_out = dict(rdict, builder='nasviz build-microbench',
-                      model=space.micro_benchmark_model if hasattr(space, 'micro_benchmark_model')
-                      else f'{space.name} standalone network (space.build_network)',
-                      optimizer='SGD nesterov momentum 0.9, cosine schedule, grad clip 5')
+    recipe_out = dict(
+        rdict,
+        builder='nasviz build-microbench',
+        model=space.micro_benchmark_model
+        if hasattr(space, 'micro_benchmark_model')
+        else f'{space.name} standalone network (space.build_network)',
+        optimizer='SGD nesterov momentum 0.9, cosine schedule, grad clip 5',
+    )
     recipe_out = json.loads(json.dumps(recipe_out))  # the form it has once saved
     mb = MicroBench.from_frame(df, recipe_out)
-    summary = dict(n_cells=len(cells), seeds=list(recipe.seeds), spread=mb.spread(),
-                   seed_to_seed_kendall_tau=round(mb.seed_to_seed_tau(), 4) if len(recipe.seeds) > 1 else None,
-                   split_half_reliability=round(mb.reliability(), 4) if len(recipe.seeds) >= 4 else None,
-                   cpu_seconds_per_job=round(sum(r.get('cpu_seconds', r['seconds']) for r in done.values())
-                                             / len(done), 2),
-                   wall_seconds_this_run=round(wall, 1), workers=ex.workers, backend=ex.backend)
+    summary = dict(
+        n_cells=len(cells),
+        seeds=list(recipe.seeds),
+        spread=mb.spread(),
+        seed_to_seed_kendall_tau=round(mb.seed_to_seed_tau(), 4) if len(recipe.seeds) > 1 else None,
+        split_half_reliability=round(mb.reliability(), 4) if len(recipe.seeds) >= 4 else None,
+        cpu_seconds_per_job=round(sum(r.get('cpu_seconds', r['seconds']) for r in done.values()) / len(done), 2),
+        wall_seconds_this_run=round(wall, 1),
+        workers=ex.workers,
+        backend=ex.backend,
+    )
     mb = MicroBench.from_frame(df, recipe_out, summary)
     mb.save(out)
     partial.unlink()

@@ -8,6 +8,7 @@ load; each error names the file, the column and the row.
 Lookups take a :class:`~nasviz.spaces.darts.DartsArch` or its string; a genotype written with a
 node's two pairs swapped (the same function) finds its row through the canonical form.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -60,8 +61,10 @@ class DartsTable(SubsetTable):
             c = a.canonical()
             if c in self._canon:
                 j = self._canon[c]
-                raise ValueError(f'{src}: genotype in row {i} (line {i + 2}) is row {j} (line {j + 2}) with a '
-                                 'node\'s two pairs swapped: the same network twice')
+                raise ValueError(
+                    f'{src}: genotype in row {i} (line {i + 2}) is row {j} (line {j + 2}) with a '
+                    "node's two pairs swapped: the same network twice"
+                )
             self._canon[c] = i
 
     # -- lookups --------------------------------------------------------------------------------
@@ -78,8 +81,9 @@ class DartsTable(SubsetTable):
         """CIFAR-10 validation accuracy (%) of one genotype."""
         return float(self._column(dataset, metric)[self._lookup_row(arch)])
 
-    def accuracies(self, archs: Iterable[DartsArch | str], dataset: str = DATASET,
-                   metric: str = 'val_accuracy') -> np.ndarray:
+    def accuracies(
+        self, archs: Iterable[DartsArch | str], dataset: str = DATASET, metric: str = 'val_accuracy'
+    ) -> np.ndarray:
         """Accuracies (%) of many genotypes, in the order given."""
         col = self._column(dataset, metric)
         rows = np.fromiter((self._lookup_row(a) for a in archs), dtype=np.int64)
@@ -103,8 +107,9 @@ class DartsTable(SubsetTable):
         return f'DartsTable({len(self)} genotypes, file={self.path})'
 
 
-def param_agreement(table: DartsTable, rows: Iterable[int] | None = None, progress: bool = True,
-                    **size: Any) -> pd.DataFrame:
+def param_agreement(
+    table: DartsTable, rows: Iterable[int] | None = None, progress: bool = True, **size: Any
+) -> pd.DataFrame:
     """Parameters of each genotype's network (default: the NAS-Bench-301 network, C=32, 8 cells)
     against the table's ``params_m``: one row per genotype with ``params_m`` (table), ``built_m``
     (counted on the ``meta`` device) and ``rel_error``. ~0.1 s per genotype."""
@@ -113,6 +118,9 @@ def param_agreement(table: DartsTable, rows: Iterable[int] | None = None, progre
 
     archs = table.archs()
     rows = range(len(archs)) if rows is None else [int(r) for r in rows]
-    return agreement_frame(tqdm(rows, desc='darts params', leave=False, disable=not progress),
-                           [str(a) for a in archs], table._values['params_m'],
-                           lambda r: count_parameters(archs[r], **size) / 1e6)
+    return agreement_frame(
+        tqdm(rows, desc='darts params', leave=False, disable=not progress),
+        [str(a) for a in archs],
+        table._values['params_m'],
+        lambda r: count_parameters(archs[r], **size) / 1e6,
+    )

@@ -9,6 +9,7 @@ File format: a CSV preceded by comment lines holding one-line JSON::
 
 ``acc_seed<S>`` holds the test accuracy (%) of seed ``S`` (at least one), ``accuracy`` their mean.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nasviz.spaces import Architecture, get_space
 from nasviz.io import atomic_write_text
+from nasviz.spaces import Architecture, get_space
 from nasviz.validate import parse_json
 
 RECIPE_PREFIX = '# recipe: '
@@ -81,8 +82,13 @@ class MicroBench:
     that cell's numbers, since both compute the same function family.
     """
 
-    def __init__(self, df: pd.DataFrame, recipe: dict[str, Any], summary: dict[str, Any] | None = None,
-                 path: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        recipe: dict[str, Any],
+        summary: dict[str, Any] | None = None,
+        path: str | os.PathLike | None = None,
+    ) -> None:
         self.path = Path(path) if path is not None else None
         name = str(self.path) if self.path is not None else '<frame>'
         if not isinstance(recipe, dict):
@@ -92,8 +98,7 @@ class MicroBench:
         if not seed_cols:
             missing.append('acc_seed<S> (at least one)')
         if missing:
-            raise ValueError(f'{name}: not a MicroBench table, missing column(s) {missing} '
-                             f'(found {list(df.columns)})')
+            raise ValueError(f'{name}: not a MicroBench table, missing column(s) {missing} (found {list(df.columns)})')
         df = df.reset_index(drop=True).copy()
         df['arch_str'] = df['arch_str'].astype(str).str.strip()
         df['canonical'] = df['canonical'].astype(str)
@@ -122,8 +127,7 @@ class MicroBench:
 
     # -- construction / IO ------------------------------------------------------------------
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, recipe: dict[str, Any],
-                   summary: dict[str, Any] | None = None) -> MicroBench:
+    def from_frame(cls, df: pd.DataFrame, recipe: dict[str, Any], summary: dict[str, Any] | None = None) -> MicroBench:
         """Build from a frame with ``arch_str``, ``params`` and ``acc_seed<S>`` columns.
 
         ``canonical``, ``degenerate`` and ``accuracy`` (seed mean) are filled in when absent,
@@ -150,8 +154,10 @@ class MicroBench:
         """Read a MicroBench file (default :func:`default_path`)."""
         path = Path(path) if path is not None else default_path()
         if not path.is_file():
-            raise FileNotFoundError(f'MicroBench file not found: {path}; create it with '
-                                    f'`{BUILD_HINT}` (writes data/microbench_digits.csv by default)')
+            raise FileNotFoundError(
+                f'MicroBench file not found: {path}; create it with '
+                f'`{BUILD_HINT}` (writes data/microbench_digits.csv by default)'
+            )
         text = path.read_text(encoding='utf-8')
         recipe, summary, body = _split_header(text, path)
         try:
@@ -193,15 +199,15 @@ class MicroBench:
         m = re.fullmatch(r'seed(-?\d+)', str(metric))
         if m and int(m.group(1)) in self._seed_col:
             return self._seed_col[int(m.group(1))]
-        raise ValueError(f'unknown metric {metric!r}; available: ' +
-                         str(['test'] + [f'seed{s}' for s in self.seeds]))
+        raise ValueError(f'unknown metric {metric!r}; available: ' + str(['test'] + [f'seed{s}' for s in self.seeds]))
 
     def accuracy(self, arch: Architecture | str, dataset: str = 'digits', metric: str = 'test') -> float:
         """Test accuracy (%): ``metric='test'`` is the seed mean, ``'seed<S>'`` one seed."""
         return float(self._values[self._column(dataset, metric)][self._row_of(arch)])
 
-    def accuracies(self, archs: Iterable[Architecture | str], dataset: str = 'digits',
-                   metric: str = 'test') -> np.ndarray:
+    def accuracies(
+        self, archs: Iterable[Architecture | str], dataset: str = 'digits', metric: str = 'test'
+    ) -> np.ndarray:
         """Vectorised :meth:`accuracy`."""
         col = self._values[self._column(dataset, metric)]
         return col[np.fromiter((self._row_of(a) for a in archs), dtype=np.int64)]
@@ -260,7 +266,7 @@ class MicroBench:
             raise ValueError(f'split-half reliability needs at least 4 seeds; this MicroBench has {self.seeds}')
         h = len(self.seeds) // 2
         first = [self._seed_col[s] for s in self.seeds[:h]]
-        second = [self._seed_col[s] for s in self.seeds[h:2 * h]]
+        second = [self._seed_col[s] for s in self.seeds[h : 2 * h]]
         if archs is None:
             rows = np.flatnonzero(~self._df['degenerate'].to_numpy())
         else:
@@ -282,8 +288,14 @@ class MicroBench:
         if acc.size == 0:
             raise ValueError('spread(): no non-degenerate cell in this MicroBench')
         q25, median, q75 = np.percentile(acc, [25, 50, 75])
-        return {'iqr': float(q75 - q25), 'q25': float(q25), 'median': float(median), 'q75': float(q75),
-                'min': float(acc.min()), 'max': float(acc.max())}
+        return {
+            'iqr': float(q75 - q25),
+            'q25': float(q25),
+            'median': float(median),
+            'q75': float(q75),
+            'min': float(acc.min()),
+            'max': float(acc.max()),
+        }
 
 
 def _split_header(text: str, path: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -297,7 +309,7 @@ def _split_header(text: str, path: Path) -> tuple[dict[str, Any], dict[str, Any]
         n += 1
         for prefix in (RECIPE_PREFIX, SUMMARY_PREFIX):
             if line.startswith(prefix):
-                value = parse_json(line[len(prefix):], f'{path}: line {n} ({prefix.strip()})', limit=10 ** 6)
+                value = parse_json(line[len(prefix) :], f'{path}: line {n} ({prefix.strip()})', limit=10**6)
                 if not isinstance(value, dict):
                     raise ValueError(f'{path}: line {n} ({prefix.strip()}) must hold a JSON object')
                 if prefix == RECIPE_PREFIX:

@@ -14,6 +14,7 @@ first row's form), :meth:`~NB101Table.accuracy` is the mean over the cell's rows
 :attr:`~NB101Table.REPEAT_TOLERANCE`, 5 percentage points; a conflicting repeat is refused), and
 :meth:`~NB101Table.rows_frame` keeps every row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -70,8 +71,14 @@ class NB101Table(SubsetTable):
     def _index(self) -> None:
         # cells: one per isomorphism class, in order of first appearance
         self._rows_of_key: dict[str, list[int]] = check_repeats(
-            str(self.path), 'matrix', self._row_keys, self._values['val_accuracy'], 'val_accuracy',
-            self.REPEAT_TOLERANCE, what='cell')
+            str(self.path),
+            'matrix',
+            self._row_keys,
+            self._values['val_accuracy'],
+            'val_accuracy',
+            self.REPEAT_TOLERANCE,
+            what='cell',
+        )
         self._keys = list(self._rows_of_key)
         self._exact_row: dict[Any, int] = {}
         for r, a in enumerate(self._row_archs):
@@ -81,16 +88,16 @@ class NB101Table(SubsetTable):
     def _key(self, arch: NB101Arch | str) -> str:
         k = canonical(to_arch(arch))
         if k not in self._rows_of_key:
-            raise KeyError(f'cell {short_repr(str(to_arch(arch)))} is not in the NAS-Bench-101 table '
-                           f'{self.path.name}')
+            raise KeyError(f'cell {short_repr(str(to_arch(arch)))} is not in the NAS-Bench-101 table {self.path.name}')
         return k
 
     def accuracy(self, arch: NB101Arch | str, dataset: str = DATASET, metric: str = 'val_accuracy') -> float:
         """CIFAR-10 validation accuracy (%) of one cell: the mean over its rows."""
         return float(self._column(dataset, metric)[self._rows_of_key[self._key(arch)]].mean())
 
-    def accuracies(self, archs: Iterable[NB101Arch | str], dataset: str = DATASET,
-                   metric: str = 'val_accuracy') -> np.ndarray:
+    def accuracies(
+        self, archs: Iterable[NB101Arch | str], dataset: str = DATASET, metric: str = 'val_accuracy'
+    ) -> np.ndarray:
         """Accuracies (%) of many cells, in the order given."""
         col = self._column(dataset, metric)
         return np.array([col[self._rows_of_key[self._key(a)]].mean() for a in archs], dtype=np.float64)
@@ -118,9 +125,15 @@ class NB101Table(SubsetTable):
             rows = self._rows_of_key[k]
             a = self._row_archs[rows[0]]
             acc = self._values['val_accuracy'][rows]
-            rec = {'arch': a, 'arch_str': str(a), 'key': k, 'n_rows': len(rows), 'val_accuracy': float(acc.mean()),
-                   'val_accuracy_std': float(acc.std(ddof=1)) if len(rows) > 1 else np.nan,
-                   'params_m': float(self._values['params_m'][rows[0]])}
+            rec = {
+                'arch': a,
+                'arch_str': str(a),
+                'key': k,
+                'n_rows': len(rows),
+                'val_accuracy': float(acc.mean()),
+                'val_accuracy_std': float(acc.std(ddof=1)) if len(rows) > 1 else np.nan,
+                'params_m': float(self._values['params_m'][rows[0]]),
+            }
             if 'flops_m' in self._values:
                 rec['flops_m'] = float(self._values['flops_m'][rows[0]])
             out.append(rec)
@@ -141,8 +154,9 @@ class NB101Table(SubsetTable):
         return f'NB101Table({len(self)} cells in {len(self._row_archs)} rows, file={self.path})'
 
 
-def param_agreement(table: NB101Table, rows: Iterable[int] | None = None, progress: bool = True,
-                    **size: Any) -> pd.DataFrame:
+def param_agreement(
+    table: NB101Table, rows: Iterable[int] | None = None, progress: bool = True, **size: Any
+) -> pd.DataFrame:
     """Parameters of each row's network (default: the benchmark's, stem 128, 3 stacks of 3 cells,
     exact widths) against the table's ``params_m``: one row per table row with ``params_m``,
     ``built_m`` (built on the ``meta`` device: no weights allocated) and ``rel_error``."""
@@ -157,5 +171,9 @@ def param_agreement(table: NB101Table, rows: Iterable[int] | None = None, progre
             net = space.build_network(archs[r], **size)
         return sum(p.numel() for p in net.parameters()) / 1e6
 
-    return agreement_frame(tqdm(rows, desc='nb101 params', leave=False, disable=not progress),
-                           [str(a) for a in archs], table._values['params_m'], built)
+    return agreement_frame(
+        tqdm(rows, desc='nb101 params', leave=False, disable=not progress),
+        [str(a) for a in archs],
+        table._values['params_m'],
+        built,
+    )

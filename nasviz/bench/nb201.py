@@ -20,6 +20,7 @@ and metrics such as ``test_200ep``, ``valid_200ep``, ``test_12ep``, ``valid_12ep
 table holds). ``cifar10``/``test_200ep`` reads column ``cifar10_test_200ep``; ``cifar10-valid``/
 ``valid_200ep`` reads ``cifar10valid_valid_200ep``.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,13 +41,21 @@ ENV_TABLE = 'NASVIZ_NB201_TABLE'
 #: alias (lower case) -> canonical dataset prefix used in column names
 DATASET_ALIASES: dict[str, str] = {
     'cifar10': 'cifar10',
-    'cifar10valid': 'cifar10valid', 'cifar10-valid': 'cifar10valid', 'cifar10_valid': 'cifar10valid',
+    'cifar10valid': 'cifar10valid',
+    'cifar10-valid': 'cifar10valid',
+    'cifar10_valid': 'cifar10valid',
     'cifar100': 'cifar100',
-    'imagenet16': 'imagenet16', 'imagenet16-120': 'imagenet16', 'imagenet16_120': 'imagenet16',
+    'imagenet16': 'imagenet16',
+    'imagenet16-120': 'imagenet16',
+    'imagenet16_120': 'imagenet16',
 }
 #: canonical dataset prefix -> dataset name in the official API
-_API_DATASET = {'cifar10': 'cifar10', 'cifar10valid': 'cifar10-valid', 'cifar100': 'cifar100',
-                'imagenet16': 'ImageNet16-120'}
+_API_DATASET = {
+    'cifar10': 'cifar10',
+    'cifar10valid': 'cifar10-valid',
+    'cifar100': 'cifar100',
+    'imagenet16': 'ImageNet16-120',
+}
 #: columns every NB201 table must have; the default lookup (cifar10/test_200ep) must work
 REQUIRED_COLUMNS: tuple[str, ...] = ('index', 'arch_str', 'cifar10_test_200ep')
 _NON_METRIC = {'index', 'arch_str', 'params_mb'}
@@ -75,8 +84,10 @@ def numeric_column(df: pd.DataFrame, column: str, source: str) -> np.ndarray:
         r = int(np.flatnonzero(bad.to_numpy())[0])
         val = col.iloc[r]
         hint = ' (write numbers without a percent sign)' if '%' in str(val) else ''
-        raise ValueError(f'{cell_location(source, column, r)}: {short_repr(val)} is not a number{hint}; '
-                         f'{int(bad.sum())} such cell(s) in the column')
+        raise ValueError(
+            f'{cell_location(source, column, r)}: {short_repr(val)} is not a number{hint}; '
+            f'{int(bad.sum())} such cell(s) in the column'
+        )
     return num.to_numpy(dtype=np.float64)
 
 
@@ -86,8 +97,10 @@ def check_column_range(values: np.ndarray, column: str, source: str, low: float,
     bad = (values < low) | (values > high)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f'{cell_location(source, column, r)}: {values[r]!r} is outside [{low:g}, {high:g}] '
-                         f'({what}); {int(bad.sum())} such cell(s) in the column')
+        raise ValueError(
+            f'{cell_location(source, column, r)}: {values[r]!r} is outside [{low:g}, {high:g}] '
+            f'({what}); {int(bad.sum())} such cell(s) in the column'
+        )
 
 
 def check_percent_column(values: np.ndarray, column: str, source: str) -> None:
@@ -96,12 +109,21 @@ def check_percent_column(values: np.ndarray, column: str, source: str) -> None:
     check_column_range(values, column, source, 0.0, 100.0, 'an accuracy in percent')
     finite = values[np.isfinite(values)]
     if len(finite) and finite.max() <= 1.0:
-        raise ValueError(f'{source}, column {column!r}: every accuracy lies in [{finite.min():g}, {finite.max():g}]: '
-                         'fractions, not percent; multiply the column by 100 (the table holds accuracies in %)')
+        raise ValueError(
+            f'{source}, column {column!r}: every accuracy lies in [{finite.min():g}, {finite.max():g}]: '
+            'fractions, not percent; multiply the column by 100 (the table holds accuracies in %)'
+        )
 
 
-def check_repeats(source: str, key_column: str, keys: Sequence, values: np.ndarray | None = None,
-                  value_column: str = '', tolerance: float | None = None, what: str = 'architecture') -> dict:
+def check_repeats(
+    source: str,
+    key_column: str,
+    keys: Sequence,
+    values: np.ndarray | None = None,
+    value_column: str = '',
+    tolerance: float | None = None,
+    what: str = 'architecture',
+) -> dict:
     """The one rule every benchmark reader applies to rows that repeat an architecture (``keys``,
     read from ``key_column``). With ``tolerance=None`` the benchmark holds one row per
     architecture and any repeat is refused. Otherwise repeats are the benchmark's repeated
@@ -115,9 +137,11 @@ def check_repeats(source: str, key_column: str, keys: Sequence, values: np.ndarr
         rows.append(r)
         if len(rows) == 2 and tolerance is None:
             a = rows[0]
-            raise ValueError(f'{source}, column {key_column!r}: the {what} in row {r} (line {r + 2}) repeats row {a} '
-                             f'(line {a + 2}): {short_repr(str(k))} appears twice (rows {a} and {r}); this '
-                             f'benchmark holds one row per {what}')
+            raise ValueError(
+                f'{source}, column {key_column!r}: the {what} in row {r} (line {r + 2}) repeats row {a} '
+                f'(line {a + 2}): {short_repr(str(k))} appears twice (rows {a} and {r}); this '
+                f'benchmark holds one row per {what}'
+            )
     if tolerance is None or values is None:
         return rows_of
     for rows in rows_of.values():
@@ -127,9 +151,11 @@ def check_repeats(source: str, key_column: str, keys: Sequence, values: np.ndarr
         lo, hi = rows[int(np.argmin(v))], rows[int(np.argmax(v))]
         if values[hi] - values[lo] > tolerance:
             a, b = sorted((lo, hi))
-            raise ValueError(f'{source}, column {value_column!r}: rows {a} and {b} (lines {a + 2} and {b + 2}) hold '
-                             f'the same {what} with conflicting values {values[a]:g} and {values[b]:g}; repeated '
-                             f'rows are averaged only within {tolerance:g} percentage points')
+            raise ValueError(
+                f'{source}, column {value_column!r}: rows {a} and {b} (lines {a + 2} and {b + 2}) hold '
+                f'the same {what} with conflicting values {values[a]:g} and {values[b]:g}; repeated '
+                f'rows are averaged only within {tolerance:g} percentage points'
+            )
     return rows_of
 
 
@@ -142,8 +168,10 @@ def normalize_dataset(dataset: str) -> str:
     """Canonical column prefix of a dataset name (``'ImageNet16-120'`` -> ``'imagenet16'``)."""
     key = str(dataset).strip().lower()
     if key not in DATASET_ALIASES:
-        raise ValueError(f'unknown NAS-Bench-201 dataset {dataset!r}; known: '
-                         f'{sorted(set(DATASET_ALIASES.values()))} (aliases: cifar10-valid, ImageNet16-120)')
+        raise ValueError(
+            f'unknown NAS-Bench-201 dataset {dataset!r}; known: '
+            f'{sorted(set(DATASET_ALIASES.values()))} (aliases: cifar10-valid, ImageNet16-120)'
+        )
     return DATASET_ALIASES[key]
 
 
@@ -156,8 +184,9 @@ def _check_dataset_metric(avail: dict[str, list[str]], dataset: str, metric: str
     try:
         ds = normalize_dataset(dataset)
     except ValueError:
-        raise ValueError(f'unknown dataset {dataset!r}; {source} has {sorted(avail)} '
-                         f'(aliases: cifar10-valid, ImageNet16-120)') from None
+        raise ValueError(
+            f'unknown dataset {dataset!r}; {source} has {sorted(avail)} (aliases: cifar10-valid, ImageNet16-120)'
+        ) from None
     if ds not in avail:
         raise ValueError(f'dataset {dataset!r} is not in {source}; available: {sorted(avail)}')
     if metric not in avail[ds]:
@@ -168,9 +197,13 @@ def _check_dataset_metric(avail: dict[str, list[str]], dataset: str, metric: str
 #: the NAS-Bench-201 benchmark's size: one row per cell in its complete table
 NB201_ROWS = 15625
 #: rows of the shared tables, by file name (a copy of another length was cut or edited)
-KNOWN_ROWS: dict[str, int] = {'nb201_accuracy.csv': NB201_ROWS, 'nb201_published_supernets.csv': NB201_ROWS,
-                              'nb201_proxies.csv': NB201_ROWS, 'nb101_cifar10_subset.csv': 500,
-                              'nb301_cifar10_subset.csv': 725}
+KNOWN_ROWS: dict[str, int] = {
+    'nb201_accuracy.csv': NB201_ROWS,
+    'nb201_published_supernets.csv': NB201_ROWS,
+    'nb201_proxies.csv': NB201_ROWS,
+    'nb101_cifar10_subset.csv': 500,
+    'nb301_cifar10_subset.csv': 725,
+}
 
 
 def check_complete(path: Path, n_rows: int, bench_name: str, max_rows: int | None = None) -> None:
@@ -186,19 +219,29 @@ def check_complete(path: Path, n_rows: int, bench_name: str, max_rows: int | Non
     except OSError:
         return
     if size and last not in (b'\n', b'\r'):
-        raise ValueError(f'{path}: the last line (line {n_rows + 1}) does not end with a newline: the file looks '
-                         f'cut off in the middle of a row (an interrupted copy?); if it is complete, end it with '
-                         f'a newline')
+        raise ValueError(
+            f'{path}: the last line (line {n_rows + 1}) does not end with a newline: the file looks '
+            f'cut off in the middle of a row (an interrupted copy?); if it is complete, end it with '
+            f'a newline'
+        )
     want = KNOWN_ROWS.get(path.name)
     if want is not None and n_rows != want:
-        raise ValueError(f'{path}: the shared {bench_name} table {path.name} holds {want:,} rows, this copy '
-                         f'{n_rows:,}: cut or edited? (a subset of your own needs another file name)')
+        raise ValueError(
+            f'{path}: the shared {bench_name} table {path.name} holds {want:,} rows, this copy '
+            f'{n_rows:,}: cut or edited? (a subset of your own needs another file name)'
+        )
     if max_rows is not None and n_rows > max_rows:
         raise ValueError(f'{path}: {n_rows:,} rows, but {bench_name} has {max_rows:,} cells')
 
 
-def read_table_csv(path: str | os.PathLike | None, env: str, bench_name: str, example: str,
-                   columns: Sequence[str], max_rows: int | None = None) -> tuple[Path, pd.DataFrame]:
+def read_table_csv(
+    path: str | os.PathLike | None,
+    env: str,
+    bench_name: str,
+    example: str,
+    columns: Sequence[str],
+    max_rows: int | None = None,
+) -> tuple[Path, pd.DataFrame]:
     """``(path, frame)`` of a benchmark table CSV: ``path``, else ``$env``; errors name the file and
     say what was expected (``bench_name`` e.g. ``'NAS-Bench-201'``, ``columns`` the required ones).
     A file that looks cut (see :func:`check_complete`) is refused."""
@@ -211,8 +254,9 @@ def read_table_csv(path: str | os.PathLike | None, env: str, bench_name: str, ex
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError as err:
-        raise ValueError(f'{path}: the file is empty, expected a {bench_name} CSV table with columns '
-                         f'{list(columns)}') from err
+        raise ValueError(
+            f'{path}: the file is empty, expected a {bench_name} CSV table with columns {list(columns)}'
+        ) from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise ValueError(f'{path}: not a readable {bench_name} CSV table ({short_repr(str(err), 300)})') from err
     check_complete(path, len(df), bench_name, max_rows)
@@ -227,12 +271,14 @@ class NB201Table:
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        self.path, df = read_table_csv(path, ENV_TABLE, 'NAS-Bench-201', '.../data/nb201/nb201_accuracy.csv',
-                                       REQUIRED_COLUMNS, max_rows=NB201_ROWS)
+        self.path, df = read_table_csv(
+            path, ENV_TABLE, 'NAS-Bench-201', '.../data/nb201/nb201_accuracy.csv', REQUIRED_COLUMNS, max_rows=NB201_ROWS
+        )
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
         if missing:
-            raise ValueError(f'{self.path}: not a NAS-Bench-201 table, missing column(s) {missing} '
-                             f'(found {list(df.columns)})')
+            raise ValueError(
+                f'{self.path}: not a NAS-Bench-201 table, missing column(s) {missing} (found {list(df.columns)})'
+            )
         self._init_frame(df)
 
     # construction from a frame is handy for tests and for derived tables
@@ -258,7 +304,9 @@ class NB201Table:
         arch_col = df['arch_str']
         blank = arch_col.isna() | (arch_col.astype(str).str.strip() == '')
         if blank.any():
-            raise ValueError(f'{cell_location(src, "arch_str", int(np.flatnonzero(blank.to_numpy())[0]))}: blank arch string')
+            raise ValueError(
+                f'{cell_location(src, "arch_str", int(np.flatnonzero(blank.to_numpy())[0]))}: blank arch string'
+            )
         arch_strs = arch_col.astype(str).str.strip().tolist()
         bad = ~pd.Series(arch_strs).str.fullmatch(_ARCH_RE)
         if bad.any():
@@ -273,8 +321,11 @@ class NB201Table:
         self._arch_strs = arch_strs
         self._row_of_index = {int(ix): i for i, ix in enumerate(self._index)}
         known = set(DATASET_ALIASES.values())
-        self._metric_cols = [c for c in df.columns if isinstance(c, str) and c not in _NON_METRIC
-                             and '_' in c and c.split('_', 1)[0] in known]
+        self._metric_cols = [
+            c
+            for c in df.columns
+            if isinstance(c, str) and c not in _NON_METRIC and '_' in c and c.split('_', 1)[0] in known
+        ]
         self._values = {}
         for c in self._metric_cols:
             v = numeric_column(df, c, src)
@@ -286,7 +337,7 @@ class NB201Table:
             check_column_range(v, 'params_mb', src, 0.0, np.inf, 'a parameter count in MB')
             self._values['params_mb'] = v
         if np.isnan(self._values['cifar10_test_200ep']).all():
-            raise ValueError(f'{src}, column \'cifar10_test_200ep\': every cell is blank')
+            raise ValueError(f"{src}, column 'cifar10_test_200ep': every cell is blank")
         self._archs: list[Arch] | None = None  # parsed lazily: 15,625 parses cost ~0.1 s
 
     @staticmethod
@@ -296,20 +347,26 @@ class NB201Table:
         blank = col.isna() | (col.astype(str).str.strip() == '')
         if blank.any():
             r = int(np.flatnonzero(blank.to_numpy())[0])
-            raise ValueError(f'{cell_location(src, "index", r)}: blank index; {int(blank.sum())} blank cell(s) in the column')
+            raise ValueError(
+                f'{cell_location(src, "index", r)}: blank index; {int(blank.sum())} blank cell(s) in the column'
+            )
         num = pd.to_numeric(col, errors='coerce') if not pd.api.types.is_bool_dtype(col) else col.where(False)
         vals = num.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(vals) | (vals != np.round(vals)) | (vals < 0)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise ValueError(f'{cell_location(src, "index", r)}: {short_repr(col.iloc[r])} is not a non-negative '
-                             f'integer official index')
+            raise ValueError(
+                f'{cell_location(src, "index", r)}: {short_repr(col.iloc[r])} is not a non-negative '
+                f'integer official index'
+            )
         idx = vals.astype(np.int64)
         seen: dict[int, int] = {}
         for r, ix in enumerate(idx.tolist()):
             if ix in seen:
-                raise ValueError(f'{src}, column \'index\': index {ix} appears twice (rows {seen[ix]} and {r}, '
-                                 f'lines {seen[ix] + 2} and {r + 2})')
+                raise ValueError(
+                    f"{src}, column 'index': index {ix} appears twice (rows {seen[ix]} and {r}, "
+                    f'lines {seen[ix] + 2} and {r + 2})'
+                )
             seen[ix] = r
         return idx
 
@@ -341,8 +398,9 @@ class NB201Table:
         """Accuracy (%) of one cell."""
         return float(self._values[self.column(dataset, metric)][self._row_of(arch)])
 
-    def accuracies(self, archs: Iterable[Arch | str], dataset: str = 'cifar10',
-                   metric: str = 'test_200ep') -> np.ndarray:
+    def accuracies(
+        self, archs: Iterable[Arch | str], dataset: str = 'cifar10', metric: str = 'test_200ep'
+    ) -> np.ndarray:
         """Accuracies (%) of many cells, in the order given."""
         col = self._values[self.column(dataset, metric)]
         rows = np.fromiter((self._row_of(a) for a in archs), dtype=np.int64)
@@ -400,7 +458,7 @@ class NB201Table:
         return len(self) < NB201_ROWS
 
     def __repr__(self) -> str:
-        part = f' of the benchmark\'s {NB201_ROWS:,}: a subset' if self.is_subset else ''
+        part = f" of the benchmark's {NB201_ROWS:,}: a subset" if self.is_subset else ''
         return f'NB201Table({len(self)} cells{part}, file={self.path})'
 
 
@@ -408,8 +466,10 @@ class NB201Table:
 # The official benchmark file
 # ---------------------------------------------------------------------------------------------
 _OFFICIAL_METRICS = {  # metric -> (key in get_more_info, hp)
-    'test_200ep': ('test-accuracy', '200'), 'valid_200ep': ('valid-accuracy', '200'),
-    'test_12ep': ('test-accuracy', '12'), 'valid_12ep': ('valid-accuracy', '12'),
+    'test_200ep': ('test-accuracy', '200'),
+    'valid_200ep': ('valid-accuracy', '200'),
+    'test_12ep': ('test-accuracy', '12'),
+    'valid_12ep': ('valid-accuracy', '12'),
 }
 
 
@@ -425,8 +485,9 @@ class NB201Official:
     def __init__(self, path: str | os.PathLike, trust_pickle: bool = False) -> None:
         from nas_201_api import NASBench201API
 
-        self.path = check_input_file(path, 'NAS-Bench-201 benchmark file',
-                                     'NAS-Bench-201 .pth file (e.g. NAS-Bench-201-v1_1-096897.pth)')
+        self.path = check_input_file(
+            path, 'NAS-Bench-201 benchmark file', 'NAS-Bench-201 .pth file (e.g. NAS-Bench-201-v1_1-096897.pth)'
+        )
         if self.path.stat().st_size == 0:
             raise ValueError(f'{self.path}: the file is empty, not a NAS-Bench-201 benchmark file')
         try:
@@ -438,20 +499,33 @@ class NB201Official:
             if not trust_pickle:
                 # torch's message is long and styled; the refused global is the useful part
                 why = [ln.strip() for ln in str(err).splitlines() if 'Unsupported global' in ln]
-                raise ValueError(f'{self.path}: torch refused to unpickle the file with weights_only=True'
-                                 f'{" (" + why[0] + ")" if why else ""}; pass trust_pickle=True if you '
-                                 'trust its source') from err
+                raise ValueError(
+                    f'{self.path}: torch refused to unpickle the file with weights_only=True'
+                    f'{" (" + why[0] + ")" if why else ""}; pass trust_pickle=True if you '
+                    'trust its source'
+                ) from err
             import torch
 
             data = torch.load(self.path, map_location='cpu', weights_only=False)
             self.api = self._api_from_dict(NASBench201API, data)
         except AssertionError as err:  # the API validates its input with asserts
             raise ValueError(f'{self.path}: not a NAS-Bench-201 benchmark file ({err})') from err
-        except (RuntimeError, KeyError, EOFError, TypeError, AttributeError, IndexError, ImportError,
-                OverflowError, UnicodeDecodeError, zipfile.BadZipFile) as err:
+        except (
+            RuntimeError,
+            KeyError,
+            EOFError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            ImportError,
+            OverflowError,
+            UnicodeDecodeError,
+            zipfile.BadZipFile,
+        ) as err:
             # a corrupt or foreign file fails inside torch.load or the API in many ways
-            raise ValueError(f'{self.path}: cannot read as a NAS-Bench-201 benchmark file '
-                             f'({type(err).__name__}: {err})') from err
+            raise ValueError(
+                f'{self.path}: cannot read as a NAS-Bench-201 benchmark file ({type(err).__name__}: {err})'
+            ) from err
         self._cache: dict[tuple[str, str, str], float] = {}
         self._available: dict[str, list[str]] | None = None
 
@@ -530,8 +604,9 @@ class NB201Official:
             self._cache[ck] = float(info[key])
         return self._cache[ck]
 
-    def accuracies(self, archs: Iterable[Arch | str], dataset: str = 'cifar10',
-                   metric: str = 'test_200ep') -> np.ndarray:
+    def accuracies(
+        self, archs: Iterable[Arch | str], dataset: str = 'cifar10', metric: str = 'test_200ep'
+    ) -> np.ndarray:
         """Accuracies (%) of many cells, in the order given."""
         api_ds, key, hp = self._resolve(dataset, metric)
         return np.array([self._lookup(self.index_of(a), api_ds, key, hp) for a in archs], dtype=np.float64)
@@ -559,9 +634,12 @@ class NB201Official:
             for metric in metrics:
                 api_ds, key, hp = self._resolve(ds, metric)
                 df[f'{ds}_{metric}'] = [self._lookup(i, api_ds, key, hp) for i in idx]
-        df['params_mb'] = [float(self.api.get_cost_info(i, 'cifar10', hp='200')['params'])
-                           if 'cifar10' in self.api.arch2infos_dict[i]['200'].get_dataset_names() else np.nan
-                           for i in idx]
+        df['params_mb'] = [
+            float(self.api.get_cost_info(i, 'cifar10', hp='200')['params'])
+            if 'cifar10' in self.api.arch2infos_dict[i]['200'].get_dataset_names()
+            else np.nan
+            for i in idx
+        ]
         return df
 
     def __len__(self) -> int:

@@ -7,6 +7,7 @@ An offline copy (``nb201_published_supernets.csv``: ``index``, ``arch_str``,
 report can show what the same ranking analysis gives at paper scale beside the project's own
 supernets. The file is a third-party fact, kept outside the repository.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,15 @@ __all__ = ['ENV_SUPERNETS', 'SUPERNET_COLUMNS', 'PublishedSupernets']
 ENV_SUPERNETS = 'NASVIZ_NB201_SUPERNETS'
 #: ``which`` -> column of the CSV
 SUPERNET_COLUMNS: dict[str, str] = {'oneshot': 'oneshot_supernet', 'fewshot': 'fewshot_supernet'}
-_ALIASES = {'oneshot': 'oneshot', 'one-shot': 'oneshot', 'one_shot': 'oneshot', 'spos': 'oneshot',
-            'fewshot': 'fewshot', 'few-shot': 'fewshot', 'few_shot': 'fewshot'}
+_ALIASES = {
+    'oneshot': 'oneshot',
+    'one-shot': 'oneshot',
+    'one_shot': 'oneshot',
+    'spos': 'oneshot',
+    'fewshot': 'fewshot',
+    'few-shot': 'fewshot',
+    'few_shot': 'fewshot',
+}
 _REQUIRED = ('arch_str', *SUPERNET_COLUMNS.values())
 
 
@@ -53,8 +61,9 @@ class PublishedSupernets:
             raise ValueError(f'df must be a pandas DataFrame, got {type(df).__name__}')
         missing = [c for c in _REQUIRED if c not in df.columns]
         if missing:
-            raise ValueError(f'{name}: not a published-supernets table, missing column(s) {missing} '
-                             f'(found {list(df.columns)})')
+            raise ValueError(
+                f'{name}: not a published-supernets table, missing column(s) {missing} (found {list(df.columns)})'
+            )
         self.name = name
         df = df.reset_index(drop=True).copy()
         df['arch_str'] = df['arch_str'].astype(str).str.strip()
@@ -66,15 +75,18 @@ class PublishedSupernets:
             except ValueError as err:
                 raise ValueError(f'{name}: bad arch_str in row 0 ({err})') from err
             if first != df.loc[0, 'arch_str']:
-                raise ValueError(f'{name}: arch_str is not in the official form (row 0 reads '
-                                 f'{df.loc[0, "arch_str"]!r}, official {first!r})')
+                raise ValueError(
+                    f'{name}: arch_str is not in the official form (row 0 reads '
+                    f'{df.loc[0, "arch_str"]!r}, official {first!r})'
+                )
         dup = df['arch_str'].duplicated()
         if dup.any():
             raise ValueError(f'{name}: arch {df.loc[dup.idxmax(), "arch_str"]!r} appears twice')
         self._df = df
         self._row = {s: i for i, s in enumerate(df['arch_str'])}
-        self._values = {w: pd.to_numeric(df[c], errors='coerce').to_numpy(np.float64)
-                        for w, c in SUPERNET_COLUMNS.items()}
+        self._values = {
+            w: pd.to_numeric(df[c], errors='coerce').to_numpy(np.float64) for w, c in SUPERNET_COLUMNS.items()
+        }
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> PublishedSupernets:
@@ -82,8 +94,10 @@ class PublishedSupernets:
         if path is None:
             path = os.environ.get(ENV_SUPERNETS)
             if not path:
-                raise ValueError(f'no published supernets file given: pass a path or set {ENV_SUPERNETS} to the '
-                                 'CSV file (e.g. .../data/nb201/nb201_published_supernets.csv)')
+                raise ValueError(
+                    f'no published supernets file given: pass a path or set {ENV_SUPERNETS} to the '
+                    'CSV file (e.g. .../data/nb201/nb201_published_supernets.csv)'
+                )
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f'published supernets file not found: {p} (from {ENV_SUPERNETS} or path)')

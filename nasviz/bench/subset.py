@@ -8,6 +8,7 @@ file, the column and the row) and answers the ``Benchmark`` protocol's size look
 parses its architecture columns (:meth:`SubsetTable._parse_archs`) and says which row holds an
 architecture (:meth:`SubsetTable._lookup_row`).
 """
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,9 @@ class SubsetTable:
         src = str(self.path)
         missing = [c for c in self.REQUIRED_COLUMNS if c not in df.columns]
         if missing:
-            raise ValueError(f'{src}: not a {self.BENCH_NAME} table, missing column(s) {missing} '
-                             f'(found {list(df.columns)})')
+            raise ValueError(
+                f'{src}: not a {self.BENCH_NAME} table, missing column(s) {missing} (found {list(df.columns)})'
+            )
         if len(df) == 0:
             raise ValueError(f'{src}: the table has a header but no rows')
         self._parse_archs(df, src)
@@ -71,8 +73,10 @@ class SubsetTable:
             v = numeric_column(df, col, src)
             blank = np.isnan(v)
             if blank.any():
-                raise ValueError(f'{cell_location(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
-                                 f'{int(blank.sum())} blank cell(s) in the column')
+                raise ValueError(
+                    f'{cell_location(src, col, int(np.flatnonzero(blank)[0]))}: blank cell; '
+                    f'{int(blank.sum())} blank cell(s) in the column'
+                )
             if col == 'val_accuracy':
                 check_percent_column(v, col, src)
             else:
@@ -129,6 +133,7 @@ def agreement_frame(rows: Iterable[int], arch_strs: list[str], wanted: np.ndarra
     out = []
     for r in rows:
         b, want = float(built(r)), float(wanted[r])
-        out.append({'row': r, 'arch_str': arch_strs[r], 'params_m': want, 'built_m': b,
-                    'rel_error': abs(b - want) / want})
+        out.append(
+            {'row': r, 'arch_str': arch_strs[r], 'params_m': want, 'built_m': b, 'rel_error': abs(b - want) / want}
+        )
     return pd.DataFrame(out)

@@ -1,4 +1,5 @@
 """Settings and results of per-operation features (:class:`FeatureConfig`, :class:`OpFeatures`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,8 +39,12 @@ class FeatureConfig:
     bn: Literal['batch', 'running'] = 'batch'
 
     def __post_init__(self) -> None:
-        for value, valid, what in ((self.kind, KINDS, 'feature kind'), (self.similarity, SIMILARITIES, 'similarity'),
-                                    (self.estimator, ESTIMATORS, 'estimator'), (self.bn, BN_MODES, 'bn mode')):
+        for value, valid, what in (
+            (self.kind, KINDS, 'feature kind'),
+            (self.similarity, SIMILARITIES, 'similarity'),
+            (self.estimator, ESTIMATORS, 'estimator'),
+            (self.bn, BN_MODES, 'bn mode'),
+        ):
             check_choice(value, valid, what)
         for name in ('repeats', 'batch_size', 'n_neighbors', 'seed'):
             v = getattr(self, name)
@@ -52,8 +57,10 @@ class FeatureConfig:
         if self.n_neighbors < 2:
             raise ValueError(f'n_neighbors must be >= 2 (the MLE needs two neighbours), got {self.n_neighbors}')
         if self.n_neighbors >= self.batch_size:
-            raise ValueError(f'n_neighbors={self.n_neighbors} must be smaller than batch_size={self.batch_size} '
-                             f'(a sample has only batch_size - 1 neighbours)')
+            raise ValueError(
+                f'n_neighbors={self.n_neighbors} must be smaller than batch_size={self.batch_size} '
+                f'(a sample has only batch_size - 1 neighbours)'
+            )
 
 
 @dataclass
@@ -94,11 +101,21 @@ class OpFeatures:
         if self.config.kind != 'lid':
             raise ValueError('to_frame() draws LID curves; gradient features have no per-block form')
         names = self.info.get('feature_names') or [str(b) for b in range(self.features.shape[2])]
-        rows = [dict(op=op, block=b, block_name=names[b], lid=float(self.features[i, :, b].mean()),
-                     lid_std=float(self.features[i, :, b].std()))
-                for i, op in enumerate(self.ops) for b in range(self.features.shape[2])]
+        rows = [
+            dict(
+                op=op,
+                block=b,
+                block_name=names[b],
+                lid=float(self.features[i, :, b].mean()),
+                lid_std=float(self.features[i, :, b].std()),
+            )
+            for i, op in enumerate(self.ops)
+            for b in range(self.features.shape[2])
+        ]
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
-        return (f'OpFeatures(edge={self.edge} ({self.edge_name}), kind={self.config.kind!r}, ops={self.ops}, '
-                f'features={tuple(self.features.shape)}, seconds={self.seconds:.2f})')
+        return (
+            f'OpFeatures(edge={self.edge} ({self.edge_name}), kind={self.config.kind!r}, ops={self.ops}, '
+            f'features={tuple(self.features.shape)}, seconds={self.seconds:.2f})'
+        )

@@ -4,6 +4,7 @@ Two subnets interfere on a weight they both use when their loss gradients on it 
 different directions; the cosine of the two gradients measures it (1: they pull together,
 0: unrelated or disjoint weights, < 0: one subnet's step undoes the other's).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -53,15 +54,16 @@ def parameter_groups(model) -> list[tuple[str, slice]]:
     return [(k, slice(*groups[k])) for k in order if k in groups]
 
 
-def subnet_gradients(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
-                     progress: bool = False) -> np.ndarray:
+def subnet_gradients(
+    model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0, progress: bool = False
+) -> np.ndarray:
     """Flat gradient of every supernet weight for each subnet, on one seeded batch."""
-    return subnet_grad_vectors(model, data, archs, batch_size=batch_size, seed=seed, params='all',
-                               progress=progress)
+    return subnet_grad_vectors(model, data, archs, batch_size=batch_size, seed=seed, params='all', progress=progress)
 
 
-def subnet_similarity(model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0,
-                      layer: str | None = None) -> pd.DataFrame:
+def subnet_similarity(
+    model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0, layer: str | None = None
+) -> pd.DataFrame:
     """Gradient cosine between subnets (all weights, or one ``layer`` from :func:`parameter_groups`),
     labelled by cell string."""
     space = model_space(model)
@@ -76,8 +78,9 @@ def subnet_similarity(model, data, archs: Sequence[Architecture | str], batch_si
     return pd.DataFrame(cosine_matrix(G), index=labels, columns=labels)
 
 
-def interference_by_layer(model, data, archs: Sequence[Architecture | str], batch_size: int = 128,
-                          seed: int = 0) -> pd.DataFrame:
+def interference_by_layer(
+    model, data, archs: Sequence[Architecture | str], batch_size: int = 128, seed: int = 0
+) -> pd.DataFrame:
     """For every layer, statistics of the gradient cosine over all pairs of ``archs`` that both
     use weights of that layer: mean, std, share of pairs in conflict (cosine < 0), and the share
     of pairs that share any weight there at all."""
@@ -99,9 +102,16 @@ def interference_by_layer(model, data, archs: Sequence[Architecture | str], batc
             cos.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))))
         n_pairs = len(archs) * (len(archs) - 1) // 2
         cos_arr = np.array(cos) if cos else np.array([np.nan])
-        rows.append(dict(layer=layer, mean_cosine=float(np.nanmean(cos_arr)), std_cosine=float(np.nanstd(cos_arr)),
-                         conflict_share=float(np.mean(cos_arr < 0)) if cos else np.nan,
-                         shared_pairs=shared / n_pairs, n_params=sl.stop - sl.start))
+        rows.append(
+            dict(
+                layer=layer,
+                mean_cosine=float(np.nanmean(cos_arr)),
+                std_cosine=float(np.nanstd(cos_arr)),
+                conflict_share=float(np.mean(cos_arr < 0)) if cos else np.nan,
+                shared_pairs=shared / n_pairs,
+                n_params=sl.stop - sl.start,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -120,14 +130,20 @@ class InterferenceTracker:
     @property
     def key(self) -> tuple:
         """What makes two trackers record the same numbers (used in cache keys)."""
-        return ('interference', [self.space.to_str(a) for a in self.archs], self.batch_size, self.seed,
-                self.data.data_id)
+        return (
+            'interference',
+            [self.space.to_str(a) for a in self.archs],
+            self.batch_size,
+            self.seed,
+            self.data.data_id,
+        )
 
     def __call__(self, epoch: int, model) -> dict:
         out = {}
         for params in ('all', 'shared'):
-            G = subnet_grad_vectors(model, self.data, self.archs, batch_size=self.batch_size, seed=self.seed,
-                                    params=params, progress=False)
+            G = subnet_grad_vectors(
+                model, self.data, self.archs, batch_size=self.batch_size, seed=self.seed, params=params, progress=False
+            )
             S = cosine_matrix(G)
             off = S[np.triu_indices(len(self.archs), 1)]
             out[f'cosine_{params}'] = float(off.mean())

@@ -37,6 +37,7 @@ Conventions shared by every function:
   TwoNN on data where many points have their two nearest neighbours at one distance (a
   lattice) warns: its model assumes continuous data.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,17 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-__all__ = ['knn_distances', 'lid_mle', 'lid_mle_from_knn', 'lid_mle_mean', 'lid_twonn',
-           'twonn_from_knn', 'layerwise_lid', 'LIDMLE', 'TwoNN']
+__all__ = [
+    'knn_distances',
+    'lid_mle',
+    'lid_mle_from_knn',
+    'lid_mle_mean',
+    'lid_twonn',
+    'twonn_from_knn',
+    'layerwise_lid',
+    'LIDMLE',
+    'TwoNN',
+]
 
 Normalization = Literal['k', 'k-1']
 Aggregate = Literal['mean', 'harmonic', 'median']
@@ -66,14 +76,13 @@ TIE_RTOL = 1e-6
 #: TwoNN warns when at least this share of points have tied first and second neighbours
 TWONN_TIE_WARN = 0.05
 #: elements of one (layers x rows x n) distance block; bounds memory to ~128 MiB in float64
-_BLOCK_ELEMS = 2 ** 24
+_BLOCK_ELEMS = 2**24
 
 
 # ---------------------------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------------------------
-def _to_tensor(X: np.ndarray | torch.Tensor, name: str = 'X',
-               keep_float32: bool = False) -> tuple[torch.Tensor, bool]:
+def _to_tensor(X: np.ndarray | torch.Tensor, name: str = 'X', keep_float32: bool = False) -> tuple[torch.Tensor, bool]:
     """Tensor view of ``X`` (float64, or float32 if it is float32 and ``keep_float32``) and
     whether ``X`` was NumPy (or another array-like)."""
     if isinstance(X, torch.Tensor):
@@ -105,8 +114,9 @@ def _out(t: torch.Tensor, numpy: bool) -> np.ndarray | torch.Tensor:
 
 def _check_points(X: torch.Tensor, name: str = 'X') -> None:
     if X.ndim not in (2, 3):
-        raise ValueError(f'{name} must be (n_samples, n_features) or (n_layers, n_samples, '
-                         f'n_features); got shape {tuple(X.shape)}')
+        raise ValueError(
+            f'{name} must be (n_samples, n_features) or (n_layers, n_samples, n_features); got shape {tuple(X.shape)}'
+        )
     if X.shape[-2] < 2 or X.shape[-1] < 1:
         raise ValueError(f'{name} needs at least 2 samples and 1 feature; got shape {tuple(X.shape)}')
     # one cheap pass: NaN/inf make the sum non-finite; the exact test only runs when it is
@@ -122,8 +132,10 @@ def _check_k(k: int, n: int, name: str = 'k') -> int:
     if k < 2:
         raise ValueError(f'{name}={k}: the MLE needs at least 2 neighbours')
     if k >= n:
-        raise ValueError(f'{name}={k} must be smaller than the number of samples n={n} '
-                         f'(a point has only n-1 neighbours in the batch)')
+        raise ValueError(
+            f'{name}={k} must be smaller than the number of samples n={n} '
+            f'(a point has only n-1 neighbours in the batch)'
+        )
     return k
 
 
@@ -173,13 +185,12 @@ def _knn(T: torch.Tensor, k: int, owned: bool = False) -> torch.Tensor:
         redo = (near | tied).nonzero().flatten()
         for i in redo.tolist():
             # exactly what float64 input would give
-            Ti = T[i:i + 1].to(torch.float64)
+            Ti = T[i : i + 1].to(torch.float64)
             out[i] = _knn_centred(Ti.sub_(Ti.mean(dim=1, keepdim=True)), k, DUPLICATE_RTOL)[0]
     return out[0] if squeeze else out
 
 
-def _knn_centred(T: torch.Tensor, k: int, rtol: float | None, sq: torch.Tensor | None = None
-                 ) -> torch.Tensor:
+def _knn_centred(T: torch.Tensor, k: int, rtol: float | None, sq: torch.Tensor | None = None) -> torch.Tensor:
     """Neighbour distances of centred ``(L, n, d)`` data in its own dtype, returned as float64.
 
     Distances below ``rtol`` times the layer radius are snapped to 0 (``None``: no snapping).
@@ -226,8 +237,7 @@ def _snap_ties(out: torch.Tensor, tol: torch.Tensor) -> torch.Tensor:
 def lid_mle_from_knn(dists: torch.Tensor, normalization: Normalization = 'k') -> torch.Tensor: ...
 @overload
 def lid_mle_from_knn(dists: np.ndarray, normalization: Normalization = 'k') -> np.ndarray: ...
-def lid_mle_from_knn(dists: np.ndarray | torch.Tensor,
-                     normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
+def lid_mle_from_knn(dists: np.ndarray | torch.Tensor, normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
     """Pointwise MLE from precomputed sorted neighbour distances ``(..., n, k)``.
 
     Lets several estimators share one neighbour pass. With ``r_1 <= ... <= r_k`` the distances
@@ -258,8 +268,7 @@ def lid_mle_from_knn(dists: np.ndarray | torch.Tensor,
     # log-ratios are exactly 0 (the rounding noise would give an estimate of ~1e15)
     first = torch.where(valid, D, torch.full_like(D, math.inf)).amin(dim=-1, keepdim=True)
     tied = rk - first <= TIE_RTOL * rk
-    logs = torch.where(valid & ~tied, torch.log(rk.clamp_min(tiny)) - torch.log(D.clamp_min(tiny)),
-                       torch.zeros_like(D))
+    logs = torch.where(valid & ~tied, torch.log(rk.clamp_min(tiny)) - torch.log(D.clamp_min(tiny)), torch.zeros_like(D))
     S = logs.sum(dim=-1)
     m = valid.sum(dim=-1).to(D.dtype)
     num = m if normalization == 'k' else m - 1
@@ -267,8 +276,7 @@ def lid_mle_from_knn(dists: np.ndarray | torch.Tensor,
     return _out(est, numpy)
 
 
-def lid_mle(X: np.ndarray | torch.Tensor, k: int = 20,
-            normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
+def lid_mle(X: np.ndarray | torch.Tensor, k: int = 20, normalization: Normalization = 'k') -> np.ndarray | torch.Tensor:
     """Levina-Bickel maximum-likelihood LID of every sample from its ``k`` nearest neighbours.
 
     ``X`` is ``(n, d)`` -> ``(n,)``, or a batch of layers ``(L, n, d)`` -> ``(L, n)`` computed in
@@ -293,13 +301,15 @@ def _aggregate(pw: torch.Tensor, aggregate: Aggregate) -> torch.Tensor:
         inv = torch.where(pos, 1.0 / torch.where(pos, pw, torch.ones_like(pw)), torch.zeros_like(pw))
         cnt = pos.sum(dim=-1)
         mean_inv = inv.sum(dim=-1) / cnt.clamp_min(1)
-        return torch.where(cnt > 0, 1.0 / torch.where(cnt > 0, mean_inv, torch.ones_like(mean_inv)),
-                           torch.zeros_like(mean_inv))
+        return torch.where(
+            cnt > 0, 1.0 / torch.where(cnt > 0, mean_inv, torch.ones_like(mean_inv)), torch.zeros_like(mean_inv)
+        )
     raise ValueError(f"aggregate must be one of 'mean', 'harmonic', 'median'; got {aggregate!r}")
 
 
-def lid_mle_mean(X: np.ndarray | torch.Tensor, k: int = 20, aggregate: Aggregate = 'mean',
-                 normalization: Normalization = 'k') -> float | np.ndarray | torch.Tensor:
+def lid_mle_mean(
+    X: np.ndarray | torch.Tensor, k: int = 20, aggregate: Aggregate = 'mean', normalization: Normalization = 'k'
+) -> float | np.ndarray | torch.Tensor:
     """Batch-level MLE estimate: a float for ``(n, d)``, one value per layer for ``(L, n, d)``.
 
     ``aggregate='mean'`` (default, NAS-LID's choice) averages the pointwise estimates.
@@ -319,8 +329,9 @@ def lid_mle_mean(X: np.ndarray | torch.Tensor, k: int = 20, aggregate: Aggregate
 # ---------------------------------------------------------------------------------------------
 # TwoNN
 # ---------------------------------------------------------------------------------------------
-def twonn_from_knn(dists: np.ndarray | torch.Tensor, discard_fraction: float = 0.1,
-                   method: Literal['linear', 'mle'] = 'linear') -> float:
+def twonn_from_knn(
+    dists: np.ndarray | torch.Tensor, discard_fraction: float = 0.1, method: Literal['linear', 'mle'] = 'linear'
+) -> float:
     """TwoNN estimate from precomputed first and second neighbour distances ``(n, >=2)``.
 
     Points with ``r1 == 0`` (a duplicate) give no ratio and are dropped; if every point is a
@@ -355,33 +366,35 @@ def twonn_from_knn(dists: np.ndarray | torch.Tensor, discard_fraction: float = 0
     N = mu.size
     n_tied = int((mu == 1.0).sum())
     if 0 < n_tied < N and n_tied >= TWONN_TIE_WARN * N:
-        warnings.warn(f'TwoNN: {n_tied} of {N} points have their two nearest neighbours at the same '
-                      'distance (lattice or discrete data); TwoNN assumes continuous data, so the '
-                      'estimate is unreliable', RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f'TwoNN: {n_tied} of {N} points have their two nearest neighbours at the same '
+            'distance (lattice or discrete data); TwoNN assumes continuous data, so the '
+            'estimate is unreliable',
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if N < 3:
-        warnings.warn(f'TwoNN: only {N} non-duplicate points; the estimate is undefined',
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(f'TwoNN: only {N} non-duplicate points; the estimate is undefined', RuntimeWarning, stacklevel=2)
         return float('nan')
     n_keep = max(2, min(int(N * (1.0 - float(discard_fraction))), N - 1))
     log_mu = np.log(mu[:n_keep])
     if method == 'mle':
         denom = log_mu.sum() + (N - n_keep) * log_mu[-1]
         if denom <= 0:
-            warnings.warn('TwoNN: all distance ratios equal 1; the estimate is undefined',
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn('TwoNN: all distance ratios equal 1; the estimate is undefined', RuntimeWarning, stacklevel=2)
             return float('nan')
         return float(n_keep / denom)
     y = -np.log1p(-np.arange(1, n_keep + 1) / N)
     sxx = float(log_mu @ log_mu)
     if sxx <= 0:
-        warnings.warn('TwoNN: all distance ratios equal 1; the estimate is undefined',
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn('TwoNN: all distance ratios equal 1; the estimate is undefined', RuntimeWarning, stacklevel=2)
         return float('nan')
     return float(log_mu @ y / sxx)
 
 
-def lid_twonn(X: np.ndarray | torch.Tensor, discard_fraction: float = 0.1,
-              method: Literal['linear', 'mle'] = 'linear') -> float | np.ndarray | torch.Tensor:
+def lid_twonn(
+    X: np.ndarray | torch.Tensor, discard_fraction: float = 0.1, method: Literal['linear', 'mle'] = 'linear'
+) -> float | np.ndarray | torch.Tensor:
     """Global TwoNN intrinsic dimension (Facco et al. 2017) of a point cloud.
 
     ``(n, d)`` -> float; ``(L, n, d)`` -> one value per layer (NumPy or torch like the input).
@@ -400,8 +413,9 @@ def lid_twonn(X: np.ndarray | torch.Tensor, discard_fraction: float = 0.1,
 # ---------------------------------------------------------------------------------------------
 # layer-wise profile
 # ---------------------------------------------------------------------------------------------
-def layerwise_lid(features: Sequence[np.ndarray | torch.Tensor], k: int = 20,
-                  estimator: Literal['mle', 'twonn'] = 'mle', **kwargs) -> np.ndarray | torch.Tensor:
+def layerwise_lid(
+    features: Sequence[np.ndarray | torch.Tensor], k: int = 20, estimator: Literal['mle', 'twonn'] = 'mle', **kwargs
+) -> np.ndarray | torch.Tensor:
     """One ID estimate per layer: the LID profile NAS-LID compares across sub-networks.
 
     Each feature tensor ``(n, ...)`` is flattened per sample. ``estimator='mle'`` gives
@@ -419,8 +433,9 @@ def layerwise_lid(features: Sequence[np.ndarray | torch.Tensor], k: int = 20,
         any_torch |= isinstance(f, torch.Tensor)
         t, _ = _to_tensor(f, f'features[{i}]', keep_float32=True)
         if t.ndim < 2:
-            raise ValueError(f'features[{i}] must be (n_samples, ...) with at least one feature '
-                             f'axis; got shape {tuple(t.shape)}')
+            raise ValueError(
+                f'features[{i}] must be (n_samples, ...) with at least one feature axis; got shape {tuple(t.shape)}'
+            )
         flat.append(t.reshape(t.shape[0], -1))
     out = torch.full((len(flat),), float('nan'), dtype=torch.float64)
     groups: dict[tuple, list[int]] = {}
@@ -447,14 +462,16 @@ class LIDMLE(BaseEstimator):
     (sorted neighbour distances, e.g. from :func:`knn_distances`) skips the neighbour search.
     """
 
-    def __init__(self, n_neighbors: int = 20, normalization: Normalization = 'k',
-                 aggregate: Aggregate = 'mean') -> None:
+    def __init__(
+        self, n_neighbors: int = 20, normalization: Normalization = 'k', aggregate: Aggregate = 'mean'
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.normalization = normalization
         self.aggregate = aggregate
 
-    def fit(self, X: np.ndarray | torch.Tensor | None, y: None = None,
-            knn_dists: np.ndarray | torch.Tensor | None = None) -> LIDMLE:
+    def fit(
+        self, X: np.ndarray | torch.Tensor | None, y: None = None, knn_dists: np.ndarray | torch.Tensor | None = None
+    ) -> LIDMLE:
         if knn_dists is None:
             T, _ = _points(X)  # type: ignore[arg-type]  # None is refused there: not a numeric array
             if T.ndim != 2:

@@ -32,6 +32,7 @@ see :func:`op_similarity` for how zero vectors are scored.
 
 Training data is taken without augmentation so that features depend only on the seed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,6 +46,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from nasviz.cache import cached
 from nasviz.data import ImageData
 from nasviz.features.config import BN_MODES, ESTIMATORS, KINDS, SIMILARITIES, FeatureConfig, OpFeatures
 from nasviz.features.probe import (
@@ -66,17 +68,39 @@ from nasviz.features.similarity import finish_similarity, op_similarity, similar
 from nasviz.features.subnets import subnet_grad_vectors, subnet_lid_vectors
 from nasviz.spaces import SlotMask
 from nasviz.supernet.train import model_size
-from nasviz.cache import cached
 
-__all__ = ['KINDS', 'SIMILARITIES', 'ESTIMATORS', 'BN_MODES', 'FeatureConfig', 'OpFeatures',
-           'op_similarity', 'lid_features', 'grad_features', 'edge_similarity',
-           'edge_similarities', 'subnet_lid_vectors', 'subnet_grad_vectors', 'grad_parameters',
-           'model_fingerprint', 'model_space', 'slot_index']
+__all__ = [
+    'KINDS',
+    'SIMILARITIES',
+    'ESTIMATORS',
+    'BN_MODES',
+    'FeatureConfig',
+    'OpFeatures',
+    'op_similarity',
+    'lid_features',
+    'grad_features',
+    'edge_similarity',
+    'edge_similarities',
+    'subnet_lid_vectors',
+    'subnet_grad_vectors',
+    'grad_parameters',
+    'model_fingerprint',
+    'model_space',
+    'slot_index',
+]
 
 
-def lid_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
-                 config: FeatureConfig = FeatureConfig(kind='lid'), device: str | torch.device | None = None,
-                 progress: bool = True, *, stream: bool = True) -> OpFeatures:
+def lid_features(
+    model: nn.Module,
+    data: ImageData,
+    edge: int | str,
+    mask: SlotMask | None = None,
+    config: FeatureConfig = FeatureConfig(kind='lid'),
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    *,
+    stream: bool = True,
+) -> OpFeatures:
     """NAS-LID features of every allowed op of ``edge``: layer-wise LID profiles.
 
     See the module docstring for the protocol. ``features`` is ``(n_ops, R, 3N + 2)``; the
@@ -95,24 +119,43 @@ def lid_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotM
     cands = slot_candidates(space, mask, paths, edge, ops, config.seed)
     feats = np.zeros((len(ops), config.repeats, len(model.block_names)))
     t0 = time.perf_counter()
-    with model_mode(model, train=config.bn == 'batch'), \
-            progress_bar(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar:
+    with (
+        model_mode(model, train=config.bn == 'batch'),
+        progress_bar(len(ops) * config.repeats, f'LID features, edge {space.slots[edge]}', progress) as bar,
+    ):
         for r, (xb, _) in enumerate(random_batches(data, bs, config.repeats, config.seed, dev)):
             for i in range(len(ops)):
-                feats[i, r] = lid_profile(model, xb, cands[r][i], config.n_neighbors,
-                                           config.estimator, stream)
+                feats[i, r] = lid_profile(model, xb, cands[r][i], config.n_neighbors, config.estimator, stream)
                 bar.update()
     sim = op_similarity(feats.mean(axis=1), ops, config.similarity)
-    return OpFeatures(edge, ops, feats, sim, config, time.perf_counter() - t0,
-                      info=dict(kind='lid', space=space.name, feature_names=model.block_names,
-                                mask=mask.to_list(),
-                                paths=[space.to_str(row[0]) for row in cands], batch_size=bs,
-                                device=str(dev)))
+    return OpFeatures(
+        edge,
+        ops,
+        feats,
+        sim,
+        config,
+        time.perf_counter() - t0,
+        info=dict(
+            kind='lid',
+            space=space.name,
+            feature_names=model.block_names,
+            mask=mask.to_list(),
+            paths=[space.to_str(row[0]) for row in cands],
+            batch_size=bs,
+            device=str(dev),
+        ),
+    )
 
 
-def grad_features(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
-                  config: FeatureConfig = FeatureConfig(kind='grad'), device: str | torch.device | None = None,
-                  progress: bool = True) -> OpFeatures:
+def grad_features(
+    model: nn.Module,
+    data: ImageData,
+    edge: int | str,
+    mask: SlotMask | None = None,
+    config: FeatureConfig = FeatureConfig(kind='grad'),
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> OpFeatures:
     """GM-NAS features of every allowed op of ``edge``: gradients on the weights outside it.
 
     Same batches and paths as :func:`lid_features` for the same seed. Each candidate does a
@@ -138,25 +181,43 @@ def grad_features(model: nn.Module, data: ImageData, edge: int | str, mask: Slot
     total = torch.zeros_like(cur)
     sims = []
     t0 = time.perf_counter()
-    with model_mode(model, train=True), \
-            progress_bar(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar:
+    with (
+        model_mode(model, train=True),
+        progress_bar(len(ops) * config.repeats, f'gradient features, edge {space.slots[edge]}', progress) as bar,
+    ):
         for r, (xb, yb) in enumerate(random_batches(data, bs, config.repeats, config.seed, dev)):
             for i in range(len(ops)):
                 path_gradient_into(model, params, xb, yb, cands[r][i], cur[i])
                 bar.update()
             if not bool(torch.isfinite(cur).all()):
-                raise ValueError(f'non-finite gradients on edge {edge} in repeat {r} (path {paths[r]}): '
-                                 f'is the supernet diverged?')
+                raise ValueError(
+                    f'non-finite gradients on edge {edge} in repeat {r} (path {paths[r]}): is the supernet diverged?'
+                )
             sims.append(finish_similarity(similarity_matrix(cur, config.similarity)))
             total += cur
     mean = (total / config.repeats).cpu().numpy()[:, None, :]
     per_repeat = np.stack(sims)
     sim = pd.DataFrame(per_repeat.mean(axis=0), index=ops, columns=ops)
-    return OpFeatures(edge, ops, mean, sim, config, time.perf_counter() - t0,
-                      info=dict(kind='grad', space=space.name, param_names=names, param_sizes=sizes, n_params=D,
-                                similarity_per_repeat=per_repeat, mask=mask.to_list(),
-                                paths=[space.to_str(row[0]) for row in cands], batch_size=bs,
-                                device=str(dev)))
+    return OpFeatures(
+        edge,
+        ops,
+        mean,
+        sim,
+        config,
+        time.perf_counter() - t0,
+        info=dict(
+            kind='grad',
+            space=space.name,
+            param_names=names,
+            param_sizes=sizes,
+            n_params=D,
+            similarity_per_repeat=per_repeat,
+            mask=mask.to_list(),
+            paths=[space.to_str(row[0]) for row in cands],
+            batch_size=bs,
+            device=str(dev),
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,9 +242,16 @@ def _cache_key(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMas
     return (config, int(edge), mask.to_list(), data.data_id, model_fingerprint(model), size)
 
 
-def edge_similarity(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None = None,
-                    config: FeatureConfig = FeatureConfig(), cache: bool | str | os.PathLike = True,
-                    device: str | torch.device | None = None, progress: bool = True) -> OpFeatures:
+def edge_similarity(
+    model: nn.Module,
+    data: ImageData,
+    edge: int | str,
+    mask: SlotMask | None = None,
+    config: FeatureConfig = FeatureConfig(),
+    cache: bool | str | os.PathLike = True,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> OpFeatures:
     """Features and op x op similarity of ``edge``: :func:`lid_features` or
     :func:`grad_features` after ``config.kind``.
 
@@ -210,10 +278,16 @@ def edge_similarity(model: nn.Module, data: ImageData, edge: int | str, mask: Sl
     return res
 
 
-def edge_similarities(model: nn.Module, data: ImageData, mask: SlotMask | None = None,
-                      config: FeatureConfig = FeatureConfig(), edges: Sequence[int] | None = None,
-                      cache: bool | str | os.PathLike = True, device: str | torch.device | None = None,
-                      progress: bool = True) -> dict[int, OpFeatures]:
+def edge_similarities(
+    model: nn.Module,
+    data: ImageData,
+    mask: SlotMask | None = None,
+    config: FeatureConfig = FeatureConfig(),
+    edges: Sequence[int] | None = None,
+    cache: bool | str | os.PathLike = True,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> dict[int, OpFeatures]:
     """:func:`edge_similarity` of every edge with at least two allowed ops (or of ``edges``).
 
     Returns ``{edge: OpFeatures}`` in edge order; empty when no edge can be split.

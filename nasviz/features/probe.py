@@ -1,6 +1,7 @@
 """Running a supernet to measure it: checked settings, seeded batches and paths, BN modes, block
 hooks and per-path gradients -- shared by the per-op features (:mod:`nasviz.features.ops`) and
 the per-subnet vectors (:mod:`nasviz.features.subnets`)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -40,8 +41,7 @@ def slot_index(space: SearchSpace, edge: int | str) -> int:
     return int(edge)
 
 
-def check_probe_setting(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None
-                        ) -> SlotMask:
+def check_probe_setting(model: nn.Module, data: ImageData, edge: int | str, mask: SlotMask | None) -> SlotMask:
     """The mask to use, after checking edge (slot), mask and data against the model."""
     space = model_space(model)
     e_idx = slot_index(space, edge)
@@ -52,11 +52,12 @@ def check_probe_setting(model: nn.Module, data: ImageData, edge: int | str, mask
     for e, slot in enumerate(space.slots):
         extra = set(mask.choices_at(e)) - set(model.mask.choices_at(e))
         if extra:
-            raise ValueError(f'mask allows {sorted(extra)} on slot {e} ({slot}), '
-                             f'which this supernet does not build')
+            raise ValueError(f'mask allows {sorted(extra)} on slot {e} ({slot}), which this supernet does not build')
     if len(mask.choices_at(e_idx)) < 2:
-        raise ValueError(f'edge {e_idx} ({space.slots[e_idx]}) allows a single op '
-                         f'({mask.choices_at(e_idx)[0]}) in this mask: nothing to split')
+        raise ValueError(
+            f'edge {e_idx} ({space.slots[e_idx]}) allows a single op '
+            f'({mask.choices_at(e_idx)[0]}) in this mask: nothing to split'
+        )
     check_probe_data(model, data)
     return mask
 
@@ -82,13 +83,16 @@ def effective_batch_size(data: ImageData, batch_size: int, n_neighbors: int | No
     """``batch_size`` capped by the training set, checked against the LID neighbour count."""
     bs = min(int(batch_size), int(data.x_train.shape[0]))
     if n_neighbors is not None and n_neighbors >= bs:
-        raise ValueError(f'n_neighbors={n_neighbors} must be smaller than the batch size, which is '
-                         f'{bs} here (training set of {data.x_train.shape[0]} images)')
+        raise ValueError(
+            f'n_neighbors={n_neighbors} must be smaller than the batch size, which is '
+            f'{bs} here (training set of {data.x_train.shape[0]} images)'
+        )
     return bs
 
 
-def random_batches(data: ImageData, batch_size: int, repeats: int, seed: int, device: torch.device
-                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def random_batches(
+    data: ImageData, batch_size: int, repeats: int, seed: int, device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """``repeats`` fresh random training batches (no augmentation), seeded."""
     g = torch.Generator().manual_seed(int(seed))
     n = data.x_train.shape[0]
@@ -97,8 +101,9 @@ def random_batches(data: ImageData, batch_size: int, repeats: int, seed: int, de
         yield data.x_train[idx].to(device), data.y_train[idx].to(device)
 
 
-def random_paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = None,
-                 slot: int | None = None) -> list:
+def random_paths(
+    mask: SlotMask, repeats: int, seed: int, space: SearchSpace | None = None, slot: int | None = None
+) -> list:
     """``repeats`` random paths inside ``mask``, seeded by the config seed only (not the slot):
     every slot sees the same paths and batches, so differences between slots do not come from
     the draw. In spaces with rules across slots (NB101, DARTS) a path is redrawn, a bounded
@@ -117,8 +122,9 @@ def random_paths(mask: SlotMask, repeats: int, seed: int, space: SearchSpace | N
     return out
 
 
-def slot_candidates(space: SearchSpace, mask: SlotMask, paths: Sequence, slot: int,
-                    choices: Sequence[str], seed: int) -> list[list]:
+def slot_candidates(
+    space: SearchSpace, mask: SlotMask, paths: Sequence, slot: int, choices: Sequence[str], seed: int
+) -> list[list]:
     """For every repeat, the path with each choice of ``slot`` put on it. A choice the space's
     rules forbid on that path gets its own path instead: a seeded draw from the mask restricted
     to that choice (so every candidate is valid; it then differs from the others in more than
@@ -167,8 +173,9 @@ def progress_bar(total: int, desc: str, enabled: bool):  # noqa: ANN202 - tqdm t
 # ---------------------------------------------------------------------------------------------
 # LID profiles
 # ---------------------------------------------------------------------------------------------
-def lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, estimator: str,
-                stream: bool = True) -> np.ndarray:
+def lid_profile(
+    model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, estimator: str, stream: bool = True
+) -> np.ndarray:
     """Layer-wise LID of every block output for one path on one batch (no grad).
 
     ``stream=True`` estimates each block's LID from a forward hook as soon as the block has
@@ -186,6 +193,7 @@ def lid_profile(model: nn.Module, x: torch.Tensor, arch: Architecture, k: int, e
             def hook_for(i: int):  # noqa: ANN202
                 def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
                     out[i] = float(layerwise_lid([output], k=k, estimator=estimator)[0])
+
                 return hook
 
             handles = [b.register_forward_hook(hook_for(i)) for i, b in enumerate(_blocks(model))]
@@ -210,8 +218,11 @@ def _blocks(model: nn.Module) -> list[nn.Module] | None:
 # ---------------------------------------------------------------------------------------------
 # gradients
 # ---------------------------------------------------------------------------------------------
-def grad_parameters(model: nn.Module, edge: int | None = None, mask: SlotMask | None = None,
-                    ) -> tuple[list[str], list[nn.Parameter]]:
+def grad_parameters(
+    model: nn.Module,
+    edge: int | None = None,
+    mask: SlotMask | None = None,
+) -> tuple[list[str], list[nn.Parameter]]:
     """Names and parameters whose gradient forms a GM-NAS feature, in a fixed order.
 
     Every trainable supernet weight except those of ``edge`` (in every cell) and those of ops
@@ -231,21 +242,26 @@ def grad_parameters(model: nn.Module, edge: int | None = None, mask: SlotMask | 
     return [n for n, _ in named], [p for _, p in named]
 
 
-def path_gradient_into(model: nn.Module, params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
-                       arch: Architecture, out: torch.Tensor) -> None:
+def path_gradient_into(
+    model: nn.Module,
+    params: Sequence[nn.Parameter],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    arch: Architecture,
+    out: torch.Tensor,
+) -> None:
     """Write the flat cross-entropy gradient of ``params`` for path ``arch`` into ``out``.
 
     ``autograd.grad`` (not ``backward``) leaves the model's ``.grad`` untouched; weights the
     path does not use come back as None and are written as zeros.
     """
     loss = nn.functional.cross_entropy(model(x, arch), y)
-    grads = torch.autograd.grad(loss, list(params), allow_unused=True) if loss.requires_grad \
-        else [None] * len(params)
+    grads = torch.autograd.grad(loss, list(params), allow_unused=True) if loss.requires_grad else [None] * len(params)
     off = 0
     for p, g in zip(params, grads):
         n = p.numel()
         if g is None:
-            out[off:off + n].zero_()
+            out[off : off + n].zero_()
         else:
-            out[off:off + n].copy_(g.reshape(-1))
+            out[off : off + n].copy_(g.reshape(-1))
         off += n

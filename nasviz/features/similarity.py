@@ -1,5 +1,6 @@
 """Op x op similarity of feature vectors (cosine, Pearson, negative L2), memory-bounded for long
 gradient vectors."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ from nasviz.features.config import SIMILARITIES
 __all__ = ['op_similarity']
 
 #: float64 elements per column chunk when reducing long (gradient) vectors: ~16 MiB
-_CHUNK_ELEMS = 2 ** 21
+_CHUNK_ELEMS = 2**21
 #: a row whose centred norm is below this fraction of its norm counts as constant (Pearson)
 _CONST_RTOL = 1e-10
 
@@ -72,8 +73,9 @@ def finish_similarity(S: torch.Tensor) -> np.ndarray:
     return m
 
 
-def op_similarity(features: np.ndarray | torch.Tensor, ops: Sequence[str],
-                  metric: Literal['cosine', 'pearson', 'l2'] = 'cosine') -> pd.DataFrame:
+def op_similarity(
+    features: np.ndarray | torch.Tensor, ops: Sequence[str], metric: Literal['cosine', 'pearson', 'l2'] = 'cosine'
+) -> pd.DataFrame:
     """Op x op similarity of feature vectors ``(n_ops, D)``, labelled with ``ops``.
 
     ``'cosine'``: cosine of the vectors; ``'pearson'``: their correlation (cosine of the

@@ -1,5 +1,6 @@
 """Feature vectors of many subnets of one supernet (for embeddings and cluster quality): their
 layer-wise LID profiles and their gradients, on one seeded batch."""
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ from nasviz.spaces import Architecture
 __all__ = ['subnet_lid_vectors', 'subnet_grad_vectors']
 
 #: rows of the seeded Gaussian projection generated at once (64 Ki x max_dim floats)
-_PROJ_ROWS = 2 ** 16
+_PROJ_ROWS = 2**16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,10 +40,19 @@ def _one_batch(data: ImageData, batch_size: int, seed: int, device: torch.device
     return next(random_batches(data, batch_size, 1, seed, device))
 
 
-def subnet_lid_vectors(model: nn.Module, data: ImageData, archs: Sequence[Architecture | str],
-                       n_neighbors: int = 20, batch_size: int = 256, seed: int = 0, *,
-                       estimator: Literal['mle', 'twonn'] = 'mle', bn: Literal['batch', 'running'] = 'batch',
-                       device: str | torch.device | None = None, progress: bool = True) -> np.ndarray:
+def subnet_lid_vectors(
+    model: nn.Module,
+    data: ImageData,
+    archs: Sequence[Architecture | str],
+    n_neighbors: int = 20,
+    batch_size: int = 256,
+    seed: int = 0,
+    *,
+    estimator: Literal['mle', 'twonn'] = 'mle',
+    bn: Literal['batch', 'running'] = 'batch',
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """Layer-wise LID profile ``(n_archs, 3N + 2)`` of each subnet, all on one seeded batch.
 
     BN as in :class:`FeatureConfig` (``bn``); the model's state is left as it was.
@@ -79,10 +89,18 @@ def _project(X: torch.Tensor, max_dim: int, seed: int) -> torch.Tensor:
     return out
 
 
-def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence[Architecture | str],
-                        batch_size: int = 256, seed: int = 0, max_dim: int | None = None, *,
-                        params: Literal['all', 'shared'] = 'all', device: str | torch.device | None = None,
-                        progress: bool = True) -> np.ndarray:
+def subnet_grad_vectors(
+    model: nn.Module,
+    data: ImageData,
+    archs: Sequence[Architecture | str],
+    batch_size: int = 256,
+    seed: int = 0,
+    max_dim: int | None = None,
+    *,
+    params: Literal['all', 'shared'] = 'all',
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """Cross-entropy gradient of each subnet on one seeded batch, float32 ``(n_archs, D)``.
 
     ``params='all'``: every supernet weight (ops a subnet does not use get 0);
@@ -99,21 +117,20 @@ def subnet_grad_vectors(model: nn.Module, data: ImageData, archs: Sequence[Archi
     archs = [model_space(model).check(a, 'archs') for a in archs]
     dev = move_to_device(model, device)
     xb, yb = _one_batch(data, effective_batch_size(data, batch_size, None), seed, dev)
-    plist = grad_parameters(model)[1] if params == 'all' else \
-        [p for p in model.shared_parameters() if p.requires_grad]
+    plist = grad_parameters(model)[1] if params == 'all' else [p for p in model.shared_parameters() if p.requires_grad]
     D = sum(p.numel() for p in plist)
     width = D if max_dim is None else int(max_dim)
     out = np.zeros((len(archs), width), dtype=np.float32)
     # with a projection, gradients wait in a block buffer (<= 128 MiB) so that each chunk of the
     # projection is generated once per block rather than once per subnet
-    block = 1 if max_dim is None else min(len(archs), 2 ** 25 // max(D, 1))
+    block = 1 if max_dim is None else min(len(archs), 2**25 // max(D, 1))
     buf = torch.zeros(max(1, block), D, dtype=torch.float32, device=dev)
     with model_mode(model, train=True), progress_bar(len(archs), 'subnet gradients', progress) as bar:
         for s in range(0, len(archs), buf.shape[0]):
-            part = archs[s:s + buf.shape[0]]
+            part = archs[s : s + buf.shape[0]]
             for j, a in enumerate(part):
                 path_gradient_into(model, plist, xb, yb, a, buf[j])
                 bar.update()
-            res = buf[:len(part)] if max_dim is None else _project(buf[:len(part)], width, seed)
-            out[s:s + len(part)] = res.cpu().numpy()
+            res = buf[: len(part)] if max_dim is None else _project(buf[: len(part)], width, seed)
+            out[s : s + len(part)] = res.cpu().numpy()
     return out

@@ -1,6 +1,7 @@
 """The epoch budget of a partition run: how ``total_epochs`` is shared between the root, the
 split levels and the nodes of each level, checked before any training (the rule is in
 :mod:`nasviz.partition.pipeline`'s docstring)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from nasviz.partition.tree import PartitionTree
 from nasviz.spaces import SlotMask
 
 __all__ = ['level_budgets', 'share_epochs', 'expected_level_sizes', 'check_budget']
+
 
 def level_budgets(total_epochs: int, warmup_epochs: int, n_levels: int) -> list[int]:
     """Epochs of each split level: ``total - warmup`` divided evenly, earlier levels first."""
@@ -55,11 +57,14 @@ def check_budget(config: PartitionConfig, sizes: Sequence[int]) -> list[int]:
     budgets = level_budgets(config.total_epochs, config.warmup_epochs, config.levels)
     for level, (b, m) in enumerate(zip(budgets, sizes), start=1):
         if m == 0:
-            raise ValueError(f'split level {level} of {config.n_splits} has no leaf left with an edge of '
-                             f'{min_ops(config)}+ ops; lower n_splits')
+            raise ValueError(
+                f'split level {level} of {config.n_splits} has no leaf left with an edge of '
+                f'{min_ops(config)}+ ops; lower n_splits'
+            )
         if not config.equal_per_child and b < m:
             raise ValueError(
                 f'level {level} gets {b} of the {config.total_epochs - config.warmup_epochs} split-phase '
                 f'epochs but creates {m} sub-supernets ({config.method}, k={config.k}); each needs at '
-                f'least one: raise total_epochs, lower warmup_epochs/n_splits, or set equal_per_child=True')
+                f'least one: raise total_epochs, lower warmup_epochs/n_splits, or set equal_per_child=True'
+            )
     return budgets

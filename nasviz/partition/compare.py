@@ -7,6 +7,7 @@ same cells enter both sides of every difference (:meth:`Comparison.differences`)
 independent tasks for :mod:`nasviz.executor` (in this process by default; a local process pool
 or Ray with ``executor=``), each resumable in its own ``work_dir/<method>-seed<seed>``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -44,8 +45,14 @@ def _resampled_tau(scores: np.ndarray, truth: Ranked, counts: np.ndarray) -> np.
     return tau
 
 
-def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[np.ndarray], truth: np.ndarray,
-                            n_resamples: int = 1000, level: float = 0.95, random_state: int = 0) -> dict[str, float]:
+def hierarchical_difference(
+    scores_a: Sequence[np.ndarray],
+    scores_b: Sequence[np.ndarray],
+    truth: np.ndarray,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    random_state: int = 0,
+) -> dict[str, float]:
     """Mean over seeds of Kendall tau(a) - tau(b), with its uncertainty from a two-level bootstrap:
     seeds drawn with replacement, then cells drawn with replacement (the same cells for a and b
     and for every seed in a replicate). ``scores_a[i]`` and ``scores_b[i]`` come from the same
@@ -56,8 +63,9 @@ def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[n
     b = np.asarray([np.asarray(x, dtype=np.float64) for x in scores_b])
     t = np.asarray(truth, dtype=np.float64)
     if a.ndim != 2 or a.shape != b.shape or a.shape[1] != t.size:
-        raise ValueError(f'scores_a {a.shape} and scores_b {b.shape} must be (seeds, cells) with '
-                         f'cells = len(truth) = {t.size}')
+        raise ValueError(
+            f'scores_a {a.shape} and scores_b {b.shape} must be (seeds, cells) with cells = len(truth) = {t.size}'
+        )
     n_seeds, n_cells = a.shape
     if n_cells < 3:
         raise ValueError(f'need at least 3 cells, got {n_cells}')
@@ -78,10 +86,16 @@ def hierarchical_difference(scores_a: Sequence[np.ndarray], scores_b: Sequence[n
     alpha = (1 - level) / 2
     diff = float(per_seed.mean())
     p = 2 * min(np.mean(reps <= 0), np.mean(reps >= 0)) if reps.size else np.nan
-    return dict(diff=diff, se=float(reps.std(ddof=1)), low=float(np.quantile(reps, alpha)),
-                high=float(np.quantile(reps, 1 - alpha)), p_value=float(min(1.0, p)), n_seeds=n_seeds,
-                n_cells=n_cells,
-                se_seeds=float(per_seed.std(ddof=1) / np.sqrt(n_seeds)) if n_seeds > 1 else np.nan)
+    return dict(
+        diff=diff,
+        se=float(reps.std(ddof=1)),
+        low=float(np.quantile(reps, alpha)),
+        high=float(np.quantile(reps, 1 - alpha)),
+        p_value=float(min(1.0, p)),
+        n_seeds=n_seeds,
+        n_cells=n_cells,
+        se_seeds=float(per_seed.std(ddof=1) / np.sqrt(n_seeds)) if n_seeds > 1 else np.nan,
+    )
 
 
 @dataclass
@@ -124,13 +138,23 @@ class Comparison:
             n = v.size
             se = v.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
             half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else np.nan
-            rows.append(dict(method=m, n_runs=n, n_cells=len(self.archs), mean=float(v.mean()),
-                             std=float(v.std(ddof=1)) if n > 1 else np.nan, se=float(se),
-                             low=float(v.mean() - half), high=float(v.mean() + half)))
+            rows.append(
+                dict(
+                    method=m,
+                    n_runs=n,
+                    n_cells=len(self.archs),
+                    mean=float(v.mean()),
+                    std=float(v.std(ddof=1)) if n > 1 else np.nan,
+                    se=float(se),
+                    low=float(v.mean() - half),
+                    high=float(v.mean() + half),
+                )
+            )
         return pd.DataFrame(rows).set_index('method')
 
-    def differences(self, reference: str = 'spos', n_resamples: int = 1000, level: float = 0.95,
-                    random_state: int = 0) -> pd.DataFrame:
+    def differences(
+        self, reference: str = 'spos', n_resamples: int = 1000, level: float = 0.95, random_state: int = 0
+    ) -> pd.DataFrame:
         """Kendall tau of each method minus the reference's, paired over seeds and cells
         (:func:`hierarchical_difference`); index ``method``."""
         if reference not in self.methods:
@@ -141,9 +165,14 @@ class Comparison:
             if m == reference:
                 continue
             common = [s for s in seeds if (m, s) in self.scores]
-            d = hierarchical_difference([self.scores[(m, s)] for s in common],
-                                        [self.scores[(reference, s)] for s in common], self.truth,
-                                        n_resamples=n_resamples, level=level, random_state=random_state)
+            d = hierarchical_difference(
+                [self.scores[(m, s)] for s in common],
+                [self.scores[(reference, s)] for s in common],
+                self.truth,
+                n_resamples=n_resamples,
+                level=level,
+                random_state=random_state,
+            )
             rows.append(dict(method=m, reference=reference, **d))
         return pd.DataFrame(rows).set_index('method')
 
@@ -161,22 +190,54 @@ def _run_one(method: str, seed: int, work_dir: str | None) -> dict[str, Any]:
     """One (method, seed) run (resumable in ``work_dir``): its per-cell scores and truth, and its row."""
     w = dict(_WORKER)
     cfg = replace(w.pop('base'), method=method, seed=seed)
-    res = run_partition(cfg, w.pop('data'), w.pop('size'), archs=w.pop('archs'), bench=w.pop('bench'),
-                        work_dir=None if work_dir is None else Path(work_dir), **w)
-    row = dict(method=method, seed=seed, kind='method', **res.metrics, n_leaves=res.tree.n_leaves,
-               epochs=res.total_epochs, budget=res.info['budget'], train_s=res.seconds['train'],
-               features_s=res.seconds['features'], eval_s=res.seconds['eval'], total_s=res.seconds['total'])
-    return dict(row=row, score=res.frame['score'].to_numpy(dtype=np.float64),
-                truth=res.frame['truth'].to_numpy(dtype=np.float64))
+    res = run_partition(
+        cfg,
+        w.pop('data'),
+        w.pop('size'),
+        archs=w.pop('archs'),
+        bench=w.pop('bench'),
+        work_dir=None if work_dir is None else Path(work_dir),
+        **w,
+    )
+    row = dict(
+        method=method,
+        seed=seed,
+        kind='method',
+        **res.metrics,
+        n_leaves=res.tree.n_leaves,
+        epochs=res.total_epochs,
+        budget=res.info['budget'],
+        train_s=res.seconds['train'],
+        features_s=res.seconds['features'],
+        eval_s=res.seconds['eval'],
+        total_s=res.seconds['total'],
+    )
+    return dict(
+        row=row,
+        score=res.frame['score'].to_numpy(dtype=np.float64),
+        truth=res.frame['truth'].to_numpy(dtype=np.float64),
+    )
 
 
-def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData, size: dict[str, Any] | None,
-                   bench: Any, archs: Iterable[Architecture | str] | None = None,
-                   base_config: PartitionConfig | None = None, train_config: TrainConfig | None = None,
-                   work_dir: str | Path | None = None, progress: bool = True, device: Any = None,
-                   *, baselines: bool = True, ks: Sequence[int | float] = (10, 0.1),
-                   dataset: str | None = None, metric: str | None = None,
-                   executor: Executor | None = None) -> Comparison:
+def run_comparison(
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    data: ImageData,
+    size: dict[str, Any] | None,
+    bench: Any,
+    archs: Iterable[Architecture | str] | None = None,
+    base_config: PartitionConfig | None = None,
+    train_config: TrainConfig | None = None,
+    work_dir: str | Path | None = None,
+    progress: bool = True,
+    device: Any = None,
+    *,
+    baselines: bool = True,
+    ks: Sequence[int | float] = (10, 0.1),
+    dataset: str | None = None,
+    metric: str | None = None,
+    executor: Executor | None = None,
+) -> Comparison:
     """Run every method for every seed on the same cells and rank them against ``bench``.
 
     ``size``: the network size of the space (``space.default_size(profile)``; None: the
@@ -205,14 +266,36 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData
     archs = prepare_archs(archs, bench, space.root_mask(), base.seed)
     ex = executor if executor is not None else LocalExecutor(1)
     in_process = ex.backend == 'local' and ex.workers == 1
-    shared = dict(base=base, data=data, size=size, archs=archs, bench=bench, train_config=train_config,
-                  progress=progress and in_process, device=device, dataset=dataset, metric=metric, ks=ks)
+    shared = dict(
+        base=base,
+        data=data,
+        size=size,
+        archs=archs,
+        bench=bench,
+        train_config=train_config,
+        progress=progress and in_process,
+        device=device,
+        dataset=dataset,
+        metric=metric,
+        ks=ks,
+    )
     resources = task_resources(device if device is not None else 'cpu')
-    tasks = [Task((m, s), (m, s, None if work_dir is None else str(Path(work_dir) / f'{m}-seed{s}')), **resources)
-             for m in methods for s in seeds]
+    tasks = [
+        Task((m, s), (m, s, None if work_dir is None else str(Path(work_dir) / f'{m}-seed{s}')), **resources)
+        for m in methods
+        for s in seeds
+    ]
     got: dict[tuple[str, int], dict[str, Any]] = {}
-    ex.run(_run_one, tasks, got.__setitem__, initializer=_init_worker, initargs=(shared,), progress=progress,
-           desc='partition runs', unit='run')
+    ex.run(
+        _run_one,
+        tasks,
+        got.__setitem__,
+        initializer=_init_worker,
+        initargs=(shared,),
+        progress=progress,
+        desc='partition runs',
+        unit='run',
+    )
     rows = [got[(m, s)]['row'] for m in methods for s in seeds]  # the order of the loops, whatever finished first
     scores = {(m, s): got[(m, s)]['score'] for m in methods for s in seeds}
     truth = got[(methods[-1], seeds[-1])]['truth']
@@ -223,8 +306,9 @@ def run_comparison(methods: Sequence[str], seeds: Sequence[int], data: ImageData
     base_rows = pd.DataFrame()
     if baselines:
         base_rows = baseline_metrics(bench, archs, ks=usable_ks(len(archs), ks), dataset=dataset, metric=metric)
-    return Comparison(runs=runs, scores=scores, truth=truth, archs=[space.to_str(a) for a in archs],
-                      baselines=base_rows)
+    return Comparison(
+        runs=runs, scores=scores, truth=truth, archs=[space.to_str(a) for a in archs], baselines=base_rows
+    )
 
 
 def compare_methods(*args: Any, **kwargs: Any) -> pd.DataFrame:

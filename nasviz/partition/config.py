@@ -1,5 +1,6 @@
 """How a partition run is configured: the methods, and :class:`PartitionConfig` (see
 :mod:`nasviz.partition.pipeline` for what each setting does)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,13 +63,24 @@ class PartitionConfig:
         check_choice(self.space, tuple(list_spaces()), 'search space')
         space = get_space(self.space)
         max_choices = max(len(space.choices(s)) for s in space.slots)
-        for value, valid, what in ((self.method, PARTITION_METHODS, 'partition method'),
-                                    (self.split_method, SPLIT_METHODS, 'split_method'),
-                                    (self.criterion, CRITERIA, 'criterion'),
-                                    (self.score, ('accuracy', 'loss'), 'score')):
+        for value, valid, what in (
+            (self.method, PARTITION_METHODS, 'partition method'),
+            (self.split_method, SPLIT_METHODS, 'split_method'),
+            (self.criterion, CRITERIA, 'criterion'),
+            (self.score, ('accuracy', 'loss'), 'score'),
+        ):
             check_choice(value, valid, what)
-        for name in ('n_splits', 'k', 'total_epochs', 'warmup_epochs', 'repeats', 'batch_size',
-                     'n_neighbors', 'recal_batches', 'seed'):
+        for name in (
+            'n_splits',
+            'k',
+            'total_epochs',
+            'warmup_epochs',
+            'repeats',
+            'batch_size',
+            'n_neighbors',
+            'recal_batches',
+            'seed',
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise ValueError(f'PartitionConfig.{name} must be an integer, got {short_repr(v)}')
@@ -81,15 +93,20 @@ class PartitionConfig:
         if self.total_epochs < 1:
             raise ValueError(f'total_epochs must be >= 1, got {self.total_epochs}')
         if not 0 <= self.warmup_epochs < self.total_epochs:
-            raise ValueError(f'warmup_epochs={self.warmup_epochs} must be in [0, total_epochs='
-                             f'{self.total_epochs}): the split phase needs epochs of its own')
+            raise ValueError(
+                f'warmup_epochs={self.warmup_epochs} must be in [0, total_epochs='
+                f'{self.total_epochs}): the split phase needs epochs of its own'
+            )
         if self.method != 'spos':
             if self.warmup_epochs < 1:
-                raise ValueError('warmup_epochs must be >= 1 for split methods: the root must be '
-                                 'trained before it is split')
+                raise ValueError(
+                    'warmup_epochs must be >= 1 for split methods: the root must be trained before it is split'
+                )
             if self.total_epochs - self.warmup_epochs < self.n_splits:
-                raise ValueError(f'total_epochs - warmup_epochs = {self.total_epochs - self.warmup_epochs} '
-                                 f'is less than n_splits={self.n_splits}: every level needs an epoch')
+                raise ValueError(
+                    f'total_epochs - warmup_epochs = {self.total_epochs - self.warmup_epochs} '
+                    f'is less than n_splits={self.n_splits}: every level needs an epoch'
+                )
         if self.edge is not None:
             e = self.edge
             slots = space.slots
@@ -116,9 +133,15 @@ class PartitionConfig:
         kind = kind or FEATURE_KIND.get(self.method)
         if kind is None:
             raise ValueError(f'method {self.method!r} measures no features')
-        return FeatureConfig(kind=kind, repeats=self.repeats, batch_size=self.batch_size,
-                             n_neighbors=self.n_neighbors, estimator=self.estimator,
-                             similarity=self.similarity, seed=self.seed)
+        return FeatureConfig(
+            kind=kind,
+            repeats=self.repeats,
+            batch_size=self.batch_size,
+            n_neighbors=self.n_neighbors,
+            estimator=self.estimator,
+            similarity=self.similarity,
+            seed=self.seed,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,6 +43,7 @@ Resume
     split decision to ``split.json`` there and each leaf its scores to ``eval.csv``, so a killed
     run restarts where it stopped and a finished one reloads in seconds with the same frame.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from nasviz.io import atomic_write_text
 from nasviz.ownership import claim
 from nasviz.partition.budget import check_budget, expected_level_sizes, level_budgets, share_epochs
 from nasviz.partition.config import FEATURE_KIND, PARTITION_METHODS, SPLIT_METHODS, PartitionConfig
@@ -64,7 +66,6 @@ from nasviz.partition.rules import candidate_edges, min_ops, seed_for, structura
 from nasviz.partition.split import choose_edge
 from nasviz.partition.tree import PartitionTree
 from nasviz.spaces import Architecture, SlotMask, get_space
-from nasviz.io import atomic_write_text
 
 if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     import torch
@@ -72,15 +73,22 @@ if TYPE_CHECKING:  # torch loads only when a pipeline actually runs
     from nasviz.data import ImageData
     from nasviz.supernet.train import TrainConfig
 
-__all__ = ['PARTITION_METHODS', 'SPLIT_METHODS', 'FEATURE_KIND', 'PartitionConfig', 'PartitionResult',
-           'run_partition', 'level_budgets', 'share_epochs']
+__all__ = [
+    'PARTITION_METHODS',
+    'SPLIT_METHODS',
+    'FEATURE_KIND',
+    'PartitionConfig',
+    'PartitionResult',
+    'run_partition',
+    'level_budgets',
+    'share_epochs',
+]
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers of run_partition
 # ---------------------------------------------------------------------------------------------
-def prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: SlotMask, seed: int
-                  ) -> list:
+def prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: SlotMask, seed: int) -> list:
     """The cells to partition: ``archs`` checked (no duplicates, all inside ``mask``), or, when None,
     the benchmark's own cells inside ``mask`` (else 100 seeded samples of it)."""
     space = get_space(mask.space)
@@ -102,8 +110,7 @@ def prepare_archs(archs: Iterable[Architecture | str] | None, bench: Any, mask: 
         raise ValueError(f'archs holds duplicates (e.g. {dup})')
     outside = [a for a in out if not mask.contains(a)]
     if outside:
-        raise ValueError(f'{len(outside)} arch(s) lie outside the root mask ({mask.describe()}), '
-                         f'e.g. {outside[0]}')
+        raise ValueError(f'{len(outside)} arch(s) lie outside the root mask ({mask.describe()}), e.g. {outside[0]}')
     return out
 
 
@@ -139,33 +146,63 @@ def usable_ks(n: int, ks: Sequence[int | float]) -> tuple[int | float, ...]:
     return tuple(k for k in ks if not (isinstance(k, (int, np.integer)) and k > n))
 
 
-def _edge_similarities(model: torch.nn.Module, data: ImageData, mask: SlotMask, config: PartitionConfig,
-                       edges: Sequence[int], device: Any, progress: bool) -> dict[int, pd.DataFrame]:
+def _edge_similarities(
+    model: torch.nn.Module,
+    data: ImageData,
+    mask: SlotMask,
+    config: PartitionConfig,
+    edges: Sequence[int],
+    device: Any,
+    progress: bool,
+) -> dict[int, pd.DataFrame]:
     """Op x op similarity of each edge, from ``nasviz.features.ops`` (one seam for tests)."""
     from nasviz.features.ops import edge_similarities
 
-    feats = edge_similarities(model, data, mask=mask, config=config.feature_config(), edges=list(edges),
-                              cache=False, device=device, progress=progress)
+    feats = edge_similarities(
+        model,
+        data,
+        mask=mask,
+        config=config.feature_config(),
+        edges=list(edges),
+        cache=False,
+        device=device,
+        progress=progress,
+    )
     return {int(e): f.similarity for e, f in feats.items()}
 
 
 def _jsonable_scores(scores: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for edge, r in scores.iterrows():
+
         def num(x: Any) -> float | None:
             return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
-        rows.append(dict(edge=int(edge), edge_name=str(r['edge_name']), n_ops=int(r['n_ops']),
-                         within=num(r['within']), between=num(r['between']),
-                         n_candidates=int(r['n_candidates']),
-                         groups=None if r['groups'] is None else [[str(o) for o in g] for g in r['groups']],
-                         chosen=bool(r['chosen'])))
+        rows.append(
+            dict(
+                edge=int(edge),
+                edge_name=str(r['edge_name']),
+                n_ops=int(r['n_ops']),
+                within=num(r['within']),
+                between=num(r['between']),
+                n_candidates=int(r['n_candidates']),
+                groups=None if r['groups'] is None else [[str(o) for o in g] for g in r['groups']],
+                chosen=bool(r['chosen']),
+            )
+        )
     return rows
 
 
-def _feature_split(model: torch.nn.Module, data: ImageData, mask: SlotMask, node_id: str,
-                   config: PartitionConfig, is_root: bool, device: Any, progress: bool
-                   ) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
+def _feature_split(
+    model: torch.nn.Module,
+    data: ImageData,
+    mask: SlotMask,
+    node_id: str,
+    config: PartitionConfig,
+    is_root: bool,
+    device: Any,
+    progress: bool,
+) -> tuple[int, list[list[str]], str, list[dict[str, Any]]] | None:
     cands = candidate_edges(mask, config, is_root)
     if not cands:
         return None
@@ -176,12 +213,19 @@ def _feature_split(model: torch.nn.Module, data: ImageData, mask: SlotMask, node
         labels = set(mask.choices_at(e))
         got = set(map(str, sims[e].index))
         if got != labels:
-            raise RuntimeError(f'similarity of edge {e} is labelled {sorted(got)}, expected the ops '
-                               f'allowed there {sorted(labels)}')
+            raise RuntimeError(
+                f'similarity of edge {e} is labelled {sorted(got)}, expected the ops allowed there {sorted(labels)}'
+            )
     sims = {e: sims[e] for e in cands}
-    edge, groups, scores = choose_edge(sims, k=config.k, method=config.split_method, criterion=config.criterion,
-                                       random_state=seed_for('split', config.seed, node_id),
-                                       balanced=config.balanced, space=mask.space)
+    edge, groups, scores = choose_edge(
+        sims,
+        k=config.k,
+        method=config.split_method,
+        criterion=config.criterion,
+        random_state=seed_for('split', config.seed, node_id),
+        balanced=config.balanced,
+        space=mask.space,
+    )
     rule = 'fixed' if is_root and config.edge is not None else config.criterion
     return int(edge), [[str(o) for o in g] for g in groups], rule, _jsonable_scores(scores)
 
@@ -197,14 +241,22 @@ def _run_guard(work_dir: Path, record: dict[str, Any]) -> None:
             old['partition'].setdefault('space', 'nb201')
         if old != json.loads(text):
             diff = sorted(k for k in set(old) | set(record) if old.get(k) != json.loads(text).get(k))
-            raise ValueError(f'{work_dir} holds a run with another configuration (differs in {diff}); '
-                             'use a fresh work_dir')
+            raise ValueError(
+                f'{work_dir} holds a run with another configuration (differs in {diff}); use a fresh work_dir'
+            )
         return
     atomic_write_text(path, text)
 
 
-def _evaluate_leaf(model: torch.nn.Module, archs: Sequence[Architecture], data: ImageData, config: PartitionConfig,
-                   node_dir: Path | None, progress: bool, device: Any) -> pd.DataFrame:
+def _evaluate_leaf(
+    model: torch.nn.Module,
+    archs: Sequence[Architecture],
+    data: ImageData,
+    config: PartitionConfig,
+    node_dir: Path | None,
+    progress: bool,
+    device: Any,
+) -> pd.DataFrame:
     """Scores of ``archs`` with one leaf's weights; reuses rows stored in ``node_dir/eval.csv``."""
     from nasviz.supernet.evaluate import evaluate_archs
 
@@ -223,24 +275,44 @@ def _evaluate_leaf(model: torch.nn.Module, archs: Sequence[Architecture], data: 
     have = set(known['arch_str'])
     todo = [a for a in archs if to_str(a) not in have]
     if todo:
-        new = evaluate_archs(model, todo, data, recal_batches=config.recal_batches, max_samples=config.eval_samples,
-                             progress=progress, device=device, score=config.score)[['arch_str', 'score', 'loss']]
+        new = evaluate_archs(
+            model,
+            todo,
+            data,
+            recal_batches=config.recal_batches,
+            max_samples=config.eval_samples,
+            progress=progress,
+            device=device,
+            score=config.score,
+        )[['arch_str', 'score', 'loss']]
         known = new if known.empty else pd.concat([known, new], ignore_index=True)
         if path is not None:
             claim(path.parent, ['eval.csv'], 'work_dir')
-            atomic_write_text(path, '# ' + json.dumps(meta, sort_keys=True) + '\n'
-                              + known.to_csv(index=False, lineterminator='\n'))
+            atomic_write_text(
+                path, '# ' + json.dumps(meta, sort_keys=True) + '\n' + known.to_csv(index=False, lineterminator='\n')
+            )
     return known.set_index('arch_str').loc[[to_str(a) for a in archs]].reset_index()
 
 
 # ---------------------------------------------------------------------------------------------
 # the pipeline
 # ---------------------------------------------------------------------------------------------
-def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any] | None = None,
-                  train_config: TrainConfig | None = None, archs: Iterable[Architecture | str] | None = None,
-                  bench: Any = None, work_dir: str | os.PathLike | None = None, progress: bool = True,
-                  device: Any = None, *, mask: SlotMask | None = None, dataset: str | None = None,
-                  metric: str | None = None, ks: Sequence[int | float] = (10, 0.1)) -> PartitionResult:
+def run_partition(
+    config: PartitionConfig,
+    data: ImageData,
+    size: dict[str, Any] | None = None,
+    train_config: TrainConfig | None = None,
+    archs: Iterable[Architecture | str] | None = None,
+    bench: Any = None,
+    work_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    device: Any = None,
+    *,
+    mask: SlotMask | None = None,
+    dataset: str | None = None,
+    metric: str | None = None,
+    ks: Sequence[int | float] = (10, 0.1),
+) -> PartitionResult:
     """Train, split and evaluate one method (see the module docstring for the rules).
 
     ``train_config`` gives the optimiser settings; its ``epochs`` is replaced per node by the
@@ -286,8 +358,16 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
     wd = Path(work_dir) if work_dir is not None else None
     if wd is not None:
         wd.mkdir(parents=True, exist_ok=True)
-        _run_guard(wd, dict(partition=config.to_dict(), train=asdict(train_config), size=net_size,
-                            data_id=data.data_id, mask=root_mask.to_list()))
+        _run_guard(
+            wd,
+            dict(
+                partition=config.to_dict(),
+                train=asdict(train_config),
+                size=net_size,
+                data_id=data.data_id,
+                mask=root_mask.to_list(),
+            ),
+        )
 
     def build(node_mask: SlotMask, state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
         # init must not disturb (or depend on) the caller's global RNG
@@ -310,9 +390,15 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
         seed = seed_for('train', config.seed, train_config.seed, node_id)
         cfg = replace(train_config, epochs=int(epochs), seed=seed)
         t0 = time.perf_counter()
-        hist = train_supernet(net, data, cfg, mask=node.mask,
-                              checkpoint_dir=None if wd is None else wd / node_id,
-                              progress=progress, device=device)
+        hist = train_supernet(
+            net,
+            data,
+            cfg,
+            mask=node.mask,
+            checkpoint_dir=None if wd is None else wd / node_id,
+            progress=progress,
+            device=device,
+        )
         dt = time.perf_counter() - t0
         seconds['train'] += dt
         histories[node_id] = hist
@@ -381,8 +467,9 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
         by_leaf.setdefault(nid, []).append(a)
     scored: dict[str, pd.DataFrame] = {}
     for nid, leaf_archs in by_leaf.items():
-        scored[nid] = _evaluate_leaf(models[nid], leaf_archs, data, config,
-                                     None if wd is None else wd / nid, progress, device)
+        scored[nid] = _evaluate_leaf(
+            models[nid], leaf_archs, data, config, None if wd is None else wd / nid, progress, device
+        )
         tree[nid].info['n_archs'] = len(leaf_archs)
     seconds['eval'] = time.perf_counter() - t0
     lookup = pd.concat(scored.values(), ignore_index=True).set_index('arch_str')
@@ -399,12 +486,30 @@ def run_partition(config: PartitionConfig, data: ImageData, size: dict[str, Any]
         frame['params'] = params
     seconds['total'] = time.perf_counter() - t_start
     seconds = {k: round(v, 3) for k, v in seconds.items()}
-    info = dict(space=space.name, size=net_size, data_id=data.data_id, n_archs=len(frame), n_leaves=tree.n_leaves,
-                budget='equal_per_child' if config.equal_per_child else 'equal_total',
-                level_budgets=budgets, epochs_used=sum(int(n.info.get('epochs', 0)) for n in tree),
-                root_mask=root_mask.to_list(), dataset=dataset, metric=metric, node_seconds=node_seconds)
-    result = PartitionResult(config=config, tree=tree, frame=frame, metrics=metrics, histories=histories,
-                             seconds=seconds, train_config=train_config, info=info)
+    info = dict(
+        space=space.name,
+        size=net_size,
+        data_id=data.data_id,
+        n_archs=len(frame),
+        n_leaves=tree.n_leaves,
+        budget='equal_per_child' if config.equal_per_child else 'equal_total',
+        level_budgets=budgets,
+        epochs_used=sum(int(n.info.get('epochs', 0)) for n in tree),
+        root_mask=root_mask.to_list(),
+        dataset=dataset,
+        metric=metric,
+        node_seconds=node_seconds,
+    )
+    result = PartitionResult(
+        config=config,
+        tree=tree,
+        frame=frame,
+        metrics=metrics,
+        histories=histories,
+        seconds=seconds,
+        train_config=train_config,
+        info=info,
+    )
     if wd is not None:
         result.save(wd)
     return result

@@ -1,4 +1,5 @@
 """What a partition run produced (:class:`PartitionResult`), saved to and loaded from a folder."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from nasviz.io import atomic_write_text
 from nasviz.partition.config import PartitionConfig
 from nasviz.partition.tree import PartitionTree
-from nasviz.io import atomic_write_text
 
 if TYPE_CHECKING:
     from nasviz.supernet.train import TrainConfig
@@ -55,17 +56,21 @@ class PartitionResult:
         (``split_at``) and how many evaluated cells each leaf holds (``n_archs``)."""
         df = self.tree.to_frame()
         df['epochs'] = [self.tree[n].info.get('epochs', 0) for n in df['node_id']]
-        df['split_at'] = pd.array([self.tree[n].info.get('split', {}).get('edge') for n in df['node_id']],
-                                  dtype='Int64')
+        df['split_at'] = pd.array(
+            [self.tree[n].info.get('split', {}).get('edge') for n in df['node_id']], dtype='Int64'
+        )
         counts = self.frame['partition'].value_counts()
         df['n_archs'] = [int(counts.get(n, 0)) for n in df['node_id']]
         return df
 
     def __repr__(self) -> str:
         m = ', '.join(f'{k}={v:.3f}' for k, v in self.metrics.items() if k in ('kendall_tau', 'spearman'))
-        return (f'PartitionResult(method={self.config.method!r}, seed={self.config.seed}, '
-                f'leaves={self.tree.n_leaves}, archs={len(self.frame)}, epochs={self.total_epochs}'
-                + (f', {m}' if m else '') + ')')
+        return (
+            f'PartitionResult(method={self.config.method!r}, seed={self.config.seed}, '
+            f'leaves={self.tree.n_leaves}, archs={len(self.frame)}, epochs={self.total_epochs}'
+            + (f', {m}' if m else '')
+            + ')'
+        )
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``frame.csv``, ``tree.json``, ``metrics.json``, ``histories.csv`` and
@@ -78,9 +83,12 @@ class PartitionResult:
         hist = [h.assign(node_id=nid) for nid, h in self.histories.items() if len(h)]
         hist_df = pd.concat(hist, ignore_index=True) if hist else pd.DataFrame(columns=['node_id'])
         atomic_write_text(d / 'histories.csv', hist_df.to_csv(index=False, lineterminator='\n'))
-        meta = dict(partition=self.config.to_dict(),
-                    train=None if self.train_config is None else asdict(self.train_config),
-                    seconds=self.seconds, info=self.info)
+        meta = dict(
+            partition=self.config.to_dict(),
+            train=None if self.train_config is None else asdict(self.train_config),
+            seconds=self.seconds,
+            info=self.info,
+        )
         atomic_write_text(d / 'result.json', json.dumps(meta, indent=1, default=str))
         return d
 
@@ -103,7 +111,13 @@ class PartitionResult:
             h = pd.read_csv(d / 'histories.csv', dtype={'node_id': str})
             for nid, g in h.groupby('node_id', sort=False):
                 histories[str(nid)] = g.drop(columns='node_id').reset_index(drop=True)
-        return cls(config=PartitionConfig.from_dict(meta['partition']), tree=PartitionTree.load(d / 'tree.json'),
-                   frame=frame, metrics=json.loads((d / 'metrics.json').read_text(encoding='utf-8')),
-                   histories=histories, seconds=dict(meta.get('seconds') or {}), train_config=train,
-                   info=dict(meta.get('info') or {}))
+        return cls(
+            config=PartitionConfig.from_dict(meta['partition']),
+            tree=PartitionTree.load(d / 'tree.json'),
+            frame=frame,
+            metrics=json.loads((d / 'metrics.json').read_text(encoding='utf-8')),
+            histories=histories,
+            seconds=dict(meta.get('seconds') or {}),
+            train_config=train,
+            info=dict(meta.get('info') or {}),
+        )

@@ -17,6 +17,7 @@ space lists its operations; labels that are all integers are ordered numerically
 keep the order of the matrix. Each group is sorted that way, and groups are ordered by their
 first member.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping, Sequence
@@ -28,8 +29,18 @@ import pandas as pd
 
 from nasviz.spaces import SearchSpace, get_space
 
-__all__ = ['METHODS', 'CRITERIA', 'MAX_EXHAUSTIVE_OPS', 'SplitResult', 'enumerate_partitions', 'split_quality',
-           'split_score', 'split_between', 'split_ops', 'choose_edge']
+__all__ = [
+    'METHODS',
+    'CRITERIA',
+    'MAX_EXHAUSTIVE_OPS',
+    'SplitResult',
+    'enumerate_partitions',
+    'split_quality',
+    'split_score',
+    'split_between',
+    'split_ops',
+    'choose_edge',
+]
 
 METHODS: tuple[str, ...] = ('exhaustive', 'spectral', 'agglomerative', 'random')
 CRITERIA: tuple[str, ...] = ('max_within', 'min_within', 'min_between', 'max_gap')
@@ -56,8 +67,9 @@ class SplitResult:
 # ---------------------------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------------------------
-def _matrix(sim: pd.DataFrame | np.ndarray, labels: Sequence[Hashable] | None = None
-            ) -> tuple[np.ndarray, list[Hashable]]:
+def _matrix(
+    sim: pd.DataFrame | np.ndarray, labels: Sequence[Hashable] | None = None
+) -> tuple[np.ndarray, list[Hashable]]:
     """Validated symmetric float matrix and its labels."""
     if isinstance(sim, pd.DataFrame):
         idx, cols = list(sim.index), list(sim.columns)
@@ -66,11 +78,11 @@ def _matrix(sim: pd.DataFrame | np.ndarray, labels: Sequence[Hashable] | None = 
         if len(set(idx)) != len(idx):
             raise ValueError(f'similarity matrix has duplicate row labels: {idx}')
         if set(idx) != set(cols):
-            raise ValueError(f'row and column labels of the similarity matrix differ: '
-                             f'rows {idx}, columns {cols}')
+            raise ValueError(f'row and column labels of the similarity matrix differ: rows {idx}, columns {cols}')
         if labels is not None and list(labels) != idx:
-            raise ValueError(f'labels {list(labels)} do not match the DataFrame index {idx}; '
-                             f'pass labels only with an ndarray')
+            raise ValueError(
+                f'labels {list(labels)} do not match the DataFrame index {idx}; pass labels only with an ndarray'
+            )
         try:
             S = sim.loc[idx, idx].to_numpy(dtype=np.float64)
         except (TypeError, ValueError) as e:
@@ -162,8 +174,9 @@ def _pair_scores(S: np.ndarray, assign: np.ndarray) -> tuple[np.ndarray, np.ndar
     return within, between
 
 
-def split_score(sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]],
-                labels: Sequence[Hashable] | None = None) -> float:
+def split_score(
+    sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]], labels: Sequence[Hashable] | None = None
+) -> float:
     """Mean within-group similarity of ``groups`` (see module docstring); NaN with no within pair.
 
     ``groups`` must partition the labels of ``sim`` exactly.
@@ -172,8 +185,9 @@ def split_score(sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashab
     return float(_pair_scores(S, _assignment(groups, labs)[None])[0][0])
 
 
-def split_between(sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]],
-                  labels: Sequence[Hashable] | None = None) -> float:
+def split_between(
+    sim: pd.DataFrame | np.ndarray, groups: Sequence[Sequence[Hashable]], labels: Sequence[Hashable] | None = None
+) -> float:
     """Mean similarity over pairs in different groups; NaN for a single group."""
     S, labs = _matrix(sim, labels)
     return float(_pair_scores(S, _assignment(groups, labs)[None])[1][0])
@@ -235,8 +249,9 @@ def _spectral(S: np.ndarray, k: int, random_state: int | None) -> np.ndarray:
     from sklearn.cluster import SpectralClustering
 
     A = S - min(0.0, float(S.min()))  # affinities must be non-negative
-    model = SpectralClustering(n_clusters=k, affinity='precomputed', random_state=random_state,
-                               assign_labels='kmeans', n_init=10)
+    model = SpectralClustering(
+        n_clusters=k, affinity='precomputed', random_state=random_state, assign_labels='kmeans', n_init=10
+    )
     return model.fit_predict(A)
 
 
@@ -263,24 +278,52 @@ def _random(n: int, k: int, random_state: int | None) -> np.ndarray:
 
 
 @overload
-def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
-              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: Literal[False] = False,
-              space: str | SearchSpace | None = None) -> list[list[Hashable]]: ...
+def split_ops(
+    sim: pd.DataFrame | np.ndarray,
+    k: int = 2,
+    method: Method = 'exhaustive',
+    random_state: int | None = 0,
+    *,
+    labels: Sequence[Hashable] | None = None,
+    balanced: bool = False,
+    return_result: Literal[False] = False,
+    space: str | SearchSpace | None = None,
+) -> list[list[Hashable]]: ...
 @overload
-def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
-              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: Literal[True],
-              space: str | SearchSpace | None = None) -> SplitResult: ...
+def split_ops(
+    sim: pd.DataFrame | np.ndarray,
+    k: int = 2,
+    method: Method = 'exhaustive',
+    random_state: int | None = 0,
+    *,
+    labels: Sequence[Hashable] | None = None,
+    balanced: bool = False,
+    return_result: Literal[True],
+    space: str | SearchSpace | None = None,
+) -> SplitResult: ...
 @overload
-def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
-              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: bool = False,
-              space: str | SearchSpace | None = None) -> list[list[Hashable]] | SplitResult: ...
-def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exhaustive',
-              random_state: int | None = 0, *, labels: Sequence[Hashable] | None = None,
-              balanced: bool = False, return_result: bool = False, space: str | SearchSpace | None = None,
-              ) -> list[list[Hashable]] | SplitResult:
+def split_ops(
+    sim: pd.DataFrame | np.ndarray,
+    k: int = 2,
+    method: Method = 'exhaustive',
+    random_state: int | None = 0,
+    *,
+    labels: Sequence[Hashable] | None = None,
+    balanced: bool = False,
+    return_result: bool = False,
+    space: str | SearchSpace | None = None,
+) -> list[list[Hashable]] | SplitResult: ...
+def split_ops(
+    sim: pd.DataFrame | np.ndarray,
+    k: int = 2,
+    method: Method = 'exhaustive',
+    random_state: int | None = 0,
+    *,
+    labels: Sequence[Hashable] | None = None,
+    balanced: bool = False,
+    return_result: bool = False,
+    space: str | SearchSpace | None = None,
+) -> list[list[Hashable]] | SplitResult:
     """Split the ops of one edge into ``k`` groups of mutually similar ops.
 
     ``sim`` is an op x op similarity DataFrame (labels from its index) or a square ndarray
@@ -312,8 +355,10 @@ def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exha
         assign = np.arange(n)
     elif method == 'exhaustive':
         if n > MAX_EXHAUSTIVE_OPS:
-            raise ValueError(f'exhaustive split of {n} ops is too large (limit {MAX_EXHAUSTIVE_OPS}); '
-                             f"use method='spectral' or 'agglomerative'")
+            raise ValueError(
+                f'exhaustive split of {n} ops is too large (limit {MAX_EXHAUSTIVE_OPS}); '
+                f"use method='spectral' or 'agglomerative'"
+            )
         assign, n_candidates = _exhaustive(S, k, balanced)
     elif method == 'spectral':
         assign = _spectral(S, k, random_state)
@@ -332,8 +377,15 @@ def split_ops(sim: pd.DataFrame | np.ndarray, k: int = 2, method: Method = 'exha
         return groups
     assign_c = _assignment(groups, labs)[None]
     within, between = _pair_scores(S, assign_c)
-    return SplitResult(groups=groups, score=float(within[0]), between=float(between[0]),
-                       method=method, k=k, n_candidates=int(n_candidates), labels=labs)
+    return SplitResult(
+        groups=groups,
+        score=float(within[0]),
+        between=float(between[0]),
+        method=method,
+        k=k,
+        n_candidates=int(n_candidates),
+        labels=labs,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,10 +398,16 @@ def _fmt_groups(groups: Sequence[Sequence[Hashable]], space: SearchSpace | None 
     return ' | '.join('{' + ','.join(name(x) for x in g) + '}' for g in groups)
 
 
-def choose_edge(sims: Mapping[int, pd.DataFrame | np.ndarray], k: int = 2,
-                method: Method = 'exhaustive', criterion: Criterion = 'max_within',
-                random_state: int | None = 0, *, balanced: bool = False,
-                space: str | SearchSpace | None = None) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
+def choose_edge(
+    sims: Mapping[int, pd.DataFrame | np.ndarray],
+    k: int = 2,
+    method: Method = 'exhaustive',
+    criterion: Criterion = 'max_within',
+    random_state: int | None = 0,
+    *,
+    balanced: bool = False,
+    space: str | SearchSpace | None = None,
+) -> tuple[int, list[list[Hashable]], pd.DataFrame]:
     """Pick the edge to split, given one op x op similarity matrix per edge.
 
     Every edge is split with :func:`split_ops`; edges with fewer than ``max(k, 2)`` ops, or
@@ -392,20 +450,41 @@ def choose_edge(sims: Mapping[int, pd.DataFrame | np.ndarray], k: int = 2,
     for edge in sorted(sims):
         S, labs = _matrix(sims[edge])
         name = slots[edge] if isinstance(edge, (int, np.integer)) and 0 <= edge < len(slots) else str(edge)
-        row: dict[str, Any] = dict(edge=edge, edge_name=name, n_ops=len(labs), within=np.nan,
-                                   between=np.nan, n_candidates=0, groups=None, groups_str='')
+        row: dict[str, Any] = dict(
+            edge=edge,
+            edge_name=name,
+            n_ops=len(labs),
+            within=np.nan,
+            between=np.nan,
+            n_candidates=0,
+            groups=None,
+            groups_str='',
+        )
         if len(labs) >= max(k, 2):
-            res = split_ops(sims[edge], k=k, method=method, random_state=random_state,
-                            balanced=balanced, return_result=True, space=sp)
-            row.update(within=res.score, between=res.between, n_candidates=res.n_candidates,
-                       groups=res.groups, groups_str=_fmt_groups(res.groups, sp))
+            res = split_ops(
+                sims[edge],
+                k=k,
+                method=method,
+                random_state=random_state,
+                balanced=balanced,
+                return_result=True,
+                space=sp,
+            )
+            row.update(
+                within=res.score,
+                between=res.between,
+                n_candidates=res.n_candidates,
+                groups=res.groups,
+                groups_str=_fmt_groups(res.groups, sp),
+            )
         rows.append(row)
     df = pd.DataFrame(rows).set_index('edge')
     score = {'min_between': df['between'], 'max_gap': df['within'] - df['between']}.get(criterion, df['within'])
     ok = score.notna()
     if not ok.any():
-        raise ValueError(f'no edge can be split into {k} groups with a defined score '
-                         f'(ops per edge: {df["n_ops"].to_dict()})')
+        raise ValueError(
+            f'no edge can be split into {k} groups with a defined score (ops per edge: {df["n_ops"].to_dict()})'
+        )
     col = score[ok]
     edge = col.idxmax() if criterion in ('max_within', 'max_gap') else col.idxmin()
     df['chosen'] = df.index == edge

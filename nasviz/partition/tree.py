@@ -6,6 +6,7 @@ one child per group, each with the parent's mask restricted on that slot, so the
 partition the root's architectures: every architecture lies in exactly one leaf. ``split_edge``
 is the split slot's position in ``space.slots`` (the name kept from the NB201-only days).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 from nasviz.io import atomic_write_text
+from nasviz.spaces import Architecture, SearchSpace, SlotMask, get_space
 
 __all__ = ['PartitionNode', 'PartitionTree']
 
@@ -77,17 +78,24 @@ class PartitionNode:
         return self.mask.size
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(node_id=self.node_id, parent_id=self.parent_id, depth=self.depth,
-                    mask=self.mask.to_list(), split_edge=self.split_edge,
-                    group=None if self.group is None else list(self.group),
-                    children=list(self.children), info=self.info)
+        return dict(
+            node_id=self.node_id,
+            parent_id=self.parent_id,
+            depth=self.depth,
+            mask=self.mask.to_list(),
+            split_edge=self.split_edge,
+            group=None if self.group is None else list(self.group),
+            children=list(self.children),
+            info=self.info,
+        )
 
 
 class PartitionTree:
     """A tree of sub-supernets; build with :meth:`root`, grow with :meth:`split`."""
 
-    def __init__(self, mask: SlotMask | None = None, root_id: str = '0',
-                 space: str | SearchSpace | None = None) -> None:
+    def __init__(
+        self, mask: SlotMask | None = None, root_id: str = '0', space: str | SearchSpace | None = None
+    ) -> None:
         if mask is None:
             self.space = get_space(space or 'nb201')
             mask = self.space.root_mask()
@@ -99,12 +107,10 @@ class PartitionTree:
             if space is not None and get_space(space).name != self.space.name:
                 raise ValueError(f'mask of space {mask.space!r} given for a tree of space {get_space(space).name!r}')
         self.root_id = str(root_id)
-        self.nodes: dict[str, PartitionNode] = {
-            self.root_id: PartitionNode(self.root_id, None, 0, mask)}
+        self.nodes: dict[str, PartitionNode] = {self.root_id: PartitionNode(self.root_id, None, 0, mask)}
 
     @classmethod
-    def root(cls, mask: SlotMask | None = None, space: str | SearchSpace | None = None
-             ) -> PartitionTree:
+    def root(cls, mask: SlotMask | None = None, space: str | SearchSpace | None = None) -> PartitionTree:
         """A tree holding only its root, over ``mask`` (default: the whole ``space``, NB201)."""
         return cls(mask, space=space)
 
@@ -152,9 +158,14 @@ class PartitionTree:
         return [self.nodes[c] for c in self[node_id].children]
 
     # -- growth ---------------------------------------------------------------------------
-    def split(self, node_id: str, edge: int | str, groups: Sequence[Iterable[int | str]],
-              info: Mapping[str, Any] | None = None, child_ids: Sequence[str] | None = None
-              ) -> list[str]:
+    def split(
+        self,
+        node_id: str,
+        edge: int | str,
+        groups: Sequence[Iterable[int | str]],
+        info: Mapping[str, Any] | None = None,
+        child_ids: Sequence[str] | None = None,
+    ) -> list[str]:
         """Split leaf ``node_id`` at ``edge`` into one child per group of ops.
 
         Ops may be indices, names or abbreviations. The groups must partition the ops the
@@ -192,7 +203,8 @@ class PartitionTree:
                 f'groups must partition the ops allowed on edge {e} ({slot}) of node '
                 f'{node_id!r}: {sorted(allowed, key=rank)}'
                 + (f'; not allowed there: {sorted(extra, key=rank)}' if extra else '')
-                + (f'; missing: {sorted(missing, key=rank)}' if missing else ''))
+                + (f'; missing: {sorted(missing, key=rank)}' if missing else '')
+            )
         ids = [f'{node_id}.{i}' for i in range(len(idx_groups))] if child_ids is None else [str(c) for c in child_ids]
         if len(ids) != len(idx_groups) or len(set(ids)) != len(ids):
             raise ValueError(f'need {len(idx_groups)} distinct child ids, got {list(ids)}')
@@ -200,8 +212,9 @@ class PartitionTree:
         if clash:
             raise ValueError(f'node ids {clash} already exist')
         for cid, g in zip(ids, idx_groups):
-            self.nodes[cid] = PartitionNode(cid, node_id, node.depth + 1, node.mask.restrict_at(e, g),
-                                            split_edge=e, group=tuple(g))
+            self.nodes[cid] = PartitionNode(
+                cid, node_id, node.depth + 1, node.mask.restrict_at(e, g), split_edge=e, group=tuple(g)
+            )
         node.children = list(ids)
         if info:
             node.info.update(dict(info))
@@ -230,18 +243,32 @@ class PartitionTree:
     def to_frame(self) -> pd.DataFrame:
         """One row per node (depth-first): node_id, parent_id, depth, mask (describe string),
         size (#cells), split_edge, group, is_leaf."""
-        rows = [dict(node_id=n.node_id, parent_id=n.parent_id, depth=n.depth, mask=self.describe(n.mask),
-                     size=n.size, split_edge=n.split_edge,
-                     group=None if n.group is None else ','.join(self.space.abbrev(o) for o in n.group),
-                     is_leaf=n.is_leaf) for n in self]
+        rows = [
+            dict(
+                node_id=n.node_id,
+                parent_id=n.parent_id,
+                depth=n.depth,
+                mask=self.describe(n.mask),
+                size=n.size,
+                split_edge=n.split_edge,
+                group=None if n.group is None else ','.join(self.space.abbrev(o) for o in n.group),
+                is_leaf=n.is_leaf,
+            )
+            for n in self
+        ]
         df = pd.DataFrame(rows)
         df['split_edge'] = df['split_edge'].astype('Int64')
         df.attrs['space'] = self.space.name  # figures name the split slots by it
         return df
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(format=_FORMAT, version=_VERSION, root_id=self.root_id, space=self.space.name,
-                    nodes=[n.to_dict() for n in self])
+        return dict(
+            format=_FORMAT,
+            version=_VERSION,
+            root_id=self.root_id,
+            space=self.space.name,
+            nodes=[n.to_dict() for n in self],
+        )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PartitionTree:
@@ -303,6 +330,11 @@ class PartitionTree:
             g.add_node(nid, **row)
         for n in self:
             if n.parent_id is not None:
-                g.add_edge(n.parent_id, n.node_id, edge=n.split_edge, edge_name=self.space.slots[n.split_edge],
-                           group=','.join(self.space.abbrev(o) for o in n.group))
+                g.add_edge(
+                    n.parent_id,
+                    n.node_id,
+                    edge=n.split_edge,
+                    edge_name=self.space.slots[n.split_edge],
+                    group=','.join(self.space.abbrev(o) for o in n.group),
+                )
         return g

@@ -10,18 +10,40 @@ resumable after a kill, with worker processes (:mod:`nasviz.proxies.sweep`).
 Importing this package is light (no torch) until a proxy function or the sweep is used, so the
 command line can list the names.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
 #: every proxy, in the order tables list them (checked against the registry in the tests)
-PROXY_NAMES: tuple[str, ...] = ('params', 'flops', 'synflow', 'snip', 'grasp', 'fisher', 'grad_norm',
-                                'jacob_cov', 'naswot', 'zen', 'ntk_cond', 'linear_regions')
+PROXY_NAMES: tuple[str, ...] = (
+    'params',
+    'flops',
+    'synflow',
+    'snip',
+    'grasp',
+    'fisher',
+    'grad_norm',
+    'jacob_cov',
+    'naswot',
+    'zen',
+    'ntk_cond',
+    'linear_regions',
+)
 
-_LAZY = {'PROXIES': 'registry', 'ProxySpec': 'registry', 'batch_size_needed': 'registry',
-         'check_proxies': 'registry', 'compute_proxies': 'registry', 'SweepConfig': 'sweep',
-         'ProxySweep': 'sweep', 'sweep_proxies': 'sweep', 'probe_batch': 'sweep', 'proxies_for_arch': 'sweep'}
+_LAZY = {
+    'PROXIES': 'registry',
+    'ProxySpec': 'registry',
+    'batch_size_needed': 'registry',
+    'check_proxies': 'registry',
+    'compute_proxies': 'registry',
+    'SweepConfig': 'sweep',
+    'ProxySweep': 'sweep',
+    'sweep_proxies': 'sweep',
+    'probe_batch': 'sweep',
+    'proxies_for_arch': 'sweep',
+}
 
 __all__ = ['PROXY_NAMES', *_LAZY]
 

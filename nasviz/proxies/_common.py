@@ -1,4 +1,5 @@
 """Helpers shared by the proxy families (not public)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,14 @@ def weights(net: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in weighted_layers(net)]
 
 
-_RELUS = {torch.nn.functional.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
-          torch.nn.functional.relu_}
+_RELUS = {
+    torch.nn.functional.relu,
+    torch.relu,
+    torch.relu_,
+    torch.Tensor.relu,
+    torch.Tensor.relu_,
+    torch.nn.functional.relu_,
+}
 
 
 class _ReluRecorder(torch.overrides.TorchFunctionMode):

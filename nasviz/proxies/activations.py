@@ -4,6 +4,7 @@ Each function takes a network in its freshly (seeded) initialised state and a ba
 change the network's weights or BN statistics (the caller restores them). Every value is
 "higher = better" after the sign the function applies.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -111,8 +112,14 @@ def _last_feature_map(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return last[0]
 
 
-def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: float = 0.01,
-        repeats: int = 1, generator: torch.Generator | None = None) -> float:
+def zen(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    alpha: float = 0.01,
+    repeats: int = 1,
+    generator: torch.Generator | None = None,
+) -> float:
     """Zen-score (Lin et al. 2021, Zen-NAS): with Gaussian weights and Gaussian inputs of ``x``'s
     shape, ``log E||f(z) - f(z + alpha * e)||_1`` of the pre-pooling feature map ``f``, plus the
     sum over BN layers of ``log sqrt(mean channel variance)`` of the batch each BN normalises.
@@ -138,8 +145,9 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
         bn_vars.append(float(t.transpose(0, 1).reshape(t.shape[1], -1).var(dim=1, unbiased=False).mean()))
 
     scores = []
-    handles = [m.register_forward_hook(bn_hook) for m in net.modules()
-               if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    handles = [
+        m.register_forward_hook(bn_hook) for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     try:
         with torch.inference_mode():
             for _ in range(repeats):
@@ -160,8 +168,14 @@ def zen(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, alpha: f
     return float(np.mean(scores))
 
 
-def linear_regions(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, n_points: int = 64,
-                   n_lines: int = 2, span: float = 0.001) -> float:
+def linear_regions(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    n_points: int = 64,
+    n_lines: int = 2,
+    span: float = 0.001,
+) -> float:
     """Linear regions crossed along short straight lines in input space: for ``n_lines`` pairs of
     images ``(a, b)`` of ``x``, ``n_points`` evenly spaced inputs on the segment from ``a`` to
     ``a + span * (b - a)``; a new region starts wherever the ReLU activation pattern changes (over

@@ -1,4 +1,5 @@
 """Size proxies: parameter count and FLOPs. Neither looks at the data's content."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """The neural tangent kernel's condition number (TE-NAS, Chen et al. 2021)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,7 @@ def ntk_matrix(net: nn.Module, x: torch.Tensor) -> np.ndarray:
     rows = []
     for i in range(out.shape[0]):
         g = torch.autograd.grad(out[i].sum(), W, retain_graph=i < out.shape[0] - 1, allow_unused=True)
-        rows.append(torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1)
-                               for gi, w in zip(g, W)]))
+        rows.append(torch.cat([(gi if gi is not None else torch.zeros_like(w)).reshape(-1) for gi, w in zip(g, W)]))
     J = torch.stack(rows).to(torch.float64)
     return (J @ J.T).numpy()
 

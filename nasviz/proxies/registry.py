@@ -4,6 +4,7 @@ A proxy is ``fn(net, x, y) -> float`` on a plain ``nn.Module`` in its freshly in
 so any search space plugs in through its network builder. After the sign each proxy applies,
 higher = better (``sign`` records whether the raw quantity was negated).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,21 +33,31 @@ class ProxySpec:
     reference: str
 
 
-PROXIES: dict[str, ProxySpec] = {s.name: s for s in (
-    ProxySpec('params', counts.params, +1, 1, False, False, 'parameter count'),
-    ProxySpec('flops', counts.flops, +1, 1, False, False, 'torch FlopCounterMode, one image'),
-    ProxySpec('synflow', saliency.synflow, +1, 1, True, False, 'Tanaka et al. 2020'),
-    ProxySpec('snip', saliency.snip, +1, 64, False, True, 'Lee et al. 2019'),
-    ProxySpec('grasp', saliency.grasp, +1, 64, False, True, 'Wang et al. 2020'),
-    ProxySpec('fisher', saliency.fisher, +1, 64, False, True, 'Turner et al. 2020'),
-    ProxySpec('grad_norm', saliency.grad_norm, +1, 64, False, True, 'Abdelfattah et al. 2021'),
-    ProxySpec('jacob_cov', activations.jacob_cov, +1, 128, False, True, 'Mellor et al. 2020 (v1)'),
-    ProxySpec('naswot', activations.naswot, +1, 128, True, True, 'Mellor et al. 2021'),
-    ProxySpec('zen', activations.zen, +1, 64, True, True, 'Lin et al. 2021'),
-    ProxySpec('ntk_cond', ntk.ntk_cond, -1, 32, True, True, 'Chen et al. 2021 (TE-NAS)'),
-    ProxySpec('linear_regions', activations.linear_regions, +1, 4, False, True,
-              'regions along 2 short input segments, 64 points each'),
-)}
+PROXIES: dict[str, ProxySpec] = {
+    s.name: s
+    for s in (
+        ProxySpec('params', counts.params, +1, 1, False, False, 'parameter count'),
+        ProxySpec('flops', counts.flops, +1, 1, False, False, 'torch FlopCounterMode, one image'),
+        ProxySpec('synflow', saliency.synflow, +1, 1, True, False, 'Tanaka et al. 2020'),
+        ProxySpec('snip', saliency.snip, +1, 64, False, True, 'Lee et al. 2019'),
+        ProxySpec('grasp', saliency.grasp, +1, 64, False, True, 'Wang et al. 2020'),
+        ProxySpec('fisher', saliency.fisher, +1, 64, False, True, 'Turner et al. 2020'),
+        ProxySpec('grad_norm', saliency.grad_norm, +1, 64, False, True, 'Abdelfattah et al. 2021'),
+        ProxySpec('jacob_cov', activations.jacob_cov, +1, 128, False, True, 'Mellor et al. 2020 (v1)'),
+        ProxySpec('naswot', activations.naswot, +1, 128, True, True, 'Mellor et al. 2021'),
+        ProxySpec('zen', activations.zen, +1, 64, True, True, 'Lin et al. 2021'),
+        ProxySpec('ntk_cond', ntk.ntk_cond, -1, 32, True, True, 'Chen et al. 2021 (TE-NAS)'),
+        ProxySpec(
+            'linear_regions',
+            activations.linear_regions,
+            +1,
+            4,
+            False,
+            True,
+            'regions along 2 short input segments, 64 points each',
+        ),
+    )
+}
 from nasviz.proxies import PROXY_NAMES  # noqa: E402  (the torch-free list of names)
 
 if tuple(PROXIES) != PROXY_NAMES:
@@ -73,8 +84,9 @@ def batch_size_needed(names: Sequence[str]) -> int:
     return max(PROXIES[n].batch_size for n in check_proxies(names))
 
 
-def compute_proxies(net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Sequence[str],
-                    batch_sizes: Mapping[str, int] | None = None) -> dict[str, float]:
+def compute_proxies(
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor, names: Sequence[str], batch_sizes: Mapping[str, int] | None = None
+) -> dict[str, float]:
     """Each proxy in ``names`` of ``net`` on the first ``batch_size`` images of ``(x, y)``.
 
     ``net`` must be in its freshly initialised state; it is restored to that state before every

@@ -2,6 +2,7 @@
 Lightweight NAS"): synflow, snip, grasp, fisher, grad_norm. Scores sum over the weights of
 convolution and linear layers. Each function takes a freshly initialised network and a batch;
 higher = better after the sign it applies."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -20,8 +21,11 @@ def synflow(net: nn.Module, x: torch.Tensor | None = None, y: torch.Tensor | Non
     values span tens of decades). Data-independent by construction. Sign +. The network is
     changed in place and restored before returning (cheaper than a deep copy of the module)."""
     state = snapshot(net)
-    bypass = [m.register_forward_hook(lambda _m, i, _o: i[0]) for m in net.modules()
-              if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bypass = [
+        m.register_forward_hook(lambda _m, i, _o: i[0])
+        for m in net.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     try:
         net.double()
         with torch.no_grad():

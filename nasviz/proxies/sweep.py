@@ -14,6 +14,7 @@ Degenerate cells (the output does not depend on the input: no path carries the i
 output) get NaN for every proxy that reads the input images; they are not computed. ``params``,
 ``flops`` and the data-free ``synflow`` are computed for them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,11 +28,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from nasviz.cache import cache_dir, cached, param_hash
 from nasviz.executor import Executor, Task, get_executor
+from nasviz.io import atomic_write_text, load_checked
 from nasviz.proxies.registry import PROXIES, check_proxies, compute_proxies
 from nasviz.spaces import get_space as _registry_get_space
-from nasviz.cache import cache_dir, cached, param_hash
-from nasviz.io import atomic_write_text, load_checked
 from nasviz.validate import check_count, check_int, short_repr
 
 DATASETS = ('cifar10', 'digits')
@@ -135,7 +136,7 @@ def _read_chunk(path: Path) -> pd.DataFrame:
     first, _, body = text.partition('\n')
     if not first.startswith(_CHECK):
         raise ValueError('no checksum line (a chunk starts with "# sha256=<hex>")')
-    if hashlib.sha256(body.encode()).hexdigest() != first[len(_CHECK):].strip():
+    if hashlib.sha256(body.encode()).hexdigest() != first[len(_CHECK) :].strip():
         raise ValueError('checksum mismatch: the chunk was changed after it was written')
     df = pd.read_csv(io.StringIO(body), dtype={'arch_str': str})
     if list(df.columns) != ['arch_str', 'value']:
@@ -153,8 +154,16 @@ def _init_worker(config: SweepConfig, x: torch.Tensor, y: torch.Tensor, threads:
     _WORKER.update(config=config, x=x, y=y, space=get_space(config.space))
 
 
-def proxies_for_arch(space: Any, arch: Any, proxies: Sequence[str], x: torch.Tensor, y: torch.Tensor,
-                     seed: int = 0, size: dict | None = None, batch_sizes: dict | None = None) -> dict[str, float]:
+def proxies_for_arch(
+    space: Any,
+    arch: Any,
+    proxies: Sequence[str],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    seed: int = 0,
+    size: dict | None = None,
+    batch_sizes: dict | None = None,
+) -> dict[str, float]:
     """The proxies of one architecture: its network built by the space with ``torch.manual_seed(seed)``
     (the same initial weights whichever process or order computes it), degenerate cells given NaN
     for proxies that read the input."""
@@ -175,8 +184,7 @@ def _work(arch_strs: list[str], proxies: list[str]) -> dict[str, list[float]]:
     res: dict[str, list[float]] = {p: [] for p in proxies}
     sizes = {p: c.batch_size(p) for p in proxies}
     for s in arch_strs:
-        vals = proxies_for_arch(_WORKER['space'], s, proxies, _WORKER['x'], _WORKER['y'], c.seed,
-                                dict(c.size), sizes)
+        vals = proxies_for_arch(_WORKER['space'], s, proxies, _WORKER['x'], _WORKER['y'], c.seed, dict(c.size), sizes)
         for p in proxies:
             res[p].append(vals[p])
     return res
@@ -212,8 +220,9 @@ class ProxySweep:
     def directory(self, proxy: str, data_id: str) -> Path:
         root = Path(self.cache) if self.cache is not None else cache_dir()
         c = self.config
-        key = param_hash(dict(space=c.space, size=c.size, proxy=proxy, data=data_id,
-                              batch=c.batch_size(proxy), seed=c.seed))
+        key = param_hash(
+            dict(space=c.space, size=c.size, proxy=proxy, data=data_id, batch=c.batch_size(proxy), seed=c.seed)
+        )
         return root / 'proxies' / f'{c.space}-{proxy}-{key}'
 
     def _load(self, directory: Path) -> dict[str, float]:
@@ -249,7 +258,7 @@ class ProxySweep:
         k = self.config.chunk_size
         if not compute:  # only what the cache holds; NaN elsewhere
             missing = {}
-        tasks = [(group[i:i + k], list(need)) for need, group in missing.items() for i in range(0, len(group), k)]
+        tasks = [(group[i : i + k], list(need)) for need, group in missing.items() for i in range(0, len(group), k)]
         self.computed_ = 0
         ex = self.executor
         if ex is None:  # a single chunk is not worth starting worker processes for
@@ -265,10 +274,16 @@ class ProxySweep:
             if self.on_chunk is not None:
                 self.on_chunk(len(chunk))
 
-        ex.run(_work, [Task((tuple(chunk), tuple(need)), (chunk, need), weight=len(chunk)) for chunk, need in tasks],
-               store, initializer=_init_worker,
-               initargs=(self.config, x, y, torch.get_num_threads() if in_process else 1), progress=self.progress,
-               desc=f'proxies {",".join(self.proxies)}', unit='cell')
+        ex.run(
+            _work,
+            [Task((tuple(chunk), tuple(need)), (chunk, need), weight=len(chunk)) for chunk, need in tasks],
+            store,
+            initializer=_init_worker,
+            initargs=(self.config, x, y, torch.get_num_threads() if in_process else 1),
+            progress=self.progress,
+            desc=f'proxies {",".join(self.proxies)}',
+            unit='cell',
+        )
         self.seconds_ = time.perf_counter() - t0
         table = pd.DataFrame({'arch_str': strs})
         for p in self.proxies:
@@ -276,9 +291,17 @@ class ProxySweep:
         return table
 
 
-def sweep_proxies(proxies: Sequence[str], archs: Iterable[Any] | None = None, space: str = 'nb201',
-                  data: str = 'cifar10', seed: int = 0, workers: int = 1, cache: str | os.PathLike | None = None,
-                  progress: bool = True, **size: Any) -> pd.DataFrame:
+def sweep_proxies(
+    proxies: Sequence[str],
+    archs: Iterable[Any] | None = None,
+    space: str = 'nb201',
+    data: str = 'cifar10',
+    seed: int = 0,
+    workers: int = 1,
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+    **size: Any,
+) -> pd.DataFrame:
     """One-call :class:`ProxySweep` (``archs=None``: every architecture of the space)."""
     cfg = SweepConfig(space=space, data=data, seed=seed, size=tuple(size.items()))
     return ProxySweep(proxies, cfg, workers=workers, cache=cache, progress=progress).run(archs)

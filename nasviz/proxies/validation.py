@@ -5,6 +5,7 @@ an accuracy column (bootstrap CI, n), beside the published value where one exist
 parameter count on the same cells; :func:`agreement_with_published` the Spearman between our
 per-cell scores and published per-cell scores (``nb201_proxies.csv``).
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,14 @@ def published_proxies_path() -> Path | None:
     return None
 
 
-def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | None = None,
-                     truth_column: str = 'cifar10_test_200ep', n_resamples: int = 1000,
-                     random_state: int = 0) -> pd.DataFrame:
+def validate_proxies(
+    table: pd.DataFrame,
+    bench: Any,
+    proxies: Sequence[str] | None = None,
+    truth_column: str = 'cifar10_test_200ep',
+    n_resamples: int = 1000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """One row per proxy: Spearman with the ground truth (the published figure's own ground-truth
     column when it names one, else ``truth_column``) over the cells where the proxy is finite, its
     95% bootstrap CI and n; parameter count's Spearman on the SAME cells; the published value; and
@@ -76,23 +82,40 @@ def validate_proxies(table: pd.DataFrame, bench: Any, proxies: Sequence[str] | N
             continue
         est = spearman_ci(v[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
         par = spearman_ci(params[ok], truth[ok], n_resamples=n_resamples, random_state=random_state)
-        row = dict(proxy=p, truth=col, n=est.n, spearman=est.estimate, low=est.low, high=est.high,
-                   published=pub[0] if pub else np.nan, source=pub[2] if pub else '',
-                   params_spearman=par.estimate, params_low=par.low, params_high=par.high)
+        row = dict(
+            proxy=p,
+            truth=col,
+            n=est.n,
+            spearman=est.estimate,
+            low=est.low,
+            high=est.high,
+            published=pub[0] if pub else np.nan,
+            source=pub[2] if pub else '',
+            params_spearman=par.estimate,
+            params_low=par.low,
+            params_high=par.high,
+        )
         if p != 'params':  # paired over the same cells: sharper than comparing the two intervals
-            d = paired_difference(v[ok], params[ok], truth[ok], metric='spearman', n_resamples=n_resamples,
-                                  random_state=random_state).diff
-            row.update(minus_params=d.estimate, minus_params_low=d.low, minus_params_high=d.high,
-                       beats_params=bool(d.low > 0))
+            d = paired_difference(
+                v[ok], params[ok], truth[ok], metric='spearman', n_resamples=n_resamples, random_state=random_state
+            ).diff
+            row.update(
+                minus_params=d.estimate, minus_params_low=d.low, minus_params_high=d.high, beats_params=bool(d.low > 0)
+            )
         else:
             row.update(minus_params=0.0, minus_params_low=np.nan, minus_params_high=np.nan, beats_params=False)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str | os.PathLike | None = None,
-                             columns: Mapping[str, str] = PUBLISHED_COLUMNS, n_resamples: int = 1000,
-                             random_state: int = 0, bench: Any = None) -> pd.DataFrame:
+def agreement_with_published(
+    table: pd.DataFrame,
+    published: pd.DataFrame | str | os.PathLike | None = None,
+    columns: Mapping[str, str] = PUBLISHED_COLUMNS,
+    n_resamples: int = 1000,
+    random_state: int = 0,
+    bench: Any = None,
+) -> pd.DataFrame:
     """Spearman (95% CI, n) between our per-cell proxy and the published per-cell one; with
     ``bench``, also each one's Spearman with the ground truth of :data:`PUBLISHED_SPEARMAN` (else
     CIFAR-10 test accuracy) on the SAME cells (``ours_vs_truth``, ``published_vs_truth``)."""
@@ -119,8 +142,14 @@ def agreement_with_published(table: pd.DataFrame, published: pd.DataFrame | str 
             truth = bench.accuracies(table['arch_str'][ok], ds, metric)
             mine = spearman_ci(a[ok], truth, n_resamples=n_resamples, random_state=random_state)
             theirs_e = spearman_ci(b[ok], truth, n_resamples=n_resamples, random_state=random_state)
-            row.update(truth=col, ours_vs_truth=mine.estimate, ours_low=mine.low, ours_high=mine.high,
-                       published_vs_truth=theirs_e.estimate, published_low=theirs_e.low,
-                       published_high=theirs_e.high)
+            row.update(
+                truth=col,
+                ours_vs_truth=mine.estimate,
+                ours_low=mine.low,
+                ours_high=mine.high,
+                published_vs_truth=theirs_e.estimate,
+                published_low=theirs_e.low,
+                published_high=theirs_e.high,
+            )
         rows.append(row)
     return pd.DataFrame(rows)

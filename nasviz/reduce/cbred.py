@@ -11,6 +11,7 @@ histograms), weighted by how many cells share each; when more than ``max_points`
 encodings exist, a seeded sample of them is clustered and every other point joins the cluster it
 is closest to on average.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -33,8 +34,9 @@ CLUSTERINGS = ('spectral', 'kmeans')
 REDUCE_DATASETS = ('cifar10', 'cifar100', 'imagenet16')
 
 
-def pairwise_distances(X: np.ndarray, distance: str, archs: Sequence[Any] | None = None,
-                       space: Any = None) -> np.ndarray:
+def pairwise_distances(
+    X: np.ndarray, distance: str, archs: Sequence[Any] | None = None, space: Any = None
+) -> np.ndarray:
     """``(n, n)`` distances between the rows of ``X`` (encodings) or, for ``'ged'``, between ``archs``."""
     if distance == 'ged':
         if archs is None:
@@ -52,7 +54,7 @@ def _euclidean(A: Any, B: Any) -> np.ndarray:
     import scipy.sparse as sp
 
     def sq(M: Any) -> np.ndarray:
-        return np.asarray(M.multiply(M).sum(1) if sp.issparse(M) else (M ** 2).sum(1), dtype=np.float64).reshape(-1)
+        return np.asarray(M.multiply(M).sum(1) if sp.issparse(M) else (M**2).sum(1), dtype=np.float64).reshape(-1)
 
     G = A @ B.T
     G = G.toarray() if sp.issparse(G) else np.asarray(G)
@@ -64,8 +66,9 @@ def _unique_rows(X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import scipy.sparse as sp
 
     if not sp.issparse(X):
-        _, idx, inv, cnt = np.unique(np.round(X, 12), axis=0, return_index=True, return_inverse=True,
-                                     return_counts=True)
+        _, idx, inv, cnt = np.unique(
+            np.round(X, 12), axis=0, return_index=True, return_inverse=True, return_counts=True
+        )
         return idx, inv.reshape(-1), cnt
     X = X.tocsr()
     X.sort_indices()
@@ -95,15 +98,16 @@ def _mds(D: np.ndarray, dims: int) -> np.ndarray:
     """Classical (Torgerson) multidimensional scaling of a distance matrix."""
     n = D.shape[0]
     J = np.eye(n) - 1.0 / n
-    B = -0.5 * J @ (D ** 2) @ J
+    B = -0.5 * J @ (D**2) @ J
     w, V = np.linalg.eigh(B)
     order = np.argsort(w)[::-1][:dims]
     w = np.clip(w[order], 0, None)
     return V[:, order] * np.sqrt(w)
 
 
-def cluster_distances(D: np.ndarray, k: int, method: str = 'spectral', weights: np.ndarray | None = None,
-                      random_state: int = 0) -> np.ndarray:
+def cluster_distances(
+    D: np.ndarray, k: int, method: str = 'spectral', weights: np.ndarray | None = None, random_state: int = 0
+) -> np.ndarray:
     """Labels ``0..k-1`` for the points of distance matrix ``D``: ``'spectral'`` on the affinity
     ``exp(-D^2 / (2 s^2))`` (``s`` = median non-zero distance) or ``'kmeans'`` on a classical-MDS
     embedding of ``D`` (``weights``: points standing for several cells)."""
@@ -115,9 +119,10 @@ def cluster_distances(D: np.ndarray, k: int, method: str = 'spectral', weights: 
     if method == 'spectral':
         nz = D[D > 0]
         s = float(np.median(nz)) if nz.size else 1.0
-        A = np.exp(-(D ** 2) / (2 * s * s))
-        sc = SpectralClustering(n_clusters=k, affinity='precomputed', random_state=random_state,
-                                assign_labels='cluster_qr')
+        A = np.exp(-(D**2) / (2 * s * s))
+        sc = SpectralClustering(
+            n_clusters=k, affinity='precomputed', random_state=random_state, assign_labels='cluster_qr'
+        )
         return sc.fit_predict(A)
     if method == 'kmeans':
         Y = _mds(D, min(10, n - 1))
@@ -133,8 +138,9 @@ def _rank01(v: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(r), 0.0, r)
 
 
-def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95, n_resamples: int = 2000,
-            random_state: int = 0) -> Estimate:
+def mean_ci(
+    values: Sequence[float] | np.ndarray, level: float = 0.95, n_resamples: int = 2000, random_state: int = 0
+) -> Estimate:
     """Mean with a percentile-bootstrap interval over the items."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
@@ -146,8 +152,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95, n_resampl
     means = v[rng.integers(0, v.size, (n_resamples, v.size))].mean(1)
     a = (1 - level) / 2
     lo, hi = np.quantile(means, [a, 1 - a])
-    return Estimate(float(v.mean()), float(lo), float(hi), int(v.size), level,
-                    f'bootstrap percentile, {n_resamples} resamples')
+    return Estimate(
+        float(v.mean()), float(lo), float(hi), int(v.size), level, f'bootstrap percentile, {n_resamples} resamples'
+    )
 
 
 @dataclass
@@ -178,13 +185,17 @@ class CBRED:
 
     def _check(self) -> None:
         check_count(self.k, 'k', minimum=2)
-        for name, val, valid in (('encoding', self.encoding, ENCODINGS), ('distance', self.distance, DISTANCES),
-                                 ('clustering', self.clustering, CLUSTERINGS)):
+        for name, val, valid in (
+            ('encoding', self.encoding, ENCODINGS),
+            ('distance', self.distance, DISTANCES),
+            ('clustering', self.clustering, CLUSTERINGS),
+        ):
             if val not in valid:
                 raise ValueError(f'unknown {name} {short_repr(val)}; valid: {", ".join(valid)}')
         if self.encoding == 'wl' and self.distance not in ('cosine', 'euclidean'):
-            raise ValueError(f'encoding wl works with distance cosine (the normalised WL kernel) or euclidean, '
-                             f'not {self.distance!r}')
+            raise ValueError(
+                f'encoding wl works with distance cosine (the normalised WL kernel) or euclidean, not {self.distance!r}'
+            )
         check_count(self.min_size, 'min_size', minimum=1)
         check_fraction(self.quantile, 'quantile')
         if isinstance(self.score, str):
@@ -192,8 +203,9 @@ class CBRED:
         if not self.score:
             raise ValueError('score: name at least one proxy column')
 
-    def fit(self, archs: Sequence[Any], space: Any, proxies: pd.DataFrame,
-            params: Mapping[str, float] | None = None) -> CBRED:
+    def fit(
+        self, archs: Sequence[Any], space: Any, proxies: pd.DataFrame, params: Mapping[str, float] | None = None
+    ) -> CBRED:
         """Cluster ``archs`` (architectures or strings of ``space``) and score the clusters with
         the rows of ``proxies`` (``arch_str`` plus the ``score`` columns; cells missing there are
         clustered but not scored). ``params``: arch_str -> parameter count for ``max_params``
@@ -211,13 +223,15 @@ class CBRED:
         if self.max_params is not None:
             if params is None:
                 if 'params' not in prox.columns:
-                    raise ValueError('max_params needs parameter counts: a params column in the proxies '
-                                     'table or the params argument')
+                    raise ValueError(
+                        'max_params needs parameter counts: a params column in the proxies table or the params argument'
+                    )
                 params = prox['params'].to_dict()
             keep = [s for s in strs if s in params and params[s] <= self.max_params]
             if len(keep) < self.k:
-                raise ValueError(f'max_params={self.max_params:g} leaves {len(keep)} architectures, '
-                                 f'fewer than k={self.k}')
+                raise ValueError(
+                    f'max_params={self.max_params:g} leaves {len(keep)} architectures, fewer than k={self.k}'
+                )
             strs = keep
         self.archs_ = strs
         objs = [space.from_str(s) for s in strs]
@@ -240,7 +254,7 @@ class CBRED:
         labels_u[core] = core_labels
         rest = np.setdiff1d(np.arange(m), core)
         for start in range(0, rest.size, 500):  # the others join the nearest cluster on average
-            part = rest[start:start + 500]
+            part = rest[start : start + 500]
             if self.distance == 'ged':
                 Dp = graph_edit_distance([objs[uniq_idx[i]] for i in part], [objs[i] for i in pts], space)
             elif self.distance == 'euclidean':
@@ -275,9 +289,11 @@ class CBRED:
         table.loc[table['n_scored'] < self.min_scored, 'score'] = np.nan
         table.loc[table['size'] < self.min_size, 'score'] = np.nan
         if table['score'].notna().sum() == 0:
-            raise ValueError(f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size} cells '
-                             f'(min_size): the proxies table covers too few of the {len(strs)} architectures, or k '
-                             'is too large')
+            raise ValueError(
+                f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size} cells '
+                f'(min_size): the proxies table covers too few of the {len(strs)} architectures, or k '
+                'is too large'
+            )
         self.best_cluster_ = int(table.loc[table['score'].idxmax(), 'cluster'])
         table['selected'] = table['cluster'] == self.best_cluster_
         self.cluster_table_ = table
@@ -291,9 +307,15 @@ class CBRED:
         return list(self.selected_)
 
 
-def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.DataFrame,
-                      params: Mapping[str, float] | None = None, n_random: int = 1000,
-                      top_proxy: str = 'naswot', random_state: int = 0) -> pd.DataFrame:
+def compare_selection(
+    model: CBRED,
+    truth: Mapping[str, float],
+    proxies: pd.DataFrame,
+    params: Mapping[str, float] | None = None,
+    n_random: int = 1000,
+    top_proxy: str = 'naswot',
+    random_state: int = 0,
+) -> pd.DataFrame:
     """The selection against the whole set and same-size baselines, on ground truth ``truth``
     (arch_str -> accuracy). Everything is compared on the EVALUATION SET: the fitted cells that
     have proxy values (so ``top by <proxy>`` is defined); the selection there is its scored part.
@@ -326,8 +348,16 @@ def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.Data
     if n:
         rng = np.random.default_rng(random_state)
         means = np.array([acc[rng.choice(acc.size, n, replace=False)].mean() for _ in range(n_random)])
-        rows.append(dict(method='random subsets', n=n, mean=float(means.mean()), low=float(np.quantile(means, 0.025)),
-                         high=float(np.quantile(means, 0.975)), note=f'{n_random} draws; interval = central 95%'))
+        rows.append(
+            dict(
+                method='random subsets',
+                n=n,
+                mean=float(means.mean()),
+                low=float(np.quantile(means, 0.025)),
+                high=float(np.quantile(means, 0.975)),
+                note=f'{n_random} draws; interval = central 95%',
+            )
+        )
         if top_proxy in prox.columns:
             v = prox.loc[scored, top_proxy].to_numpy(dtype=float)
             order = np.argsort(-np.where(np.isfinite(v), v, -np.inf), kind='stable')[:n]
@@ -342,6 +372,9 @@ def compare_selection(model: CBRED, truth: Mapping[str, float], proxies: pd.Data
             add('best cluster by params', acc[lab == bc], f'cluster {bc} (highest median params), its own size')
     full = [s for s, c in labels.items() if c == model.best_cluster_ and s in truth]
     add('C-BRED cluster, all cells', np.array([truth[s] for s in full]), 'every cell of the chosen cluster')
-    add('whole space, all cells', np.array([truth[s] for s in labels.index if s in truth]),
-        'every clustered cell (after the size filter)')
+    add(
+        'whole space, all cells',
+        np.array([truth[s] for s in labels.index if s in truth]),
+        'every clustered cell (after the size filter)',
+    )
     return pd.DataFrame(rows)

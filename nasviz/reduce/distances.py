@@ -1,5 +1,6 @@
 """Distances between architectures: divergences between op-usage distributions (symmetric KL,
 Jensen-Shannon, Hellinger) and a graph edit distance with per-operation costs."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -84,12 +85,14 @@ def hellinger(P: Any, Q: Any | None = None) -> Any:
 #: edge on or off (``none`` <-> an op) costs 1; swapping two convolutions 0.5, a parameter-free op
 #: for another 0.5, a convolution for a parameter-free op 1.
 NB201_OP_COSTS: dict[tuple[str, str], float] = {
-    ('nor_conv_1x1', 'nor_conv_3x3'): 0.5, ('skip_connect', 'avg_pool_3x3'): 0.5,
+    ('nor_conv_1x1', 'nor_conv_3x3'): 0.5,
+    ('skip_connect', 'avg_pool_3x3'): 0.5,
 }
 
 
-def op_cost_matrix(ops: Sequence[str], costs: Mapping[tuple[str, str], float] | None = None,
-                   default: float = 1.0) -> np.ndarray:
+def op_cost_matrix(
+    ops: Sequence[str], costs: Mapping[tuple[str, str], float] | None = None, default: float = 1.0
+) -> np.ndarray:
     """Symmetric substitution-cost matrix over ``ops``, zero on the diagonal, ``default`` where
     ``costs`` says nothing."""
     C = np.full((len(ops), len(ops)), float(default))
@@ -103,8 +106,12 @@ def op_cost_matrix(ops: Sequence[str], costs: Mapping[tuple[str, str], float] | 
     return C
 
 
-def graph_edit_distance(archs_a: Sequence[Any], archs_b: Sequence[Any] | None, space: Any,
-                        costs: Mapping[tuple[str, str], float] | None = None) -> np.ndarray:
+def graph_edit_distance(
+    archs_a: Sequence[Any],
+    archs_b: Sequence[Any] | None,
+    space: Any,
+    costs: Mapping[tuple[str, str], float] | None = None,
+) -> np.ndarray:
     """Graph edit distance between cells with the same nodes (a cell-based space, nodes labelled by
     their position): the sum over edges of the cost of turning one edge's operation into the
     other's (adding or removing an edge = changing to or from ``none``). Node positions are not
@@ -129,10 +136,12 @@ def graph_edit_distance(archs_a: Sequence[Any], archs_b: Sequence[Any] | None, s
 def _blocked(fn: Any, rows: int = 64) -> Any:
     """``fn(P, Q)`` computed on blocks of ``rows`` rows of ``P`` (the divergences broadcast to
     ``(n, m, d)``: blocks keep memory at ``rows * m * d`` floats)."""
+
     def run(P: Any, Q: Any | None = None) -> np.ndarray:
         P = np.atleast_2d(np.asarray(P, dtype=np.float64))
         Q = P if Q is None else np.atleast_2d(np.asarray(Q, dtype=np.float64))
-        return np.vstack([np.atleast_2d(fn(P[i:i + rows], Q)) for i in range(0, len(P), rows)])
+        return np.vstack([np.atleast_2d(fn(P[i : i + rows], Q)) for i in range(0, len(P), rows)])
+
     return run
 
 
@@ -158,5 +167,9 @@ def cosine_distance(X: Any, Y: Any | None = None) -> np.ndarray:
     return np.sqrt(np.clip(2.0 - 2.0 * c, 0.0, 4.0))
 
 
-DISTANCE_FUNCTIONS = {'kl': symmetric_kl, 'js': _blocked(jensen_shannon), 'hellinger': hellinger,
-                      'cosine': cosine_distance}
+DISTANCE_FUNCTIONS = {
+    'kl': symmetric_kl,
+    'js': _blocked(jensen_shannon),
+    'hellinger': hellinger,
+    'cosine': cosine_distance,
+}

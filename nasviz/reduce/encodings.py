@@ -9,6 +9,7 @@ named ``'a->b'`` (NB201) or, for the histogram, any space with slots and choices
   feature map: topology and operations together, equal for isomorphic cells);
 - :func:`path_encoding`: counts of the operation sequences along input-to-output paths.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,9 @@ def edge_nodes(space: Any) -> tuple[int, list[tuple[int, int]]]:
     for s in space.slots:
         m = _EDGE.match(str(s))
         if m is None:
-            raise ValueError(f'the adjacency encoding needs edge slots named "a->b"; space {space.name!r} has '
-                             f'slot {s!r}')
+            raise ValueError(
+                f'the adjacency encoding needs edge slots named "a->b"; space {space.name!r} has slot {s!r}'
+            )
         pairs.append((int(m.group(1)), int(m.group(2))))
     return 1 + max(max(p) for p in pairs), pairs
 
@@ -182,8 +184,10 @@ def cell_graph(arch: Any, space: Any, live_only: bool = True) -> Any:
                 G.add_edge((cell, int(d['in'])), (cell, k, 'op', x))
                 G.add_edge((cell, k, 'op', x), (cell, k))
     else:
-        raise ValueError(f'cell_graph: cannot read a graph from the slots of space {getattr(space, "name", space)!r} '
-                         f'(expected edges "a->b", nodes "nodeK", or "<cell>.n<K>.in<X>"/"op<X>")')
+        raise ValueError(
+            f'cell_graph: cannot read a graph from the slots of space {getattr(space, "name", space)!r} '
+            f'(expected edges "a->b", nodes "nodeK", or "<cell>.n<K>.in<X>"/"op<X>")'
+        )
     if live_only:
         fwd = set().union(*(nx.descendants(G, s) | {s} for s in sources))
         bwd = set().union(*(nx.ancestors(G, t) | {t} for t in sinks))
@@ -251,8 +255,9 @@ def path_encoding(archs: Sequence[Any], space: Any) -> np.ndarray:
         for s in src:
             for t in dst:
                 for p in nx.all_simple_paths(G, s, t):
-                    key = (G.nodes[s]['label'],) + tuple(G.nodes[v]['label'] for v in p[1:-1]
-                                                         if G.nodes[v]['label'] != 'node')
+                    key = (G.nodes[s]['label'],) + tuple(
+                        G.nodes[v]['label'] for v in p[1:-1] if G.nodes[v]['label'] != 'node'
+                    )
                     j = vocab.setdefault(key, len(vocab))
                     bag[j] = bag.get(j, 0) + 1
         bags.append(bag or {0: 1})

@@ -9,6 +9,7 @@ FRACTION of them as the selection is of the space: an estimate of the top-N mean
 ``note`` column. Paired differences are per seed (each seed's selection against the baselines at
 that seed's size), summarised by their mean, standard error and how many seeds C-BRED wins.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -21,8 +22,9 @@ from nasviz.reduce.cbred import CBRED
 from nasviz.validate import check_count
 
 
-def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n: int,
-                      n_space: int) -> tuple[float, int, bool]:
+def top_fraction_mean(
+    values: Mapping[str, float], truth: Mapping[str, float], n: int, n_space: int
+) -> tuple[float, int, bool]:
     """Mean truth of the top ``n`` cells by ``values`` when they cover the whole space, else of the
     top ``round(n * covered / n_space)`` covered cells (same fraction). Returns ``(mean, cells
     averaged, exact)``; non-finite values rank last."""
@@ -35,10 +37,17 @@ def top_fraction_mean(values: Mapping[str, float], truth: Mapping[str, float], n
     return float(np.mean([truth[keys[i]] for i in order])), int(m), exact
 
 
-def evaluate_seeds(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: Mapping[str, float],
-                   baselines: Mapping[str, Mapping[str, float]], seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                   random_draws: int = 200, models: MutableMapping[int, CBRED] | None = None,
-                   **cbred: Any) -> pd.DataFrame:
+def evaluate_seeds(
+    archs: Sequence[Any],
+    space: Any,
+    proxies: pd.DataFrame,
+    truth: Mapping[str, float],
+    baselines: Mapping[str, Mapping[str, float]],
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    random_draws: int = 200,
+    models: MutableMapping[int, CBRED] | None = None,
+    **cbred: Any,
+) -> pd.DataFrame:
     """One row per clustering seed: the selection's size ``n`` and mean truth (``cbred``), and per
     baseline name ``b`` in ``baselines`` (arch_str -> value, higher first) the mean truth of its
     top cells at the same size (``top_<b>``, ``top_<b>_cells``, ``top_<b>_exact``), plus the mean
@@ -59,14 +68,16 @@ def evaluate_seeds(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, trut
                 models[int(seed)] = m
         sel = m.selected_
         n = len(sel)
-        row: dict[str, Any] = dict(seed=int(seed), n=n, cluster=m.best_cluster_,
-                                   cbred=float(np.mean([truth[s] for s in sel])))
+        row: dict[str, Any] = dict(
+            seed=int(seed), n=n, cluster=m.best_cluster_, cbred=float(np.mean([truth[s] for s in sel]))
+        )
         for name, vals in baselines.items():
             mean, cells, exact = top_fraction_mean(vals, truth, n, n_space)
             row[f'top_{name}'], row[f'top_{name}_cells'], row[f'top_{name}_exact'] = mean, cells, exact
         rng = np.random.default_rng(int(seed))
-        row['random'] = float(np.mean([acc_all[rng.choice(n_space, n, replace=False)].mean()
-                                       for _ in range(random_draws)]))
+        row['random'] = float(
+            np.mean([acc_all[rng.choice(n_space, n, replace=False)].mean() for _ in range(random_draws)])
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -94,9 +105,16 @@ def summarize_seeds(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def cbred_grid(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: Mapping[str, float],
-               ks: Sequence[int] = (8, 16, 32, 64), distances: Sequence[str] = ('js', 'hellinger', 'cosine'),
-               seeds: Sequence[int] = (0,), **cbred: Any) -> pd.DataFrame:
+def cbred_grid(
+    archs: Sequence[Any],
+    space: Any,
+    proxies: pd.DataFrame,
+    truth: Mapping[str, float],
+    ks: Sequence[int] = (8, 16, 32, 64),
+    distances: Sequence[str] = ('js', 'hellinger', 'cosine'),
+    seeds: Sequence[int] = (0,),
+    **cbred: Any,
+) -> pd.DataFrame:
     """The selection's size and mean truth for every ``(k, distance)`` (mean over ``seeds``; a
     setting that cannot select, e.g. no cluster reaches ``min_size``, gets NaN and its reason)."""
     rows = []
@@ -106,15 +124,22 @@ def cbred_grid(archs: Sequence[Any], space: Any, proxies: pd.DataFrame, truth: M
             for seed in seeds:
                 try:
                     m = CBRED(**{**cbred, 'k': int(k), 'distance': dist, 'random_state': int(seed)}).fit(
-                        archs, space, proxies)
+                        archs, space, proxies
+                    )
                 except ValueError as err:
                     why = str(err)
                     continue
                 sizes.append(len(m.selected_))
                 means.append(float(np.mean([truth[s] for s in m.selected_])))
-            rows.append(dict(k=int(k), distance=dist, seeds=len(means),
-                             n=float(np.mean(sizes)) if sizes else np.nan,
-                             mean=float(np.mean(means)) if means else np.nan,
-                             se=float(np.std(means, ddof=1) / np.sqrt(len(means))) if len(means) > 1 else np.nan,
-                             note=why))
+            rows.append(
+                dict(
+                    k=int(k),
+                    distance=dist,
+                    seeds=len(means),
+                    n=float(np.mean(sizes)) if sizes else np.nan,
+                    mean=float(np.mean(means)) if means else np.nan,
+                    se=float(np.std(means, ddof=1) / np.sqrt(len(means))) if len(means) > 1 else np.nan,
+                    note=why,
+                )
+            )
     return pd.DataFrame(rows)

@@ -1,5 +1,6 @@
 """The work behind ``nasviz reduce``: C-BRED on a space with a proxy table and the NAS-Bench-201
 ground truth, compared with same-size baselines."""
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ def read_proxy_table(path: str | os.PathLike, columns: Sequence[str] = ()) -> pd
             bad = num.isna() & df[c].notna()
             if bad.any():
                 r = int(np.flatnonzero(bad.to_numpy())[0])
-                raise ValueError(f'{p}, column {c!r}, row {r} (line {r + 2}): {short_repr(df[c].iloc[r])} '
-                                 'is not a number')
+                raise ValueError(
+                    f'{p}, column {c!r}, row {r} (line {r + 2}): {short_repr(df[c].iloc[r])} is not a number'
+                )
             df[c] = num
     return df
 
@@ -63,14 +65,22 @@ class ReduceResult:
     def describe(self) -> str:
         c = self.comparison.set_index('method')
         sel, whole = c.loc['C-BRED'], c.loc['whole set']
-        return (f'C-BRED on {self.dataset}: {len(self.selected)} of {self.n_space} cells selected '
-                f'(cluster {self.model.best_cluster_}); on the {self.n_scored} cells with proxy values the '
-                f'selection ({int(sel.n)}) averages {sel["mean"]:.2f}% [{sel.low:.2f}, {sel.high:.2f}] against '
-                f'{whole["mean"]:.2f}% for all of them')
+        return (
+            f'C-BRED on {self.dataset}: {len(self.selected)} of {self.n_space} cells selected '
+            f'(cluster {self.model.best_cluster_}); on the {self.n_scored} cells with proxy values the '
+            f'selection ({int(sel.n)}) averages {sel["mean"]:.2f}% [{sel.low:.2f}, {sel.high:.2f}] against '
+            f'{whole["mean"]:.2f}% for all of them'
+        )
 
 
-def reduce_space(space: Any, bench: Any, proxies: pd.DataFrame, dataset: str = 'cifar100',
-                 archs: Sequence[Any] | None = None, **cbred: Any) -> ReduceResult:
+def reduce_space(
+    space: Any,
+    bench: Any,
+    proxies: pd.DataFrame,
+    dataset: str = 'cifar100',
+    archs: Sequence[Any] | None = None,
+    **cbred: Any,
+) -> ReduceResult:
     """Fit :class:`CBRED` on ``archs`` (default: every architecture of ``space``), score clusters
     with ``proxies``, compare on ``bench``'s ``<dataset>_test_200ep`` accuracy."""
     if dataset not in REDUCE_DATASETS:
@@ -90,9 +100,9 @@ def reduce_space(space: Any, bench: Any, proxies: pd.DataFrame, dataset: str = '
 def reduce_cli(a: Any) -> int:
     """``nasviz reduce`` (arguments parsed by :mod:`nasviz.cli`)."""
     from nasviz.bench.nb201 import NB201Table
+    from nasviz.io import atomic_write_text
     from nasviz.proxies import ProxySweep, SweepConfig
     from nasviz.proxies.sweep import get_space
-    from nasviz.io import atomic_write_text
 
     space = get_space(a.space)
     if a.space != 'nb201':
@@ -110,14 +120,29 @@ def reduce_cli(a: Any) -> int:
         proxies = proxies[proxies[list(a.score)].notna().any(axis=1)]
         source = 'the proxy cache (cells swept so far)'
         if proxies.empty:
-            raise ValueError(f'no proxy table: pass --proxies-table (from `nasviz proxies --proxy {" ".join(need)} '
-                             f'--out TABLE.csv`) or set {ENV_PROXIES}; the cache holds no values yet')
-    res = reduce_space(space, bench, proxies, a.dataset, k=a.k, distance=a.distance, encoding=a.encoding,
-                       clustering=a.clustering, score=tuple(a.score), quantile=a.quantile,
-                       max_params=a.max_params, random_state=a.seed)
+            raise ValueError(
+                f'no proxy table: pass --proxies-table (from `nasviz proxies --proxy {" ".join(need)} '
+                f'--out TABLE.csv`) or set {ENV_PROXIES}; the cache holds no values yet'
+            )
+    res = reduce_space(
+        space,
+        bench,
+        proxies,
+        a.dataset,
+        k=a.k,
+        distance=a.distance,
+        encoding=a.encoding,
+        clustering=a.clustering,
+        score=tuple(a.score),
+        quantile=a.quantile,
+        max_params=a.max_params,
+        random_state=a.seed,
+    )
     atomic_write_text(a.out, pd.DataFrame({'arch_str': res.selected}).to_csv(index=False))
-    print(f'proxies from {source} (computed on CIFAR-10 images); ground truth {bench.path.name}, '
-          f'{a.dataset} test accuracy after 200 epochs (%)')
+    print(
+        f'proxies from {source} (computed on CIFAR-10 images); ground truth {bench.path.name}, '
+        f'{a.dataset} test accuracy after 200 epochs (%)'
+    )
     print(res.describe())
     print(res.comparison.round(3).to_string(index=False))
     print('\nclusters:')
@@ -148,9 +173,14 @@ class StudyData:
     bench: Any = None
 
 
-def load_study(dataset: str = 'cifar100', proxies: Sequence[str] = ('params', 'synflow', 'naswot'),
-               proxy_table: str | os.PathLike | None = None, n_cells: int = 200, seed: int = 0,
-               progress: bool = False) -> StudyData:
+def load_study(
+    dataset: str = 'cifar100',
+    proxies: Sequence[str] = ('params', 'synflow', 'naswot'),
+    proxy_table: str | os.PathLike | None = None,
+    n_cells: int = 200,
+    seed: int = 0,
+    progress: bool = False,
+) -> StudyData:
     """Ground truth and proxies for the reduction study.
 
     With the NAS-Bench-201 table (``NASVIZ_NB201_TABLE``): every NB201 cell is clustered, ground
@@ -178,8 +208,11 @@ def load_study(dataset: str = 'cifar100', proxies: Sequence[str] = ('params', 's
             table = read_proxy_table(path)
             if 'params' not in table.columns:  # the shipped table leaves size to the benchmark's table
                 table = table.assign(params=[params[a] for a in table['arch_str']])
-            src = (f'proxies: {Path(path).name} ({len(table)} cells, computed on CIFAR-10 images'
-                   + (', shipped with nasviz' if Path(path) == SHIPPED_TABLE else '') + ')')
+            src = (
+                f'proxies: {Path(path).name} ({len(table)} cells, computed on CIFAR-10 images'
+                + (', shipped with nasviz' if Path(path) == SHIPPED_TABLE else '')
+                + ')'
+            )
         else:
             pick = np.random.default_rng(seed).choice(len(strs), n_cells, replace=False)
             table = ProxySweep(list(proxies), SweepConfig(), progress=progress).run([strs[i] for i in pick])
@@ -197,13 +230,19 @@ def load_study(dataset: str = 'cifar100', proxies: Sequence[str] = ('params', 's
     shipped = read_proxy_table(SHIPPED_MICRO) if SHIPPED_MICRO.is_file() and proxy_table is None else None
     if proxy_table is not None:
         table, how = read_proxy_table(proxy_table), f'read from {Path(proxy_table).name}'
-    elif (shipped is not None and seed == 0 and set(proxies) <= set(shipped.columns)
-          and set(strs) <= set(shipped['arch_str'])):
+    elif (
+        shipped is not None
+        and seed == 0
+        and set(proxies) <= set(shipped.columns)
+        and set(strs) <= set(shipped['arch_str'])
+    ):
         table, how = shipped[['arch_str', *proxies]], f'shipped in {SHIPPED_MICRO.name} (seed 0)'
     else:
         cfg = SweepConfig(data='digits', seed=seed, size=tuple(size.items()))
         table, how = ProxySweep(list(proxies), cfg, progress=progress).run(strs), 'swept now (cached)'
-    src = (f'no NAS-Bench-201 table (NASVIZ_NB201_TABLE unset): the micro benchmark stands in - its {len(strs)} '
-           f'cells are the space, their digits test accuracy the ground truth, and the proxies were computed on '
-           f'the embedded digits at the micro benchmark\'s size (C={size["C"]}, N={size["N"]}; {how})')
+    src = (
+        f'no NAS-Bench-201 table (NASVIZ_NB201_TABLE unset): the micro benchmark stands in - its {len(strs)} '
+        f'cells are the space, their digits test accuracy the ground truth, and the proxies were computed on '
+        f"the embedded digits at the micro benchmark's size (C={size['C']}, N={size['N']}; {how})"
+    )
     return StudyData(space, archs, truth, 'digits test accuracy (%)', table, params, src, mb)

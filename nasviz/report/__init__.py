@@ -39,13 +39,25 @@ directory, which is the report folder)::
 Importing the package is cheap: papermill, nbconvert, jinja2 and plotly load only when a report
 runs.
 """
+
 from nasviz.report.index import format_value, metric_rows
 from nasviz.report.metadata import metrics_path_for, run_metadata, without_paths
 from nasviz.report.params import PROFILES, check_parameters, notebook_defaults
 from nasviz.report.run import NotebookRun, ReportError, ReportResult, find_notebooks, run_notebook, run_report
 
 __all__ = [
-    'PROFILES', 'NotebookRun', 'ReportResult', 'ReportError', 'check_parameters', 'run_report',
-    'find_notebooks', 'notebook_defaults', 'run_metadata', 'format_value', 'metric_rows',
-    'metrics_path_for', 'run_notebook', 'without_paths',
+    'PROFILES',
+    'NotebookRun',
+    'ReportResult',
+    'ReportError',
+    'check_parameters',
+    'run_report',
+    'find_notebooks',
+    'notebook_defaults',
+    'run_metadata',
+    'format_value',
+    'metric_rows',
+    'metrics_path_for',
+    'run_notebook',
+    'without_paths',
 ]

@@ -6,6 +6,7 @@ explorer) is stripped, and code cells are hidden unless ``show_code=True``. Each
 navigation bar linking back to the index. The page chrome is Jinja2 templates shipped in
 ``nasviz/report/templates/``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,8 +31,9 @@ _OFFLINE_TEMPLATE_NAME = 'nbconvert_offline.html.j2'
 # text/plain of progress bars: tqdm's own text ("40%|####  | 2/5 [...]") or an ipywidgets repr
 _PROGRESS_TEXT = re.compile(r'(\d+%\||FloatProgress\(|IntProgress\()')
 
-_REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc\s*=\s*["\'](?:https?:)?//[^"\']*["\'][^>]*>\s*</script>',
-                            re.IGNORECASE)
+_REMOTE_SCRIPT = re.compile(
+    r'<script\b[^>]*\bsrc\s*=\s*["\'](?:https?:)?//[^"\']*["\'][^>]*>\s*</script>', re.IGNORECASE
+)
 _REMOTE_LINK = re.compile(r'<link\b[^>]*\bhref\s*=\s*["\'](?:https?:)?//[^"\']*["\'][^>]*>', re.IGNORECASE)
 
 
@@ -45,8 +47,14 @@ def templates() -> Any:
         # the entities of html.escape (&quot;, &#x27;), as every other page nasviz writes
         return value if isinstance(value, Markup) else Markup(html.escape(str(value)))
 
-    return Environment(loader=PackageLoader('nasviz.report', 'templates'), autoescape=True, finalize=escape,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader('nasviz.report', 'templates'),
+        autoescape=True,
+        finalize=escape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def write_plotlyjs(out: Path) -> Path:
@@ -87,8 +95,15 @@ def _plotly_output_html(spec: Mapping[str, Any]) -> str:
     fig = {'data': spec.get('data', []), 'layout': spec.get('layout', {})}
     config = dict(spec.get('config') or {})
     # 525 px is the notebook renderer's default; a '100%' height collapses in a static page
-    return pio.to_html(fig, config=config, include_plotlyjs=False, full_html=False,
-                       validate=False, default_height='525px', default_width='100%')
+    return pio.to_html(
+        fig,
+        config=config,
+        include_plotlyjs=False,
+        full_html=False,
+        validate=False,
+        default_height='525px',
+        default_width='100%',
+    )
 
 
 def _add_plotly_html(nb: Any) -> int:
@@ -153,11 +168,20 @@ def _strip_widgets(nb: Any) -> int:
             if _is_progress_widget(model, state, plain):
                 continue  # a progress bar: its final state is meaningless on a static page
             kind = plain.split('(', 1)[0].strip() or 'widget'
-            note = (f'[interactive {kind}: it runs in JupyterLab, not in this static page; '
-                    'open the executed notebook to use it]')
-            kept.append({'output_type': 'display_data', 'metadata': {},
-                         'data': {'text/html': f'<p class="nasviz-widget-note"><i>{html.escape(note)}</i></p>',
-                                  'text/plain': note}})
+            note = (
+                f'[interactive {kind}: it runs in JupyterLab, not in this static page; '
+                'open the executed notebook to use it]'
+            )
+            kept.append(
+                {
+                    'output_type': 'display_data',
+                    'metadata': {},
+                    'data': {
+                        'text/html': f'<p class="nasviz-widget-note"><i>{html.escape(note)}</i></p>',
+                        'text/plain': note,
+                    },
+                }
+            )
         cell['outputs'] = kept
     return changed
 
@@ -190,8 +214,9 @@ def relativize_papermill_paths(nb_path: Path, out: Path) -> None:
         write_report_file(nb_path, nbformat.writes(nb))
 
 
-def export_html(nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: bool = False,
-                page: Mapping[str, Any] | None = None) -> Path:
+def export_html(
+    nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: bool = False, page: Mapping[str, Any] | None = None
+) -> Path:
     """Export an executed notebook to a static, offline HTML page (see the module docstring).
 
     ``page`` (name, profile, seconds, metrics file, caveat, parameters) fills the navigation
@@ -206,10 +231,13 @@ def export_html(nb_path: Path, html_path: Path, plotlyjs: str, *, show_code: boo
     _strip_widgets(nb)
     offline = templates().loader.get_source(templates(), _OFFLINE_TEMPLATE_NAME)[0]
     exporter = HTMLExporter(
-        template_name='lab', template_file=_OFFLINE_TEMPLATE_NAME,
+        template_name='lab',
+        template_file=_OFFLINE_TEMPLATE_NAME,
         extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: offline})],
-        exclude_input=not show_code, exclude_input_prompt=not show_code,
-        exclude_output_prompt=not show_code)
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=not show_code,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': nb_path.stem}})
     body = _drop_remote_scripts(body)
     body = _inject_head(body, _page_head(plotlyjs))
@@ -226,18 +254,25 @@ def _drop_remote_scripts(page: str) -> str:
 
 def _page_nav(nb_path: Path, page: Mapping[str, Any]) -> str:
     params = page.get('parameters')
-    return templates().get_template('page_nav.html.j2').render(
-        index_file=INDEX_FILE, name=str(page.get('name') or nb_path.name),
-        profile=str(page['profile']) if page.get('profile') else None,
-        seconds=float(page['seconds']) if page.get('seconds') is not None else None,
-        metrics=str(page['metrics']) if page.get('metrics') else None, notebook=nb_path.name,
-        parameters=', '.join(f'{k}={v!r}' for k, v in params.items()) if params else None,
-        caveat=str(page['caveat']) if page.get('caveat') else None)
+    return (
+        templates()
+        .get_template('page_nav.html.j2')
+        .render(
+            index_file=INDEX_FILE,
+            name=str(page.get('name') or nb_path.name),
+            profile=str(page['profile']) if page.get('profile') else None,
+            seconds=float(page['seconds']) if page.get('seconds') is not None else None,
+            metrics=str(page['metrics']) if page.get('metrics') else None,
+            notebook=nb_path.name,
+            parameters=', '.join(f'{k}={v!r}' for k, v in params.items()) if params else None,
+            caveat=str(page['caveat']) if page.get('caveat') else None,
+        )
+    )
 
 
 def _inject_body_top(page: str, snippet: str) -> str:
     m = re.search(r'<body[^>]*>', page, flags=re.IGNORECASE)
-    return page[:m.end()] + '\n' + snippet + page[m.end():] if m else snippet + page
+    return page[: m.end()] + '\n' + snippet + page[m.end() :] if m else snippet + page
 
 
 def _inject_head(page: str, snippet: str) -> str:
@@ -245,5 +280,5 @@ def _inject_head(page: str, snippet: str) -> str:
     for pattern in (r'<meta\s+charset=[^>]*>', r'<head[^>]*>'):
         m = re.search(pattern, page, flags=re.IGNORECASE)
         if m:
-            return page[:m.end()] + '\n' + snippet + page[m.end():]
+            return page[: m.end()] + '\n' + snippet + page[m.end() :]
     return snippet + page

@@ -5,6 +5,7 @@ the resolved parameters of every notebook; and the run metadata.
 This module turns a :class:`~nasviz.report.run.ReportResult` into plain rows of text; the page
 itself is the Jinja2 template ``templates/index.html.j2``.
 """
+
 from __future__ import annotations
 
 import json
@@ -138,23 +139,47 @@ def _metrics_table(run: NotebookRun) -> dict[str, Any]:
     shown = []
     for k, v, n in rows:
         top, _, rest = k.partition(_SEP)
-        shown.append(dict(name=str(labels.get(top, top)) + (f'{_SEP}{rest}' if rest else ''), value=v, note=n,
-                          source=str(sources.get(top))))
-    return dict(rows=shown, missing=run.metrics is None, more=more, sources=bool(sources),
-                notes='; '.join(sorted({n for _, _, n in rows if n})))
+        shown.append(
+            dict(
+                name=str(labels.get(top, top)) + (f'{_SEP}{rest}' if rest else ''),
+                value=v,
+                note=n,
+                source=str(sources.get(top)),
+            )
+        )
+    return dict(
+        rows=shown,
+        missing=run.metrics is None,
+        more=more,
+        sources=bool(sources),
+        notes='; '.join(sorted({n for _, _, n in rows if n})),
+    )
 
 
 def _run_row(r: NotebookRun) -> dict[str, Any]:
     """One notebook as the index shows it: names of its files, status, time, error, metrics."""
-    return dict(name=r.name, stem=Path(r.name).stem, status=r.status, colour=_STATUS_COLOUR[r.status],
-                seconds=f'{r.seconds:.1f}', error=r.error, ok=r.ok, findings=list(r.findings),
-                html=Path(r.html_path).name if r.html_path else None,
-                notebook=Path(r.output_path).name if r.output_path else None,
-                links=[(href, label) for href, label in (
-                    (Path(r.html_path).name if r.html_path else None, 'page'),
-                    (Path(r.metrics_path).name if r.metrics_path else None, 'metrics JSON'),
-                    (Path(r.output_path).name if r.output_path else None, 'executed notebook')) if href],
-                metrics=_metrics_table(r))
+    return dict(
+        name=r.name,
+        stem=Path(r.name).stem,
+        status=r.status,
+        colour=_STATUS_COLOUR[r.status],
+        seconds=f'{r.seconds:.1f}',
+        error=r.error,
+        ok=r.ok,
+        findings=list(r.findings),
+        html=Path(r.html_path).name if r.html_path else None,
+        notebook=Path(r.output_path).name if r.output_path else None,
+        links=[
+            (href, label)
+            for href, label in (
+                (Path(r.html_path).name if r.html_path else None, 'page'),
+                (Path(r.metrics_path).name if r.metrics_path else None, 'metrics JSON'),
+                (Path(r.output_path).name if r.output_path else None, 'executed notebook'),
+            )
+            if href
+        ],
+        metrics=_metrics_table(r),
+    )
 
 
 def _kv(items: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -179,8 +204,9 @@ def _profile_rows(info: Mapping[str, Any]) -> list[tuple[str, str]]:
             facts.append(f'seed-to-seed Kendall tau {_fmt_number(gt["seed_to_seed_kendall_tau"])}')
         spread = gt.get('accuracy_spread') or {}
         if spread.get('iqr') is not None:
-            facts.append(f'accuracy IQR {_fmt_number(spread["iqr"])} points '
-                         f'(median {_fmt_number(spread.get("median"))}%)')
+            facts.append(
+                f'accuracy IQR {_fmt_number(spread["iqr"])} points (median {_fmt_number(spread.get("median"))}%)'
+            )
         if facts:
             text += ' \u2014 ' + '; '.join(facts)
         if gt.get('error'):
@@ -212,10 +238,8 @@ def _metadata_rows(result: ReportResult) -> list[tuple[str, str]]:
         'started': result.started,
         'total wall time': f'{result.seconds:.1f} s',
         'wall time per notebook': ', '.join(f'{r.name[:2]}: {r.seconds:.1f} s' for r in result.runs),
-        'git commit': (meta.get('git_commit', 'unknown')
-                       + (' (uncommitted changes)' if meta.get('git_dirty') else '')),
-        'CPU': (f'{host.get("cpu", "unknown")} ({host.get("cpus_usable")} of {host.get("cpu_count")} '
-                'cores usable)'),
+        'git commit': (meta.get('git_commit', 'unknown') + (' (uncommitted changes)' if meta.get('git_dirty') else '')),
+        'CPU': (f'{host.get("cpu", "unknown")} ({host.get("cpus_usable")} of {host.get("cpu_count")} cores usable)'),
         'GPU': host.get('gpu') or 'none (CPU run)',
         'torch threads': host.get('torch_threads'),
         'thread settings': ', '.join(f'{k}={v}' for k, v in (host.get('thread_env') or {}).items()) or None,
@@ -229,8 +253,9 @@ def _metadata_rows(result: ReportResult) -> list[tuple[str, str]]:
         else:
             where = f'Ray at {ex["address"]}' if ex.get('address') else "Ray (this process's instance)"
         cap = f'{ex["workers"]} at once' if ex.get('workers') else 'no cap'
-        rows['notebooks ran on'] = (f'{where}, {cap}: the first notebook alone (01 where it runs), then the rest '
-                                    'in parallel, one thread each')
+        rows['notebooks ran on'] = (
+            f'{where}, {cap}: the first notebook alone (01 where it runs), then the rest in parallel, one thread each'
+        )
     rows.update({k: v if v is not None else 'not installed' for k, v in versions.items()})
     return _kv(rows)
 
@@ -241,13 +266,23 @@ def index_html(result: ReportResult) -> str:
 
     info = result.profile_info or {}
     profile_error = str(info['error']) if info and 'error' in info and len(info) <= 2 else None
-    return templates().get_template('index.html.j2').render(
-        version=__version__, profile=result.profile, started=result.started,
-        seconds=f'{result.seconds:.1f}',
-        overall='all notebooks ran' if result.ok else f'{len(result.failures)} notebook(s) failed',
-        caveat=str(info['caveat']) if info.get('caveat') else None,
-        profile_info=bool(info), profile_error=profile_error,
-        profile_rows=_profile_rows(info) if info and profile_error is None else [],
-        runs=[_run_row(r) for r in result.runs],
-        parameters=json.dumps(result.parameters, indent=2, default=repr),
-        params_tables=_params_tables(result.runs), metadata_rows=_metadata_rows(result), json_file=JSON_FILE)
+    return (
+        templates()
+        .get_template('index.html.j2')
+        .render(
+            version=__version__,
+            profile=result.profile,
+            started=result.started,
+            seconds=f'{result.seconds:.1f}',
+            overall='all notebooks ran' if result.ok else f'{len(result.failures)} notebook(s) failed',
+            caveat=str(info['caveat']) if info.get('caveat') else None,
+            profile_info=bool(info),
+            profile_error=profile_error,
+            profile_rows=_profile_rows(info) if info and profile_error is None else [],
+            runs=[_run_row(r) for r in result.runs],
+            parameters=json.dumps(result.parameters, indent=2, default=repr),
+            params_tables=_params_tables(result.runs),
+            metadata_rows=_metadata_rows(result),
+            json_file=JSON_FILE,
+        )
+    )

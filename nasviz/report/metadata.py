@@ -1,6 +1,7 @@
 """What a report folder records about its run: the files it holds, each notebook's metrics
 file, paths kept relative to the folder, and where and with what the report ran (package
 versions, git commit, CPU/GPU, threads)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,17 @@ JSON_FILE = 'report.json'
 
 #: Packages whose versions every report records.
 VERSION_PACKAGES: tuple[str, ...] = (
-    'nasviz', 'torch', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'umap-learn', 'plotly', 'papermill',
-    'nbconvert', 'ipywidgets',
+    'nasviz',
+    'torch',
+    'numpy',
+    'scipy',
+    'pandas',
+    'scikit-learn',
+    'umap-learn',
+    'plotly',
+    'papermill',
+    'nbconvert',
+    'ipywidgets',
 )
 
 
@@ -139,10 +149,15 @@ def run_metadata(repo_dir: str | Path = '.') -> dict[str, Any]:
         cpus_usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus_usable = os.cpu_count()
-    hw: dict[str, Any] = dict(cpu=_cpu_model(), cpu_count=os.cpu_count(), cpus_usable=cpus_usable,
-                              platform=platform.platform(), gpu=None, torch_threads=None,
-                              thread_env={k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')
-                                          if k in os.environ})
+    hw: dict[str, Any] = dict(
+        cpu=_cpu_model(),
+        cpu_count=os.cpu_count(),
+        cpus_usable=cpus_usable,
+        platform=platform.platform(),
+        gpu=None,
+        torch_threads=None,
+        thread_env={k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS') if k in os.environ},
+    )
     try:
         import torch
 

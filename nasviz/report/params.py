@@ -4,6 +4,7 @@
 Notebooks call :func:`check_parameters` in the cell after their ``parameters`` cell, so that a
 bad value fails in the first cells with a clear message instead of deep inside a training loop.
 """
+
 from __future__ import annotations
 
 import ast
@@ -77,10 +78,10 @@ def notebook_defaults(path: str | Path) -> dict[str, Any]:
         if cell is None:
             return {}
         meta = nb.metadata
-        language = (meta.get('kernelspec', {}).get('language') or meta.get('language_info', {}).get('name')
-                    or 'python')  # nasviz notebooks are Python
-        translator = papermill_translators.find_translator(meta.get('kernelspec', {}).get('name', 'python3'),
-                                                           language)
+        language = (
+            meta.get('kernelspec', {}).get('language') or meta.get('language_info', {}).get('name') or 'python'
+        )  # nasviz notebooks are Python
+        translator = papermill_translators.find_translator(meta.get('kernelspec', {}).get('name', 'python3'), language)
         found = {p.name: p._asdict() for p in translator.inspect(cell)}
     except Exception:  # noqa: BLE001 - unreadable notebook, no translator: nothing to report
         return {}

@@ -7,6 +7,7 @@ report`` command is a thin wrapper over it.
 
 Importing this module is cheap: papermill, nbconvert and plotly load only when a report runs.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -50,6 +51,7 @@ __all__ = ['NotebookRun', 'ReportResult', 'ReportError', 'find_notebooks', 'run_
 
 NOTEBOOK_GLOB = '[0-9][0-9]_*.ipynb'
 
+
 @dataclass(frozen=True)
 class NotebookRun:
     """What happened to one notebook.
@@ -60,14 +62,14 @@ class NotebookRun:
     ones (``injected``); ``defaults`` are the cell's own values.
     """
 
-    name: str                      # file name, e.g. '01_supernet.ipynb'
+    name: str  # file name, e.g. '01_supernet.ipynb'
     input_path: str
-    output_path: str | None        # executed notebook (written even when a cell failed)
+    output_path: str | None  # executed notebook (written even when a cell failed)
     html_path: str | None
     status: Literal['ok', 'failed', 'skipped']
     seconds: float
     parameters: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None       # one-line summary naming the notebook and the cell
+    error: str | None = None  # one-line summary naming the notebook and the cell
     cell_index: int | None = None  # 0-based index of the failing cell in the *source* notebook
     exec_count: int | None = None  # the failing cell's "In [N]" in the executed notebook
     ename: str | None = None
@@ -95,7 +97,7 @@ class ReportResult:
     parameters: dict[str, Any]
     started: str
     seconds: float
-    metadata: dict[str, Any] = field(default_factory=dict)      # versions, git, hardware
+    metadata: dict[str, Any] = field(default_factory=dict)  # versions, git, hardware
     profile_info: dict[str, Any] = field(default_factory=dict)  # profiles.describe_profile
     show_code: bool = False
 
@@ -141,9 +143,7 @@ class ReportError(RuntimeError):
         super().__init__(result.summary())
 
 
-
-def find_notebooks(notebooks_dir: str | Path = 'notebooks',
-                   notebooks: Sequence[str] | None = None) -> list[Path]:
+def find_notebooks(notebooks_dir: str | Path = 'notebooks', notebooks: Sequence[str] | None = None) -> list[Path]:
     """The ``NN_*.ipynb`` files of ``notebooks_dir`` in order, optionally restricted.
 
     ``notebooks`` selects by file name (``'01_supernet.ipynb'``), stem (``'01_supernet'``) or
@@ -180,23 +180,26 @@ def _check_kernel(kernel_name: str) -> None:
     except NoSuchKernel:
         raise ValueError(
             f'Jupyter kernel {kernel_name!r} not found; install one for this interpreter with '
-            f'`python -m ipykernel install --sys-prefix` or pass kernel_name=') from None
+            f'`python -m ipykernel install --sys-prefix` or pass kernel_name='
+        ) from None
 
 
-def run_report(notebooks_dir: str | Path = 'notebooks',
-               out_dir: str | Path = 'reports',
-               profile: str = 'tiny',
-               parameters: Mapping[str, Any] | None = None,
-               kernel_name: str | None = None,
-               notebooks: Sequence[str] | None = None,
-               *,
-               keep_going: bool = True,
-               plotlyjs: Literal['local', 'inline'] = 'local',
-               show_code: bool = False,
-               raise_on_error: bool = True,
-               backend: str | None = None,
-               workers: int | None = 1,
-               address: str | None = None) -> ReportResult:
+def run_report(
+    notebooks_dir: str | Path = 'notebooks',
+    out_dir: str | Path = 'reports',
+    profile: str = 'tiny',
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str | None = None,
+    notebooks: Sequence[str] | None = None,
+    *,
+    keep_going: bool = True,
+    plotlyjs: Literal['local', 'inline'] = 'local',
+    show_code: bool = False,
+    raise_on_error: bool = True,
+    backend: str | None = None,
+    workers: int | None = 1,
+    address: str | None = None,
+) -> ReportResult:
     """Execute the numbered notebooks with papermill and write an HTML report to ``out_dir``.
 
     Every notebook gets ``{'profile': profile, **parameters}`` injected after its ``parameters``
@@ -249,8 +252,9 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
         raise ValueError(f'out_dir must differ from notebooks_dir ({out})')
     ex = _report_executor(backend, workers, address)  # no Ray cluster there: an error before anything is written
     # every file the report writes there; one nasviz did not write is refused, untouched
-    names = [INDEX_FILE, JSON_FILE, PLOTLYJS_FILE] + [n for p in paths for n in (
-        p.name, f'{p.stem}.html', metrics_path_for(out, p.name).name)]
+    names = [INDEX_FILE, JSON_FILE, PLOTLYJS_FILE] + [
+        n for p in paths for n in (p.name, f'{p.stem}.html', metrics_path_for(out, p.name).name)
+    ]
     claim(out, names, 'out_dir', vouched_by=JSON_FILE)
     out.mkdir(parents=True, exist_ok=True)
     if plotlyjs == 'local':
@@ -264,8 +268,14 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
 
     started = _dt.datetime.now().astimezone().isoformat(timespec='seconds')
     t_all = time.perf_counter()
-    job: dict[str, Any] = dict(out_dir=str(out), params=params, kernel_name=kernel_name, plotlyjs=plotlyjs,
-               show_code=show_code, caveat=profile_info.get('caveat'))
+    job: dict[str, Any] = dict(
+        out_dir=str(out),
+        params=params,
+        kernel_name=kernel_name,
+        plotlyjs=plotlyjs,
+        show_code=show_code,
+        caveat=profile_info.get('caveat'),
+    )
     if ex is None:
         runs: list[NotebookRun] = []
         stop = False
@@ -280,14 +290,21 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
         runs = _run_on_executor(ex, paths, job, keep_going)
     metadata = run_metadata(notebooks_dir)
     if ex is not None:
-        metadata['executor'] = {'backend': ex.backend, 'workers': ex.workers,
-                                'address': getattr(ex, 'address', None)}
+        metadata['executor'] = {'backend': ex.backend, 'workers': ex.workers, 'address': getattr(ex, 'address', None)}
 
     result = ReportResult(
-        runs=tuple(runs), out_dir=str(out), index_path=str(out / INDEX_FILE),
-        json_path=str(out / JSON_FILE), profile=params['profile'], parameters=params,
-        started=started, seconds=round(time.perf_counter() - t_all, 3),
-        metadata=metadata, profile_info=profile_info, show_code=show_code)
+        runs=tuple(runs),
+        out_dir=str(out),
+        index_path=str(out / INDEX_FILE),
+        json_path=str(out / JSON_FILE),
+        profile=params['profile'],
+        parameters=params,
+        started=started,
+        seconds=round(time.perf_counter() - t_all, 3),
+        metadata=metadata,
+        profile_info=profile_info,
+        show_code=show_code,
+    )
     write_report_file(result.json_path, json.dumps(result.to_dict(), indent=2, default=json_default) + '\n')
     write_report_file(result.index_path, index_html(result))
     if not result.ok and raise_on_error:
@@ -295,9 +312,17 @@ def run_report(notebooks_dir: str | Path = 'notebooks',
     return result
 
 
-def run_notebook(path: str | Path, out_dir: str | Path, params: Mapping[str, Any], kernel_name: str = 'python3',
-                 *, plotlyjs: Literal['local', 'inline'] = 'local', show_code: bool = False,
-                 caveat: str | None = None, progress_bar: bool = True) -> NotebookRun:
+def run_notebook(
+    path: str | Path,
+    out_dir: str | Path,
+    params: Mapping[str, Any],
+    kernel_name: str = 'python3',
+    *,
+    plotlyjs: Literal['local', 'inline'] = 'local',
+    show_code: bool = False,
+    caveat: str | None = None,
+    progress_bar: bool = True,
+) -> NotebookRun:
     """Execute one notebook as :func:`run_report` does and return its record: papermill with
     ``params`` injected and ``out_dir`` as working directory, the executed copy's HTML page
     (``plotlyjs``, ``show_code``, the profile's ``caveat`` on the page) and the
@@ -319,44 +344,77 @@ def run_notebook(path: str | Path, out_dir: str | Path, params: Mapping[str, Any
     t0 = time.perf_counter()
     failure: dict[str, Any] = {}
     try:
-        pm.execute_notebook(str(path.resolve()), str(out_nb), parameters=params,
-                            kernel_name=kernel_name, language=_notebook_language(path),
-                            cwd=str(out), progress_bar=progress_bar)
+        pm.execute_notebook(
+            str(path.resolve()),
+            str(out_nb),
+            parameters=params,
+            kernel_name=kernel_name,
+            language=_notebook_language(path),
+            cwd=str(out),
+            progress_bar=progress_bar,
+        )
     except pm.PapermillExecutionError as e:
         failure = _describe_cell_error(path, e)
     except Exception as e:  # dead kernel, timeout, unreadable notebook: no cell to blame
-        failure = {'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
-                   'ename': type(e).__name__, 'evalue': str(e)}
+        failure = {
+            'error': f'{path.name}: {type(e).__name__}: {_first_line(str(e))}',
+            'ename': type(e).__name__,
+            'evalue': str(e),
+        }
     seconds = time.perf_counter() - t0
     metrics, findings = read_metrics(metrics_file)
     html_path: Path | None = None
     if out_nb.exists():
         try:
             relativize_papermill_paths(out_nb, out)
-            page = dict(name=path.name, profile=params['profile'], seconds=seconds,
-                        metrics=metrics_file.name if metrics is not None else None,
-                        caveat=caveat, parameters=resolved)
+            page = dict(
+                name=path.name,
+                profile=params['profile'],
+                seconds=seconds,
+                metrics=metrics_file.name if metrics is not None else None,
+                caveat=caveat,
+                parameters=resolved,
+            )
             export_html(out_nb, out_html, plotlyjs, show_code=show_code, page=page)
             html_path = out_html
         except Exception as e:  # a broken export must not hide the notebook's own result
             if not failure:
-                failure = {'error': f'{path.name}: HTML export failed: {type(e).__name__}: {e}',
-                           'ename': type(e).__name__, 'evalue': str(e)}
+                failure = {
+                    'error': f'{path.name}: HTML export failed: {type(e).__name__}: {e}',
+                    'ename': type(e).__name__,
+                    'evalue': str(e),
+                }
     return NotebookRun(
-        name=path.name, input_path=str(path.resolve()),
+        name=path.name,
+        input_path=str(path.resolve()),
         output_path=str(out_nb) if out_nb.exists() else None,
         html_path=str(html_path) if html_path else None,
-        status='failed' if failure else 'ok', seconds=round(seconds, 3), parameters=resolved,
-        injected=params, defaults=defaults,
+        status='failed' if failure else 'ok',
+        seconds=round(seconds, 3),
+        parameters=resolved,
+        injected=params,
+        defaults=defaults,
         metrics_path=str(metrics_file) if metrics is not None else None,
-        metrics=metrics, findings=tuple(findings), **failure)
+        metrics=metrics,
+        findings=tuple(findings),
+        **failure,
+    )
 
 
 def _skipped_run(path: Path, params: Mapping[str, Any]) -> NotebookRun:
     """The record of a notebook not run after an earlier failure (``keep_going=False``)."""
     defaults = notebook_defaults(path)
-    return NotebookRun(path.name, str(path.resolve()), None, None, 'skipped', 0.0, {**defaults, **params},
-                       injected=dict(params), defaults=defaults)
+    return NotebookRun(
+        path.name,
+        str(path.resolve()),
+        None,
+        None,
+        'skipped',
+        0.0,
+        {**defaults, **params},
+        injected=dict(params),
+        defaults=defaults,
+    )
 
 
 def _report_executor(backend: str | None, workers: int | None, address: str | None) -> Executor | None:
@@ -410,8 +468,10 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
             stop_file.touch()
 
     def tasks(chunk: Sequence[Path]) -> list[Task]:
-        return [Task(p.name, (str(p.resolve()), job, int(resources['num_cpus']), str(stop_file)), **resources)
-                for p in chunk]
+        return [
+            Task(p.name, (str(p.resolve()), job, int(resources['num_cpus']), str(stop_file)), **resources)
+            for p in chunk
+        ]
 
     bar: dict[str, Any] = dict(desc='notebooks', unit='notebook', total=len(paths))
     try:
@@ -428,7 +488,6 @@ def _run_on_executor(ex: Executor, paths: Sequence[Path], job: dict[str, Any], k
     return [got[name] for name in order]
 
 
-
 def _notebook_language(path: Path) -> str | None:
     """The notebook's own language, or 'python' when its metadata names none.
 
@@ -441,7 +500,6 @@ def _notebook_language(path: Path) -> str | None:
         return None  # let papermill report the unreadable file itself
     lang = meta.get('kernelspec', {}).get('language') or meta.get('language_info', {}).get('name')
     return None if lang else 'python'
-
 
 
 def _first_line(text: str) -> str:
@@ -477,5 +535,4 @@ def _describe_cell_error(path: Path, e: Any) -> dict[str, Any]:
     error = f'{path.name}: {where} raised {e.ename}: {_first_line(str(e.evalue))}'
     if first_src:
         error += f' -- cell starts with: {first_src[:80]}'
-    return {'error': error, 'cell_index': cell, 'exec_count': e.exec_count,
-            'ename': e.ename, 'evalue': e.evalue}
+    return {'error': error, 'cell_index': cell, 'exec_count': e.exec_count, 'ename': e.ename, 'evalue': e.evalue}

@@ -4,13 +4,28 @@ budget (:func:`run_search`; results as :class:`SearchResult`). What a method nee
 lives in :mod:`nasviz.search.groups`.
 
 Importing the package is light (torch loads on first use of a search function)."""
+
 from nasviz.search.names import SEARCH_METHODS
 
-__all__ = ['SEARCH_METHODS', 'SEARCH_SPACES', 'SearchConfig', 'SearchResult', 'run_search', 'search_config',
-           'split_for_search', 'true_accuracy']
+__all__ = [
+    'SEARCH_METHODS',
+    'SEARCH_SPACES',
+    'SearchConfig',
+    'SearchResult',
+    'run_search',
+    'search_config',
+    'split_for_search',
+    'true_accuracy',
+]
 
-_LAZY = {'SearchConfig': 'base', 'SearchResult': 'base', 'split_for_search': 'base', 'true_accuracy': 'base',
-         'run_search': 'run', 'search_config': 'run'}
+_LAZY = {
+    'SearchConfig': 'base',
+    'SearchResult': 'base',
+    'split_for_search': 'base',
+    'true_accuracy': 'base',
+    'run_search': 'run',
+    'search_config': 'run',
+}
 
 
 def __getattr__(name: str):

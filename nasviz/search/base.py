@@ -8,6 +8,7 @@ the budget of every method: ISTA-NAS and DARTS interleave one held-out batch per
 SPOS trains its supernet for those epochs and then scores ``n_candidates`` cells on the held-out
 half, random search spends the same training steps on ``n_candidates`` standalone cells.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,15 +26,15 @@ import torch
 from torch import nn
 
 from nasviz.bench.micro import MicroBench, default_path
+from nasviz.cache import cached
 from nasviz.checkpoint import zip_intact
 from nasviz.data import ImageData, iterate_batches, load_dataset
+from nasviz.io import load_checked
 from nasviz.ownership import claim
 from nasviz.search.groups import search_groups
 from nasviz.search.names import SEARCH_METHODS
 from nasviz.supernet.evaluate import accuracy
 from nasviz.supernet.train import TrainConfig, train_supernet
-from nasviz.cache import cached
-from nasviz.io import load_checked
 from nasviz.validate import check_count, check_int
 
 
@@ -45,8 +46,6 @@ def check_lambda(lam: float, name: str = 'lam') -> float:
     if not math.isfinite(lam) or lam <= 0:
         raise ValueError(f'{name} must be a number > 0, got {lam!r}')
     return lam
-
-
 
 
 @dataclass(frozen=True)
@@ -112,12 +111,15 @@ class SearchConfig:
         if not isinstance(self.one_stage, bool):
             raise ValueError(f'one_stage must be True or False, got {self.one_stage!r}')
         if self.one_stage and self.method != 'ista':
-            raise ValueError(f'one_stage is an ISTA-NAS option (method ista); method {self.method!r} has no '
-                             'one-stage variant')
+            raise ValueError(
+                f'one_stage is an ISTA-NAS option (method ista); method {self.method!r} has no one-stage variant'
+            )
         if self.final_epochs is not None:
             if not self.one_stage:
-                raise ValueError(f'final_epochs={self.final_epochs!r} needs one_stage=True (the epochs of training '
-                                 'after the support is fixed)')
+                raise ValueError(
+                    f'final_epochs={self.final_epochs!r} needs one_stage=True (the epochs of training '
+                    'after the support is fixed)'
+                )
             check_count(self.final_epochs, 'final_epochs')
 
     @property
@@ -139,9 +141,9 @@ def config_key(cfg: SearchConfig) -> dict[str, Any]:
     return d
 
 
-
-def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any],
-                      keys: tuple[str, ...] = (), what: str = 'search') -> dict[str, Any] | None:
+def resume_checkpoint(
+    ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any], keys: tuple[str, ...] = (), what: str = 'search'
+) -> dict[str, Any] | None:
     """The state saved in checkpoint ``ckpt`` of a search with config ``cfg``, or None (no
     checkpoint, or one that cannot be read: :func:`nasviz.io.load_checked` sets it aside).
 
@@ -153,8 +155,9 @@ def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any
         return None
     claim(ckpt.parent, (ckpt.name, ckpt.name + '.sha256'), 'checkpoint_dir')  # never a user's file
     need = {'epoch', 'rows', 'config', *parts, *keys}
-    state = load_checked(ckpt, lambda p: torch.load(p, weights_only=False), validate=lambda st: need <= set(st),
-                         intact=zip_intact)
+    state = load_checked(
+        ckpt, lambda p: torch.load(p, weights_only=False), validate=lambda st: need <= set(st), intact=zip_intact
+    )
     if state is None:
         return None
     if state['config'] != config_key(cfg):
@@ -162,6 +165,7 @@ def resume_checkpoint(ckpt: Path | None, cfg: SearchConfig, parts: dict[str, Any
     for name, obj in parts.items():
         obj.load_state_dict(state[name])
     return state
+
 
 @dataclass
 class SearchResult:
@@ -216,19 +220,28 @@ class SearchResult:
         if 'weights' not in self.history.columns:
             return pd.DataFrame(columns=['epoch', 'edge', 'op', 'value'])
         labels = search_groups(self.config.space).weight_labels()
-        rows = [dict(epoch=int(r.epoch), edge=e, op=o, value=float(v))
-                for r in self.history.itertuples()
-                for (e, o), v in zip(labels, np.asarray(r.weights, dtype=np.float64).ravel())]
+        rows = [
+            dict(epoch=int(r.epoch), edge=e, op=o, value=float(v))
+            for r in self.history.itertuples()
+            for (e, o), v in zip(labels, np.asarray(r.weights, dtype=np.float64).ravel())
+        ]
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the ``nasviz search --out`` file)."""
-        out: dict[str, Any] = dict(arch=str(self.arch), true_accuracy=self.true_accuracy,
-                                   ground_truth=self.ground_truth, truth_source=self.truth_source,
-                                   search_seconds=round(float(self.search_seconds), 3), method=self.method,
-                                   space=self.config.space, seed=self.config.seed, config=asdict(self.config),
-                                   step={k: float(v) for k, v in self.step.items()},
-                                   support_history=self.support_history())
+        out: dict[str, Any] = dict(
+            arch=str(self.arch),
+            true_accuracy=self.true_accuracy,
+            ground_truth=self.ground_truth,
+            truth_source=self.truth_source,
+            search_seconds=round(float(self.search_seconds), 3),
+            method=self.method,
+            space=self.config.space,
+            seed=self.config.seed,
+            config=asdict(self.config),
+            step={k: float(v) for k, v in self.step.items()},
+            support_history=self.support_history(),
+        )
         h = self.history
         for col in ('support_changes', 'recovery_error', 'block_gap', 'train_loss', 'train_acc'):
             if col in h.columns:
@@ -239,13 +252,16 @@ class SearchResult:
             out['n_candidates'] = int(len(self.candidates))
         if self.config.one_stage:
             f = self.final_history if self.final_history is not None else pd.DataFrame()
-            out.update(one_stage=True, final_epochs=self.config.n_final_epochs,
-                       network_test_accuracy=None if self.network_accuracy is None else float(self.network_accuracy),
-                       network_test_loss=None if self.network_loss is None else float(self.network_loss),
-                       final_support_history=[str(a) for a in f.get('arch', [])],
-                       final_train_loss=[float(v) for v in f.get('train_loss', [])],
-                       final_train_acc=[float(v) for v in f.get('train_acc', [])],
-                       final_seconds=float(f['seconds'].sum()) if 'seconds' in f else None)
+            out.update(
+                one_stage=True,
+                final_epochs=self.config.n_final_epochs,
+                network_test_accuracy=None if self.network_accuracy is None else float(self.network_accuracy),
+                network_test_loss=None if self.network_loss is None else float(self.network_loss),
+                final_support_history=[str(a) for a in f.get('arch', [])],
+                final_train_loss=[float(v) for v in f.get('train_loss', [])],
+                final_train_acc=[float(v) for v in f.get('train_acc', [])],
+                final_seconds=float(f['seconds'].sum()) if 'seconds' in f else None,
+            )
         return out
 
 
@@ -265,9 +281,17 @@ def split_for_search(data: ImageData, random_state: int = 0) -> ImageData:
     held_ids[perm[: base // 2]] = True
     held = held_ids[np.arange(n) % base]
     tr, ho = torch.from_numpy(np.flatnonzero(~held)), torch.from_numpy(np.flatnonzero(held))
-    return ImageData(data.name, data.x_train[tr], data.y_train[tr], data.x_train[ho], data.y_train[ho],
-                     data.num_classes, data_id=f'{data.data_id}-search{random_state}', augment=data.augment,
-                     info=dict(data.info, search_split=random_state))
+    return ImageData(
+        data.name,
+        data.x_train[tr],
+        data.y_train[tr],
+        data.x_train[ho],
+        data.y_train[ho],
+        data.num_classes,
+        data_id=f'{data.data_id}-search{random_state}',
+        augment=data.augment,
+        info=dict(data.info, search_split=random_state),
+    )
 
 
 def epoch_generator(seed: int, epoch: int, stream: int = 0) -> torch.Generator:
@@ -288,7 +312,8 @@ def weight_optimizer(params, cfg: SearchConfig, steps_total: int):
     """SGD + cosine schedule, as :mod:`nasviz.supernet.train` uses."""
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, steps_total) / steps_total)))
+        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, steps_total) / steps_total))
+    )
     return opt, sched
 
 
@@ -320,10 +345,14 @@ def _train_with_recipe(recipe: dict, arch: Any, seed: int) -> float:
 
     data = load_dataset(recipe['dataset'], **recipe['data'])
     torch.manual_seed(seed)
-    net = search_groups(recipe.get('space', 'nb201')).recipe_network(recipe, arch, data.num_classes,
-                                                                      data.in_channels)
-    cfg = TrainConfig(epochs=recipe['epochs'], batch_size=recipe['batch_size'], lr=recipe['lr'],
-                      weight_decay=recipe['weight_decay'], seed=seed)
+    net = search_groups(recipe.get('space', 'nb201')).recipe_network(recipe, arch, data.num_classes, data.in_channels)
+    cfg = TrainConfig(
+        epochs=recipe['epochs'],
+        batch_size=recipe['batch_size'],
+        lr=recipe['lr'],
+        weight_decay=recipe['weight_decay'],
+        seed=seed,
+    )
     train_supernet(net, data, cfg, progress=False)
     acc, _ = accuracy(net, arch, data.x_test, data.y_test)
     return float(acc)
@@ -368,13 +397,22 @@ def _extra_bench(bench: Any):
 
 def _recipe_accuracies(arch: Any, bench: Any, cache: bool = True) -> list[float]:
     rec = _recipe_key(bench.recipe)
-    return [cached('search_truth', (rec, str(arch), int(s)), functools.partial(_train_with_recipe, rec, arch, int(s)),
-                   cache=cache) for s in bench.seeds]
+    return [
+        cached(
+            'search_truth',
+            (rec, str(arch), int(s)),
+            functools.partial(_train_with_recipe, rec, arch, int(s)),
+            cache=cache,
+        )
+        for s in bench.seeds
+    ]
 
 
 #: what a benchmark table's accuracy is, per space
-_TABLE_TRUTH = {'nb201': 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)',
-                'darts': 'NAS-Bench-301 table (cifar10 validation accuracy)'}
+_TABLE_TRUTH = {
+    'nb201': 'NAS-Bench-201 table (cifar10 test accuracy, 200 epochs)',
+    'darts': 'NAS-Bench-301 table (cifar10 validation accuracy)',
+}
 
 
 class NoGroundTruth(ValueError):
@@ -402,7 +440,8 @@ def true_accuracy(arch: Any, bench: Any, cache: bool = True) -> tuple[float, str
             raise NoGroundTruth(
                 f'no ground truth for the found cell {arch}: the {name} holds '
                 f'{f"{n:,} " if n else ""}genotypes and not this one, and none is invented; use --profile '
-                'tiny, where a found cell the micro benchmark lacks is trained with its own recipe') from None
+                'tiny, where a found cell the micro benchmark lacks is trained with its own recipe'
+            ) from None
     name = 'micro benchmark (test accuracy, mean over its seeds)'
     try:
         return bench.accuracy(arch), name, 'benchmark'
@@ -441,8 +480,13 @@ def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache
         if a in have:
             continue
         accs = _recipe_accuracies(arch, bench, cache)
-        rows.append(dict(arch_str=a, params=groups.recipe_params(bench.recipe, arch),
-                         **{f'acc_seed{s}': round(v, 4) for s, v in zip(bench.seeds, accs)}))
+        rows.append(
+            dict(
+                arch_str=a,
+                params=groups.recipe_params(bench.recipe, arch),
+                **{f'acc_seed{s}': round(v, 4) for s, v in zip(bench.seeds, accs)},
+            )
+        )
         have.add(a)
         added += 1
     if not rows:
@@ -450,8 +494,11 @@ def extend_truth(archs, bench: Any, path: str | os.PathLike | None = None, cache
     if added or old is None:
         df = pd.DataFrame(rows).drop(columns=['canonical', 'degenerate', 'accuracy'], errors='ignore')
         df = df.sort_values('arch_str').reset_index(drop=True)
-        recipe = dict(bench.recipe, note='cells found by nasviz.search that the micro benchmark does not hold; '
-                                         'same recipe and seeds (nasviz.search.base.extend_truth)')
+        recipe = dict(
+            bench.recipe,
+            note='cells found by nasviz.search that the micro benchmark does not hold; '
+            'same recipe and seeds (nasviz.search.base.extend_truth)',
+        )
         MicroBench.from_frame(df, recipe).save(path)
     return path
 
@@ -463,6 +510,17 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-__all__ = ['check_lambda', 'SEARCH_METHODS', 'SearchConfig', 'config_key', 'SearchResult',
-           'split_for_search',
-           'true_accuracy', 'NoGroundTruth', 'extend_truth', 'extra_truth_path', 'epoch_generator', 'cycle_batches']
+__all__ = [
+    'check_lambda',
+    'SEARCH_METHODS',
+    'SearchConfig',
+    'config_key',
+    'SearchResult',
+    'split_for_search',
+    'true_accuracy',
+    'NoGroundTruth',
+    'extend_truth',
+    'extra_truth_path',
+    'epoch_generator',
+    'cycle_batches',
+]

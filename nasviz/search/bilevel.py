@@ -1,6 +1,7 @@
 """The alternating optimisation shared by ISTA-NAS and the DARTS relaxation: one architecture
 step on a held-out batch, then one weight step on a training batch, over ``epochs`` passes of
 the search-train half. Only the weighted network and the architecture variables differ."""
+
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
+from nasviz.io import atomic_torch_save
 from nasviz.search.base import (
     SearchConfig,
     arch_optimizer,
@@ -26,16 +28,24 @@ from nasviz.search.base import (
     weight_optimizer,
 )
 from nasviz.search.network import count_saved_bytes
-from nasviz.io import atomic_torch_save
 
 CKPT_NAME = 'search_checkpoint.pt'
 
 
-def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], torch.Tensor],
-              select: Callable[[torch.Tensor], Any], mode: str, data: ImageData, cfg: SearchConfig,
-              on_epoch: Callable[[int], dict] | None = None, progress: bool = True,
-              desc: str = 'search', arch_weight_decay: float | None = None,
-              checkpoint_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
+def alternate(
+    model: nn.Module,
+    arch_vars: nn.Module,
+    weights_fn: Callable[[], torch.Tensor],
+    select: Callable[[torch.Tensor], Any],
+    mode: str,
+    data: ImageData,
+    cfg: SearchConfig,
+    on_epoch: Callable[[int], dict] | None = None,
+    progress: bool = True,
+    desc: str = 'search',
+    arch_weight_decay: float | None = None,
+    checkpoint_dir: str | Path | None = None,
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Run the search; returns the per-epoch history and the step costs.
 
     ``model`` is a weighted supernet of the space (``forward_weighted(x, weights, mode,
@@ -64,19 +74,20 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
     prev: Any = None
     start = 0
     ckpt = Path(checkpoint_dir) / CKPT_NAME if checkpoint_dir is not None else None
-    state = resume_checkpoint(ckpt, cfg, dict(model=model, arch_vars=arch_vars, opt_w=opt_w, opt_a=opt_a,
-                                              sched=sched), keys=('prev', 'costs'))
+    state = resume_checkpoint(
+        ckpt, cfg, dict(model=model, arch_vars=arch_vars, opt_w=opt_w, opt_a=opt_a, sched=sched), keys=('prev', 'costs')
+    )
     if state is not None:
         rows, prev, start = state['rows'], state['prev'], state['epoch'] + 1
         w_times, a_times, saved_w, saved_a = state['costs']
-    bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False, initial=start,
-               total=cfg.epochs)
+    bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False, initial=start, total=cfg.epochs)
     for epoch in bar:
         held = cycle_batches(data, cfg.batch_size, cfg.seed, epoch)
         g = epoch_generator(cfg.seed, epoch)
         changes, tot_loss, correct, seen = 0, 0.0, 0, 0
-        for i, (xb, yb) in enumerate(iterate_batches(data.x_train, data.y_train, cfg.batch_size, g,
-                                                     augment=data.augment)):
+        for i, (xb, yb) in enumerate(
+            iterate_batches(data.x_train, data.y_train, cfg.batch_size, g, augment=data.augment)
+        ):
             # architecture step (held-out batch); the network weights take no gradient here
             xv, yv = next(held)
             t0 = time.perf_counter()
@@ -123,20 +134,40 @@ def alternate(model: nn.Module, arch_vars: nn.Module, weights_fn: Callable[[], t
             seen += len(yb)
         with torch.no_grad():
             w = weights_fn().detach()
-        row = dict(epoch=epoch, arch=select(w), support_changes=changes, train_loss=tot_loss / seen,
-                   train_acc=100.0 * correct / seen)
+        row = dict(
+            epoch=epoch,
+            arch=select(w),
+            support_changes=changes,
+            train_loss=tot_loss / seen,
+            train_acc=100.0 * correct / seen,
+        )
         if on_epoch is not None:
             row.update(on_epoch(epoch) or {})
         rows.append(row)
         if ckpt is not None:
-            atomic_torch_save(dict(model=model.state_dict(), arch_vars=arch_vars.state_dict(),
-                                   opt_w=opt_w.state_dict(), opt_a=opt_a.state_dict(), sched=sched.state_dict(),
-                                   epoch=epoch, rows=rows, prev=prev, config=config_key(cfg),
-                                   costs=(w_times, a_times, saved_w, saved_a)), ckpt)
+            atomic_torch_save(
+                dict(
+                    model=model.state_dict(),
+                    arch_vars=arch_vars.state_dict(),
+                    opt_w=opt_w.state_dict(),
+                    opt_a=opt_a.state_dict(),
+                    sched=sched.state_dict(),
+                    epoch=epoch,
+                    rows=rows,
+                    prev=prev,
+                    config=config_key(cfg),
+                    costs=(w_times, a_times, saved_w, saved_a),
+                ),
+                ckpt,
+            )
         bar.set_postfix(loss=f'{row["train_loss"]:.3f}', cell=str(row['arch'])[:24])
     # the first steps pay one-off warm-up costs; the median is the steady step
-    step = dict(w_step_s=float(np.median(w_times)), arch_step_s=float(np.median(a_times)),
-                saved_mib=float(np.mean(saved_w)) / 2 ** 20, arch_saved_mib=float(np.mean(saved_a)) / 2 ** 20)
+    step = dict(
+        w_step_s=float(np.median(w_times)),
+        arch_step_s=float(np.median(a_times)),
+        saved_mib=float(np.mean(saved_w)) / 2**20,
+        arch_saved_mib=float(np.mean(saved_a)) / 2**20,
+    )
     return pd.DataFrame(rows), step
 
 

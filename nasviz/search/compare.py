@@ -1,5 +1,6 @@
 """Tables over many searches: one row per (method, seed), mean +- SE per method, paired
 differences to a reference method over seeds, and the space's trivial baselines."""
+
 from __future__ import annotations
 
 import os
@@ -26,18 +27,30 @@ def comparison_rows(results: Sequence[SearchResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         h = r.history
-        rows.append(dict(method=r.method, seed=r.seed, epochs=r.config.epochs, arch=str(r.arch),
-                         true_accuracy=r.true_accuracy, truth_source=r.truth_source,
-                         search_seconds=r.search_seconds,
-                         w_step_s=r.step.get('w_step_s', np.nan), arch_step_s=r.step.get('arch_step_s', np.nan),
-                         saved_mib=r.step.get('saved_mib', np.nan),
-                         support_changes=float(h['support_changes'].sum()) if 'support_changes' in h else np.nan,
-                         recovery_error=float(h['recovery_error'].iloc[-1]) if 'recovery_error' in h else np.nan))
+        rows.append(
+            dict(
+                method=r.method,
+                seed=r.seed,
+                epochs=r.config.epochs,
+                arch=str(r.arch),
+                true_accuracy=r.true_accuracy,
+                truth_source=r.truth_source,
+                search_seconds=r.search_seconds,
+                w_step_s=r.step.get('w_step_s', np.nan),
+                arch_step_s=r.step.get('arch_step_s', np.nan),
+                saved_mib=r.step.get('saved_mib', np.nan),
+                support_changes=float(h['support_changes'].sum()) if 'support_changes' in h else np.nan,
+                recovery_error=float(h['recovery_error'].iloc[-1]) if 'recovery_error' in h else np.nan,
+            )
+        )
         if r.config.one_stage:  # only then: the columns of plain comparisons stay as they were
             f = r.final_history if r.final_history is not None else pd.DataFrame()
-            rows[-1].update(final_epochs=r.config.n_final_epochs, network_accuracy=r.network_accuracy,
-                            network_loss=r.network_loss,
-                            final_seconds=float(f['seconds'].sum()) if 'seconds' in f else np.nan)
+            rows[-1].update(
+                final_epochs=r.config.n_final_epochs,
+                network_accuracy=r.network_accuracy,
+                network_loss=r.network_loss,
+                final_seconds=float(f['seconds'].sum()) if 'seconds' in f else np.nan,
+            )
     return pd.DataFrame(rows)
 
 
@@ -51,10 +64,18 @@ def summarize_comparison(runs: pd.DataFrame, reference: str | None = 'ista', lev
     ref = runs[runs['method'] == reference].set_index('seed')['true_accuracy'] if reference else None
     for method, g in runs.groupby('method', sort=False):
         ss = seed_summary(g['true_accuracy'].to_numpy(), level=level)
-        row: dict[str, Any] = dict(method=method, n_seeds=ss.n, true_accuracy=ss.mean, se=ss.se, low=ss.ci.low,
-                                   high=ss.ci.high, search_seconds=g['search_seconds'].mean(),
-                                   w_step_s=g['w_step_s'].median(), arch_step_s=g['arch_step_s'].median(),
-                                   saved_mib=g['saved_mib'].median())
+        row: dict[str, Any] = dict(
+            method=method,
+            n_seeds=ss.n,
+            true_accuracy=ss.mean,
+            se=ss.se,
+            low=ss.ci.low,
+            high=ss.ci.high,
+            search_seconds=g['search_seconds'].mean(),
+            w_step_s=g['w_step_s'].median(),
+            arch_step_s=g['arch_step_s'].median(),
+            saved_mib=g['saved_mib'].median(),
+        )
         if ref is not None and method != reference:
             paired = g.set_index('seed')['true_accuracy'].sub(ref).dropna()
             if len(paired):
@@ -80,14 +101,33 @@ def space_baselines(bench: Any, runs: pd.DataFrame | None = None) -> pd.DataFram
     acc = bench.accuracies(archs)
     params = bench.params_many(archs) if hasattr(bench, 'params_many') else np.array([bench.params(a) for a in archs])
     big = int(np.argmax(params))
-    return pd.DataFrame([
-        dict(baseline='random cell (mean of the space)', true_accuracy=float(acc.mean()),
-             low=float(np.percentile(acc, 2.5)), high=float(np.percentile(acc, 97.5)), n=len(acc)),
-        dict(baseline='largest cell (most parameters)', true_accuracy=float(acc[big]), low=np.nan, high=np.nan,
-             n=1, arch=str(archs[big])),
-        dict(baseline='best cell in the table (oracle)', true_accuracy=float(acc.max()), low=np.nan, high=np.nan,
-             n=1, arch=str(archs[int(np.argmax(acc))])),
-    ])
+    return pd.DataFrame(
+        [
+            dict(
+                baseline='random cell (mean of the space)',
+                true_accuracy=float(acc.mean()),
+                low=float(np.percentile(acc, 2.5)),
+                high=float(np.percentile(acc, 97.5)),
+                n=len(acc),
+            ),
+            dict(
+                baseline='largest cell (most parameters)',
+                true_accuracy=float(acc[big]),
+                low=np.nan,
+                high=np.nan,
+                n=1,
+                arch=str(archs[big]),
+            ),
+            dict(
+                baseline='best cell in the table (oracle)',
+                true_accuracy=float(acc.max()),
+                low=np.nan,
+                high=np.nan,
+                n=1,
+                arch=str(archs[int(np.argmax(acc))]),
+            ),
+        ]
+    )
 
 
 def percentile_in_space(values: Sequence[float], bench: Any) -> np.ndarray:
@@ -104,8 +144,9 @@ def comparison_path(profile: str = 'tiny', space: str = 'nb201') -> Path:
     """Where ``benchmarks/search_compare.py`` keeps a profile's comparison by default, beside the
     micro benchmark: ``data/search_comparison_<profile>.csv`` for NAS-Bench-201,
     ``data/search_comparison_<profile>_<space>.csv`` for another space."""
-    return default_path().with_name(f'search_comparison_{profile}.csv' if space == 'nb201'
-                                    else f'search_comparison_{profile}_{space}.csv')
+    return default_path().with_name(
+        f'search_comparison_{profile}.csv' if space == 'nb201' else f'search_comparison_{profile}_{space}.csv'
+    )
 
 
 def load_comparison(path: str | os.PathLike) -> pd.DataFrame:
@@ -113,8 +154,9 @@ def load_comparison(path: str | os.PathLike) -> pd.DataFrame:
     one row per method and seed, finite accuracies)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'comparison table not found: {path}; write it with '
-                                '`python benchmarks/search_compare.py --out ...`')
+        raise FileNotFoundError(
+            f'comparison table not found: {path}; write it with `python benchmarks/search_compare.py --out ...`'
+        )
     df = pd.read_csv(path)
     missing = [c for c in RUN_COLUMNS if c not in df.columns]
     if missing:
@@ -140,8 +182,10 @@ def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: 
         if n < 2:
             head = f'With one seed, {name} finds a cell of true accuracy {r.true_accuracy:.{digits}f}% (no SE)'
         else:
-            head = (f'Over {n} seeds, {name} finds cells of true accuracy {r.true_accuracy:.{digits}f} ± '
-                    f'{r.se:.{digits}f}% (mean ± SE; 95% t interval {r.low:.{digits}f} to {r.high:.{digits}f})')
+            head = (
+                f'Over {n} seeds, {name} finds cells of true accuracy {r.true_accuracy:.{digits}f} ± '
+                f'{r.se:.{digits}f}% (mean ± SE; 95% t interval {r.low:.{digits}f} to {r.high:.{digits}f})'
+            )
         head += f', in {r.search_seconds:.0f} s of search on average'
         if method != reference and 'diff_vs_ref' in summary.columns and np.isfinite(r.get('diff_vs_ref', np.nan)):
             d = f'{r.diff_vs_ref:+.{digits}f} points'
@@ -149,13 +193,17 @@ def describe_comparison(summary: pd.DataFrame, reference: str = 'ista', digits: 
                 head += f'; {d} against {ref_name} on one seed (no claim)'
             elif r.diff_low <= 0 <= r.diff_high:
                 det = detectable_from_interval(Estimate(r.diff_vs_ref, r.diff_low, r.diff_high, n), df=n - 1)
-                head += (f'; its difference to {ref_name}, {d} (± {r.diff_se:.{digits}f} SE, 95% t interval '
-                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed), is within noise '
-                         f'(smallest detectable difference {det:.{digits}f} points)')
+                head += (
+                    f'; its difference to {ref_name}, {d} (± {r.diff_se:.{digits}f} SE, 95% t interval '
+                    f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed), is within noise '
+                    f'(smallest detectable difference {det:.{digits}f} points)'
+                )
             else:
                 side = 'better' if r.diff_low > 0 else 'worse'
-                head += (f'; it is {side} than {ref_name} by {abs(r.diff_vs_ref):.{digits}f} points (95% t interval '
-                         f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed)')
+                head += (
+                    f'; it is {side} than {ref_name} by {abs(r.diff_vs_ref):.{digits}f} points (95% t interval '
+                    f'{r.diff_low:+.{digits}f} to {r.diff_high:+.{digits}f}, paired by seed)'
+                )
         out.append(head + '.')
     return out
 
@@ -171,8 +219,17 @@ def versus_cell(runs: pd.DataFrame, accuracy: float, level: float = 0.95) -> pd.
     rows = []
     for method, g in runs.groupby('method', sort=False):
         d = seed_summary(g['true_accuracy'].to_numpy(dtype=np.float64) - float(accuracy), level=level)
-        rows.append(dict(method=method, n_seeds=d.n, diff=d.mean, se=d.se, low=d.ci.low, high=d.ci.high,
-                         detectable=detectable_from_interval(d.ci, df=d.n - 1) if d.n > 1 else np.nan))
+        rows.append(
+            dict(
+                method=method,
+                n_seeds=d.n,
+                diff=d.mean,
+                se=d.se,
+                low=d.ci.low,
+                high=d.ci.high,
+                detectable=detectable_from_interval(d.ci, df=d.n - 1) if d.n > 1 else np.nan,
+            )
+        )
     return pd.DataFrame(rows).set_index('method')
 
 
@@ -191,8 +248,10 @@ def describe_versus_cell(table: pd.DataFrame, cell_name: str, accuracy: float, d
         elif r['high'] < 0:
             worse.append(f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f})')
         else:
-            level.append(f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f}; smallest '
-                         f'detectable difference {r["detectable"]:.{digits}f})')
+            level.append(
+                f'{name} ({d}, 95% t interval {r["low"]:+.{digits}f} to {r["high"]:+.{digits}f}; smallest '
+                f'detectable difference {r["detectable"]:.{digits}f})'
+            )
     parts = []
     if worse:
         parts.append('worse than it: ' + '; '.join(worse))
@@ -203,16 +262,30 @@ def describe_versus_cell(table: pd.DataFrame, cell_name: str, accuracy: float, d
     if single:
         parts.append('no claim with one seed: ' + '; '.join(single))
     n = int(table['n_seeds'].max()) if len(table) else 0
-    head = (f'Against {cell_name} ({accuracy:.{digits}f}%, a search-free baseline), the found cells, paired by seed '
-            f'over {n} seeds, are ')
+    head = (
+        f'Against {cell_name} ({accuracy:.{digits}f}%, a search-free baseline), the found cells, paired by seed '
+        f'over {n} seeds, are '
+    )
     if worse and not better and not level and not single:
         return head + f'all worse: it beats every search method ({"; ".join(worse)}).'
     tail = ''
     if len(table) and (table['diff'] < 0).all():
-        tail = (f' Every method\'s mean lies below {cell_name}; the paired test over these seeds separates only '
-                f'{len(worse)} of {len(table)}.')
+        tail = (
+            f" Every method's mean lies below {cell_name}; the paired test over these seeds separates only "
+            f'{len(worse)} of {len(table)}.'
+        )
     return head + '; '.join(parts) + '.' + tail
 
 
-__all__ = ['comparison_rows', 'summarize_comparison', 'space_baselines', 'percentile_in_space', 'comparison_path',
-           'load_comparison', 'describe_comparison', 'versus_cell', 'describe_versus_cell', 'METHOD_NAMES']
+__all__ = [
+    'comparison_rows',
+    'summarize_comparison',
+    'space_baselines',
+    'percentile_in_space',
+    'comparison_path',
+    'load_comparison',
+    'describe_comparison',
+    'versus_cell',
+    'describe_versus_cell',
+    'METHOD_NAMES',
+]

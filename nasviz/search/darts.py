@@ -4,6 +4,7 @@ candidate edge computes the softmax mixture of all its ops (``alpha`` per edge),
 DARTS' derivation: NB201 the largest ``alpha`` per edge; the DARTS space, per node, the 2 incoming
 edges of strongest op weight, each with that op (the space has no ``none`` op to leave out).
 Unlike ISTA-NAS, the network trained is the dense mixture, not the cell returned."""
+
 from __future__ import annotations
 
 import time
@@ -50,8 +51,19 @@ def darts_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=
         with torch.no_grad():
             return dict(weights=alpha().tolist())
 
-    hist, step = alternate(model, alpha, alpha, groups.derive, 'mixture', data, cfg, on_epoch=on_epoch,
-                           progress=progress, desc='DARTS search', checkpoint_dir=checkpoint_dir)
+    hist, step = alternate(
+        model,
+        alpha,
+        alpha,
+        groups.derive,
+        'mixture',
+        data,
+        cfg,
+        on_epoch=on_epoch,
+        progress=progress,
+        desc='DARTS search',
+        checkpoint_dir=checkpoint_dir,
+    )
     return SearchResult('darts', hist['arch'].iloc[-1], cfg, time.perf_counter() - t0, hist, step=step)
 
 

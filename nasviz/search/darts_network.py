@@ -14,6 +14,7 @@ edges x 7 ops of every cell, classifier; nothing copied) with one more forward,
 * ``mixture``: each node sums every op on every candidate edge into it, weighted (DARTS'
   continuous relaxation over all 14 edges of a cell).
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,7 @@ def edge_index(j: int, i: int) -> int:
     return _EDGE_INDEX[(j, i)]
 
 
-def _cell_weighted(cell: DartsCell, s0: torch.Tensor, s1: torch.Tensor, w: torch.Tensor,
-                   pairs) -> torch.Tensor:
+def _cell_weighted(cell: DartsCell, s0: torch.Tensor, s1: torch.Tensor, w: torch.Tensor, pairs) -> torch.Tensor:
     """One cell with ``w`` (``(14, 7)``): ``pairs`` given -> sparse (each pair's op times its
     weight); ``pairs`` None -> the weighted mixture of every op on every candidate edge."""
     states = [cell.preprocess0(s0), cell.preprocess1(s1)]
@@ -62,8 +62,9 @@ class WeightedDartsSupernet(DartsSupernet):
     runs one plain path.
     """
 
-    def forward_weighted(self, x: torch.Tensor, weights: torch.Tensor, mode: str = 'sparse',
-                         support: DartsArch | str | None = None) -> torch.Tensor:
+    def forward_weighted(
+        self, x: torch.Tensor, weights: torch.Tensor, mode: str = 'sparse', support: DartsArch | str | None = None
+    ) -> torch.Tensor:
         """Logits of the weighted network.
 
         ``weights``: ``(2, 14, 7)`` (cell type x candidate edge x op), may carry gradients.
@@ -73,8 +74,9 @@ class WeightedDartsSupernet(DartsSupernet):
         if mode not in ('sparse', 'mixture'):
             raise ValueError(f"mode must be 'sparse' or 'mixture', got {mode!r}")
         if tuple(weights.shape) != WEIGHT_SHAPE:
-            raise ValueError(f'weights must have shape {WEIGHT_SHAPE} (cell type x candidate edge x op), '
-                             f'got {tuple(weights.shape)}')
+            raise ValueError(
+                f'weights must have shape {WEIGHT_SHAPE} (cell type x candidate edge x op), got {tuple(weights.shape)}'
+            )
         if mode == 'sparse':
             if support is None:
                 raise ValueError('the sparse forward needs a support genotype (support=...)')

@@ -24,6 +24,7 @@ op of largest ``|z|`` on each, so every node takes 2 distinct inputs: always a v
 
 Pure computation: no plotting.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,8 +56,9 @@ def top2_cells(weights: torch.Tensor) -> D.DartsArch:
     a node's two pairs are written in input order. Always a valid genotype."""
     w = torch.as_tensor(weights).detach()
     if tuple(w.shape) != WEIGHT_SHAPE:
-        raise ValueError(f'weights must have shape {WEIGHT_SHAPE} (cell type x candidate edge x op), '
-                         f'got {tuple(w.shape)}')
+        raise ValueError(
+            f'weights must have shape {WEIGHT_SHAPE} (cell type x candidate edge x op), got {tuple(w.shape)}'
+        )
     a = w.abs().double().numpy()
     cells = []
     for t in range(len(D.CELL_TYPES)):
@@ -202,7 +204,7 @@ class DartsGroups(SearchGroups):
             for k, node in enumerate(D.NODES):
                 rows = w[t, [edge_index(j, node) for j in range(node)]]
                 tot = float(rows.sum())
-                on = sum(float(w[t, edge_index(inp, node), D.OPS.index(op)]) for op, inp in pairs[2 * k: 2 * k + 2])
+                on = sum(float(w[t, edge_index(inp, node), D.OPS.index(op)]) for op, inp in pairs[2 * k : 2 * k + 2])
                 shares.append(1 - on / tot if tot > 0 else 0.0)
         return float(np.mean(shares))
 
@@ -211,8 +213,7 @@ class DartsGroups(SearchGroups):
 
     def chosen_labels(self, arch: Any) -> list[tuple[str, str]]:
         a = self.to_arch(arch)
-        return [(f'{t}.{j}->{D.NODES[k // 2]}', op) for t in D.CELL_TYPES
-                for k, (op, j) in enumerate(getattr(a, t))]
+        return [(f'{t}.{j}->{D.NODES[k // 2]}', op) for t in D.CELL_TYPES for k, (op, j) in enumerate(getattr(a, t))]
 
     def dearest_cell(self) -> D.DartsArch:
         # sep_conv_5x5 on both cell inputs of every node (stride 2 on the reduction cells' inputs)
@@ -230,15 +231,17 @@ class DartsGroups(SearchGroups):
         # the NAS-Bench-301 cell (design 'benchmark'), as when the committed DARTS-space comparison
         # (data/search_comparison_tiny_darts.csv) was run: search cache keys do not record a design, so
         # changing it here would mix cached and new SPOS-RS runs
-        return self.space.build_supernet(**self.size(C, N), num_classes=num_classes, in_channels=in_channels,
-                                         design='benchmark')
+        return self.space.build_supernet(
+            **self.size(C, N), num_classes=num_classes, in_channels=in_channels, design='benchmark'
+        )
 
     def standalone(self, arch, C, N, num_classes, in_channels):
         return self.space.build_network(arch, **self.size(C, N), num_classes=num_classes, in_channels=in_channels)
 
     def recipe_network(self, recipe, arch, num_classes, in_channels):
-        size = recipe.get('size') or {k: v for k, v in self.space.sizes['tiny'].items()
-                                      if k not in ('num_classes', 'in_channels')}
+        size = recipe.get('size') or {
+            k: v for k, v in self.space.sizes['tiny'].items() if k not in ('num_classes', 'in_channels')
+        }
         return self.space.build_network(arch, **size, num_classes=num_classes, in_channels=in_channels)
 
 
@@ -248,8 +251,9 @@ def search_groups(space: Any) -> SearchGroups:
     sp = get_space(space)
     groups = sp.search_groups()
     if groups is None:
-        raise ValueError(f'no search implementation for space {sp.name!r}; searches run on: '
-                         f'{", ".join(search_spaces())}')
+        raise ValueError(
+            f'no search implementation for space {sp.name!r}; searches run on: {", ".join(search_spaces())}'
+        )
     if not isinstance(groups, SearchGroups):
         raise ValueError(f'space {sp.name!r}: search_groups() returned {type(groups).__name__}, not SearchGroups')
     return groups

@@ -24,6 +24,7 @@ the active set is locally constant; :func:`lasso_jacobian`). A group whose code 
 
 Pure computation: no plotting.
 """
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,9 @@ from nasviz.validate import check_count
 # ---------------------------------------------------------------------------------------------
 
 
-def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64,
-                     sizes=None) -> torch.Tensor:
+def sensing_matrices(
+    groups: int, m: int, n: int, seed: int = 0, dtype: torch.dtype = torch.float64, sizes=None
+) -> torch.Tensor:
     """``(groups, m, n)`` Gaussian sensing matrices with unit-norm columns, seeded. ``sizes``
     (one per group, each <= ``n``): group ``g`` codes only its first ``sizes[g]`` coordinates; its
     other columns are zero (a zero column leaves its coordinate at 0 in every LASSO solution)."""
@@ -64,7 +66,7 @@ def sensing_matrices(groups: int, m: int, n: int, seed: int = 0, dtype: torch.dt
 def lasso_objective(A: torch.Tensor, b: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
     """Per-group objective ``1/2 ||A z - b||^2 + lam ||z||_1`` (shape ``(groups,)``)."""
     r = torch.einsum('gmn,gn->gm', A, z) - b
-    return 0.5 * (r ** 2).sum(-1) + lam * z.abs().sum(-1)
+    return 0.5 * (r**2).sum(-1) + lam * z.abs().sum(-1)
 
 
 def _check_ab(A: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -79,8 +81,16 @@ def _check_ab(A: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 @torch.no_grad()
-def fista(A: torch.Tensor, b: torch.Tensor, lam: float, n_iter: int = 200, tol: float = 1e-9,
-          nonneg: bool = False, z0: torch.Tensor | None = None, return_history: bool = False):
+def fista(
+    A: torch.Tensor,
+    b: torch.Tensor,
+    lam: float,
+    n_iter: int = 200,
+    tol: float = 1e-9,
+    nonneg: bool = False,
+    z0: torch.Tensor | None = None,
+    return_history: bool = False,
+):
     """Solve the LASSO for every group at once by FISTA (Beck & Teboulle 2009) with the
     monotone restart (a step that raises a group's objective is replaced by a plain ISTA step
     from the previous iterate, and its momentum reset), so the objective never increases.
@@ -191,8 +201,19 @@ class SparseCode(nn.Module):
 
     A: torch.Tensor  # the sensing matrices, a buffer
 
-    def __init__(self, groups: int, m: int, lam: float, seed: int = 0, n_iter: int = 200,
-                 nonneg: bool = True, init: float = 1.0, sizes=None, expand=None, space: str = 'nb201') -> None:
+    def __init__(
+        self,
+        groups: int,
+        m: int,
+        lam: float,
+        seed: int = 0,
+        n_iter: int = 200,
+        nonneg: bool = True,
+        init: float = 1.0,
+        sizes=None,
+        expand=None,
+        space: str = 'nb201',
+    ) -> None:
         super().__init__()
         self.lam = check_lambda(lam)
         groups = check_count(groups, 'groups')
@@ -223,8 +244,15 @@ class SparseCode(nn.Module):
         """The LASSO code of the current ``b``, ``(groups, n)`` float64, no gradient (warm-started)."""
         b = self.b.detach()
         if self._z_for is None or not torch.equal(self._z_for, b):
-            self._z = fista(self.A, b, self.lam, n_iter=self.n_iter, tol=1e-7, nonneg=self.nonneg,
-                            z0=self._z if self._z is not None else None)
+            self._z = fista(
+                self.A,
+                b,
+                self.lam,
+                n_iter=self.n_iter,
+                tol=1e-7,
+                nonneg=self.nonneg,
+                z0=self._z if self._z is not None else None,
+            )
             self._z_for = b.clone()
         assert self._z is not None  # solved above or on an earlier call
         return self._z
@@ -247,15 +275,22 @@ class SparseCode(nn.Module):
         return self.expand(z + torch.einsum('gnm,gm->gn', J, delta)).float()
 
 
-__all__ = ['check_lambda', 'sensing_matrices', 'lasso_objective', 'fista', 'lasso_jacobian',
-           'recovery_error', 'block_gap', 'SparseCode']
+__all__ = [
+    'check_lambda',
+    'sensing_matrices',
+    'lasso_objective',
+    'fista',
+    'lasso_jacobian',
+    'recovery_error',
+    'block_gap',
+    'SparseCode',
+]
 
 
 # ---------------------------------------------------------------------------------------------
 # The search
 # ---------------------------------------------------------------------------------------------
-def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None,
-                full_data=None) -> SearchResult:
+def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=None, full_data=None) -> SearchResult:
     """ISTA-NAS on ``cfg.space``: returns a :class:`~nasviz.search.base.SearchResult` whose
     history holds, per epoch, the code ``z`` expanded to the network's weights (``weights``:
     NB201 6 x 5, DARTS 2 x 14 x 7), the cell it selects, the number of support changes, the
@@ -274,25 +309,58 @@ def ista_search(cfg: SearchConfig, data, progress: bool = True, checkpoint_dir=N
     groups = search_groups(cfg.space)
     torch.manual_seed(cfg.seed)
     model = groups.weighted_supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
-    code = SparseCode(groups.n_groups, cfg.m, cfg.lam, seed=cfg.seed, n_iter=cfg.fista_iters, nonneg=cfg.nonneg,
-                      sizes=groups.group_sizes, expand=groups.expand)
+    code = SparseCode(
+        groups.n_groups,
+        cfg.m,
+        cfg.lam,
+        seed=cfg.seed,
+        n_iter=cfg.fista_iters,
+        nonneg=cfg.nonneg,
+        sizes=groups.group_sizes,
+        expand=groups.expand,
+    )
 
     def on_epoch(epoch: int) -> dict:
         z = code.solve()
-        return dict(weights=code.expand(z).float().tolist(), recovery_error=recovery_error(code.A, code.b.detach(), z),
-                    block_gap=groups.gap(z), nonzeros=int((z.abs() > 1e-9).sum()))
+        return dict(
+            weights=code.expand(z).float().tolist(),
+            recovery_error=recovery_error(code.A, code.b.detach(), z),
+            block_gap=groups.gap(z),
+            nonzeros=int((z.abs() > 1e-9).sum()),
+        )
 
     # no weight decay on b: it would shrink every code towards the empty code (NB201: none)
-    hist, step = alternate(model, code, code, groups.support, 'sparse', data, cfg, on_epoch=on_epoch,
-                           progress=progress, desc='ISTA-NAS search', arch_weight_decay=0.0,
-                           checkpoint_dir=checkpoint_dir)
+    hist, step = alternate(
+        model,
+        code,
+        code,
+        groups.support,
+        'sparse',
+        data,
+        cfg,
+        on_epoch=on_epoch,
+        progress=progress,
+        desc='ISTA-NAS search',
+        arch_weight_decay=0.0,
+        checkpoint_dir=checkpoint_dir,
+    )
     arch = hist['arch'].iloc[-1]
     if not cfg.one_stage:
         return SearchResult('ista', arch, cfg, time.perf_counter() - t0, hist, step=step)
-    final, acc, loss = train_fixed_support(model, code, groups.support, full_data, cfg, progress=progress,
-                                           checkpoint_dir=checkpoint_dir)
-    return SearchResult('ista', arch, cfg, time.perf_counter() - t0, hist, step=step, final_history=final,
-                        network_accuracy=acc, network_loss=loss)
+    final, acc, loss = train_fixed_support(
+        model, code, groups.support, full_data, cfg, progress=progress, checkpoint_dir=checkpoint_dir
+    )
+    return SearchResult(
+        'ista',
+        arch,
+        cfg,
+        time.perf_counter() - t0,
+        hist,
+        step=step,
+        final_history=final,
+        network_accuracy=acc,
+        network_loss=loss,
+    )
 
 
 __all__ += ['ista_search']

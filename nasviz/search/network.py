@@ -2,6 +2,7 @@
 of activation bytes one training step saves. The weighted supernets are the spaces' own
 (:class:`nasviz.spaces.nb201_search.WeightedSupernet`,
 :class:`nasviz.search.darts_network.WeightedDartsSupernet`)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -25,6 +25,7 @@ atomically after every final epoch; batches come from generators seeded by (seed
 
 Pure computation: no plotting.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,8 @@ import torch
 from torch import nn
 
 from nasviz.data import ImageData, iterate_batches
-from nasviz.search.base import SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint, weight_optimizer
 from nasviz.io import atomic_torch_save
+from nasviz.search.base import SearchConfig, clip_step, config_key, epoch_generator, resume_checkpoint, weight_optimizer
 
 FINAL_CKPT_NAME = 'final_checkpoint.pt'
 #: batch streams of the final training (the search uses 0 for weights and 1 for held-out batches)
@@ -46,24 +47,31 @@ _FINAL_STREAM = 2
 
 
 @torch.no_grad()
-def weighted_accuracy(model: nn.Module, weights: torch.Tensor, arch: Any, x: torch.Tensor, y: torch.Tensor,
-                      batch_size: int = 512) -> tuple[float, float]:
+def weighted_accuracy(
+    model: nn.Module, weights: torch.Tensor, arch: Any, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512
+) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of the weighted network running ``arch`` (sparse
     forward, each op scaled by ``weights``), in eval mode (BN running statistics)."""
     model.eval()
     correct, loss, n = 0, 0.0, 0
     for s in range(0, x.shape[0], batch_size):
-        logits = model.forward_weighted(x[s:s + batch_size], weights, 'sparse', support=arch)
-        yb = y[s:s + batch_size]
+        logits = model.forward_weighted(x[s : s + batch_size], weights, 'sparse', support=arch)
+        yb = y[s : s + batch_size]
         loss += nn.functional.cross_entropy(logits, yb, reduction='sum').item()
         correct += (logits.argmax(1) == yb).sum().item()
         n += len(yb)
     return 100.0 * correct / n, loss / n
 
 
-def train_fixed_support(model: nn.Module, weights_fn, select, data: ImageData, cfg: SearchConfig,
-                        progress: bool = True, checkpoint_dir: str | Path | None = None,
-                        ) -> tuple[pd.DataFrame, float, float]:
+def train_fixed_support(
+    model: nn.Module,
+    weights_fn,
+    select,
+    data: ImageData,
+    cfg: SearchConfig,
+    progress: bool = True,
+    checkpoint_dir: str | Path | None = None,
+) -> tuple[pd.DataFrame, float, float]:
     """Train ``model`` on its fixed support for ``cfg.n_final_epochs`` epochs on ``data.x_train``,
     then score it on ``data.x_test``. Returns ``(history, test accuracy %, test loss)``.
 
@@ -86,13 +94,20 @@ def train_fixed_support(model: nn.Module, weights_fn, select, data: ImageData, c
     rows: list[dict] = []
     start = 0
     ckpt = Path(checkpoint_dir) / FINAL_CKPT_NAME if checkpoint_dir is not None else None
-    state = resume_checkpoint(ckpt, cfg, dict(model=model, opt=opt, sched=sched), keys=('weights',),
-                              what='final training')
+    state = resume_checkpoint(
+        ckpt, cfg, dict(model=model, opt=opt, sched=sched), keys=('weights',), what='final training'
+    )
     if state is not None:
         w, rows, start = state['weights'], state['rows'], state['epoch'] + 1
         arch = select(w)
-    bar = tqdm(range(start, epochs), desc='one-stage: final training', disable=not progress, leave=False,
-               initial=start, total=epochs)
+    bar = tqdm(
+        range(start, epochs),
+        desc='one-stage: final training',
+        disable=not progress,
+        leave=False,
+        initial=start,
+        total=epochs,
+    )
     for epoch in bar:
         model.train()
         t0 = time.perf_counter()
@@ -109,12 +124,29 @@ def train_fixed_support(model: nn.Module, weights_fn, select, data: ImageData, c
             seen += len(yb)
         with torch.no_grad():
             now = select(weights_fn().detach())
-        rows.append(dict(epoch=cfg.epochs + epoch, arch=now, support_changes=int(now != arch),
-                         train_loss=tot / seen, train_acc=100.0 * correct / seen,
-                         seconds=time.perf_counter() - t0))
+        rows.append(
+            dict(
+                epoch=cfg.epochs + epoch,
+                arch=now,
+                support_changes=int(now != arch),
+                train_loss=tot / seen,
+                train_acc=100.0 * correct / seen,
+                seconds=time.perf_counter() - t0,
+            )
+        )
         if ckpt is not None:
-            atomic_torch_save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                                   epoch=epoch, rows=rows, config=config_key(cfg), weights=w), ckpt)
+            atomic_torch_save(
+                dict(
+                    model=model.state_dict(),
+                    opt=opt.state_dict(),
+                    sched=sched.state_dict(),
+                    epoch=epoch,
+                    rows=rows,
+                    config=config_key(cfg),
+                    weights=w,
+                ),
+                ckpt,
+            )
         bar.set_postfix(loss=f'{rows[-1]["train_loss"]:.3f}')
     acc, loss = weighted_accuracy(model, w, arch, data.x_test, data.y_test)
     return pd.DataFrame(rows), acc, loss

@@ -6,6 +6,7 @@
 * ``random``: the same ``n_candidates`` cells, each trained standalone on an equal share of the
   same training steps and scored on the held-out half; the best is returned.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,9 @@ def candidate_cells(n: int, seed: int, pool: Sequence | None = None, space: str 
 
 
 def _train_config(cfg: SearchConfig, epochs: int) -> TrainConfig:
-    return TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                       seed=cfg.seed)
+    return TrainConfig(
+        epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=cfg.seed
+    )
 
 
 def _best(frame: pd.DataFrame, space: str):
@@ -40,23 +42,25 @@ def _best(frame: pd.DataFrame, space: str):
     return search_groups(space).to_arch(frame['arch_str'].iloc[int(np.argmax(frame['score'].to_numpy()))])
 
 
-def spos_rs_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True,
-                   checkpoint_dir=None) -> SearchResult:
+def spos_rs_search(
+    cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True, checkpoint_dir=None
+) -> SearchResult:
     """SPOS supernet + random search over its scores (held-out half, ``cfg.score``); the
     supernet's training resumes from ``checkpoint_dir`` (per-epoch checkpoints)."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model = search_groups(cfg.space).spos_supernet(cfg.C, cfg.N, data.num_classes, data.in_channels)
-    hist = train_supernet(model, data, _train_config(cfg, cfg.epochs), progress=progress,
-                          checkpoint_dir=checkpoint_dir)
-    ev = evaluate_archs(model, candidates, data, recal_batches=cfg.recal_batches, split='test',
-                        progress=progress, score=cfg.score)
+    hist = train_supernet(model, data, _train_config(cfg, cfg.epochs), progress=progress, checkpoint_dir=checkpoint_dir)
+    ev = evaluate_archs(
+        model, candidates, data, recal_batches=cfg.recal_batches, split='test', progress=progress, score=cfg.score
+    )
     steps = math.ceil(data.x_train.shape[0] / cfg.batch_size)
     history = pd.DataFrame(dict(epoch=hist['epoch'], train_loss=hist['train_loss'], train_acc=hist['train_acc']))
     step = dict(w_step_s=float(hist['seconds'].median() / steps))
     cand = ev.drop(columns='arch')
-    return SearchResult('spos-rs', _best(cand, cfg.space), cfg, time.perf_counter() - t0, history, candidates=cand,
-                        step=step)
+    return SearchResult(
+        'spos-rs', _best(cand, cfg.space), cfg, time.perf_counter() - t0, history, candidates=cand, step=step
+    )
 
 
 def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, progress: bool = True) -> SearchResult:
@@ -76,19 +80,42 @@ def random_search(cfg: SearchConfig, data: ImageData, candidates: Sequence, prog
             # a contiguous slice of a seeded permutation, a different slice per candidate
             perm = torch.from_numpy(np.random.default_rng([cfg.seed, 17]).permutation(n_train))
             idx = perm[(np.arange(share) + i * share) % n_train]
-            sub = ImageData(data.name, data.x_train[idx], data.y_train[idx], data.x_test, data.y_test,
-                            data.num_classes, f'{data.data_id}-rs{i}', data.augment, dict(data.info))
+            sub = ImageData(
+                data.name,
+                data.x_train[idx],
+                data.y_train[idx],
+                data.x_test,
+                data.y_test,
+                data.num_classes,
+                f'{data.data_id}-rs{i}',
+                data.augment,
+                dict(data.info),
+            )
             epochs = 1
         torch.manual_seed(cfg.seed * 7919 + i)
         net = groups.standalone(arch, cfg.C, cfg.N, data.num_classes, data.in_channels)
         h = train_supernet(net, sub, _train_config(cfg, epochs), progress=False)
         secs.append(float(h['seconds'].sum()) / (epochs * math.ceil(sub.x_train.shape[0] / cfg.batch_size)))
         acc, loss = accuracy(net, arch, data.x_test, data.y_test)
-        rows.append(dict(arch_str=groups.space.to_str(arch), score=acc if cfg.score == 'accuracy' else -loss,
-                         accuracy=acc, loss=loss, train_images=int(sub.x_train.shape[0]) * epochs))
+        rows.append(
+            dict(
+                arch_str=groups.space.to_str(arch),
+                score=acc if cfg.score == 'accuracy' else -loss,
+                accuracy=acc,
+                loss=loss,
+                train_images=int(sub.x_train.shape[0]) * epochs,
+            )
+        )
     cand = pd.DataFrame(rows)
-    return SearchResult('random', _best(cand, cfg.space), cfg, time.perf_counter() - t0, pd.DataFrame(),
-                        candidates=cand, step=dict(w_step_s=float(np.median(secs))))
+    return SearchResult(
+        'random',
+        _best(cand, cfg.space),
+        cfg,
+        time.perf_counter() - t0,
+        pd.DataFrame(),
+        candidates=cand,
+        step=dict(w_step_s=float(np.median(secs))),
+    )
 
 
 __all__ = ['candidate_cells', 'spos_rs_search', 'random_search']

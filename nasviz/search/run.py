@@ -1,10 +1,12 @@
 """One entry point for every search method: :func:`run_search`."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
 from nasviz.bench.micro import MicroBench
+from nasviz.cache import cache_dir, cached, param_hash
 from nasviz.experiment import load_bench, load_data, settings_for
 from nasviz.profiles import profile_settings
 from nasviz.search.base import SEARCH_METHODS, SearchConfig, SearchResult, config_key, split_for_search, true_accuracy
@@ -12,20 +14,30 @@ from nasviz.search.darts import darts_search
 from nasviz.search.groups import search_groups
 from nasviz.search.ista import ista_search
 from nasviz.search.random import candidate_cells, random_search, spos_rs_search
-from nasviz.cache import cache_dir, cached, param_hash
 from nasviz.validate import check_choice
 
 
-def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str = 'nb201',
-                  **overrides: Any) -> SearchConfig:
+def search_config(
+    method: str, profile: str = 'tiny', seed: int = 0, space: str = 'nb201', **overrides: Any
+) -> SearchConfig:
     """A :class:`SearchConfig` sized by ``profile`` (its C, N, epochs, batch size, learning
     rate, BN recalibration and held-out score), then the space's own defaults (DARTS: ``m=8``),
     then ``overrides`` (None values ignored)."""
     check_choice(method, SEARCH_METHODS, 'method')
     search_groups(space)  # names the spaces searches run on when this one has none
     s = profile_settings(profile)
-    base: dict[str, Any] = dict(method=method, space=space, C=s.C, N=s.N, epochs=s.epochs, batch_size=s.batch_size,
-                lr=s.lr, recal_batches=s.recal_batches, score=s.score, seed=seed)
+    base: dict[str, Any] = dict(
+        method=method,
+        space=space,
+        C=s.C,
+        N=s.N,
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        recal_batches=s.recal_batches,
+        score=s.score,
+        seed=seed,
+    )
     base.update(search_groups(space).defaults)
     known = set(SearchConfig.__dataclass_fields__)
     unknown = sorted(k for k in overrides if k not in known)
@@ -35,8 +47,19 @@ def search_config(method: str, profile: str = 'tiny', seed: int = 0, space: str 
     return SearchConfig(**base)
 
 
-def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: int = 0, *, data=None, bench=None,
-               cache: bool = True, progress: bool = True, truth: bool = True, **overrides: Any) -> SearchResult:
+def run_search(
+    method: str,
+    space: str = 'nb201',
+    profile: str = 'tiny',
+    seed: int = 0,
+    *,
+    data=None,
+    bench=None,
+    cache: bool = True,
+    progress: bool = True,
+    truth: bool = True,
+    **overrides: Any,
+) -> SearchResult:
     """Run one search (or load it from the cache) and look up its cell's true accuracy.
 
     ``method``: ``'ista'`` | ``'darts'`` | ``'spos-rs'`` | ``'random'``; ``space``: ``'nb201'`` |
@@ -83,8 +106,9 @@ def run_search(method: str, space: str = 'nb201', profile: str = 'tiny', seed: i
             return spos_rs_search(cfg, view, candidates, progress=progress, checkpoint_dir=run_dir)
         return random_search(cfg, view, candidates, progress=progress)
 
-    result = cached('search', key, compute, cache=cache,
-                    validate=lambda r: isinstance(r, SearchResult) and r.config == cfg)
+    result = cached(
+        'search', key, compute, cache=cache, validate=lambda r: isinstance(r, SearchResult) and r.config == cfg
+    )
     result = replace(result)  # a copy: the truth below never changes a cached object
     if truth:
         result.true_accuracy, result.ground_truth, result.truth_source = true_accuracy(result.arch, bench, cache=cache)

@@ -8,6 +8,7 @@ vocabulary (slots, choices, strings, networks); the rest of nasviz speaks of slo
 A space module is imported when the space is first asked for, so importing the registry (and the
 statistics that name spaces) needs no torch.
 """
+
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -28,14 +29,17 @@ from nasviz.spaces.base import (
 )
 
 #: the spaces nasviz itself provides: registry name -> (module, class)
-BUILTIN_SPACES = {'nb201': ('nasviz.spaces.nb201_space', 'NB201Space'),
-                  'nb101': ('nasviz.spaces.nb101_space', 'NB101Space'),
-                  'darts': ('nasviz.spaces.darts_space', 'DartsSpace')}
+BUILTIN_SPACES = {
+    'nb201': ('nasviz.spaces.nb201_space', 'NB201Space'),
+    'nb101': ('nasviz.spaces.nb101_space', 'NB101Space'),
+    'darts': ('nasviz.spaces.darts_space', 'DartsSpace'),
+}
 
 
 def _builtin(module: str, cls: str) -> Callable[[], SearchSpace]:
     def factory() -> SearchSpace:
         return getattr(import_module(module), cls)()
+
     return factory
 
 
@@ -51,6 +55,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['Architecture', 'SearchSpace', 'SlotMask', 'check_assignment', 'get_space', 'list_spaces',
-           'registered_spaces', 'register_space', 'space_key', 'space_of', 'parse_archs', 'ENTRY_POINT_GROUP',
-           'BUILTIN_SPACES', 'NB201Space']
+__all__ = [
+    'Architecture',
+    'SearchSpace',
+    'SlotMask',
+    'check_assignment',
+    'get_space',
+    'list_spaces',
+    'registered_spaces',
+    'register_space',
+    'space_key',
+    'space_of',
+    'parse_archs',
+    'ENTRY_POINT_GROUP',
+    'BUILTIN_SPACES',
+    'NB201Space',
+]

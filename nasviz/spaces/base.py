@@ -18,6 +18,7 @@ from an installed package, through the ``nasviz.spaces`` entry-point group (``na
 "module:factory"``, the factory returning the space); it is admitted once
 ``tests/test_space_conformance.py`` passes for it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -63,13 +64,16 @@ class SlotMask:
 
     def __post_init__(self) -> None:
         if len(self.slots) != len(self.allowed):
-            raise ValueError(f'SlotMask for {self.space!r}: {len(self.slots)} slots but '
-                             f'{len(self.allowed)} allowed-choice groups')
+            raise ValueError(
+                f'SlotMask for {self.space!r}: {len(self.slots)} slots but {len(self.allowed)} allowed-choice groups'
+            )
         norm = []
         for slot, choices in zip(self.slots, self.allowed):
             if isinstance(choices, str) or not hasattr(choices, '__iter__'):
-                raise ValueError(f'SlotMask for {self.space!r}: allowed choices of slot {slot!r} must be a '
-                                 f'sequence of strings, got {short_repr(choices)}')
+                raise ValueError(
+                    f'SlotMask for {self.space!r}: allowed choices of slot {slot!r} must be a '
+                    f'sequence of strings, got {short_repr(choices)}'
+                )
             c = tuple(dict.fromkeys(str(x) for x in choices))
             if not c:
                 raise ValueError(f'SlotMask for {self.space!r}: slot {slot!r} allows no choice')
@@ -95,8 +99,7 @@ class SlotMask:
         """True when every slot of ``arch`` takes an allowed choice (``arch`` from this space)."""
         space = getattr(arch, 'space', None)
         if space != self.space:
-            raise ValueError(f'a {self.space} mask cannot hold an architecture of space {space!r}: '
-                             f'{short_repr(arch)}')
+            raise ValueError(f'a {self.space} mask cannot hold an architecture of space {space!r}: {short_repr(arch)}')
         return all(arch.choice(s) in a for s, a in zip(self.slots, self.allowed))
 
     __contains__ = contains
@@ -178,7 +181,7 @@ class ArchInput:
             return self.fixed_arch
         arch = self._coerce_arch(arch)
         if not self.mask.contains(arch):
-            raise ValueError(f'{arch} is outside this network\'s mask ({self._describe_mask()})')
+            raise ValueError(f"{arch} is outside this network's mask ({self._describe_mask()})")
         return arch
 
 
@@ -238,8 +241,7 @@ class SearchSpace(ABC):
         """A key equal for architectures that compute the same function."""
 
     @abstractmethod
-    def sample(self, n: int, mask: SlotMask | None = None,
-               rng: np.random.Generator | int | None = None) -> list:
+    def sample(self, n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None) -> list:
         """``n`` valid architectures drawn uniformly (inside ``mask``), without enumerating."""
 
     def from_assignment(self, assignment: Mapping[str, str]) -> Any:
@@ -252,12 +254,19 @@ class SearchSpace(ABC):
         if slot not in self.slots:
             raise ValueError(f'unknown slot {short_repr(slot)} for space {self.name!r}')
         if choice not in self.choices(slot):
-            raise ValueError(f'unknown choice {short_repr(choice)} for slot {slot!r} of {self.name}; '
-                             f'choices are {self.choices(slot)}')
+            raise ValueError(
+                f'unknown choice {short_repr(choice)} for slot {slot!r} of {self.name}; '
+                f'choices are {self.choices(slot)}'
+            )
         return self.from_assignment({**self.assignment(arch), slot: choice})
 
-    def sample_distinct(self, n: int, mask: SlotMask | None = None,
-                        rng: np.random.Generator | int | None = None, exclude_degenerate: bool = True) -> list:
+    def sample_distinct(
+        self,
+        n: int,
+        mask: SlotMask | None = None,
+        rng: np.random.Generator | int | None = None,
+        exclude_degenerate: bool = True,
+    ) -> list:
         """``n`` pairwise non-isomorphic architectures (distinct :meth:`canonical` keys), drawn
         uniformly by rejection: a ground-truth sample should not hold one function twice."""
         n = check_count(n, 'n')
@@ -271,8 +280,9 @@ class SearchSpace(ABC):
             key = self.canonical(a)
             if key in seen or (exclude_degenerate and self.is_degenerate(a)):
                 if tries > 1000 * n:
-                    raise ValueError(f'could not draw {n} distinct {self.name} architectures '
-                                     f'(found {len(out)} in {tries} draws)')
+                    raise ValueError(
+                        f'could not draw {n} distinct {self.name} architectures (found {len(out)} in {tries} draws)'
+                    )
                 continue
             seen.add(key)
             out.append(a)
@@ -280,8 +290,9 @@ class SearchSpace(ABC):
 
     def enumerate(self) -> Iterator[Any]:
         """Every architecture, where the space is small enough to list."""
-        raise ValueError(f'the {self.name} space is too large to enumerate; use sample(n) or its '
-                         'benchmark\'s architectures')
+        raise ValueError(
+            f"the {self.name} space is too large to enumerate; use sample(n) or its benchmark's architectures"
+        )
 
     # -- networks -----------------------------------------------------------------------------
     @abstractmethod
@@ -324,8 +335,10 @@ class SearchSpace(ABC):
     def check_size(self, size: Mapping[str, Any]) -> dict[str, Any]:
         """``size`` as a plain dict; a ``ValueError`` when it is not a mapping of argument names."""
         if not isinstance(size, Mapping) or not all(isinstance(k, str) for k in size):
-            raise ValueError(f'a {self.name} network size must be a mapping of size-argument names to values '
-                             f'(e.g. {dict(self.sizes.get("tiny", {}))}), got {short_repr(size)}')
+            raise ValueError(
+                f'a {self.name} network size must be a mapping of size-argument names to values '
+                f'(e.g. {dict(self.sizes.get("tiny", {}))}), got {short_repr(size)}'
+            )
         return dict(size)
 
     # -- helpers every space gets -------------------------------------------------------------
@@ -338,8 +351,9 @@ class SearchSpace(ABC):
         if space is not None and (not isinstance(space, str) or space.strip().lower() != self.name):
             raise ValueError(f'{name} {short_repr(arch)} belongs to space {space!r}, not {self.name!r}')
         if not isinstance(arch, self.arch_type):
-            raise ValueError(f'{name} must be a {self.name} architecture or its string, got '
-                             f'{type(arch).__name__} {short_repr(arch)}')
+            raise ValueError(
+                f'{name} must be a {self.name} architecture or its string, got {type(arch).__name__} {short_repr(arch)}'
+            )
         return arch
 
     def choice(self, arch: Any, slot: str) -> str:
@@ -405,8 +419,10 @@ class SearchSpace(ABC):
         by_abbrev = {self.abbrev(c): c for c in choices}
         if text in by_abbrev:
             return by_abbrev[text]
-        raise ValueError(f'unknown choice {short_repr(text)} for slot {slot!r} of {self.name}; choices are '
-                         f'{choices} (or their abbreviations {tuple(by_abbrev)})')
+        raise ValueError(
+            f'unknown choice {short_repr(text)} for slot {slot!r} of {self.name}; choices are '
+            f'{choices} (or their abbreviations {tuple(by_abbrev)})'
+        )
 
     def is_degenerate(self, arch: Any) -> bool:
         """True when the cell's output does not depend on its input (default: never)."""
@@ -448,8 +464,10 @@ def check_assignment(space: str, assignment: Any, slots: Sequence[str]) -> Mappi
     missing = [s for s in slots if s not in assignment]
     extra = [s for s in assignment if s not in known]
     if missing or extra:
-        raise ValueError(f'{space} assignment: missing slots {missing[:4]}{"..." if len(missing) > 4 else ""}, '
-                         f'unknown slots {[short_repr(e) for e in extra[:4]]}')
+        raise ValueError(
+            f'{space} assignment: missing slots {missing[:4]}{"..." if len(missing) > 4 else ""}, '
+            f'unknown slots {[short_repr(e) for e in extra[:4]]}'
+        )
     return assignment
 
 
@@ -482,8 +500,10 @@ def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
     case-insensitive). A name registered again is replaced."""
     key = space_key(name)
     if not callable(factory):
-        raise ValueError(f'register_space({name!r}, ...): the factory must be callable (a SearchSpace '
-                         f'subclass or a function returning an instance), got {short_repr(factory)}')
+        raise ValueError(
+            f'register_space({name!r}, ...): the factory must be callable (a SearchSpace '
+            f'subclass or a function returning an instance), got {short_repr(factory)}'
+        )
     _REGISTRY[key] = factory
     _INSTANCES.pop(key, None)
 
@@ -493,9 +513,12 @@ def _entry_point_factory(ep: Any) -> Callable[[], SearchSpace]:
         try:
             obj = ep.load()
         except Exception as e:  # noqa: BLE001 - a broken plug-in is named, not a bare traceback
-            raise ValueError(f'search space {ep.name!r} from entry point {ep.value!r} (group '
-                             f'{ENTRY_POINT_GROUP!r}) could not be imported: {type(e).__name__}: {e}') from e
+            raise ValueError(
+                f'search space {ep.name!r} from entry point {ep.value!r} (group '
+                f'{ENTRY_POINT_GROUP!r}) could not be imported: {type(e).__name__}: {e}'
+            ) from e
         return obj() if callable(obj) and not isinstance(obj, SearchSpace) else obj
+
     return factory
 
 
@@ -513,12 +536,16 @@ def load_entry_points() -> None:
         try:
             key = space_key(ep.name)
         except ValueError:
-            warnings.warn(f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped',
-                          stacklevel=1)
+            warnings.warn(
+                f'entry point {ep.value!r} in group {ENTRY_POINT_GROUP!r} has no usable name; skipped', stacklevel=1
+            )
             continue
         if key in _REGISTRY:
-            warnings.warn(f'search space {ep.name!r} from entry point {ep.value!r} is already registered; '
-                          'the registered one is kept', stacklevel=1)
+            warnings.warn(
+                f'search space {ep.name!r} from entry point {ep.value!r} is already registered; '
+                'the registered one is kept',
+                stacklevel=1,
+            )
             continue
         _REGISTRY[key] = _entry_point_factory(ep)
 
@@ -549,11 +576,15 @@ def get_space(name: str | SearchSpace) -> SearchSpace:
     if key not in _INSTANCES:
         space = _REGISTRY[key]()
         if not isinstance(space, SearchSpace):
-            raise ValueError(f'the factory registered for search space {key!r} returned '
-                             f'{type(space).__name__} {short_repr(space)}, not a SearchSpace instance')
+            raise ValueError(
+                f'the factory registered for search space {key!r} returned '
+                f'{type(space).__name__} {short_repr(space)}, not a SearchSpace instance'
+            )
         if space_key(space.name or '?') != key:
-            raise ValueError(f'the factory registered for search space {key!r} returned a space named '
-                             f'{space.name!r}; its name must be the registered one (case aside)')
+            raise ValueError(
+                f'the factory registered for search space {key!r} returned a space named '
+                f'{space.name!r}; its name must be the registered one (case aside)'
+            )
         space.name = key  # one spelling everywhere: masks, checkpoints and cache keys use the key
         _INSTANCES[key] = space
     return _INSTANCES[key]
@@ -563,8 +594,10 @@ def space_of(arch: Any) -> SearchSpace:
     """The space an architecture value belongs to."""
     name = getattr(arch, 'space', None)
     if name is None:
-        raise ValueError(f'{short_repr(arch)} is not an architecture value (it has no .space); '
-                         'parse strings with get_space(name).from_str(s)')
+        raise ValueError(
+            f'{short_repr(arch)} is not an architecture value (it has no .space); '
+            'parse strings with get_space(name).from_str(s)'
+        )
     return get_space(name)
 
 

@@ -19,11 +19,12 @@ The two pairs of a node are summed, so swapping them computes the same function:
 ``prod_i 49 * i * (i - 1)`` over nodes i = 2..5, about 1.7e10 ordered choices, so a genotype is one
 of about 2.8e20: the space is sampled, never listed.
 """
+
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,11 +34,24 @@ from nasviz.spaces.base import SlotMask, check_assignment
 from nasviz.validate import check_count, short_repr
 
 #: the candidate operations of a genotype (DARTS's search space without ``'none'``)
-OPS: tuple[str, ...] = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
-                        'dil_conv_3x3', 'dil_conv_5x5')
-OP_ABBREV: dict[str, str] = {'max_pool_3x3': 'max', 'avg_pool_3x3': 'avg', 'skip_connect': 'skip',
-                             'sep_conv_3x3': 'sep3', 'sep_conv_5x5': 'sep5', 'dil_conv_3x3': 'dil3',
-                             'dil_conv_5x5': 'dil5'}
+OPS: tuple[str, ...] = (
+    'max_pool_3x3',
+    'avg_pool_3x3',
+    'skip_connect',
+    'sep_conv_3x3',
+    'sep_conv_5x5',
+    'dil_conv_3x3',
+    'dil_conv_5x5',
+)
+OP_ABBREV: dict[str, str] = {
+    'max_pool_3x3': 'max',
+    'avg_pool_3x3': 'avg',
+    'skip_connect': 'skip',
+    'sep_conv_3x3': 'sep3',
+    'sep_conv_5x5': 'sep5',
+    'dil_conv_3x3': 'dil3',
+    'dil_conv_5x5': 'dil5',
+}
 #: the two cell types of a genotype
 CELL_TYPES: tuple[str, ...] = ('normal', 'reduce')
 #: intermediate nodes (0 and 1 are the cell's inputs)
@@ -70,15 +84,18 @@ for _s in SLOTS:
 #: slot -> its choices
 _CHOICES: dict[str, tuple[str, ...]] = {
     s: (OPS if kind == 'op' else tuple(str(j) for j in range(pair // 2 + 2)))
-    for s, (_c, pair, kind) in _SLOT_INFO.items()}
+    for s, (_c, pair, kind) in _SLOT_INFO.items()
+}
 
 
 def parse_slot(slot: str) -> tuple[str, int, int, str]:
     """``(cell, node, pair-of-node, 'in'|'op')`` of a slot name; ``ValueError`` for an unknown one."""
     info = _SLOT_INFO.get(slot) if isinstance(slot, str) else None
     if info is None:
-        raise ValueError(f'unknown darts slot {short_repr(slot)}; slots look like "normal.n2.in0", '
-                         f'"reduce.n5.op1" (cell normal/reduce, node 2-5, pair 0/1)')
+        raise ValueError(
+            f'unknown darts slot {short_repr(slot)}; slots look like "normal.n2.in0", '
+            f'"reduce.n5.op1" (cell normal/reduce, node 2-5, pair 0/1)'
+        )
     cell, pair, kind = info
     return cell, pair // 2 + 2, pair % 2, kind
 
@@ -97,11 +114,14 @@ def check_cell(pairs: Any, name: str = 'cell') -> Cell:
     number of pairs, a pair that is not ``(op, input)``, an unknown op (``'none'`` included), an
     input index out of range for its node, or a node taking the same input twice."""
     if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
-        raise ValueError(f'{name} must be a list of {NUM_PAIRS} (op, input) pairs, got '
-                         f'{type(pairs).__name__} {short_repr(pairs)}')
+        raise ValueError(
+            f'{name} must be a list of {NUM_PAIRS} (op, input) pairs, got {type(pairs).__name__} {short_repr(pairs)}'
+        )
     if len(pairs) != NUM_PAIRS:
-        raise ValueError(f'{name} has {len(pairs)} (op, input) pairs, expected {NUM_PAIRS} (two per intermediate '
-                         f'node 2-5): {short_repr(pairs)}')
+        raise ValueError(
+            f'{name} has {len(pairs)} (op, input) pairs, expected {NUM_PAIRS} (two per intermediate '
+            f'node 2-5): {short_repr(pairs)}'
+        )
     out = []
     for k, pair in enumerate(pairs):
         node = k // 2 + 2
@@ -110,11 +130,12 @@ def check_cell(pairs: Any, name: str = 'cell') -> Cell:
             raise ValueError(f'{where} must be an (op, input) pair, got {short_repr(pair)}')
         op, inp = pair
         if not isinstance(op, str) or op not in OPS:
-            hint = (" ('none' is a DARTS search-time op, never part of a genotype)" if op == 'none' else '')
+            hint = " ('none' is a DARTS search-time op, never part of a genotype)" if op == 'none' else ''
             raise ValueError(f'{where}: unknown op {short_repr(op)}{hint}; ops are {list(OPS)}')
         if isinstance(inp, (bool, np.bool_)) or not isinstance(inp, (int, np.integer)):
-            raise ValueError(f'{where}: input must be an integer node index, got '
-                             f'{type(inp).__name__} {short_repr(inp)}')
+            raise ValueError(
+                f'{where}: input must be an integer node index, got {type(inp).__name__} {short_repr(inp)}'
+            )
         inp = int(inp)
         if not 0 <= inp < node:
             raise ValueError(f'{where}: input index {inp} is out of range; node {node} takes inputs 0..{node - 1}')
@@ -122,8 +143,10 @@ def check_cell(pairs: Any, name: str = 'cell') -> Cell:
     for node in NODES:
         a, b = out[2 * (node - 2)], out[2 * (node - 2) + 1]
         if a[1] == b[1]:
-            raise ValueError(f'{name}: node {node} takes input {a[1]} twice ({a} and {b}); the two inputs of a '
-                             'node must be distinct, as in DARTS genotypes')
+            raise ValueError(
+                f'{name}: node {node} takes input {a[1]} twice ({a} and {b}); the two inputs of a '
+                'node must be distinct, as in DARTS genotypes'
+            )
     return tuple(out)
 
 
@@ -134,8 +157,9 @@ def _cell_str(cell: Cell) -> str:
 def parse_cell(s: Any, name: str = 'cell') -> Cell:
     """A cell from its DARTS string ``"[('sep_conv_3x3', 0), ...]"`` (as in the NAS-Bench-301 tables)."""
     if not isinstance(s, str):
-        raise ValueError(f'{name} must be a string like "[(\'sep_conv_3x3\', 0), ...]", got '
-                         f'{type(s).__name__} {short_repr(s)}')
+        raise ValueError(
+            f'{name} must be a string like "[(\'sep_conv_3x3\', 0), ...]", got {type(s).__name__} {short_repr(s)}'
+        )
     text = s.strip()
     if not text:
         raise ValueError(f'{name} is an empty string; expected 8 (op, input) pairs like "[(\'sep_conv_3x3\', 0), ...]"')
@@ -163,6 +187,7 @@ class DartsArch:
     space: ClassVar[str] = 'darts'
 
     if TYPE_CHECKING:  # the generated __init__ takes any sequence of pairs; __post_init__ checks them
+
         def __init__(self, normal: Sequence[Any], reduce: Sequence[Any]) -> None: ...
 
     def __post_init__(self) -> None:
@@ -189,8 +214,10 @@ class DartsArch:
             return cls._from_genotype_call(text)
         m = re.fullmatch(r'normal\s*=\s*(\[.*\])\s*;\s*reduce\s*=\s*(\[.*\])', text, flags=re.S)
         if m is None:
-            raise ValueError(f'not a darts genotype string: {short_repr(s)}; expected '
-                             '"normal=[(\'op\', input), ... 8 pairs];reduce=[... 8 pairs]"')
+            raise ValueError(
+                f'not a darts genotype string: {short_repr(s)}; expected '
+                '"normal=[(\'op\', input), ... 8 pairs];reduce=[... 8 pairs]"'
+            )
         return cls(parse_cell(m.group(1), 'normal cell'), parse_cell(m.group(2), 'reduce cell'))
 
     @classmethod
@@ -206,9 +233,15 @@ class DartsArch:
             if k.arg in kw or k.arg is None:
                 raise ValueError(f'Genotype argument {k.arg or "**"!r} is given twice: {short_repr(text)}')
             v = k.value
-            if (k.arg.endswith('_concat') and isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
-                    and v.func.id == 'range' and not v.keywords and 1 <= len(v.args) <= 2
-                    and all(isinstance(x, ast.Constant) and type(x.value) is int for x in v.args)):
+            if (
+                k.arg.endswith('_concat')
+                and isinstance(v, ast.Call)
+                and isinstance(v.func, ast.Name)
+                and v.func.id == 'range'
+                and not v.keywords
+                and 1 <= len(v.args) <= 2
+                and all(isinstance(x, ast.Constant) and type(x.value) is int for x in v.args)
+            ):
                 bounds = [x.value for x in v.args if isinstance(x, ast.Constant) and isinstance(x.value, int)]
                 kw[k.arg] = list(range(*bounds))  # as DARTS's own logs print it
                 continue
@@ -255,8 +288,9 @@ class DartsArch:
             if kind == 'in':
                 text = str(v).strip()
                 if isinstance(v, bool) or not (text.isascii() and text.isdigit()):
-                    raise ValueError(f'darts slot {s}: input must be a node index (ASCII digits 0-9), got '
-                                     f'{short_repr(v)}')
+                    raise ValueError(
+                        f'darts slot {s}: input must be a node index (ASCII digits 0-9), got {short_repr(v)}'
+                    )
                 cells[cell][pair][1] = int(text)
             else:
                 cells[cell][pair][0] = v
@@ -267,8 +301,9 @@ class DartsArch:
         node would take the same input twice)."""
         cell, node, p, kind = parse_slot(slot)
         if not isinstance(choice, str) or choice not in _CHOICES[slot]:
-            raise ValueError(f'unknown choice {short_repr(choice)} for darts slot {slot!r}; '
-                             f'choices are {list(_CHOICES[slot])}')
+            raise ValueError(
+                f'unknown choice {short_repr(choice)} for darts slot {slot!r}; choices are {list(_CHOICES[slot])}'
+            )
         pairs = list(self.cell(cell))
         k = 2 * (node - 2) + p
         op, inp = pairs[k]
@@ -279,12 +314,14 @@ class DartsArch:
     def canonical(self) -> DartsArch:
         """The same genotype with each node's two pairs ordered (by input, then op): swapping the
         two summands of a node does not change the function."""
+
         def order(cell: Cell) -> Cell:
             out: list[tuple[str, int]] = []
             for k in range(0, NUM_PAIRS, 2):
                 a, b = cell[k], cell[k + 1]
                 out += sorted((a, b), key=lambda pr: (pr[1], OPS.index(pr[0])))
             return tuple(out)
+
         return DartsArch(order(self.normal), order(self.reduce))
 
     def edges(self, cell_type: str) -> list[tuple[int, int, str]]:
@@ -308,9 +345,10 @@ def to_arch(arch: Any, name: str = 'arch') -> DartsArch:
         return DartsArch.from_str(arch)
     space = getattr(arch, 'space', None)
     if space is not None and space != DartsArch.space:
-        raise ValueError(f'{name} {short_repr(arch)} belongs to space {space!r}, not \'darts\'')
-    raise ValueError(f'{name} must be a darts architecture (DartsArch) or its string, got '
-                     f'{type(arch).__name__} {short_repr(arch)}')
+        raise ValueError(f"{name} {short_repr(arch)} belongs to space {space!r}, not 'darts'")
+    raise ValueError(
+        f'{name} must be a darts architecture (DartsArch) or its string, got {type(arch).__name__} {short_repr(arch)}'
+    )
 
 
 def _mask_groups(mask: SlotMask) -> list[tuple[str, int, list[int], list[str], list[int], list[str]]]:
@@ -320,13 +358,22 @@ def _mask_groups(mask: SlotMask) -> list[tuple[str, int, list[int], list[str], l
     for cell in CELL_TYPES:
         for node in NODES:
             p = f'{cell}.n{node}.'
-            out.append((cell, node, [int(c) for c in allowed[p + 'in0']], list(allowed[p + 'op0']),
-                        [int(c) for c in allowed[p + 'in1']], list(allowed[p + 'op1'])))
+            out.append(
+                (
+                    cell,
+                    node,
+                    [int(c) for c in allowed[p + 'in0']],
+                    list(allowed[p + 'op0']),
+                    [int(c) for c in allowed[p + 'in1']],
+                    list(allowed[p + 'op1']),
+                )
+            )
     return out
 
 
-def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None,
-                 max_tries: int = 10_000) -> list[DartsArch]:
+def sample_archs(
+    n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None, max_tries: int = 10_000
+) -> list[DartsArch]:
     """``n`` genotypes drawn uniformly from the valid ones inside ``mask`` (default: all).
 
     Rejection sampling: each slot draws uniformly from its allowed choices and a draw whose node
@@ -347,8 +394,10 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
                 if in0[a] != in1[b]:
                     break
             else:
-                raise ValueError(f'sample: the mask lets node {node} of the {cell} cell take no two distinct '
-                                 f'inputs (pair 0 from {in0}, pair 1 from {in1})')
+                raise ValueError(
+                    f'sample: the mask lets node {node} of the {cell} cell take no two distinct '
+                    f'inputs (pair 0 from {in0}, pair 1 from {in1})'
+                )
             cells[cell] += [(op0[oa], in0[a]), (op1[ob], in1[b])]
         out.append(DartsArch(tuple(cells['normal']), tuple(cells['reduce'])))
     return out

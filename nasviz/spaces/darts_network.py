@@ -36,6 +36,7 @@ A single path of a non-benchmark design is no longer the NAS-Bench-301 network o
 is the space's supernet default, and the measurements behind it: ``nasviz.spaces.darts_space`` and
 the README ('DARTS / NAS-Bench-301 space').
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -52,6 +53,7 @@ from nasviz.validate import short_repr
 #: and with that BN plus a shortcut every path shares (module docstring)
 DESIGNS = ('benchmark', 'out_bn', 'out_bn_shortcut')
 
+
 # ---------------------------------------------------------------------------------------------
 # Operations
 # ---------------------------------------------------------------------------------------------
@@ -59,29 +61,34 @@ class ReLUConvBN(nn.Sequential):
     """ReLU, convolution (no bias), BatchNorm."""
 
     def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool) -> None:
-        super().__init__(nn.ReLU(inplace=False),
-                         nn.Conv2d(C_in, C_out, kernel, stride=stride, padding=padding, bias=False),
-                         nn.BatchNorm2d(C_out, affine=affine))
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
 
 
 class DilConv(nn.Sequential):
     """ReLU, depthwise (dilated) convolution, pointwise convolution, BatchNorm."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, dilation: int,
-                 affine: bool) -> None:
-        super().__init__(nn.ReLU(inplace=False),
-                         nn.Conv2d(C_in, C_in, kernel, stride=stride, padding=padding, dilation=dilation,
-                                   groups=C_in, bias=False),
-                         nn.Conv2d(C_in, C_out, 1, bias=False),
-                         nn.BatchNorm2d(C_out, affine=affine))
+    def __init__(
+        self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, dilation: int, affine: bool
+    ) -> None:
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel, stride=stride, padding=padding, dilation=dilation, groups=C_in, bias=False),
+            nn.Conv2d(C_in, C_out, 1, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
 
 
 class SepConv(nn.Sequential):
     """Two depthwise-separable blocks (the first carries the stride), as in DARTS."""
 
     def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool) -> None:
-        super().__init__(DilConv(C_in, C_in, kernel, stride, padding, 1, affine),
-                         DilConv(C_in, C_out, kernel, 1, padding, 1, affine))
+        super().__init__(
+            DilConv(C_in, C_in, kernel, stride, padding, 1, affine), DilConv(C_in, C_out, kernel, 1, padding, 1, affine)
+        )
 
 
 class FactorizedReduce(nn.Module):
@@ -143,16 +150,26 @@ class DartsCell(nn.Module):
     runs the 8 ``(op, input)`` pairs of one cell of a genotype.
     """
 
-    def __init__(self, C_pp: int, C_p: int, C: int, reduction: bool, reduction_prev: bool,
-                 edge_ops: dict[tuple[int, int], list[str]], ops_affine: bool = False,
-                 pre_affine: bool = True, design: str = 'benchmark') -> None:
+    def __init__(
+        self,
+        C_pp: int,
+        C_p: int,
+        C: int,
+        reduction: bool,
+        reduction_prev: bool,
+        edge_ops: dict[tuple[int, int], list[str]],
+        ops_affine: bool = False,
+        pre_affine: bool = True,
+        design: str = 'benchmark',
+    ) -> None:
         super().__init__()
         self.reduction, self.design = reduction, design
-        self.preprocess0 = (FactorizedReduce(C_pp, C, pre_affine) if reduction_prev
-                            else ReLUConvBN(C_pp, C, 1, 1, 0, pre_affine))
+        self.preprocess0 = (
+            FactorizedReduce(C_pp, C, pre_affine) if reduction_prev else ReLUConvBN(C_pp, C, 1, 1, 0, pre_affine)
+        )
         self.preprocess1 = ReLUConvBN(C_p, C, 1, 1, 0, pre_affine)
         self.edges = nn.ModuleDict()
-        for (j, i) in EDGES:
+        for j, i in EDGES:
             ops = edge_ops.get((j, i), [])
             if ops:
                 stride = 2 if reduction and j < 2 else 1
@@ -176,8 +193,9 @@ class DartsCell(nn.Module):
         pairs = list(pairs)
         for k, node in enumerate(NODES):
             (op_a, in_a), (op_b, in_b) = pairs[2 * k], pairs[2 * k + 1]
-            h = (self.edges[edge_key(in_a, node)][op_a](states[in_a])
-                 + self.edges[edge_key(in_b, node)][op_b](states[in_b]))
+            h = self.edges[edge_key(in_a, node)][op_a](states[in_a]) + self.edges[edge_key(in_b, node)][op_b](
+                states[in_b]
+            )
             states.append(h)
         return self.combine(torch.cat(states[2:], dim=1), s1)
 
@@ -200,7 +218,7 @@ class DartsCell(nn.Module):
 
     def op_parameters(self, edges: Iterable[tuple[int, int]], op: str | None) -> list[nn.Parameter]:
         out = []
-        for (j, i) in edges:
+        for j, i in edges:
             key = edge_key(j, i)
             if key not in self.edges:
                 continue
@@ -215,7 +233,7 @@ def edge_ops_of(mask: SlotMask, cell_type: str) -> dict[tuple[int, int], list[st
     of node ``i`` may take input ``j`` with op ``o`` under ``mask``."""
     allowed = dict(zip(mask.slots, mask.allowed))
     out: dict[tuple[int, int], list[str]] = {}
-    for (j, i) in EDGES:
+    for j, i in EDGES:
         ops: set[str] = set()
         for p in (0, 1):
             if str(j) in allowed[f'{cell_type}.n{i}.in{p}']:
@@ -249,12 +267,26 @@ class DartsSupernet(ArchInput, nn.Module):
     #: the search space this network belongs to
     space = 'darts'
 
-    def __init__(self, C: int = 32, layers: int = 8, num_classes: int = 10, in_channels: int = 3,
-                 mask: SlotMask | None = None, arch: DartsArch | str | None = None,
-                 stem_multiplier: int = 3, ops_affine: bool = False, design: str = 'benchmark') -> None:
+    def __init__(
+        self,
+        C: int = 32,
+        layers: int = 8,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mask: SlotMask | None = None,
+        arch: DartsArch | str | None = None,
+        stem_multiplier: int = 3,
+        ops_affine: bool = False,
+        design: str = 'benchmark',
+    ) -> None:
         super().__init__()
-        for name, v, low in (('C', C, 2), ('layers', layers, 3), ('num_classes', num_classes, 2),
-                             ('in_channels', in_channels, 1), ('stem_multiplier', stem_multiplier, 1)):
+        for name, v, low in (
+            ('C', C, 2),
+            ('layers', layers, 3),
+            ('num_classes', num_classes, 2),
+            ('in_channels', in_channels, 1),
+            ('stem_multiplier', stem_multiplier, 1),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ValueError(f'darts network: {name} must be an integer >= {low}, got {short_repr(v)}')
         if design not in DESIGNS:
@@ -294,8 +326,7 @@ class DartsSupernet(ArchInput, nn.Module):
             if reduction:
                 C_curr *= 2
             kind = 'reduce' if reduction else 'normal'
-            cell = DartsCell(C_pp, C_p, C_curr, reduction, reduction_prev, edge_ops[kind], ops_affine,
-                             design=design)
+            cell = DartsCell(C_pp, C_p, C_curr, reduction, reduction_prev, edge_ops[kind], ops_affine, design=design)
             self.cells.append(cell)
             self.cell_types.append(kind)
             reduction_prev = reduction
@@ -317,8 +348,11 @@ class DartsSupernet(ArchInput, nn.Module):
     def _describe_mask(self) -> str:
         return self.mask.describe(full_mask())
 
-    def forward_intermediates(self, x: torch.Tensor, arch: DartsArch | str | None = None,
-                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        arch: DartsArch | str | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the output of every cell, in :attr:`block_names` order."""
         arch = self._arch(arch)
         feats = []
@@ -359,8 +393,9 @@ class DartsSupernet(ArchInput, nn.Module):
         """
         cell_type, node, _p, kind = parse_slot(slot)
         if choice is not None and choice not in slot_choices(slot):
-            raise ValueError(f'unknown choice {short_repr(choice)} for darts slot {slot!r}; '
-                             f'choices are {list(slot_choices(slot))}')
+            raise ValueError(
+                f'unknown choice {short_repr(choice)} for darts slot {slot!r}; choices are {list(slot_choices(slot))}'
+            )
         choices = slot_choices(slot) if choice is None else (choice,)
         out: list[nn.Parameter] = []
         seen: set[int] = set()

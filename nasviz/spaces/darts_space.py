@@ -12,6 +12,7 @@ cell's output and a shortcut every path shares, chosen because it trains on samp
 the benchmark's cell does not; figures in the README, 'DARTS / NAS-Bench-301 space');
 ``single_path_network(arch)`` is the standalone network a single path of it equals.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -33,12 +34,14 @@ class DartsSpace(SearchSpace):
     name = 'darts'
     slots = SLOTS
     arch_type = DartsArch
-    sizes = {'benchmark': BENCHMARK_SIZE,
-             # reductions at cells 1 and 2: 16x16 inputs end at 4x4. C=4: a standalone training of the
-             # micro benchmark's recipe takes ~10 CPU-s instead of ~24 at C=8 (depthwise-conv
-             # backward dominates on CPU), and cells still reach 65-75% on the digits (67-72% on three
-             # sampled cells, against 73-78% at C=8)
-             'tiny': dict(C=4, layers=3, num_classes=10, in_channels=3)}
+    sizes = {
+        'benchmark': BENCHMARK_SIZE,
+        # reductions at cells 1 and 2: 16x16 inputs end at 4x4. C=4: a standalone training of the
+        # micro benchmark's recipe takes ~10 CPU-s instead of ~24 at C=8 (depthwise-conv
+        # backward dominates on CPU), and cells still reach 65-75% on the digits (67-72% on three
+        # sampled cells, against 73-78% at C=8)
+        'tiny': dict(C=4, layers=3, num_classes=10, in_channels=3),
+    }
     #: the supernet's design: cache keys record it, so checkpoints of the earlier (benchmark-cell)
     #: supernet, whose tensors are a subset of this one's, are not loaded into it
     supernet_tag = f'design={SUPERNET_DESIGN}'
@@ -55,8 +58,9 @@ class DartsSpace(SearchSpace):
     def canonical(self, arch: Any) -> str:
         return str(self.check(arch).canonical())
 
-    def sample(self, n: int, mask: SlotMask | None = None,
-               rng: np.random.Generator | int | None = None) -> list[DartsArch]:
+    def sample(
+        self, n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None
+    ) -> list[DartsArch]:
         mask = self.check_mask(mask)
         return sample_archs(n, mask, rng)
 

@@ -21,6 +21,7 @@ exactly one frame assignment, which is what lets rejection sampling be uniform o
 refinement of node labels by their in- and out-neighbours' labels (Weisfeiler-Lehman style, the
 kind of hash the benchmark uses to identify cells), written here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,7 @@ def _find_cycle(m: np.ndarray) -> list[int] | None:
         stack.append(u)
         for v in np.flatnonzero(m[u]).tolist():
             if state[v] == 1:
-                return stack[stack.index(v):] + [v]
+                return stack[stack.index(v) :] + [v]
             if state[v] == 0:
                 found = visit(v)
                 if found:
@@ -97,8 +98,7 @@ def _as_matrix(matrix: Any, name: str = 'matrix') -> np.ndarray:
         raise ValueError(f'{name} must be a square matrix, got shape {m.shape}: {short_repr(matrix)}')
     n = m.shape[0]
     if not 2 <= n <= MAX_NODES:
-        raise ValueError(f'{name}: wrong size: a NAS-Bench-101 cell has 2 to {MAX_NODES} nodes, '
-                         f'got a {n}x{n} matrix')
+        raise ValueError(f'{name}: wrong size: a NAS-Bench-101 cell has 2 to {MAX_NODES} nodes, got a {n}x{n} matrix')
     flat = m.ravel().tolist()
     bad = [v for v in flat if not (isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1))]
     if bad:
@@ -115,8 +115,10 @@ def _check_ops(ops: Any, n: int, name: str = 'ops') -> tuple[str, ...]:
     if len(ops) != n:
         raise ValueError(f'{name}: wrong size: {len(ops)} node labels for a {n}-node matrix ({short_repr(ops)})')
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise ValueError(f'{name}: the first label must be {INPUT!r} and the last {OUTPUT!r}, got '
-                         f'{short_repr(ops[0])} and {short_repr(ops[-1])}')
+        raise ValueError(
+            f'{name}: the first label must be {INPUT!r} and the last {OUTPUT!r}, got '
+            f'{short_repr(ops[0])} and {short_repr(ops[-1])}'
+        )
     for t, o in enumerate(ops[1:-1], start=1):
         if o not in OPS:
             raise ValueError(f'{name}: unknown op {short_repr(o)} at node {t}; NAS-Bench-101 ops are {OPS}')
@@ -134,7 +136,7 @@ def live_nodes(m: np.ndarray) -> list[int]:
     bwd = np.zeros(n, bool)
     bwd[n - 1] = True
     for i in range(n - 2, -1, -1):
-        bwd[i] = bool((m[i, i + 1:].astype(bool) & bwd[i + 1:]).any())
+        bwd[i] = bool((m[i, i + 1 :].astype(bool) & bwd[i + 1 :]).any())
     return np.flatnonzero(fwd & bwd).tolist()
 
 
@@ -152,8 +154,10 @@ def prune(matrix: Any, ops: Any) -> tuple[np.ndarray, tuple[str, ...]]:
         if cyc is not None:
             raise ValueError('matrix has a cycle ' + ' -> '.join(map(str, cyc)) + '; a cell is a DAG')
         i, j = (int(v) for v in np.argwhere(low)[0])
-        raise ValueError(f'matrix is not upper triangular: edge {i}->{j} points backwards '
-                         '(NAS-Bench-101 numbers nodes in topological order)')
+        raise ValueError(
+            f'matrix is not upper triangular: edge {i}->{j} points backwards '
+            '(NAS-Bench-101 numbers nodes in topological order)'
+        )
     keep = live_nodes(m)
     if not keep:
         raise ValueError(f'matrix has no path from the input (node 0) to the output (node {n - 1})')
@@ -178,6 +182,7 @@ class NB101Arch:
     space: ClassVar[str] = 'nb101'
 
     if TYPE_CHECKING:  # the generated __init__ takes any valid spec; __post_init__ prunes it
+
         def __init__(self, matrix: Any, ops: Any) -> None: ...
 
     def __post_init__(self) -> None:
@@ -194,8 +199,10 @@ class NB101Arch:
         check_text_size(s, 'nb101 arch string')
         mt = _STR_RE.match(s)
         if mt is None:
-            raise ValueError(f'nb101 arch string {short_repr(s)} must look like '
-                             '"[[0,1],[0,0]]|input,output" (matrix rows as JSON, "|", node labels)')
+            raise ValueError(
+                f'nb101 arch string {short_repr(s)} must look like '
+                '"[[0,1],[0,0]]|input,output" (matrix rows as JSON, "|", node labels)'
+            )
         return cls(mt.group(1), mt.group(2))
 
     @classmethod
@@ -242,8 +249,9 @@ class NB101Arch:
             if a is None or b is None:
                 return '0'
             return '1' if self.matrix[a][b] else '0'
-        raise ValueError(f'unknown nb101 slot {short_repr(slot)}; slots are node1..node5 and edges '
-                         f'"i->j" with 0 <= i < j <= 6')
+        raise ValueError(
+            f'unknown nb101 slot {short_repr(slot)}; slots are node1..node5 and edges "i->j" with 0 <= i < j <= 6'
+        )
 
     def frame(self) -> dict[str, str]:
         """``{slot: choice}`` for every slot of the 7-node frame."""
@@ -265,7 +273,7 @@ def to_arch(a: NB101Arch | str) -> NB101Arch:
         return NB101Arch.from_str(a)
     space = getattr(a, 'space', None)
     if space is not None:
-        raise ValueError(f'arch {short_repr(a)} belongs to space {space!r}, not \'nb101\'')
+        raise ValueError(f"arch {short_repr(a)} belongs to space {space!r}, not 'nb101'")
     raise ValueError(f'arch must be an nb101 architecture or its string, got {type(a).__name__} {short_repr(a)}')
 
 
@@ -294,8 +302,16 @@ def _canonical(arch: NB101Arch) -> str:
     outs = [[j for j in range(k) if m[i][j]] for i in range(k)]
     labels = [_digest(o) for o in arch.ops]
     for _ in range(k):
-        labels = [_digest('|'.join(sorted(labels[i] for i in ins[v])) + '>' + labels[v] + '>'
-                          + '|'.join(sorted(labels[j] for j in outs[v]))) for v in range(k)]
+        labels = [
+            _digest(
+                '|'.join(sorted(labels[i] for i in ins[v]))
+                + '>'
+                + labels[v]
+                + '>'
+                + '|'.join(sorted(labels[j] for j in outs[v]))
+            )
+            for v in range(k)
+        ]
     return _digest(','.join(sorted(labels)))
 
 
@@ -304,8 +320,9 @@ def _canonical(arch: NB101Arch) -> str:
 # ---------------------------------------------------------------------------------------------
 def _mask_tables(mask: SlotMask) -> list[np.ndarray]:
     """Allowed op indices of each interior node, then allowed 0/1 values of each frame edge."""
-    return ([np.array([OPS.index(c) for c in mask.allowed_for(s)]) for s in NODE_SLOTS]
-            + [np.array([int(c) for c in mask.allowed_for(s)]) for s in EDGE_SLOTS])
+    return [np.array([OPS.index(c) for c in mask.allowed_for(s)]) for s in NODE_SLOTS] + [
+        np.array([int(c) for c in mask.allowed_for(s)]) for s in EDGE_SLOTS
+    ]
 
 
 _ABSENT_IDX = OPS.index(ABSENT_OP)
@@ -344,20 +361,21 @@ def _normal_forms(mats: np.ndarray, ops: np.ndarray) -> np.ndarray:
     bwd = np.zeros(mats.shape[:2], bool)
     bwd[:, n - 1] = True
     for i in range(n - 2, -1, -1):
-        bwd[:, i] = (adj[:, i, i + 1:] & bwd[:, i + 1:]).any(axis=1)
+        bwd[:, i] = (adj[:, i, i + 1 :] & bwd[:, i + 1 :]).any(axis=1)
     live = fwd & bwd
     ok &= live[:, 0] & live[:, n - 1]
-    inner = live[:, 1:n - 1]
+    inner = live[:, 1 : n - 1]
     ok &= (inner[:, :-1] >= inner[:, 1:]).all(axis=1)  # live interior nodes come first
-    deg = (adj.sum(axis=2) + adj.sum(axis=1))[:, 1:n - 1]
+    deg = (adj.sum(axis=2) + adj.sum(axis=1))[:, 1 : n - 1]
     dead = ~inner
     ok &= ~(dead & (deg > 0)).any(axis=1)
     ok &= ~(dead & (ops != _ABSENT_IDX)).any(axis=1)
     return ok
 
 
-def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None,
-                 batch: int = 8192) -> list[NB101Arch]:
+def sample_archs(
+    n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None, batch: int = 8192
+) -> list[NB101Arch]:
     """``n`` valid cells drawn uniformly over the cells inside ``mask``, by rejection.
 
     Proposals are uniform over the product set of ``mask`` in the 7-node frame, drawn in batches
@@ -375,8 +393,10 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
     for slot, (i, j) in zip(EDGE_SLOTS, FRAME_EDGES):
         possible[i, j] = int('1' in mask.allowed_for(slot))
     if not live_nodes(possible):
-        raise ValueError(f'sample: no valid NAS-Bench-101 cell in the mask ({mask.describe()}): the edges it '
-                         'allows hold no path from the input to the output')
+        raise ValueError(
+            f'sample: no valid NAS-Bench-101 cell in the mask ({mask.describe()}): the edges it '
+            'allows hold no path from the input to the output'
+        )
     rng = np.random.default_rng(rng)
     # one table row per slot (choices padded by repetition), one draw of every slot per call
     allowed = _mask_tables(mask)
@@ -388,17 +408,19 @@ def sample_archs(n: int, mask: SlotMask | None = None, rng: np.random.Generator 
     while len(out) < n:
         size = min(batch, max(1024, 600 * (n - len(out))))
         draw = table[rows, rng.integers(0, sizes, size=(size, len(SLOTS)))]
-        ops = draw[:, :len(NODE_SLOTS)]
+        ops = draw[:, : len(NODE_SLOTS)]
         mats = np.zeros((size, MAX_NODES, MAX_NODES), np.int8)
-        mats[:, _EI, _EJ] = draw[:, len(NODE_SLOTS):]
+        mats[:, _EI, _EJ] = draw[:, len(NODE_SLOTS) :]
         for b in np.flatnonzero(_normal_forms(mats, ops)).tolist():
             out.append(NB101Arch(mats[b], (INPUT,) + tuple(OPS[o] for o in ops[b]) + (OUTPUT,)))
             if len(out) == n:
                 break
         tried += size
         if not out and tried >= 2_000_000:
-            raise ValueError(f'sample: no valid NAS-Bench-101 cell in {tried} proposals from the mask '
-                             f'({mask.describe()}); the mask admits (almost) no valid cell')
+            raise ValueError(
+                f'sample: no valid NAS-Bench-101 cell in {tried} proposals from the mask '
+                f'({mask.describe()}); the mask admits (almost) no valid cell'
+            )
     return out
 
 
@@ -434,7 +456,9 @@ def vertex_channels(matrix: Sequence[Sequence[int]], c_in: int, c_out: int) -> l
     for v in range(k - 3, 0, -1):
         if not m[v][k - 1]:
             ch[v] = max(ch[d] for d in range(v + 1, k - 1) if m[v][d])
-    if min(ch[1:k - 1]) <= 0:
-        raise ValueError(f'cell {short_repr(matrix)}: {c_out} output channels leave a node without channels '
-                         f'({ch}); use more channels')
+    if min(ch[1 : k - 1]) <= 0:
+        raise ValueError(
+            f'cell {short_repr(matrix)}: {c_out} output channels leave a node without channels '
+            f'({ch}); use more channels'
+        )
     return ch

@@ -50,6 +50,7 @@ initial values and take no part in the computation); with ``alloc='exact'`` (the
 :meth:`NB101Space.build_network`) every tensor has exactly the width the cell uses, which is the
 benchmark's network tensor by tensor: its parameter count is the table's ``params_m``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -88,17 +89,25 @@ class SlicedConvBNReLU(nn.Module):
     """Conv (no bias) - BN - ReLU allocated at ``c_in x c_out`` that runs on the leading
     ``x.shape[1]`` input and ``width`` output channels."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, affine: bool, track_running_stats: bool,
-                 bn_momentum: float = BN_MOMENTUM) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        affine: bool,
+        track_running_stats: bool,
+        bn_momentum: float = BN_MOMENTUM,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
-                                 track_running_stats=track_running_stats)
+        self.bn = nn.BatchNorm2d(
+            c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine, track_running_stats=track_running_stats
+        )
 
     def forward(self, x: torch.Tensor, width: int) -> torch.Tensor:
         w = self.conv.weight
         if w.shape[0] != width or w.shape[1] != x.shape[1]:
-            w = w[:width, :x.shape[1]]
+            w = w[:width, : x.shape[1]]
         y = F.conv2d(x, w, None, 1, self.conv.padding)
         bn = self.bn
         if bn.num_features == width:
@@ -127,9 +136,17 @@ def _maybe_live(mask: SlotMask, t: int) -> bool:
 class NB101Cell(nn.Module):
     """One cell position: weights for every (node, op) and input projection the mask allows."""
 
-    def __init__(self, c_in: int, c_out: int, mask: SlotMask, affine: bool, track_running_stats: bool,
-                 widths: Sequence[int] | None = None, bn_momentum: float = BN_MOMENTUM,
-                 design: str = 'benchmark') -> None:
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        mask: SlotMask,
+        affine: bool,
+        track_running_stats: bool,
+        widths: Sequence[int] | None = None,
+        bn_momentum: float = BN_MOMENTUM,
+        design: str = 'benchmark',
+    ) -> None:
         super().__init__()
         self.c_in, self.c_out, self.design = c_in, c_out, design
         # widths: exact per-node widths of a fixed cell (alloc='exact'), else the widest (c_out);
@@ -140,9 +157,15 @@ class NB101Cell(nn.Module):
         for t in range(1, MAX_NODES - 1):
             if not _maybe_live(mask, t):
                 continue
-            convs = nn.ModuleDict({CONV_OPS[o][0]: SlicedConvBNReLU(width(t), width(t), CONV_OPS[o][1], affine,
-                                                                    track_running_stats, bn_momentum)
-                                   for o in mask.allowed_for(f'node{t}') if o in CONV_OPS})
+            convs = nn.ModuleDict(
+                {
+                    CONV_OPS[o][0]: SlicedConvBNReLU(
+                        width(t), width(t), CONV_OPS[o][1], affine, track_running_stats, bn_momentum
+                    )
+                    for o in mask.allowed_for(f'node{t}')
+                    if o in CONV_OPS
+                }
+            )
             if len(convs):
                 self.ops[f'n{t}'] = convs
             if '1' in mask.allowed_for(f'0->{t}'):
@@ -152,14 +175,21 @@ class NB101Cell(nn.Module):
         if design != 'benchmark':
             # the output's scale varies ~10x between cells (sums through chains of max-pools grow):
             # one BN of the cell position normalises whatever path ran
-            self.out_bn = nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
-                                         track_running_stats=track_running_stats)
+            self.out_bn = nn.BatchNorm2d(
+                c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine, track_running_stats=track_running_stats
+            )
         if design == 'fixed_shortcut':
             # a path every cell shares: the cell input itself, or a 1x1 conv-BN where the channels double
-            self.shortcut = (nn.Identity() if c_in == c_out else
-                             nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False),
-                                           nn.BatchNorm2d(c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine,
-                                                          track_running_stats=track_running_stats)))
+            self.shortcut = (
+                nn.Identity()
+                if c_in == c_out
+                else nn.Sequential(
+                    nn.Conv2d(c_in, c_out, 1, bias=False),
+                    nn.BatchNorm2d(
+                        c_out, eps=BN_EPS, momentum=bn_momentum, affine=affine, track_running_stats=track_running_stats
+                    ),
+                )
+            )
 
     def forward(self, x: torch.Tensor, arch: NB101Arch) -> torch.Tensor:
         if self.design != 'benchmark':
@@ -229,15 +259,31 @@ class NB101Network(ArchInput, nn.Module):
     #: the search space this network belongs to
     space = 'nb101'
 
-    def __init__(self, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10, in_channels: int = 3,
-                 mask: SlotMask | None = None, arch: NB101Arch | str | None = None, affine: bool | None = None,
-                 track_running_stats: bool = True, alloc: str = 'shared', bn_momentum: float = BN_MOMENTUM,
-                 design: str = 'benchmark') -> None:
+    def __init__(
+        self,
+        C: int = 128,
+        N: int = 3,
+        stacks: int = 3,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mask: SlotMask | None = None,
+        arch: NB101Arch | str | None = None,
+        affine: bool | None = None,
+        track_running_stats: bool = True,
+        alloc: str = 'shared',
+        bn_momentum: float = BN_MOMENTUM,
+        design: str = 'benchmark',
+    ) -> None:
         super().__init__()
         if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)) or not 0 < bn_momentum <= 1:
             raise ValueError(f'NB101Network: bn_momentum must be in (0, 1], got {short_repr(bn_momentum)}')
-        for name, v, low in (('C', C, 1), ('N', N, 1), ('stacks', stacks, 1), ('num_classes', num_classes, 2),
-                             ('in_channels', in_channels, 1)):
+        for name, v, low in (
+            ('C', C, 1),
+            ('N', N, 1),
+            ('stacks', stacks, 1),
+            ('num_classes', num_classes, 2),
+            ('in_channels', in_channels, 1),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ValueError(f'NB101Network: {name} must be an integer >= {low}, got {short_repr(v)}')
         if alloc not in ALLOC:
@@ -290,8 +336,11 @@ class NB101Network(ArchInput, nn.Module):
     def _describe_mask(self) -> str:
         return self.mask.describe(full_mask())
 
-    def forward_intermediates(self, x: torch.Tensor, arch: NB101Arch | str | None = None,
-                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        arch: NB101Arch | str | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the output of every cell, in :attr:`block_names` order."""
         arch = self._arch(arch)
         feats = []
@@ -342,7 +391,7 @@ class NB101Network(ArchInput, nn.Module):
         for cell in self.cells:
             if slot in NODE_SLOTS:
                 convs = cell.ops[f'n{slot[4:]}'] if f'n{slot[4:]}' in cell.ops else {}
-                for op in (valid if choice is None else (choice,)):
+                for op in valid if choice is None else (choice,):
                     if op in CONV_OPS and CONV_OPS[op][0] in convs:
                         params += list(convs[CONV_OPS[op][0]].parameters())
             else:
@@ -371,8 +420,9 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def arch_param_count(arch: NB101Arch | str, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10,
-                     in_channels: int = 3) -> int:
+def arch_param_count(
+    arch: NB101Arch | str, C: int = 128, N: int = 3, stacks: int = 3, num_classes: int = 10, in_channels: int = 3
+) -> int:
     """Parameters of the benchmark network of ``arch`` at this size (affine BN, exact widths),
     counted on the ``meta`` device: no weights are allocated."""
     with torch.device('meta'):
@@ -380,5 +430,13 @@ def arch_param_count(arch: NB101Arch | str, C: int = 128, N: int = 3, stacks: in
     return count_parameters(net)
 
 
-__all__ = ['NB101Network', 'NB101Cell', 'SlicedConvBNReLU', 'count_parameters', 'arch_param_count', 'BN_MOMENTUM',
-           'BN_EPS', 'DESIGNS']
+__all__ = [
+    'NB101Network',
+    'NB101Cell',
+    'SlicedConvBNReLU',
+    'count_parameters',
+    'arch_param_count',
+    'BN_MOMENTUM',
+    'BN_EPS',
+    'DESIGNS',
+]

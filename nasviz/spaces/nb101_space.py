@@ -5,6 +5,7 @@ frame (``'0->1'`` ... ``'5->6'``, choices ``'0'``/``'1'``); strings are ``'<prun
 :meth:`NB101Space.canonical` is an isomorphism-invariant hash of the pruned labelled cell. The
 space (423k distinct cells) is not enumerated: :meth:`NB101Space.sample` draws by rejection.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,10 @@ class NB101Space(SearchSpace):
     # its BN running statistics use torch's default momentum (0.1): the benchmark's decay 0.997 suits
     # 108 epochs, but after the few hundred steps of a micro-benchmark training the running
     # statistics are still mostly their initial values and eval-mode accuracy is near chance
-    sizes = {'benchmark': {**BENCHMARK_SIZE, 'alloc': 'exact'},
-             'tiny': dict(C=16, N=1, stacks=3, num_classes=10, in_channels=3, alloc='shared', bn_momentum=0.1)}
+    sizes = {
+        'benchmark': {**BENCHMARK_SIZE, 'alloc': 'exact'},
+        'tiny': dict(C=16, N=1, stacks=3, num_classes=10, in_channels=3, alloc='shared', bn_momentum=0.1),
+    }
     #: the supernet's design (its cache keys record it: checkpoints of the earlier, benchmark-layout
     #: supernet have the same tensor shapes and must not be loaded into this one)
     supernet_tag = f'design={SUPERNET_DESIGN}'
@@ -43,8 +46,9 @@ class NB101Space(SearchSpace):
             return OPS
         if slot in EDGE_SLOTS:
             return EDGE_CHOICES
-        raise ValueError(f'unknown nb101 slot {short_repr(slot)}; slots are {NODE_SLOTS} and edges "i->j" '
-                         'with 0 <= i < j <= 6')
+        raise ValueError(
+            f'unknown nb101 slot {short_repr(slot)}; slots are {NODE_SLOTS} and edges "i->j" with 0 <= i < j <= 6'
+        )
 
     def to_str(self, arch: Any) -> str:
         return str(self.check(arch))
@@ -73,11 +77,11 @@ class NB101Space(SearchSpace):
         (they compute nothing; their slot reads a placeholder)."""
         arch = self.check(arch)
         k = arch.num_nodes
-        return {(s, arch.choice(s)): 1 for s in self.slots
-                if not (s in NODE_SLOTS and int(s[4:]) > k - 2)}
+        return {(s, arch.choice(s)): 1 for s in self.slots if not (s in NODE_SLOTS and int(s[4:]) > k - 2)}
 
-    def sample(self, n: int, mask: SlotMask | None = None,
-               rng: np.random.Generator | int | None = None) -> list[NB101Arch]:
+    def sample(
+        self, n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None
+    ) -> list[NB101Arch]:
         if mask is not None:
             self.check_mask(mask)
         return sample_archs(n, mask, rng)
@@ -96,8 +100,10 @@ class NB101Space(SearchSpace):
         See :mod:`nasviz.spaces.nb101_network`."""
         kw = {'design': SUPERNET_DESIGN, **self._size(size, 'build_supernet')}
         if kw.get('alloc', 'shared') != 'shared':
-            raise ValueError(f"nb101 build_supernet: alloc must be 'shared' (got {kw['alloc']!r}); "
-                             "'exact' widths exist only for one cell")
+            raise ValueError(
+                f"nb101 build_supernet: alloc must be 'shared' (got {kw['alloc']!r}); "
+                "'exact' widths exist only for one cell"
+            )
         return NB101Network(mask=self.check_mask(mask) if mask is not None else None, **kw)
 
     def param_count(self, arch: Any, **size: Any) -> int:

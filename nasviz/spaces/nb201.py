@@ -5,6 +5,7 @@ one of 5 operations, so the space holds 5**6 = 15,625 cells. An :class:`Arch` is
 hashable value (a tuple of op indices) kept apart from any network code. An :class:`OpMask`
 restricts each edge to a subset of operations: a sub-supernet in few-shot NAS is one mask.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,13 +26,18 @@ NUM_EDGES = len(EDGES)
 NUM_NODES = 4
 NUM_ARCHS = len(OPS) ** NUM_EDGES
 #: short names, handy for plot labels
-OP_ABBREV = {'none': 'none', 'skip_connect': 'skip', 'nor_conv_1x1': 'c1x1',
-             'nor_conv_3x3': 'c3x3', 'avg_pool_3x3': 'pool'}
+OP_ABBREV = {
+    'none': 'none',
+    'skip_connect': 'skip',
+    'nor_conv_1x1': 'c1x1',
+    'nor_conv_3x3': 'c3x3',
+    'avg_pool_3x3': 'pool',
+}
 EDGE_NAMES: tuple[str, ...] = tuple(f'{a}->{b}' for a, b in EDGES)
 #: One colour per operation for every figure that colours by op (Okabe-Ito colours,
 #: distinguishable with the common colour-vision deficiencies). Keys: full op names.
 OP_COLOURS: dict[str, str] = {
-    'none': '#999999',          # grey: the zero op
+    'none': '#999999',  # grey: the zero op
     'skip_connect': '#0072B2',  # blue
     'nor_conv_1x1': '#E69F00',  # orange
     'nor_conv_3x3': '#D55E00',  # vermillion
@@ -65,8 +71,9 @@ def _edge(value: int, name: str = 'edge') -> int:
 
 def _ops_tuple(value: object, name: str) -> tuple:
     if isinstance(value, (str, bytes)) or not hasattr(value, '__iter__'):
-        raise TypeError(f'{name} must be a sequence of {NUM_EDGES} op indices, got '
-                        f'{type(value).__name__} {short_repr(value)}')
+        raise TypeError(
+            f'{name} must be a sequence of {NUM_EDGES} op indices, got {type(value).__name__} {short_repr(value)}'
+        )
     return tuple(value)
 
 
@@ -81,13 +88,15 @@ class Arch:
     def __post_init__(self) -> None:
         raw = _ops_tuple(self.op_idx, 'Arch op_idx')
         if len(raw) != NUM_EDGES:
-            raise ValueError(f'Arch op_idx: a NAS-Bench-201 cell has {NUM_EDGES} edges, got {len(raw)} ops '
-                             f'{short_repr(raw)}')
+            raise ValueError(
+                f'Arch op_idx: a NAS-Bench-201 cell has {NUM_EDGES} edges, got {len(raw)} ops {short_repr(raw)}'
+            )
         if all(type(i) is int and 0 <= i < len(OPS) for i in raw):  # the common case, fast
             idx = raw
         else:
-            idx = tuple(check_int(i, f'Arch op_idx[{e}] (edge {EDGE_NAMES[e]})', 0, len(OPS) - 1)
-                        for e, i in enumerate(raw))
+            idx = tuple(
+                check_int(i, f'Arch op_idx[{e}] (edge {EDGE_NAMES[e]})', 0, len(OPS) - 1) for e, i in enumerate(raw)
+            )
         object.__setattr__(self, 'op_idx', idx)
 
     # -- construction -------------------------------------------------------------------
@@ -100,24 +109,28 @@ class Arch:
         shown = short_repr(s)  # messages quote the argument, shortened when enormous
         nodes = text.split('+')
         if len(nodes) != NUM_NODES - 1:
-            raise ValueError(f'arch string {shown} has {len(nodes)} node groups separated by "+", '
-                             f'expected {NUM_NODES - 1}')
+            raise ValueError(
+                f'arch string {shown} has {len(nodes)} node groups separated by "+", expected {NUM_NODES - 1}'
+            )
         ops: list[int] = []
         for node, group in enumerate(nodes, start=1):
             if not (group.startswith('|') and group.endswith('|')) or len(group) < 2:
                 raise ValueError(f'arch string {shown}: node {node} group {group!r} must look like |op~i|...|')
             tokens = group[1:-1].split('|')
             if len(tokens) != node:
-                raise ValueError(f'arch string {shown}: node {node} must have {node} incoming edge(s), '
-                                 f'got {len(tokens)} ({group!r})')
+                raise ValueError(
+                    f'arch string {shown}: node {node} must have {node} incoming edge(s), got {len(tokens)} ({group!r})'
+                )
             for expected_src, tok in enumerate(tokens):
                 m = _TOKEN.match(tok)
                 if m is None:
                     raise ValueError(f'arch string {shown}: malformed edge {tok!r}, expected op~input')
                 name, src = m.group(1), int(m.group(2))
                 if src != expected_src:
-                    raise ValueError(f'arch string {shown}: edge {tok!r} into node {node} must read from '
-                                     f'node {expected_src}, not {src}')
+                    raise ValueError(
+                        f'arch string {shown}: edge {tok!r} into node {node} must read from '
+                        f'node {expected_src}, not {src}'
+                    )
                 ops.append(op_index(name))
         return cls(tuple(ops))
 
@@ -200,8 +213,7 @@ def _live_edges(op_idx: Sequence[int]) -> tuple[bool, ...]:
         a, b = EDGES[e]
         if present[e] and b in reach_to_out:
             reach_to_out.add(a)
-    return tuple(present[e] and a in reach_from_in and b in reach_to_out
-                 for e, (a, b) in enumerate(EDGES))
+    return tuple(present[e] and a in reach_from_in and b in reach_to_out for e, (a, b) in enumerate(EDGES))
 
 
 def all_archs() -> Iterator[Arch]:
@@ -281,8 +293,10 @@ class OpMask:
             raise ValueError(f'restrict: ops for edge {edge} is empty; a sub-supernet needs at least one op')
         extra = want - set(self.allowed[edge])
         if extra:
-            raise ValueError(f'ops {sorted(OPS[o] for o in extra)} are not allowed on edge {edge} '
-                             f'of this mask ({[OPS[o] for o in self.allowed[edge]]})')
+            raise ValueError(
+                f'ops {sorted(OPS[o] for o in extra)} are not allowed on edge {edge} '
+                f'of this mask ({[OPS[o] for o in self.allowed[edge]]})'
+            )
         allowed = list(self.allowed)
         allowed[edge] = tuple(sorted(want))
         return OpMask(tuple(allowed))
@@ -310,8 +324,11 @@ class OpMask:
 
     def describe(self) -> str:
         """Compact text, e.g. ``0->1:{c3x3,pool}`` for each restricted edge, or ``full``."""
-        parts = [f'{EDGE_NAMES[e]}:{{' + ','.join(OP_ABBREV[OPS[o]] for o in a) + '}'
-                 for e, a in enumerate(self.allowed) if len(a) < len(OPS)]
+        parts = [
+            f'{EDGE_NAMES[e]}:{{' + ','.join(OP_ABBREV[OPS[o]] for o in a) + '}'
+            for e, a in enumerate(self.allowed)
+            if len(a) < len(OPS)
+        ]
         return ' '.join(parts) if parts else 'full'
 
     def to_list(self) -> list[list[str]]:
@@ -343,8 +360,13 @@ class OpMask:
         return cls(tuple(tuple(op_index(o) for o in a) for a in mask.allowed))
 
 
-def sample_archs(n: int, mask: OpMask | SlotMask | None = None, rng: np.random.Generator | int | None = None,
-                 unique: bool = False, exclude_degenerate: bool = False) -> list[Arch]:
+def sample_archs(
+    n: int,
+    mask: OpMask | SlotMask | None = None,
+    rng: np.random.Generator | int | None = None,
+    unique: bool = False,
+    exclude_degenerate: bool = False,
+) -> list[Arch]:
     """Draw ``n`` cells uniformly from ``mask`` (default: the whole space).
 
     ``unique`` draws distinct canonical cells (no two isomorphic), as a ground-truth sample
@@ -369,8 +391,9 @@ def sample_archs(n: int, mask: OpMask | SlotMask | None = None, rng: np.random.G
         if len(out) == n:
             return out
     if len(out) < n:
-        raise ValueError(f'asked for {n} cells but the mask holds only {len(out)} '
-                         f'{"distinct " if unique else ""}candidates')
+        raise ValueError(
+            f'asked for {n} cells but the mask holds only {len(out)} {"distinct " if unique else ""}candidates'
+        )
     return out
 
 
@@ -380,5 +403,5 @@ def to_arch(a: Arch | str) -> Arch:
         return a
     space = getattr(a, 'space', None)
     if isinstance(space, str) and space != 'nb201':
-        raise ValueError(f'arch {short_repr(a)} belongs to space {space!r}, not \'nb201\'')
+        raise ValueError(f"arch {short_repr(a)} belongs to space {space!r}, not 'nb201'")
     return Arch.from_str(a)

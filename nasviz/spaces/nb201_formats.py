@@ -1,5 +1,6 @@
 """Other tools' spellings of a NAS-Bench-201 cell: NASLib's op-index tuple and the few-shot NAS
 release's node tuples (AutoDL ``tostr`` lists), beside the official cell string."""
+
 from __future__ import annotations
 
 import ast

@@ -1,5 +1,6 @@
 """The NAS-Bench-201 weight-sharing supernet; a standalone network is the same class
 restricted to one cell, so both share one code path."""
+
 from __future__ import annotations
 
 import torch
@@ -19,9 +20,15 @@ class SearchCell(nn.Module):
         # edges[e][op_name]; 'none' has no module: it contributes nothing to the sum
         self.edges = nn.ModuleList()
         for e in range(NUM_EDGES):
-            self.edges.append(nn.ModuleDict({
-                OPS[o]: get_op(OPS[o], C, affine, track_running_stats)
-                for o in mask.allowed[e] if OPS[o] != 'none'}))
+            self.edges.append(
+                nn.ModuleDict(
+                    {
+                        OPS[o]: get_op(OPS[o], C, affine, track_running_stats)
+                        for o in mask.allowed[e]
+                        if OPS[o] != 'none'
+                    }
+                )
+            )
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         live = arch.live_edges()
@@ -52,13 +59,20 @@ class NB201Supernet(ArchInput, nn.Module):
 
     _coerce_arch = staticmethod(to_arch)
 
-    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
-                 mask: OpMask | None = None, arch: Arch | str | None = None,
-                 affine: bool | None = None, track_running_stats: bool = True) -> None:
+    def __init__(
+        self,
+        C: int = 16,
+        N: int = 5,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        mask: OpMask | None = None,
+        arch: Arch | str | None = None,
+        affine: bool | None = None,
+        track_running_stats: bool = True,
+    ) -> None:
         super().__init__()
         if C < 1 or N < 1 or num_classes < 2 or in_channels < 1:
-            raise ValueError(f'bad supernet size: C={C}, N={N}, num_classes={num_classes}, '
-                             f'in_channels={in_channels}')
+            raise ValueError(f'bad supernet size: C={C}, N={N}, num_classes={num_classes}, in_channels={in_channels}')
         if arch is not None:
             if mask is not None:
                 raise ValueError('give either mask or arch, not both')
@@ -68,8 +82,10 @@ class NB201Supernet(ArchInput, nn.Module):
         self.mask = mask or OpMask.full()
         self.C, self.N, self.num_classes, self.in_channels = C, N, num_classes, in_channels
         affine = (arch is not None) if affine is None else affine
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(C, affine=affine, track_running_stats=track_running_stats))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, C, 3, padding=1, bias=False),
+            nn.BatchNorm2d(C, affine=affine, track_running_stats=track_running_stats),
+        )
         blocks: list[nn.Module] = []
         self.block_kinds: list[str] = []
         c = C
@@ -82,8 +98,9 @@ class NB201Supernet(ArchInput, nn.Module):
                 blocks.append(SearchCell(c, self.mask, affine, track_running_stats))
                 self.block_kinds.append('cell')
         self.blocks = nn.ModuleList(blocks)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c, affine=affine, track_running_stats=track_running_stats),
-                                     nn.ReLU(inplace=False))
+        self.lastact = nn.Sequential(
+            nn.BatchNorm2d(c, affine=affine, track_running_stats=track_running_stats), nn.ReLU(inplace=False)
+        )
         self.classifier = nn.Linear(c, num_classes)
         # channels-last convolutions are 1.4x (training) to 2x (inference) faster on CPU at these
         # sizes, and no slower on GPU; results agree with the default layout to float tolerance
@@ -109,8 +126,11 @@ class NB201Supernet(ArchInput, nn.Module):
                 cell += 1
         return names
 
-    def forward_intermediates(self, x: torch.Tensor, arch: Arch | str | None = None,
-                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        arch: Arch | str | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the output of every block (cells and reductions), in :attr:`block_names` order."""
         arch = self._arch(arch)
         feats = []

@@ -1,4 +1,5 @@
 """Operations and blocks of the NAS-Bench-201 macro skeleton, built by name."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,16 @@ from nasviz.spaces.nb201 import OPS
 class ReLUConvBN(nn.Sequential):
     """ReLU -> Conv -> BN, the 'nor_conv' ops of NAS-Bench-201."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        stride: int,
+        padding: int,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
@@ -45,8 +54,9 @@ class ResNetBasicBlock(nn.Module):
     """The fixed reduction block between stages: two 3x3 ReLUConvBN (stride 2, then 1)
     plus an avg-pool + 1x1 conv shortcut, halving resolution and doubling channels."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int = 2, affine: bool = True,
-                 track_running_stats: bool = True) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, stride: int = 2, affine: bool = True, track_running_stats: bool = True
+    ) -> None:
         super().__init__()
         self.conv_a = ReLUConvBN(c_in, c_out, 3, stride, 1, affine, track_running_stats)
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1, affine, track_running_stats)

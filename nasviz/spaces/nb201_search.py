@@ -16,6 +16,7 @@ driven by an ``(edges x ops)`` weight matrix:
 With all support weights equal to 1, the sparse forward is exactly the single-path forward of
 the selected cell (tests check it against the standalone network of that cell).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,8 +45,6 @@ def block_support(z: torch.Tensor, tol: float = 0.0) -> Arch:
     top = a.argmax(1)
     empty = a.max(1).values <= tol
     return Arch(tuple(NONE if bool(e) else int(i) for i, e in zip(top.tolist(), empty.tolist())))
-
-
 
 
 def _cell_weighted(cell: SearchCell, x: torch.Tensor, weights: torch.Tensor, arch: Arch | None) -> torch.Tensor:
@@ -80,8 +79,9 @@ class WeightedSupernet(NB201Supernet):
     the weight-sharing baselines); ``forward(x, arch)`` still runs one plain path.
     """
 
-    def forward_weighted(self, x: torch.Tensor, weights: torch.Tensor, mode: str = 'sparse',
-                         support: Arch | None = None) -> torch.Tensor:
+    def forward_weighted(
+        self, x: torch.Tensor, weights: torch.Tensor, mode: str = 'sparse', support: Arch | None = None
+    ) -> torch.Tensor:
         """Logits of the weighted network.
 
         ``weights``: ``(6, 5)`` tensor (edges x :data:`OPS`), may carry gradients.

@@ -3,6 +3,7 @@
 Slots are the 6 edges (``'0->1'`` ... ``'2->3'``), choices the 5 operations; strings are the
 official cell strings; the space is small enough to enumerate (15,625 cells).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -31,8 +32,12 @@ class NB201Space(SearchSpace):
     #: how the micro benchmark's header names its networks
     micro_benchmark_model = 'NB201 standalone (affine BN)'
     # by run profile (nasviz.profiles): tiny C=8 N=1, small C=8 N=2, paper = the benchmark's network
-    sizes = {'benchmark': BENCHMARK_SIZE, 'tiny': dict(C=8, N=1, num_classes=10, in_channels=3),
-             'small': dict(C=8, N=2, num_classes=10, in_channels=3), 'paper': BENCHMARK_SIZE}
+    sizes = {
+        'benchmark': BENCHMARK_SIZE,
+        'tiny': dict(C=8, N=1, num_classes=10, in_channels=3),
+        'small': dict(C=8, N=2, num_classes=10, in_channels=3),
+        'paper': BENCHMARK_SIZE,
+    }
 
     def choices(self, slot: str) -> tuple[str, ...]:
         if slot not in EDGE_NAMES:
@@ -92,8 +97,9 @@ class NB201Space(SearchSpace):
     def is_degenerate(self, arch: Any) -> bool:
         return self.check(arch).is_degenerate
 
-    def sample(self, n: int, mask: SlotMask | OpMask | None = None,
-               rng: np.random.Generator | int | None = None) -> list[Arch]:
+    def sample(
+        self, n: int, mask: SlotMask | OpMask | None = None, rng: np.random.Generator | int | None = None
+    ) -> list[Arch]:
         if isinstance(mask, SlotMask):
             self.check_mask(mask)
         op_mask = OpMask.from_slot_mask(mask) if mask is not None else OpMask.full()
@@ -104,8 +110,13 @@ class NB201Space(SearchSpace):
     def enumerate(self) -> Iterator[Arch]:
         return all_archs()
 
-    def sample_distinct(self, n: int, mask: SlotMask | OpMask | None = None,
-                        rng: np.random.Generator | int | None = None, exclude_degenerate: bool = True) -> list[Arch]:
+    def sample_distinct(
+        self,
+        n: int,
+        mask: SlotMask | OpMask | None = None,
+        rng: np.random.Generator | int | None = None,
+        exclude_degenerate: bool = True,
+    ) -> list[Arch]:
         """``n`` pairwise non-isomorphic cells (a ground-truth sample)."""
         return sample_archs(n, mask, rng, unique=True, exclude_degenerate=exclude_degenerate)
 
@@ -135,4 +146,3 @@ class NB201Space(SearchSpace):
         """Parameters of ``arch``'s standalone network at ``size`` (default: the benchmark's),
         counting only the edges on a path from input to output."""
         return arch_param_count(self.check(arch), **{**BENCHMARK_SIZE, **size})
-

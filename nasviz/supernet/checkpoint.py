@@ -6,6 +6,7 @@ train config, data id). :func:`load` rebuilds the supernet from them. A file nas
 is refused with a ``ValueError`` saying what it is not; it is only read (with torch's
 ``weights_only`` loader, which runs no code from the file), never renamed, moved or rewritten.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,11 @@ def _read(ckpt: Path) -> tuple[dict | None, str | None]:
         return None, f'{ckpt} is not a nasviz checkpoint: torch cannot read it as plain tensors and data ({e})'
     if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state):
         got = sorted(state)[:8] if isinstance(state, dict) else type(state).__name__
-        return None, (f'{ckpt} is not a nasviz checkpoint: it lacks {sorted(CHECKPOINT_KEYS - set(state))} '
-                      f'(holds {got})' if isinstance(state, dict) else
-                      f'{ckpt} is not a nasviz checkpoint: it holds a {got}, not a training state')
+        return None, (
+            f'{ckpt} is not a nasviz checkpoint: it lacks {sorted(CHECKPOINT_KEYS - set(state))} (holds {got})'
+            if isinstance(state, dict)
+            else f'{ckpt} is not a nasviz checkpoint: it holds a {got}, not a training state'
+        )
     return state, None
 
 
@@ -123,9 +126,18 @@ def load(path: str | os.PathLike) -> LoadedSupernet:
         own = model.state_dict()
         if set(own) == set(weights) and all(own[k].shape == weights[k].shape for k in own):
             model.load_state_dict(weights)
-            return LoadedSupernet(model=model.eval(), space=space, mask=mask, config=dict(meta['train']),
-                                  epoch=int(state['epoch']), history=pd.DataFrame(state['history']),
-                                  data_id=meta.get('data_id'), path=ckpt)
+            return LoadedSupernet(
+                model=model.eval(),
+                space=space,
+                mask=mask,
+                config=dict(meta['train']),
+                epoch=int(state['epoch']),
+                history=pd.DataFrame(state['history']),
+                data_id=meta.get('data_id'),
+                path=ckpt,
+            )
         tried.append(len(own))
-    raise ValueError(f'{ckpt}: its {len(weights)} tensors do not fit the {space.name} supernet its {CONFIG_NAME} '
-                     f'describes (size {size}: {tried[0]} tensors, or {tried[1]} inside its mask)')
+    raise ValueError(
+        f'{ckpt}: its {len(weights)} tensors do not fit the {space.name} supernet its {CONFIG_NAME} '
+        f'describes (size {size}: {tried[0]} tensors, or {tried[1]} inside its mask)'
+    )

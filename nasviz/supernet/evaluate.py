@@ -1,4 +1,5 @@
 """Subnet evaluation with batch-norm statistics recalibrated for each subnet."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -21,8 +22,9 @@ def _bns(model: nn.Module) -> list[nn.BatchNorm2d]:
 def preserved_bn_stats(model: nn.Module) -> Iterator[None]:
     """Restore every BN layer's running statistics and momentum on exit."""
     bns = _bns(model)
-    saved = [(bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone(), bn.momentum)
-             for bn in bns]
+    saved = [
+        (bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone(), bn.momentum) for bn in bns
+    ]
     try:
         yield
     finally:
@@ -34,8 +36,9 @@ def preserved_bn_stats(model: nn.Module) -> Iterator[None]:
 
 
 @torch.inference_mode()
-def recalibrate_bn(model: nn.Module, arch: Architecture, data: ImageData, batches: int = 8,
-                   batch_size: int = 128, seed: int = 0) -> None:
+def recalibrate_bn(
+    model: nn.Module, arch: Architecture, data: ImageData, batches: int = 8, batch_size: int = 128, seed: int = 0
+) -> None:
     """Reset BN running statistics and re-estimate them as exact averages over ``batches``
     training batches run through ``arch`` (weight sharing makes the stored ones belong to a mix
     of paths). Same batches for every arch, so scores differ only by architecture."""
@@ -51,8 +54,14 @@ def recalibrate_bn(model: nn.Module, arch: Architecture, data: ImageData, batche
 
 
 @torch.inference_mode()
-def accuracy(model: nn.Module, arch: Architecture | None, x: torch.Tensor, y: torch.Tensor,
-             batch_size: int = 512, batch_stats: bool = False) -> tuple[float, float]:
+def accuracy(
+    model: nn.Module,
+    arch: Architecture | None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 512,
+    batch_stats: bool = False,
+) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of one path, in eval mode (``batch_stats``:
     BN layers normalise with the statistics of each evaluation batch instead of their running
     ones; the running statistics are updated, so wrap the call in :func:`preserved_bn_stats`)."""
@@ -62,8 +71,8 @@ def accuracy(model: nn.Module, arch: Architecture | None, x: torch.Tensor, y: to
             bn.train()
     correct, loss, n = 0, 0.0, 0
     for s in range(0, x.shape[0], batch_size):
-        logits = model(x[s:s + batch_size], arch)
-        yb = y[s:s + batch_size]
+        logits = model(x[s : s + batch_size], arch)
+        yb = y[s : s + batch_size]
         loss += nn.functional.cross_entropy(logits, yb, reduction='sum').item()
         correct += (logits.argmax(1) == yb).sum().item()
         n += len(yb)
@@ -78,10 +87,19 @@ BN_MODES: tuple[str, ...] = ('recalibrate', 'running', 'batch')
 EVAL_BATCH = 512
 
 
-def evaluate_archs(model: nn.Module, archs: Iterable[Architecture | str], data: ImageData,
-                   recal_batches: int = 8, recal_batch_size: int = 128, split: str = 'test',
-                   progress: bool = True, device: str | torch.device | None = None,
-                   max_samples: int | None = None, score: str = 'accuracy', bn: str = 'recalibrate') -> pd.DataFrame:
+def evaluate_archs(
+    model: nn.Module,
+    archs: Iterable[Architecture | str],
+    data: ImageData,
+    recal_batches: int = 8,
+    recal_batch_size: int = 128,
+    split: str = 'test',
+    progress: bool = True,
+    device: str | torch.device | None = None,
+    max_samples: int | None = None,
+    score: str = 'accuracy',
+    bn: str = 'recalibrate',
+) -> pd.DataFrame:
     """Score each arch with the shared weights: recalibrate BN, then accuracy and loss on ``split``.
 
     ``bn`` (:data:`BN_MODES`) picks how BN normalises: recalibrated statistics (default, with
@@ -119,8 +137,15 @@ def evaluate_archs(model: nn.Module, archs: Iterable[Architecture | str], data: 
             if bn == 'recalibrate' and recal_batches > 0:
                 recalibrate_bn(model, arch, data, recal_batches, recal_batch_size)
             acc, loss = accuracy(model, arch, x, y, EVAL_BATCH, batch_stats=bn == 'batch')
-            rows.append(dict(arch=arch, arch_str=space.to_str(arch), score=acc if score == 'accuracy' else -loss,
-                             accuracy=acc, loss=loss))
+            rows.append(
+                dict(
+                    arch=arch,
+                    arch_str=space.to_str(arch),
+                    score=acc if score == 'accuracy' else -loss,
+                    accuracy=acc,
+                    loss=loss,
+                )
+            )
     model.train()
     return pd.DataFrame(rows)
 
@@ -137,9 +162,18 @@ class ScoreTracker:
     that the caller's own scoring of the finished supernet finds it there; it must compute what
     :func:`evaluate_archs` would (it is not part of :attr:`key`)."""
 
-    def __init__(self, data: ImageData, archs: Iterable[Architecture | str], every: int = 5, epochs: int | None = None,
-                 recal_batches: int = 4, max_samples: int | None = None, score: str = 'accuracy',
-                 space: str = 'nb201', final_evaluate: Callable[[nn.Module], pd.DataFrame] | None = None) -> None:
+    def __init__(
+        self,
+        data: ImageData,
+        archs: Iterable[Architecture | str],
+        every: int = 5,
+        epochs: int | None = None,
+        recal_batches: int = 4,
+        max_samples: int | None = None,
+        score: str = 'accuracy',
+        space: str = 'nb201',
+        final_evaluate: Callable[[nn.Module], pd.DataFrame] | None = None,
+    ) -> None:
         if int(every) < 1:
             raise ValueError(f'every must be >= 1, got {every}')
         archs = list(archs)
@@ -152,8 +186,16 @@ class ScoreTracker:
     @property
     def key(self) -> tuple:
         """What makes two trackers record the same numbers (used in cache keys)."""
-        return ('scores', [self.space.to_str(a) for a in self.archs], self.every, self.epochs, self.recal_batches,
-                self.max_samples, self.score, self.data.data_id)
+        return (
+            'scores',
+            [self.space.to_str(a) for a in self.archs],
+            self.every,
+            self.epochs,
+            self.recal_batches,
+            self.max_samples,
+            self.score,
+            self.data.data_id,
+        )
 
     def tracks(self, epoch: int) -> bool:
         last = self.epochs is not None and epoch == self.epochs - 1
@@ -165,8 +207,15 @@ class ScoreTracker:
         if self.final_evaluate is not None and self.epochs is not None and epoch == self.epochs - 1:
             ev = self.final_evaluate(model)
         else:
-            ev = evaluate_archs(model, self.archs, self.data, recal_batches=self.recal_batches,
-                                max_samples=self.max_samples, progress=False, score=self.score)
+            ev = evaluate_archs(
+                model,
+                self.archs,
+                self.data,
+                recal_batches=self.recal_batches,
+                max_samples=self.max_samples,
+                progress=False,
+                score=self.score,
+            )
         scores = [round(float(v), 4) for v in ev['score']]
         return {'scores': scores, 'mean_score': float(sum(scores) / len(scores))}
 

@@ -4,6 +4,7 @@ Every source of randomness inside an epoch (batch order, augmentation, sampled p
 from generators seeded by ``(seed, epoch)``, so a run killed after epoch ``e`` and resumed from
 its checkpoint produces the same weights as one that never stopped.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ from torch import nn
 
 from nasviz.checkpoint import CHECKPOINT_KEYS, CKPT_NAME, zip_intact
 from nasviz.data import ImageData, iterate_batches
+from nasviz.io import atomic_torch_save, atomic_write_text, load_checked
 from nasviz.ownership import claim
 from nasviz.spaces import SlotMask, get_space
-from nasviz.io import atomic_torch_save, atomic_write_text, load_checked
 
 #: what a training run writes into its checkpoint directory
 RUN_FILES = (CKPT_NAME, CKPT_NAME + '.sha256', 'config.json')
@@ -52,10 +53,16 @@ def _epoch_generators(seed: int, epoch: int, device: torch.device) -> tuple[torc
 
 
 def _make_optimizer(model: nn.Module, cfg: TrainConfig, steps_total: int):
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                          weight_decay=cfg.weight_decay, nesterov=cfg.nesterov and cfg.momentum > 0)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        nesterov=cfg.nesterov and cfg.momentum > 0,
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, steps_total) / steps_total)))
+        opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, steps_total) / steps_total))
+    )
     return opt, sched
 
 
@@ -80,11 +87,16 @@ def path_sampler(model: nn.Module, mask) -> Callable[[np.random.Generator], obje
     return lambda rng: space.sample(1, mask=mask, rng=rng)[0]
 
 
-def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = TrainConfig(),
-                   mask=None, checkpoint_dir: str | Path | None = None,
-                   progress: bool = True, device: str | torch.device | None = None,
-                   callback: Callable[[int, nn.Module], dict | None] | None = None,
-                   ) -> pd.DataFrame:
+def train_supernet(
+    model: nn.Module,
+    data: ImageData,
+    config: TrainConfig = TrainConfig(),
+    mask=None,
+    checkpoint_dir: str | Path | None = None,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+    callback: Callable[[int, nn.Module], dict | None] | None = None,
+) -> pd.DataFrame:
     """Train ``model`` by uniform single-path sampling within ``mask`` (default: the model's mask).
 
     ``model`` is a supernet of any space (``get_space(name).build_supernet()``), ``mask`` a mask of
@@ -114,25 +126,48 @@ def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = Trai
         claim(ckpt_path.parent, RUN_FILES, 'checkpoint_dir')
     # a damaged checkpoint of nasviz's own is set aside (renamed, with a warning) and training
     # restarts; a damaged side file alone is not a damaged checkpoint (its zip CRCs decide)
-    state = None if ckpt_path is None else load_checked(
-        ckpt_path, lambda p: torch.load(p, map_location=device, weights_only=False),
-        validate=lambda st: CHECKPOINT_KEYS <= set(st), intact=zip_intact)
+    state = (
+        None
+        if ckpt_path is None
+        else load_checked(
+            ckpt_path,
+            lambda p: torch.load(p, map_location=device, weights_only=False),
+            validate=lambda st: CHECKPOINT_KEYS <= set(st),
+            intact=zip_intact,
+        )
+    )
     if state is not None:
         if state['config'] != asdict(config) or state.get('mask') != mask_record(mask):
-            raise ValueError(f'{ckpt_path} holds a run with another config or mask '
-                             f'({state["config"]}); use a fresh checkpoint_dir')
+            raise ValueError(
+                f'{ckpt_path} holds a run with another config or mask ({state["config"]}); use a fresh checkpoint_dir'
+            )
         model.load_state_dict(state['model'])
         opt.load_state_dict(state['optimizer'])
         sched.load_state_dict(state['scheduler'])
         history, start = state['history'], state['epoch'] + 1
     if ckpt_path is not None:
-        atomic_write_text(ckpt_path.with_name('config.json'),
-                          json.dumps({'train': asdict(config), 'mask': mask_record(mask),
-                                      'space': getattr(model, 'space', 'nb201'), 'model': model_size(model),
-                                      'data_id': data.data_id}, indent=1))
+        atomic_write_text(
+            ckpt_path.with_name('config.json'),
+            json.dumps(
+                {
+                    'train': asdict(config),
+                    'mask': mask_record(mask),
+                    'space': getattr(model, 'space', 'nb201'),
+                    'model': model_size(model),
+                    'data_id': data.data_id,
+                },
+                indent=1,
+            ),
+        )
     loss_fn = nn.CrossEntropyLoss()
-    bar = tqdm(range(start, config.epochs), desc='train supernet' if fixed is None else 'train',
-               disable=not progress, initial=start, total=config.epochs, leave=False)
+    bar = tqdm(
+        range(start, config.epochs),
+        desc='train supernet' if fixed is None else 'train',
+        disable=not progress,
+        initial=start,
+        total=config.epochs,
+        leave=False,
+    )
     for epoch in bar:
         model.train()
         g, rng = _epoch_generators(config.seed, epoch, device)
@@ -150,14 +185,28 @@ def train_supernet(model: nn.Module, data: ImageData, config: TrainConfig = Trai
             tot_loss += loss.item() * len(yb)
             tot_correct += (logits.argmax(1) == yb).sum().item()
             seen += len(yb)
-        row = dict(epoch=epoch, train_loss=tot_loss / seen, train_acc=100.0 * tot_correct / seen,
-                   lr=opt.param_groups[0]['lr'], seconds=time.perf_counter() - t0)
+        row = dict(
+            epoch=epoch,
+            train_loss=tot_loss / seen,
+            train_acc=100.0 * tot_correct / seen,
+            lr=opt.param_groups[0]['lr'],
+            seconds=time.perf_counter() - t0,
+        )
         if callback is not None:
             row.update(callback(epoch, model) or {})
         history.append(row)
         bar.set_postfix(loss=f'{row["train_loss"]:.3f}', acc=f'{row["train_acc"]:.1f}')
         if ckpt_path is not None:
-            atomic_torch_save({'model': model.state_dict(), 'optimizer': opt.state_dict(),
-                               'scheduler': sched.state_dict(), 'epoch': epoch, 'history': history,
-                               'config': asdict(config), 'mask': mask_record(mask)}, ckpt_path)
+            atomic_torch_save(
+                {
+                    'model': model.state_dict(),
+                    'optimizer': opt.state_dict(),
+                    'scheduler': sched.state_dict(),
+                    'epoch': epoch,
+                    'history': history,
+                    'config': asdict(config),
+                    'mask': mask_record(mask),
+                },
+                ckpt_path,
+            )
     return pd.DataFrame(history)

@@ -15,6 +15,7 @@ What nasviz needs from a supernet, and where :func:`wrap` takes it from:
 ...            owned_by=lambda name: my_slot_and_choice(name))
 >>> evaluate_archs(net, archs, data)        # BN recalibrated per cell
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,10 +37,16 @@ class WrappedSupernet(nn.Module):
     """A user module behind the interface of nasviz's supernets (see :func:`wrap`). The module is
     held as ``self.module`` (its tensors are named ``module.<name>``)."""
 
-    def __init__(self, module: nn.Module, space: str | SearchSpace, block_names: Sequence[str] | None = None,
-                 shared: Iterable[str] | None = None,
-                 owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
-                 mask: SlotMask | None = None, size: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        space: str | SearchSpace,
+        block_names: Sequence[str] | None = None,
+        shared: Iterable[str] | None = None,
+        owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
+        mask: SlotMask | None = None,
+        size: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(module, nn.Module):
             raise ValueError(f'wrap: module must be a torch.nn.Module, got {type(module).__name__}')
@@ -75,8 +82,10 @@ class WrappedSupernet(nn.Module):
             mods = dict(module.named_modules())
             missing = [b for b in self._block_names if b not in mods]
             if missing:
-                raise ValueError(f'wrap: block_names {missing[:5]} are not submodules of {type(module).__name__} '
-                                 f'(submodules: {short_repr(list(mods)[1:20])})')
+                raise ValueError(
+                    f'wrap: block_names {missing[:5]} are not submodules of {type(module).__name__} '
+                    f'(submodules: {short_repr(list(mods)[1:20])})'
+                )
 
     @staticmethod
     def _owners(sp: SearchSpace, names: Mapping[str, nn.Parameter], owned_by: Any) -> dict[str, tuple[str, str]]:
@@ -99,8 +108,10 @@ class WrappedSupernet(nn.Module):
                 for n in hit:
                     owner[n] = (str(key[0]), str(key[1]))
         else:
-            raise ValueError('wrap: owned_by must be a mapping (slot, choice) -> parameter names, or a function '
-                             f'parameter name -> (slot, choice) or None; got {type(owned_by).__name__}')
+            raise ValueError(
+                'wrap: owned_by must be a mapping (slot, choice) -> parameter names, or a function '
+                f'parameter name -> (slot, choice) or None; got {type(owned_by).__name__}'
+            )
         for n, (slot, choice) in owner.items():
             if slot not in sp.slots:
                 raise ValueError(f'wrap: parameter {n!r} is owned by unknown slot {slot!r} of {sp.name}')
@@ -114,7 +125,7 @@ class WrappedSupernet(nn.Module):
             raise ValueError(f'this wrapped {type(self.module).__name__} needs an arch: forward(x, arch)')
         a = self._space_obj.check(arch)
         if not self.mask.contains(a):
-            raise ValueError(f'{a} is outside this supernet\'s mask ({self._space_obj.describe_mask(self.mask)})')
+            raise ValueError(f"{a} is outside this supernet's mask ({self._space_obj.describe_mask(self.mask)})")
         return a
 
     def forward(self, x: torch.Tensor, arch: Any = None) -> torch.Tensor:
@@ -131,12 +142,13 @@ class WrappedSupernet(nn.Module):
         if self._own_intermediates:
             return self.module.forward_intermediates(x, a)
         if not self._block_names:
-            raise ValueError(f'wrapped {type(self.module).__name__} has no forward_intermediates and no block_names: '
-                             'layer-wise features need one of them')
+            raise ValueError(
+                f'wrapped {type(self.module).__name__} has no forward_intermediates and no block_names: '
+                'layer-wise features need one of them'
+            )
         mods = dict(self.module.named_modules())
         out: dict[str, torch.Tensor] = {}
-        hooks = [mods[b].register_forward_hook(lambda _m, _i, o, b=b: out.__setitem__(b, o))
-                 for b in self._block_names]
+        hooks = [mods[b].register_forward_hook(lambda _m, _i, o, b=b: out.__setitem__(b, o)) for b in self._block_names]
         try:
             logits = self.module(x, a)
         finally:
@@ -144,8 +156,10 @@ class WrappedSupernet(nn.Module):
                 h.remove()
         missing = [b for b in self._block_names if b not in out]
         if missing:
-            raise ValueError(f'blocks {missing} did not run on {a}; forward_intermediates needs every block to run '
-                             '(give the module a forward_intermediates of its own)')
+            raise ValueError(
+                f'blocks {missing} did not run on {a}; forward_intermediates needs every block to run '
+                '(give the module a forward_intermediates of its own)'
+            )
         return logits, [out[b] for b in self._block_names]
 
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -165,23 +179,29 @@ class WrappedSupernet(nn.Module):
         """The layer a parameter (named as in ``named_parameters()``) belongs to: the block whose
         submodule holds it, else ``'stem'`` before the first block's parameters and ``'head'``
         after them (for per-layer interference)."""
-        rel = name[len('module.'):] if name.startswith('module.') else name
+        rel = name[len('module.') :] if name.startswith('module.') else name
         for b in self._block_names:
             if rel.startswith(b + '.'):
                 return b
         order = [n for n, _ in self.module.named_parameters()]
-        first = next((i for i, n in enumerate(order) if any(n.startswith(b + '.') for b in self._block_names)),
-                     len(order))
+        first = next(
+            (i for i, n in enumerate(order) if any(n.startswith(b + '.') for b in self._block_names)), len(order)
+        )
         return 'stem' if rel in order and order.index(rel) < first else 'head'
 
     def extra_repr(self) -> str:
         return f'space={self.space!r}, blocks={len(self._block_names)}, owned={len(self._owner)} tensors'
 
 
-def wrap(module: nn.Module, space: str | SearchSpace, block_names: Sequence[str] | None = None,
-         shared: Iterable[str] | None = None,
-         owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
-         mask: SlotMask | None = None, size: Mapping[str, Any] | None = None) -> WrappedSupernet:
+def wrap(
+    module: nn.Module,
+    space: str | SearchSpace,
+    block_names: Sequence[str] | None = None,
+    shared: Iterable[str] | None = None,
+    owned_by: Mapping[tuple[str, str], Iterable[str]] | OwnerFn | None = None,
+    mask: SlotMask | None = None,
+    size: Mapping[str, Any] | None = None,
+) -> WrappedSupernet:
     """Make ``module`` (``forward(x, arch)``, optionally ``forward_intermediates(x, arch)``) a
     supernet of ``space`` for nasviz's evaluation, features, interference and partition code.
 
@@ -190,5 +210,6 @@ def wrap(module: nn.Module, space: str | SearchSpace, block_names: Sequence[str]
     ``{(slot, choice): [parameter or submodule names]}`` or a function ``name -> (slot, choice)``
     or None. ``shared``: parameter or submodule names every path uses (default: every parameter no
     choice owns). ``mask``: the choices the module holds (default: the whole space)."""
-    return WrappedSupernet(module, space, block_names=block_names, shared=shared, owned_by=owned_by, mask=mask,
-                           size=size)
+    return WrappedSupernet(
+        module, space, block_names=block_names, shared=shared, owned_by=owned_by, mask=mask, size=size
+    )

@@ -7,6 +7,7 @@ embeddings are computed in the analysis code and only drawn here. One module per
 share (axis titles, op colours, reference lines) in :mod:`~nasviz.viz.common`, display tables in
 :mod:`~nasviz.viz.tables`.
 """
+
 from nasviz.viz.bars import plot_bars, plot_cost_bars, plot_interval_bars
 from nasviz.viz.common import DEFAULT_BASELINES, op_abbrev, op_colour
 from nasviz.viz.curves import plot_lid_curves, plot_metric_vs, plot_tau_vs_partitions
@@ -23,11 +24,29 @@ from nasviz.viz.similarity import plot_similarity, plot_similarity_grid, plot_su
 from nasviz.viz.tables import trim_table
 
 __all__ = [
-    'DEFAULT_BASELINES', 'op_abbrev', 'op_colour', 'plot_bars', 'plot_cost_bars', 'plot_embedding', 'plot_interval_bars',
-    'plot_lid_curves', 'plot_metric_vs', 'plot_over_training', 'plot_partition_tree', 'plot_ranking',
-    'plot_ranking_baselines', 'plot_ranking_ci', 'plot_seed_comparison', 'plot_similarity',
-    'plot_similarity_grid', 'plot_subnet_similarity', 'plot_tau_vs_partitions', 'subnet_ids', 'trim_table',
-    'partition_explorer', 'PartitionExplorer',
+    'DEFAULT_BASELINES',
+    'op_abbrev',
+    'op_colour',
+    'plot_bars',
+    'plot_cost_bars',
+    'plot_embedding',
+    'plot_interval_bars',
+    'plot_lid_curves',
+    'plot_metric_vs',
+    'plot_over_training',
+    'plot_partition_tree',
+    'plot_ranking',
+    'plot_ranking_baselines',
+    'plot_ranking_ci',
+    'plot_seed_comparison',
+    'plot_similarity',
+    'plot_similarity_grid',
+    'plot_subnet_similarity',
+    'plot_tau_vs_partitions',
+    'subnet_ids',
+    'trim_table',
+    'partition_explorer',
+    'PartitionExplorer',
 ]
 
 

@@ -1,5 +1,6 @@
 """The audit as one offline HTML page (``audit.html``): tables and the figures of
 :mod:`nasviz.viz.audit`, plotly.js inlined once, rendered with a Jinja2 template."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,8 @@ from nasviz.viz.audit import audit_figures
 
 __all__ = ['render_audit_html', 'write_audit_html']
 
-_TEMPLATE = jinja2.Template('''<!DOCTYPE html>
+_TEMPLATE = jinja2.Template(
+    """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nasviz estimator audit</title>
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -50,29 +52,51 @@ architectures; beside "level with" stands the smallest difference this design de
 {{ fig }}
 {% endfor %}
 </body></html>
-''', autoescape=jinja2.select_autoescape(default=True))
+""",
+    autoescape=jinja2.select_autoescape(default=True),
+)
 
 
 def render_audit_html(res: Any) -> str:
     """The page as a string (self-contained: no network access needed to view it)."""
-    figs = [(t, Markup(f.to_html(full_html=False, include_plotlyjs=False)))
-            for t, f in audit_figures(res).items()]
-    summ = res.summary(metrics=['kendall_tau', 'spearman', 'pearson', 'precision_top', 'best_rank', 'worst_rank',
-                                'regret', 'size_bias'])
+    figs = [(t, Markup(f.to_html(full_html=False, include_plotlyjs=False))) for t, f in audit_figures(res).items()]
+    summ = res.summary(
+        metrics=[
+            'kendall_tau',
+            'spearman',
+            'pearson',
+            'precision_top',
+            'best_rank',
+            'worst_rank',
+            'regret',
+            'size_bias',
+        ]
+    )
     summ = summ[[c for c in summ.columns if not c.startswith('dropped')]].fillna('n/a (not computed for a baseline)')
     cmp = res.comparisons[(res.comparisons['metric'] == 'kendall_tau')]
-    verdicts = [('level' if r['verdict'] == 'level with' else r['verdict'], verdict_sentence(r))
-                for r in cmp.to_dict('records')]
+    verdicts = [
+        ('level' if r['verdict'] == 'level with' else r['verdict'], verdict_sentence(r)) for r in cmp.to_dict('records')
+    ]
     dropped = pd.DataFrame(res.dropped).T
     dropped.index.name = 'estimator'
     return _TEMPLATE.render(
-        plotly_js=Markup(plotly.offline.get_plotlyjs()), estimators=res.estimators,
-        source=res.settings.get('source'), truth=res.settings.get('truth'), n=res.n, space=res.space,
-        level=f'{res.settings.get("level", 0.95):.0%}', n_resamples=res.settings.get('n_resamples'),
-        seed=res.settings.get('random_state'), merged=res.merged, notes=res.notes,
+        plotly_js=Markup(plotly.offline.get_plotlyjs()),
+        estimators=res.estimators,
+        source=res.settings.get('source'),
+        truth=res.settings.get('truth'),
+        n=res.n,
+        space=res.space,
+        level=f'{res.settings.get("level", 0.95):.0%}',
+        n_resamples=res.settings.get('n_resamples'),
+        seed=res.settings.get('random_state'),
+        merged=res.merged,
+        notes=res.notes,
         summary_html=Markup(summ.to_html(border=0)),
-        ceiling=str(res.ceiling) if res.ceiling is not None else '', verdicts=verdicts,
-        dropped_html=Markup(dropped.to_html(border=0)), figures=figs)
+        ceiling=str(res.ceiling) if res.ceiling is not None else '',
+        verdicts=verdicts,
+        dropped_html=Markup(dropped.to_html(border=0)),
+        figures=figs,
+    )
 
 
 def write_audit_html(res: Any, path: str | os.PathLike) -> Path:

@@ -9,14 +9,16 @@ that nasviz uses get readable axis titles automatically (``accuracy`` -> "accura
 any of them.
 
 Conventions shared by every figure: one fixed colour per NAS-Bench-201 operation
-(:func:`op_colour`: the search space's colours, by full or short name) wherever something is coloured by op; integer ticks
-for counts; hover values rounded; error bars and bands say what they are (a CI, SE or std) in
-the title or axis; chance and ceilings are reference lines or bands, never bars.
+(:func:`op_colour`: the search space's colours, by full or short name) wherever something is
+coloured by op; integer ticks for counts; hover values rounded; error bars and bands say what
+they are (a CI, SE or std) in the title or axis; chance and ceilings are reference lines or bands, never bars.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,13 +28,30 @@ from plotly.colors import qualitative
 from nasviz.spaces import SearchSpace, get_space, registered_spaces
 
 __all__ = [
-    'op_colour', 'op_abbrev', 'DEFAULT_BASELINES', 'PALETTE', 'CONTENDER_COLOUR', 'BASELINE_COLOUR',
-    'require', 'axis_label', 'short_label', 'as_list', 'is_categorical', 'hover_template', 'category_colours',
-    'integer_ticks', 'custom_data', 'rgba', 'Reference', 'reference_role', 'add_references', 'ci_columns',
+    'op_colour',
+    'op_abbrev',
+    'DEFAULT_BASELINES',
+    'PALETTE',
+    'CONTENDER_COLOUR',
+    'BASELINE_COLOUR',
+    'require',
+    'axis_label',
+    'short_label',
+    'as_list',
+    'is_categorical',
+    'hover_template',
+    'category_colours',
+    'integer_ticks',
+    'custom_data',
+    'rgba',
+    'Reference',
+    'reference_role',
+    'add_references',
+    'ci_columns',
 ]
 
 
-def _vocabulary(space: 'str | SearchSpace | None') -> tuple[dict[str, str], dict[str, str]]:
+def _vocabulary(space: str | SearchSpace | None) -> tuple[dict[str, str], dict[str, str]]:
     """``(colour by op name or abbreviation, abbreviation by op name)`` of ``space``, or (None)
     of every registered space, the earlier registered winning where two name an op alike."""
     spaces = [get_space(space)] if space is not None else [get_space(n) for n in registered_spaces()]
@@ -48,13 +67,13 @@ def _vocabulary(space: 'str | SearchSpace | None') -> tuple[dict[str, str], dict
     return colours, abbrev
 
 
-def op_colour(op: Any, space: 'str | SearchSpace | None' = None) -> str | None:
+def op_colour(op: Any, space: str | SearchSpace | None = None) -> str | None:
     """The fixed colour a search space gives an operation, by full (``nor_conv_3x3``) or short
     (``c3x3``) name (``space`` None: any registered space's); None for anything else."""
     return _vocabulary(space)[0].get(str(op))
 
 
-def op_abbrev(op: Any, space: 'str | SearchSpace | None' = None) -> str:
+def op_abbrev(op: Any, space: str | SearchSpace | None = None) -> str:
     """The short name a search space gives an operation (``space`` None: any registered
     space's); other values as their string."""
     return _vocabulary(space)[1].get(str(op), str(op))
@@ -62,29 +81,52 @@ def op_abbrev(op: Any, space: 'str | SearchSpace | None' = None) -> str:
 
 #: Methods drawn as reference points rather than contenders in :func:`plot_ranking_baselines`.
 DEFAULT_BASELINES: tuple[str, ...] = (
-    'params', 'flops', 'random-scores', 'seed-to-seed', 'seed_to_seed', 'valid-as-predictor',
+    'params',
+    'flops',
+    'random-scores',
+    'seed-to-seed',
+    'seed_to_seed',
+    'valid-as-predictor',
     'baseline',
 )
 
 # Readable axis titles for the column names nasviz produces; "a.u." marks quantities whose
 # scale carries no physical unit (a supernet score, an embedding axis).
 _AXIS_LABELS: dict[str, str] = {
-    'accuracy': 'accuracy (%)', 'test_accuracy': 'test accuracy (%)',
-    'valid_accuracy': 'validation accuracy (%)', 'val_accuracy': 'validation accuracy (%)',
-    'train_accuracy': 'train accuracy (%)', 'top1': 'top-1 accuracy (%)',
-    'score': 'supernet score (a.u.)', 'supernet_accuracy': 'supernet accuracy (%)',
-    'kendall_tau': 'Kendall τ (−1 to 1)', 'spearman': 'Spearman ρ (−1 to 1)',
-    'lid': 'LID (intrinsic dimensions)', 'block': 'block index (layer)',
-    'epoch': 'epoch', 'n_partitions': 'number of partitions (sub-supernets)',
-    'peak_memory_mb': 'peak memory (MB)', 'time_s': 'time (s)', 'seconds': 'time (s)',
-    'interference': 'interference (a.u.)', 'loss': 'loss (nats)',
-    'params': 'parameters (M)', 'flops': 'FLOPs (M)',
-    'x': 'embedding 1 (a.u.)', 'y': 'embedding 2 (a.u.)',
-    'truth': 'ground-truth accuracy (%)', 'ground_truth': 'ground-truth accuracy (%)',
-    'regret': 'regret (accuracy points)', 'top10_precision': 'top-10% precision (0 to 1)',
-    'mean_cosine': 'mean gradient cosine (−1 to 1)', 'silhouette': 'silhouette (−1 to 1)',
-    'levels': 'split levels', 'n_subnets': 'number of subnets', 'n_eval': 'number of cells ranked',
-    'train_loss': 'training loss (nats)', 'seed': 'seed',
+    'accuracy': 'accuracy (%)',
+    'test_accuracy': 'test accuracy (%)',
+    'valid_accuracy': 'validation accuracy (%)',
+    'val_accuracy': 'validation accuracy (%)',
+    'train_accuracy': 'train accuracy (%)',
+    'top1': 'top-1 accuracy (%)',
+    'score': 'supernet score (a.u.)',
+    'supernet_accuracy': 'supernet accuracy (%)',
+    'kendall_tau': 'Kendall τ (−1 to 1)',
+    'spearman': 'Spearman ρ (−1 to 1)',
+    'lid': 'LID (intrinsic dimensions)',
+    'block': 'block index (layer)',
+    'epoch': 'epoch',
+    'n_partitions': 'number of partitions (sub-supernets)',
+    'peak_memory_mb': 'peak memory (MB)',
+    'time_s': 'time (s)',
+    'seconds': 'time (s)',
+    'interference': 'interference (a.u.)',
+    'loss': 'loss (nats)',
+    'params': 'parameters (M)',
+    'flops': 'FLOPs (M)',
+    'x': 'embedding 1 (a.u.)',
+    'y': 'embedding 2 (a.u.)',
+    'truth': 'ground-truth accuracy (%)',
+    'ground_truth': 'ground-truth accuracy (%)',
+    'regret': 'regret (accuracy points)',
+    'top10_precision': 'top-10% precision (0 to 1)',
+    'mean_cosine': 'mean gradient cosine (−1 to 1)',
+    'silhouette': 'silhouette (−1 to 1)',
+    'levels': 'split levels',
+    'n_subnets': 'number of subnets',
+    'n_eval': 'number of cells ranked',
+    'train_loss': 'training loss (nats)',
+    'seed': 'seed',
 }
 
 #: Colours of categories that are not operations, in order.
@@ -101,8 +143,10 @@ def require(df: Any, columns: Iterable[str | None], where: str) -> pd.DataFrame:
         raise ValueError(f'{where}: expected a pandas DataFrame, got {type(df).__name__}')
     missing = [c for c in columns if c is not None and c not in df.columns]
     if missing:
-        raise ValueError(f'{where}: missing column{"s" if len(missing) > 1 else ""} '
-                         f'{", ".join(repr(c) for c in missing)}; got columns {list(df.columns)}')
+        raise ValueError(
+            f'{where}: missing column{"s" if len(missing) > 1 else ""} '
+            f'{", ".join(repr(c) for c in missing)}; got columns {list(df.columns)}'
+        )
     return df
 
 
@@ -134,8 +178,9 @@ def is_categorical(s: pd.Series) -> bool:
 def hover_template(columns: Sequence[str], first_index: int = 0, df: pd.DataFrame | None = None) -> str:
     """Hover lines ``column: value`` for ``customdata`` columns; numeric columns of ``df`` are
     rounded (4 significant digits) instead of printed with every float digit."""
+
     def fmt(c: str) -> str:
-        numeric = (df is not None and c in df.columns and pd.api.types.is_float_dtype(df[c]))
+        numeric = df is not None and c in df.columns and pd.api.types.is_float_dtype(df[c])
         return ':.4g' if numeric else ''
 
     return '<br>'.join(f'{c}: %{{customdata[{first_index + i}]{fmt(c)}}}' for i, c in enumerate(columns))
@@ -171,7 +216,7 @@ def custom_data(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
 def rgba(hex_colour: str, alpha: float) -> str:
     """``'#rrggbb'`` as a CSS ``rgba(...)`` with opacity ``alpha`` (for CI bands)."""
     h = hex_colour.lstrip('#')
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f'rgba({r},{g},{b},{alpha})'
 
 
@@ -184,8 +229,12 @@ def _as_reference(value: Reference) -> dict[str, float | None]:
     """``{'estimate', 'low', 'high', 'n'}`` from a number, a tuple or an estimate dict."""
     if isinstance(value, Mapping):
         est = value.get('estimate', value.get('value'))
-        return dict(estimate=float(est), low=_maybe_float(value.get('low')),
-                    high=_maybe_float(value.get('high')), n=_maybe_float(value.get('n')))
+        return dict(
+            estimate=float(est),
+            low=_maybe_float(value.get('low')),
+            high=_maybe_float(value.get('high')),
+            n=_maybe_float(value.get('n')),
+        )
     if hasattr(value, 'to_dict') and not isinstance(value, (pd.Series, pd.DataFrame)):
         return _as_reference(value.to_dict())
     if isinstance(value, (tuple, list)):
@@ -228,16 +277,27 @@ def reference_role(name: Any, kind: Any = None) -> str | None:
     m = str(name).strip().lower()
     if m in _RANDOM_NAMES or m.startswith(('random score', 'random-score', 'random_score', 'chance')):
         return 'random'
-    if 'seed-to-seed' in m or 'seed_to_seed' in m or 'ceiling' in m or 'reliab' in m or 'split-half' in m or 'valid-as-predictor' in m:
+    if (
+        'seed-to-seed' in m
+        or 'seed_to_seed' in m
+        or 'ceiling' in m
+        or 'reliab' in m
+        or 'split-half' in m
+        or 'valid-as-predictor' in m
+    ):
         return 'ceiling'
     if str(kind) == 'baseline' or m in {b.lower() for b in DEFAULT_BASELINES}:
         return 'baseline'
     return None
 
 
-def add_references(fig: go.Figure, references: Mapping[str, Reference] | None,
-                   roles: Mapping[str, str | None] | None = None, row: int | None = None,
-                   col: int | None = None) -> None:
+def add_references(
+    fig: go.Figure,
+    references: Mapping[str, Reference] | None,
+    roles: Mapping[str, str | None] | None = None,
+    row: int | None = None,
+    col: int | None = None,
+) -> None:
     """Horizontal reference lines, labelled with their value (and CI and n when known); a CI
     becomes a shaded band. Chance is grey dashed, a ceiling green dotted, others purple."""
     if not references:
@@ -250,9 +310,14 @@ def add_references(fig: go.Figure, references: Mapping[str, Reference] | None,
         colour, dash, band = _REFERENCE_STYLE.get(role or 'baseline', _REFERENCE_STYLE['baseline'])
         if ref['low'] is not None and ref['high'] is not None and ref['high'] > ref['low']:
             fig.add_hrect(y0=ref['low'], y1=ref['high'], fillcolor=band, line_width=0, layer='below', **where)
-        fig.add_hline(y=ref['estimate'], line=dict(color=colour, dash=dash, width=1.5),
-                      annotation_text=f'{name}: {_ci_text(ref)}', annotation_position=positions[i % 4],
-                      annotation_font=dict(color=colour, size=11), **where)
+        fig.add_hline(
+            y=ref['estimate'],
+            line=dict(color=colour, dash=dash, width=1.5),
+            annotation_text=f'{name}: {_ci_text(ref)}',
+            annotation_position=positions[i % 4],
+            annotation_font=dict(color=colour, size=11),
+            **where,
+        )
 
 
 def ci_columns(df: pd.DataFrame, y: str, low: str | None, high: str | None) -> tuple[str | None, str | None]:

@@ -1,26 +1,45 @@
 """Curves: layer-wise intrinsic dimension per operation, any metric against a numeric axis with
 error bars or CIs, and ranking quality against the number of sub-supernets. Every ``plot_*``
 returns a ``go.Figure``."""
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from nasviz.viz.common import (
-    Reference, add_references, axis_label, category_colours, ci_columns, integer_ticks, op_abbrev,
-    reference_role, require, rgba, short_label,
+    Reference,
+    add_references,
+    axis_label,
+    category_colours,
+    ci_columns,
+    integer_ticks,
+    op_abbrev,
+    reference_role,
+    require,
+    rgba,
+    short_label,
 )
 
 __all__ = ['plot_lid_curves', 'plot_metric_vs', 'plot_tau_vs_partitions']
 
 
-def plot_lid_curves(df: pd.DataFrame, op: str = 'op', block: str = 'block', lid: str = 'lid',
-                    lid_std: str | None = 'lid_std', error: str = 'band', abbreviate: bool = True,
-                    title: str | None = None, labels: Mapping[str, str] | None = None) -> go.Figure:
+def plot_lid_curves(
+    df: pd.DataFrame,
+    op: str = 'op',
+    block: str = 'block',
+    lid: str = 'lid',
+    lid_std: str | None = 'lid_std',
+    error: str = 'band',
+    abbreviate: bool = True,
+    title: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> go.Figure:
     """Layer-wise intrinsic dimension: one line per op, x = block index.
 
     ``df`` is long-form (one row per op and block). When the ``lid_std`` column exists, it is
@@ -41,32 +60,61 @@ def plot_lid_curves(df: pd.DataFrame, op: str = 'op', block: str = 'block', lid:
         x, y = part[block].to_numpy(), part[lid].to_numpy(dtype=float)
         std = part[lid_std].to_numpy(dtype=float) if has_std else None
         if std is not None and error == 'band':
-            fig.add_trace(go.Scatter(
-                x=np.concatenate([x, x[::-1]]), y=np.concatenate([y + std, (y - std)[::-1]]),
-                fill='toself', mode='lines', fillcolor=rgba(colour, 0.2), line=dict(width=0),
-                legendgroup=label, showlegend=False, hoverinfo='skip', name=f'{label} ± std'))
+            fig.add_trace(
+                go.Scatter(
+                    x=np.concatenate([x, x[::-1]]),
+                    y=np.concatenate([y + std, (y - std)[::-1]]),
+                    fill='toself',
+                    mode='lines',
+                    fillcolor=rgba(colour, 0.2),
+                    line=dict(width=0),
+                    legendgroup=label,
+                    showlegend=False,
+                    hoverinfo='skip',
+                    name=f'{label} ± std',
+                )
+            )
         template = f'op: {label}<br>block: %{{x}}<br>LID: %{{y:.2f}}'
         if std is not None:
             template += ' ± %{customdata:.2f}'
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode='lines+markers', name=label, legendgroup=label,
-            line=dict(color=colour), marker=dict(color=colour), customdata=std,
-            error_y=(dict(type='data', array=std, visible=True)
-                     if std is not None and error == 'bars' else None),
-            hovertemplate=template + '<extra></extra>'))
-    fig.update_layout(title_text=title or 'Layer-wise intrinsic dimension per operation',
-                      xaxis_title=axis_label(block, labels), yaxis_title=axis_label(lid, labels),
-                      legend_title_text='operation', hovermode='closest')
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode='lines+markers',
+                name=label,
+                legendgroup=label,
+                line=dict(color=colour),
+                marker=dict(color=colour),
+                customdata=std,
+                error_y=(dict(type='data', array=std, visible=True) if std is not None and error == 'bars' else None),
+                hovertemplate=template + '<extra></extra>',
+            )
+        )
+    fig.update_layout(
+        title_text=title or 'Layer-wise intrinsic dimension per operation',
+        xaxis_title=axis_label(block, labels),
+        yaxis_title=axis_label(lid, labels),
+        legend_title_text='operation',
+        hovermode='closest',
+    )
     fig.update_xaxes(dtick=1)
     return fig
 
 
-
-def plot_metric_vs(df: pd.DataFrame, x: str, y: str, group: str | None = None,
-                   error: str | None = None, title: str | None = None,
-                   labels: Mapping[str, str] | None = None, low: str | None = None,
-                   high: str | None = None, references: Mapping[str, Reference] | None = None,
-                   error_label: str | None = None) -> go.Figure:
+def plot_metric_vs(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str | None = None,
+    error: str | None = None,
+    title: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    low: str | None = None,
+    high: str | None = None,
+    references: Mapping[str, Reference] | None = None,
+    error_label: str | None = None,
+) -> go.Figure:
     """Lines of ``y`` against ``x``, one per ``group`` value, with error bars: ``error`` (a
     symmetric spread column) or ``low``/``high`` (interval bounds, e.g. a bootstrap CI).
 
@@ -96,27 +144,48 @@ def plot_metric_vs(df: pd.DataFrame, x: str, y: str, group: str | None = None,
             err = dict(type='data', array=e, visible=True)
             custom = e
             template += ' ± %{customdata:.3g}'
-        fig.add_trace(go.Scatter(
-            x=part[x], y=yv, mode='lines+markers', name=str(name),
-            line=dict(color=colours[name]), marker=dict(color=colours[name]), customdata=custom,
-            error_y=err, hovertemplate=template + '<extra></extra>'))
+        fig.add_trace(
+            go.Scatter(
+                x=part[x],
+                y=yv,
+                mode='lines+markers',
+                name=str(name),
+                line=dict(color=colours[name]),
+                marker=dict(color=colours[name]),
+                customdata=custom,
+                error_y=err,
+                hovertemplate=template + '<extra></extra>',
+            )
+        )
     add_references(fig, references)
     head = title or f'{short_label(y, labels)} vs {short_label(x, labels)}'
     if error_label:
         head += f'<br><sup>error bars: {error_label}</sup>'
-    fig.update_layout(title_text=head, xaxis_title=axis_label(x, labels), yaxis_title=axis_label(y, labels),
-                      legend_title_text=group or '', hovermode='closest')
+    fig.update_layout(
+        title_text=head,
+        xaxis_title=axis_label(x, labels),
+        yaxis_title=axis_label(y, labels),
+        legend_title_text=group or '',
+        hovermode='closest',
+    )
     if pd.api.types.is_numeric_dtype(df[x]):
         integer_ticks(fig, df[x], 'x')
     return fig
 
 
-def plot_tau_vs_partitions(sweep: pd.DataFrame, x: str = 'n_partitions', metric: str = 'kendall_tau',
-                           group: str = 'method', low: str | None = None, high: str | None = None,
-                           references: Mapping[str, Reference] | None = None,
-                           reference_label: str = 'method', title: str | None = None,
-                           ci_label: str = '95% bootstrap CI',
-                           labels: Mapping[str, str] | None = None) -> go.Figure:
+def plot_tau_vs_partitions(
+    sweep: pd.DataFrame,
+    x: str = 'n_partitions',
+    metric: str = 'kendall_tau',
+    group: str = 'method',
+    low: str | None = None,
+    high: str | None = None,
+    references: Mapping[str, Reference] | None = None,
+    reference_label: str = 'method',
+    title: str | None = None,
+    ci_label: str = '95% bootstrap CI',
+    labels: Mapping[str, str] | None = None,
+) -> go.Figure:
     """Ranking quality against the number of sub-supernets, one line per partition method.
 
     ``sweep`` is the table of :func:`nasviz.experiment.ranking_vs_partitions`: rows with
@@ -137,8 +206,12 @@ def plot_tau_vs_partitions(sweep: pd.DataFrame, x: str = 'n_partitions', metric:
         est = row[metric]
         if est is None or (isinstance(est, float) and math.isnan(est)):
             continue
-        ref = dict(estimate=float(est), low=row[lo] if lo else None, high=row[hi] if hi else None,
-                   n=row['n'] if 'n' in base.columns else None)
+        ref = dict(
+            estimate=float(est),
+            low=row[lo] if lo else None,
+            high=row[hi] if hi else None,
+            n=row['n'] if 'n' in base.columns else None,
+        )
         name = str(row.get('label', row[reference_label]) if 'label' in base.columns else row[reference_label])
         if lo is None and f'{metric}_std' in base.columns and reference_role(name, 'baseline') == 'random':
             sd = float(row[f'{metric}_std'])  # random scores: mean ± std over draws
@@ -147,9 +220,18 @@ def plot_tau_vs_partitions(sweep: pd.DataFrame, x: str = 'n_partitions', metric:
         refs[name] = ref
         roles[name] = reference_role(row[reference_label], 'baseline') or 'baseline'
     refs.update(references or {})
-    fig = plot_metric_vs(methods, x=x, y=metric, group=group, low=lo, high=hi, references=None,
-                         labels=labels, error_label=ci_label if lo else None,
-                         title=title or f'{short_label(metric, labels)} vs number of sub-supernets')
+    fig = plot_metric_vs(
+        methods,
+        x=x,
+        y=metric,
+        group=group,
+        low=lo,
+        high=hi,
+        references=None,
+        labels=labels,
+        error_label=ci_label if lo else None,
+        title=title or f'{short_label(metric, labels)} vs number of sub-supernets',
+    )
     add_references(fig, refs, roles)
     fig.update_layout(legend_title_text=group)
     return fig

@@ -1,8 +1,10 @@
 """The partition tree figure: root on top, sub-supernets as leaves, split slots named by the
 search space."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,8 +72,9 @@ def _edge_name(v: Any, slots: Sequence[str] = ()) -> str:
     return str(v)
 
 
-def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None,
-                        space: 'str | SearchSpace | None' = None) -> go.Figure:
+def plot_partition_tree(
+    tree_frame: pd.DataFrame, title: str | None = None, space: str | SearchSpace | None = None
+) -> go.Figure:
     """Draw a partition tree (``PartitionTree.to_frame()``) of ``space`` (default: the space the
     frame records, else NB201): root on top, leaves spread out; split slots are named by the space.
 
@@ -93,8 +96,17 @@ def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None,
             (x0, y0), (x1, y1) = pos[parent], pos[nid]
             ex += [x0, x1, None]
             ey += [y0, y1, None]
-    fig = go.Figure(go.Scatter(x=ex, y=ey, mode='lines', line=dict(color='#b0b0b0', width=1.5),
-                               hoverinfo='skip', showlegend=False, name='edges'))
+    fig = go.Figure(
+        go.Scatter(
+            x=ex,
+            y=ey,
+            mode='lines',
+            line=dict(color='#b0b0b0', width=1.5),
+            hoverinfo='skip',
+            showlegend=False,
+            name='edges',
+        )
+    )
 
     sizes = pd.to_numeric(frame['size']).to_numpy(dtype=float)
     # marker area ~ number of cells, clipped so a 15,625-cell root does not swamp its leaves
@@ -110,22 +122,37 @@ def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None,
         ys = [pos[n][1] for n in part['node_id']]
         mask_txt = part['mask'].astype(str).str.replace('\n', '<br>', regex=False)
         slots = get_space(space or tree_frame.attrs.get('space', 'nb201')).slots
-        split = part['split_edge'].map(lambda v: _edge_name(v, slots))
-        custom = np.column_stack([part['node_id'].astype(str), part['size'].astype(int),
-                                  split, mask_txt]).astype(object)
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode='markers+text', name=name,
-            marker=dict(size=marker_px[sel], color=colour, line=dict(color='white', width=1)),
-            text=[f'{n} cells · split edge {e}' if e else f'{n} cells' for n, e in zip(part['size'].astype(int), split)],
-            textposition='bottom center',
-            customdata=custom,
-            hovertemplate=('node %{customdata[0]}<br>size: %{customdata[1]} cells'
-                           '<br>split edge: %{customdata[2]}<br>%{customdata[3]}<extra></extra>')))
+        split = part['split_edge'].map(lambda v, slots=slots: _edge_name(v, slots))
+        custom = np.column_stack([part['node_id'].astype(str), part['size'].astype(int), split, mask_txt]).astype(
+            object
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode='markers+text',
+                name=name,
+                marker=dict(size=marker_px[sel], color=colour, line=dict(color='white', width=1)),
+                text=[
+                    f'{n} cells · split edge {e}' if e else f'{n} cells'
+                    for n, e in zip(part['size'].astype(int), split)
+                ],
+                textposition='bottom center',
+                customdata=custom,
+                hovertemplate=(
+                    'node %{customdata[0]}<br>size: %{customdata[1]} cells'
+                    '<br>split edge: %{customdata[2]}<br>%{customdata[3]}<extra></extra>'
+                ),
+            )
+        )
     n_leaves = int(leaf.sum())
     fig.update_layout(
         title_text=title or f'Partition tree: {n_leaves} sub-supernet{"s" if n_leaves != 1 else ""}',
         xaxis_title='leaf order (sub-supernets, left to right)',
-        yaxis_title='depth (number of splits)', hovermode='closest', legend_title_text='node')
+        yaxis_title='depth (number of splits)',
+        hovermode='closest',
+        legend_title_text='node',
+    )
     max_depth = int(pd.to_numeric(frame['depth']).max())
     fig.update_layout(height=max(350, 130 * (max_depth + 1) + 150))
     # room around the outermost nodes, so their labels ("6250 cells · split edge 0->1") are not
@@ -133,6 +160,5 @@ def plot_partition_tree(tree_frame: pd.DataFrame, title: str | None = None,
     x_all = [p_[0] for p_ in pos.values()]
     pad = 0.5 + 0.1 * max(1.0, max(x_all) - min(x_all))
     fig.update_yaxes(range=[max_depth + 0.6, -0.4], dtick=1, zeroline=False)
-    fig.update_xaxes(range=[min(x_all) - pad, max(x_all) + pad], showticklabels=False, zeroline=False,
-                     showgrid=False)
+    fig.update_xaxes(range=[min(x_all) - pad, max(x_all) + pad], showticklabels=False, zeroline=False, showgrid=False)
     return fig

@@ -1,8 +1,9 @@
 """Tables fit for a notebook page: rounded, all-NaN columns dropped, every gap saying why, and
 long strings (cells, genotypes, group lists) shown in full."""
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 

@@ -5,12 +5,14 @@ JupyterLab, Notebook 7 and VS Code render with the plotly extension that ships w
 This avoids ``go.FigureWidget`` (it needs the optional ``anywidget`` package) and works with no
 browser or kernel attached, so tests can drive a widget directly.
 """
+
 from __future__ import annotations
 
 import html
 import json
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -27,12 +29,16 @@ def _bundle(fig: go.Figure) -> dict[str, Any]:
     """A ``display_data`` output for ``fig``, as a notebook would store it."""
     spec = json.loads(pio.to_json(fig, validate=False))
     title = fig.layout.title.text or 'plotly figure'
-    return {'output_type': 'display_data', 'metadata': {},
-            'data': {PLOTLY_MIME: spec, 'text/plain': f'<Figure: {title}>'}}
+    return {
+        'output_type': 'display_data',
+        'metadata': {},
+        'data': {PLOTLY_MIME: spec, 'text/plain': f'<Figure: {title}>'},
+    }
 
 
-def figure_output(fig: go.Figure, out: widgets.Output | None = None,
-                  bundle: dict[str, Any] | None = None) -> widgets.Output:
+def figure_output(
+    fig: go.Figure, out: widgets.Output | None = None, bundle: dict[str, Any] | None = None
+) -> widgets.Output:
     """Show ``fig`` in an ``Output`` widget (a new one unless ``out`` is given), replacing
     whatever it showed before (``bundle``: its display_data, when already serialised)."""
     out = out if out is not None else widgets.Output()
@@ -67,9 +73,14 @@ class PartitionExplorer(widgets.VBox):
 
     CSS_CLASS = 'nasviz-partition-explorer'
 
-    def __init__(self, compute: ComputeFn, counts: Sequence[int] = (2, 3, 4, 5),
-                 methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
-                 default: tuple[int, str] | None = None, cache: bool = True) -> None:
+    def __init__(
+        self,
+        compute: ComputeFn,
+        counts: Sequence[int] = (2, 3, 4, 5),
+        methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
+        default: tuple[int, str] | None = None,
+        cache: bool = True,
+    ) -> None:
         counts = [int(c) for c in counts]
         methods = [str(m) for m in methods]
         if not counts or not methods:
@@ -83,19 +94,21 @@ class PartitionExplorer(widgets.VBox):
             raise ValueError(f'default method {m0!r} is not one of methods {methods}')
 
         self._compute = compute
-        self._cache: dict[tuple[int, str], tuple[dict[str, go.Figure], dict[str, dict[str, Any]]]] | None = \
+        self._cache: dict[tuple[int, str], tuple[dict[str, go.Figure], dict[str, dict[str, Any]]]] | None = (
             {} if cache else None
+        )
         self.seconds: float | None = None
         step = counts[1] - counts[0] if len(counts) > 1 else 1
         evenly_spaced = step > 0 and counts == list(range(counts[0], counts[-1] + 1, step))
         # continuous_update=False: a drag recomputes once on release, not for every tick
         if evenly_spaced:
             self.count: widgets.ValueWidget = widgets.IntSlider(
-                value=n0, min=counts[0], max=counts[-1], step=step, description='partitions',
-                continuous_update=False)
+                value=n0, min=counts[0], max=counts[-1], step=step, description='partitions', continuous_update=False
+            )
         else:
-            self.count = widgets.SelectionSlider(options=counts, value=n0, description='partitions',
-                                                 continuous_update=False)
+            self.count = widgets.SelectionSlider(
+                options=counts, value=n0, description='partitions', continuous_update=False
+            )
         self.method = widgets.Dropdown(options=methods, value=m0, description='method')
         self.status = widgets.HTML()
         self.figure_box = widgets.VBox()
@@ -127,8 +140,9 @@ class PartitionExplorer(widgets.VBox):
             try:
                 figures = _as_figures(self._compute(n, method))
             except Exception as e:  # noqa: BLE001 - shown to the user, see docstring
-                self.status.value = (f'<span style="color:#cf222e">{html.escape(type(e).__name__)}: '
-                                     f'{html.escape(str(e))}</span>')
+                self.status.value = (
+                    f'<span style="color:#cf222e">{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>'
+                )
                 return
             bundles = {name: _bundle(fig) for name, fig in figures.items()}
             if self._cache is not None:
@@ -141,13 +155,19 @@ class PartitionExplorer(widgets.VBox):
         self.figures = figures
         self.seconds = time.perf_counter() - t0
         how = 'cached' if hit else 'computed'
-        self.status.value = (f'{n} partitions, method <b>{html.escape(method)}</b> '
-                             f'<span class="nasviz-redraw">({how} in {self.seconds:.2f} s)</span>')
+        self.status.value = (
+            f'{n} partitions, method <b>{html.escape(method)}</b> '
+            f'<span class="nasviz-redraw">({how} in {self.seconds:.2f} s)</span>'
+        )
 
 
-def partition_explorer(compute: ComputeFn, counts: Sequence[int] = (2, 3, 4, 5),
-                       methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
-                       default: tuple[int, str] = (2, 'exhaustive'), cache: bool = True) -> PartitionExplorer:
+def partition_explorer(
+    compute: ComputeFn,
+    counts: Sequence[int] = (2, 3, 4, 5),
+    methods: Sequence[str] = ('exhaustive', 'spectral', 'agglomerative'),
+    default: tuple[int, str] = (2, 'exhaustive'),
+    cache: bool = True,
+) -> PartitionExplorer:
     """A VBox with a partition-count slider and a method dropdown over ``compute``'s figures.
 
     ``compute(n, method)`` returns ``{name: go.Figure}`` (a lone Figure is accepted too); it

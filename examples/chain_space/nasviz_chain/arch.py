@@ -6,6 +6,7 @@ depthwise kernel of 3, 5 or 7 and an expansion ratio of 3 or 6 (choice ``'k5_e6'
 ``'skip'``. The first block of a stage changes the shape (stride or width), so only the later
 blocks of a stage may be skipped, as in ProxylessNAS.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,8 @@ def _stage_layout() -> tuple[tuple[int, int, bool], ...]:
 LAYOUT = _stage_layout()
 #: the choices of every block: MBConv variants, plus ``'skip'`` where the block keeps its shape
 BLOCK_CHOICES: dict[str, tuple[str, ...]] = {
-    slot: MBCONV if first else MBCONV + (SKIP,) for slot, (_s, _st, first) in zip(SLOTS, LAYOUT)}
+    slot: MBCONV if first else MBCONV + (SKIP,) for slot, (_s, _st, first) in zip(SLOTS, LAYOUT)
+}
 
 
 def parse_choice(choice: str) -> tuple[int, int] | None:
@@ -87,9 +89,11 @@ class ChainArch:
             raise ValueError(f'chain architecture string too long ({len(s)} characters)')
         parts = [p.strip() for p in s.strip().split('|')]
         if len(parts) != NUM_BLOCKS:
-            raise ValueError(f'chain architecture string {s!r:.80} has {len(parts)} parts, expected '
-                             f'{NUM_BLOCKS} block choices separated by "|" '
-                             f'(e.g. {"|".join(MBCONV[:1] * NUM_BLOCKS)!r})')
+            raise ValueError(
+                f'chain architecture string {s!r:.80} has {len(parts)} parts, expected '
+                f'{NUM_BLOCKS} block choices separated by "|" '
+                f'(e.g. {"|".join(MBCONV[:1] * NUM_BLOCKS)!r})'
+            )
         return cls(tuple(parts))
 
     @classmethod
@@ -106,5 +110,5 @@ def to_arch(arch: Any, name: str = 'arch') -> ChainArch:
         return ChainArch.from_str(arch)
     space = getattr(arch, 'space', None)
     if space is not None and space != ChainArch.space:
-        raise ValueError(f'{name} {arch!s:.80} belongs to space {space!r}, not \'chain\'')
+        raise ValueError(f"{name} {arch!s:.80} belongs to space {space!r}, not 'chain'")
     raise ValueError(f'{name} must be a chain architecture or its string, got {type(arch).__name__}')

@@ -12,6 +12,7 @@ epochs on 500 digits, against 43.6% for a standalone network).
 chosen modules, so its tensors are named as the supernet's and a single path of the supernet is
 that network with the supernet's weights.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,11 @@ class InvertedResidual(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel: int, expansion: int, stride: int) -> None:
         super().__init__()
         mid = c_in * expansion
-        self.body = nn.Sequential(*_conv_bn(c_in, mid, 1), *_conv_bn(mid, mid, kernel, stride, groups=mid),
-                                  *_conv_bn(mid, c_out, 1, act=False))
+        self.body = nn.Sequential(
+            *_conv_bn(c_in, mid, 1),
+            *_conv_bn(mid, mid, kernel, stride, groups=mid),
+            *_conv_bn(mid, c_out, 1, act=False),
+        )
         self.residual = stride == 1 and c_in == c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,16 +65,27 @@ class ChainSupernet(ArchInput, nn.Module):
     #: the search space this network belongs to
     space = 'chain'
 
-    def __init__(self, stem: int = 16, widths: tuple[int, ...] = (24, 40, 80), num_classes: int = 10,
-                 in_channels: int = 3, stem_stride: int = 1, mask: SlotMask | None = None,
-                 arch: ChainArch | str | None = None) -> None:
+    def __init__(
+        self,
+        stem: int = 16,
+        widths: tuple[int, ...] = (24, 40, 80),
+        num_classes: int = 10,
+        in_channels: int = 3,
+        stem_stride: int = 1,
+        mask: SlotMask | None = None,
+        arch: ChainArch | str | None = None,
+    ) -> None:
         super().__init__()
         widths = tuple(widths)
         n_stages = 1 + max(s for s, _, _ in LAYOUT)
         if len(widths) != n_stages or any(not isinstance(w, int) or w < 1 for w in widths):
             raise ValueError(f'chain network: widths must be {n_stages} positive integers, got {widths!r:.80}')
-        for name, v in (('stem', stem), ('num_classes', num_classes), ('in_channels', in_channels),
-                        ('stem_stride', stem_stride)):
+        for name, v in (
+            ('stem', stem),
+            ('num_classes', num_classes),
+            ('in_channels', in_channels),
+            ('stem_stride', stem_stride),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f'chain network: {name} must be a positive integer, got {v!r:.40}')
         if arch is not None:
@@ -99,8 +114,9 @@ class ChainSupernet(ArchInput, nn.Module):
                 if ke is not None:
                     choices[c] = InvertedResidual(c_in, c_out, ke[0], ke[1], stride)
             self.blocks.append(choices)
-            self.shortcuts.append(nn.Sequential(*_conv_bn(c_in, c_out, 1, stride, act=False)) if first
-                                  else nn.Identity())
+            self.shortcuts.append(
+                nn.Sequential(*_conv_bn(c_in, c_out, 1, stride, act=False)) if first else nn.Identity()
+            )
             c_in = c_out
         self.classifier = nn.Linear(c_in, num_classes)
         # channels-last: depthwise convolutions run faster on CPU in this layout
@@ -113,8 +129,11 @@ class ChainSupernet(ArchInput, nn.Module):
     def _describe_mask(self) -> str:
         return self.mask.describe(full_mask())
 
-    def forward_intermediates(self, x: torch.Tensor, arch: ChainArch | str | None = None,
-                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        arch: ChainArch | str | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the output of every block, in :attr:`block_names` order."""
         arch = self._arch(arch)
         h = self.stem(x.contiguous(memory_format=torch.channels_last))

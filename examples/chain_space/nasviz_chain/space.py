@@ -1,4 +1,5 @@
 """The chain space behind nasviz's search-space interface."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,9 +29,11 @@ class ChainSpace(SearchSpace):
     # training step of 64 images takes ~33 CPU-ms on average over sampled architectures (the
     # depthwise convolutions' backward dominates; narrower stages hardly save time, and a stride-1
     # stem costs 2.5x)
-    sizes = {'benchmark': BENCHMARK_SIZE,
-             'tiny': dict(stem=8, widths=(8, 12, 16), stem_stride=2, num_classes=10, in_channels=3),
-             'small': dict(stem=16, widths=(16, 24, 48), num_classes=10, in_channels=3)}
+    sizes = {
+        'benchmark': BENCHMARK_SIZE,
+        'tiny': dict(stem=8, widths=(8, 12, 16), stem_stride=2, num_classes=10, in_channels=3),
+        'small': dict(stem=16, widths=(16, 24, 48), num_classes=10, in_channels=3),
+    }
 
     def choices(self, slot: str) -> tuple[str, ...]:
         return BLOCK_CHOICES[check_slot(slot)]
@@ -51,8 +54,9 @@ class ChainSpace(SearchSpace):
     def abbrev(self, choice: str) -> str:
         return _ABBREV.get(choice, choice)
 
-    def sample(self, n: int, mask: SlotMask | None = None,
-               rng: np.random.Generator | int | None = None) -> list[ChainArch]:
+    def sample(
+        self, n: int, mask: SlotMask | None = None, rng: np.random.Generator | int | None = None
+    ) -> list[ChainArch]:
         mask = self.check_mask(mask)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f'n must be a non-negative integer, got {n!r:.40}')

@@ -25,22 +25,52 @@ preference), ``audit`` (an estimator audit) and ``record`` (:class:`Findings` an
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
 from nasviz.analysis.findings.audit import BASELINE_NAMES, describe_audit
-from nasviz.analysis.findings.bias import (describe_bn_handling, describe_picking_pruning, describe_pruned_search,
-                                           describe_size_bias)
-from nasviz.analysis.findings.comparisons import (describe_change_over_training, describe_difference, describe_paired,
-                                                  detectable_from_interval, paired_estimate)
+from nasviz.analysis.findings.bias import (
+    describe_bn_handling,
+    describe_picking_pruning,
+    describe_pruned_search,
+    describe_size_bias,
+)
+from nasviz.analysis.findings.comparisons import (
+    describe_change_over_training,
+    describe_difference,
+    describe_paired,
+    detectable_from_interval,
+    paired_estimate,
+)
 from nasviz.analysis.findings.preference import describe_choice_preference
 from nasviz.analysis.findings.ranking import describe_ranking
 from nasviz.analysis.findings.record import THIS_RUN, Findings, metrics_payload, to_jsonable, write_metrics
 from nasviz.analysis.findings.seeds import describe_run_vs_seeds, describe_seed_comparison
 from nasviz.analysis.findings.wording import CEILING_LABELS, CEILING_NOTES, METRIC_LABELS, metric_label
 
-__all__ = ['METRIC_LABELS', 'CEILING_LABELS', 'CEILING_NOTES', 'metric_label', 'describe_ranking',
-           'describe_difference', 'describe_paired', 'describe_change_over_training', 'paired_estimate',
-           'detectable_from_interval', 'describe_seed_comparison', 'describe_run_vs_seeds',
-           'describe_choice_preference', 'describe_picking_pruning', 'describe_size_bias', 'describe_bn_handling',
-           'describe_pruned_search', 'describe_audit', 'BASELINE_NAMES',
-           'Findings', 'to_jsonable', 'metrics_payload', 'write_metrics', 'THIS_RUN']
+__all__ = [
+    'METRIC_LABELS',
+    'CEILING_LABELS',
+    'CEILING_NOTES',
+    'metric_label',
+    'describe_ranking',
+    'describe_difference',
+    'describe_paired',
+    'describe_change_over_training',
+    'paired_estimate',
+    'detectable_from_interval',
+    'describe_seed_comparison',
+    'describe_run_vs_seeds',
+    'describe_choice_preference',
+    'describe_picking_pruning',
+    'describe_size_bias',
+    'describe_bn_handling',
+    'describe_pruned_search',
+    'describe_audit',
+    'BASELINE_NAMES',
+    'Findings',
+    'to_jsonable',
+    'metrics_payload',
+    'write_metrics',
+    'THIS_RUN',
+]

@@ -3,9 +3,11 @@ baselines, the other estimators and the ceiling, what it finds at the top, its o
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from nasviz.analysis.findings.bias import describe_size_bias
 from nasviz.analysis.findings.comparisons import paired_verdict
@@ -28,8 +30,9 @@ def _frac(k: str) -> str:
     return f'{v:.1%}'.replace('.0%', '%') if 0 < v < 1 else f'{int(v):,}'
 
 
-def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str = 'architectures',
-                   top_k: str = '0.01', digits: int = 2) -> list[str]:
+def describe_audit(
+    res: Any, names: Mapping[str, str] | None = None, what: str = 'architectures', top_k: str = '0.01', digits: int = 2
+) -> list[str]:
     """Sentences on an audit (:class:`nasviz.audit.core.Audit`, read by its attributes): for each
     estimator its Kendall tau with its interval, *better* / *worse* / *level with* each baseline
     and each other estimator from the paired comparisons only (the detectable difference beside
@@ -38,6 +41,7 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
     its size bias. ``names`` maps column names to words (default: baselines named, underscores
     read as spaces)."""
     names = dict(names or {})
+
     def label(e: str) -> str:
         return names.get(e, BASELINE_NAMES.get(e, str(e).replace('_', ' ')))
 
@@ -50,8 +54,10 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
     dropped = {e: sum(v.values()) for e, v in (res.dropped or {}).items() if sum(v.values())}
     if dropped:
         extras.append('dropped as unusable: ' + ', '.join(f'{label(e)} {k:,}' for e, k in dropped.items()))
-    out.append(head + (f' ({"; ".join(extras)})' if extras else '') + f', {res.settings.get("n_resamples")} '
-               'bootstrap resamples of the architectures shared by every interval and paired comparison.')
+    out.append(
+        head + (f' ({"; ".join(extras)})' if extras else '') + f', {res.settings.get("n_resamples")} '
+        'bootstrap resamples of the architectures shared by every interval and paired comparison.'
+    )
 
     def est(e: str, metric: str, k: str = '') -> Estimate | None:
         row = m[(m['estimator'] == e) & (m['metric'] == metric) & (m['k'] == k)]
@@ -67,8 +73,11 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
             raise ValueError(f'audit metrics have no kendall_tau row for estimator {e!r}')
         clauses = []
         for other in list(res.baselines) + [o for o in res.estimators if o != e]:
-            row = c[(c['metric'] == 'kendall_tau') & (c['k'] == '')
-                    & (((c['estimator'] == e) & (c['other'] == other)) | ((c['estimator'] == other) & (c['other'] == e)))]
+            row = c[
+                (c['metric'] == 'kendall_tau')
+                & (c['k'] == '')
+                & (((c['estimator'] == e) & (c['other'] == other)) | ((c['estimator'] == other) & (c['other'] == e)))
+            ]
             if row.empty:
                 continue
             r = row.iloc[0].to_dict()
@@ -78,23 +87,36 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
             ref = label(other)
             clauses.append(f'{"level with" if word == "level with" else word + " than"} {ref} ({tail})')
         if ceiling is not None:
-            clauses.append(against_ceiling(tau, ceiling.corrected, "the ground truth's own reliability", digits,
-                                       'a separate training run of the truth' if ceiling.kind == 'valid-as-predictor'
-                                       else CEILING_NOTES.get('reliability (Spearman-Brown)')))
-        out.append(f'{label(e)[:1].upper() + label(e)[1:]} ranks {tau.n:,} {what} at Kendall tau '
-                   f'{format_ci(tau, digits)}: '
-                   + '; '.join(clauses) + '.')
+            clauses.append(
+                against_ceiling(
+                    tau,
+                    ceiling.corrected,
+                    "the ground truth's own reliability",
+                    digits,
+                    'a separate training run of the truth'
+                    if ceiling.kind == 'valid-as-predictor'
+                    else CEILING_NOTES.get('reliability (Spearman-Brown)'),
+                )
+            )
+        out.append(
+            f'{label(e)[:1].upper() + label(e)[1:]} ranks {tau.n:,} {what} at Kendall tau '
+            f'{format_ci(tau, digits)}: ' + '; '.join(clauses) + '.'
+        )
         prec, best, reg = est(e, 'precision_top', top_k), est(e, 'best_rank', top_k), est(e, 'regret')
         if prec is not None and best is not None:
             kk = max(1, round(float(top_k) * tau.n)) if float(top_k) < 1 else int(float(top_k))
-            text = (f'In its predicted top {_frac(top_k)} ({kk:,} {what}), {label(e)} finds '
-                    f'{format_ci(prec, digits)} of the true top {_frac(top_k)} '
-                    f'(chance {min(1.0, kk / tau.n):.{digits}g}); the best of them has true rank '
-                    f'{format_ci(best, 4)} of the space (BR@{_frac(top_k)}: the true rank as a share of the '
-                    'space, 1/n = the best)')
+            text = (
+                f'In its predicted top {_frac(top_k)} ({kk:,} {what}), {label(e)} finds '
+                f'{format_ci(prec, digits)} of the true top {_frac(top_k)} '
+                f'(chance {min(1.0, kk / tau.n):.{digits}g}); the best of them has true rank '
+                f'{format_ci(best, 4)} of the space (BR@{_frac(top_k)}: the true rank as a share of the '
+                'space, 1/n = the best)'
+            )
             if reg is not None:
-                text += (f'; taking its single best pick loses {format_ci(reg, digits)} accuracy points against '
-                         'the true best')
+                text += (
+                    f'; taking its single best pick loses {format_ci(reg, digits)} accuracy points against '
+                    'the true best'
+                )
             out.append(text + '.')
         ob = m[(m['estimator'] == e) & (m['metric'] == 'op_bias')]
         if not ob.empty:
@@ -105,11 +127,15 @@ def describe_audit(res: Any, names: Mapping[str, str] | None = None, what: str =
                 hi, lo = clear.loc[clear['estimate'].idxmax()], clear.loc[clear['estimate'].idxmin()]
                 parts = []
                 if hi['estimate'] > 0:
-                    parts.append(f'rewards {hi["k"]} beyond the truth (tau gap {hi["estimate"]:+.{digits}f} '
-                                 f'[{hi["low"]:+.{digits}f}, {hi["high"]:+.{digits}f}])')
+                    parts.append(
+                        f'rewards {hi["k"]} beyond the truth (tau gap {hi["estimate"]:+.{digits}f} '
+                        f'[{hi["low"]:+.{digits}f}, {hi["high"]:+.{digits}f}])'
+                    )
                 if lo['estimate'] < 0:
-                    parts.append(f'punishes {lo["k"]} beyond it ({lo["estimate"]:+.{digits}f} '
-                                 f'[{lo["low"]:+.{digits}f}, {lo["high"]:+.{digits}f}])')
+                    parts.append(
+                        f'punishes {lo["k"]} beyond it ({lo["estimate"]:+.{digits}f} '
+                        f'[{lo["low"]:+.{digits}f}, {lo["high"]:+.{digits}f}])'
+                    )
                 out.append(f'{label(e)[:1].upper() + label(e)[1:]} ' + ' and '.join(parts) + '.')
         sb = est(e, 'size_bias')
         if sb is not None:

@@ -3,9 +3,11 @@ BN handling and pruned random search.
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -30,19 +32,25 @@ def _vs_chance(e: Estimate, chance: float, digits: int) -> str:
 def describe_picking_pruning(name: str, picking: Mapping[str, Any], digits: int = 2) -> str:
     """One sentence: does ``name`` pick the best cells or only prune the worst? ``picking`` is
     :func:`nasviz.analysis.bias.picking_vs_pruning`'s result."""
+
     def k_of(chance: float) -> str:
         k = max(1, int(round(chance * picking['n'])))
         return f'{k:,} cell{"s" if k != 1 else ""}'
 
-    tops = [f'top {f:.1%} ({k_of(picking["random_top"][f])}): {format_ci(e, digits)}, '
-            f'{_vs_chance(e, picking["random_top"][f], digits)}' for f, e in picking['top_precision'].items()]
-    bots = [f'bottom {f:.0%} ({k_of(picking["random_bottom"][f])}): {format_ci(e, digits)}, '
-            f'{_vs_chance(e, picking["random_bottom"][f], digits)}' for f, e in picking['bottom_precision'].items()]
+    tops = [
+        f'top {f:.1%} ({k_of(picking["random_top"][f])}): {format_ci(e, digits)}, '
+        f'{_vs_chance(e, picking["random_top"][f], digits)}'
+        for f, e in picking['top_precision'].items()
+    ]
+    bots = [
+        f'bottom {f:.0%} ({k_of(picking["random_bottom"][f])}): {format_ci(e, digits)}, '
+        f'{_vs_chance(e, picking["random_bottom"][f], digits)}'
+        for f, e in picking['bottom_precision'].items()
+    ]
     pick = max(e.estimate - picking['random_top'][f] for f, e in picking['top_precision'].items())
     prune = max(e.estimate - picking['random_bottom'][f] for f, e in picking['bottom_precision'].items())
     picks = any(e.has_interval and e.low > picking['random_top'][f] for f, e in picking['top_precision'].items())
-    prunes = any(e.has_interval and e.low > picking['random_bottom'][f]
-                 for f, e in picking['bottom_precision'].items())
+    prunes = any(e.has_interval and e.low > picking['random_bottom'][f] for f, e in picking['bottom_precision'].items())
     if not picks and not prunes:
         verdict = 'neither its picks nor its prunes beat chance (within noise)'
     elif prunes and not picks:
@@ -50,14 +58,18 @@ def describe_picking_pruning(name: str, picking: Mapping[str, Any], digits: int 
     elif picks and not prunes:
         verdict = 'it picks the best better than chance but does not prune the worst'
     else:
-        verdict = ('better at pruning the worst than at picking the best' if prune > pick
-                   else 'better at picking the best than at pruning the worst')
+        verdict = (
+            'better at pruning the worst than at picking the best'
+            if prune > pick
+            else 'better at picking the best than at pruning the worst'
+        )
     t10 = picking['tau_in_true_top']
-    return (f'{name} over {picking["n"]:,} cells, precision of its predicted top ({"; ".join(tops)}) and bottom '
-            f'({"; ".join(bots)}): {verdict} (largest gain over chance {prune:+.{digits}f} pruning vs '
-            f'{pick:+.{digits}f} picking). Inside the true top 10% its Kendall tau is {format_ci(t10, digits)}; '
-            f'taking its best cell loses {format_ci(picking["regret"], digits)} accuracy points against the true best.')
-
+    return (
+        f'{name} over {picking["n"]:,} cells, precision of its predicted top ({"; ".join(tops)}) and bottom '
+        f'({"; ".join(bots)}): {verdict} (largest gain over chance {prune:+.{digits}f} pruning vs '
+        f'{pick:+.{digits}f} picking). Inside the true top 10% its Kendall tau is {format_ci(t10, digits)}; '
+        f'taking its best cell loses {format_ci(picking["regret"], digits)} accuracy points against the true best.'
+    )
 
 
 def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
@@ -65,11 +77,17 @@ def describe_size_bias(name: str, est: Estimate, digits: int = 2) -> str:
     if not np.isfinite(est.estimate):
         return f'{name}: size bias undefined (the scores follow the truth exactly).'
     det = detectable_from_interval(est)
-    verdict = (f'within noise (the CI covers 0; {detectable_text(det, digits)})' if est.covers(0) else
-               'it rewards size beyond what size buys in accuracy' if est.low > 0 else
-               'it penalises size beyond what the truth does')
-    return (f'{name}: size bias (partial Spearman of score with parameters given the truth) '
-            f'{format_ci(est, digits)}: {verdict}.')
+    verdict = (
+        f'within noise (the CI covers 0; {detectable_text(det, digits)})'
+        if est.covers(0)
+        else 'it rewards size beyond what size buys in accuracy'
+        if est.low > 0
+        else 'it penalises size beyond what the truth does'
+    )
+    return (
+        f'{name}: size bias (partial Spearman of score with parameters given the truth) '
+        f'{format_ci(est, digits)}: {verdict}.'
+    )
 
 
 def describe_bn_handling(name: str, table: Any, reference: str = 'recalibrate', digits: int = 2) -> str:
@@ -82,16 +100,21 @@ def describe_bn_handling(name: str, table: Any, reference: str = 'recalibrate', 
             continue
         covers = r['diff_low'] <= 0 <= r['diff_high']
         det = detectable_from_interval(Estimate(r['diff'], r['diff_low'], r['diff_high'], int(r['n'])))
-        verdict = (f'within noise ({detectable_text(det, digits)})' if covers
-                   else 'better' if r['diff_low'] > 0 else 'worse')
-        parts.append(f'{mode} statistics give tau {r["kendall_tau"]:.{digits}f} [{r["tau_low"]:.{digits}f}, '
-                     f'{r["tau_high"]:.{digits}f}] (mean score {r["mean_score"]:.1f}), '
-                     f'{r["diff"]:+.{digits}f} [{r["diff_low"]:+.{digits}f}, {r["diff_high"]:+.{digits}f}] '
-                     f'against {reference}: {verdict}')
+        verdict = (
+            f'within noise ({detectable_text(det, digits)})' if covers else 'better' if r['diff_low'] > 0 else 'worse'
+        )
+        parts.append(
+            f'{mode} statistics give tau {r["kendall_tau"]:.{digits}f} [{r["tau_low"]:.{digits}f}, '
+            f'{r["tau_high"]:.{digits}f}] (mean score {r["mean_score"]:.1f}), '
+            f'{r["diff"]:+.{digits}f} [{r["diff_low"]:+.{digits}f}, {r["diff_high"]:+.{digits}f}] '
+            f'against {reference}: {verdict}'
+        )
     word = {'recalibrate': 'recalibrated'}.get(reference, reference)
-    head = (f'{name}, BN handling on the same {int(ref["n"])} cells: {word} statistics give tau '
-            f'{ref["kendall_tau"]:.{digits}f} [{ref["tau_low"]:.{digits}f}, {ref["tau_high"]:.{digits}f}] '
-            f'(mean score {ref["mean_score"]:.1f})')
+    head = (
+        f'{name}, BN handling on the same {int(ref["n"])} cells: {word} statistics give tau '
+        f'{ref["kendall_tau"]:.{digits}f} [{ref["tau_low"]:.{digits}f}, {ref["tau_high"]:.{digits}f}] '
+        f'(mean score {ref["mean_score"]:.1f})'
+    )
     return head + ('; ' + '; '.join(parts) if parts else '') + '.'
 
 
@@ -104,11 +127,16 @@ def describe_pruned_search(name: str, curve: Any, digits: int = 2) -> str:
         return f'{name}: no pruning share was tried.'
     best = pruned.loc[pruned['gain'].idxmax()]
     worst = pruned.loc[pruned['gain'].idxmin()]
-    head = (f'Random search with {budget} draws after pruning by {name} (whole space: expected best '
-            f'{whole:.{digits}f}): ')
+    head = (
+        f'Random search with {budget} draws after pruning by {name} (whole space: expected best {whole:.{digits}f}): '
+    )
     if best['gain'] <= 0:
-        return head + (f'no pruning share helps; pruning {worst["prune"]:.0%} costs '
-                       f'{-worst["gain"]:.{digits}f} points (exact expectations, no sampling noise).')
-    return head + (f'pruning {best["prune"]:.0%} helps most ({best["gain"]:+.{digits}f} points); pruning '
-                   f'{worst["prune"]:.0%} changes it by {worst["gain"]:+.{digits}f} (exact expectations, '
-                   'no sampling noise).')
+        return head + (
+            f'no pruning share helps; pruning {worst["prune"]:.0%} costs '
+            f'{-worst["gain"]:.{digits}f} points (exact expectations, no sampling noise).'
+        )
+    return head + (
+        f'pruning {best["prune"]:.0%} helps most ({best["gain"]:+.{digits}f} points); pruning '
+        f'{worst["prune"]:.0%} changes it by {worst["gain"]:+.{digits}f} (exact expectations, '
+        'no sampling noise).'
+    )

@@ -3,9 +3,11 @@ interval on the same cells (or seeds), with the smallest difference the design c
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -13,8 +15,15 @@ from scipy import stats
 from nasviz.analysis.findings.wording import check_name, detectable_text, format_ci, format_number, metric_label
 from nasviz.analysis.uncertainty import Estimate, PairedDifference, level_label
 
-__all__ = ['detectable_from_interval', 'paired_estimate', 'paired_parts', 'paired_verdict', 'describe_paired',
-           'describe_difference', 'describe_change_over_training']
+__all__ = [
+    'detectable_from_interval',
+    'paired_estimate',
+    'paired_parts',
+    'paired_verdict',
+    'describe_paired',
+    'describe_difference',
+    'describe_change_over_training',
+]
 
 
 def detectable_from_interval(diff: Estimate, power: float = 0.8, alpha: float = 0.05, df: int | None = None) -> float:
@@ -28,7 +37,6 @@ def detectable_from_interval(diff: Estimate, power: float = 0.8, alpha: float = 
     q = (lambda p: float(stats.t.ppf(p, df))) if df else (lambda p: float(stats.norm.ppf(p)))
     se = (diff.high - diff.low) / 2 / q((1 + diff.level) / 2)
     return (q(1 - alpha / 2) + q(power)) * se
-
 
 
 def paired_estimate(diff: Any) -> Estimate:
@@ -49,12 +57,20 @@ def paired_parts(diff: Any) -> tuple[Estimate, float | None, float | None]:
         def num(v: Any) -> float:
             return float('nan') if v is None else float(v)
 
-        est = Estimate(num(diff.get('diff', diff.get('estimate'))), num(diff.get('low')), num(diff.get('high')),
-                       int(diff.get('n', 0) or 0), float(diff.get('level', 0.95) or 0.95))
+        est = Estimate(
+            num(diff.get('diff', diff.get('estimate'))),
+            num(diff.get('low')),
+            num(diff.get('high')),
+            int(diff.get('n', 0) or 0),
+            float(diff.get('level', 0.95) or 0.95),
+        )
         p = diff.get('p')
         det = diff.get('detectable')
-        return (est, None if p is None else float(p),
-                None if det is None or not np.isfinite(float(det)) else float(det))
+        return (
+            est,
+            None if p is None else float(p),
+            None if det is None or not np.isfinite(float(det)) else float(det),
+        )
     if hasattr(diff, 'to_dict') or hasattr(diff, '_asdict'):  # a dataclass / namedtuple comparison result
         d = diff._asdict() if hasattr(diff, '_asdict') else diff.to_dict()
         return paired_parts(d)
@@ -74,8 +90,15 @@ def paired_verdict(diff: Any, digits: int, df: int | None = None) -> tuple[str, 
     return ('better' if est.low > 0 else 'worse'), tail
 
 
-def describe_paired(name_a: str, name_b: str, diff: Any, metric: str = 'kendall_tau', what: str = 'cells',
-                    digits: int = 2, df: int | None = None) -> str:
+def describe_paired(
+    name_a: str,
+    name_b: str,
+    diff: Any,
+    metric: str = 'kendall_tau',
+    what: str = 'cells',
+    digits: int = 2,
+    df: int | None = None,
+) -> str:
     """One sentence on a paired comparison of ``a`` and ``b`` on the same cells (or seeds):
     *"A ranks better than B in Kendall tau (paired difference 0.12 [95% CI 0.05, 0.19] over 120
     cells, p=0.002)"*, or *"level with"* when the paired CI covers 0, with the smallest detectable
@@ -92,8 +115,14 @@ def describe_paired(name_a: str, name_b: str, diff: Any, metric: str = 'kendall_
     return f'{name_a} {verb} {name_b} in {label} ({tail}; {where}).'
 
 
-def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estimate, metric: str | None = None,
-                        what: str = 'cells', digits: int = 2) -> str:
+def describe_difference(
+    name_a: str,
+    name_b: str,
+    diff: PairedDifference | Estimate,
+    metric: str | None = None,
+    what: str = 'cells',
+    digits: int = 2,
+) -> str:
     """One sentence on ``a - b``: *"within noise"* when the difference's CI covers zero,
     otherwise *"A ranks better (worse) than B by x [CI]"*. ``diff`` is a
     :class:`~nasviz.analysis.uncertainty.PairedDifference` (its p-value is quoted) or an Estimate
@@ -112,17 +141,28 @@ def describe_difference(name_a: str, name_b: str, diff: PairedDifference | Estim
         return f'{name_a} vs {name_b} in {label}: {signed} ({tail}); no interval, so no claim.'
     if est.covers(0.0):
         det = detectable_from_interval(est)
-        return (f'{name_a} vs {name_b} in {label} is within noise: {signed} ({tail}); the CI covers 0, '
-                f'{detectable_text(det, digits)}.')
+        return (
+            f'{name_a} vs {name_b} in {label} is within noise: {signed} ({tail}); the CI covers 0, '
+            f'{detectable_text(det, digits)}.'
+        )
     better = est.low > 0
-    mag = f'{format_number(abs(est.estimate), digits)} [{level_label(est.level)} CI ' \
-          f'{format_number(min(abs(est.low), abs(est.high)), digits)}, ' \
-          f'{format_number(max(abs(est.low), abs(est.high)), digits)}]'
-    return (f'{name_a} ranks {"better" if better else "worse"} than {name_b} by {mag} in {label} '
-            f'({tail}).')
+    mag = (
+        f'{format_number(abs(est.estimate), digits)} [{level_label(est.level)} CI '
+        f'{format_number(min(abs(est.low), abs(est.high)), digits)}, '
+        f'{format_number(max(abs(est.low), abs(est.high)), digits)}]'
+    )
+    return f'{name_a} ranks {"better" if better else "worse"} than {name_b} by {mag} in {label} ({tail}).'
 
-def describe_change_over_training(name: str, diff: Any, first_epoch: int, last_epoch: int,
-                                  metric: str = 'kendall_tau', what: str = 'cells', digits: int = 2) -> str:
+
+def describe_change_over_training(
+    name: str,
+    diff: Any,
+    first_epoch: int,
+    last_epoch: int,
+    metric: str = 'kendall_tau',
+    what: str = 'cells',
+    digits: int = 2,
+) -> str:
     """The one sentence on whether a supernet's ranking changed over training: the paired
     difference of ``metric`` between its scores after ``last_epoch`` and after ``first_epoch``
     on the same cells (``diff``: a PairedDifference, an Estimate or a comparison mapping).
@@ -134,8 +174,10 @@ def describe_change_over_training(name: str, diff: Any, first_epoch: int, last_e
         det = detectable_from_interval(est)
     label = metric_label(metric)
     pt = f', p={p:.2g}' if p is not None and np.isfinite(p) else ''
-    head = (f'{name}: {label} after epoch {last_epoch} minus after epoch {first_epoch} = {format_ci(est, digits)} '
-            f'(paired over the same {est.n} {what}{pt})')
+    head = (
+        f'{name}: {label} after epoch {last_epoch} minus after epoch {first_epoch} = {format_ci(est, digits)} '
+        f'(paired over the same {est.n} {what}{pt})'
+    )
     if not est.has_interval:
         return head + '; no interval, so no claim.'
     if est.covers(0.0):

@@ -3,6 +3,7 @@
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,14 +33,18 @@ def describe_choice_preference(table: Any, name: str = 'the supernet', digits: i
 
     if 'score_low' not in ops.columns:
         if 'bias' not in ops.columns:
-            raise ValueError('table has neither intervals (score_low, score_high) nor a bias column: '
-                             'pass truth, or intervals=True, to choice_preference')
+            raise ValueError(
+                'table has neither intervals (score_low, score_high) nor a bias column: '
+                'pass truth, or intervals=True, to choice_preference'
+            )
         bias = {str(op): float(b) for op, b in ops['bias'].items()}
         if not bias:
             return [f'{name}: no operation varies over these cells.']
         hi, lo = max(bias, key=bias.__getitem__), min(bias, key=bias.__getitem__)
-        return [f'{name} rewards {hi} more than the truth does (tau gap {bias[hi]:+.{digits}f}) and {lo} less '
-                f'({bias[lo]:+.{digits}f}); a gap of 0 means no bias.']
+        return [
+            f'{name} rewards {hi} more than the truth does (tau gap {bias[hi]:+.{digits}f}) and {lo} less '
+            f'({bias[lo]:+.{digits}f}); a gap of 0 means no bias.'
+        ]
 
     def side(prefix: str, col: str) -> tuple[list[str], list[str], list[str]]:
         up: list[str] = []
@@ -55,13 +60,17 @@ def describe_choice_preference(table: Any, name: str = 'the supernet', digits: i
         return up, down, flat
 
     n = int(ops['n'].iloc[0]) if 'n' in ops.columns and len(ops) else 0
-    level = 'Kendall tau between an op\'s count per cell and the ranking, 95% CI'
+    level = "Kendall tau between an op's count per cell and the ranking, 95% CI"
     with_truth = 'truth_low' in ops.columns
     out = []
-    for who, prefix, col in ((name, 'score', 'tau_score'), ('the ground truth', 'truth', 'tau_truth'))[:1 + with_truth]:
+    for who, prefix, col in ((name, 'score', 'tau_score'), ('the ground truth', 'truth', 'tau_truth'))[
+        : 1 + with_truth
+    ]:
         up, down, flat = side(prefix, col)
-        parts = [f'rewards {", ".join(up)}' if up else 'rewards no op clearly',
-                 f'punishes {", ".join(down)}' if down else 'punishes no op clearly']
+        parts = [
+            f'rewards {", ".join(up)}' if up else 'rewards no op clearly',
+            f'punishes {", ".join(down)}' if down else 'punishes no op clearly',
+        ]
         tail = f'; within noise of 0: {", ".join(flat)}' if flat else ''
         out.append(f'Over {n} cells, {who} {parts[0]} and {parts[1]}{tail} ({level}).')
     if not with_truth:
@@ -71,11 +80,15 @@ def describe_choice_preference(table: Any, name: str = 'the supernet', digits: i
         p = int(r['score_low'] > 0) - int(r['score_high'] < 0)
         t = int(r['truth_low'] > 0) - int(r['truth_high'] < 0)
         if p and t and p != t:
-            opposite.append(f'{op_label(op)} ({name} {ci(r["tau_score"], r["score_low"], r["score_high"])}, '
-                            f'ground truth {ci(r["tau_truth"], r["truth_low"], r["truth_high"])})')
+            opposite.append(
+                f'{op_label(op)} ({name} {ci(r["tau_score"], r["score_low"], r["score_high"])}, '
+                f'ground truth {ci(r["tau_truth"], r["truth_low"], r["truth_high"])})'
+            )
     if opposite:
         out.append(f'Opposite signs, both CIs excluding 0: {"; ".join(opposite)}.')
     else:
-        out.append(f'No op is rewarded by one of {name} and the ground truth and punished by the other with '
-                   'both CIs excluding 0.')
+        out.append(
+            f'No op is rewarded by one of {name} and the ground truth and punished by the other with '
+            'both CIs excluding 0.'
+        )
     return out

@@ -3,13 +3,21 @@ parameter count (a paired difference only) and the ground truth's own ceiling (d
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from nasviz.analysis.findings.comparisons import paired_verdict
-from nasviz.analysis.findings.wording import (CEILING_LABELS, CEILING_NOTES, check_estimate, check_name, format_ci,
-                                              format_range, metric_label)
+from nasviz.analysis.findings.wording import (
+    CEILING_LABELS,
+    CEILING_NOTES,
+    check_estimate,
+    check_name,
+    format_ci,
+    format_range,
+    metric_label,
+)
 from nasviz.analysis.uncertainty import Estimate
 
 __all__ = ['describe_ranking', 'against_ceiling']
@@ -35,13 +43,15 @@ def _vs_random(est: Estimate, random: Estimate | None, digits: int) -> str:
     return f'indistinguishable from {ref}'
 
 
-
 def _vs_params(params: Estimate | None, params_diff: Any, digits: int) -> str:
     ref = 'the parameter-count baseline'
     own = f'{format_ci(params, digits)}; ' if params is not None else ''
     if params_diff is None:
-        return f'not tested against {ref}' + (f' ({format_ci(params, digits)})' if params is not None else '') + \
-            ' (no paired difference given, so no claim)'
+        return (
+            f'not tested against {ref}'
+            + (f' ({format_ci(params, digits)})' if params is not None else '')
+            + ' (no paired difference given, so no claim)'
+        )
     word, tail = paired_verdict(params_diff, digits)
     if word == 'no claim':
         return f'no claim against {ref} ({own}{tail})'
@@ -58,13 +68,24 @@ def against_ceiling(est: Estimate, base: Estimate, label: str, digits: int, note
         return f'above {label} ({inner}; the intervals disjoint)'
     if not (est.has_interval and base.has_interval):
         return f'not comparable with {label} ({inner}; an interval is missing)'
-    return (f'not separable from {label} ({inner}): the intervals overlap, and the ceiling rests on other '
-            'truths, so no paired test and no claim')
+    return (
+        f'not separable from {label} ({inner}): the intervals overlap, and the ceiling rests on other '
+        'truths, so no paired test and no claim'
+    )
 
 
-def describe_ranking(name: str, est: Estimate, random: Estimate | None = None, ceiling: Estimate | None = None,
-                     params: Estimate | None = None, what: str = 'cells', metric: str = 'kendall_tau',
-                     ceiling_name: str = 'reliability', digits: int = 2, params_diff: Any = None) -> str:
+def describe_ranking(
+    name: str,
+    est: Estimate,
+    random: Estimate | None = None,
+    ceiling: Estimate | None = None,
+    params: Estimate | None = None,
+    what: str = 'cells',
+    metric: str = 'kendall_tau',
+    ceiling_name: str = 'reliability',
+    digits: int = 2,
+    params_diff: Any = None,
+) -> str:
     """One sentence on how well ``name`` ranks, e.g. *"SPOS ranks 120 cells at Kendall tau -0.13
     [95% CI -0.25, -0.01]: worse than random scores (0.00, 95% range -0.06 to 0.06), worse than
     the parameter-count baseline (...; paired difference -0.20 [...]) and far below the ground

@@ -3,12 +3,14 @@
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -45,8 +47,11 @@ def to_jsonable(x: Any) -> Any:
 THIS_RUN = 'computed in this run'
 
 
-def metrics_payload(headline: Mapping[str, Any], findings: 'Findings | list[str] | tuple[str, ...]',
-                    sources: Mapping[str, str] | None = None) -> dict[str, Any]:
+def metrics_payload(
+    headline: Mapping[str, Any],
+    findings: Findings | list[str] | tuple[str, ...],
+    sources: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Content of a ``metrics_XX.json``: every headline number (an Estimate becomes
     ``{"estimate", "low", "high", "n", "level"}``), plus ``"findings"``: the sentences, and
     ``"sources"``: for each number, whether this run computed it or it was read from a shipped
@@ -65,8 +70,12 @@ def metrics_payload(headline: Mapping[str, Any], findings: 'Findings | list[str]
     return out
 
 
-def write_metrics(path: str | os.PathLike, headline: Mapping[str, Any],
-                  findings: 'Findings | list[str] | tuple[str, ...]', sources: Mapping[str, str] | None = None) -> Path:
+def write_metrics(
+    path: str | os.PathLike,
+    headline: Mapping[str, Any],
+    findings: Findings | list[str] | tuple[str, ...],
+    sources: Mapping[str, str] | None = None,
+) -> Path:
     """Write :func:`metrics_payload` to ``path`` as JSON, atomically (temp file + rename)."""
     from nasviz.io import atomic_write_text
 

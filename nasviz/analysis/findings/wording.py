@@ -2,6 +2,7 @@
 
 Pure computation: no plotting imports.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +11,18 @@ import numpy as np
 
 from nasviz.analysis.uncertainty import Estimate, level_label
 
-__all__ = ['METRIC_LABELS', 'CEILING_LABELS', 'CEILING_NOTES', 'metric_label', 'check_estimate', 'check_name',
-           'format_number', 'format_ci', 'format_range', 'detectable_text']
+__all__ = [
+    'METRIC_LABELS',
+    'CEILING_LABELS',
+    'CEILING_NOTES',
+    'metric_label',
+    'check_estimate',
+    'check_name',
+    'format_number',
+    'format_ci',
+    'format_range',
+    'detectable_text',
+]
 
 #: how metric column names read in a sentence
 METRIC_LABELS = {'kendall_tau': 'Kendall tau', 'spearman': 'Spearman rho', 'regret': 'regret'}
@@ -58,18 +69,21 @@ def format_ci(e: Estimate, digits: int) -> str:
     """``0.13 [95% CI -0.01, 0.25]`` (or ``0.13 (no CI)``)."""
     if not e.has_interval:
         return f'{format_number(e.estimate, digits)} (no CI)'
-    return (f'{format_number(e.estimate, digits)} [{level_label(e.level)} CI {format_number(e.low, digits)}, '
-            f'{format_number(e.high, digits)}]')
+    return (
+        f'{format_number(e.estimate, digits)} [{level_label(e.level)} CI {format_number(e.low, digits)}, '
+        f'{format_number(e.high, digits)}]'
+    )
 
 
 def format_range(e: Estimate, digits: int) -> str:
     """``0.00, 95% range -0.06 to 0.06``: a null distribution's mean and central range."""
     if not e.has_interval:
         return format_number(e.estimate, digits)
-    return (f'{format_number(e.estimate, digits)}, {level_label(e.level)} range {format_number(e.low, digits)} to '
-            f'{format_number(e.high, digits)}')
+    return (
+        f'{format_number(e.estimate, digits)}, {level_label(e.level)} range {format_number(e.low, digits)} to '
+        f'{format_number(e.high, digits)}'
+    )
 
 
 def detectable_text(d: float, digits: int) -> str:
     return f'smallest detectable difference {format_number(d, digits)} (80% power, 5% two-sided)'
-
