@@ -126,9 +126,21 @@ def test_features_identical(run, golden):
     assert_close(run[1], golden[1])
 
 
+#: a partition run scores cells by accuracy (%) on 64 test images: a step of 100/64 points
+ONE_IMAGE = 100 / 64
+
+
 @pytest.mark.parametrize('i', [2, 3, 4])
 def test_partitions_identical(run, golden, i):
-    assert_close(run[i], golden[i])
+    """Trees, groups and cells exactly; scores within a tolerance. The scores are accuracies over
+    64 images of near-chance 2-epoch supernets, so a different summation order in a library can
+    flip one borderline prediction: at most one cell may move, by at most one image."""
+    got, want = dict(run[i]), dict(golden[i])
+    gs, ws = got.pop('scores'), want.pop('scores')
+    assert_close(got, want, f'partition {i}')
+    assert len(gs) == len(ws)
+    moved = [(k, g, w) for k, (g, w) in enumerate(zip(gs, ws)) if g != pytest.approx(w, rel=RTOL, abs=ATOL)]
+    assert len(moved) <= 1 and all(abs(g - w) <= ONE_IMAGE + 1e-9 for _, g, w in moved), f'scores moved: {moved}'
 
 
 def test_tolerance_catches_a_changed_number(golden):
