@@ -135,12 +135,37 @@ def test_partitions_identical(run, golden, i):
     """Trees, groups and cells exactly; scores within a tolerance. The scores are accuracies over
     64 images of near-chance 2-epoch supernets, so a different summation order in a library can
     flip one borderline prediction: at most one cell may move, by at most one image."""
-    got, want = dict(run[i]), dict(golden[i])
+    assert_partition_close(run[i], golden[i], f'partition {i}')
+
+
+def assert_partition_close(got, want, path='partition'):
+    """A partition run equal to ``want``: everything but the scores as :func:`assert_close`; the
+    scores with at most one cell moved, by at most one image."""
+    got, want = dict(got), dict(want)
     gs, ws = got.pop('scores'), want.pop('scores')
-    assert_close(got, want, f'partition {i}')
-    assert len(gs) == len(ws)
+    assert_close(got, want, path)
+    assert len(gs) == len(ws), f'{path}.scores: length {len(gs)} != {len(ws)}'
     moved = [(k, g, w) for k, (g, w) in enumerate(zip(gs, ws)) if g != pytest.approx(w, rel=RTOL, abs=ATOL)]
-    assert len(moved) <= 1 and all(abs(g - w) <= ONE_IMAGE + 1e-9 for _, g, w in moved), f'scores moved: {moved}'
+    assert len(moved) <= 1 and all(abs(g - w) <= ONE_IMAGE + 1e-9 for _, g, w in moved), f'{path}.scores moved: {moved}'
+
+
+def test_partition_tolerance_is_one_image_in_one_cell(golden):
+    """One cell moved by one image passes; by two images, or two cells moved, fails; so does a
+    changed partition."""
+    want = golden[2]
+    one = json.loads(json.dumps(want))
+    one['scores'][0] += ONE_IMAGE
+    assert_partition_close(one, want)
+    for cell, step in [(0, 2 * ONE_IMAGE), (None, ONE_IMAGE)]:
+        bad = json.loads(json.dumps(want))
+        for c in [cell] if cell is not None else [0, 1]:
+            bad['scores'][c] += step
+        with pytest.raises(AssertionError):
+            assert_partition_close(bad, want)
+    other = json.loads(json.dumps(want))
+    other['part'][0] = other['part'][0] + '_moved' if isinstance(other['part'][0], str) else -1
+    with pytest.raises(AssertionError):
+        assert_partition_close(other, want)
 
 
 def test_tolerance_catches_a_changed_number(golden):

@@ -4,20 +4,15 @@ Figure and never shows it; inputs are the DataFrames of :mod:`nasviz.proxies.val
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from nasviz.viz.common import require
+
 __all__ = ['plot_proxy_vs_accuracy', 'plot_selection_vs_baselines', 'plot_proxy_validation', 'plot_cbred_grid']
-
-
-def _need(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f'{where}: missing column(s) {missing}; have {list(df.columns)}')
 
 
 def plot_proxy_vs_accuracy(
@@ -31,7 +26,7 @@ def plot_proxy_vs_accuracy(
 ) -> go.Figure:
     """Scatter of one proxy against accuracy (one point per cell, hover: the cell), titled with
     the Spearman estimate, its CI and n when ``rho`` (an ``Estimate``) is given."""
-    _need(df, [proxy, truth, hover], 'plot_proxy_vs_accuracy')
+    require(df, [proxy, truth, hover], 'plot_proxy_vs_accuracy')
     d = df[np.isfinite(df[proxy].astype(float)) & np.isfinite(df[truth].astype(float))]
     fig = go.Figure(
         go.Scatter(
@@ -60,7 +55,7 @@ def plot_selection_vs_baselines(
     """Mean accuracy of the C-BRED selection and each baseline (rows of
     :func:`nasviz.reduce.compare_selection`) with their intervals as error bars; the whole set's
     mean is a reference line, not a bar. Hover: n and what the interval is."""
-    _need(comp, ['method', 'n', 'mean', 'low', 'high'], 'plot_selection_vs_baselines')
+    require(comp, ['method', 'n', 'mean', 'low', 'high'], 'plot_selection_vs_baselines')
     bars = comp[~comp['method'].isin(['whole set', 'whole space, all cells'])]
     notes = bars['note'] if 'note' in bars.columns else pd.Series([''] * len(bars), index=bars.index)
     fig = go.Figure(
@@ -95,7 +90,7 @@ def plot_selection_vs_baselines(
 def plot_proxy_validation(val: pd.DataFrame, title: str | None = None) -> go.Figure:
     """Our Spearman per proxy (95% CI error bars, n on hover) beside the published value
     (diamonds) and parameter count on the same cells (dashed line per proxy as a marker)."""
-    _need(val, ['proxy', 'n', 'spearman', 'low', 'high'], 'plot_proxy_validation')
+    require(val, ['proxy', 'n', 'spearman', 'low', 'high'], 'plot_proxy_validation')
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -154,7 +149,7 @@ def plot_cbred_grid(
     :func:`nasviz.reduce.evaluate.cbred_grid`: number of clusters ``k`` x distance), the cell text
     giving the mean and the selection's size; hover adds the seeds' SE. ``default`` ``(k,
     distance)`` is outlined; ``reference`` (e.g. the whole space's mean) is named in the title."""
-    _need(grid, ['k', 'distance', 'n', 'mean'], 'plot_cbred_grid')
+    require(grid, ['k', 'distance', 'n', 'mean'], 'plot_cbred_grid')
     ks = sorted(grid['k'].unique())
     ds = list(dict.fromkeys(grid['distance']))
     piv = grid.pivot(index='distance', columns='k', values='mean').reindex(index=ds, columns=ks)
