@@ -22,8 +22,13 @@ import numpy as np
 import torch
 
 from nasviz.proxies import PROXIES, PROXY_NAMES, compute_proxies, probe_batch, proxies_for_arch
-from nasviz.proxies._common import relu_codes
-from nasviz.proxies.activations import hamming_kernel
+from nasviz.proxies._common import relu_codes, restore, snapshot
+from nasviz.proxies.activations import (
+    hamming_kernel,
+    jacob_cov_from_jacobian,
+    naswot_and_jacob_cov,
+    naswot_from_codes,
+)
 from nasviz.proxies.sweep import get_space
 
 
@@ -63,13 +68,26 @@ def main(argv: list[str] | None = None) -> dict:
     )
     ap.add_argument('--merge', help='--export: an earlier table of the same recipe filling values the cache lacks')
     ap.add_argument(
+        '--known',
+        help='--sweep: a table of the same recipe (e.g. the shipped one); cells holding every value of a pass '
+        'there are left out of that pass (export with --merge of the same table to keep them)',
+    )
+    ap.add_argument(
         '--validate',
         help='instead of timing: validate the proxy table in this CSV against the NB201 '
         'table (NASVIZ_NB201_TABLE) and the published per-cell scores',
     )
+    ap.add_argument(
+        '--per-class-check',
+        help='instead of timing: how far one value per function class (ProxySweep(per_class=True), '
+        'each class computed on its smallest string) moves the ranking, on the cells of this proxy table '
+        "whose own value and whose representative's value it holds; paired against the per-cell values",
+    )
     a = ap.parse_args(argv)
+    if a.per_class_check:
+        return per_class_check(a.per_class_check)
     if a.sweep:
-        return sweep_space(a.workers, a.passes, a.offset)
+        return sweep_space(a.workers, a.passes, a.offset, a.known)
     if a.export:
         return export(a.export, a.merge)
     if a.validate:
@@ -90,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     compute_proxies(warm, x, y, [p for p in a.proxies if p != 'ntk_cond'])
     per: dict[str, list[float]] = {p: [] for p in a.proxies}
     build, path, shared, kernel_plain, kernel_dedup, forward = [], [], [], [], [], []
-    shared_grad, whole = [], []
+    shared_grad, whole, jac_with_wgrad, jac_input_only = [], [], [], []
     seven = [p for p in ('params', 'flops', 'synflow', 'snip', 'grad_norm', 'jacob_cov', 'naswot') if p in a.proxies]
     for arch in archs:
         t = time.perf_counter()
@@ -129,6 +147,23 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         K = hamming_kernel(codes)
         kernel_dedup.append(time.perf_counter() - t)
+        # the shared NASWOT + jacob_cov pass side by side: backward with weight gradients (as autograd
+        # does by default) vs the input gradient only (the weights frozen, as the library runs it)
+        if 'naswot' in a.proxies and 'jacob_cov' in a.proxies:
+            restore(snapshot(net))
+            xg = x.clone().requires_grad_(True)
+            t = time.perf_counter()
+            with relu_codes(net) as codes:
+                out = net(xg)
+            out.backward(torch.ones_like(out))
+            ref = (naswot_from_codes(codes), jacob_cov_from_jacobian(xg.grad))
+            jac_with_wgrad.append(time.perf_counter() - t)
+            net.zero_grad(set_to_none=True)
+            t = time.perf_counter()
+            got = naswot_and_jacob_cov(net, x)
+            jac_input_only.append(time.perf_counter() - t)
+            if got != ref:
+                raise AssertionError(f'{arch}: the input-only pass gives {got}, with weight gradients {ref}')
         if not np.array_equal(K, K_plain):
             raise AssertionError(f'{arch}: the deduplicated NASWOT kernel differs from the plain one')
     res = {
@@ -144,6 +179,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if shared:
         res['naswot_jacob_cov_shared_s'] = float(np.mean(shared))
+    if jac_input_only:
+        res['naswot_jacob_cov_with_weight_grads_s'] = float(np.mean(jac_with_wgrad))
+        res['naswot_jacob_cov_input_grad_only_s'] = float(np.mean(jac_input_only))
     if shared_grad:
         res['snip_grad_norm_shared_s'] = float(np.mean(shared_grad))
     res['sweep_cell_s'] = float(np.mean(whole))
@@ -161,6 +199,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(
             f'  naswot + jacob_cov sharing one forward: {res["naswot_jacob_cov_shared_s"]:.3f} s/cell '
             f'(separately {res["per_proxy_s"]["naswot"] + res["per_proxy_s"]["jacob_cov"]:.3f})'
+        )
+    if jac_input_only:
+        print(
+            f'  naswot + jacob_cov pass with weight gradients {res["naswot_jacob_cov_with_weight_grads_s"]:.3f} '
+            f's/cell, input gradient only {res["naswot_jacob_cov_input_grad_only_s"]:.3f} s/cell (ratio '
+            f'{res["naswot_jacob_cov_with_weight_grads_s"] / res["naswot_jacob_cov_input_grad_only_s"]:.2f}, '
+            'equal values)'
         )
     if shared_grad:
         print(
@@ -217,17 +262,36 @@ def sweep_order() -> list[str]:
     return [strs[i] for i in np.random.default_rng(0).permutation(len(strs))]
 
 
-def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0) -> dict:
-    """The whole-space sweep of :data:`SWEEP_PROXIES` into the proxy cache, timed per pass."""
+def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0, known: str | None = None) -> dict:
+    """The whole-space sweep of :data:`SWEEP_PROXIES` into the proxy cache, timed per pass.
+
+    ``known``: a proxy table of the same recipe; a pass skips the cells for which it holds every
+    proxy of the pass (a degenerate cell's undefined input-reading values count as held)."""
     from nasviz.proxies import ProxySweep, SweepConfig
 
     order = sweep_order()
     order = order[offset:] + order[:offset]
+    held = None
+    if known:
+        import pandas as pd
+
+        held = pd.read_csv(known, comment='#').set_index('arch_str')
+    space = get_space('nb201')
     out = {}
     for group in [SWEEP_PROXIES[i - 1] for i in passes]:
+        todo = order
+        if held is not None:
+            have = set()
+            for s, row in held.reindex(columns=list(group)).iterrows():
+                degenerate = space.is_degenerate(space.from_str(s))
+                undefined = [degenerate and PROXIES[p].uses_input for p in row.index]
+                if all(np.isfinite(v) or v == -np.inf or u for v, u in zip(row, undefined)):
+                    have.add(s)
+            todo = [s for s in order if s not in have]
+            print(f'{",".join(group)}: {len(order) - len(todo)} cells complete in {known}, {len(todo)} to sweep')
         load0 = os.getloadavg()[0]
         sw = ProxySweep(list(group), SweepConfig(), workers=workers)
-        sw.run(order)
+        sw.run(todo)
         out[','.join(group)] = dict(
             seconds=sw.seconds_, computed=sw.computed_, load_before=load0, load_after=os.getloadavg()[0]
         )
@@ -323,6 +387,67 @@ def export(path: str, merge: str | None = None) -> dict:
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))
     print(f'wrote {len(t)} cells to {path}: {counts}')
     return counts
+
+
+def per_class_check(path: str) -> dict:
+    """One value per function class against each cell's own value: how many networks a whole-space
+    per-class sweep builds, how well the class value agrees with the cell's own (Spearman over the
+    cells that are not their class's representative), and the paired difference in Spearman with
+    NB201 CIFAR-10 test accuracy (per-class minus per-cell) on the same cells."""
+    import pandas as pd
+
+    from nasviz.analysis.uncertainty import paired_difference, spearman_ci
+    from nasviz.bench.nb201 import NB201Table
+    from nasviz.reduce import read_proxy_table
+
+    space = get_space('nb201')
+    strs = [space.to_str(a) for a in space.enumerate()]
+    key = {s: space.canonical(space.from_str(s)) for s in strs}
+    rep_of_class: dict[str, str] = {}
+    for s in strs:
+        rep_of_class[key[s]] = min(rep_of_class.get(key[s], s), s)
+    degenerate = sum(1 for s in strs if key[s] == '0')
+    networks = len(rep_of_class) - (1 if '0' in rep_of_class else 0)
+    print(
+        f'NB201: {len(strs):,} cells, {degenerate} degenerate, {networks:,} non-degenerate function classes: a '
+        f'per-class sweep builds {networks:,} networks for the input-reading proxies instead of '
+        f'{len(strs) - degenerate:,} ({(len(strs) - degenerate) / networks:.2f}x fewer)'
+    )
+    t = read_proxy_table(path).set_index('arch_str')
+    truth = pd.Series(NB201Table().accuracies(list(t.index), 'cifar10', 'test_200ep'), index=t.index)
+    rows = []
+    for p in [c for c in t.columns if c in PROXIES and PROXIES[c].uses_input]:
+        own = t[p]
+        rep = pd.Series([rep_of_class[key[s]] for s in t.index], index=t.index)
+        cls = own.reindex(rep.to_numpy()).to_numpy()
+        ok = np.isfinite(own.to_numpy()) & np.isfinite(cls) & np.isfinite(truth.to_numpy())
+        moved = ok & (rep.to_numpy() != t.index.to_numpy())
+        if moved.sum() < 10:
+            continue
+        agree = spearman_ci(own.to_numpy()[moved], cls[moved], n_resamples=1000)
+        d = paired_difference(cls[ok], own.to_numpy()[ok], truth.to_numpy()[ok], metric='spearman', n_resamples=1000)
+        rows.append(
+            dict(
+                proxy=p,
+                n=int(ok.sum()),
+                not_representative=int(moved.sum()),
+                agreement=agree.estimate,
+                per_class=d.a.estimate,
+                per_cell=d.b.estimate,
+                difference=d.diff.estimate,
+                low=d.diff.low,
+                high=d.diff.high,
+                p=d.p_value,
+            )
+        )
+    out = pd.DataFrame(rows)
+    print(
+        "per-class value vs the cell's own (agreement: Spearman on cells that are not their class's "
+        'representative; difference: Spearman with CIFAR-10 test accuracy, per-class minus per-cell, '
+        'paired bootstrap 95% CI):'
+    )
+    print(out.round(4).to_string(index=False))
+    return {'networks': networks, 'table': out}
 
 
 def validate(path: str) -> dict:

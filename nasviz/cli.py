@@ -228,7 +228,7 @@ def _cmd_proxies(a: argparse.Namespace) -> int:
         archs = [archs[i] for i in pick]
     size = dict(in_channels=1, C=8, N=1) if a.data == 'digits' else {}
     cfg = SweepConfig(space=a.space, data=a.data, seed=a.seed, size=tuple(size.items()))
-    sweep = ProxySweep(a.proxy, cfg, workers=ex.workers or 1, executor=ex)
+    sweep = ProxySweep(a.proxy, cfg, workers=ex.workers or 1, executor=ex, per_class=a.per_class)
     table = sweep.run(archs, compute=not a.cached_only)
     from nasviz.io import atomic_write_text
 
@@ -575,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_backend_args(x)
     x.add_argument('--cached-only', action='store_true', help='compute nothing: cached values, NaN elsewhere')
+    x.add_argument(
+        '--per-class',
+        action='store_true',
+        help='input-reading proxies once per function class (an approximation: members of a class get '
+        "their representative's value, column computed_on; about 3x fewer networks on NB201)",
+    )
     x.add_argument('--out', required=True, help='CSV: arch_str and one column per proxy')
     x.set_defaults(func=_cmd_proxies)
 

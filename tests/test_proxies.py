@@ -177,6 +177,32 @@ def test_resumed_sweep_equals_uninterrupted(tmp_path):
     assert fixed.computed_ == 2
 
 
+def test_per_class_sweep_computes_one_member_per_function_class(tmp_path):
+    """Two cells that differ only on a dead edge are one function class: with ``per_class`` the
+    input-reading proxy is computed on the smaller string (b) only and given to both, the data-free ones
+    stay per cell, and the representative's value is its own per-cell value."""
+    a = '|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|'
+    b = '|avg_pool_3x3~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|'  # node 1 is dead in both
+    space = get_space('nb201')
+    assert space.canonical(space.from_str(a)) == space.canonical(space.from_str(b))
+    cells = [a, b, ARCHS[0], DEGENERATE]
+    per_cell = _sweep(tmp_path / 'a').run(cells).set_index('arch_str')
+    sweep = _sweep(tmp_path / 'b', per_class=True)
+    t = sweep.run(cells).set_index('arch_str')
+    # params, synflow on every cell; naswot on b, ARCHS[0] and (NaN, not run) the degenerate cell, not on a
+    assert sweep.computed_ == 4 * 2 + 3
+    assert b < a and t.loc[a, 'computed_on'] == t.loc[b, 'computed_on'] == b  # the smaller string
+    assert t.loc[ARCHS[0], 'computed_on'] == ARCHS[0]
+    assert t.loc[a, 'naswot'] == t.loc[b, 'naswot'] == per_cell.loc[b, 'naswot']
+    assert t.loc[a, 'naswot'] != per_cell.loc[a, 'naswot']  # a's own value: a different initialisation
+    pd.testing.assert_series_equal(t['params'], per_cell['params'])
+    pd.testing.assert_series_equal(t['synflow'], per_cell['synflow'])
+    assert np.isnan(t.loc[DEGENERATE, 'naswot'])
+    # the order of the request does not change the representatives
+    again = _sweep(tmp_path / 'b', per_class=True).run(cells[::-1]).set_index('arch_str')
+    assert again.loc[a, 'computed_on'] == b
+
+
 def test_workers_give_the_same_table(tmp_path):
     one = _sweep(tmp_path / 'a').run(ARCHS[:4])
     two = _sweep(tmp_path / 'b', workers=2).run(ARCHS[:4])
@@ -210,6 +236,12 @@ def test_cli_proxies(tmp_path, monkeypatch, capsys):
     t = pd.read_csv(out)
     assert list(t.columns) == ['arch_str', 'params', 'flops'] and len(t) == 3
     assert (t['params'] > 0).all()
+    cls = ['proxies', '--proxy', 'params', 'naswot', '--data', 'digits', '--archs', str(f), '--per-class']
+    assert main(cls + ['--out', str(out)]) == 0
+    t = pd.read_csv(out)
+    assert (
+        list(t.columns) == ['arch_str', 'params', 'naswot', 'computed_on'] and (t['computed_on'] == t['arch_str']).all()
+    )
     f.write_text(ARCHS[0] + '\n|bogus~0|\n')
     assert main(['proxies', '--proxy', 'params', '--data', 'digits', '--archs', str(f), '--out', str(out)]) == 2
     assert 'line 2' in capsys.readouterr().err
@@ -243,6 +275,33 @@ def test_shared_passes_give_the_values_computed_apart():
         together = compute_proxies(net, x, y, list(sizes), sizes)
         apart = {p: compute_proxies(net, x, y, [p], sizes)[p] for p in sizes}
         assert together == apart  # bit for bit
+
+
+def test_naswot_and_jacob_cov_equal_the_pass_with_weight_gradients():
+    """The shared pass freezes the weights (input gradient only) and builds the kernel from int8
+    products; both must give, bit for bit, what the plain pass with weight gradients and float32
+    products gives, and the weights must be trainable again afterwards."""
+    from nasviz.proxies._common import relu_codes
+    from nasviz.proxies.activations import agreement_counts, jacob_cov_from_jacobian, naswot_and_jacob_cov
+
+    space = get_space('nb201')
+    x = torch.randn(16, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    for s in ARCHS[:2]:
+        torch.manual_seed(0)
+        net = space.build_network(space.from_str(s), **TINY).train()
+        xg = x.clone().requires_grad_(True)
+        with relu_codes(net) as codes:
+            out = net(xg)
+        out.backward(torch.ones_like(out))
+        assert any(p.grad is not None for p in net.parameters())  # the reference pass did compute them
+        for c in codes:
+            f = c.to(torch.float32)
+            assert torch.equal(agreement_counts(c).to(torch.float32), f @ f.T)
+        reference = (naswot_from_codes(codes), jacob_cov_from_jacobian(xg.grad))
+        torch.manual_seed(0)
+        fresh = space.build_network(space.from_str(s), **TINY).train()
+        assert naswot_and_jacob_cov(fresh, x) == reference
+        assert all(p.requires_grad and p.grad is None for p in fresh.parameters())
 
 
 #: the proxies the shipped NB201 table holds for every cell

@@ -38,12 +38,24 @@ def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
             seen[key].append([c, 1])
     for group in seen.values():
         for c, mult in group:
-            c = c.to(torch.float32)
-            both += mult * (c @ c.T).to(torch.float64)  # exact: counts stay far below 2**24 per layer
+            both += mult * agreement_counts(c).to(torch.float64)
             ones += mult * c.sum(1, dtype=torch.float64)
             n_units += mult * c.shape[1]
     K = 2 * both - ones[:, None] - ones[None, :] + n_units
     return K.numpy()
+
+
+def agreement_counts(c: torch.Tensor) -> torch.Tensor:
+    """``C C^T`` of a boolean code matrix ``C`` (batch x units): for each pair of inputs, the units
+    active in both. An int8 product with int32 accumulation (exact, and about three times faster on
+    CPU than float32), falling back to float32 (exact below 2**24 units) where the int8 kernel is
+    unavailable for the shape or the build."""
+    c8 = c.to(torch.int8)
+    try:
+        return torch._int_mm(c8, c8.T.contiguous())
+    except (RuntimeError, AttributeError):
+        f = c.to(torch.float32)
+        return f @ f.T
 
 
 def naswot_from_codes(codes: list[torch.Tensor]) -> float:
@@ -82,11 +94,20 @@ def jacob_cov(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) ->
 
 
 def naswot_and_jacob_cov(net: nn.Module, x: torch.Tensor) -> tuple[float, float]:
-    """Both scores from ONE forward pass (the ReLU codes are recorded on the way to the Jacobian)."""
+    """Both scores from ONE forward pass (the ReLU codes are recorded on the way to the Jacobian).
+    The weights are frozen for the pass, so the backward computes the input gradient only (the
+    same values, bitwise, as with weight gradients, at well under half the cost on CPU)."""
     xg = x.detach().clone().requires_grad_(True)
-    with relu_codes(net) as codes:
-        out = net(xg)
-    out.backward(torch.ones_like(out))
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    try:
+        for p in trainable:
+            p.requires_grad_(False)
+        with relu_codes(net) as codes:
+            out = net(xg)
+        out.backward(torch.ones_like(out))
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
     assert xg.grad is not None  # xg requires grad and the output depends on it
     return naswot_from_codes(codes), jacob_cov_from_jacobian(xg.grad)
 

@@ -201,7 +201,16 @@ class ProxySweep:
     its wall time.
 
     ``executor`` runs the chunks (default: :func:`nasviz.executor.get_executor` with ``workers``:
-    the local pool unless ``NASVIZ_BACKEND`` says otherwise; one worker computes in this process)."""
+    the local pool unless ``NASVIZ_BACKEND`` says otherwise; one worker computes in this process).
+
+    ``per_class=True`` computes the input-reading proxies once per function class of the space
+    (``space.canonical``: NB201's 15,625 cells hold 4,930 non-degenerate classes), on the member
+    with the smallest string among the requested cells, and gives that value to every member; the
+    data-free proxies (params, flops, synflow) stay per cell. It is an approximation, off by default:
+    under seeded initialisation the members of a class get different initial weights (a dead edge
+    still draws its convolution's weights), so their own values differ. The table then carries a
+    column ``computed_on``: the member whose network gave the input-reading values. The cache holds
+    only each representative's own (per-cell) values."""
 
     proxies: Sequence[str]
     config: SweepConfig = field(default_factory=SweepConfig)
@@ -211,6 +220,7 @@ class ProxySweep:
     #: called after each chunk is written (tests use it to simulate a kill)
     on_chunk: Callable[[int], None] | None = None
     executor: Executor | None = None
+    per_class: bool = False
 
     def __post_init__(self) -> None:
         self.proxies = check_proxies(self.proxies)
@@ -249,10 +259,12 @@ class ProxySweep:
         x, y, data_id = probe_batch(self.config.data, self.config.probe_size, self.config.seed)
         dirs = {p: self.directory(p, data_id) for p in self.proxies}
         known = {p: self._load(d) for p, d in dirs.items()}
+        rep = self._representatives(strs) if self.per_class else {}
+        shared = {p for p in self.proxies if PROXIES[p].uses_input} if self.per_class else set()
         # group the missing cells by which proxies they still need, then chunk each group
         missing: dict[tuple[str, ...], list[str]] = {}
         for s in dict.fromkeys(strs):
-            need = tuple(p for p in self.proxies if s not in known[p])
+            need = tuple(p for p in self.proxies if s not in known[p] and (p not in shared or rep[s] == s))
             if need:
                 missing.setdefault(need, []).append(s)
         k = self.config.chunk_size
@@ -287,8 +299,18 @@ class ProxySweep:
         self.seconds_ = time.perf_counter() - t0
         table = pd.DataFrame({'arch_str': strs})
         for p in self.proxies:
-            table[p] = [known[p].get(s, np.nan) for s in strs]
+            table[p] = [known[p].get(rep[s] if p in shared else s, np.nan) for s in strs]
+        if shared:
+            table['computed_on'] = [rep[s] for s in strs]
         return table
+
+    def _representatives(self, strs: Sequence[str]) -> dict[str, str]:
+        """Each cell's class representative: the smallest string among the requested members of
+        its ``space.canonical`` class (the same whatever order the cells come in)."""
+        members: dict[str, list[str]] = {}
+        for s in dict.fromkeys(strs):
+            members.setdefault(self.space.canonical(self.space.from_str(s)), []).append(s)
+        return {s: min(group) for group in members.values() for s in group}
 
 
 def sweep_proxies(
