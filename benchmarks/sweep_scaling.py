@@ -1,14 +1,16 @@
 """Scaling of one proxy sweep over workers, on the local process pool and on a local Ray instance.
 
 The same sweep (``--cells`` seeded NB201 cells, NASWOT + synflow at the tiny size: 16x16 digits,
-C=8, N=1, chunks of ``--chunk`` cells, one torch thread per worker) runs with 1 and 2 workers on
-each backend, each time into an empty cache, after a warm-up run that starts the workers (so the
-figures are per sweep, not per process start; the start costs are printed apart). Ray runs on one
-local instance with 2 CPUs (127.0.0.1 only); its workers are capped at 1 or 2 tasks in flight.
-Every run's table must equal the first. Ray's overhead per task comes from a sweep of no-op tasks.
+C=8, N=1, or with ``--size benchmark`` at NAS-Bench-201's own size on CIFAR-10; chunks of
+``--chunk`` cells, one torch thread per worker) runs with 1 and 2 workers on each backend, each
+time into an empty cache, after a warm-up run that starts the workers (so the figures are per
+sweep, not per process start; the start costs are printed apart). Ray runs on one local instance
+with 2 CPUs (127.0.0.1 only); its workers are capped at 1 or 2 tasks in flight. Every run's table
+must equal the first. Ray's overhead per task comes from a sweep of no-op tasks.
 
     OMP_NUM_THREADS=1 python benchmarks/sweep_scaling.py            # 40 cells
     python benchmarks/sweep_scaling.py --cells 12 --noop 50          # quicker
+    python benchmarks/sweep_scaling.py --size benchmark --cells 24 --chunk 3 --repeats 2   # NB201's own network
 
 Prints wall times, ``speedup=<x>`` per backend (1 worker / 2 workers; 2 is the limit on 2 idle
 cores), and the per-task overheads; the load average before and after (the machine may be shared).
@@ -53,12 +55,22 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument('--noop', type=int, default=200, help='no-op tasks timed for the per-task overhead')
     ap.add_argument('--repeats', type=int, default=3, help='timed sweeps per setting (the median is kept)')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument(
+        '--size',
+        choices=('tiny', 'benchmark'),
+        default='tiny',
+        help="tiny: 16x16 digits, C=8, N=1 (tens of ms a cell); benchmark: NAS-Bench-201's network (C=16, N=5) "
+        'on the CIFAR-10 probe batch (NASVIZ_CIFAR10_NPZ), about 0.6 s a cell',
+    )
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     load0 = os.getloadavg()
     print(f'load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} CPUs')
     archs = get_space('nb201').sample_distinct(a.cells, rng=a.seed)
-    cfg = SweepConfig(data='digits', seed=a.seed, size=(('C', 8), ('N', 1), ('in_channels', 1)), chunk_size=a.chunk)
+    if a.size == 'tiny':
+        cfg = SweepConfig(data='digits', seed=a.seed, size=(('C', 8), ('N', 1), ('in_channels', 1)), chunk_size=a.chunk)
+    else:
+        cfg = SweepConfig(data='cifar10', seed=a.seed, chunk_size=a.chunk)
     tmp = Path(tempfile.mkdtemp(prefix='sweep_scaling-'))
     os.environ.setdefault('NASVIZ_CACHE', str(tmp / 'cache'))  # the probe batch
     walls: dict[tuple[str, int], float] = {}
