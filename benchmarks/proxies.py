@@ -381,7 +381,8 @@ def export(path: str, merge: str | None = None) -> dict:
             else 'a seeded uniform random order of the space, numpy default_rng(0) permutation, as far as the sweep got'
         )
         + f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
-        '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 (resumable; the proxy cache under '
+        '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 --known <the previous table> '
+        '(resumable; the proxy cache under '
         '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n'
     )
     atomic_write_text(path, head + t.to_csv(index=False, float_format='%.6g'))
