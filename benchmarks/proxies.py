@@ -29,7 +29,7 @@ from nasviz.proxies.activations import (
     naswot_and_jacob_cov,
     naswot_from_codes,
 )
-from nasviz.proxies.sweep import get_space
+from nasviz.proxies.sweep import class_representatives, get_space
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -403,12 +403,9 @@ def per_class_check(path: str) -> dict:
 
     space = get_space('nb201')
     strs = [space.to_str(a) for a in space.enumerate()]
-    key = {s: space.canonical(space.from_str(s)) for s in strs}
-    rep_of_class: dict[str, str] = {}
-    for s in strs:
-        rep_of_class[key[s]] = min(rep_of_class.get(key[s], s), s)
-    degenerate = sum(1 for s in strs if key[s] == '0')
-    networks = len(rep_of_class) - (1 if '0' in rep_of_class else 0)
+    rep_of = class_representatives(space, strs)
+    degenerate = sum(1 for a in space.enumerate() if space.is_degenerate(a))
+    networks = len({r for s, r in rep_of.items() if not space.is_degenerate(space.from_str(r))})
     print(
         f'NB201: {len(strs):,} cells, {degenerate} degenerate, {networks:,} non-degenerate function classes: a '
         f'per-class sweep builds {networks:,} networks for the input-reading proxies instead of '
@@ -419,7 +416,7 @@ def per_class_check(path: str) -> dict:
     rows = []
     for p in [c for c in t.columns if c in PROXIES and PROXIES[c].uses_input]:
         own = t[p]
-        rep = pd.Series([rep_of_class[key[s]] for s in t.index], index=t.index)
+        rep = pd.Series([rep_of[s] for s in t.index], index=t.index)
         cls = own.reindex(rep.to_numpy()).to_numpy()
         ok = np.isfinite(own.to_numpy()) & np.isfinite(cls) & np.isfinite(truth.to_numpy())
         moved = ok & (rep.to_numpy() != t.index.to_numpy())

@@ -204,7 +204,7 @@ class ProxySweep:
     the local pool unless ``NASVIZ_BACKEND`` says otherwise; one worker computes in this process).
 
     ``per_class=True`` computes the input-reading proxies once per function class of the space
-    (``space.canonical``: NB201's 15,625 cells hold 4,930 non-degenerate classes), on the member
+    (``space.canonical``: NB201's 15,625 cells hold 4,929 non-degenerate classes), on the member
     with the smallest string among the requested cells, and gives that value to every member; the
     data-free proxies (params, flops, synflow) stay per cell. It is an approximation, off by default:
     under seeded initialisation the members of a class get different initial weights (a dead edge
@@ -259,7 +259,7 @@ class ProxySweep:
         x, y, data_id = probe_batch(self.config.data, self.config.probe_size, self.config.seed)
         dirs = {p: self.directory(p, data_id) for p in self.proxies}
         known = {p: self._load(d) for p, d in dirs.items()}
-        rep = self._representatives(strs) if self.per_class else {}
+        rep = class_representatives(self.space, strs) if self.per_class else {}
         shared = {p for p in self.proxies if PROXIES[p].uses_input} if self.per_class else set()
         # group the missing cells by which proxies they still need, then chunk each group
         missing: dict[tuple[str, ...], list[str]] = {}
@@ -304,13 +304,14 @@ class ProxySweep:
             table['computed_on'] = [rep[s] for s in strs]
         return table
 
-    def _representatives(self, strs: Sequence[str]) -> dict[str, str]:
-        """Each cell's class representative: the smallest string among the requested members of
-        its ``space.canonical`` class (the same whatever order the cells come in)."""
-        members: dict[str, list[str]] = {}
-        for s in dict.fromkeys(strs):
-            members.setdefault(self.space.canonical(self.space.from_str(s)), []).append(s)
-        return {s: min(group) for group in members.values() for s in group}
+
+def class_representatives(space: Any, strs: Iterable[str]) -> dict[str, str]:
+    """Each architecture string's class representative: the smallest string among the given members
+    of its ``space.canonical`` class (the same whatever order the strings come in)."""
+    members: dict[str, list[str]] = {}
+    for s in dict.fromkeys(strs):
+        members.setdefault(space.canonical(space.from_str(s)), []).append(s)
+    return {s: min(group) for group in members.values() for s in group}
 
 
 def sweep_proxies(
