@@ -289,6 +289,8 @@ def sweep_space(workers: int, passes: tuple[int, ...] = (1, 2), offset: int = 0,
                     have.add(s)
             todo = [s for s in order if s not in have]
             print(f'{",".join(group)}: {len(order) - len(todo)} cells complete in {known}, {len(todo)} to sweep')
+            if not todo:
+                continue
         load0 = os.getloadavg()[0]
         sw = ProxySweep(list(group), SweepConfig(), workers=workers)
         sw.run(todo)

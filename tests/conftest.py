@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist each worker is one of several processes sharing the cores: one thread each, in
+# the worker and in the notebook kernels and subprocesses it starts (they inherit the environment),
+# else their thread pools oversubscribe the cores and wait on each other. A value set by the caller
+# is kept.
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ.setdefault(_var, '1')
+    if 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: where the shared data sit beside the checkout (``<repo>/../shared/data``)
