@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds
+from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, proxy_baselines, summarize_seeds
 
 #: the defaults of the C-BRED settings this table reports (and the grid marks)
 DEFAULTS = dict(
@@ -52,10 +52,7 @@ def nb201_inputs(table: str | None) -> dict:
     prox = read_proxy_table(path)
     params = dict(zip(strs, bench.params_many(strs) * 1e6))
     base = {'params': params}
-    for p in ('naswot', 'synflow'):
-        if p in prox.columns:
-            v = prox.dropna(subset=[p])
-            base[p] = dict(zip(v['arch_str'], v[p].astype(float)))
+    base.update(proxy_baselines(prox, ('naswot', 'synflow')))
     pub = os.path.join(os.environ.get('NASVIZ_NB201_PROXIES', '/work/shared/data/nb201/nb201_proxies.csv'))
     if os.path.isfile(pub):
         p = pd.read_csv(pub)  # empty for degenerate cells: they rank last, so the column covers the space

@@ -329,7 +329,8 @@ def export(path: str, merge: str | None = None) -> dict:
             o = old[p].reindex(t.index).astype(float)
             both = o.notna() & t[p].notna()
             a, b = t.loc[both, p].to_numpy(float), o[both].to_numpy(float)
-            same = (a == b) | (np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), np.abs(b)))
+            with np.errstate(invalid='ignore'):  # inf - inf: equal infinities are caught by a == b
+                same = (a == b) | (np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), np.abs(b)))
             if not same.all():
                 bad = t.index[both][~same][0]
                 raise ValueError(
@@ -346,7 +347,8 @@ def export(path: str, merge: str | None = None) -> dict:
             f'agrees with this sweep on all {checked} values both hold (6 significant digits).'
         )
     listed = [p for group in SWEEP_PROXIES for p in group]
-    cols = listed + [c for c in PROXY_NAMES if c not in listed and t[c].notna().any()]
+    extra = [c for c in PROXY_NAMES if c not in listed and t[c].notna().any()]
+    cols = listed + extra
     t = t[['arch_str'] + cols]
     t = t[t[cols].notna().any(axis=1)].reset_index(drop=True)
     uses_input = {p for p in cols if PROXIES[p].uses_input}
@@ -366,13 +368,13 @@ def export(path: str, merge: str | None = None) -> dict:
             why.append(
                 ','.join(neg) + ' = -inf: log of 0 (synflow: no gradient reaches a weight; naswot: singular kernel)'
             )
-        missing = [p for p, v in zip(cols, row) if np.isnan(v) and not (degenerate and p in uses_input)]
+        missing = [p for p, v in zip(listed, row) if np.isnan(v) and not (degenerate and p in uses_input)]
         if missing:
             why.append(','.join(missing) + ' not computed yet (sweep unfinished)')
         reasons.append('; '.join(why))
     t['undefined'] = reasons
     counts = {c: int(t[c].notna().sum()) for c in cols}
-    complete = all(counts[p] == 15625 for p in listed) and len(t) == 15625
+    complete = len(t) == 15625 and not any('not computed yet' in r for r in reasons)
     head = (
         '# nasviz training-free proxies on NAS-Bench-201 cells (C=16, N=5, 10 classes), CIFAR-10 training '
         'images (NASVIZ_CIFAR10_NPZ), seed 0 for initialisation and the probe batch, each proxy at its paper '
@@ -382,7 +384,15 @@ def export(path: str, merge: str | None = None) -> dict:
             if complete
             else 'a seeded uniform random order of the space, numpy default_rng(0) permutation, as far as the sweep got'
         )
-        + f'). Values per proxy: {counts}. Column undefined: why a value is NaN or -inf.{merged_note}\n'
+        + f'). Values per proxy: {counts}. Column undefined: why a value of the sweep ({", ".join(listed)}) is '
+        'NaN or -inf.'
+        + (
+            f' The other columns ({", ".join(extra)}) are outside the whole-space sweep: values on the cells '
+            'where they were computed only, NaN elsewhere.'
+            if extra
+            else ''
+        )
+        + f'{merged_note}\n'
         '# made by: nice -n 19 python benchmarks/proxies.py --sweep --workers 2 --known <the previous table> '
         '(resumable; the proxy cache under '
         '$NASVIZ_CACHE/proxies); exported with: python benchmarks/proxies.py --export ' + path + '\n'

@@ -557,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_lab)
 
     from nasviz.proxies import PROXY_NAMES
-    from nasviz.reduce.cbred import CLUSTERINGS, DISTANCES, ENCODINGS, REDUCE_DATASETS
+    from nasviz.reduce.cbred import CBRED, CLUSTERINGS, DISTANCES, ENCODINGS, REDUCE_DATASETS
 
     x = sub.add_parser('proxies', help='training-free proxies over a search space (cached, resumable)')
     x.add_argument('--space', default='nb201')
@@ -593,10 +593,17 @@ def build_parser() -> argparse.ArgumentParser:
         'else the shipped data/nb201_proxies_cifar10.csv, else the sweep cache)',
     )
     c.add_argument('--score', nargs='+', default=['naswot', 'synflow'], help='proxies scoring a cluster')
-    c.add_argument('--k', type=_int_arg(2), default=8, help='number of clusters')
-    c.add_argument('--distance', default='js', choices=DISTANCES)
-    c.add_argument('--encoding', default='histogram', choices=ENCODINGS)
-    c.add_argument('--clustering', default='spectral', choices=CLUSTERINGS)
+    c.add_argument('--k', type=_int_arg(2), default=CBRED.k, help='number of clusters')
+    c.add_argument('--distance', default=CBRED.distance, choices=DISTANCES)
+    c.add_argument(
+        '--encoding', default=CBRED.encoding, choices=ENCODINGS, help='path and wl see the topology; histogram does not'
+    )
+    c.add_argument('--clustering', default=CBRED.clustering, choices=CLUSTERINGS)
+    c.add_argument(
+        '--min-size',
+        type=_int_arg(1),
+        help='smallest selectable cluster, in cells (default: 1%% of the clustered cells, 156 on NB201)',
+    )
     c.add_argument(
         '--quantile', type=float, default=0.5, help="cluster score: this quantile of each proxy's cell ranks"
     )

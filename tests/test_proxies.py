@@ -328,12 +328,6 @@ def test_shipped_table_says_why_every_value_is_missing():
     assert t[['params', 'flops', 'synflow']].notna().all().all()  # data-free: defined on every cell
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='the whole-space sweep is not finished: resume it with '
-    '`nice -n 19 python benchmarks/proxies.py --sweep --workers 2 --known data/nb201_proxies_cifar10.csv`, export with '
-    '`--export data/nb201_proxies_cifar10.csv --merge <the current file>`',
-)
 def test_shipped_table_covers_every_nb201_cell():
     t, _ = _shipped()
     space = get_space('nb201')

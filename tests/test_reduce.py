@@ -97,7 +97,8 @@ def _space_with_planted_proxy():
 
 def test_cbred_selects_the_cluster_its_proxy_rewards():
     archs, strs, n_conv, prox, truth = _space_with_planted_proxy()
-    m = CBRED(k=6, distance='js', clustering='spectral', score=('naswot',)).fit(archs, SPACE, prox)
+    m = CBRED(k=6, encoding='histogram', distance='js', clustering='spectral', score=('naswot',))
+    m.fit(archs, SPACE, prox)
     assert len(m.labels_) == len(archs) and set(m.labels_) == set(range(6))
     t = m.cluster_table_
     assert t['size'].sum() == len(archs) and t['selected'].sum() == 1
@@ -154,6 +155,8 @@ def test_cli_reduce(tmp_path, nb201_table_path, monkeypatch, capsys):
                 'js',
                 '--max-params',
                 '500000',
+                '--min-size',
+                '3',
                 '--proxies-table',
                 str(table),
                 '--out',
@@ -226,8 +229,32 @@ def test_topology_encodings_select_the_family_the_proxy_rewards(encoding, distan
     m = CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_scored=2).fit(cells, SPACE, prox)
     assert m.selected_ and all(_family_a(s) for s in m.selected_)  # never a cell of pools and zeros
     assert np.mean([truth[s] for s in m.selected_]) >= 70 > np.mean(list(truth.values()))
+    assert m.min_size_ == max(1, len(cells) // 100)  # the default: 1% of the clustered cells
     with pytest.raises(ValueError, match='min_size'):
         CBRED(k=2, encoding=encoding, distance=distance, score=('convs',), min_size=10**6).fit(cells, SPACE, prox)
+
+
+def test_defaults_are_the_topology_aware_settings():
+    m = CBRED()
+    assert (m.k, m.encoding, m.distance, m.clustering, m.min_size) == (64, 'path', 'hellinger', 'spectral', None)
+
+
+def test_proxy_baselines_rank_undefined_cells_last_and_leave_out_missing_values():
+    from nasviz.reduce import proxy_baselines
+
+    t = pd.DataFrame(
+        {
+            'arch_str': ['a', 'b', 'c', 'd'],
+            'naswot': [3.0, np.nan, np.nan, 1.0],
+            'synflow': [1.0, 2.0, 3.0, -np.inf],
+            'undefined': ['', 'degenerate cell (no path from input to output): naswot undefined', '', ''],
+        }
+    )
+    b = proxy_baselines(t, ('naswot', 'synflow', 'zen'))
+    assert set(b) == {'naswot', 'synflow'}  # a column the table lacks is no baseline
+    assert b['naswot'] == {'a': 3.0, 'b': -np.inf, 'd': 1.0}  # c: not computed, left out
+    assert b['synflow'] == {'a': 1.0, 'b': 2.0, 'c': 3.0, 'd': -np.inf}
+    assert proxy_baselines(t.drop(columns='undefined'), ('naswot',))['naswot'] == {'a': 3.0, 'd': 1.0}
 
 
 def test_seed_evaluation_pairs_the_baselines_on_equal_size():

@@ -21,7 +21,7 @@ from nasviz.reduce.cbred import (
 )
 from nasviz.reduce.distances import cosine_distance, graph_edit_distance, hellinger, jensen_shannon, symmetric_kl
 from nasviz.reduce.encodings import adjacency_tensor, cell_graph, encode, op_histogram, path_encoding, wl_features
-from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, summarize_seeds, top_fraction_mean
+from nasviz.reduce.evaluate import cbred_grid, evaluate_seeds, proxy_baselines, summarize_seeds, top_fraction_mean
 from nasviz.reduce.run import ReduceResult, StudyData, load_study, read_proxy_table, reduce_cli, reduce_space
 
 __all__ = [
@@ -55,4 +55,5 @@ __all__ = [
     'summarize_seeds',
     'cbred_grid',
     'top_fraction_mean',
+    'proxy_baselines',
 ]

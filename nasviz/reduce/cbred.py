@@ -2,7 +2,7 @@
 their computational graphs, score every cluster with training-free proxy statistics, keep the
 best cluster.
 
-:class:`CBRED` is estimator-like: ``CBRED(k=8, distance='js').fit(archs, space, proxies)`` sets
+:class:`CBRED` is estimator-like: ``CBRED(k=64, distance='hellinger').fit(archs, space, proxies)`` sets
 ``labels_``, ``cluster_table_``, ``best_cluster_`` and ``selected_``. :func:`compare_selection`
 sets the selection beside the whole set and same-size baselines on ground truth.
 
@@ -161,25 +161,28 @@ def mean_ci(
 class CBRED:
     """Clustering-based reduction of a search space (see the module docstring).
 
-    ``encoding``: ``'histogram'`` (op usage) or ``'adjacency'`` (nodes x nodes x ops);
-    ``distance``: ``'js'``, ``'kl'`` (symmetric), ``'hellinger'``, ``'ged'`` (graph edit distance
-    with per-op costs) or ``'euclidean'``; ``clustering``: ``'spectral'`` or ``'kmeans'``;
+    ``encoding``: ``'path'`` (operation sequences along the cell's input-to-output paths, the
+    default), ``'wl'`` (Weisfeiler-Lehman subtree counts), ``'histogram'`` (op usage, blind to
+    topology) or ``'adjacency'`` (nodes x nodes x ops); ``distance``: ``'hellinger'`` (the
+    default), ``'js'``, ``'kl'`` (symmetric), ``'ged'`` (graph edit distance with per-op costs),
+    ``'euclidean'`` or ``'cosine'``; ``clustering``: ``'spectral'`` or ``'kmeans'``;
     ``score``: proxies whose statistics rank the clusters; a cluster's score is the mean over
     those proxies of the ``quantile`` of its cells' percentile ranks (ranks make proxies on
     different scales comparable; a cell without a value ranks lowest). ``max_params`` drops cells
     above that size before clustering (needs a ``params`` column). Clusters with fewer than
-    ``min_scored`` scored cells, or fewer than ``min_size`` cells, are not selected.
+    ``min_scored`` scored cells, or fewer than ``min_size`` cells (``None``: 1% of the clustered
+    cells, at least 1; 156 on NB201), are not selected; ``min_size_`` holds the value used.
     """
 
-    k: int = 8
-    encoding: str = 'histogram'
-    distance: str = 'js'
+    k: int = 64
+    encoding: str = 'path'
+    distance: str = 'hellinger'
     clustering: str = 'spectral'
     score: Sequence[str] = ('naswot', 'synflow')
     quantile: float = 0.5
     max_params: float | None = None
     min_scored: int = 5
-    min_size: int = 1
+    min_size: int | None = None
     max_points: int = 1500
     random_state: int = 0
 
@@ -196,7 +199,8 @@ class CBRED:
             raise ValueError(
                 f'encoding wl works with distance cosine (the normalised WL kernel) or euclidean, not {self.distance!r}'
             )
-        check_count(self.min_size, 'min_size', minimum=1)
+        if self.min_size is not None:
+            check_count(self.min_size, 'min_size', minimum=1)
         check_fraction(self.quantile, 'quantile')
         if isinstance(self.score, str):
             self.score = (self.score,)
@@ -234,6 +238,7 @@ class CBRED:
                 )
             strs = keep
         self.archs_ = strs
+        self.min_size_ = max(1, len(strs) // 100) if self.min_size is None else int(self.min_size)
         objs = [space.from_str(s) for s in strs]
         X = encode(objs, space, self.encoding)
         if self.distance in _DIVERGENCES and self.encoding != 'histogram':
@@ -287,10 +292,10 @@ class CBRED:
             parts.append(np.asarray(q))
         table['score'] = np.mean(parts, axis=0)
         table.loc[table['n_scored'] < self.min_scored, 'score'] = np.nan
-        table.loc[table['size'] < self.min_size, 'score'] = np.nan
+        table.loc[table['size'] < self.min_size_, 'score'] = np.nan
         if table['score'].notna().sum() == 0:
             raise ValueError(
-                f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size} cells '
+                f'no cluster holds {self.min_scored} scored cells (min_scored) and {self.min_size_} cells '
                 f'(min_size): the proxies table covers too few of the {len(strs)} architectures, or k '
                 'is too large'
             )

@@ -22,6 +22,23 @@ from nasviz.reduce.cbred import CBRED
 from nasviz.validate import check_count
 
 
+def proxy_baselines(table: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per proxy column in ``names`` that ``table`` has: arch_str -> value, the baseline input of
+    :func:`evaluate_seeds`. A value the table's ``undefined`` column explains as undefined on a
+    degenerate cell ranks last (``-inf``), so a proxy computed on every cell covers the whole
+    space; a value not computed leaves its cell out (the proxy then covers part of it)."""
+    why = table['undefined'] if 'undefined' in table.columns else pd.Series('', index=table.index)
+    out = {}
+    for p in names:
+        if p not in table.columns:
+            continue
+        v = table[p].astype(float)
+        v = v.where(~(v.isna() & why.str.contains('degenerate', regex=False)), -np.inf)
+        keep = v.notna().to_numpy()
+        out[p] = dict(zip(table.loc[keep, 'arch_str'], v[keep]))
+    return out
+
+
 def top_fraction_mean(
     values: Mapping[str, float], truth: Mapping[str, float], n: int, n_space: int
 ) -> tuple[float, int, bool]:

@@ -136,6 +136,7 @@ def reduce_cli(a: Any) -> int:
         score=tuple(a.score),
         quantile=a.quantile,
         max_params=a.max_params,
+        min_size=a.min_size,
         random_state=a.seed,
     )
     atomic_write_text(a.out, pd.DataFrame({'arch_str': res.selected}).to_csv(index=False))
