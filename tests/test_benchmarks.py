@@ -170,3 +170,10 @@ def test_small_curve_tracks_tau_by_training_set_size(tmp_path, shared_file, nb20
     )
     assert bad.returncode == 2, bad.stderr[-2000:]
     assert 'n_train=500' in bad.stderr and '1,000 to 50,000' in bad.stderr, bad.stderr[-2000:]
+
+
+def test_spearman_bootstrap_prints_the_engines_ratio():
+    out = _run_out('spearman_bootstrap.py', '--n', '500', '--resamples', '100')
+    assert re.search(r'ratio counts / sort = \d+\.\d+', out)
+    diff = float(re.search(r'largest difference (\S+)', out).group(1))
+    assert diff < 1e-12  # the two engines compute the same statistic

@@ -106,8 +106,9 @@ for line in sys.stdin:
         import resource
         cpu = sum(getattr(resource.getrusage(w), k) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                   for k in ('ru_utime', 'ru_stime'))
-        with open(req['log'] + '.rc', 'w') as f:
+        with open(req['log'] + '.rc.part', 'w') as f:
             f.write(f'{int(rc or 0)} {cpu:.2f}')  # exit status, CPU seconds of the job
+        os.replace(req['log'] + '.rc.part', req['log'] + '.rc')  # never seen half written
         os._exit(0)
     print(pid, flush=True)
 """

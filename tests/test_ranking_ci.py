@@ -18,6 +18,7 @@ from nasviz.analysis.uncertainty import (
     PairedDifference,
     _kendall_rows,
     _PairedStat,
+    _spearman_rows,
     kendall_ci,
     metric_ci,
     paired_difference,
@@ -88,8 +89,10 @@ def test_resampled_metrics_equal_scipy(n: int, ties: bool) -> None:
     ref = np.array([stats.kendalltau(p[i], t[i], variant='b').statistic for i in idx])
     np.testing.assert_allclose(tau, ref, atol=1e-12)
     np.testing.assert_allclose(_kendall_rows(p[idx], t[idx]), ref, atol=1e-12)  # the per-row engine
-    rho = _PairedStat('spearman', p, t)(idx)
-    np.testing.assert_allclose(rho, [stats.spearmanr(p[i], t[i]).statistic for i in idx], atol=1e-12)
+    rho = _PairedStat('spearman', p, t)(idx)  # ranks from cumulative counts, no sort per resample
+    ref = np.array([stats.spearmanr(p[i], t[i]).statistic for i in idx])
+    np.testing.assert_allclose(rho, ref, atol=1e-12)
+    np.testing.assert_allclose(_spearman_rows(p[idx], t[idx]), ref, atol=1e-12)  # the per-row engine
     k = min(5, n)
     top = _PairedStat(f'topk_precision@{k}', p, t)(idx)
     np.testing.assert_allclose(top, [topk_precision(p[i], t[i], k) for i in idx], atol=1e-12)

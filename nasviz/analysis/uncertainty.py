@@ -203,6 +203,17 @@ def _kendall_rows(P: np.ndarray, T: np.ndarray) -> np.ndarray:
     return out
 
 
+def _tie_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``x``'s stable sort order, the start of each group of equal values in it, and each item's
+    group number (groups numbered in ascending order of value)."""
+    order = np.argsort(x, kind='stable')
+    xs = x[order]
+    new = np.r_[True, xs[1:] != xs[:-1]]
+    group = np.empty(x.size, dtype=np.intp)
+    group[order] = np.cumsum(new) - 1
+    return order, np.flatnonzero(new), group
+
+
 def _spearman_rows(P: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Spearman (Pearson of average ranks) of each row of ``P`` against ``T`` (row-wise or fixed)."""
     rp = stats.rankdata(np.atleast_2d(P), axis=-1)
@@ -235,6 +246,10 @@ class _PairedStat:
     ``c'(Sp*St)c / sqrt(c'|Sp|c * c'|St|c)`` with ``Sp``/``St`` the pairwise sign matrices
     (copies of one item tie on both sides and drop out, as in tau-b): one matrix product per
     batch of resamples instead of one sort per resample.
+
+    Spearman on a resample needs no sort either: with the items' tie groups in sorted order found
+    once, a group's average rank in the resample is the number of resampled items in the groups
+    below it plus half its own count (plus one half), so the ranks come from cumulative counts.
     """
 
     def __init__(self, metric: str, pred: np.ndarray, truth: np.ndarray) -> None:
@@ -247,6 +262,8 @@ class _PairedStat:
             sp = np.sign(pred[:, None] - pred[None, :])
             st = np.sign(truth[:, None] - truth[None, :])
             self.mats = np.concatenate([sp * st, np.abs(sp), np.abs(st)], axis=1)  # n x 3n
+        if self.kind == 'spearman':
+            self.groups = [_tie_groups(pred), _tie_groups(truth)]
 
     def value(self) -> float:
         return float(self(np.arange(self.p.size))[()])
@@ -261,10 +278,25 @@ class _PairedStat:
         elif self.kind == 'kendall_tau':
             out = _kendall_rows(self.p[rows], self.t[rows])
         elif self.kind == 'spearman':
-            out = _spearman_rows(self.p[rows], self.t[rows])
+            out = self._spearman_counts(rows)
         else:
             out = _topk_rows(self.p[rows], self.t[rows], min(self.kk, m))
         return out.reshape(lead)
+
+    def _spearman_counts(self, rows: np.ndarray) -> np.ndarray:
+        n, (b, m) = self.p.size, rows.shape
+        counts = np.bincount((rows + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
+        counts = counts.reshape(b, n).astype(np.float64)
+        centred = []
+        for order, starts, group in self.groups:
+            c = np.add.reduceat(counts[:, order], starts, axis=1)  # resampled items per tie group
+            rank = np.cumsum(c, axis=1) - (c - 1) / 2  # the group's average rank in the resample
+            centred.append(rank[:, group] - (m + 1) / 2)  # per item; every rank vector averages (m+1)/2
+        rp, rt = centred
+        num = np.einsum('bi,bi,bi->b', counts, rp, rt)
+        den = np.sqrt(np.einsum('bi,bi,bi->b', counts, rp, rp) * np.einsum('bi,bi,bi->b', counts, rt, rt))
+        with np.errstate(invalid='ignore', divide='ignore'):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)  # half-integer ranks: exact zero
 
     def _kendall_counts(self, rows: np.ndarray) -> np.ndarray:
         n, b = self.p.size, rows.shape[0]
