@@ -215,7 +215,9 @@ def _tie_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _spearman_rows(P: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Spearman (Pearson of average ranks) of each row of ``P`` against ``T`` (row-wise or fixed)."""
+    """Spearman (Pearson of average ranks) of each row of ``P`` against ``T`` (row-wise or fixed),
+    one sort per row: for rows of different scores (e.g. random permutations), and the reference
+    the resampling engine (:class:`_PairedStat`) is checked and timed against."""
     rp = stats.rankdata(np.atleast_2d(P), axis=-1)
     rt = stats.rankdata(T, axis=-1)
     rp -= rp.mean(axis=-1, keepdims=True)
@@ -283,10 +285,15 @@ class _PairedStat:
             out = _topk_rows(self.p[rows], self.t[rows], min(self.kk, m))
         return out.reshape(lead)
 
-    def _spearman_counts(self, rows: np.ndarray) -> np.ndarray:
-        n, (b, m) = self.p.size, rows.shape
+    def _counts(self, rows: np.ndarray) -> np.ndarray:
+        """How many times each item occurs in each resample row: ``(rows, n)`` floats."""
+        n, b = self.p.size, rows.shape[0]
         counts = np.bincount((rows + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
-        counts = counts.reshape(b, n).astype(np.float64)
+        return counts.reshape(b, n).astype(np.float64)
+
+    def _spearman_counts(self, rows: np.ndarray) -> np.ndarray:
+        m = rows.shape[1]
+        counts = self._counts(rows)
         centred = []
         for order, starts, group in self.groups:
             c = np.add.reduceat(counts[:, order], starts, axis=1)  # resampled items per tie group
@@ -299,9 +306,8 @@ class _PairedStat:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)  # half-integer ranks: exact zero
 
     def _kendall_counts(self, rows: np.ndarray) -> np.ndarray:
-        n, b = self.p.size, rows.shape[0]
-        counts = np.bincount((rows + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
-        counts = counts.reshape(b, n).astype(np.float64)
+        n = self.p.size
+        counts = self._counts(rows)
         q = counts @ self.mats
         num = np.einsum('bi,bi->b', q[:, :n], counts)
         dp = np.einsum('bi,bi->b', q[:, n : 2 * n], counts)
